@@ -1,0 +1,51 @@
+"""The ASGI application. Everything it uses is built in the lifespan, none at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api import bootstrap
+from api.graphql_http import GraphQLEndpoint
+from api.health import healthz, readyz
+from api.settings import Settings
+from resolvers.context import Context
+
+
+async def graphql(request: Request) -> Response:
+    endpoint: GraphQLEndpoint = request.app.state.graphql
+    return await endpoint(request)
+
+
+async def ready(request: Request) -> Response:
+    container: bootstrap.Container = request.app.state.container
+    return await readyz(container.pool, container.settings.ready_timeout_seconds)
+
+
+def create_app(settings: Settings, overrides: bootstrap.Overrides | None = None) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with bootstrap.running(settings, overrides) as container:
+
+            def context_for(_: Request) -> Context:
+                return Context.for_request(container.reader, container.writer)
+
+            app.state.container = container
+            app.state.graphql = GraphQLEndpoint(
+                container.schema, context_for, graphiql=settings.graphiql_enabled
+            )
+            yield
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", ready, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

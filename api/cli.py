@@ -1,0 +1,103 @@
+"""The `paved` command: serve the API, apply migrations, print the schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from api.settings import Settings, describe_settings_error
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        print(f"paved: {describe_settings_error(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        demo=False if args.no_demo else None,
+    )
+    _configure_logging(settings)
+    if not settings.production and settings.graphiql_enabled:
+        logging.getLogger("paved").info(
+            "GraphiQL at http://%s:%s/graphql", settings.host, settings.port
+        )
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def migrate(_: argparse.Namespace) -> int:
+    from api.bootstrap import migrate as apply
+
+    settings = _settings()
+    _configure_logging(settings)
+    if not settings.database_url:
+        print("paved: set DATABASE_URL to the database to migrate", file=sys.stderr)
+        return 2
+    applied = asyncio.run(apply(settings.database_url))
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+def schema(_: argparse.Namespace) -> int:
+    from schema.build import schema_sdl
+
+    sys.stdout.write(schema_sdl())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="paved", description="Paved Road platform API")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="serve the GraphQL API")
+    serve_parser.add_argument("--host", help="address to bind (PAVED_HOST)")
+    serve_parser.add_argument("--port", type=int, help="port to bind (PAVED_PORT)")
+    serve_parser.add_argument("--data-dir", type=Path, help="embedded database folder (PAVED_DATA_DIR)")
+    serve_parser.add_argument("--no-demo", action="store_true", help="never load the demo data")
+    serve_parser.set_defaults(run=serve)
+
+    commands.add_parser("migrate", help="apply migrations to DATABASE_URL").set_defaults(run=migrate)
+    commands.add_parser("schema", help="print the GraphQL schema (SDL)").set_defaults(run=schema)
+
+    args = parser.parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

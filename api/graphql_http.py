@@ -1,0 +1,178 @@
+"""`/graphql` over HTTP, following the GraphQL-over-HTTP spec.
+
+Answers `application/graphql-response+json` when the client accepts it (request
+errors then get 4xx), and `application/json` otherwise (200 for every well-formed
+request). GET runs queries only; GraphiQL is served to browsers when enabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.types.graphql import OperationType
+
+from strawberry import Schema
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_ACCEPTED_BODY_TYPES = ("application/json", "application/graphql-response+json")
+
+
+class RequestError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def _negotiate(request: Request) -> str | None:
+    """The media type to answer with, or None when the client accepts neither."""
+    accept = request.headers.get("accept", "")
+    if not accept.strip():
+        return JSON
+    offered = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    for media_type in offered:
+        if media_type == GRAPHQL_RESPONSE:
+            return GRAPHQL_RESPONSE
+        if media_type in (JSON, "application/*", "*/*"):
+            return JSON
+    return None
+
+
+def _wants_ide(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _decode_json_param(raw: str | None, name: str) -> Any:
+    if raw is None:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise RequestError(400, f"`{name}` is not valid JSON") from None
+
+
+async def _read_params(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        return {
+            "query": request.query_params.get("query"),
+            "operationName": request.query_params.get("operationName"),
+            "variables": _decode_json_param(request.query_params.get("variables"), "variables"),
+            "extensions": _decode_json_param(request.query_params.get("extensions"), "extensions"),
+        }
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in _ACCEPTED_BODY_TYPES:
+        raise RequestError(415, "send the request body as application/json")
+    body = await request.body()
+    try:
+        params = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise RequestError(400, "the request body is not valid JSON") from None
+    if not isinstance(params, dict):
+        raise RequestError(400, "the request body must be a JSON object")
+    return params
+
+
+def _check_params(params: dict[str, Any]) -> tuple[str, str | None, dict[str, Any] | None]:
+    query = params.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "`query` must be a non-empty string")
+    operation_name = params.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(400, "`operationName` must be a string")
+    variables = params.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "`variables` must be an object")
+    extensions = params.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "`extensions` must be an object")
+    return query, operation_name, variables
+
+
+def _error_body(message: str) -> bytes:
+    return orjson.dumps({"errors": [{"message": message}]})
+
+
+def _result_body(result: ExecutionResult) -> bytes:
+    payload: dict[str, Any] = {}
+    if result.errors:
+        payload["errors"] = [error.formatted for error in result.errors]
+    if not isinstance(result, PreExecutionError):
+        payload["data"] = result.data
+    if result.extensions:
+        payload["extensions"] = result.extensions
+    return orjson.dumps(payload)
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self, schema: Schema, context_factory: Callable[[Request], Any], *, graphiql: bool
+    ) -> None:
+        self._schema = schema
+        self._context_factory = context_factory
+        self._graphiql = graphiql
+
+    async def __call__(self, request: Request) -> Response:
+        if request.method not in ("GET", "POST"):
+            return Response(status_code=405, headers={"Allow": "GET, POST"})
+        if _wants_ide(request):
+            if self._graphiql:
+                return HTMLResponse(get_graphql_ide_html())
+            return Response("GraphiQL is disabled", status_code=404, media_type="text/plain")
+        media_type = _negotiate(request)
+        if media_type is None:
+            return Response(
+                _error_body(f"accept {GRAPHQL_RESPONSE} or {JSON}"),
+                status_code=406,
+                media_type=JSON,
+            )
+        try:
+            return await self._answer(request, media_type)
+        except RequestError as error:
+            return Response(
+                _error_body(error.message),
+                status_code=error.status,
+                media_type=media_type,
+                headers=error.headers,
+            )
+
+    async def _answer(self, request: Request, media_type: str) -> Response:
+        query, operation_name, variables = _check_params(await _read_params(request))
+        allowed = (
+            {OperationType.QUERY}
+            if request.method == "GET"
+            else {OperationType.QUERY, OperationType.MUTATION}
+        )
+        try:
+            result = await self._schema.execute(
+                query,
+                variable_values=variables,
+                context_value=self._context_factory(request),
+                operation_name=operation_name,
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError as error:
+            if request.method == "GET":
+                raise RequestError(
+                    405, "only queries may be sent with GET; use POST", {"Allow": "POST"}
+                ) from None
+            raise RequestError(400, f"{error.operation_type.value} operations are not supported") from None
+        except CannotGetOperationTypeError:
+            raise RequestError(400, "no operation matches `operationName`") from None
+        status = 200
+        if isinstance(result, PreExecutionError) and media_type == GRAPHQL_RESPONSE:
+            status = 400
+        return Response(_result_body(result), status_code=status, media_type=media_type)

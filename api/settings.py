@@ -1,0 +1,53 @@
+"""Settings from the environment: `PAVED_*` and `DATABASE_URL`."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAVED_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path(".paved")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "PAVED_DATABASE_URL")
+    )
+    demo: bool = True
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    pool_min_size: int = Field(default=2, ge=1, le=100)
+    pool_max_size: int = Field(default=10, ge=2, le=500)
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    graphiql: bool | None = None
+
+    @property
+    def on_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production" or not self.on_loopback
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.production
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming the first bad setting, the way its environment variable is spelt."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "?"
+    name = "DATABASE_URL" if field == "database_url" else f"PAVED_{field.upper()}"
+    return f"invalid setting {name}: {first['msg']}"

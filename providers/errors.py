@@ -1,0 +1,52 @@
+"""Errors a port raises on purpose; their messages are safe to show to clients."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+
+class ErrorCode(enum.StrEnum):
+    VALIDATION = "VALIDATION"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    PRECONDITION_FAILED = "PRECONDITION_FAILED"
+    FORBIDDEN = "FORBIDDEN"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    INTERNAL = "INTERNAL"
+
+
+class CatalogError(Exception):
+    """A refused change or lookup. `path` names the input field at fault, if any."""
+
+    code: ErrorCode = ErrorCode.INTERNAL
+
+    def __init__(self, message: str, path: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = tuple(path) if path is not None else None
+
+    @property
+    def extensions(self) -> dict[str, str]:
+        """Read by graphql-core when this error surfaces as a GraphQL error."""
+        return {"code": self.code.value}
+
+
+class ValidationFailed(CatalogError):
+    code = ErrorCode.VALIDATION
+
+
+class NotFound(CatalogError):
+    code = ErrorCode.NOT_FOUND
+
+
+class Conflict(CatalogError):
+    code = ErrorCode.CONFLICT
+
+
+class PreconditionFailed(CatalogError):
+    code = ErrorCode.PRECONDITION_FAILED
+
+
+class InvalidCursor(CatalogError):
+    code = ErrorCode.VALIDATION

@@ -1,0 +1,148 @@
+"""Team and user use cases."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from providers.changes import TeamDraft, TeamPatch, UserDraft, UserPatch
+from providers.errors import Conflict, NotFound, PreconditionFailed
+from providers.postgres import rows
+from providers.postgres.writes.common import check_version, find_id, lock_row, patch_values, update_row
+from providers.records import TeamRecord, UserRecord
+from providers.rules import check_no_team_cycle, describe_names
+
+# Serialises changes to the team hierarchy so two concurrent moves cannot form a cycle.
+_HIERARCHY_LOCK_KEY = 0x7465616D73
+
+
+async def create_team(connection: asyncpg.Connection, draft: TeamDraft) -> TeamRecord:
+    parent_id = None
+    if draft.parent is not None:
+        parent_id = await find_id(connection, "teams", "slug", draft.parent, ["input", "parent"])
+    try:
+        row = await connection.fetchrow(
+            "INSERT INTO teams (slug, name, description, parent_id) VALUES ($1, $2, $3, $4) RETURNING *",
+            draft.slug, draft.name, draft.description, parent_id,
+        )  # fmt: skip
+    except asyncpg.UniqueViolationError:
+        raise Conflict(f"a team with slug '{draft.slug}' already exists", ["input", "slug"]) from None
+    assert row is not None
+    return rows.team(row)
+
+
+async def _ancestry(connection: asyncpg.Connection, team_id: int) -> list[int]:
+    found = await connection.fetch(
+        "WITH RECURSIVE up(id, parent_id) AS ("
+        " SELECT id, parent_id FROM teams WHERE id = $1"
+        " UNION SELECT t.id, t.parent_id FROM teams t JOIN up ON t.id = up.parent_id"
+        ") SELECT id FROM up",
+        team_id,
+    )
+    return [row["id"] for row in found]
+
+
+async def update_team(
+    connection: asyncpg.Connection, slug: str, expected_version: int | None, patch: TeamPatch
+) -> TeamRecord:
+    await connection.execute("SELECT pg_advisory_xact_lock($1)", _HIERARCHY_LOCK_KEY)
+    row = await lock_row(connection, "teams", "slug", slug, ["input", "team"])
+    check_version(row, expected_version, "teams", slug)
+    values = patch_values(patch)
+    if "parent" in values:
+        parent = values.pop("parent")
+        parent_id = None
+        if parent is not None:
+            parent_id = await find_id(connection, "teams", "slug", parent, ["input", "parent"])
+            check_no_team_cycle(row["id"], slug, await _ancestry(connection, parent_id))
+        values["parent_id"] = parent_id
+    return rows.team(await update_row(connection, "teams", row["id"], values))
+
+
+async def delete_team(connection: asyncpg.Connection, slug: str, expected_version: int | None) -> TeamRecord:
+    await connection.execute("SELECT pg_advisory_xact_lock($1)", _HIERARCHY_LOCK_KEY)
+    row = await lock_row(connection, "teams", "slug", slug, ["input", "team"])
+    check_version(row, expected_version, "teams", slug)
+    owned = await connection.fetch(
+        "SELECT s.slug FROM service_owners so JOIN services s ON s.id = so.service_id "
+        "WHERE so.team_id = $1 ORDER BY s.slug",
+        row["id"],
+    )
+    if owned:
+        names = describe_names([r["slug"] for r in owned])
+        raise PreconditionFailed(
+            f"team '{slug}' still owns services {names}; give them other owners first", ["input", "team"]
+        )
+    children = await connection.fetch("SELECT slug FROM teams WHERE parent_id = $1 ORDER BY slug", row["id"])
+    if children:
+        names = describe_names([r["slug"] for r in children])
+        raise PreconditionFailed(
+            f"team '{slug}' still has sub-teams {names}; move or delete them first", ["input", "team"]
+        )
+    await connection.execute("DELETE FROM teams WHERE id = $1", row["id"])
+    return rows.team(row)
+
+
+def _email_conflict(email: str) -> Conflict:
+    return Conflict(f"another user already has the email '{email}'", ["input", "email"])
+
+
+async def create_user(connection: asyncpg.Connection, draft: UserDraft) -> UserRecord:
+    try:
+        row = await connection.fetchrow(
+            "INSERT INTO users (handle, name, email) VALUES ($1, $2, $3) RETURNING *",
+            draft.handle, draft.name, draft.email,
+        )  # fmt: skip
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name == "users_email_key":
+            raise _email_conflict(draft.email) from None
+        raise Conflict(f"a user with handle '{draft.handle}' already exists", ["input", "handle"]) from None
+    assert row is not None
+    return rows.user(row)
+
+
+async def update_user(
+    connection: asyncpg.Connection, handle: str, expected_version: int | None, patch: UserPatch
+) -> UserRecord:
+    row = await lock_row(connection, "users", "handle", handle, ["input", "user"])
+    check_version(row, expected_version, "users", handle)
+    try:
+        updated = await update_row(connection, "users", row["id"], patch_values(patch))
+    except asyncpg.UniqueViolationError:
+        raise _email_conflict(str(patch.email)) from None
+    return rows.user(updated)
+
+
+async def _team_and_user(
+    connection: asyncpg.Connection, team: str, user: str
+) -> tuple[asyncpg.Record, asyncpg.Record]:
+    team_row = await connection.fetchrow("SELECT * FROM teams WHERE slug = $1", team)
+    if team_row is None:
+        raise NotFound(f"no team '{team}'", ["input", "team"])
+    user_row = await connection.fetchrow("SELECT * FROM users WHERE handle = $1", user)
+    if user_row is None:
+        raise NotFound(f"no user '{user}'", ["input", "user"])
+    return team_row, user_row
+
+
+async def add_team_member(
+    connection: asyncpg.Connection, team: str, user: str
+) -> tuple[TeamRecord, UserRecord]:
+    team_row, user_row = await _team_and_user(connection, team, user)
+    await connection.execute(
+        "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        team_row["id"], user_row["id"],
+    )  # fmt: skip
+    return rows.team(team_row), rows.user(user_row)
+
+
+async def remove_team_member(
+    connection: asyncpg.Connection, team: str, user: str
+) -> tuple[TeamRecord, UserRecord]:
+    team_row, user_row = await _team_and_user(connection, team, user)
+    removed = await connection.fetchval(
+        "DELETE FROM team_members WHERE team_id = $1 AND user_id = $2 RETURNING 1",
+        team_row["id"], user_row["id"],
+    )  # fmt: skip
+    if removed is None:
+        raise NotFound(f"user '{user}' is not a member of team '{team}'", ["input", "user"])
+    return rows.team(team_row), rows.user(user_row)

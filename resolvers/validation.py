@@ -1,0 +1,210 @@
+"""Input validation for catalog mutations (pydantic), reported as VALIDATION errors with paths."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic.alias_generators import to_camel
+
+from providers.errors import ValidationFailed
+from providers.records import EnvironmentTier, Lifecycle, OwnershipRole
+
+SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_not_blank)]
+Description = Annotated[str, StringConstraints(max_length=4000)]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=63), AfterValidator(_not_blank)]
+Url = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url)]
+Tier = Annotated[int, Field(ge=1, le=4)]
+Email = Annotated[
+    str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class InputModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class LinkInput(InputModel):
+    title: Name
+    url: Url
+
+
+class OwnerInput(InputModel):
+    team: Reference
+    role: OwnershipRole
+
+
+class CreateTeam(InputModel):
+    slug: Slug
+    name: Name
+    description: Description | None = None
+    parent: Reference | None = None
+
+
+class UpdateTeam(InputModel):
+    team: Reference
+    expected_version: int | None = None
+    name: Name | None = None
+    description: Description | None = None
+    parent: Reference | None = None
+
+
+class DeleteByVersion(InputModel):
+    expected_version: int | None = None
+
+
+class DeleteTeam(DeleteByVersion):
+    team: Reference
+
+
+class CreateUser(InputModel):
+    handle: Slug
+    name: Name
+    email: Email
+
+
+class UpdateUser(InputModel):
+    user: Reference
+    expected_version: int | None = None
+    name: Name | None = None
+    email: Email | None = None
+
+
+class TeamMembership(InputModel):
+    team: Reference
+    user: Reference
+
+
+class CreateService(InputModel):
+    slug: Slug
+    name: Name
+    owner: Reference
+    description: Description | None = None
+    lifecycle: Lifecycle = Lifecycle.EXPERIMENTAL
+    tier: Tier | None = None
+    tags: Annotated[list[Tag], Field(max_length=50)] = []
+    links: Annotated[list[LinkInput], Field(max_length=50)] = []
+    repository_url: Url | None = None
+
+
+class UpdateService(InputModel):
+    service: Reference
+    expected_version: int | None = None
+    name: Name | None = None
+    description: Description | None = None
+    lifecycle: Lifecycle | None = None
+    tier: Tier | None = None
+    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
+    links: Annotated[list[LinkInput], Field(max_length=50)] | None = None
+    repository_url: Url | None = None
+
+
+class DeleteService(DeleteByVersion):
+    service: Reference
+
+
+class SetServiceOwners(InputModel):
+    service: Reference
+    owners: Annotated[list[OwnerInput], Field(min_length=1, max_length=50)]
+
+
+class ServiceDependency(InputModel):
+    service: Reference
+    depends_on: Reference
+
+
+class CreateEnvironment(InputModel):
+    slug: Slug
+    name: Name
+    tier: EnvironmentTier
+    description: Description | None = None
+
+
+class UpdateEnvironment(InputModel):
+    environment: Reference
+    expected_version: int | None = None
+    name: Name | None = None
+    description: Description | None = None
+    tier: EnvironmentTier | None = None
+
+
+class DeleteEnvironment(DeleteByVersion):
+    environment: Reference
+
+
+M = TypeVar("M", bound=InputModel)
+
+# Fields that may be left out of an update but not set to null.
+_NOT_NULLABLE = frozenset({"name", "email", "lifecycle", "tags", "links"})
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"])
+    if error["type"] == "string_pattern_mismatch" and error["loc"][-1] in ("slug", "handle"):
+        return (
+            "must be 1-63 lowercase letters, digits or hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return message.removeprefix("Value error, ")
+
+
+class InvalidInput(Exception):
+    """Every problem found in one input, each with the path of its field."""
+
+    def __init__(self, errors: list[ValidationFailed]) -> None:
+        super().__init__("; ".join(error.message for error in errors))
+        self.errors = errors
+
+
+def validate(
+    model: type[M], data: dict[str, Any], *, not_nullable: frozenset[str] = frozenset()
+) -> M:
+    """Validate `data` (camelCase keys, only the fields the client sent)."""
+    problems = [
+        ValidationFailed(f"`{key}` cannot be null", ["input", key])
+        for key in sorted((_NOT_NULLABLE | not_nullable) & data.keys())
+        if data[key] is None
+    ]
+    try:
+        validated = model.model_validate(data)
+    except ValidationError as error:
+        for detail in error.errors():
+            path = ["input", *(str(part) for part in detail["loc"])]
+            if not any(problem.path == tuple(path) for problem in problems):
+                problems.append(ValidationFailed(f"`{path[-1]}` {_message(detail)}", path))
+    if problems:
+        raise InvalidInput(problems)
+    return validated
+
+
+def provided(model: InputModel, *names: str) -> dict[str, Any]:
+    """The model's values for `names` that the client actually sent (snake_case keys)."""
+    return {name: getattr(model, name) for name in names if name in model.model_fields_set}

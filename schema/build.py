@@ -1,0 +1,43 @@
+"""Assembles the schema from the per-domain roots."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.tools import merge_types
+
+import strawberry
+from providers.errors import CatalogError
+from schema.catalog import Environment, Service, Team, User
+from schema.environment_mutations import EnvironmentMutation
+from schema.queries import CatalogQuery
+from schema.service_mutations import ServiceMutation
+from schema.team_mutations import TeamMutation
+
+_DOCUMENT_CACHE_SIZE = 1024
+
+
+def _is_internal(error: GraphQLError) -> bool:
+    """Errors from our own refusals and from GraphQL itself are shown; anything else is
+    an internal failure whose details stay in the server log."""
+    original = error.original_error
+    return original is not None and not isinstance(original, CatalogError)
+
+
+def build_schema() -> strawberry.Schema:
+    query = merge_types("Query", (CatalogQuery,))
+    mutation = merge_types("Mutation", (TeamMutation, ServiceMutation, EnvironmentMutation))
+    return strawberry.Schema(
+        query=query,
+        mutation=mutation,
+        types=[Team, User, Service, Environment],
+        extensions=[
+            MaskErrors(should_mask_error=_is_internal, error_message="Internal server error"),
+            ParserCache(maxsize=_DOCUMENT_CACHE_SIZE),
+            ValidationCache(maxsize=_DOCUMENT_CACHE_SIZE),
+        ],
+    )
+
+
+def schema_sdl() -> str:
+    return build_schema().as_str() + "\n"

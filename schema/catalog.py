@@ -1,0 +1,200 @@
+"""The catalog's object types: Team, User, Service, Ownership, Link, Environment.
+
+Fields stored on the record are plain attributes; related objects are resolved
+through `resolvers.catalog_queries`, which batches them per request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from providers import records
+from resolvers import catalog_queries as q
+from resolvers.context import Context
+from resolvers.global_ids import encode_id
+from resolvers.paging import page_request
+from schema.common import Connection, Node, connection
+from schema.filters import ServiceFilter
+
+CatalogInfo = Info[Context, None]
+
+
+@strawberry.type
+class Link:
+    title: str
+    url: str
+
+
+@strawberry.type(description="A group of people that owns services; teams nest.")
+class Team(Node):
+    record: strawberry.Private[records.TeamRecord]
+    slug: str
+    name: str
+    description: str | None
+    version: int
+
+    @classmethod
+    def from_record(cls, record: records.TeamRecord) -> Team:
+        return cls(
+            id=strawberry.ID(encode_id("Team", record.id)),
+            record=record,
+            slug=record.slug,
+            name=record.name,
+            description=record.description,
+            version=record.version,
+        )
+
+    @strawberry.field
+    async def parent(self, info: CatalogInfo) -> Team | None:
+        parent = await q.team_by_id(info.context, self.record.parent_id)
+        return Team.from_record(parent) if parent else None
+
+    @strawberry.field(description="Direct sub-teams.")
+    async def children(self, info: CatalogInfo) -> list[Team]:
+        return [Team.from_record(r) for r in await q.children_of_team(info.context, self.record.id)]
+
+    @strawberry.field
+    async def members(
+        self, info: CatalogInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[User]:
+        listing = await q.team_members(info.context, self.record.id, page_request(first, after))
+        return connection(listing, User.from_record)
+
+    @strawberry.field(description="Services this team owns, as primary or contributor.")
+    async def services(
+        self,
+        info: CatalogInfo,
+        first: int | None = None,
+        after: str | None = None,
+        filter: ServiceFilter | None = None,  # noqa: A002 - the contract's argument name
+    ) -> Connection[Service]:
+        listing = await q.team_services(
+            info.context,
+            self.record.id,
+            page_request(first, after),
+            filter.to_args() if filter else None,
+        )
+        return connection(listing, Service.from_record)
+
+
+@strawberry.type(description="A person.")
+class User(Node):
+    record: strawberry.Private[records.UserRecord]
+    handle: str
+    name: str
+    email: str
+    version: int
+
+    @classmethod
+    def from_record(cls, record: records.UserRecord) -> User:
+        return cls(
+            id=strawberry.ID(encode_id("User", record.id)),
+            record=record,
+            handle=record.handle,
+            name=record.name,
+            email=record.email,
+            version=record.version,
+        )
+
+    @strawberry.field
+    async def teams(self, info: CatalogInfo) -> list[Team]:
+        return [Team.from_record(r) for r in await q.teams_of_user(info.context, self.record.id)]
+
+
+@strawberry.type
+class Ownership:
+    team: Team
+    role: records.OwnershipRole
+
+
+@strawberry.type(description="A deployable piece of software, owned by teams.")
+class Service(Node):
+    record: strawberry.Private[records.ServiceRecord]
+    slug: str
+    name: str
+    description: str | None
+    lifecycle: records.Lifecycle
+    tier: int | None
+    tags: list[str]
+    links: list[Link]
+    repository_url: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_record(cls, record: records.ServiceRecord) -> Service:
+        return cls(
+            id=strawberry.ID(encode_id("Service", record.id)),
+            record=record,
+            slug=record.slug,
+            name=record.name,
+            description=record.description,
+            lifecycle=record.lifecycle,
+            tier=record.tier,
+            tags=list(record.tags),
+            links=[Link(title=link.title, url=link.url) for link in record.links],
+            repository_url=record.repository_url,
+            version=record.version,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+    @strawberry.field(description="The primary owner team.")
+    async def owner(self, info: CatalogInfo) -> Team | None:
+        team = await q.primary_owner(info.context, self.record.id)
+        return Team.from_record(team) if team else None
+
+    @strawberry.field(description="Every owner team: the primary first, then contributors.")
+    async def owners(self, info: CatalogInfo) -> list[Ownership]:
+        return [
+            Ownership(team=Team.from_record(o.team), role=o.role)
+            for o in await q.owners_of_service(info.context, self.record.id)
+        ]
+
+    @strawberry.field(description="Services this one depends on.")
+    async def depends_on(self, info: CatalogInfo) -> list[Service]:
+        found = await q.dependencies_of_service(info.context, self.record.id)
+        return [Service.from_record(r) for r in found]
+
+    @strawberry.field(description="Services that depend on this one.")
+    async def dependents(self, info: CatalogInfo) -> list[Service]:
+        found = await q.dependents_of_service(info.context, self.record.id)
+        return [Service.from_record(r) for r in found]
+
+
+@strawberry.type(description="Where services run: development, staging, production...")
+class Environment(Node):
+    record: strawberry.Private[records.EnvironmentRecord]
+    slug: str
+    name: str
+    description: str | None
+    tier: records.EnvironmentTier
+    version: int
+
+    @classmethod
+    def from_record(cls, record: records.EnvironmentRecord) -> Environment:
+        return cls(
+            id=strawberry.ID(encode_id("Environment", record.id)),
+            record=record,
+            slug=record.slug,
+            name=record.name,
+            description=record.description,
+            tier=record.tier,
+            version=record.version,
+        )
+
+
+def node_from_record(
+    record: records.TeamRecord | records.UserRecord | records.ServiceRecord | records.EnvironmentRecord,
+) -> Node:
+    if isinstance(record, records.TeamRecord):
+        return Team.from_record(record)
+    if isinstance(record, records.UserRecord):
+        return User.from_record(record)
+    if isinstance(record, records.ServiceRecord):
+        return Service.from_record(record)
+    return Environment.from_record(record)

@@ -1,0 +1,92 @@
+"""Shared GraphQL types: Node, errors, enums of the vocabulary, and connections."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+import strawberry
+
+from providers import errors, records
+from resolvers.catalog_queries import Listing
+
+ErrorCode = strawberry.enum(errors.ErrorCode, name="ErrorCode")
+Lifecycle = strawberry.enum(records.Lifecycle, name="Lifecycle")
+EnvironmentTier = strawberry.enum(records.EnvironmentTier, name="EnvironmentTier")
+OwnershipRole = strawberry.enum(records.OwnershipRole, name="OwnershipRole")
+ServiceOrderField = strawberry.enum(records.ServiceOrderField, name="ServiceOrderField")
+OrderDirection = strawberry.enum(records.OrderDirection, name="OrderDirection")
+
+
+@strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="Why a mutation changed nothing.")
+class UserError:
+    code: errors.ErrorCode
+    message: str
+    path: list[str] | None = strawberry.field(
+        default=None, description="The input field at fault, from the argument down."
+    )
+
+
+def user_errors(refusals: Sequence[errors.CatalogError]) -> list[UserError]:
+    return [
+        UserError(
+            code=refusal.code,
+            message=refusal.message,
+            path=list(refusal.path) if refusal.path is not None else None,
+        )
+        for refusal in refusals
+    ]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+NodeT = TypeVar("NodeT")
+RecordT = TypeVar("RecordT")
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    def nodes(self) -> list[NodeT]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(description="How many items the whole listing holds, across all pages.")
+    async def total_count(self) -> int:
+        return await self._count()
+
+
+def connection(
+    listing: Listing[RecordT], to_node: Callable[[RecordT], NodeT]
+) -> Connection[NodeT]:
+    page = listing.page
+    return Connection(
+        edges=[Edge(cursor=edge.cursor, node=to_node(edge.node)) for edge in page.edges],
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.start_cursor,
+            end_cursor=page.end_cursor,
+        ),
+        _count=listing.count,
+    )

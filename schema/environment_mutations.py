@@ -1,0 +1,94 @@
+"""Mutations on environments."""
+
+from __future__ import annotations
+
+import strawberry
+
+from providers import records
+from resolvers import catalog_mutations as m
+from resolvers.global_ids import encode_id
+from schema.catalog import CatalogInfo, Environment
+from schema.common import UserError, user_errors
+from schema.inputs import sent_fields
+
+from strawberry import UNSET
+
+
+@strawberry.input
+class CreateEnvironmentInput:
+    slug: str
+    name: str
+    tier: records.EnvironmentTier
+    description: str | None = UNSET
+
+
+@strawberry.input
+class UpdateEnvironmentInput:
+    environment: str
+    expected_version: int | None = UNSET
+    name: str | None = UNSET
+    description: str | None = UNSET
+    tier: records.EnvironmentTier | None = UNSET
+
+
+@strawberry.input
+class DeleteEnvironmentInput:
+    environment: str
+    expected_version: int | None = UNSET
+
+
+@strawberry.type
+class CreateEnvironmentPayload:
+    environment: Environment | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class UpdateEnvironmentPayload:
+    environment: Environment | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class DeleteEnvironmentPayload:
+    deleted_id: strawberry.ID | None
+    errors: list[UserError]
+
+
+def _environment(record: records.EnvironmentRecord | None) -> Environment | None:
+    return Environment.from_record(record) if record else None
+
+
+@strawberry.type
+class EnvironmentMutation:
+    @strawberry.mutation
+    async def create_environment(
+        self,
+        info: CatalogInfo,
+        input: CreateEnvironmentInput,  # noqa: A002
+    ) -> CreateEnvironmentPayload:
+        outcome = await m.create_environment(info.context, sent_fields(input))
+        return CreateEnvironmentPayload(
+            environment=_environment(outcome.value), errors=user_errors(outcome.errors)
+        )
+
+    @strawberry.mutation
+    async def update_environment(
+        self,
+        info: CatalogInfo,
+        input: UpdateEnvironmentInput,  # noqa: A002
+    ) -> UpdateEnvironmentPayload:
+        outcome = await m.update_environment(info.context, sent_fields(input))
+        return UpdateEnvironmentPayload(
+            environment=_environment(outcome.value), errors=user_errors(outcome.errors)
+        )
+
+    @strawberry.mutation
+    async def delete_environment(
+        self,
+        info: CatalogInfo,
+        input: DeleteEnvironmentInput,  # noqa: A002
+    ) -> DeleteEnvironmentPayload:
+        outcome = await m.delete_environment(info.context, sent_fields(input))
+        deleted = strawberry.ID(encode_id("Environment", outcome.value.id)) if outcome.value else None
+        return DeleteEnvironmentPayload(deleted_id=deleted, errors=user_errors(outcome.errors))

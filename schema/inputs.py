@@ -1,0 +1,31 @@
+"""Strawberry input objects -> plain dicts holding only what the client sent."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+from strawberry.types.base import has_object_definition
+
+from strawberry import UNSET
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value
+    if has_object_definition(value):
+        return sent_fields(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def sent_fields(input_object: Any) -> dict[str, Any]:
+    """camelCase keys of the fields the client gave (null included), values made plain."""
+    return {
+        to_camel(field.name): _plain(getattr(input_object, field.name))
+        for field in dataclasses.fields(input_object)
+        if getattr(input_object, field.name) is not UNSET
+    }

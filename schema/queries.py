@@ -1,0 +1,103 @@
+"""The root Query of the catalog."""
+
+from __future__ import annotations
+
+import strawberry
+
+from providers.errors import ValidationFailed
+from resolvers import catalog_queries as q
+from resolvers import nodes as node_resolvers
+from resolvers.paging import MAX_PAGE_SIZE, page_request
+from schema.catalog import (
+    CatalogInfo,
+    Environment,
+    Service,
+    Team,
+    User,
+    node_from_record,
+)
+from schema.common import Connection, Node, connection
+from schema.filters import ServiceFilter, ServiceOrder
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(description="Fetches any object by its global ID.")
+    async def node(self, info: CatalogInfo, id: strawberry.ID) -> Node | None:  # noqa: A002
+        found = await node_resolvers.node(info.context, id)
+        return node_from_record(found) if found else None
+
+    @strawberry.field(description="Fetches objects by global IDs, in order; null where not found.")
+    async def nodes(self, info: CatalogInfo, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_PAGE_SIZE:
+            raise ValidationFailed(f"`ids` may hold at most {MAX_PAGE_SIZE} IDs, got {len(ids)}")
+        found = await node_resolvers.nodes(info.context, ids)
+        return [node_from_record(record) if record else None for record in found]
+
+    @strawberry.field
+    async def service(self, info: CatalogInfo, slug: str) -> Service | None:
+        found = await q.service(info.context, slug)
+        return Service.from_record(found) if found else None
+
+    @strawberry.field
+    async def services(
+        self,
+        info: CatalogInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: ServiceFilter | None = None,  # noqa: A002 - the contract's argument name
+        order_by: ServiceOrder | None = None,
+    ) -> Connection[Service]:
+        listing = await q.services(
+            info.context,
+            page_request(first, after, last, before),
+            filter.to_args() if filter else None,
+            order_by.to_order() if order_by else None,
+        )
+        return connection(listing, Service.from_record)
+
+    @strawberry.field
+    async def team(self, info: CatalogInfo, slug: str) -> Team | None:
+        found = await q.team(info.context, slug)
+        return Team.from_record(found) if found else None
+
+    @strawberry.field
+    async def teams(
+        self,
+        info: CatalogInfo,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[Team]:
+        listing = await q.teams(info.context, page_request(first, after), search)
+        return connection(listing, Team.from_record)
+
+    @strawberry.field
+    async def user(self, info: CatalogInfo, handle: str) -> User | None:
+        found = await q.user(info.context, handle)
+        return User.from_record(found) if found else None
+
+    @strawberry.field
+    async def users(
+        self,
+        info: CatalogInfo,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[User]:
+        listing = await q.users(info.context, page_request(first, after), search)
+        return connection(listing, User.from_record)
+
+    @strawberry.field
+    async def environment(self, info: CatalogInfo, slug: str) -> Environment | None:
+        found = await q.environment(info.context, slug)
+        return Environment.from_record(found) if found else None
+
+    @strawberry.field
+    async def environments(
+        self, info: CatalogInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[Environment]:
+        listing = await q.environments(info.context, page_request(first, after))
+        return connection(listing, Environment.from_record)

@@ -1,0 +1,101 @@
+"""Fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL), an empty catalog per
+test, and the ASGI app served in-process over HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx2 as httpx
+import pytest
+
+from api.app import create_app
+from api.bootstrap import Overrides, migrate
+from api.settings import Settings
+from providers.postgres.database import EmbeddedPostgres, create_pool
+from tests.support import StatementLog
+
+CATALOG_TABLES = (
+    "team_members",
+    "service_owners",
+    "service_dependencies",
+    "services",
+    "users",
+    "teams",
+    "environments",
+)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    embedded = EmbeddedPostgres(Path(tmp_path_factory.mktemp("embedded")))
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+async def migrated_url(database_url: str) -> str:
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await connection.close()
+    await migrate(database_url)
+    return database_url
+
+
+@pytest.fixture(scope="session")
+async def session_pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(migrated_url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def pool(session_pool: asyncpg.Pool) -> asyncpg.Pool:
+    """The session's pool, over a catalog emptied for this test."""
+    await session_pool.execute(f"TRUNCATE {', '.join(CATALOG_TABLES)} RESTART IDENTITY CASCADE")
+    return session_pool
+
+
+@pytest.fixture(scope="session")
+def statements() -> StatementLog:
+    return StatementLog()
+
+
+@pytest.fixture(scope="session")
+def test_settings(migrated_url: str) -> Settings:
+    return Settings(database_url=migrated_url, demo=False, pool_min_size=1, pool_max_size=8)
+
+
+@pytest.fixture(scope="session")
+async def app_client(
+    test_settings: Settings, statements: StatementLog
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(test_settings, Overrides(query_logger=statements.record))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://paved.test") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(app_client: httpx.AsyncClient, pool: asyncpg.Pool) -> httpx.AsyncClient:
+    """The in-process app over an empty catalog."""
+    return app_client
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> Any:
+    from tests.support import GraphQLClient
+
+    return GraphQLClient(client)

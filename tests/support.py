@@ -1,0 +1,58 @@
+"""Helpers for tests: a GraphQL client over the in-process app, a statement counter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx2 as httpx
+
+
+class StatementLog:
+    """Counts the SQL statements the app's pool runs (asyncpg's query logger)."""
+
+    def __init__(self) -> None:
+        self._recording: list[str] | None = None
+
+    def record(self, logged: Any) -> None:
+        if self._recording is not None:
+            self._recording.append(logged.query)
+
+    @contextmanager
+    def capture(self) -> Iterator[list[str]]:
+        self._recording = []
+        try:
+            yield self._recording
+        finally:
+            self._recording = None
+
+
+class GraphQLClient:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.http = client
+
+    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        """Run an operation that must succeed without GraphQL errors; return `data`."""
+        body = await self.raw(query, variables)
+        assert "errors" not in body, body
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def mutate(self, name: str, fields: str, **input_fields: Any) -> dict[str, Any]:
+        """Run mutation `name(input: ...)` and return its payload."""
+        query = (
+            f"mutation($input: {name[0].upper()}{name[1:]}Input!) "
+            f"{{ {name}(input: $input) {{ {fields} errors {{ code message path }} }} }}"
+        )
+        data = await self(query, input=input_fields)
+        payload: dict[str, Any] = data[name]
+        return payload
