@@ -61,7 +61,9 @@ async def migrate(dsn: str) -> list[str]:
 
 
 @asynccontextmanager
-async def running(settings: Settings, overrides: Overrides | None = None) -> AsyncIterator[Container]:
+async def running(
+    settings: Settings, overrides: Overrides | None = None
+) -> AsyncIterator[Container]:
     overrides = overrides or Overrides()
     async with database_url(settings) as dsn:
         await migrate(dsn)

@@ -87,11 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser = commands.add_parser("serve", help="serve the GraphQL API")
     serve_parser.add_argument("--host", help="address to bind (PAVED_HOST)")
     serve_parser.add_argument("--port", type=int, help="port to bind (PAVED_PORT)")
-    serve_parser.add_argument("--data-dir", type=Path, help="embedded database folder (PAVED_DATA_DIR)")
+    serve_parser.add_argument(
+        "--data-dir", type=Path, help="embedded database folder (PAVED_DATA_DIR)"
+    )
     serve_parser.add_argument("--no-demo", action="store_true", help="never load the demo data")
     serve_parser.set_defaults(run=serve)
 
-    commands.add_parser("migrate", help="apply migrations to DATABASE_URL").set_defaults(run=migrate)
+    commands.add_parser("migrate", help="apply migrations to DATABASE_URL").set_defaults(
+        run=migrate
+    )
     commands.add_parser("schema", help="print the GraphQL schema (SDL)").set_defaults(run=schema)
 
     args = parser.parse_args(argv)

@@ -11,15 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from strawberry import Schema
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
-
-from strawberry import Schema
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -34,18 +32,44 @@ class RequestError(Exception):
         self.headers = headers or {}
 
 
+# What each media range in `Accept` gets: the two JSON types, with wildcards meaning plain JSON.
+_ANSWER_FOR = {
+    GRAPHQL_RESPONSE: GRAPHQL_RESPONSE,
+    JSON: JSON,
+    "application/*": JSON,
+    "*/*": JSON,
+}
+
+
+def _quality(params: list[str]) -> float:
+    """The `q` of one `Accept` entry (1 when absent, 0 when unreadable)."""
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return min(max(float(value), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
 def _negotiate(request: Request) -> str | None:
-    """The media type to answer with, or None when the client accepts neither."""
+    """The media type to answer with, or None when the client accepts neither.
+
+    The highest q wins; among equals, the one listed first; q=0 refuses a type.
+    """
     accept = request.headers.get("accept", "")
     if not accept.strip():
         return JSON
-    offered = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    for media_type in offered:
-        if media_type == GRAPHQL_RESPONSE:
-            return GRAPHQL_RESPONSE
-        if media_type in (JSON, "application/*", "*/*"):
-            return JSON
-    return None
+    best: str | None = None
+    best_quality = 0.0
+    for entry in accept.split(","):
+        media_range, *params = entry.split(";")
+        answer = _ANSWER_FOR.get(media_range.strip().lower())
+        quality = _quality(params)
+        if answer is not None and quality > best_quality:
+            best, best_quality = answer, quality
+    return best
 
 
 def _wants_ide(request: Request) -> bool:
@@ -106,11 +130,24 @@ def _error_body(message: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message}]})
 
 
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Whether the operation never started executing: the document did not parse or
+    validate, or (reported by graphql-core like a result, but with no field `path` on any
+    error) its variables could not be coerced or no operation could be chosen."""
+    if isinstance(result, PreExecutionError):
+        return True
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
 def _result_body(result: ExecutionResult) -> bytes:
     payload: dict[str, Any] = {}
     if result.errors:
         payload["errors"] = [error.formatted for error in result.errors]
-    if not isinstance(result, PreExecutionError):
+    if not _is_request_error(result):
         payload["data"] = result.data
     if result.extensions:
         payload["extensions"] = result.extensions
@@ -169,10 +206,12 @@ class GraphQLEndpoint:
                 raise RequestError(
                     405, "only queries may be sent with GET; use POST", {"Allow": "POST"}
                 ) from None
-            raise RequestError(400, f"{error.operation_type.value} operations are not supported") from None
+            raise RequestError(
+                400, f"{error.operation_type.value} operations are not supported"
+            ) from None
         except CannotGetOperationTypeError:
             raise RequestError(400, "no operation matches `operationName`") from None
         status = 200
-        if isinstance(result, PreExecutionError) and media_type == GRAPHQL_RESPONSE:
+        if media_type == GRAPHQL_RESPONSE and _is_request_error(result):
             status = 400
         return Response(_result_body(result), status_code=status, media_type=media_type)

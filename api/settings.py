@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +27,16 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=10, ge=2, le=500)
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     graphiql: bool | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        """A URL asyncpg can use (an empty one means unset), checked before anything starts."""
+        if not value:
+            return None
+        if urlsplit(value).scheme not in ("postgresql", "postgres"):
+            raise ValueError("expected a postgresql://user@host:port/database URL")
+        return value
 
     @property
     def on_loopback(self) -> bool:
@@ -49,5 +60,6 @@ def describe_settings_error(error: ValidationError) -> str:
     """One line naming the first bad setting, the way its environment variable is spelt."""
     first = error.errors()[0]
     field = str(first["loc"][0]) if first["loc"] else "?"
-    name = "DATABASE_URL" if field == "database_url" else f"PAVED_{field.upper()}"
+    # `database_url` is read through its aliases, so its errors carry the alias.
+    name = "DATABASE_URL" if field.lower() == "database_url" else f"PAVED_{field.upper()}"
     return f"invalid setting {name}: {first['msg']}"

@@ -33,8 +33,8 @@ class TeamDraft:
 @dataclass(frozen=True, slots=True)
 class TeamPatch:
     name: str | Keep = KEEP
-    description: str | None | Keep = KEEP
-    parent: str | None | Keep = KEEP
+    description: str | Keep | None = KEEP
+    parent: str | Keep | None = KEEP
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +66,12 @@ class ServiceDraft:
 @dataclass(frozen=True, slots=True)
 class ServicePatch:
     name: str | Keep = KEEP
-    description: str | None | Keep = KEEP
+    description: str | Keep | None = KEEP
     lifecycle: Lifecycle | Keep = KEEP
-    tier: int | None | Keep = KEEP
+    tier: int | Keep | None = KEEP
     tags: tuple[str, ...] | Keep = KEEP
     links: tuple[Link, ...] | Keep = KEEP
-    repository_url: str | None | Keep = KEEP
+    repository_url: str | Keep | None = KEEP
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,5 +91,5 @@ class EnvironmentDraft:
 @dataclass(frozen=True, slots=True)
 class EnvironmentPatch:
     name: str | Keep = KEEP
-    description: str | None | Keep = KEEP
+    description: str | Keep | None = KEEP
     tier: EnvironmentTier | Keep = KEEP

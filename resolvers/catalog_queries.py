@@ -117,7 +117,9 @@ async def team_services(
 ) -> Listing[ServiceRecord]:
     service_filter = await resolve_service_filter(context, filter_args)
     found = await context.loaders.team_services.load(TeamServicesKey(team_id, page, service_filter))
-    return Listing(found, lambda: context.loaders.team_services_count.load((team_id, service_filter)))
+    return Listing(
+        found, lambda: context.loaders.team_services_count.load((team_id, service_filter))
+    )
 
 
 async def team_by_id(context: Context, team_id: int | None) -> TeamRecord | None:

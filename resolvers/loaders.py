@@ -106,10 +106,18 @@ class Loaders:
         self.environment_by_slug: DataLoader[str, EnvironmentRecord | None] = _lookup(
             reader.environments_by_slug, _none
         )
-        self.owners_of_service: DataLoader[int, list[OwnershipRecord]] = _lookup_many(reader.owners_of_services)
-        self.dependencies_of_service: DataLoader[int, list[ServiceRecord]] = _lookup_many(reader.dependencies_of_services)
-        self.dependents_of_service: DataLoader[int, list[ServiceRecord]] = _lookup_many(reader.dependents_of_services)
-        self.children_of_team: DataLoader[int, list[TeamRecord]] = _lookup_many(reader.children_of_teams)
+        self.owners_of_service: DataLoader[int, list[OwnershipRecord]] = _lookup_many(
+            reader.owners_of_services
+        )
+        self.dependencies_of_service: DataLoader[int, list[ServiceRecord]] = _lookup_many(
+            reader.dependencies_of_services
+        )
+        self.dependents_of_service: DataLoader[int, list[ServiceRecord]] = _lookup_many(
+            reader.dependents_of_services
+        )
+        self.children_of_team: DataLoader[int, list[TeamRecord]] = _lookup_many(
+            reader.children_of_teams
+        )
         self.teams_of_user: DataLoader[int, list[TeamRecord]] = _lookup_many(reader.teams_of_users)
         self.team_services: DataLoader[TeamServicesKey, Page[ServiceRecord]] = _grouped(
             lambda key: (key.page, key.service_filter),

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from strawberry import UNSET
+
 from providers.errors import ValidationFailed
 from providers.records import PageRequest
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+
+
+def _sent(value: Any) -> Any:
+    return None if value is UNSET else value
 
 
 def page_request(
@@ -15,6 +23,8 @@ def page_request(
     last: int | None = None,
     before: str | None = None,
 ) -> PageRequest:
+    """Arguments the client did not send may arrive as strawberry's UNSET."""
+    first, after, last, before = _sent(first), _sent(after), _sent(last), _sent(before)
     if first is not None and last is not None:
         raise ValidationFailed("pass `first` or `last`, not both", ["first"])
     for name, size in (("first", first), ("last", last)):
@@ -23,9 +33,11 @@ def page_request(
         if size < 0:
             raise ValidationFailed(f"`{name}` must not be negative, got {size}", [name])
         if size > MAX_PAGE_SIZE:
-            raise ValidationFailed(
-                f"`{name}` may be at most {MAX_PAGE_SIZE}, got {size}", [name]
-            )
+            raise ValidationFailed(f"`{name}` may be at most {MAX_PAGE_SIZE}, got {size}", [name])
     if last is not None or (first is None and before is not None and after is None):
-        return PageRequest(last=last if last is not None else DEFAULT_PAGE_SIZE, before=before, after=after)
-    return PageRequest(first=first if first is not None else DEFAULT_PAGE_SIZE, after=after, before=before)
+        return PageRequest(
+            last=last if last is not None else DEFAULT_PAGE_SIZE, before=before, after=after
+        )
+    return PageRequest(
+        first=first if first is not None else DEFAULT_PAGE_SIZE, after=after, before=before
+    )

@@ -40,9 +40,7 @@ Description = Annotated[str, StringConstraints(max_length=4000)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=63), AfterValidator(_not_blank)]
 Url = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url)]
 Tier = Annotated[int, Field(ge=1, le=4)]
-Email = Annotated[
-    str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 

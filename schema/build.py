@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
-import strawberry
 from providers.errors import CatalogError
 from schema.catalog import Environment, Service, Team, User
 from schema.environment_mutations import EnvironmentMutation
@@ -21,7 +21,7 @@ def _is_internal(error: GraphQLError) -> bool:
     """Errors from our own refusals and from GraphQL itself are shown; anything else is
     an internal failure whose details stay in the server log."""
     original = error.original_error
-    return original is not None and not isinstance(original, CatalogError)
+    return original is not None and not isinstance(original, CatalogError | GraphQLError)
 
 
 def build_schema() -> strawberry.Schema:
@@ -32,9 +32,11 @@ def build_schema() -> strawberry.Schema:
         mutation=mutation,
         types=[Team, User, Service, Environment],
         extensions=[
-            MaskErrors(should_mask_error=_is_internal, error_message="Internal server error"),
-            ParserCache(maxsize=_DOCUMENT_CACHE_SIZE),
-            ValidationCache(maxsize=_DOCUMENT_CACHE_SIZE),
+            lambda: MaskErrors(
+                should_mask_error=_is_internal, error_message="Internal server error"
+            ),
+            lambda: ParserCache(maxsize=_DOCUMENT_CACHE_SIZE),
+            lambda: ValidationCache(maxsize=_DOCUMENT_CACHE_SIZE),
         ],
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry import UNSET
 from strawberry.types import Info
 
 from providers import records
@@ -58,7 +59,7 @@ class Team(Node):
 
     @strawberry.field
     async def members(
-        self, info: CatalogInfo, first: int | None = None, after: str | None = None
+        self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
     ) -> Connection[User]:
         listing = await q.team_members(info.context, self.record.id, page_request(first, after))
         return connection(listing, User.from_record)
@@ -67,9 +68,9 @@ class Team(Node):
     async def services(
         self,
         info: CatalogInfo,
-        first: int | None = None,
-        after: str | None = None,
-        filter: ServiceFilter | None = None,  # noqa: A002 - the contract's argument name
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        filter: ServiceFilter | None = UNSET,
     ) -> Connection[Service]:
         listing = await q.team_services(
             info.context,
@@ -189,7 +190,10 @@ class Environment(Node):
 
 
 def node_from_record(
-    record: records.TeamRecord | records.UserRecord | records.ServiceRecord | records.EnvironmentRecord,
+    record: records.TeamRecord
+    | records.UserRecord
+    | records.ServiceRecord
+    | records.EnvironmentRecord,
 ) -> Node:
     if isinstance(record, records.TeamRecord):
         return Team.from_record(record)

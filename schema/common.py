@@ -76,9 +76,7 @@ class Connection(Generic[NodeT]):
         return await self._count()
 
 
-def connection(
-    listing: Listing[RecordT], to_node: Callable[[RecordT], NodeT]
-) -> Connection[NodeT]:
+def connection(listing: Listing[RecordT], to_node: Callable[[RecordT], NodeT]) -> Connection[NodeT]:
     page = listing.page
     return Connection(
         edges=[Edge(cursor=edge.cursor, node=to_node(edge.node)) for edge in page.edges],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry import UNSET
 
 from providers import records
 from resolvers import catalog_mutations as m
@@ -10,8 +11,6 @@ from resolvers.global_ids import encode_id
 from schema.catalog import CatalogInfo, Environment
 from schema.common import UserError, user_errors
 from schema.inputs import sent_fields
-
-from strawberry import UNSET
 
 
 @strawberry.input
@@ -65,7 +64,7 @@ class EnvironmentMutation:
     async def create_environment(
         self,
         info: CatalogInfo,
-        input: CreateEnvironmentInput,  # noqa: A002
+        input: CreateEnvironmentInput,
     ) -> CreateEnvironmentPayload:
         outcome = await m.create_environment(info.context, sent_fields(input))
         return CreateEnvironmentPayload(
@@ -76,7 +75,7 @@ class EnvironmentMutation:
     async def update_environment(
         self,
         info: CatalogInfo,
-        input: UpdateEnvironmentInput,  # noqa: A002
+        input: UpdateEnvironmentInput,
     ) -> UpdateEnvironmentPayload:
         outcome = await m.update_environment(info.context, sent_fields(input))
         return UpdateEnvironmentPayload(
@@ -87,8 +86,10 @@ class EnvironmentMutation:
     async def delete_environment(
         self,
         info: CatalogInfo,
-        input: DeleteEnvironmentInput,  # noqa: A002
+        input: DeleteEnvironmentInput,
     ) -> DeleteEnvironmentPayload:
         outcome = await m.delete_environment(info.context, sent_fields(input))
-        deleted = strawberry.ID(encode_id("Environment", outcome.value.id)) if outcome.value else None
+        deleted = (
+            strawberry.ID(encode_id("Environment", outcome.value.id)) if outcome.value else None
+        )
         return DeleteEnvironmentPayload(deleted_id=deleted, errors=user_errors(outcome.errors))

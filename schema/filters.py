@@ -3,30 +3,34 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry import UNSET
 
 from providers import records
 from resolvers.catalog_queries import ServiceFilterArgs
+from schema.inputs import given
 
 
 @strawberry.input(description="All given conditions must hold.")
 class ServiceFilter:
     search: str | None = strawberry.field(
-        default=None, description="Case-insensitive match on slug, name or description."
+        default=UNSET, description="Case-insensitive match on slug, name or description."
     )
-    lifecycle: list[records.Lifecycle] | None = None
+    lifecycle: list[records.Lifecycle] | None = UNSET
     owner: str | None = strawberry.field(
-        default=None, description="Slug of a team: services it or any of its sub-teams own."
+        default=UNSET, description="Slug of a team: services it or any of its sub-teams own."
     )
-    tags: list[str] | None = strawberry.field(default=None, description="Services with all these tags.")
-    tier: list[int] | None = None
+    tags: list[str] | None = strawberry.field(
+        default=UNSET, description="Services with all these tags."
+    )
+    tier: list[int] | None = UNSET
 
     def to_args(self) -> ServiceFilterArgs:
         return ServiceFilterArgs(
-            search=self.search,
-            lifecycle=self.lifecycle,
-            owner=self.owner,
-            tags=self.tags,
-            tier=self.tier,
+            search=given(self.search),
+            lifecycle=given(self.lifecycle),
+            owner=given(self.owner),
+            tags=given(self.tags),
+            tier=given(self.tier),
         )
 
 

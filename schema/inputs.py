@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic.alias_generators import to_camel
+from strawberry import UNSET
 from strawberry.types.base import has_object_definition
 
-from strawberry import UNSET
+T = TypeVar("T")
+
+
+def given(value: T | None) -> T | None:
+    """An optional argument's value, with "not sent" read as null."""
+    return None if value is UNSET else value
 
 
 def _plain(value: Any) -> Any:

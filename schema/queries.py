@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry import UNSET
 
 from providers.errors import ValidationFailed
 from resolvers import catalog_queries as q
@@ -23,7 +24,7 @@ from schema.filters import ServiceFilter, ServiceOrder
 @strawberry.type
 class CatalogQuery:
     @strawberry.field(description="Fetches any object by its global ID.")
-    async def node(self, info: CatalogInfo, id: strawberry.ID) -> Node | None:  # noqa: A002
+    async def node(self, info: CatalogInfo, id: strawberry.ID) -> Node | None:
         found = await node_resolvers.node(info.context, id)
         return node_from_record(found) if found else None
 
@@ -43,12 +44,12 @@ class CatalogQuery:
     async def services(
         self,
         info: CatalogInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: ServiceFilter | None = None,  # noqa: A002 - the contract's argument name
-        order_by: ServiceOrder | None = None,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        last: int | None = UNSET,
+        before: str | None = UNSET,
+        filter: ServiceFilter | None = UNSET,
+        order_by: ServiceOrder | None = UNSET,
     ) -> Connection[Service]:
         listing = await q.services(
             info.context,
@@ -67,9 +68,9 @@ class CatalogQuery:
     async def teams(
         self,
         info: CatalogInfo,
-        first: int | None = None,
-        after: str | None = None,
-        search: str | None = None,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        search: str | None = UNSET,
     ) -> Connection[Team]:
         listing = await q.teams(info.context, page_request(first, after), search)
         return connection(listing, Team.from_record)
@@ -83,9 +84,9 @@ class CatalogQuery:
     async def users(
         self,
         info: CatalogInfo,
-        first: int | None = None,
-        after: str | None = None,
-        search: str | None = None,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        search: str | None = UNSET,
     ) -> Connection[User]:
         listing = await q.users(info.context, page_request(first, after), search)
         return connection(listing, User.from_record)
@@ -97,7 +98,7 @@ class CatalogQuery:
 
     @strawberry.field
     async def environments(
-        self, info: CatalogInfo, first: int | None = None, after: str | None = None
+        self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
     ) -> Connection[Environment]:
         listing = await q.environments(info.context, page_request(first, after))
         return connection(listing, Environment.from_record)

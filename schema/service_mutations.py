@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry import UNSET
 
 from providers import records
 from resolvers import catalog_mutations as m
@@ -10,8 +11,6 @@ from resolvers.global_ids import encode_id
 from schema.catalog import CatalogInfo, Service
 from schema.common import UserError, user_errors
 from schema.inputs import sent_fields
-
-from strawberry import UNSET
 
 
 @strawberry.input
@@ -115,7 +114,9 @@ class DeleteServicePayload:
     errors: list[UserError]
 
 
-def _payload(outcome: m.Outcome[records.ServiceRecord], payload: type[ServicePayload]) -> ServicePayload:
+def _payload(
+    outcome: m.Outcome[records.ServiceRecord], payload: type[ServicePayload]
+) -> ServicePayload:
     service = Service.from_record(outcome.value) if outcome.value else None
     return payload(service=service, errors=user_errors(outcome.errors))
 
@@ -126,7 +127,7 @@ class ServiceMutation:
     async def create_service(
         self,
         info: CatalogInfo,
-        input: CreateServiceInput,  # noqa: A002
+        input: CreateServiceInput,
     ) -> CreateServicePayload:
         outcome = await m.create_service(info.context, sent_fields(input))
         return _payload(outcome, CreateServicePayload)  # type: ignore[return-value]
@@ -135,7 +136,7 @@ class ServiceMutation:
     async def update_service(
         self,
         info: CatalogInfo,
-        input: UpdateServiceInput,  # noqa: A002
+        input: UpdateServiceInput,
     ) -> UpdateServicePayload:
         outcome = await m.update_service(info.context, sent_fields(input))
         return _payload(outcome, UpdateServicePayload)  # type: ignore[return-value]
@@ -144,7 +145,7 @@ class ServiceMutation:
     async def delete_service(
         self,
         info: CatalogInfo,
-        input: DeleteServiceInput,  # noqa: A002
+        input: DeleteServiceInput,
     ) -> DeleteServicePayload:
         outcome = await m.delete_service(info.context, sent_fields(input))
         deleted = strawberry.ID(encode_id("Service", outcome.value.id)) if outcome.value else None
@@ -154,7 +155,7 @@ class ServiceMutation:
     async def set_service_owners(
         self,
         info: CatalogInfo,
-        input: SetServiceOwnersInput,  # noqa: A002
+        input: SetServiceOwnersInput,
     ) -> SetServiceOwnersPayload:
         outcome = await m.set_service_owners(info.context, sent_fields(input))
         return _payload(outcome, SetServiceOwnersPayload)  # type: ignore[return-value]
@@ -163,7 +164,7 @@ class ServiceMutation:
     async def add_service_dependency(
         self,
         info: CatalogInfo,
-        input: AddServiceDependencyInput,  # noqa: A002
+        input: AddServiceDependencyInput,
     ) -> AddServiceDependencyPayload:
         outcome = await m.add_service_dependency(info.context, sent_fields(input))
         return _payload(outcome, AddServiceDependencyPayload)  # type: ignore[return-value]
@@ -172,7 +173,7 @@ class ServiceMutation:
     async def remove_service_dependency(
         self,
         info: CatalogInfo,
-        input: RemoveServiceDependencyInput,  # noqa: A002
+        input: RemoveServiceDependencyInput,
     ) -> RemoveServiceDependencyPayload:
         outcome = await m.remove_service_dependency(info.context, sent_fields(input))
         return _payload(outcome, RemoveServiceDependencyPayload)  # type: ignore[return-value]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry import UNSET
 
 from providers.records import TeamRecord, UserRecord
 from resolvers import catalog_mutations as m
@@ -10,8 +11,6 @@ from resolvers.global_ids import encode_id
 from schema.catalog import CatalogInfo, Team, User
 from schema.common import UserError, user_errors
 from schema.inputs import sent_fields
-
-from strawberry import UNSET
 
 
 @strawberry.input
@@ -139,28 +138,28 @@ def _membership(
 @strawberry.type
 class TeamMutation:
     @strawberry.mutation
-    async def create_team(self, info: CatalogInfo, input: CreateTeamInput) -> CreateTeamPayload:  # noqa: A002
+    async def create_team(self, info: CatalogInfo, input: CreateTeamInput) -> CreateTeamPayload:
         outcome = await m.create_team(info.context, sent_fields(input))
         return CreateTeamPayload(team=_team(outcome.value), errors=user_errors(outcome.errors))
 
     @strawberry.mutation
-    async def update_team(self, info: CatalogInfo, input: UpdateTeamInput) -> UpdateTeamPayload:  # noqa: A002
+    async def update_team(self, info: CatalogInfo, input: UpdateTeamInput) -> UpdateTeamPayload:
         outcome = await m.update_team(info.context, sent_fields(input))
         return UpdateTeamPayload(team=_team(outcome.value), errors=user_errors(outcome.errors))
 
     @strawberry.mutation
-    async def delete_team(self, info: CatalogInfo, input: DeleteTeamInput) -> DeleteTeamPayload:  # noqa: A002
+    async def delete_team(self, info: CatalogInfo, input: DeleteTeamInput) -> DeleteTeamPayload:
         outcome = await m.delete_team(info.context, sent_fields(input))
         deleted = strawberry.ID(encode_id("Team", outcome.value.id)) if outcome.value else None
         return DeleteTeamPayload(deleted_id=deleted, errors=user_errors(outcome.errors))
 
     @strawberry.mutation
-    async def create_user(self, info: CatalogInfo, input: CreateUserInput) -> CreateUserPayload:  # noqa: A002
+    async def create_user(self, info: CatalogInfo, input: CreateUserInput) -> CreateUserPayload:
         outcome = await m.create_user(info.context, sent_fields(input))
         return CreateUserPayload(user=_user(outcome.value), errors=user_errors(outcome.errors))
 
     @strawberry.mutation
-    async def update_user(self, info: CatalogInfo, input: UpdateUserInput) -> UpdateUserPayload:  # noqa: A002
+    async def update_user(self, info: CatalogInfo, input: UpdateUserInput) -> UpdateUserPayload:
         outcome = await m.update_user(info.context, sent_fields(input))
         return UpdateUserPayload(user=_user(outcome.value), errors=user_errors(outcome.errors))
 
@@ -168,7 +167,7 @@ class TeamMutation:
     async def add_team_member(
         self,
         info: CatalogInfo,
-        input: AddTeamMemberInput,  # noqa: A002
+        input: AddTeamMemberInput,
     ) -> AddTeamMemberPayload:
         outcome = await m.add_team_member(info.context, sent_fields(input))
         return _membership(outcome, AddTeamMemberPayload)  # type: ignore[return-value]
@@ -177,7 +176,7 @@ class TeamMutation:
     async def remove_team_member(
         self,
         info: CatalogInfo,
-        input: RemoveTeamMemberInput,  # noqa: A002
+        input: RemoveTeamMemberInput,
     ) -> RemoveTeamMemberPayload:
         outcome = await m.remove_team_member(info.context, sent_fields(input))
         return _membership(outcome, RemoveTeamMemberPayload)  # type: ignore[return-value]

@@ -63,19 +63,16 @@ def decode_cursor(cursor: str, scope: str, arity: int, argument: str) -> list[st
         decoded = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeEncodeError, orjson.JSONDecodeError):
         raise InvalidCursor(f"`{argument}` is not a valid cursor", [argument]) from None
-    if (
-        not isinstance(decoded, list)
-        or len(decoded) != 2
-        or not isinstance(decoded[1], list)
-        or len(decoded[1]) != arity
-        or not all(isinstance(value, str) for value in decoded[1])
-    ):
+    if not isinstance(decoded, list) or len(decoded) != 2 or not isinstance(decoded[1], list):
         raise InvalidCursor(f"`{argument}` is not a valid cursor", [argument])
     if decoded[0] != scope:
         raise InvalidCursor(
             f"`{argument}` is a cursor from a listing with another filter or order", [argument]
         )
-    return list(decoded[1])
+    values = decoded[1]
+    if len(values) != arity or not all(isinstance(value, str) for value in values):
+        raise InvalidCursor(f"`{argument}` is not a valid cursor", [argument])
+    return values
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,9 @@ async def fetch_pages(
 
 
 async def count(pool: asyncpg.Pool, source: str, conditions: Sequence[str], params: Params) -> int:
-    value = await pool.fetchval(f"SELECT count(*) FROM {source}{_where(conditions)}", *params.values)
+    value = await pool.fetchval(
+        f"SELECT count(*) FROM {source}{_where(conditions)}", *params.values
+    )
     return int(value)
 
 

@@ -40,7 +40,10 @@ async def apply_migrations(connection: asyncpg.Connection) -> list[str]:
                    version    text PRIMARY KEY,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = {row["version"] for row in await connection.fetch("SELECT version FROM schema_migrations")}
+        done = {
+            row["version"]
+            for row in await connection.fetch("SELECT version FROM schema_migrations")
+        }
         for migration in bundled_migrations():
             if migration.version in done:
                 continue

@@ -36,7 +36,6 @@ from providers.records import (
     UserRecord,
 )
 
-
 SERVICES = Listing("services s", "s", rows.service)
 TEAMS = Listing("teams t", "t", rows.team)
 USERS = Listing("users u", "u", rows.user)
@@ -44,8 +43,14 @@ ENVIRONMENTS = Listing("environments e", "e", rows.environment)
 
 _SERVICE_SORT_KEYS: dict[ServiceOrderField, tuple[SortKey, ...]] = {
     ServiceOrderField.NAME: (SortKey("s.name", "text"), SortKey("s.id", "bigint")),
-    ServiceOrderField.CREATED_AT: (SortKey("s.created_at", "timestamptz"), SortKey("s.id", "bigint")),
-    ServiceOrderField.UPDATED_AT: (SortKey("s.updated_at", "timestamptz"), SortKey("s.id", "bigint")),
+    ServiceOrderField.CREATED_AT: (
+        SortKey("s.created_at", "timestamptz"),
+        SortKey("s.id", "bigint"),
+    ),
+    ServiceOrderField.UPDATED_AT: (
+        SortKey("s.updated_at", "timestamptz"),
+        SortKey("s.id", "bigint"),
+    ),
     ServiceOrderField.TIER: (
         SortKey("coalesce(s.tier, 32767)", "integer"),
         SortKey("s.name", "text"),
@@ -61,7 +66,9 @@ _ENVIRONMENT_RANK = (
 _ENVIRONMENT_ORDER = Ordering(
     (SortKey(_ENVIRONMENT_RANK, "integer"), SortKey("e.name", "text"), SortKey("e.id", "bigint"))
 )
-_OWNED_BY_PARENT = "s.id IN (SELECT so.service_id FROM service_owners so WHERE so.team_id = parent.id)"
+_OWNED_BY_PARENT = (
+    "s.id IN (SELECT so.service_id FROM service_owners so WHERE so.team_id = parent.id)"
+)
 _MEMBER_OF_PARENT = "u.id IN (SELECT tm.user_id FROM team_members tm WHERE tm.team_id = parent.id)"
 
 
@@ -77,13 +84,16 @@ def _service_conditions(service_filter: ServiceFilter, params: Params) -> list[s
             f"(s.slug ILIKE {pattern} OR s.name ILIKE {pattern} OR s.description ILIKE {pattern})"
         )
     if service_filter.lifecycle is not None:
-        conditions.append(f"s.lifecycle = ANY({params.add(list(service_filter.lifecycle))}::text[])")
+        conditions.append(
+            f"s.lifecycle = ANY({params.add(list(service_filter.lifecycle))}::text[])"
+        )
     if service_filter.owner_team_id is not None:
         team = params.add(service_filter.owner_team_id)
         conditions.append(
             "s.id IN (SELECT so.service_id FROM service_owners so WHERE so.role = 'PRIMARY' "
             "AND so.team_id IN (WITH RECURSIVE subtree(id) AS ("
-            f"SELECT {team}::bigint UNION SELECT t.id FROM teams t JOIN subtree ON t.parent_id = subtree.id"
+            f"SELECT {team}::bigint UNION "
+            "SELECT t.id FROM teams t JOIN subtree ON t.parent_id = subtree.id"
             ") SELECT id FROM subtree))"
         )
     if service_filter.tags is not None:
@@ -93,7 +103,9 @@ def _service_conditions(service_filter: ServiceFilter, params: Params) -> list[s
     return conditions
 
 
-def _search_condition(alias: str, columns: Sequence[str], search: str | None, params: Params) -> list[str]:
+def _search_condition(
+    alias: str, columns: Sequence[str], search: str | None, params: Params
+) -> list[str]:
     if not search:
         return []
     pattern = params.add(like_pattern(search))
@@ -108,13 +120,19 @@ class PostgresCatalogReader:
         return {row[key]: build(row) for row in await self._pool.fetch(sql, list(keys))}
 
     async def teams_by_id(self, ids: Sequence[int]) -> dict[int, TeamRecord]:
-        return await self._by_keys("SELECT * FROM teams WHERE id = ANY($1::bigint[])", ids, "id", rows.team)
+        return await self._by_keys(
+            "SELECT * FROM teams WHERE id = ANY($1::bigint[])", ids, "id", rows.team
+        )
 
     async def teams_by_slug(self, slugs: Sequence[str]) -> dict[str, TeamRecord]:
-        return await self._by_keys("SELECT * FROM teams WHERE slug = ANY($1::text[])", slugs, "slug", rows.team)
+        return await self._by_keys(
+            "SELECT * FROM teams WHERE slug = ANY($1::text[])", slugs, "slug", rows.team
+        )
 
     async def users_by_id(self, ids: Sequence[int]) -> dict[int, UserRecord]:
-        return await self._by_keys("SELECT * FROM users WHERE id = ANY($1::bigint[])", ids, "id", rows.user)
+        return await self._by_keys(
+            "SELECT * FROM users WHERE id = ANY($1::bigint[])", ids, "id", rows.user
+        )
 
     async def users_by_handle(self, handles: Sequence[str]) -> dict[str, UserRecord]:
         return await self._by_keys(
@@ -138,10 +156,15 @@ class PostgresCatalogReader:
 
     async def environments_by_slug(self, slugs: Sequence[str]) -> dict[str, EnvironmentRecord]:
         return await self._by_keys(
-            "SELECT * FROM environments WHERE slug = ANY($1::text[])", slugs, "slug", rows.environment
+            "SELECT * FROM environments WHERE slug = ANY($1::text[])",
+            slugs,
+            "slug",
+            rows.environment,
         )
 
-    async def owners_of_services(self, service_ids: Sequence[int]) -> dict[int, list[OwnershipRecord]]:
+    async def owners_of_services(
+        self, service_ids: Sequence[int]
+    ) -> dict[int, list[OwnershipRecord]]:
         found: dict[int, list[OwnershipRecord]] = {service_id: [] for service_id in service_ids}
         for row in await self._pool.fetch(
             "SELECT so.service_id AS _service, so.role AS _role, t.* FROM service_owners so "
@@ -149,16 +172,22 @@ class PostgresCatalogReader:
             "ORDER BY so.role DESC, t.name, t.id",
             list(service_ids),
         ):
-            found[row["_service"]].append(OwnershipRecord(rows.team(row), OwnershipRole(row["_role"])))
+            found[row["_service"]].append(
+                OwnershipRecord(rows.team(row), OwnershipRole(row["_role"]))
+            )
         return found
 
-    async def _related_services(self, sql: str, service_ids: Sequence[int]) -> dict[int, list[ServiceRecord]]:
+    async def _related_services(
+        self, sql: str, service_ids: Sequence[int]
+    ) -> dict[int, list[ServiceRecord]]:
         found: dict[int, list[ServiceRecord]] = {service_id: [] for service_id in service_ids}
         for row in await self._pool.fetch(sql, list(service_ids)):
             found[row["_from"]].append(rows.service(row))
         return found
 
-    async def dependencies_of_services(self, service_ids: Sequence[int]) -> dict[int, list[ServiceRecord]]:
+    async def dependencies_of_services(
+        self, service_ids: Sequence[int]
+    ) -> dict[int, list[ServiceRecord]]:
         return await self._related_services(
             "SELECT d.service_id AS _from, s.* FROM service_dependencies d "
             "JOIN services s ON s.id = d.depends_on_id WHERE d.service_id = ANY($1::bigint[]) "
@@ -166,7 +195,9 @@ class PostgresCatalogReader:
             service_ids,
         )
 
-    async def dependents_of_services(self, service_ids: Sequence[int]) -> dict[int, list[ServiceRecord]]:
+    async def dependents_of_services(
+        self, service_ids: Sequence[int]
+    ) -> dict[int, list[ServiceRecord]]:
         return await self._related_services(
             "SELECT d.depends_on_id AS _from, s.* FROM service_dependencies d "
             "JOIN services s ON s.id = d.service_id WHERE d.depends_on_id = ANY($1::bigint[]) "
@@ -177,7 +208,8 @@ class PostgresCatalogReader:
     async def children_of_teams(self, team_ids: Sequence[int]) -> dict[int, list[TeamRecord]]:
         found: dict[int, list[TeamRecord]] = {team_id: [] for team_id in team_ids}
         for row in await self._pool.fetch(
-            "SELECT * FROM teams WHERE parent_id = ANY($1::bigint[]) ORDER BY name, id", list(team_ids)
+            "SELECT * FROM teams WHERE parent_id = ANY($1::bigint[]) ORDER BY name, id",
+            list(team_ids),
         ):
             found[row["parent_id"]].append(rows.team(row))
         return found
@@ -185,8 +217,10 @@ class PostgresCatalogReader:
     async def teams_of_users(self, user_ids: Sequence[int]) -> dict[int, list[TeamRecord]]:
         found: dict[int, list[TeamRecord]] = {user_id: [] for user_id in user_ids}
         for row in await self._pool.fetch(
-            "SELECT tm.user_id AS _user, t.* FROM team_members tm JOIN teams t ON t.id = tm.team_id "
-            "WHERE tm.user_id = ANY($1::bigint[]) ORDER BY t.name, t.id",
+            "SELECT tm.user_id AS _user, t.* FROM team_members tm "
+            "JOIN teams t ON t.id = tm.team_id "
+            "WHERE tm.user_id = ANY($1::bigint[]) "
+            "ORDER BY t.name, t.id",
             list(user_ids),
         ):
             found[row["_user"]].append(rows.team(row))
@@ -204,7 +238,9 @@ class PostgresCatalogReader:
 
     async def services_count(self, service_filter: ServiceFilter) -> int:
         params = Params()
-        return await count(self._pool, SERVICES.source, _service_conditions(service_filter, params), params)
+        return await count(
+            self._pool, SERVICES.source, _service_conditions(service_filter, params), params
+        )
 
     async def team_services_pages(
         self, team_ids: Sequence[int], page: PageRequest, service_filter: ServiceFilter
@@ -223,7 +259,9 @@ class PostgresCatalogReader:
     ) -> dict[int, int]:
         params = Params()
         conditions = _service_conditions(service_filter, params)
-        return await counts(self._pool, SERVICES.source, team_ids, _OWNED_BY_PARENT, conditions, params)
+        return await counts(
+            self._pool, SERVICES.source, team_ids, _OWNED_BY_PARENT, conditions, params
+        )
 
     async def team_members_pages(
         self, team_ids: Sequence[int], page: PageRequest
@@ -260,7 +298,9 @@ class PostgresCatalogReader:
 
     async def environments_page(self, page: PageRequest) -> Page[EnvironmentRecord]:
         scope = scope_digest("environments")
-        return await fetch_page(self._pool, ENVIRONMENTS, _ENVIRONMENT_ORDER, page, scope, [], Params())
+        return await fetch_page(
+            self._pool, ENVIRONMENTS, _ENVIRONMENT_ORDER, page, scope, [], Params()
+        )
 
     async def environments_count(self) -> int:
         return await count(self._pool, ENVIRONMENTS.source, [], Params())

@@ -19,6 +19,7 @@ from providers.changes import (
     UserPatch,
 )
 from providers.postgres.writes import environments, services, teams
+from providers.postgres.writes.common import Connection
 from providers.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
 
 P = ParamSpec("P")
@@ -31,7 +32,7 @@ class PostgresCatalogWriter:
 
     async def _in_transaction(
         self,
-        use_case: Callable[Concatenate[asyncpg.Connection, P], Awaitable[R]],
+        use_case: Callable[Concatenate[Connection, P], Awaitable[R]],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> R:
@@ -41,7 +42,9 @@ class PostgresCatalogWriter:
     async def create_team(self, draft: TeamDraft) -> TeamRecord:
         return await self._in_transaction(teams.create_team, draft)
 
-    async def update_team(self, slug: str, expected_version: int | None, patch: TeamPatch) -> TeamRecord:
+    async def update_team(
+        self, slug: str, expected_version: int | None, patch: TeamPatch
+    ) -> TeamRecord:
         return await self._in_transaction(teams.update_team, slug, expected_version, patch)
 
     async def delete_team(self, slug: str, expected_version: int | None) -> TeamRecord:
@@ -50,7 +53,9 @@ class PostgresCatalogWriter:
     async def create_user(self, draft: UserDraft) -> UserRecord:
         return await self._in_transaction(teams.create_user, draft)
 
-    async def update_user(self, handle: str, expected_version: int | None, patch: UserPatch) -> UserRecord:
+    async def update_user(
+        self, handle: str, expected_version: int | None, patch: UserPatch
+    ) -> UserRecord:
         return await self._in_transaction(teams.update_user, handle, expected_version, patch)
 
     async def add_team_member(self, team: str, user: str) -> tuple[TeamRecord, UserRecord]:
@@ -70,7 +75,9 @@ class PostgresCatalogWriter:
     async def delete_service(self, slug: str, expected_version: int | None) -> ServiceRecord:
         return await self._in_transaction(services.delete_service, slug, expected_version)
 
-    async def set_service_owners(self, slug: str, owners: Sequence[OwnerAssignment]) -> ServiceRecord:
+    async def set_service_owners(
+        self, slug: str, owners: Sequence[OwnerAssignment]
+    ) -> ServiceRecord:
         return await self._in_transaction(services.set_service_owners, slug, owners)
 
     async def add_service_dependency(self, slug: str, depends_on: str) -> ServiceRecord:
@@ -85,7 +92,11 @@ class PostgresCatalogWriter:
     async def update_environment(
         self, slug: str, expected_version: int | None, patch: EnvironmentPatch
     ) -> EnvironmentRecord:
-        return await self._in_transaction(environments.update_environment, slug, expected_version, patch)
+        return await self._in_transaction(
+            environments.update_environment, slug, expected_version, patch
+        )
 
-    async def delete_environment(self, slug: str, expected_version: int | None) -> EnvironmentRecord:
+    async def delete_environment(
+        self, slug: str, expected_version: int | None
+    ) -> EnvironmentRecord:
         return await self._in_transaction(environments.delete_environment, slug, expected_version)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from providers.changes import KEEP
 from providers.errors import Conflict, NotFound
+
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 _TABLE_NOUN = {
     "teams": "team",
@@ -20,10 +23,10 @@ _TABLE_NOUN = {
 
 
 async def lock_row(
-    connection: asyncpg.Connection, table: str, key_column: str, key: str, path: list[str]
+    connection: Connection, table: str, key_column: str, key: str, path: list[str]
 ) -> asyncpg.Record:
     row = await connection.fetchrow(
-        f"SELECT * FROM {table} WHERE {key_column} = $1 FOR UPDATE",  # noqa: S608
+        f"SELECT * FROM {table} WHERE {key_column} = $1 FOR UPDATE",
         key,
     )
     if row is None:
@@ -32,10 +35,10 @@ async def lock_row(
 
 
 async def find_id(
-    connection: asyncpg.Connection, table: str, key_column: str, key: str, path: list[str]
+    connection: Connection, table: str, key_column: str, key: str, path: list[str]
 ) -> int:
     found = await connection.fetchval(
-        f"SELECT id FROM {table} WHERE {key_column} = $1",  # noqa: S608
+        f"SELECT id FROM {table} WHERE {key_column} = $1",
         key,
     )
     if found is None:
@@ -52,17 +55,19 @@ def check_version(row: asyncpg.Record, expected: int | None, table: str, key: st
 
 
 def patch_values(patch: Any) -> dict[str, Any]:
-    return {f.name: getattr(patch, f.name) for f in fields(patch) if getattr(patch, f.name) is not KEEP}
+    return {
+        f.name: getattr(patch, f.name) for f in fields(patch) if getattr(patch, f.name) is not KEEP
+    }
 
 
 async def update_row(
-    connection: asyncpg.Connection, table: str, row_id: int, values: Mapping[str, Any]
+    connection: Connection, table: str, row_id: int, values: Mapping[str, Any]
 ) -> asyncpg.Record:
     """Write `values` and count one new version, even when `values` is empty."""
     assignments = [f"{column} = ${index}" for index, column in enumerate(values, start=2)]
     assignments += ["version = version + 1", "updated_at = now()"]
     row = await connection.fetchrow(
-        f"UPDATE {table} SET {', '.join(assignments)} WHERE id = $1 RETURNING *",  # noqa: S608
+        f"UPDATE {table} SET {', '.join(assignments)} WHERE id = $1 RETURNING *",
         row_id,
         *values.values(),
     )
@@ -70,5 +75,5 @@ async def update_row(
     return row
 
 
-async def touch(connection: asyncpg.Connection, table: str, row_id: int) -> asyncpg.Record:
+async def touch(connection: Connection, table: str, row_id: int) -> asyncpg.Record:
     return await update_row(connection, table, row_id, {})

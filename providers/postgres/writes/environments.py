@@ -7,14 +7,21 @@ import asyncpg
 from providers.changes import EnvironmentDraft, EnvironmentPatch
 from providers.errors import Conflict
 from providers.postgres import rows
-from providers.postgres.writes.common import check_version, lock_row, patch_values, update_row
+from providers.postgres.writes.common import (
+    Connection,
+    check_version,
+    lock_row,
+    patch_values,
+    update_row,
+)
 from providers.records import EnvironmentRecord
 
 
-async def create_environment(connection: asyncpg.Connection, draft: EnvironmentDraft) -> EnvironmentRecord:
+async def create_environment(connection: Connection, draft: EnvironmentDraft) -> EnvironmentRecord:
     try:
         row = await connection.fetchrow(
-            "INSERT INTO environments (slug, name, description, tier) VALUES ($1, $2, $3, $4) RETURNING *",
+            "INSERT INTO environments (slug, name, description, tier) "
+            "VALUES ($1, $2, $3, $4) RETURNING *",
             draft.slug, draft.name, draft.description, draft.tier.value,
         )  # fmt: skip
     except asyncpg.UniqueViolationError:
@@ -26,7 +33,7 @@ async def create_environment(connection: asyncpg.Connection, draft: EnvironmentD
 
 
 async def update_environment(
-    connection: asyncpg.Connection, slug: str, expected_version: int | None, patch: EnvironmentPatch
+    connection: Connection, slug: str, expected_version: int | None, patch: EnvironmentPatch
 ) -> EnvironmentRecord:
     row = await lock_row(connection, "environments", "slug", slug, ["input", "environment"])
     check_version(row, expected_version, "environments", slug)
@@ -37,7 +44,7 @@ async def update_environment(
 
 
 async def delete_environment(
-    connection: asyncpg.Connection, slug: str, expected_version: int | None
+    connection: Connection, slug: str, expected_version: int | None
 ) -> EnvironmentRecord:
     row = await lock_row(connection, "environments", "slug", slug, ["input", "environment"])
     check_version(row, expected_version, "environments", slug)

@@ -12,6 +12,7 @@ from providers.changes import OwnerAssignment, ServiceDraft, ServicePatch
 from providers.errors import Conflict, NotFound
 from providers.postgres import rows
 from providers.postgres.writes.common import (
+    Connection,
     check_version,
     find_id,
     lock_row,
@@ -27,17 +28,19 @@ def _links_json(links: Sequence[Link]) -> list[dict[str, Any]]:
     return [asdict(link) for link in links]
 
 
-async def create_service(connection: asyncpg.Connection, draft: ServiceDraft) -> ServiceRecord:
+async def create_service(connection: Connection, draft: ServiceDraft) -> ServiceRecord:
     owner_id = await find_id(connection, "teams", "slug", draft.owner, ["input", "owner"])
     try:
         row = await connection.fetchrow(
-            "INSERT INTO services (slug, name, description, lifecycle, tier, tags, links, repository_url) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+            "INSERT INTO services (slug, name, description, lifecycle, tier, tags, links, "
+            "repository_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
             draft.slug, draft.name, draft.description, draft.lifecycle.value, draft.tier,
             list(draft.tags), _links_json(draft.links), draft.repository_url,
         )  # fmt: skip
     except asyncpg.UniqueViolationError:
-        raise Conflict(f"a service with slug '{draft.slug}' already exists", ["input", "slug"]) from None
+        raise Conflict(
+            f"a service with slug '{draft.slug}' already exists", ["input", "slug"]
+        ) from None
     assert row is not None
     await connection.execute(
         "INSERT INTO service_owners (service_id, team_id, role) VALUES ($1, $2, 'PRIMARY')",
@@ -47,7 +50,7 @@ async def create_service(connection: asyncpg.Connection, draft: ServiceDraft) ->
 
 
 async def update_service(
-    connection: asyncpg.Connection, slug: str, expected_version: int | None, patch: ServicePatch
+    connection: Connection, slug: str, expected_version: int | None, patch: ServicePatch
 ) -> ServiceRecord:
     row = await lock_row(connection, "services", "slug", slug, ["input", "service"])
     check_version(row, expected_version, "services", slug)
@@ -62,7 +65,7 @@ async def update_service(
 
 
 async def delete_service(
-    connection: asyncpg.Connection, slug: str, expected_version: int | None
+    connection: Connection, slug: str, expected_version: int | None
 ) -> ServiceRecord:
     row = await lock_row(connection, "services", "slug", slug, ["input", "service"])
     check_version(row, expected_version, "services", slug)
@@ -71,7 +74,7 @@ async def delete_service(
 
 
 async def set_service_owners(
-    connection: asyncpg.Connection, slug: str, owners: Sequence[OwnerAssignment]
+    connection: Connection, slug: str, owners: Sequence[OwnerAssignment]
 ) -> ServiceRecord:
     check_owner_assignments(owners)
     row = await lock_row(connection, "services", "slug", slug, ["input", "service"])
@@ -91,7 +94,7 @@ async def set_service_owners(
 
 
 async def add_service_dependency(
-    connection: asyncpg.Connection, slug: str, depends_on: str
+    connection: Connection, slug: str, depends_on: str
 ) -> ServiceRecord:
     check_not_self_dependency(slug, depends_on)
     row = await lock_row(connection, "services", "slug", slug, ["input", "service"])
@@ -107,7 +110,7 @@ async def add_service_dependency(
 
 
 async def remove_service_dependency(
-    connection: asyncpg.Connection, slug: str, depends_on: str
+    connection: Connection, slug: str, depends_on: str
 ) -> ServiceRecord:
     row = await lock_row(connection, "services", "slug", slug, ["input", "service"])
     target = await find_id(connection, "services", "slug", depends_on, ["input", "dependsOn"])
@@ -116,5 +119,7 @@ async def remove_service_dependency(
         row["id"], target,
     )  # fmt: skip
     if removed is None:
-        raise NotFound(f"service '{slug}' does not depend on '{depends_on}'", ["input", "dependsOn"])
+        raise NotFound(
+            f"service '{slug}' does not depend on '{depends_on}'", ["input", "dependsOn"]
+        )
     return rows.service(await touch(connection, "services", row["id"]))

@@ -7,7 +7,14 @@ import asyncpg
 from providers.changes import TeamDraft, TeamPatch, UserDraft, UserPatch
 from providers.errors import Conflict, NotFound, PreconditionFailed
 from providers.postgres import rows
-from providers.postgres.writes.common import check_version, find_id, lock_row, patch_values, update_row
+from providers.postgres.writes.common import (
+    Connection,
+    check_version,
+    find_id,
+    lock_row,
+    patch_values,
+    update_row,
+)
 from providers.records import TeamRecord, UserRecord
 from providers.rules import check_no_team_cycle, describe_names
 
@@ -15,22 +22,25 @@ from providers.rules import check_no_team_cycle, describe_names
 _HIERARCHY_LOCK_KEY = 0x7465616D73
 
 
-async def create_team(connection: asyncpg.Connection, draft: TeamDraft) -> TeamRecord:
+async def create_team(connection: Connection, draft: TeamDraft) -> TeamRecord:
     parent_id = None
     if draft.parent is not None:
         parent_id = await find_id(connection, "teams", "slug", draft.parent, ["input", "parent"])
     try:
         row = await connection.fetchrow(
-            "INSERT INTO teams (slug, name, description, parent_id) VALUES ($1, $2, $3, $4) RETURNING *",
+            "INSERT INTO teams (slug, name, description, parent_id) "
+            "VALUES ($1, $2, $3, $4) RETURNING *",
             draft.slug, draft.name, draft.description, parent_id,
         )  # fmt: skip
     except asyncpg.UniqueViolationError:
-        raise Conflict(f"a team with slug '{draft.slug}' already exists", ["input", "slug"]) from None
+        raise Conflict(
+            f"a team with slug '{draft.slug}' already exists", ["input", "slug"]
+        ) from None
     assert row is not None
     return rows.team(row)
 
 
-async def _ancestry(connection: asyncpg.Connection, team_id: int) -> list[int]:
+async def _ancestry(connection: Connection, team_id: int) -> list[int]:
     found = await connection.fetch(
         "WITH RECURSIVE up(id, parent_id) AS ("
         " SELECT id, parent_id FROM teams WHERE id = $1"
@@ -42,7 +52,7 @@ async def _ancestry(connection: asyncpg.Connection, team_id: int) -> list[int]:
 
 
 async def update_team(
-    connection: asyncpg.Connection, slug: str, expected_version: int | None, patch: TeamPatch
+    connection: Connection, slug: str, expected_version: int | None, patch: TeamPatch
 ) -> TeamRecord:
     await connection.execute("SELECT pg_advisory_xact_lock($1)", _HIERARCHY_LOCK_KEY)
     row = await lock_row(connection, "teams", "slug", slug, ["input", "team"])
@@ -58,7 +68,9 @@ async def update_team(
     return rows.team(await update_row(connection, "teams", row["id"], values))
 
 
-async def delete_team(connection: asyncpg.Connection, slug: str, expected_version: int | None) -> TeamRecord:
+async def delete_team(
+    connection: Connection, slug: str, expected_version: int | None
+) -> TeamRecord:
     await connection.execute("SELECT pg_advisory_xact_lock($1)", _HIERARCHY_LOCK_KEY)
     row = await lock_row(connection, "teams", "slug", slug, ["input", "team"])
     check_version(row, expected_version, "teams", slug)
@@ -70,13 +82,17 @@ async def delete_team(connection: asyncpg.Connection, slug: str, expected_versio
     if owned:
         names = describe_names([r["slug"] for r in owned])
         raise PreconditionFailed(
-            f"team '{slug}' still owns services {names}; give them other owners first", ["input", "team"]
+            f"team '{slug}' still owns services {names}; give them other owners first",
+            ["input", "team"],
         )
-    children = await connection.fetch("SELECT slug FROM teams WHERE parent_id = $1 ORDER BY slug", row["id"])
+    children = await connection.fetch(
+        "SELECT slug FROM teams WHERE parent_id = $1 ORDER BY slug", row["id"]
+    )
     if children:
         names = describe_names([r["slug"] for r in children])
         raise PreconditionFailed(
-            f"team '{slug}' still has sub-teams {names}; move or delete them first", ["input", "team"]
+            f"team '{slug}' still has sub-teams {names}; move or delete them first",
+            ["input", "team"],
         )
     await connection.execute("DELETE FROM teams WHERE id = $1", row["id"])
     return rows.team(row)
@@ -86,7 +102,7 @@ def _email_conflict(email: str) -> Conflict:
     return Conflict(f"another user already has the email '{email}'", ["input", "email"])
 
 
-async def create_user(connection: asyncpg.Connection, draft: UserDraft) -> UserRecord:
+async def create_user(connection: Connection, draft: UserDraft) -> UserRecord:
     try:
         row = await connection.fetchrow(
             "INSERT INTO users (handle, name, email) VALUES ($1, $2, $3) RETURNING *",
@@ -95,13 +111,15 @@ async def create_user(connection: asyncpg.Connection, draft: UserDraft) -> UserR
     except asyncpg.UniqueViolationError as error:
         if error.constraint_name == "users_email_key":
             raise _email_conflict(draft.email) from None
-        raise Conflict(f"a user with handle '{draft.handle}' already exists", ["input", "handle"]) from None
+        raise Conflict(
+            f"a user with handle '{draft.handle}' already exists", ["input", "handle"]
+        ) from None
     assert row is not None
     return rows.user(row)
 
 
 async def update_user(
-    connection: asyncpg.Connection, handle: str, expected_version: int | None, patch: UserPatch
+    connection: Connection, handle: str, expected_version: int | None, patch: UserPatch
 ) -> UserRecord:
     row = await lock_row(connection, "users", "handle", handle, ["input", "user"])
     check_version(row, expected_version, "users", handle)
@@ -113,7 +131,7 @@ async def update_user(
 
 
 async def _team_and_user(
-    connection: asyncpg.Connection, team: str, user: str
+    connection: Connection, team: str, user: str
 ) -> tuple[asyncpg.Record, asyncpg.Record]:
     team_row = await connection.fetchrow("SELECT * FROM teams WHERE slug = $1", team)
     if team_row is None:
@@ -125,7 +143,7 @@ async def _team_and_user(
 
 
 async def add_team_member(
-    connection: asyncpg.Connection, team: str, user: str
+    connection: Connection, team: str, user: str
 ) -> tuple[TeamRecord, UserRecord]:
     team_row, user_row = await _team_and_user(connection, team, user)
     await connection.execute(
@@ -136,7 +154,7 @@ async def add_team_member(
 
 
 async def remove_team_member(
-    connection: asyncpg.Connection, team: str, user: str
+    connection: Connection, team: str, user: str
 ) -> tuple[TeamRecord, UserRecord]:
     team_row, user_row = await _team_and_user(connection, team, user)
     removed = await connection.fetchval(

@@ -1,0 +1,120 @@
+"""GraphQL over HTTP: media types, status codes, malformed requests, probes."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx2 as httpx
+import pytest
+
+from api.health import readyz
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+async def test_query_over_post_and_get(client: httpx.AsyncClient) -> None:
+    posted = await client.post("/graphql", json={"query": "{ teams { totalCount } }"})
+    assert posted.status_code == 200
+    assert posted.headers["content-type"].startswith("application/json")
+    assert posted.json() == {"data": {"teams": {"totalCount": 0}}}
+    got = await client.get("/graphql", params={"query": "{ teams { totalCount } }"})
+    assert got.json() == {"data": {"teams": {"totalCount": 0}}}
+
+
+async def test_graphql_response_media_type_is_honoured(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql", json={"query": "{ teams { totalCount } }"}, headers={"accept": GRAPHQL_RESPONSE}
+    )
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    invalid = await client.post(
+        "/graphql", json={"query": "{ nope }"}, headers={"accept": GRAPHQL_RESPONSE}
+    )
+    assert invalid.status_code == 400
+    assert "data" not in invalid.json()
+    legacy = await client.post(
+        "/graphql", json={"query": "{ nope }"}, headers={"accept": "application/json"}
+    )
+    assert legacy.status_code == 200
+    assert "Cannot query field 'nope'" in legacy.json()["errors"][0]["message"]
+
+
+async def test_mutation_over_get_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/graphql",
+        params={"query": 'mutation { deleteTeam(input: {team: "x"}) { errors { code } } }'},
+    )
+    assert response.status_code == 405
+    assert "POST" in response.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status"),
+    [
+        (b"{not json", "application/json", 400),
+        (b"[]", "application/json", 400),
+        (b'{"query": 42}', "application/json", 400),
+        (b'{"query": "{ teams { totalCount } }", "variables": "x"}', "application/json", 400),
+        (b"query=x", "application/x-www-form-urlencoded", 415),
+        (b"{}", "application/json", 400),
+    ],
+)
+async def test_malformed_requests_get_4xx_without_internals(
+    client: httpx.AsyncClient, content: bytes, content_type: str, status: int
+) -> None:
+    response = await client.post(
+        "/graphql", content=content, headers={"content-type": content_type}
+    )
+    assert response.status_code == status
+    body = response.json()
+    assert body["errors"][0]["message"]
+    assert "Traceback" not in response.text
+
+
+async def test_wrong_variable_types_and_unknown_fields(client: httpx.AsyncClient) -> None:
+    for payload in (
+        {"query": "query($n: Int) { teams(first: $n) { totalCount } }", "variables": {"n": "many"}},
+        {"query": "{ teams { unknownField } }"},
+        {"query": "{ teams(bogus: 1) { totalCount } }"},
+        {"query": "{ teams { totalCount"},
+    ):
+        strict = await client.post("/graphql", json=payload, headers={"accept": GRAPHQL_RESPONSE})
+        assert strict.status_code == 400, payload
+        assert strict.json()["errors"]
+        legacy = await client.post("/graphql", json=payload)
+        assert legacy.status_code == 200
+        assert legacy.json()["errors"]
+
+
+async def test_unacceptable_accept_header(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql", json={"query": "{ teams { totalCount } }"}, headers={"accept": "text/csv"}
+    )
+    assert response.status_code == 406
+
+
+async def test_graphiql_for_browsers(client: httpx.AsyncClient) -> None:
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+
+
+async def test_internal_errors_are_masked(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await pool.execute("ALTER TABLE environments RENAME TO environments_away")
+    try:
+        response = await client.post("/graphql", json={"query": "{ environments { totalCount } }"})
+    finally:
+        await pool.execute("ALTER TABLE environments_away RENAME TO environments")
+    body = response.json()
+    assert body["errors"][0]["message"] == "Internal server error"
+    assert "environments" not in str(body["errors"]).replace("'environments'", "")
+    assert "asyncpg" not in response.text
+    assert "relation" not in response.text
+
+
+async def test_probes(client: httpx.AsyncClient, migrated_url: str) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    closed = await asyncpg.create_pool(migrated_url, min_size=1, max_size=1)
+    await closed.close()
+    down = await readyz(closed, 0.5)
+    assert down.status_code == 503
