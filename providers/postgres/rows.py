@@ -1,6 +1,9 @@
-"""Row -> record mapping, one function per table."""
+"""Row -> record mapping. Columns share their record field's name."""
 
 from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
 
 import asyncpg
 
@@ -15,56 +18,27 @@ from providers.records import (
 )
 
 
+def _columns(record_type: type[Any], row: asyncpg.Record) -> dict[str, Any]:
+    return {field.name: row[field.name] for field in fields(record_type)}
+
+
 def team(row: asyncpg.Record) -> TeamRecord:
-    return TeamRecord(
-        id=row["id"],
-        slug=row["slug"],
-        name=row["name"],
-        description=row["description"],
-        parent_id=row["parent_id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return TeamRecord(**_columns(TeamRecord, row))
 
 
 def user(row: asyncpg.Record) -> UserRecord:
-    return UserRecord(
-        id=row["id"],
-        handle=row["handle"],
-        name=row["name"],
-        email=row["email"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return UserRecord(**_columns(UserRecord, row))
 
 
 def service(row: asyncpg.Record) -> ServiceRecord:
-    return ServiceRecord(
-        id=row["id"],
-        slug=row["slug"],
-        name=row["name"],
-        description=row["description"],
-        lifecycle=Lifecycle(row["lifecycle"]),
-        tier=row["tier"],
-        tags=tuple(row["tags"]),
-        links=tuple(Link(title=link["title"], url=link["url"]) for link in row["links"]),
-        repository_url=row["repository_url"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    values = _columns(ServiceRecord, row)
+    values["lifecycle"] = Lifecycle(values["lifecycle"])
+    values["tags"] = tuple(values["tags"])
+    values["links"] = tuple(Link(title=link["title"], url=link["url"]) for link in values["links"])
+    return ServiceRecord(**values)
 
 
 def environment(row: asyncpg.Record) -> EnvironmentRecord:
-    return EnvironmentRecord(
-        id=row["id"],
-        slug=row["slug"],
-        name=row["name"],
-        description=row["description"],
-        tier=EnvironmentTier(row["tier"]),
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    values = _columns(EnvironmentRecord, row)
+    values["tier"] = EnvironmentTier(values["tier"])
+    return EnvironmentRecord(**values)
