@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -46,7 +47,7 @@ def serve(args: argparse.Namespace) -> int:
             "GraphiQL at http://%s:%s/graphql", settings.host, settings.port
         )
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, tune_gc=True),
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -56,7 +57,10 @@ def serve(args: argparse.Namespace) -> int:
         access_log=False,
         timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run()
+    # Ctrl-C: uvicorn shuts down (the database stopped) and then re-raises the signal it
+    # caught; end quietly, as `uvicorn.run` does, instead of with a traceback.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run()
     return 0
 
 
