@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from providers.postgres.migrations import apply_migrations
+from providers.postgres.tables import CATALOG_TABLES
 
 log = logging.getLogger("bench")
 
@@ -17,15 +18,7 @@ DEPENDENCIES_PER_SERVICE = 3
 ROOT_TEAMS = 5
 TEAM_FANOUT = 5
 LOOKUP_SERVICE = 42
-TABLES = (
-    "teams",
-    "users",
-    "team_members",
-    "services",
-    "service_owners",
-    "service_dependencies",
-    "environments",
-)
+TABLES = CATALOG_TABLES
 
 
 @dataclass(frozen=True, slots=True)

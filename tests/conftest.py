@@ -16,17 +16,8 @@ from api.app import create_app
 from api.bootstrap import Overrides, migrate
 from api.settings import Settings
 from providers.postgres.database import EmbeddedPostgres, create_pool
+from providers.postgres.tables import CATALOG_TABLES
 from tests.support import StatementLog
-
-CATALOG_TABLES = (
-    "team_members",
-    "service_owners",
-    "service_dependencies",
-    "services",
-    "users",
-    "teams",
-    "environments",
-)
 
 
 @pytest.fixture(scope="session")

@@ -17,17 +17,10 @@ from providers.postgres.demo import (
     USERS,
     load_demo_if_empty,
 )
+from providers.postgres.tables import CATALOG_TABLES
 
 SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-TABLES = (
-    "teams",
-    "users",
-    "team_members",
-    "services",
-    "service_owners",
-    "service_dependencies",
-    "environments",
-)
+TABLES = CATALOG_TABLES
 
 
 async def counts(pool: asyncpg.Pool) -> dict[str, int]:

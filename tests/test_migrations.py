@@ -16,17 +16,7 @@ import asyncpg
 import pytest
 
 from providers.postgres.migrations import apply_migrations, bundled_migrations
-
-CATALOG_TABLES = {
-    "teams",
-    "users",
-    "team_members",
-    "services",
-    "service_owners",
-    "service_dependencies",
-    "environments",
-}
-
+from providers.postgres.tables import CATALOG_TABLES
 
 # --- scratch databases ------------------------------------------------------------------
 
@@ -194,7 +184,7 @@ async def test_concurrent_applies_run_each_migration_exactly_once(database_url: 
             rows = await connections[0].fetch("SELECT version FROM schema_migrations")
             assert sorted(row["version"] for row in rows) == bundled_versions()
             tables = await _public_tables(connections[0])
-            assert tables >= CATALOG_TABLES
+            assert tables >= set(CATALOG_TABLES)
         finally:
             await asyncio.gather(*(c.close() for c in connections))
 
@@ -279,7 +269,7 @@ async def _service(db: asyncpg.Connection, slug: str) -> int:
 
 
 async def test_the_catalog_tables_exist(db: asyncpg.Connection) -> None:
-    assert await _public_tables(db) == CATALOG_TABLES | {"schema_migrations"}
+    assert await _public_tables(db) == {*CATALOG_TABLES, "schema_migrations"}
 
 
 async def test_a_service_has_at_most_one_primary_owner(db: asyncpg.Connection) -> None:
@@ -477,7 +467,7 @@ async def test_paved_migrate_applies_to_database_url(database_url: str, tmp_path
 
         connection = await asyncpg.connect(dsn)
         try:
-            assert await _public_tables(connection) == CATALOG_TABLES | {"schema_migrations"}
+            assert await _public_tables(connection) == {*CATALOG_TABLES, "schema_migrations"}
             # Migrating never loads the demo organisation.
             assert await connection.fetchval("SELECT count(*) FROM teams") == 0
         finally:

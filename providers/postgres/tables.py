@@ -1,0 +1,13 @@
+"""The catalog's tables, in an order that respects foreign keys when emptying them."""
+
+from __future__ import annotations
+
+CATALOG_TABLES = (
+    "team_members",
+    "service_owners",
+    "service_dependencies",
+    "services",
+    "users",
+    "teams",
+    "environments",
+)
