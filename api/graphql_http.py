@@ -143,11 +143,11 @@ def _is_request_error(result: ExecutionResult) -> bool:
     )
 
 
-def _result_body(result: ExecutionResult) -> bytes:
+def _result_body(result: ExecutionResult, *, executed: bool) -> bytes:
     payload: dict[str, Any] = {}
     if result.errors:
         payload["errors"] = [error.formatted for error in result.errors]
-    if not _is_request_error(result):
+    if executed:
         payload["data"] = result.data
     if result.extensions:
         payload["extensions"] = result.extensions
@@ -211,7 +211,10 @@ class GraphQLEndpoint:
             ) from None
         except CannotGetOperationTypeError:
             raise RequestError(400, "no operation matches `operationName`") from None
-        status = 200
-        if media_type == GRAPHQL_RESPONSE and _is_request_error(result):
-            status = 400
-        return Response(_result_body(result), status_code=status, media_type=media_type)
+        request_error = _is_request_error(result)
+        status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
+        return Response(
+            _result_body(result, executed=not request_error),
+            status_code=status,
+            media_type=media_type,
+        )

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from strawberry import UNSET
-
 from providers.errors import ValidationFailed
 from providers.records import PageRequest
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-
-
-def _sent(value: Any) -> Any:
-    return None if value is UNSET else value
 
 
 def page_request(
@@ -23,8 +15,6 @@ def page_request(
     last: int | None = None,
     before: str | None = None,
 ) -> PageRequest:
-    """Arguments the client did not send may arrive as strawberry's UNSET."""
-    first, after, last, before = _sent(first), _sent(after), _sent(last), _sent(before)
     if first is not None and last is not None:
         raise ValidationFailed("pass `first` or `last`, not both", ["first"])
     for name, size in (("first", first), ("last", last)):

@@ -16,9 +16,9 @@ from providers import records
 from resolvers import catalog_queries as q
 from resolvers.context import Context
 from resolvers.global_ids import encode_id
-from resolvers.paging import page_request
 from schema.common import Connection, Node, connection
 from schema.filters import ServiceFilter
+from schema.inputs import page
 
 CatalogInfo = Info[Context, None]
 
@@ -61,7 +61,7 @@ class Team(Node):
     async def members(
         self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
     ) -> Connection[User]:
-        listing = await q.team_members(info.context, self.record.id, page_request(first, after))
+        listing = await q.team_members(info.context, self.record.id, page(first, after))
         return connection(listing, User.from_record)
 
     @strawberry.field(description="Services this team owns, as primary or contributor.")
@@ -75,7 +75,7 @@ class Team(Node):
         listing = await q.team_services(
             info.context,
             self.record.id,
-            page_request(first, after),
+            page(first, after),
             filter.to_args() if filter else None,
         )
         return connection(listing, Service.from_record)

@@ -1,4 +1,5 @@
-"""Strawberry input objects -> plain dicts holding only what the client sent."""
+"""Strawberry arguments and input objects -> what the resolvers take, with "not sent"
+(strawberry's UNSET) handled here and nowhere below."""
 
 from __future__ import annotations
 
@@ -10,12 +11,25 @@ from pydantic.alias_generators import to_camel
 from strawberry import UNSET
 from strawberry.types.base import has_object_definition
 
+from providers.records import PageRequest
+from resolvers.paging import page_request
+
 T = TypeVar("T")
 
 
 def given(value: T | None) -> T | None:
     """An optional argument's value, with "not sent" read as null."""
     return None if value is UNSET else value
+
+
+def page(
+    first: int | None,
+    after: str | None,
+    last: int | None = UNSET,
+    before: str | None = UNSET,
+) -> PageRequest:
+    """A connection's window from its arguments, those not sent read as null."""
+    return page_request(given(first), given(after), given(last), given(before))
 
 
 def _plain(value: Any) -> Any:

@@ -8,7 +8,7 @@ from strawberry import UNSET
 from providers.errors import ValidationFailed
 from resolvers import catalog_queries as q
 from resolvers import nodes as node_resolvers
-from resolvers.paging import MAX_PAGE_SIZE, page_request
+from resolvers.paging import MAX_PAGE_SIZE
 from schema.catalog import (
     CatalogInfo,
     Environment,
@@ -19,6 +19,7 @@ from schema.catalog import (
 )
 from schema.common import Connection, Node, connection
 from schema.filters import ServiceFilter, ServiceOrder
+from schema.inputs import given, page
 
 
 @strawberry.type
@@ -53,7 +54,7 @@ class CatalogQuery:
     ) -> Connection[Service]:
         listing = await q.services(
             info.context,
-            page_request(first, after, last, before),
+            page(first, after, last, before),
             filter.to_args() if filter else None,
             order_by.to_order() if order_by else None,
         )
@@ -72,7 +73,7 @@ class CatalogQuery:
         after: str | None = UNSET,
         search: str | None = UNSET,
     ) -> Connection[Team]:
-        listing = await q.teams(info.context, page_request(first, after), search)
+        listing = await q.teams(info.context, page(first, after), given(search))
         return connection(listing, Team.from_record)
 
     @strawberry.field
@@ -88,7 +89,7 @@ class CatalogQuery:
         after: str | None = UNSET,
         search: str | None = UNSET,
     ) -> Connection[User]:
-        listing = await q.users(info.context, page_request(first, after), search)
+        listing = await q.users(info.context, page(first, after), given(search))
         return connection(listing, User.from_record)
 
     @strawberry.field
@@ -100,5 +101,5 @@ class CatalogQuery:
     async def environments(
         self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
     ) -> Connection[Environment]:
-        listing = await q.environments(info.context, page_request(first, after))
+        listing = await q.environments(info.context, page(first, after))
         return connection(listing, Environment.from_record)

@@ -178,9 +178,10 @@ async def test_users_and_memberships(gql: GraphQLClient) -> None:
         assert added["errors"] == []
         assert added["user"]["handle"] == user
     data = await gql(
-        '{ team(slug: "sre") { members { totalCount nodes { handle } } } '
+        '{ team(slug: "sre") { version members { totalCount nodes { handle } } } '
         'user(handle: "ada") { teams { slug } } }'
     )
+    assert data["team"]["version"] == 1, "membership is not a change to the team itself"
     assert data["team"]["members"] == {
         "totalCount": 2,
         "nodes": [{"handle": "ada"}, {"handle": "bob"}],

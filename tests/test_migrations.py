@@ -4,65 +4,21 @@ the constraints the catalog relies on, and `paved migrate`."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import asyncpg
 import pytest
 
 from providers.postgres.migrations import apply_migrations, bundled_migrations
 from providers.postgres.tables import CATALOG_TABLES
-
-# --- scratch databases ------------------------------------------------------------------
-
-
-def with_database(dsn: str, database: str) -> str:
-    """`dsn` naming another database on the same server.
-
-    Handles `postgresql://user:@/db?host=/socket/dir` (the embedded server),
-    `postgresql://user@host:5432/db`, a DSN without a database and one with `?dbname=`.
-    """
-    parts = urlsplit(dsn)
-    query = parts.query
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if any(key == "dbname" for key, _ in pairs):
-        pairs = [(key, database if key == "dbname" else value) for key, value in pairs]
-        query = urlencode(pairs, quote_via=quote, safe="/")
-    # Built by hand: urlunsplit drops the `//` of an empty host (`postgresql:///db?host=...`).
-    url = f"{parts.scheme}://{parts.netloc}/{quote(database, safe='')}"
-    if query:
-        url += f"?{query}"
-    if parts.fragment:
-        url += f"#{parts.fragment}"
-    return url
-
-
-def database_name(dsn: str) -> str:
-    parts = urlsplit(dsn)
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key == "dbname":
-            return value
-    return parts.path.lstrip("/")
-
-
-@asynccontextmanager
-async def scratch_database(server_dsn: str) -> AsyncIterator[str]:
-    """A new, empty database on the server of `server_dsn`, dropped afterwards; yields its DSN."""
-    name = f"paved_scratch_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield with_database(server_dsn, name)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+from tests.processes import (
+    clean_environment,
+    database_name,
+    paved_command,
+    scratch_database,
+    with_database,
+)
 
 
 def bundled_versions() -> list[str]:
@@ -419,25 +375,9 @@ async def test_ids_are_generated(db: asyncpg.Connection) -> None:
 # --- `paved migrate` --------------------------------------------------------------------
 
 
-def _paved() -> list[str]:
-    script = Path(sys.executable).parent / "paved"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "api.cli"]
-
-
-def _environment(**extra: str) -> dict[str, str]:
-    inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("PAVED_") and key not in ("DATABASE_URL", "TEST_DATABASE_URL")
-    }
-    return {**inherited, **extra}
-
-
 async def _run_paved(cwd: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        *_paved(),
+        *paved_command(),
         *args,
         cwd=cwd,
         env=env,
@@ -458,7 +398,7 @@ async def _run_paved(cwd: Path, env: dict[str, str], *args: str) -> tuple[int, s
 
 async def test_paved_migrate_applies_to_database_url(database_url: str, tmp_path: Path) -> None:
     async with scratch_database(database_url) as dsn:
-        env = _environment(DATABASE_URL=dsn)
+        env = clean_environment(DATABASE_URL=dsn)
         code, out, err = await _run_paved(tmp_path, env, "migrate")
         assert code == 0, err
         versions = bundled_versions()
@@ -481,7 +421,7 @@ async def test_paved_migrate_applies_to_database_url(database_url: str, tmp_path
 
 
 async def test_paved_migrate_without_database_url_exits_2(tmp_path: Path) -> None:
-    code, out, err = await _run_paved(tmp_path, _environment(), "migrate")
+    code, out, err = await _run_paved(tmp_path, clean_environment(), "migrate")
     assert code == 2
     assert out == ""
     assert err.splitlines() == ["paved: set DATABASE_URL to the database to migrate"]

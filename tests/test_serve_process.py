@@ -6,11 +6,9 @@ is embedded."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +20,7 @@ import asyncpg
 import httpx2 as httpx
 import psutil  # type: ignore[import-untyped]
 
-from tests.test_migrations import scratch_database
+from tests.processes import clean_environment, paved_command, scratch_database
 
 HOST = "127.0.0.1"
 READY_TIMEOUT = 60.0
@@ -36,23 +34,6 @@ def free_port() -> int:
         probe.bind((HOST, 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-def paved_command() -> list[str]:
-    script = Path(sys.executable).parent / "paved"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "api.cli"]
-
-
-def clean_environment(**extra: str) -> dict[str, str]:
-    """The inherited environment without anything that configures Paved Road, plus `extra`."""
-    inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("PAVED_") and key not in ("DATABASE_URL", "TEST_DATABASE_URL")
-    }
-    return {**inherited, **extra}
 
 
 # --- processes --------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,27 +12,11 @@ from pydantic import ValidationError
 
 from api.cli import main
 from api.settings import Settings, describe_settings_error
-
-
-def _clean_environ() -> dict[str, str]:
-    """The inherited environment without anything that configures Paved Road."""
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("PAVED_") and key not in ("DATABASE_URL", "TEST_DATABASE_URL")
-    }
-
-
-def paved_command() -> list[str]:
-    """The installed `paved` console script next to this interpreter, else `python -m api.cli`."""
-    script = Path(sys.executable).parent / "paved"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "api.cli"]
+from tests.processes import clean_environment, paved_command
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for key in list(os.environ):
         if key.startswith("PAVED_") or key == "DATABASE_URL":
             monkeypatch.delenv(key)
@@ -243,7 +226,7 @@ def test_paved_stops_on_a_bad_setting_with_one_line(
     result = subprocess.run(
         [*paved_command(), command],
         cwd=tmp_path,
-        env={**_clean_environ(), variable: value},
+        env=clean_environment(**{variable: value}),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
