@@ -106,7 +106,8 @@ class OwnershipRecord:
 class ServiceFilter:
     search: str | None = None
     lifecycle: tuple[Lifecycle, ...] | None = None
-    owner_team_id: int | None = None
+    owner: str | None = None
+    """Slug of a team: services it or any of its sub-teams own as primary."""
     tags: tuple[str, ...] | None = None
     tier: tuple[int, ...] | None = None
 

@@ -46,22 +46,26 @@ class ServiceFilterArgs:
     tier: Sequence[int] | None = None
 
 
-async def resolve_service_filter(context: Context, args: ServiceFilterArgs | None) -> ServiceFilter:
+def normalized_filter(args: ServiceFilterArgs | None) -> ServiceFilter:
+    """The filter as the store sees it: empty search dropped, sets sorted, so equal filters
+    compare (and scope their cursors) equal."""
     if args is None:
         return ServiceFilter()
-    owner_team_id = None
-    if args.owner is not None:
-        team = await context.loaders.team_by_slug.load(args.owner)
-        if team is None:
-            raise NotFound(f"no team '{args.owner}' (filter.owner)", ["filter", "owner"])
-        owner_team_id = team.id
     return ServiceFilter(
         search=args.search or None,
         lifecycle=tuple(sorted(set(args.lifecycle))) if args.lifecycle is not None else None,
-        owner_team_id=owner_team_id,
+        owner=args.owner,
         tags=tuple(sorted(set(args.tags))) if args.tags is not None else None,
         tier=tuple(sorted(set(args.tier))) if args.tier is not None else None,
     )
+
+
+async def resolve_service_filter(context: Context, args: ServiceFilterArgs | None) -> ServiceFilter:
+    service_filter = normalized_filter(args)
+    owner = service_filter.owner
+    if owner is not None and await context.loaders.team_by_slug.load(owner) is None:
+        raise NotFound(f"no team '{owner}' (filter.owner)", ["filter", "owner"])
+    return service_filter
 
 
 async def service(context: Context, slug: str) -> ServiceRecord | None:

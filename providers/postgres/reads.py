@@ -11,105 +11,25 @@ from typing import Any
 
 import asyncpg
 
+from providers.postgres import catalog_listings as listings
 from providers.postgres import rows
-from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
-from providers.postgres.listings import (
-    Listing,
-    count,
-    counts,
-    fetch_page,
-    fetch_pages,
-    like_pattern,
-)
+from providers.postgres.catalog_listings import ListingQuery
+from providers.postgres.keyset import Params
+from providers.postgres.listings import Listing, count, counts, fetch_page, fetch_pages
 from providers.records import (
     EnvironmentRecord,
-    OrderDirection,
     OwnershipRecord,
     OwnershipRole,
     Page,
     PageRequest,
     ServiceFilter,
     ServiceOrder,
-    ServiceOrderField,
     ServiceRecord,
     TeamRecord,
     UserRecord,
 )
 
-SERVICES = Listing("services s", "s", rows.service)
-TEAMS = Listing("teams t", "t", rows.team)
-USERS = Listing("users u", "u", rows.user)
-ENVIRONMENTS = Listing("environments e", "e", rows.environment)
-
-_SERVICE_SORT_KEYS: dict[ServiceOrderField, tuple[SortKey, ...]] = {
-    ServiceOrderField.NAME: (SortKey("s.name", "text"), SortKey("s.id", "bigint")),
-    ServiceOrderField.CREATED_AT: (
-        SortKey("s.created_at", "timestamptz"),
-        SortKey("s.id", "bigint"),
-    ),
-    ServiceOrderField.UPDATED_AT: (
-        SortKey("s.updated_at", "timestamptz"),
-        SortKey("s.id", "bigint"),
-    ),
-    ServiceOrderField.TIER: (
-        SortKey("coalesce(s.tier, 32767)", "integer"),
-        SortKey("s.name", "text"),
-        SortKey("s.id", "bigint"),
-    ),
-}
-_TEAM_ORDER = Ordering((SortKey("t.name", "text"), SortKey("t.id", "bigint")))
-_USER_ORDER = Ordering((SortKey("u.handle", "text"), SortKey("u.id", "bigint")))
-_ENVIRONMENT_RANK = (
-    "CASE e.tier WHEN 'DEVELOPMENT' THEN 1 WHEN 'TESTING' THEN 2 WHEN 'STAGING' THEN 3 "
-    "WHEN 'PRODUCTION' THEN 4 ELSE 5 END"
-)
-_ENVIRONMENT_ORDER = Ordering(
-    (SortKey(_ENVIRONMENT_RANK, "integer"), SortKey("e.name", "text"), SortKey("e.id", "bigint"))
-)
-_OWNED_BY_PARENT = (
-    "s.id IN (SELECT so.service_id FROM service_owners so WHERE so.team_id = parent.id)"
-)
-_MEMBER_OF_PARENT = "u.id IN (SELECT tm.user_id FROM team_members tm WHERE tm.team_id = parent.id)"
-
-
-def _service_ordering(order: ServiceOrder) -> Ordering:
-    return Ordering(_SERVICE_SORT_KEYS[order.field], order.direction is OrderDirection.DESC)
-
-
-def _service_conditions(service_filter: ServiceFilter, params: Params) -> list[str]:
-    conditions: list[str] = []
-    if service_filter.search:
-        pattern = params.add(like_pattern(service_filter.search))
-        conditions.append(
-            f"(s.slug ILIKE {pattern} OR s.name ILIKE {pattern} OR s.description ILIKE {pattern})"
-        )
-    if service_filter.lifecycle is not None:
-        conditions.append(
-            f"s.lifecycle = ANY({params.add(list(service_filter.lifecycle))}::text[])"
-        )
-    if service_filter.owner_team_id is not None:
-        team = params.add(service_filter.owner_team_id)
-        conditions.append(
-            "s.id IN (SELECT so.service_id FROM service_owners so WHERE so.role = 'PRIMARY' "
-            "AND so.team_id IN (WITH RECURSIVE subtree(id) AS ("
-            f"SELECT {team}::bigint UNION "
-            "SELECT t.id FROM teams t JOIN subtree ON t.parent_id = subtree.id"
-            ") SELECT id FROM subtree))"
-        )
-    if service_filter.tags is not None:
-        conditions.append(f"s.tags @> {params.add(list(service_filter.tags))}::text[]")
-    if service_filter.tier is not None:
-        conditions.append(f"s.tier = ANY({params.add(list(service_filter.tier))}::smallint[])")
-    return conditions
-
-
-def _search_condition(
-    alias: str, columns: Sequence[str], search: str | None, params: Params
-) -> list[str]:
-    if not search:
-        return []
-    pattern = params.add(like_pattern(search))
-    return ["(" + " OR ".join(f"{alias}.{column} ILIKE {pattern}" for column in columns) + ")"]
+_BUILD: dict[str, Any] = {"s": rows.service, "t": rows.team, "u": rows.user, "e": rows.environment}
 
 
 class PostgresCatalogReader:
@@ -226,81 +146,85 @@ class PostgresCatalogReader:
             found[row["_user"]].append(rows.team(row))
         return found
 
+    async def _page(self, query: ListingQuery, page: PageRequest, params: Params) -> Page[Any]:
+        listing = Listing(query.source, query.alias, _BUILD[query.alias])
+        return await fetch_page(
+            self._pool, listing, query.ordering, page, query.scope, query.conditions, params
+        )
+
+    async def _pages(
+        self,
+        query: ListingQuery,
+        page: PageRequest,
+        parent_ids: Sequence[int],
+        parent: str,
+        params: Params,
+    ) -> dict[int, Page[Any]]:
+        listing = Listing(query.source, query.alias, _BUILD[query.alias])
+        return await fetch_pages(
+            self._pool, listing, query.ordering, page, query.scope,
+            parent_ids, parent, query.conditions, params,
+        )  # fmt: skip
+
     async def services_page(
         self, page: PageRequest, service_filter: ServiceFilter, order: ServiceOrder
     ) -> Page[ServiceRecord]:
         params = Params()
-        conditions = _service_conditions(service_filter, params)
-        scope = scope_digest("services", service_filter, order)
-        return await fetch_page(
-            self._pool, SERVICES, _service_ordering(order), page, scope, conditions, params
-        )
+        return await self._page(listings.services(service_filter, order, params), page, params)
 
     async def services_count(self, service_filter: ServiceFilter) -> int:
         params = Params()
-        return await count(
-            self._pool, SERVICES.source, _service_conditions(service_filter, params), params
-        )
+        query = listings.services(service_filter, ServiceOrder(), params)
+        return await count(self._pool, query.source, query.conditions, params)
 
     async def team_services_pages(
         self, team_ids: Sequence[int], page: PageRequest, service_filter: ServiceFilter
     ) -> dict[int, Page[ServiceRecord]]:
         params = Params()
-        conditions = _service_conditions(service_filter, params)
-        order = ServiceOrder()
-        scope = scope_digest("team-services", service_filter, order)
-        return await fetch_pages(
-            self._pool, SERVICES, _service_ordering(order), page, scope,
-            team_ids, _OWNED_BY_PARENT, conditions, params,
-        )  # fmt: skip
+        query = listings.team_services(service_filter, params)
+        return await self._pages(query, page, team_ids, listings.owned_by("parent"), params)
 
     async def team_services_counts(
         self, team_ids: Sequence[int], service_filter: ServiceFilter
     ) -> dict[int, int]:
         params = Params()
-        conditions = _service_conditions(service_filter, params)
+        query = listings.team_services(service_filter, params)
         return await counts(
-            self._pool, SERVICES.source, team_ids, _OWNED_BY_PARENT, conditions, params
-        )
+            self._pool, query.source, team_ids, listings.owned_by("parent"), query.conditions,
+            params,
+        )  # fmt: skip
 
     async def team_members_pages(
         self, team_ids: Sequence[int], page: PageRequest
     ) -> dict[int, Page[UserRecord]]:
-        return await fetch_pages(
-            self._pool, USERS, _USER_ORDER, page, scope_digest("team-members"),
-            team_ids, _MEMBER_OF_PARENT, [], Params(),
-        )  # fmt: skip
+        query = listings.team_members()
+        return await self._pages(query, page, team_ids, listings.member_of("parent"), Params())
 
     async def team_members_counts(self, team_ids: Sequence[int]) -> dict[int, int]:
-        return await counts(self._pool, USERS.source, team_ids, _MEMBER_OF_PARENT, [], Params())
+        return await counts(
+            self._pool, "users u", team_ids, listings.member_of("parent"), [], Params()
+        )
 
     async def teams_page(self, page: PageRequest, search: str | None) -> Page[TeamRecord]:
         params = Params()
-        conditions = _search_condition("t", ("slug", "name", "description"), search, params)
-        scope = scope_digest("teams", search)
-        return await fetch_page(self._pool, TEAMS, _TEAM_ORDER, page, scope, conditions, params)
+        return await self._page(listings.teams(search, params), page, params)
 
     async def teams_count(self, search: str | None) -> int:
         params = Params()
-        conditions = _search_condition("t", ("slug", "name", "description"), search, params)
-        return await count(self._pool, TEAMS.source, conditions, params)
+        query = listings.teams(search, params)
+        return await count(self._pool, query.source, query.conditions, params)
 
     async def users_page(self, page: PageRequest, search: str | None) -> Page[UserRecord]:
         params = Params()
-        conditions = _search_condition("u", ("handle", "name", "email"), search, params)
-        scope = scope_digest("users", search)
-        return await fetch_page(self._pool, USERS, _USER_ORDER, page, scope, conditions, params)
+        return await self._page(listings.users(search, params), page, params)
 
     async def users_count(self, search: str | None) -> int:
         params = Params()
-        conditions = _search_condition("u", ("handle", "name", "email"), search, params)
-        return await count(self._pool, USERS.source, conditions, params)
+        query = listings.users(search, params)
+        return await count(self._pool, query.source, query.conditions, params)
 
     async def environments_page(self, page: PageRequest) -> Page[EnvironmentRecord]:
-        scope = scope_digest("environments")
-        return await fetch_page(
-            self._pool, ENVIRONMENTS, _ENVIRONMENT_ORDER, page, scope, [], Params()
-        )
+        return await self._page(listings.environments(), page, Params())
 
     async def environments_count(self) -> int:
-        return await count(self._pool, ENVIRONMENTS.source, [], Params())
+        return await count(self._pool, "environments e", [], Params())
