@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api import bootstrap
+from api.fast_reads import FastReads
 from api.graphql_http import GraphQLEndpoint
 from api.health import healthz, readyz
 from api.settings import Settings
@@ -50,8 +51,17 @@ def create_app(
                 return Context.for_request(container.reader, container.writer)
 
             app.state.container = container
+            fast_reads = (
+                None
+                if settings.fast_reads == "off"
+                else FastReads(container.schema._schema, container.graph_reader)
+            )
             app.state.graphql = GraphQLEndpoint(
-                container.schema, context_for, graphiql=settings.graphiql_enabled
+                container.schema,
+                context_for,
+                graphiql=settings.graphiql_enabled,
+                fast_reads=fast_reads,
+                verify=settings.fast_reads == "verify",
             )
             if tune_gc:
                 tune_gc_for_serving()

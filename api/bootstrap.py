@@ -14,6 +14,7 @@ import strawberry
 from api.settings import Settings
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
 from providers.postgres.demo import load_demo_if_empty
+from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.writes import PostgresCatalogWriter
@@ -34,6 +35,7 @@ class Container:
     settings: Settings
     pool: asyncpg.Pool
     reader: PostgresCatalogReader
+    graph_reader: PostgresGraphReader
     writer: PostgresCatalogWriter
     schema: strawberry.Schema
 
@@ -80,6 +82,7 @@ async def running(
                 settings=settings,
                 pool=pool,
                 reader=PostgresCatalogReader(pool),
+                graph_reader=PostgresGraphReader(pool),
                 writer=PostgresCatalogWriter(pool),
                 schema=build_schema(),
             )

@@ -7,9 +7,12 @@ request). GET runs queries only; GraphiQL is served to browsers when enabled.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -19,9 +22,32 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from api.fast_reads import FastReads
+
+log = logging.getLogger(__name__)
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 _ACCEPTED_BODY_TYPES = ("application/json", "application/graphql-response+json")
+
+
+_KEPT_DISAGREEMENTS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    query: str
+    variables: dict[str, Any] | None
+    fast: bytes
+    reference: bytes
+
+
+def same_json(left: bytes, right: bytes) -> bool:
+    """Equal documents once parsed and written with sorted keys."""
+    option = orjson.OPT_SORT_KEYS
+    return orjson.dumps(orjson.loads(left), option=option) == orjson.dumps(
+        orjson.loads(right), option=option
+    )
 
 
 class RequestError(Exception):
@@ -155,12 +181,25 @@ def _result_body(result: ExecutionResult, *, executed: bool) -> bytes:
 
 
 class GraphQLEndpoint:
+    """`fast_reads` answers what it can before the executor runs; with `verify`, the
+    executor answers every request and the fast answers are only compared with it."""
+
     def __init__(
-        self, schema: Schema, context_factory: Callable[[Request], Any], *, graphiql: bool
+        self,
+        schema: Schema,
+        context_factory: Callable[[Request], Any],
+        *,
+        graphiql: bool,
+        fast_reads: FastReads | None = None,
+        verify: bool = False,
     ) -> None:
         self._schema = schema
         self._context_factory = context_factory
         self._graphiql = graphiql
+        self.fast_reads = fast_reads
+        self.verify = verify
+        self.fast_answers = 0
+        self.disagreements: list[Disagreement] = []
 
     async def __call__(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
@@ -188,6 +227,47 @@ class GraphQLEndpoint:
 
     async def _answer(self, request: Request, media_type: str) -> Response:
         query, operation_name, variables = _check_params(await _read_params(request))
+        fast = await self._fast_answer(query, variables, operation_name)
+        if isinstance(fast, bytes) and not self.verify:
+            return Response(fast, media_type=media_type)
+        response = await self._execute(request, media_type, query, operation_name, variables)
+        reference = bytes(response.body)
+        if isinstance(fast, bytes) and not same_json(fast, reference):
+            self._disagree(Disagreement(query, variables, fast, reference))
+        elif isinstance(fast, asyncpg.PostgresError) and b'"errors"' not in reference:
+            self._disagree(Disagreement(query, variables, str(fast).encode(), reference))
+        return response
+
+    async def _fast_answer(
+        self, query: str, variables: dict[str, Any] | None, operation_name: str | None
+    ) -> bytes | asyncpg.PostgresError | None:
+        """The fast path's body; None when it leaves the request to the executor, or the
+        database error that made it fail (the executor then answers, usually with the same
+        failure, masked)."""
+        if self.fast_reads is None:
+            return None
+        try:
+            body = await self.fast_reads.answer(query, variables, operation_name)
+        except asyncpg.PostgresError as error:
+            log.warning("the fast read path failed (%s); the executor answers instead", error)
+            return error
+        if body is not None:
+            self.fast_answers += 1
+        return body
+
+    def _disagree(self, disagreement: Disagreement) -> None:
+        log.error("fast read path disagrees with the executor on %r", disagreement.query)
+        if len(self.disagreements) < _KEPT_DISAGREEMENTS:
+            self.disagreements.append(disagreement)
+
+    async def _execute(
+        self,
+        request: Request,
+        media_type: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+    ) -> Response:
         allowed = (
             {OperationType.QUERY}
             if request.method == "GET"

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=10, ge=2, le=500)
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     graphiql: bool | None = None
+    fast_reads: Literal["on", "off", "verify"] = "on"
 
     @field_validator("database_url")
     @classmethod

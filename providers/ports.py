@@ -20,6 +20,7 @@ from providers.changes import (
     UserDraft,
     UserPatch,
 )
+from providers.read_plans import ReadPlan
 from providers.records import (
     EnvironmentRecord,
     OwnershipRecord,
@@ -114,3 +115,18 @@ class CatalogWriter(Protocol):
     async def delete_environment(
         self, slug: str, expected_version: int | None
     ) -> EnvironmentRecord: ...
+
+
+class PreparedRead(Protocol):
+    async def __call__(self) -> str | None:
+        """The operation's `data` as JSON text, or None when the executor must answer
+        (a condition it would report as an error held at read time)."""
+        ...
+
+
+class CatalogGraphReader(Protocol):
+    """Answers a whole read operation at once (the fast read path)."""
+
+    def prepare(self, plan: ReadPlan) -> PreparedRead | None:
+        """A reusable read for the plan, or None when it cannot answer the plan exactly."""
+        ...

@@ -11,9 +11,11 @@ from typing import Any
 import asyncpg
 import httpx2 as httpx
 import pytest
+from starlette.applications import Starlette
 
 from api.app import create_app
 from api.bootstrap import Overrides, migrate
+from api.graphql_http import GraphQLEndpoint
 from api.settings import Settings
 from providers.postgres.database import EmbeddedPostgres, create_pool
 from providers.postgres.tables import CATALOG_TABLES
@@ -65,24 +67,47 @@ def statements() -> StatementLog:
 
 @pytest.fixture(scope="session")
 def test_settings(migrated_url: str) -> Settings:
-    return Settings(database_url=migrated_url, demo=False, pool_min_size=1, pool_max_size=8)
+    """The executor answers every request; the fast read path's answers are compared with it."""
+    return Settings(
+        database_url=migrated_url,
+        demo=False,
+        pool_min_size=1,
+        pool_max_size=8,
+        fast_reads="verify",
+    )
 
 
 @pytest.fixture(scope="session")
-async def app_client(
-    test_settings: Settings, statements: StatementLog
-) -> AsyncIterator[httpx.AsyncClient]:
+async def app(test_settings: Settings, statements: StatementLog) -> AsyncIterator[Starlette]:
     app = create_app(test_settings, Overrides(query_logger=statements.record))
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://paved.test") as client:
-            yield client
+        yield app
+
+
+@pytest.fixture(scope="session")
+async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://paved.test") as client:
+        yield client
 
 
 @pytest.fixture
-async def client(app_client: httpx.AsyncClient, pool: asyncpg.Pool) -> httpx.AsyncClient:
-    """The in-process app over an empty catalog."""
-    return app_client
+def endpoint(app: Starlette) -> GraphQLEndpoint:
+    endpoint: GraphQLEndpoint = app.state.graphql
+    return endpoint
+
+
+@pytest.fixture
+async def client(
+    app_client: httpx.AsyncClient, pool: asyncpg.Pool, endpoint: GraphQLEndpoint
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The in-process app over an empty catalog. Every query a test sends is answered by
+    both read paths; the test fails if they disagree."""
+    endpoint.disagreements.clear()
+    yield app_client
+    disagreements = list(endpoint.disagreements)
+    endpoint.disagreements.clear()
+    assert not disagreements, disagreements[0]
 
 
 @pytest.fixture

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import asyncpg
 import pytest
 
+from api.graphql_http import GraphQLEndpoint
 from tests.support import GraphQLClient, StatementLog
 
 CATALOG_PAGE = """
@@ -43,6 +46,20 @@ async def seed(pool: asyncpg.Pool) -> None:
     )
 
 
+@pytest.fixture(params=["executor", "fast"])
+def read_path(
+    request: pytest.FixtureRequest, endpoint: GraphQLEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """Only one read path answers: the executor alone, or the fast path unverified."""
+    if request.param == "executor":
+        monkeypatch.setattr(endpoint, "fast_reads", None)
+    else:
+        monkeypatch.setattr(endpoint, "verify", False)
+    answered_fast = endpoint.fast_answers
+    yield request.param
+    assert (endpoint.fast_answers > answered_fast) == (request.param == "fast")
+
+
 async def count_statements(
     gql: GraphQLClient, statements: StatementLog, query: str, **variables: object
 ) -> int:
@@ -52,7 +69,7 @@ async def count_statements(
 
 
 async def test_catalog_page_costs_the_same_for_1_and_100_services(
-    gql: GraphQLClient, pool: asyncpg.Pool, statements: StatementLog
+    gql: GraphQLClient, pool: asyncpg.Pool, statements: StatementLog, read_path: str
 ) -> None:
     await seed(pool)
     with statements.capture() as seen:
@@ -64,7 +81,7 @@ async def test_catalog_page_costs_the_same_for_1_and_100_services(
     )
     for_hundred = len(seen)
     for_one = await count_statements(gql, statements, CATALOG_PAGE, first=1)
-    assert for_one == for_hundred == 5, seen
+    assert for_one == for_hundred == (1 if read_path == "fast" else 5), seen
 
 
 @pytest.mark.parametrize(
@@ -77,9 +94,27 @@ async def test_catalog_page_costs_the_same_for_1_and_100_services(
     ],
 )
 async def test_listing_statement_counts_do_not_grow_with_rows(
-    gql: GraphQLClient, pool: asyncpg.Pool, statements: StatementLog, query: str
+    gql: GraphQLClient, pool: asyncpg.Pool, statements: StatementLog, query: str, read_path: str
 ) -> None:
     await seed(pool)
     small = await count_statements(gql, statements, query, first=1)
     large = await count_statements(gql, statements, query, first=30)
     assert small == large
+    if read_path == "fast":
+        assert small == 1
+
+
+async def test_fast_path_runs_one_statement_per_operation_whatever_its_roots(
+    gql: GraphQLClient,
+    pool: asyncpg.Pool,
+    statements: StatementLog,
+    endpoint: GraphQLEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await seed(pool)
+    monkeypatch.setattr(endpoint, "verify", False)
+    query = (
+        '{ a: service(slug: "a-001") { slug owner { slug } } teams(first: 3) { totalCount } '
+        "users(first: 2) { nodes { handle teams { slug } } } environments { totalCount } }"
+    )
+    assert await count_statements(gql, statements, query) == 1

@@ -1,0 +1,36 @@
+"""The fast read path's adapter: a plan compiled once into SQL that returns the JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from providers.errors import CatalogError
+from providers.postgres.graph_sql import NotCompilable, compile_plan
+from providers.read_plans import ReadPlan
+
+
+class _CompiledRead:
+    __slots__ = ("_arguments", "_pool", "_sql")
+
+    def __init__(self, pool: asyncpg.Pool, sql: str, arguments: tuple[Any, ...]) -> None:
+        self._pool = pool
+        self._sql = sql
+        self._arguments = arguments
+
+    async def __call__(self) -> str | None:
+        value: str | None = await self._pool.fetchval(self._sql, *self._arguments)
+        return value
+
+
+class PostgresGraphReader:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    def prepare(self, plan: ReadPlan) -> _CompiledRead | None:
+        try:
+            statement = compile_plan(plan)
+        except (NotCompilable, CatalogError):
+            return None
+        return _CompiledRead(self._pool, statement.sql, statement.arguments)

@@ -1,0 +1,316 @@
+"""`ReadPlan` -> one SQL statement whose single value is the response's `data` as JSON.
+
+PostgreSQL builds the JSON itself (`json_build_object`, `json_agg` in correlated
+subqueries), so the API process neither decodes rows nor resolves fields. Values are
+rendered exactly as the GraphQL executor renders them: global IDs and cursors are
+encoded here the way `resolvers.global_ids` and `keyset` encode them, and
+timestamps as Python's `datetime.isoformat()` writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from providers import read_plans as p
+from providers.postgres import catalog_listings as listings
+from providers.postgres.catalog_listings import ListingQuery
+from providers.postgres.keyset import Params, build_window
+
+# json_build_object takes at most 100 arguments: 50 keys and their values.
+MAX_FIELDS_PER_OBJECT = 50
+
+
+class NotCompilable(Exception):
+    """The plan has a shape this compiler does not render exactly; the executor answers."""
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    sql: str
+    arguments: tuple[Any, ...]
+
+
+_TABLES = {
+    p.Entity.TEAM: "teams",
+    p.Entity.USER: "users",
+    p.Entity.SERVICE: "services",
+    p.Entity.ENVIRONMENT: "environments",
+}
+_TIMESTAMPS = frozenset({"created_at", "updated_at"})
+
+
+def compile_plan(plan: p.ReadPlan) -> Statement:
+    """Raises `NotCompilable`, or `CatalogError` for arguments the executor would refuse."""
+    compiler = _Compiler()
+    data = compiler.fields((field.key, compiler.root_field(field)) for field in plan.fields)
+    if compiler.guards:
+        sql = f"SELECT CASE WHEN {' AND '.join(compiler.guards)} THEN {data}::text END"
+    else:
+        sql = f"SELECT {data}::text"
+    return Statement(sql, tuple(compiler.params.values))
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'::text"
+
+
+def _base64url(text_sql: str) -> str:
+    """SQL for the unpadded URL-safe base64 of a text (PostgreSQL wraps lines at 76)."""
+    return (
+        f"rtrim(translate(encode(convert_to({text_sql}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
+    )
+
+
+def _global_id(entity: p.Entity, alias: str) -> str:
+    return _base64url(f"'{entity.value}:' || {alias}.id")
+
+
+def _isoformat(value: str) -> str:
+    utc = f"({value} AT TIME ZONE 'UTC')"
+    return (
+        f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        f"CASE WHEN to_char({utc}, 'US') = '000000' THEN '' ELSE to_char({utc}, '.US') END "
+        "|| '+00:00')"
+    )
+
+
+def _cursor(scope: str, alias: str, arity: int) -> str:
+    """Matches `keyset.encode_cursor`: base64url of the compact JSON `[scope, [keys...]]`."""
+    keys = " || ',' || ".join(f"to_json({alias}._k{index})::text" for index in range(arity))
+    return _base64url(f"'[\"{scope}\",[' || {keys} || ']]'")
+
+
+def _where(conditions: Sequence[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _json_list(element: str, source: str, order_by: str) -> str:
+    return f"(SELECT coalesce(json_agg({element} ORDER BY {order_by}), '[]'::json) FROM {source})"
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.params = Params()
+        self.guards: list[str] = []
+        self._aliases = 0
+
+    def _alias(self, prefix: str) -> str:
+        self._aliases += 1
+        return f"{prefix}{self._aliases}"
+
+    @staticmethod
+    def fields(pairs: Any) -> str:
+        parts = [f"{_text(key)}, {value}" for key, value in pairs]
+        if len(parts) > MAX_FIELDS_PER_OBJECT:
+            raise NotCompilable
+        return f"json_build_object({', '.join(parts)})"
+
+    # -- roots -------------------------------------------------------------------------
+
+    def root_field(self, field: p.RootField) -> str:
+        if isinstance(field, p.Constant):
+            return _constant(field)
+        if isinstance(field, p.Lookup):
+            return self._lookup(field)
+        if isinstance(field, p.LookupList):
+            items = [self._lookup(item) if item else "NULL" for item in field.items]
+            if len(items) > 2 * MAX_FIELDS_PER_OBJECT:
+                raise NotCompilable
+            return f"json_build_array({', '.join(items)})"
+        return self._connection(field, parent=None)
+
+    def _lookup(self, lookup: p.Lookup) -> str:
+        entity = lookup.selection.entity
+        alias = self._alias("r")
+        sql_type = "bigint" if lookup.by is p.LookupKey.ID else "text"
+        value = self.params.add(lookup.value)
+        return (
+            f"(SELECT {self._object(lookup.selection, alias)} FROM {_TABLES[entity]} {alias} "
+            f"WHERE {alias}.{lookup.by.value} = {value}::{sql_type})"
+        )
+
+    # -- objects -----------------------------------------------------------------------
+
+    def _object(self, selection: p.Selection, alias: str) -> str:
+        return self.fields(
+            (field.key, self._field(selection.entity, field, alias)) for field in selection.fields
+        )
+
+    def _field(self, entity: p.Entity, field: p.Field, alias: str) -> str:
+        if isinstance(field, p.Constant):
+            return _constant(field)
+        if isinstance(field, p.GlobalId):
+            return _global_id(entity, alias)
+        if isinstance(field, p.Stored):
+            if entity is p.Entity.LINK:
+                return f"({alias}.value ->> {_text(field.name)})"
+            if field.name in _TIMESTAMPS:
+                return _isoformat(f"{alias}.{field.name}")
+            return f"{alias}.{field.name}"
+        if isinstance(field, p.Related):
+            return self._related(field, alias)
+        return self._connection(field, parent=alias)
+
+    def _related(self, field: p.Related, parent: str) -> str:
+        relation, selection = field.relation, field.selection
+        if relation is p.Relation.OWNERSHIP_TEAM:
+            return self._object(selection, f"{parent}t")
+        if relation is p.Relation.TEAM_PARENT:
+            team = self._alias("t")
+            return (
+                f"(SELECT {self._object(selection, team)} FROM teams {team} "
+                f"WHERE {team}.id = {parent}.parent_id)"
+            )
+        if relation is p.Relation.SERVICE_OWNER:
+            owner, team = self._alias("o"), self._alias("t")
+            return (
+                f"(SELECT {self._object(selection, team)} FROM service_owners {owner} "
+                f"JOIN teams {team} ON {team}.id = {owner}.team_id "
+                f"WHERE {owner}.service_id = {parent}.id AND {owner}.role = 'PRIMARY')"
+            )
+        if relation is p.Relation.TEAM_CHILDREN:
+            team = self._alias("t")
+            return _json_list(
+                self._object(selection, team),
+                f"teams {team} WHERE {team}.parent_id = {parent}.id",
+                f"{team}.name, {team}.id",
+            )
+        if relation is p.Relation.USER_TEAMS:
+            member, team = self._alias("m"), self._alias("t")
+            return _json_list(
+                self._object(selection, team),
+                f"team_members {member} JOIN teams {team} ON {team}.id = {member}.team_id "
+                f"WHERE {member}.user_id = {parent}.id",
+                f"{team}.name, {team}.id",
+            )
+        if relation is p.Relation.SERVICE_OWNERS:
+            owner = self._alias("o")
+            return _json_list(
+                self._object(selection, owner),
+                f"service_owners {owner} JOIN teams {owner}t ON {owner}t.id = {owner}.team_id "
+                f"WHERE {owner}.service_id = {parent}.id",
+                f"{owner}.role DESC, {owner}t.name, {owner}t.id",
+            )
+        if relation in (p.Relation.SERVICE_DEPENDS_ON, p.Relation.SERVICE_DEPENDENTS):
+            edge, service = self._alias("d"), self._alias("s")
+            near, far = ("service_id", "depends_on_id")
+            if relation is p.Relation.SERVICE_DEPENDENTS:
+                near, far = far, near
+            return _json_list(
+                self._object(selection, service),
+                f"service_dependencies {edge} JOIN services {service} "
+                f"ON {service}.id = {edge}.{far} WHERE {edge}.{near} = {parent}.id",
+                f"{service}.name, {service}.id",
+            )
+        link = self._alias("l")
+        return _json_list(
+            self._object(selection, link),
+            f"jsonb_array_elements({parent}.links) WITH ORDINALITY AS {link}(value, position)",
+            f"{link}.position",
+        )
+
+    # -- connections -------------------------------------------------------------------
+
+    def _listing(self, listing: p.Listing, parent: str | None) -> ListingQuery:
+        source = listing.source
+        if source in (p.ListingSource.SERVICES, p.ListingSource.TEAM_SERVICES):
+            assert listing.service_filter is not None
+            guard = listings.owner_team_exists(listing.service_filter, self.params)
+            if guard is not None:
+                self.guards.append(guard)
+            if source is p.ListingSource.SERVICES:
+                assert listing.order is not None
+                return listings.services(listing.service_filter, listing.order, self.params)
+            query = listings.team_services(listing.service_filter, self.params)
+            return _with_condition(query, listings.owned_by(_required(parent)))
+        if source is p.ListingSource.TEAMS:
+            return listings.teams(listing.search, self.params)
+        if source is p.ListingSource.USERS:
+            return listings.users(listing.search, self.params)
+        if source is p.ListingSource.TEAM_MEMBERS:
+            return _with_condition(listings.team_members(), listings.member_of(_required(parent)))
+        return listings.environments()
+
+    def _connection(self, connection: p.Connection, parent: str | None) -> str:
+        query = self._listing(connection.listing, parent)
+        total = f"(SELECT count(*) FROM {query.source}{_where(query.conditions)})"
+        page = connection.listing.page
+        # Built even when no row is selected: it refuses a cursor the way the executor does.
+        window = build_window(query.ordering, page, query.scope, self.params)
+        if all(isinstance(part, p.TotalCount | p.Constant) for part in connection.fields):
+            return self.fields(
+                (part.key, _constant(part) if isinstance(part, p.Constant) else total)
+                for part in connection.fields
+            )
+        rows = self._alias("w")
+        arity = len(query.ordering.keys)
+        cursor = _cursor(query.scope, rows, arity)
+        visible = f"FILTER (WHERE {rows}._rn <= {page.size})"
+        shown = "DESC" if page.backward else "ASC"
+        reverse = "ASC" if page.backward else "DESC"
+        more = f"(count(*) > {page.size})"
+
+        def listed(element: str) -> str:
+            return (
+                f"coalesce(json_agg({element} ORDER BY {rows}._rn {shown}) {visible}, '[]'::json)"
+            )
+
+        def page_value(field: p.PageField) -> str:
+            if field is p.PageField.HAS_NEXT_PAGE:
+                return _boolean(page.before is not None) if page.backward else more
+            if field is p.PageField.HAS_PREVIOUS_PAGE:
+                return more if page.backward else _boolean(page.after is not None)
+            order = shown if field is p.PageField.START_CURSOR else reverse
+            return f"(array_agg({cursor} ORDER BY {rows}._rn {order}) {visible})[1]"
+
+        def edge_value(field: p.Cursor | p.EdgeNode | p.Constant) -> str:
+            if isinstance(field, p.Cursor):
+                return cursor
+            if isinstance(field, p.EdgeNode):
+                return self._object(field.selection, rows)
+            return _constant(field)
+
+        def part_value(part: p.Edges | p.Nodes | p.PageInfo | p.TotalCount | p.Constant) -> str:
+            if isinstance(part, p.Edges):
+                return listed(self.fields((f.key, edge_value(f)) for f in part.fields))
+            if isinstance(part, p.Nodes):
+                return listed(self._object(part.selection, rows))
+            if isinstance(part, p.PageInfo):
+                return self.fields(
+                    (f.key, _constant(f) if isinstance(f, p.Constant) else page_value(f.field))
+                    for f in part.fields
+                )
+            if isinstance(part, p.TotalCount):
+                return total
+            return _constant(part)
+
+        body = self.fields((part.key, part_value(part)) for part in connection.fields)
+        window_rows = (
+            f"SELECT {query.alias}.*, {window.key_columns}, "
+            f"row_number() OVER (ORDER BY {window.order_by}) AS _rn FROM {query.source}"
+            f"{_where([*query.conditions, *window.conditions])} "
+            f"ORDER BY {window.order_by} LIMIT {window.limit}"
+        )
+        return f"(SELECT {body} FROM ({window_rows}) AS {rows})"
+
+
+def _with_condition(query: ListingQuery, condition: str) -> ListingQuery:
+    return ListingQuery(
+        query.source, query.alias, query.ordering, [condition, *query.conditions], query.scope
+    )
+
+
+def _required(parent: str | None) -> str:
+    if parent is None:
+        raise NotCompilable
+    return parent
+
+
+def _constant(field: p.Constant) -> str:
+    return "NULL::text" if field.value is None else _text(field.value)
+
+
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"
