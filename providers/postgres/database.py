@@ -84,6 +84,10 @@ async def _skip_session_reset(_: asyncpg.Connection) -> None:
     buys nothing. asyncpg still rolls back a transaction left open."""
 
 
+_PREPARED_STATEMENTS = 1024
+_LARGEST_PREPARED_STATEMENT = 256 * 1024
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -97,7 +101,14 @@ async def create_pool(
             connection.add_query_logger(query_logger)
 
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=init, reset=_skip_session_reset
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init,
+        reset=_skip_session_reset,
+        # Compiled reads are one statement per query shape: keep every shape prepared.
+        statement_cache_size=_PREPARED_STATEMENTS,
+        max_cacheable_statement_size=_LARGEST_PREPARED_STATEMENT,
     )
     assert pool is not None
     return pool
