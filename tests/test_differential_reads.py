@@ -9,7 +9,6 @@ app runs with PAVED_FAST_READS=verify), and any disagreement fails the `client` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from graphql import (
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.strategies import DrawFn
 
 from api.graphql_http import GraphQLEndpoint
 from providers.postgres.demo import load_demo_if_empty
@@ -38,15 +38,14 @@ from resolvers.global_ids import encode_id
 GENERATED_QUERIES = 500
 SCHEMA_SDL = Path(__file__).resolve().parents[1] / "schema" / "schema.graphql"
 
-Draw = Callable[[st.SearchStrategy[Any]], Any]
-
 
 class _Catalog:
     """What the demo catalog holds, as argument values."""
 
     def __init__(self, rows: dict[str, list[asyncpg.Record]]) -> None:
         self.slugs = {
-            kind: [row["slug"] for row in rows[kind]] for kind in ("services", "teams", "environments")
+            kind: [row["slug"] for row in rows[kind]]
+            for kind in ("services", "teams", "environments")
         }
         self.handles = [row["handle"] for row in rows["users"]]
         self.ids = [
@@ -65,7 +64,7 @@ class _Catalog:
 class _Steer(Visitor):
     """Rewrites argument values (top level and inside input objects) by argument name."""
 
-    def __init__(self, draw: Draw, catalog: _Catalog) -> None:
+    def __init__(self, draw: DrawFn, catalog: _Catalog) -> None:
         super().__init__()
         self._draw = draw
         self._catalog = catalog
@@ -74,7 +73,8 @@ class _Steer(Visitor):
         values = st.sampled_from([*choices, "does-not-exist"]).map(
             lambda value: StringValueNode(value=value)
         )
-        return self._draw(st.one_of(values, values, values, st.just(keep)))
+        chosen: ValueNode = self._draw(st.one_of(values, values, values, st.just(keep)))
+        return chosen
 
     def _value(self, name: str, value: ValueNode, field_name: str) -> ValueNode:
         catalog = self._catalog
@@ -134,7 +134,7 @@ def generate_queries(catalog: _Catalog, count: int) -> list[str]:
     queries: dict[str, None] = {}
 
     @st.composite
-    def steered(draw: Draw) -> str:
+    def steered(draw: DrawFn) -> str:
         document: DocumentNode = draw(hypothesis_graphql.queries(schema, print_ast=lambda d: d))
         return print_ast(visit(document, _Steer(draw, catalog)))
 
