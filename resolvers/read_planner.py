@@ -9,6 +9,7 @@ merged by response key, fragments matched against the object's type, `@skip` and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -309,7 +310,7 @@ class _Planner:
         if name == "id" and entity.value in _NODE_TYPES:
             return p.GlobalId(key)
         if name in _STORED[entity]:
-            return p.Stored(key, to_snake(name))
+            return p.Stored(key, _column(name))
         related = _RELATED.get((entity, name))
         if related is not None:
             relation, many, target = related
@@ -367,6 +368,11 @@ class _Planner:
             else:
                 raise NotPlannable
         return p.PageInfo(key, tuple(fields))
+
+
+@functools.cache
+def _column(field_name: str) -> str:
+    return to_snake(field_name)
 
 
 def _sub_selections(nodes: list[FieldNode]) -> list[SelectionSetNode]:
