@@ -43,8 +43,11 @@ schema: $(VENV)/.installed-dev
 conformance: $(VENV)/.installed-dev
 	bash tools/conformance/run.sh
 
+# Paved Road vs PostGraphile 5 on one seeded PostgreSQL (bench/README.md); needs npm for the
+# peer (bench/peer, installed with npm ci on first use). Options: make bench BENCH_ARGS='--repeat 1'
+BENCH_ARGS ?=
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .paved .mypy_cache .ruff_cache .pytest_cache

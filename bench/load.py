@@ -1,5 +1,6 @@
-"""Drive load with wrk: one Lua script per query POSTs its JSON body; a `done` hook prints
-the numbers in a line that is easy to parse."""
+"""Drive load with wrk: one Lua script per query and system POSTs its JSON body; a `done`
+hook prints the numbers in a line that is easy to parse. A script may also stop each wrk
+thread after a quota of responses, for runs that count requests rather than seconds."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ _SCRIPT = """\
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [{level}[{body}]{level}]
-
+{quota}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -28,6 +29,15 @@ done = function(summary, latency, requests)
     .. "connect=%.0f read=%.0f write=%.0f status=%.0f timeout=%.0f\\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+# wrk runs for its whole --duration, but a stopped thread sends no more requests.
+_QUOTA = """
+local quota, answered = {per_thread}, 0
+response = function(status, headers, body)
+  answered = answered + 1
+  if answered >= quota then wrk.thread:stop() end
 end
 """
 
@@ -84,13 +94,16 @@ def find_wrk() -> str:
     )
 
 
-def write_script(path: Path, body: bytes) -> Path:
+def write_script(path: Path, body: bytes, per_thread_quota: int | None = None) -> Path:
+    """A wrk script that POSTs `body`; with a quota, each thread stops after that many
+    responses."""
     text = body.decode()
     level = "="
     while f"]{level}]" in text:
         level += "="
+    quota = "" if per_thread_quota is None else _QUOTA.format(per_thread=per_thread_quota)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_SCRIPT.format(level=level, body=text, mark=RESULT_MARK))
+    path.write_text(_SCRIPT.format(level=level, body=text, mark=RESULT_MARK, quota=quota))
     return path
 
 

@@ -1,38 +1,30 @@
-"""The results: a Markdown table on stdout and `bench/RESULTS.md` with the context."""
+"""The results: Markdown tables on stdout and `bench/RESULTS.md` with the context."""
 
 from __future__ import annotations
 
 import os
 import platform
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-# Floor targets from the issue: median req/s a query must reach.
-TARGETS = {"single lookup": 500.0, "page of 50 services": 60.0}
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    title: str
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    runs: list[float]
-    queries_per_request: float | None = None
-    statements_per_request: float | None = None
-    failures: int = 0
+from bench.measure import QueryResult, Row
+from bench.memory import MemoryResult
+from bench.systems import LABELS, PAVED, POSTGRAPHILE
+from bench.targets import Target
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    server_version: str
+    versions: list[tuple[str, str]]
     row_counts: dict[str, int]
     seed_seconds: float
     method: list[str]
     database: str
-    queries: list[tuple[str, str]]
+    systems: Sequence[str]
+    peak_rss_kib: dict[str, int]
 
 
 def _cpu_model() -> str:
@@ -64,14 +56,12 @@ def _nproc() -> str:
         return str(len(os.sched_getaffinity(0)))
 
 
-def machine(server_version: str) -> list[tuple[str, str]]:
+def machine() -> list[tuple[str, str]]:
     return [
         ("nproc", _nproc()),
         ("CPU", _cpu_model()),
         ("memory", _memory()),
         ("OS", f"{platform.system()} {platform.release()}"),
-        ("Python", platform.python_version()),
-        ("PostgreSQL", server_version),
     ]
 
 
@@ -79,58 +69,114 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
-def table(rows: list[Row]) -> str:
-    counted = any(row.statements_per_request is not None for row in rows)
-    header = "| query | req/s median | p50 ms | p99 ms |"
-    rule = "|---|---:|---:|---:|"
-    if counted:
-        header += " SQL queries/req | SQL statements/req |"
-        rule += "---:|---:|"
-    lines = [header, rule]
-    for row in rows:
-        line = (
-            f"| {row.title} | {_number(row.requests_per_second)} | {_number(row.p50_ms, 2)} "
-            f"| {_number(row.p99_ms, 2)} |"
-        )
-        if counted:
-            line += f" {_number(row.queries_per_request)} | {_number(row.statements_per_request)} |"
-        lines.append(line)
-    return "\n".join(lines)
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
 
 
-def targets(rows: list[Row]) -> str:
-    by_title = {row.title: row for row in rows}
-    lines = ["| query | floor | measured | status |", "|---|---:|---:|---|"]
-    for title, floor in TARGETS.items():
-        row = by_title.get(title)
-        if row is None:
-            lines.append(f"| {title} | ≥ {floor:,.0f} req/s | n/a | not measured |")
-            continue
-        met = row.requests_per_second >= floor and row.failures == 0
+def _row(row: Row) -> str:
+    count = row.statements
+    return (
+        f"| {LABELS[row.system]} | {_number(row.requests_per_second)} | {_number(row.p50_ms, 2)} "
+        f"| {_number(row.p99_ms, 2)} | {_number(count.queries if count else None)} "
+        f"| {_number(count.total if count else None)} | {row.failures:,} |"
+    )
+
+
+def query_table(result: QueryResult) -> str:
+    lines = [
+        "| system | req/s median | p50 ms | p99 ms | SQL statements/req | incl. housekeeping "
+        "| load errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *(_row(row) for row in result.rows.values()),
+    ]
+    if PAVED in result.rows and POSTGRAPHILE in result.rows:
         lines.append(
-            f"| {title} | ≥ {floor:,.0f} req/s | {_number(row.requests_per_second)} req/s "
-            f"| {'met' if met else 'NOT met'} |"
+            f"| **Paved Road / PostGraphile** | **{_ratio(result.ratio('requests_per_second'))}**"
+            f" | {_ratio(result.ratio('p50_ms'))} | {_ratio(result.ratio('p99_ms'))} | | | |"
         )
     return "\n".join(lines)
 
 
-def results_markdown(rows: list[Row], context: Context, command: str) -> str:
+def tables(results: Sequence[QueryResult]) -> str:
+    parts: list[str] = []
+    for result in results:
+        parts += [f"### {result.query.title}", "", query_table(result), ""]
+        runs = "; ".join(
+            f"{LABELS[row.system]}: " + ", ".join(f"{run:,.1f}" for run in row.runs)
+            for row in result.rows.values()
+        )
+        parts += [f"Per-run req/s: {runs}", ""]
+    return "\n".join(parts)
+
+
+def targets_table(targets: Sequence[Target]) -> str:
+    lines = ["| # | target | measured | status |", "|---|---|---|---|"]
+    lines += [f"| {t.number} | {t.requirement} | {t.measured} | {t.status} |" for t in targets]
+    return "\n".join(lines)
+
+
+def _memory_section(memory: MemoryResult | None, context: Context) -> list[str]:
+    lines = ["## Memory", ""]
+    if memory is None:
+        lines += ["Paved Road RSS after 10,000 / 100,000 requests: not measured this run.", ""]
+    else:
+        lines += [
+            f"A fresh `paved serve`, then `{memory.query_title}` with wrk at "
+            f"{memory.connections} connections; VmRSS from `/proc/<pid>/status`.",
+            "",
+            "| Paved Road after | RSS |",
+            "|---:|---:|",
+            f"| start (ready, no request) | {memory.start_rss_kib / 1024:,.1f} MiB |",
+            *(
+                f"| {point.requests:,} requests | {point.rss_kib / 1024:,.1f} MiB |"
+                for point in memory.checkpoints
+            ),
+            "",
+        ]
+    if context.peak_rss_kib:
+        after = ", ".join(
+            f"{LABELS[system]} {kib / 1024:,.1f} MiB"
+            for system, kib in context.peak_rss_kib.items()
+        )
+        lines += [f"RSS of the servers at the end of the load runs: {after}.", ""]
+    return lines
+
+
+def results_markdown(
+    results: Sequence[QueryResult],
+    targets: Sequence[Target],
+    memory: MemoryResult | None,
+    context: Context,
+    command: str,
+) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    systems = " and ".join(LABELS[system] for system in context.systems)
+    queries: list[str] = []
+    for result in results:
+        queries.append(f"{result.query.title}:")
+        queries += [f"- {LABELS[s]}: `{result.query.document(s)}`" for s in context.systems]
+        queries.append("")
     parts = [
-        "# Paved Road benchmark results",
+        "# Paved Road benchmark results: Paved Road vs PostGraphile",
         "",
         f"Date: {now}  ",
-        f"Command: `{command}`",
+        f"Command: `{command}`  ",
+        f"Systems: {systems}",
         "",
         "## Machine",
         "",
-        *(f"- {label}: {value}" for label, value in machine(context.server_version)),
+        *(f"- {label}: {value}" for label, value in machine()),
         "",
-        "The load generator, the API server and PostgreSQL all share this machine.",
+        "The load generator, the servers under test and PostgreSQL all share this machine.",
+        "",
+        "## Versions",
+        "",
+        *(f"- {label}: {value}" for label, value in context.versions),
         "",
         "## Dataset",
         "",
-        f"Database: {context.database}; reseeded for this run in {context.seed_seconds:.1f} s.",
+        f"Database: {context.database}; reseeded for this run in {context.seed_seconds:.1f} s; "
+        "both systems serve this same database.",
         "",
         *(f"- {table_name}: {count:,} rows" for table_name, count in context.row_counts.items()),
         "",
@@ -140,24 +186,22 @@ def results_markdown(rows: list[Row], context: Context, command: str) -> str:
         "",
         "## Queries",
         "",
-        *(f"- {title}: `{document}`" for title, document in context.queries),
-        "",
+        *queries,
         "## Results",
         "",
-        table(rows),
-        "",
-        "Per-run req/s: "
-        + "; ".join(
-            f"{row.title}: " + ", ".join(f"{run:,.1f}" for run in row.runs) for row in rows
-        ),
-        "",
+        tables(results),
     ]
-    failures = [row for row in rows if row.failures]
+    failures = [
+        f"{r.query.title} ({LABELS[row.system]}): {row.failures:,}"
+        for r in results
+        for row in r.rows.values()
+        if row.failures
+    ]
     if failures:
         parts += [
-            "Errors during load (non-2xx responses or socket errors): "
-            + "; ".join(f"{row.title}: {row.failures:,}" for row in failures),
+            "Errors during load (non-2xx responses or socket errors): " + "; ".join(failures),
             "",
         ]
-    parts += ["## Floor targets (from the issue)", "", targets(rows), ""]
+    parts += _memory_section(memory, context)
+    parts += ["## Targets (from the issue)", "", targets_table(targets), ""]
     return "\n".join(parts)

@@ -1,26 +1,36 @@
-"""`python -m bench.run`: seed a large catalog, serve it with `paved serve`, load three
-GraphQL queries with wrk and write the medians to `bench/RESULTS.md`."""
+"""`python -m bench.run`: seed a large catalog, serve it side by side with `paved serve` and
+PostGraphile 5, check both answer three GraphQL queries alike, load them with wrk, measure
+Paved Road's memory, and write the medians and targets to `bench/RESULTS.md`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import platform
 import shlex
 import signal
-import statistics
 import subprocess
 import sys
+from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from types import FrameType
 
+from bench import peer
 from bench.database import BenchDatabase
-from bench.load import LoadError, WrkResult, WrkSettings, find_wrk, run_wrk, write_script
-from bench.queries import BenchQuery, QueryCheckError, bench_queries, check_query, post_graphql
-from bench.report import Context, Row, results_markdown, table
+from bench.equivalence import EquivalenceError
+from bench.load import LoadError, WrkSettings, find_wrk
+from bench.measure import LoadPlan, QueryResult, check_answers, count_all, run_load, summarize
+from bench.memory import CHECKPOINTS, MemoryResult, RequestDriver, measure_rss, vm_rss_kib
+from bench.queries import BenchQuery, QueryCheckError, bench_queries
+from bench.report import Context, results_markdown, tables, targets_table
 from bench.seed import DatabaseInfo, Sizes, lookup_slug, prepare_database
-from bench.server import PavedServer, ServerError, find_paved
-from bench.statements import StatementCount, count_statements
+from bench.server import PavedServer, ServerError, ServerProcess, find_paved
+from bench.statements import StatementCount
+from bench.systems import LABELS, PAVED, POSTGRAPHILE, SYSTEMS, parse_systems
+from bench.targets import evaluate
 
 log = logging.getLogger("bench")
 
@@ -28,10 +38,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 WORK_DIR = BENCH_DIR / ".work"
 RESULTS_PATH = BENCH_DIR / "RESULTS.md"
-READY_TIMEOUT_SECONDS = 60.0
+READY_TIMEOUT_SECONDS = 90.0
 WRK_THREADS = 2
 WRK_TIMEOUT_SECONDS = 10
-STATEMENT_SAMPLE_REQUESTS = 20
+DEFAULT_RATE_GUESS = 500.0
 
 
 def _positive(text: str) -> int:
@@ -46,6 +56,13 @@ def _not_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
     return value
+
+
+def _systems(text: str) -> tuple[str, ...]:
+    try:
+        return parse_systems(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,6 +82,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--repeat", type=_positive, default=3, help="measured runs per query (default 3)"
     )
+    parser.add_argument(
+        "--systems",
+        type=_systems,
+        default=SYSTEMS,
+        help=f"comma-separated systems to run (default {','.join(SYSTEMS)})",
+    )
+    parser.add_argument(
+        "--skip-memory",
+        action="store_true",
+        help="skip Paved Road's RSS after 10,000 and 100,000 requests",
+    )
     return parser.parse_args(argv)
 
 
@@ -72,134 +100,209 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _output(command: Sequence[str]) -> str:
+    try:
+        completed = subprocess.run(
+            list(command), capture_output=True, text=True, check=False, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return (completed.stdout or completed.stderr).strip()
+
+
 def _wrk_version(wrk: str) -> str:
-    completed = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
-    first = (completed.stdout or completed.stderr).strip().splitlines()
+    first = _output([wrk, "-v"]).splitlines()
     return first[0].split(" Copyright")[0] if first else "wrk"
 
 
-def _median_row(query: BenchQuery, results: list[WrkResult], count: StatementCount | None) -> Row:
-    return Row(
-        title=query.title,
-        requests_per_second=statistics.median(r.requests_per_second for r in results),
-        p50_ms=statistics.median(r.p50_ms for r in results),
-        p99_ms=statistics.median(r.p99_ms for r in results),
-        runs=[r.requests_per_second for r in results],
-        queries_per_request=None if count is None else count.queries,
-        statements_per_request=None if count is None else count.total,
-        failures=sum(r.non_2xx + r.socket_errors for r in results),
-    )
+def _paved_version() -> str:
+    try:
+        version = metadata.version("pavedroad")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    commit = _output(["git", "-C", str(REPO_DIR), "rev-parse", "--short", "HEAD"])
+    if not commit:
+        return version
+    dirty = _output(["git", "-C", str(REPO_DIR), "status", "--porcelain", "--untracked-files=no"])
+    return f"{version}, commit {commit}" + (" with uncommitted changes" if dirty else "")
 
 
-def _check_and_count(
-    server: PavedServer, dsn: str, queries: list[BenchQuery], info: DatabaseInfo
-) -> dict[str, StatementCount]:
-    counts: dict[str, StatementCount] = {}
-    for query in queries:
-        try:
-            size = check_query(server.graphql_url, query)
-        except QueryCheckError as error:
-            raise QueryCheckError(f"{error}\n(server log: {server.log_path})") from error
-        log.info("checked %s: HTTP 200, no errors, %d bytes", query.title, size)
-    if not info.statements_available:
-        return counts
-    for query in queries:
-        body = query.body()
-
-        def send(body: bytes = body) -> object:
-            return post_graphql(server.graphql_url, body)
-
-        for _ in range(5):  # warm the pool's connections and prepared statements first
-            send()
-        counts[query.key] = count_statements(dsn, send, STATEMENT_SAMPLE_REQUESTS)
-        log.info(
-            "%s: %.1f SQL queries per request (%.1f statements in all)",
-            query.title,
-            counts[query.key].queries,
-            counts[query.key].total,
-        )
-    return counts
-
-
-def _load(
-    server: PavedServer, queries: list[BenchQuery], args: argparse.Namespace, wrk: str
-) -> dict[str, list[WrkResult]]:
-    settings = WrkSettings(args.connections, WRK_THREADS, WRK_TIMEOUT_SECONDS)
-    scripts = {q.key: write_script(WORK_DIR / f"{q.key}.lua", q.body()) for q in queries}
-    results: dict[str, list[WrkResult]] = {q.key: [] for q in queries}
-    for repetition in range(1, args.repeat + 1):
-        for query in queries:
-            script = scripts[query.key]
-            if args.warmup:
-                run_wrk(wrk, script, server.graphql_url, settings, args.warmup)
-            result = run_wrk(wrk, script, server.graphql_url, settings, args.duration)
-            results[query.key].append(result)
-            log.info(
-                "run %d/%d %s: %.1f req/s, p50 %.2f ms, p99 %.2f ms%s",
-                repetition,
-                args.repeat,
-                query.title,
-                result.requests_per_second,
-                result.p50_ms,
-                result.p99_ms,
-                f", {result.non_2xx} non-2xx, {result.socket_errors} socket errors"
-                if result.non_2xx or result.socket_errors
-                else "",
-            )
-    return results
-
-
-def _method(args: argparse.Namespace, wrk: str, info: DatabaseInfo) -> list[str]:
-    lines = [
-        f"load generator: {_wrk_version(wrk)}, {WRK_THREADS} threads, {args.connections} "
-        f"connections, `--latency`, `--timeout {WRK_TIMEOUT_SECONDS}s`, over loopback",
-        f"per query and repetition: a {args.warmup} s warm-up run (discarded), then a "
-        f"{args.duration} s measured run; {args.repeat} repetitions interleaved across the "
-        "queries; each column is the median over the repetitions",
-        "each request: `POST /graphql` with `Content-Type: application/json` and body "
-        '`{"query": ...}`; each query was checked once first (HTTP 200, no `errors`, '
-        "non-empty data)",
-        "server: `paved serve --no-demo` with `DATABASE_URL`, other settings default",
+def _versions(
+    args: argparse.Namespace, wrk: str, info: DatabaseInfo, node: Path | None
+) -> list[tuple[str, str]]:
+    versions = [
+        ("Python", platform.python_version()),
+        ("Paved Road", _paved_version()),
+        ("PostgreSQL", info.server_version),
     ]
+    if POSTGRAPHILE in args.systems and node is not None:
+        versions += [
+            ("Node.js", f"{peer.node_version(node)} (npm package `node`)"),
+            (
+                "PostGraphile",
+                f"{peer.postgraphile_version()} (preset `postgraphile/presets/amber`)",
+            ),
+        ]
+    versions.append(("wrk", _wrk_version(wrk)))
+    return versions
+
+
+def _method(args: argparse.Namespace, info: DatabaseInfo, memory: bool) -> list[str]:
+    lines = [
+        f"load generator: wrk, {WRK_THREADS} threads, {args.connections} connections, "
+        f"`--latency`, `--timeout {WRK_TIMEOUT_SECONDS}s`, over loopback",
+        f"per repetition, query and system: a {args.warmup} s warm-up run (discarded), then a "
+        f"{args.duration} s measured run; {args.repeat} "
+        f"{'repetition' if args.repeat == 1 else 'repetitions'}, interleaved across "
+        "queries and systems (for each repetition: for each query: for each system); each "
+        "column is the median over the repetitions",
+        "each request: `POST /graphql` with `Content-Type: application/json` and body "
+        '`{"query": ...}`; before any load each query was checked on each system (HTTP 200, '
+        "no `errors`, non-empty data)",
+        "Paved Road: `paved serve --no-demo` (one uvicorn worker) with `DATABASE_URL`, other "
+        "settings default (asyncpg pool of 2 to 10 connections)",
+    ]
+    if POSTGRAPHILE in args.systems:
+        lines += [
+            "PostGraphile: one Node.js process running `bench/peer/server.mjs` "
+            "(`postgraphile()` + grafserv on `node:http`), `NODE_ENV` and `GRAPHILE_ENV` "
+            "production, no GraphiQL, "
+            "no watch mode, no explain, no websockets, node-postgres pool of at most 10 "
+            "connections, same `DATABASE_URL`",
+            "PostGraphile's `owner`, `ownersList` and `dependsOnList` are computed columns from "
+            "`bench/peer/schema.sql` (bench-only SQL applied after seeding) with Paved Road's "
+            "semantics and order; its page order is `[NAME_ASC, ROW_ID_ASC]` like Paved Road's "
+            "name, id",
+        ]
+    if len(args.systems) > 1:
+        lines.append(
+            "equivalence: each query's answers from both systems were mapped to one plain "
+            "structure (PostGraphile field names renamed to Paved Road's, global ids only "
+            "checked non-empty) and had to be equal before any load"
+        )
     if info.statements_available:
         lines.append(
-            f"SQL per request: pg_stat_statements calls over {STATEMENT_SAMPLE_REQUESTS} "
-            "sequential requests per query; 'queries' leaves out BEGIN/COMMIT/SET and the "
-            "statements asyncpg's pool runs to reset a connection, 'statements' counts all"
+            "SQL per request: pg_stat_statements calls over 20 sequential requests per query "
+            "and system (the other system idle); 'SQL statements' leaves out BEGIN/COMMIT/SET "
+            "and the statements a pool runs to reset a connection, 'incl. housekeeping' "
+            "counts all"
+        )
+    if memory:
+        lines.append(
+            "memory: after the load runs, a fresh `paved serve` takes "
+            f"{' then '.join(f'{c:,}' for c in CHECKPOINTS)} requests in all of the first "
+            "query (wrk threads stop at a quota), VmRSS read at each checkpoint"
         )
     return lines
+
+
+def _start(server: ServerProcess, stack: contextlib.ExitStack) -> ServerProcess:
+    stack.callback(server.stop)
+    log.info("%s ready in %.1f s", server.name, server.wait_ready(READY_TIMEOUT_SECONDS))
+    return server
+
+
+def _start_servers(
+    args: argparse.Namespace, dsn: str, paved: Path, node: Path | None, stack: contextlib.ExitStack
+) -> dict[str, ServerProcess]:
+    servers: dict[str, ServerProcess] = {}
+    if PAVED in args.systems:
+        servers[PAVED] = _start(PavedServer(paved, dsn, WORK_DIR / "server.log", REPO_DIR), stack)
+    if POSTGRAPHILE in args.systems and node is not None:
+        server = peer.PostGraphileServer(node, dsn, WORK_DIR / "postgraphile.log")
+        servers[POSTGRAPHILE] = _start(server, stack)
+    return servers
+
+
+def _rss(servers: dict[str, ServerProcess]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for system, server in servers.items():
+        with contextlib.suppress(LoadError):
+            found[system] = vm_rss_kib(server.pid)
+    return found
+
+
+def _measure_memory(
+    args: argparse.Namespace,
+    dsn: str,
+    paved: Path,
+    query: BenchQuery,
+    wrk: str,
+    rate_guess: float,
+) -> MemoryResult:
+    settings = WrkSettings(args.connections, WRK_THREADS, WRK_TIMEOUT_SECONDS)
+    with contextlib.ExitStack() as stack:
+        server = _start(PavedServer(paved, dsn, WORK_DIR / "server-memory.log", REPO_DIR), stack)
+        body = query.body(PAVED)
+        driver = RequestDriver(wrk, server.graphql_url, body, settings, WORK_DIR / "memory.lua")
+        return measure_rss(driver, server.pid, query.title, rate_guess)
 
 
 def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
     wrk = find_wrk()
     paved = find_paved(REPO_DIR)
+    node = peer.ensure_installed() if POSTGRAPHILE in args.systems else None
     sizes = Sizes(services=args.services, teams=args.teams, users=args.users)
     dsn = database.start()
     info = asyncio.run(prepare_database(dsn, sizes))
+    if node is not None:
+        peer.apply_schema(dsn)
     queries = bench_queries(lookup_slug(sizes))
-    server = PavedServer(paved, dsn, WORK_DIR / "server.log", REPO_DIR)
-    try:
-        log.info("paved serve ready in %.1f s", server.wait_ready(READY_TIMEOUT_SECONDS))
-        counts = _check_and_count(server, dsn, queries, info)
-        results = _load(server, queries, args, wrk)
-    finally:
-        server.stop()
-    rows = [_median_row(q, results[q.key], counts.get(q.key)) for q in queries]
-    print(table(rows))
+    plan = LoadPlan(
+        WrkSettings(args.connections, WRK_THREADS, WRK_TIMEOUT_SECONDS),
+        args.warmup,
+        args.duration,
+        args.repeat,
+    )
+    with contextlib.ExitStack() as stack:
+        servers = _start_servers(args, dsn, paved, node, stack)
+        check_answers(servers, queries)
+        counts: dict[tuple[str, str], StatementCount] = {}
+        if info.statements_available:
+            counts = count_all(servers, dsn, queries)
+        loads = run_load(servers, queries, plan, wrk, WORK_DIR)
+        peak_rss = _rss(servers)
+    results = summarize(queries, list(servers), loads, counts)
+    print(tables(results))
+    memory: MemoryResult | None = None
+    if PAVED in args.systems and not args.skip_memory:
+        lookup = results[0].rows[PAVED].requests_per_second
+        memory = _measure_memory(args, dsn, paved, queries[0], wrk, lookup or DEFAULT_RATE_GUESS)
+    return _write(args, database, info, results, memory, wrk, node, peak_rss)
+
+
+def _write(
+    args: argparse.Namespace,
+    database: BenchDatabase,
+    info: DatabaseInfo,
+    results: list[QueryResult],
+    memory: MemoryResult | None,
+    wrk: str,
+    node: Path | None,
+    peak_rss: dict[str, int],
+) -> int:
+    targets = evaluate(results, memory)
+    print(targets_table(targets))
     context = Context(
-        server_version=info.server_version,
+        versions=_versions(args, wrk, info, node),
         row_counts=info.row_counts,
         seed_seconds=info.seconds,
-        method=_method(args, wrk, info),
+        method=_method(args, info, memory is not None),
         database="embedded PostgreSQL (bench/.work/pg)"
         if database.embedded
         else "BENCH_DATABASE_URL",
-        queries=[(q.title, q.document) for q in queries],
+        systems=args.systems,
+        peak_rss_kib=peak_rss,
     )
     command = shlex.join(["python", "-m", "bench.run", *sys.argv[1:]])
-    RESULTS_PATH.write_text(results_markdown(rows, context, command))
+    RESULTS_PATH.write_text(results_markdown(results, targets, memory, context, command))
     log.info("wrote %s", RESULTS_PATH)
-    return 1 if any(row.failures for row in rows) else 0
+    failed = any(row.failures for result in results for row in result.rows.values())
+    if memory is not None and memory.failures:
+        failed = True
+    if failed:
+        log.error("some requests failed during the load; see the errors in %s", RESULTS_PATH)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,12 +310,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     log.setLevel(logging.INFO)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    log.info("systems: %s", ", ".join(LABELS[system] for system in args.systems))
     database = BenchDatabase(WORK_DIR)
     try:
         return _execute(args, database)
-    except (LoadError, QueryCheckError, ServerError) as error:
+    except (LoadError, QueryCheckError, ServerError, EquivalenceError) as error:
         log.error("%s", error)
         return 1
+    except KeyboardInterrupt:
+        log.error("interrupted; stopping what the run started")
+        return 130
     finally:
         database.stop()
 
