@@ -29,6 +29,25 @@ class Settings(BaseSettings):
     graphiql: bool | None = None
     fast_reads: Literal["on", "off", "verify"] = "on"
 
+    # Access (issue 4). OIDC is on when both issuer and audience are set.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    oidc_groups_claim: str = "groups"
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    introspection: bool | None = None
+    trusted_documents: Path | None = None
+
+    # Query limits: every rejection happens before any SQL runs.
+    max_depth: int = Field(default=12, ge=1, le=100)
+    max_aliases: int = Field(default=30, ge=1, le=10_000)
+    max_tokens: int = Field(default=2_000, ge=10, le=100_000)
+    max_nodes: int = Field(default=50_000, ge=1, le=10_000_000)
+    max_directives_per_field: int = Field(default=5, ge=1, le=100)
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=100_000_000)
+    max_batch: int = Field(default=10, ge=1, le=100)
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
@@ -55,6 +74,14 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else not self.production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.production
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_audience)
 
 
 def describe_settings_error(error: ValidationError) -> str:

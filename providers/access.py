@@ -1,0 +1,124 @@
+"""Who is asking: actors, API clients and tokens, scopes, and audit entries, as records."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from providers.errors import CatalogError, ErrorCode
+
+
+class Scope(enum.StrEnum):
+    READ = "read"
+    WRITE = "write"
+    DEPLOY = "deploy"
+    APPROVE = "approve"
+    ADMIN = "admin"
+
+
+ALL_SCOPES = frozenset(Scope)
+
+
+class ActorKind(enum.StrEnum):
+    USER = "user"
+    CLIENT = "client"
+    LOCAL_ADMIN = "local-admin"
+    """The built-in actor of development mode: a request without credentials on loopback."""
+
+
+class AuditOutcome(enum.StrEnum):
+    ACCEPTED = "ACCEPTED"
+    INVALID = "INVALID"
+    DENIED = "DENIED"
+
+
+class Forbidden(CatalogError):
+    code = ErrorCode.FORBIDDEN
+
+
+class Unauthenticated(CatalogError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+@dataclass(frozen=True, slots=True)
+class ApiClientRecord:
+    id: int
+    slug: str
+    name: str
+    team_id: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTokenRecord:
+    """Never the secret: only its non-secret prefix. Exactly one of user_id/client_id."""
+
+    id: int
+    prefix: str
+    name: str
+    user_id: int | None
+    client_id: int | None
+    scopes: tuple[Scope, ...]
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The actor of one request and what it may do.
+
+    `scopes` are the credential's scopes already narrowed to the actor's roles; `team_ids` are
+    the teams the actor acts for (a user's memberships, an API client's own team).
+    """
+
+    kind: ActorKind
+    actor_id: int | None
+    name: str
+    scopes: frozenset[Scope]
+    is_admin: bool = False
+    team_ids: frozenset[int] = frozenset()
+    token_id: int | None = None
+
+    def has(self, scope: Scope) -> bool:
+        return scope in self.scopes
+
+
+LOCAL_ADMIN = Principal(
+    kind=ActorKind.LOCAL_ADMIN,
+    actor_id=None,
+    name="local admin",
+    scopes=ALL_SCOPES,
+    is_admin=True,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One mutation attempt, as written to the append-only audit log."""
+
+    operation: str
+    outcome: AuditOutcome
+    actor_kind: ActorKind
+    actor_id: int | None
+    actor_name: str
+    token_id: int | None = None
+    targets: tuple[str, ...] = ()
+    input: dict[str, Any] = field(default_factory=dict)
+    error_codes: tuple[str, ...] = ()
+    request_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEventRecord:
+    id: int
+    at: datetime
+    entry: AuditEntry
+    prev_hash: str | None
+    hash: str
