@@ -1,4 +1,4 @@
-"""The `paved` command: serve the API, apply migrations, print the schema."""
+"""The `paved` command: serve the API, apply migrations, print the schema, administer access."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from api.access_cli import Command, add_access_commands
 from api.settings import Settings, describe_settings_error
 
 
@@ -77,10 +79,35 @@ def migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def _with_settings(command: Command) -> Callable[[argparse.Namespace], int]:
+    """A command that works on the database, given the settings (and logging) it needs."""
+
+    def run(args: argparse.Namespace) -> int:
+        settings = _settings()
+        _configure_logging(settings)
+        return command(args, settings)
+
+    return run
+
+
 def schema(_: argparse.Namespace) -> int:
     from schema.build import schema_sdl
 
     sys.stdout.write(schema_sdl())
+    return 0
+
+
+def documents_hash(args: argparse.Namespace) -> int:
+    import orjson
+
+    from api.trusted_documents import manifest
+
+    try:
+        documents = manifest(args.files)
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"paved: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 
 
@@ -101,6 +128,15 @@ def main(argv: list[str] | None = None) -> int:
         run=migrate
     )
     commands.add_parser("schema", help="print the GraphQL schema (SDL)").set_defaults(run=schema)
+    documents = commands.add_parser("documents", help="trusted documents").add_subparsers(
+        dest="action", required=True
+    )
+    hash_parser = documents.add_parser(
+        "hash", help="print the PAVED_TRUSTED_DOCUMENTS map of these documents"
+    )
+    hash_parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    hash_parser.set_defaults(run=documents_hash)
+    add_access_commands(commands, _with_settings)
 
     args = parser.parse_args(argv)
     code: int = args.run(args)

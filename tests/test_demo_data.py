@@ -57,6 +57,8 @@ def expected_counts() -> dict[str, int]:
         "service_owners": len(SERVICES) + sum(len(teams) for teams in CONTRIBUTORS.values()),
         "service_dependencies": sum(len(targets) for targets in DEPENDENCIES.values()),
         "environments": len(ENVIRONMENTS),
+        "api_clients": 0,
+        "api_tokens": 0,
     }
 
 

@@ -225,7 +225,7 @@ async def _service(db: asyncpg.Connection, slug: str) -> int:
 
 
 async def test_the_catalog_tables_exist(db: asyncpg.Connection) -> None:
-    assert await _public_tables(db) == {*CATALOG_TABLES, "schema_migrations"}
+    assert await _public_tables(db) == {*CATALOG_TABLES, "schema_migrations", "audit_events"}
 
 
 async def test_a_service_has_at_most_one_primary_owner(db: asyncpg.Connection) -> None:
@@ -407,7 +407,11 @@ async def test_paved_migrate_applies_to_database_url(database_url: str, tmp_path
 
         connection = await asyncpg.connect(dsn)
         try:
-            assert await _public_tables(connection) == {*CATALOG_TABLES, "schema_migrations"}
+            assert await _public_tables(connection) == {
+                *CATALOG_TABLES,
+                "schema_migrations",
+                "audit_events",
+            }
             # Migrating never loads the demo organisation.
             assert await connection.fetchval("SELECT count(*) FROM teams") == 0
         finally:

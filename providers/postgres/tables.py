@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 CATALOG_TABLES = (
+    "api_tokens",
+    "api_clients",
     "team_members",
     "service_owners",
     "service_dependencies",

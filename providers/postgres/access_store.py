@@ -1,0 +1,373 @@
+"""Identities, API clients and their tokens on PostgreSQL (the `AccessStore` port)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import UTC, datetime
+
+import asyncpg
+
+from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord, Scope
+from providers.access_ports import ProvisionedUser, TokenIdentity
+from providers.changes import UserDraft
+from providers.errors import Conflict, NotFound, ValidationFailed
+from providers.postgres import rows
+from providers.postgres.writes import teams
+from providers.postgres.writes.common import Connection
+from providers.records import UserRecord
+from providers.tokens import hash_token, looks_like_token, new_token
+
+# The catalog's slug rule, as resolvers/validation.py SLUG_PATTERN states it for GraphQL input.
+_SLUG = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_SLUG_RULE = (
+    "must be 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"
+)
+_LONGEST_NAME = 200
+_HANDLE_BASE_LENGTH = 50  # leaves room for a `-N` suffix within 63 characters
+_PROVISION_ATTEMPTS = 3
+
+_CLIENT_FIELDS = tuple(field.name for field in fields(ApiClientRecord))
+_TOKEN_FIELDS = tuple(field.name for field in fields(ApiTokenRecord) if field.name != "scopes")
+
+
+def _client(row: asyncpg.Record) -> ApiClientRecord:
+    return ApiClientRecord(**{name: row[name] for name in _CLIENT_FIELDS})
+
+
+def _token(row: asyncpg.Record) -> ApiTokenRecord:
+    return ApiTokenRecord(
+        **{name: row[name] for name in _TOKEN_FIELDS},
+        scopes=tuple(Scope(scope) for scope in row["scopes"]),
+    )
+
+
+def _check_slug(value: str, field: str) -> None:
+    if _SLUG.fullmatch(value) is None:
+        raise ValidationFailed(f"`{field}` {_SLUG_RULE}", ["input", field])
+
+
+def _check_name(value: str, field: str = "name") -> None:
+    if not value.strip() or len(value) > _LONGEST_NAME:
+        raise ValidationFailed(
+            f"`{field}` must be 1-{_LONGEST_NAME} characters, not blank", ["input", field]
+        )
+
+
+def _check_scopes(scopes: Sequence[Scope | str]) -> list[str]:
+    """The distinct scopes in `Scope` order; at least one, each a known scope."""
+    try:
+        chosen = {Scope(scope) for scope in scopes}
+    except ValueError:
+        known = ", ".join(scope.value for scope in Scope)
+        raise ValidationFailed(f"`scopes` may only hold {known}", ["input", "scopes"]) from None
+    if not chosen:
+        raise ValidationFailed("a token needs at least one scope", ["input", "scopes"])
+    return [scope.value for scope in Scope if scope in chosen]
+
+
+def _check_expiry(expires_at: datetime | None) -> None:
+    if expires_at is None:
+        return
+    if expires_at.tzinfo is None:
+        raise ValidationFailed("`expiresAt` needs a time zone", ["input", "expiresAt"])
+    if expires_at <= datetime.now(UTC):
+        raise ValidationFailed("`expiresAt` is in the past", ["input", "expiresAt"])
+
+
+def handle_base(email: str | None, subject: str) -> str:
+    """A valid handle from the email's local part (or the subject): lowercase ASCII letters
+    and digits, other runs of characters turned into one hyphen."""
+    source = email.partition("@")[0] if email else subject
+    text = unicodedata.normalize("NFKD", source).encode("ascii", "ignore").decode().lower()
+    base = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:_HANDLE_BASE_LENGTH].rstrip("-")
+    return base or "user"
+
+
+def first_free_handle(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+_INSERT_ISSUED = """
+INSERT INTO api_tokens (prefix, secret_hash, name, user_id, client_id, scopes, expires_at)
+SELECT $1, $2, $3, u.id, c.id, $6::text[], $7
+FROM (SELECT) AS one
+LEFT JOIN users u ON u.handle = $4
+LEFT JOIN api_clients c ON c.slug = $5
+WHERE num_nonnulls(u.id, c.id) = 1
+RETURNING *
+"""
+
+# One round trip: find the live token, note its use at most once a minute, name its actor.
+_AUTHENTICATE = """
+WITH found AS (
+    SELECT * FROM api_tokens
+    WHERE secret_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+), touched AS (
+    UPDATE api_tokens AS t SET last_used_at = now()
+    FROM found
+    WHERE t.id = found.id
+      AND (found.last_used_at IS NULL OR found.last_used_at < now() - interval '1 minute')
+    RETURNING t.id, t.last_used_at
+)
+SELECT found.id, found.prefix, found.name, found.user_id, found.client_id, found.scopes,
+       found.expires_at, coalesce(touched.last_used_at, found.last_used_at) AS last_used_at,
+       found.revoked_at, found.created_at,
+       coalesce(u.handle, c.slug) AS actor_handle,
+       coalesce(u.name, c.name) AS actor_name,
+       coalesce(u.is_admin, false) AS actor_is_admin,
+       CASE WHEN found.user_id IS NULL THEN ARRAY[c.team_id]
+            ELSE ARRAY(SELECT tm.team_id FROM team_members tm WHERE tm.user_id = found.user_id)
+       END AS actor_team_ids
+FROM found
+LEFT JOIN touched ON touched.id = found.id
+LEFT JOIN users u ON u.id = found.user_id
+LEFT JOIN api_clients c ON c.id = found.client_id
+"""
+
+# The user of an OIDC subject, with memberships added for the groups that name teams.
+_PROVISIONED = """
+WITH found AS (
+    SELECT id, is_admin FROM users WHERE oidc_subject = $1
+), added AS (
+    INSERT INTO team_members (team_id, user_id)
+    SELECT t.id, found.id FROM teams t CROSS JOIN found WHERE t.slug = ANY($2::text[])
+    ON CONFLICT DO NOTHING
+    RETURNING team_id
+)
+SELECT found.id, found.is_admin,
+       ARRAY(SELECT team_id FROM added
+             UNION SELECT team_id FROM team_members WHERE user_id = found.id) AS team_ids
+FROM found
+"""
+
+
+class PostgresAccessStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    # --- API clients --------------------------------------------------------------------
+
+    async def create_api_client(self, slug: str, name: str, team_slug: str) -> ApiClientRecord:
+        _check_slug(slug, "slug")
+        _check_name(name)
+        try:
+            row = await self._pool.fetchrow(
+                "INSERT INTO api_clients (slug, name, team_id) "
+                "SELECT $1, $2, id FROM teams WHERE slug = $3 RETURNING *",
+                slug, name, team_slug,
+            )  # fmt: skip
+        except asyncpg.UniqueViolationError:
+            raise Conflict(
+                f"an API client with slug '{slug}' already exists", ["input", "slug"]
+            ) from None
+        if row is None:
+            raise NotFound(f"no team '{team_slug}'", ["input", "team"])
+        return _client(row)
+
+    async def delete_api_client(self, slug: str) -> int:
+        """Deletes the client and, by cascade, its tokens; returns the client's id."""
+        deleted = await self._pool.fetchval(
+            "DELETE FROM api_clients WHERE slug = $1 RETURNING id", slug
+        )
+        if deleted is None:
+            raise NotFound(f"no API client '{slug}'", ["input", "apiClient"])
+        return int(deleted)
+
+    async def api_client_by_slug(self, slug: str) -> ApiClientRecord | None:
+        row = await self._pool.fetchrow("SELECT * FROM api_clients WHERE slug = $1", slug)
+        return None if row is None else _client(row)
+
+    async def api_clients_by_id(self, ids: Sequence[int]) -> dict[int, ApiClientRecord]:
+        found = await self._pool.fetch(
+            "SELECT * FROM api_clients WHERE id = ANY($1::bigint[])", list(ids)
+        )
+        return {row["id"]: _client(row) for row in found}
+
+    async def api_clients_of_teams(
+        self, team_ids: Sequence[int]
+    ) -> dict[int, list[ApiClientRecord]]:
+        found = await self._pool.fetch(
+            "SELECT * FROM api_clients WHERE team_id = ANY($1::bigint[]) ORDER BY slug",
+            list(team_ids),
+        )
+        grouped: dict[int, list[ApiClientRecord]] = {team_id: [] for team_id in team_ids}
+        for row in found:
+            grouped[row["team_id"]].append(_client(row))
+        return grouped
+
+    # --- tokens -------------------------------------------------------------------------
+
+    async def create_token(
+        self,
+        *,
+        user_handle: str | None,
+        client_slug: str | None,
+        name: str,
+        scopes: Sequence[Scope],
+        expires_at: datetime | None,
+    ) -> tuple[ApiTokenRecord, str]:
+        if (user_handle is None) == (client_slug is None):
+            raise ValidationFailed("a token belongs to exactly one user or API client", ["input"])
+        _check_name(name)
+        scope_values = _check_scopes(scopes)
+        _check_expiry(expires_at)
+        issued = new_token()
+        row = await self._pool.fetchrow(
+            _INSERT_ISSUED,
+            issued.prefix, issued.secret_hash, name, user_handle, client_slug, scope_values,
+            expires_at,
+        )  # fmt: skip
+        if row is None:
+            if user_handle is not None:
+                raise NotFound(f"no user '{user_handle}'", ["input", "user"])
+            raise NotFound(f"no API client '{client_slug}'", ["input", "client"])
+        return _token(row), issued.secret
+
+    async def revoke_token(self, token_id: int) -> ApiTokenRecord:
+        """Revoking again keeps the first revocation's time."""
+        row = await self._pool.fetchrow(
+            "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) "
+            "WHERE id = $1 RETURNING *",
+            token_id,
+        )
+        if row is None:
+            raise NotFound(f"no token {token_id}", ["input", "token"])
+        return _token(row)
+
+    async def token_by_id(self, token_id: int) -> ApiTokenRecord | None:
+        row = await self._pool.fetchrow("SELECT * FROM api_tokens WHERE id = $1", token_id)
+        return None if row is None else _token(row)
+
+    async def tokens_of_users(self, user_ids: Sequence[int]) -> dict[int, list[ApiTokenRecord]]:
+        return await self._tokens_of("user_id", user_ids)
+
+    async def tokens_of_clients(self, client_ids: Sequence[int]) -> dict[int, list[ApiTokenRecord]]:
+        return await self._tokens_of("client_id", client_ids)
+
+    async def _tokens_of(self, column: str, ids: Sequence[int]) -> dict[int, list[ApiTokenRecord]]:
+        found = await self._pool.fetch(
+            f"SELECT * FROM api_tokens WHERE {column} = ANY($1::bigint[]) ORDER BY created_at, id",
+            list(ids),
+        )
+        grouped: dict[int, list[ApiTokenRecord]] = {key: [] for key in ids}
+        for row in found:
+            grouped[row[column]].append(_token(row))
+        return grouped
+
+    async def authenticate(self, secret: str) -> TokenIdentity | None:
+        """The identity behind a live token, looked up afresh on every call so that a
+        revocation holds from the next request on. Text that is not a well-formed token
+        is refused without asking the database."""
+        if not looks_like_token(secret):
+            return None
+        row = await self._pool.fetchrow(_AUTHENTICATE, hash_token(secret))
+        if row is None:
+            return None
+        token = _token(row)
+        kind, actor_id = ActorKind.USER, token.user_id
+        if actor_id is None:
+            kind, actor_id = ActorKind.CLIENT, token.client_id
+        assert actor_id is not None
+        return TokenIdentity(
+            token=token,
+            kind=kind,
+            actor_id=actor_id,
+            handle=row["actor_handle"],
+            name=row["actor_name"],
+            is_admin=row["actor_is_admin"],
+            team_ids=frozenset(row["actor_team_ids"]),
+        )
+
+    # --- users --------------------------------------------------------------------------
+
+    async def provision_oidc_user(
+        self, subject: str, email: str | None, name: str, group_team_slugs: Sequence[str]
+    ) -> ProvisionedUser:
+        """The user of an OIDC identity: found by subject, else the user with the same email
+        (case-insensitive), now linked to the subject, else a new user whose handle comes
+        from the email's local part (or the subject) and is made unique with `-2`, `-3`, ...
+        A user without an email gets `<handle>@oidc.invalid`. Name and email of a known user
+        are left as they are.
+
+        Memberships are only ever added: the user joins each existing team whose slug is one
+        of `group_team_slugs`, and keeps memberships granted otherwise (by an administrator,
+        or by groups the identity provider no longer sends). Removing those would let the
+        provider's groups undo the catalog's own membership changes.
+        """
+        groups = sorted(set(group_team_slugs))
+        found = await self._pool.fetchrow(_PROVISIONED, subject, groups)
+        if found is None:
+            await self._link_or_create(subject, email, name)
+            found = await self._pool.fetchrow(_PROVISIONED, subject, groups)
+            assert found is not None
+        return ProvisionedUser(found["id"], found["is_admin"], frozenset(found["team_ids"]))
+
+    async def _link_or_create(self, subject: str, email: str | None, name: str) -> None:
+        for attempt in range(_PROVISION_ATTEMPTS):
+            try:
+                async with self._pool.acquire() as connection, connection.transaction():
+                    await _link_or_create_user(connection, subject, email, name)
+                return
+            except asyncpg.UniqueViolationError:
+                # Someone provisioned the same subject, email or handle meanwhile: look again.
+                if attempt == _PROVISION_ATTEMPTS - 1:
+                    raise
+
+    async def create_user(self, handle: str, name: str, email: str, admin: bool) -> UserRecord:
+        _check_slug(handle, "handle")
+        _check_name(name)
+        async with self._pool.acquire() as connection, connection.transaction():
+            user = await teams.create_user(connection, UserDraft(handle, name, email))
+            if admin:
+                await connection.execute("UPDATE users SET is_admin = true WHERE id = $1", user.id)
+        return user
+
+    async def set_admin(self, handle: str, admin: bool) -> UserRecord:
+        """Administration is not part of the user's record, so its version stays."""
+        row = await self._pool.fetchrow(
+            "UPDATE users SET is_admin = $2 WHERE handle = $1 RETURNING *", handle, admin
+        )
+        if row is None:
+            raise NotFound(f"no user '{handle}'", ["input", "user"])
+        return rows.user(row)
+
+    async def is_admin(self, user_id: int) -> bool:
+        admin = await self._pool.fetchval("SELECT is_admin FROM users WHERE id = $1", user_id)
+        return bool(admin)
+
+
+async def _link_or_create_user(
+    connection: Connection, subject: str, email: str | None, name: str
+) -> None:
+    if await connection.fetchval("SELECT 1 FROM users WHERE oidc_subject = $1", subject):
+        return
+    if email:
+        linked = await connection.fetchrow(
+            "SELECT id, oidc_subject FROM users WHERE lower(email) = lower($1) FOR UPDATE", email
+        )
+        if linked is not None:
+            if linked["oidc_subject"] is not None:
+                raise Conflict(
+                    f"the user with email '{email}' is linked to another identity", ["email"]
+                )
+            await connection.execute(
+                "UPDATE users SET oidc_subject = $2 WHERE id = $1", linked["id"], subject
+            )
+            return
+    base = handle_base(email, subject)
+    taken = await connection.fetch(
+        "SELECT handle FROM users WHERE handle = $1 OR handle LIKE $1 || '-%'", base
+    )
+    handle = first_free_handle(base, {row["handle"] for row in taken})
+    await connection.execute(
+        "INSERT INTO users (handle, name, email, oidc_subject) VALUES ($1, $2, $3, $4)",
+        handle, name.strip()[:_LONGEST_NAME] or handle, email or f"{handle}@oidc.invalid", subject,
+    )  # fmt: skip
