@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=100_000_000)
     max_batch: int = Field(default=10, ge=1, le=100)
 
+    # Cost-based rate limiting per actor and process; 0 points turns it off.
+    rate_limit_points: int = Field(default=500_000, ge=0, le=1_000_000_000)
+    rate_limit_refill_per_second: float | None = Field(default=None, gt=0, le=1_000_000_000)
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
@@ -78,6 +82,13 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.production
+
+    @property
+    def rate_limit_refill(self) -> float:
+        """Points per second; by default the whole bucket refills in a minute."""
+        if self.rate_limit_refill_per_second is not None:
+            return self.rate_limit_refill_per_second
+        return self.rate_limit_points / 60
 
     @property
     def oidc_enabled(self) -> bool:
