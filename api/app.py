@@ -7,14 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from api import bootstrap
+from api.authentication import AuthenticationMiddleware, principal_of
 from api.fast_reads import FastReads
-from api.graphql_http import GraphQLEndpoint
+from api.graphql_http import GraphQLEndpoint, Hardening
 from api.health import healthz, readyz
+from api.request_ids import request_id
 from api.settings import Settings
 from resolvers.context import Context
 
@@ -45,12 +48,16 @@ def create_app(
 ) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hardening = Hardening.from_settings(settings)
         async with bootstrap.running(settings, overrides) as container:
 
-            def context_for(_: Request) -> Context:
-                return Context.for_request(container.reader, container.writer)
+            def context_for(request: Request) -> Context:
+                return Context.for_request(
+                    container.ports, principal_of(request), request_id(request)
+                )
 
             app.state.container = container
+            app.state.authenticator = container.authenticator
             fast_reads = (
                 None
                 if settings.fast_reads == "off"
@@ -62,16 +69,24 @@ def create_app(
                 graphiql=settings.graphiql_enabled,
                 fast_reads=fast_reads,
                 verify=settings.fast_reads == "verify",
+                hardening=hardening,
             )
             if tune_gc:
                 tune_gc_for_serving()
             yield
 
-    return Starlette(
+    app: Starlette = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", ready, methods=["GET"]),
         ],
+        middleware=[
+            Middleware(
+                AuthenticationMiddleware,
+                authenticator=lambda: getattr(app.state, "authenticator", None),
+            )
+        ],
         lifespan=lifespan,
     )
+    return app

@@ -9,15 +9,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
+import httpx2 as httpx
 import strawberry
 
+from api.authentication import Authenticator
+from api.oidc import OidcVerifier
 from api.settings import Settings
+from providers.postgres.access_store import PostgresAccessStore
+from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
 from providers.postgres.demo import load_demo_if_empty
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.writes import PostgresCatalogWriter
+from resolvers.context import Ports
 from schema.build import build_schema
 
 log = logging.getLogger(__name__)
@@ -34,9 +40,9 @@ class Overrides:
 class Container:
     settings: Settings
     pool: asyncpg.Pool
-    reader: PostgresCatalogReader
+    ports: Ports
     graph_reader: PostgresGraphReader
-    writer: PostgresCatalogWriter
+    authenticator: Authenticator
     schema: strawberry.Schema
 
 
@@ -78,13 +84,29 @@ async def running(
         try:
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
-            yield Container(
-                settings=settings,
-                pool=pool,
+            audit_log = PostgresAuditLog(pool)
+            access = PostgresAccessStore(pool)
+            ports = Ports(
                 reader=PostgresCatalogReader(pool),
-                graph_reader=PostgresGraphReader(pool),
-                writer=PostgresCatalogWriter(pool),
-                schema=build_schema(),
+                writer=PostgresCatalogWriter(pool, audit_log),
+                access=access,
+                audit=audit_log,
             )
+            async with httpx.AsyncClient() as http:
+                oidc = OidcVerifier.from_settings(settings, http) if settings.oidc_enabled else None
+                if not settings.production:
+                    log.warning(
+                        "development mode: requests without credentials act as the local admin"
+                    )
+                yield Container(
+                    settings=settings,
+                    pool=pool,
+                    ports=ports,
+                    graph_reader=PostgresGraphReader(pool),
+                    authenticator=Authenticator(
+                        access, oidc, anonymous_is_admin=not settings.production
+                    ),
+                    schema=build_schema(),
+                )
         finally:
             await pool.close()

@@ -3,17 +3,25 @@
 Answers `application/graphql-response+json` when the client accepts it (request
 errors then get 4xx), and `application/json` otherwise (200 for every well-formed
 request). GET runs queries only; GraphiQL is served to browsers when enabled.
+
+Everything the endpoint refuses, it refuses before either read path runs, so before any
+SQL: oversized bodies, other content types, batches, unregistered documents (with trusted
+documents on), the static query limits of `api.query_limits`, mutations over GET, and
+actors out of rate-limit points (`api.rate_limits`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import orjson
+from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry import Schema
@@ -22,7 +30,18 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from api import nul_characters
+from api.authentication import principal_of
 from api.fast_reads import FastReads
+from api.nul_characters import carries_nul
+from api.query_limits import Checked, QueryChecker, QueryLimits, QueryRejected
+from api.rate_limits import Charge, RateLimited, RateLimiter
+from api.request_ids import request_id
+from api.settings import Settings
+from api.trusted_documents import TrustedDocuments, load_trusted_documents
+from providers.access import Principal
+from providers.errors import ErrorCode
+from resolvers.policy import Action, decide
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +49,11 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 _ACCEPTED_BODY_TYPES = ("application/json", "application/graphql-response+json")
 
+BAD_REQUEST = "BAD_REQUEST"
+"""The code of requests refused for their HTTP form rather than their GraphQL document."""
+INTERNAL_ERROR = "Internal server error"
+"""What schema.build's MaskErrors puts in place of an unexpected failure."""
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 _KEPT_DISAGREEMENTS = 100
 
@@ -51,12 +75,100 @@ def same_json(left: bytes, right: bytes) -> bool:
 
 
 class RequestError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    """A request refused before execution. Without a `status` it is a GraphQL request
+    error: 400 with `application/graphql-response+json`, 200 with `application/json`."""
+
+    def __init__(
+        self,
+        status: int | None,
+        message: str,
+        code: str = BAD_REQUEST,
+        *,
+        headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
-        self.message = message
+        self.error: dict[str, Any] = {
+            "message": message,
+            "extensions": {"code": code, **(extensions or {})},
+        }
         self.headers = headers or {}
 
+    @classmethod
+    def from_syntax_error(cls, error: GraphQLSyntaxError) -> RequestError:
+        refused = cls(None, error.message, ErrorCode.VALIDATION.value)
+        refused.error = {**error.formatted, "extensions": {"code": ErrorCode.VALIDATION.value}}
+        return refused
+
+    def status_for(self, media_type: str) -> int:
+        if self.status is not None:
+            return self.status
+        return 400 if media_type == GRAPHQL_RESPONSE else 200
+
+
+@dataclass(frozen=True, slots=True)
+class Hardening:
+    """What the endpoint refuses, and how it reports failures."""
+
+    limits: QueryLimits = field(default_factory=QueryLimits)
+    max_body_bytes: int = 1_000_000
+    hide_suggestions: bool = False
+    """Production: no "Did you mean ...?" in error messages."""
+    rate_limiter: RateLimiter | None = None
+    trusted_documents: TrustedDocuments | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Hardening:
+        """Reads the trusted documents file: raises TrustedDocumentsError when it is bad."""
+        limits = QueryLimits(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_nodes=settings.max_nodes,
+            max_directives_per_field=settings.max_directives_per_field,
+            introspection=settings.introspection_enabled,
+        )
+        limiter = (
+            RateLimiter(settings.rate_limit_points, settings.rate_limit_refill)
+            if settings.rate_limit_points
+            else None
+        )
+        documents = (
+            load_trusted_documents(settings.trusted_documents)
+            if settings.trusted_documents is not None
+            else None
+        )
+        return cls(limits, settings.max_body_bytes, settings.production, limiter, documents)
+
+
+# --- error reports carry the request id ------------------------------------------------
+
+_current_request_id: ContextVar[str | None] = ContextVar("paved_request_id", default=None)
+
+
+class _RequestIdTag(logging.Filter):
+    """Prefixes records logged while a request is answered with its id, so the executor's
+    error reports (and their tracebacks) can be found from the id a client was given."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        known = _current_request_id.get()
+        if known is not None and not hasattr(record, "request_id"):
+            record.request_id = known
+            record.msg = f"request {known}: {record.msg}"
+        return True
+
+
+_REQUEST_ID_TAG = _RequestIdTag()
+
+
+def _tag_logs_with_request_ids() -> None:
+    for logger in (logging.getLogger("strawberry.execution"), log):
+        if _REQUEST_ID_TAG not in logger.filters:
+            logger.addFilter(_REQUEST_ID_TAG)
+
+
+# --- reading requests --------------------------------------------------------------------
 
 # What each media range in `Accept` gets: the two JSON types, with wildcards meaning plain JSON.
 _ANSWER_FOR = {
@@ -102,6 +214,7 @@ def _wants_ide(request: Request) -> bool:
     return (
         request.method == "GET"
         and "query" not in request.query_params
+        and "documentId" not in request.query_params
         and "text/html" in request.headers.get("accept", "")
     )
 
@@ -115,10 +228,30 @@ def _decode_json_param(raw: str | None, name: str) -> Any:
         raise RequestError(400, f"`{name}` is not valid JSON") from None
 
 
-async def _read_params(request: Request) -> dict[str, Any]:
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused once it grows past `limit` bytes: never more is held in memory."""
+    too_large = RequestError(413, f"the request body exceeds the limit of {limit} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise RequestError(400, "`Content-Length` is not a number")
+        if int(declared) > limit:
+            raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_params(request: Request, max_body_bytes: int) -> dict[str, Any]:
     if request.method == "GET":
         return {
             "query": request.query_params.get("query"),
+            "documentId": request.query_params.get("documentId"),
             "operationName": request.query_params.get("operationName"),
             "variables": _decode_json_param(request.query_params.get("variables"), "variables"),
             "extensions": _decode_json_param(request.query_params.get("extensions"), "extensions"),
@@ -126,20 +259,19 @@ async def _read_params(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in _ACCEPTED_BODY_TYPES:
         raise RequestError(415, "send the request body as application/json")
-    body = await request.body()
+    body = await _read_body(request, max_body_bytes)
     try:
         params = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise RequestError(400, "the request body is not valid JSON") from None
+    if isinstance(params, list):
+        raise RequestError(400, "batches (a JSON array) are not supported: send one operation")
     if not isinstance(params, dict):
         raise RequestError(400, "the request body must be a JSON object")
     return params
 
 
-def _check_params(params: dict[str, Any]) -> tuple[str, str | None, dict[str, Any] | None]:
-    query = params.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise RequestError(400, "`query` must be a non-empty string")
+def _check_params(params: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
     operation_name = params.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError(400, "`operationName` must be a string")
@@ -149,11 +281,40 @@ def _check_params(params: dict[str, Any]) -> tuple[str, str | None, dict[str, An
     extensions = params.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError(400, "`extensions` must be an object")
-    return query, operation_name, variables
+    return operation_name, variables
 
 
-def _error_body(message: str) -> bytes:
-    return orjson.dumps({"errors": [{"message": message}]})
+def _actor(request: Request, principal: Principal) -> str:
+    """The rate-limit bucket: the actor, or for the local admin its client address."""
+    if principal.actor_id is not None:
+        return f"{principal.kind}:{principal.actor_id}"
+    address = request.client.host if request.client else "unknown"
+    return f"{principal.kind}@{address}"
+
+
+# --- writing answers ---------------------------------------------------------------------
+
+
+def _error_body(error: dict[str, Any]) -> bytes:
+    return orjson.dumps({"errors": [error]})
+
+
+def _internal_error(request: Request) -> dict[str, Any]:
+    return {
+        "message": INTERNAL_ERROR,
+        "extensions": {"code": ErrorCode.INTERNAL.value, "requestId": request_id(request)},
+    }
+
+
+def _cost(charge: Charge) -> dict[str, int]:
+    return {"requested": charge.requested, "remaining": charge.remaining}
+
+
+def _with_cost(body: bytes, charge: Charge | None) -> bytes:
+    """The fast path's `{"data":...}` with the cost appended, without parsing it."""
+    if charge is None:
+        return body
+    return body[:-1] + b',"extensions":' + orjson.dumps({"cost": _cost(charge)}) + b"}"
 
 
 def _is_request_error(result: ExecutionResult) -> bool:
@@ -169,17 +330,6 @@ def _is_request_error(result: ExecutionResult) -> bool:
     )
 
 
-def _result_body(result: ExecutionResult, *, executed: bool) -> bytes:
-    payload: dict[str, Any] = {}
-    if result.errors:
-        payload["errors"] = [error.formatted for error in result.errors]
-    if executed:
-        payload["data"] = result.data
-    if result.extensions:
-        payload["extensions"] = result.extensions
-    return orjson.dumps(payload)
-
-
 class GraphQLEndpoint:
     """`fast_reads` answers what it can before the executor runs; with `verify`, the
     executor answers every request and the fast answers are only compared with it."""
@@ -192,14 +342,19 @@ class GraphQLEndpoint:
         graphiql: bool,
         fast_reads: FastReads | None = None,
         verify: bool = False,
+        hardening: Hardening | None = None,
     ) -> None:
         self._schema = schema
         self._context_factory = context_factory
         self._graphiql = graphiql
         self.fast_reads = fast_reads
         self.verify = verify
+        self.hardening = hardening or Hardening()
+        self.rate_limiter = self.hardening.rate_limiter
+        self._checker = QueryChecker(schema._schema, self.hardening.limits)
         self.fast_answers = 0
         self.disagreements: list[Disagreement] = []
+        _tag_logs_with_request_ids()
 
     async def __call__(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
@@ -210,33 +365,113 @@ class GraphQLEndpoint:
             return Response("GraphiQL is disabled", status_code=404, media_type="text/plain")
         media_type = _negotiate(request)
         if media_type is None:
-            return Response(
-                _error_body(f"accept {GRAPHQL_RESPONSE} or {JSON}"),
-                status_code=406,
-                media_type=JSON,
-            )
+            refused = RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}")
+            return Response(_error_body(refused.error), status_code=406, media_type=JSON)
+        reset = _current_request_id.set(request_id(request))
         try:
             return await self._answer(request, media_type)
-        except RequestError as error:
+        except RequestError as refused:
             return Response(
-                _error_body(error.message),
-                status_code=error.status,
+                _error_body(refused.error),
+                status_code=refused.status_for(media_type),
                 media_type=media_type,
-                headers=error.headers,
+                headers=refused.headers,
             )
+        except Exception:
+            log.exception("unexpected failure")
+            return Response(
+                _error_body(_internal_error(request)), status_code=500, media_type=media_type
+            )
+        finally:
+            _current_request_id.reset(reset)
 
     async def _answer(self, request: Request, media_type: str) -> Response:
-        query, operation_name, variables = _check_params(await _read_params(request))
-        fast = await self._fast_answer(query, variables, operation_name)
+        params = await _read_params(request, self.hardening.max_body_bytes)
+        operation_name, variables = _check_params(params)
+        principal = principal_of(request)
+        query = self._document_text(params, principal)
+        checked = self._check(query, operation_name, variables)
+        if request.method == "GET" and not checked.reads_only:
+            raise RequestError(
+                405, "only queries may be sent with GET; use POST", headers={"Allow": "POST"}
+            )
+        charge = self._charge(request, principal, max(checked.nodes, 1))
+
+        may_read = decide(principal, Action.READ_CATALOG).allowed
+        fast = await self._fast_answer(query, variables, operation_name) if may_read else None
         if isinstance(fast, bytes) and not self.verify:
-            return Response(fast, media_type=media_type)
-        response = await self._execute(request, media_type, query, operation_name, variables)
-        reference = bytes(response.body)
-        if isinstance(fast, bytes) and not same_json(fast, reference):
-            self._disagree(Disagreement(query, variables, fast, reference))
-        elif isinstance(fast, asyncpg.PostgresError) and b'"errors"' not in reference:
+            return Response(_with_cost(fast, charge), media_type=media_type)
+        payload, status = await self._execute(request, media_type, query, operation_name, variables)
+        if isinstance(fast, bytes):
+            reference = orjson.dumps(payload)
+            if not same_json(fast, reference):
+                self._disagree(Disagreement(query, variables, fast, reference))
+        elif isinstance(fast, asyncpg.PostgresError) and "errors" not in payload:
+            reference = orjson.dumps(payload)
             self._disagree(Disagreement(query, variables, str(fast).encode(), reference))
-        return response
+        if charge is not None:
+            payload.setdefault("extensions", {})["cost"] = _cost(charge)
+        return Response(orjson.dumps(payload), status_code=status, media_type=media_type)
+
+    def _document_text(self, params: dict[str, Any], principal: Principal) -> str:
+        """The query sent, or the trusted document `documentId` names. With trusted
+        documents on, only admins may send a query that is not one of them."""
+        query = params.get("query")
+        document_id = params.get("documentId")
+        trusted = self.hardening.trusted_documents
+        if document_id is not None:
+            if query is not None:
+                raise RequestError(400, "send either `query` or `documentId`, not both")
+            if not isinstance(document_id, str):
+                raise RequestError(400, "`documentId` must be a string")
+            text = trusted.text(document_id) if trusted is not None else None
+            if text is None:
+                raise RequestError(
+                    400, "unknown `documentId`: no trusted document has it", ErrorCode.NOT_FOUND
+                )
+            return text
+        if not isinstance(query, str) or not query.strip():
+            raise RequestError(400, "`query` must be a non-empty string")
+        if trusted is not None and not principal.is_admin and not trusted.trusts(query):
+            raise RequestError(
+                403,
+                "only trusted documents may be run: send the `documentId` of a registered one",
+                ErrorCode.FORBIDDEN,
+            )
+        return query
+
+    def _check(
+        self, query: str, operation_name: str | None, variables: dict[str, Any] | None
+    ) -> Checked:
+        if carries_nul(query, variables):
+            raise RequestError(None, nul_characters.MESSAGE, ErrorCode.VALIDATION)
+        try:
+            return self._checker.check(query, operation_name, variables)
+        except QueryRejected as rejected:
+            limit = {"limit": rejected.limit} if rejected.limit else None
+            raise RequestError(
+                None, rejected.message, ErrorCode.VALIDATION, extensions=limit
+            ) from None
+        except GraphQLSyntaxError as error:
+            raise RequestError.from_syntax_error(error) from None
+
+    def _charge(self, request: Request, principal: Principal, cost: int) -> Charge | None:
+        if self.rate_limiter is None:
+            return None
+        try:
+            return self.rate_limiter.charge(_actor(request, principal), cost)
+        except RateLimited as limited:
+            raise RequestError(
+                429,
+                f"rate limit exceeded: this request costs {limited.requested} points and "
+                f"{limited.remaining} remain; retry in {limited.retry_after} s",
+                ErrorCode.RATE_LIMITED,
+                headers={"Retry-After": str(limited.retry_after)},
+                extensions={
+                    "cost": {"requested": limited.requested, "remaining": limited.remaining},
+                    "retryAfter": limited.retry_after,
+                },
+            ) from None
 
     async def _fast_answer(
         self, query: str, variables: dict[str, Any] | None, operation_name: str | None
@@ -267,7 +502,8 @@ class GraphQLEndpoint:
         query: str,
         operation_name: str | None,
         variables: dict[str, Any] | None,
-    ) -> Response:
+    ) -> tuple[dict[str, Any], int]:
+        """The response payload and status."""
         allowed = (
             {OperationType.QUERY}
             if request.method == "GET"
@@ -284,7 +520,7 @@ class GraphQLEndpoint:
         except InvalidOperationTypeError as error:
             if request.method == "GET":
                 raise RequestError(
-                    405, "only queries may be sent with GET; use POST", {"Allow": "POST"}
+                    405, "only queries may be sent with GET; use POST", headers={"Allow": "POST"}
                 ) from None
             raise RequestError(
                 400, f"{error.operation_type.value} operations are not supported"
@@ -293,8 +529,31 @@ class GraphQLEndpoint:
             raise RequestError(400, "no operation matches `operationName`") from None
         request_error = _is_request_error(result)
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
-        return Response(
-            _result_body(result, executed=not request_error),
-            status_code=status,
-            media_type=media_type,
-        )
+        payload: dict[str, Any] = {}
+        if result.errors:
+            payload["errors"] = [
+                self._formatted(error, request, request_error=request_error)
+                for error in result.errors
+            ]
+        if not request_error:
+            payload["data"] = result.data
+        if result.extensions:
+            payload["extensions"] = dict(result.extensions)
+        return payload, status
+
+    def _formatted(
+        self, error: GraphQLError, request: Request, *, request_error: bool
+    ) -> dict[str, Any]:
+        """The error as sent: internal failures carry the request id (their details were
+        logged under it), request errors a code, and production messages no suggestions."""
+        formatted: dict[str, Any] = dict(error.formatted)
+        if error.original_error is None and error.message == INTERNAL_ERROR:
+            formatted.update(_internal_error(request))
+        elif request_error:
+            formatted["extensions"] = {
+                "code": ErrorCode.VALIDATION.value,
+                **(formatted.get("extensions") or {}),
+            }
+        if self.hardening.hide_suggestions:
+            formatted["message"] = _SUGGESTION.sub("", formatted["message"])
+        return formatted

@@ -159,8 +159,9 @@ def _method(args: argparse.Namespace, info: DatabaseInfo, memory: bool) -> list[
         "each request: `POST /graphql` with `Content-Type: application/json` and body "
         '`{"query": ...}`; before any load each query was checked on each system (HTTP 200, '
         "no `errors`, non-empty data)",
-        "Paved Road: `paved serve --no-demo` (one uvicorn worker) with `DATABASE_URL`, other "
-        "settings default (asyncpg pool of 2 to 10 connections)",
+        "Paved Road: `paved serve --no-demo` (one uvicorn worker, development mode: no "
+        "credential needed on loopback) with `DATABASE_URL`, the rate limiter on but with a "
+        "bucket of 10^9 points, other settings default (asyncpg pool of 2 to 10 connections)",
     ]
     if POSTGRAPHILE in args.systems:
         lines += [

@@ -149,6 +149,9 @@ def find_paved(repo: Path) -> Path:
     )
 
 
+UNLIMITED_POINTS = 1_000_000_000
+
+
 class PavedServer(ServerProcess):
     """`paved serve --no-demo` (one uvicorn worker) with `DATABASE_URL`; ready when
     `GET /readyz` answers 200."""
@@ -158,7 +161,15 @@ class PavedServer(ServerProcess):
     def __init__(self, paved: Path, dsn: str, log_path: Path, cwd: Path) -> None:
         port = free_port()
         command = [str(paved), "serve", "--no-demo", "--port", str(port)]
-        super().__init__(command, port, log_path, cwd, {**os.environ, "DATABASE_URL": dsn})
+        # The rate limiter stays on (its cost is measured) but never refuses: a benchmark
+        # client is one actor sending far more than a person's allowance.
+        environment = {
+            **os.environ,
+            "DATABASE_URL": dsn,
+            "PAVED_RATE_LIMIT_POINTS": str(UNLIMITED_POINTS),
+            "PAVED_RATE_LIMIT_REFILL_PER_SECOND": str(UNLIMITED_POINTS),
+        }
+        super().__init__(command, port, log_path, cwd, environment)
 
     def probe(self) -> str | None:
         return _get_status(f"{self.base_url}/readyz")

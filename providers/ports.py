@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from providers.access import AuditEntry
 from providers.changes import (
     EnvironmentDraft,
     EnvironmentPatch,
@@ -83,6 +84,10 @@ class CatalogReader(Protocol):
 class CatalogWriter(Protocol):
     """Use cases that change the catalog; each runs in one transaction and raises
     `providers.errors.CatalogError` subclasses, leaving nothing written, when refused."""
+
+    def audited(self, entry: AuditEntry) -> CatalogWriter:
+        """The same use cases, each also recording `entry` in its own transaction."""
+        ...
 
     async def create_team(self, draft: TeamDraft) -> TeamRecord: ...
     async def update_team(

@@ -1,14 +1,13 @@
-"""Catalog mutations: validate the input, call the write port, report refusals as errors.
+"""Catalog mutations: authorize, validate the input, call the write port, report refusals.
 
 Each function takes the input as sent (camelCase keys, only the fields the client
-gave) and returns an `Outcome`: the changed record, or the errors and no change.
+gave) and returns an `Outcome`: the changed record, or the errors and no change. Every
+attempt is audited (`resolvers.auditing`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from providers.changes import (
     EnvironmentDraft,
@@ -21,7 +20,7 @@ from providers.changes import (
     UserDraft,
     UserPatch,
 )
-from providers.errors import CatalogError
+from providers.ports import CatalogWriter
 from providers.records import (
     EnvironmentRecord,
     Link,
@@ -30,25 +29,21 @@ from providers.records import (
     UserRecord,
 )
 from resolvers import validation as v
+from resolvers.auditing import Outcome, attempt, target
 from resolvers.context import Context
+from resolvers.policy import Action, require
 
-T = TypeVar("T")
 Input = dict[str, Any]
 
 
-@dataclass(slots=True)
-class Outcome(Generic[T]):
-    value: T | None = None
-    errors: list[CatalogError] = field(default_factory=list)
-
-
-async def _attempt(action: Callable[[], Awaitable[T]]) -> Outcome[T]:
-    try:
-        return Outcome(value=await action())
-    except v.InvalidInput as invalid:
-        return Outcome(errors=list(invalid.errors))
-    except CatalogError as refused:
-        return Outcome(errors=[refused])
+async def _may_change_service(context: Context, service_slug: str) -> None:
+    """Refuse unless the actor may change the service; a missing service is left to the
+    write, which reports it as NOT_FOUND."""
+    service = await context.loaders.service_by_slug.load(service_slug)
+    if service is None:
+        return
+    owners = await context.loaders.owners_of_service.load(service.id)
+    require(context.principal, Action.CHANGE_SERVICE, {ownership.team.id for ownership in owners})
 
 
 def _links(links: list[v.LinkInput]) -> tuple[Link, ...]:
@@ -56,69 +51,91 @@ def _links(links: list[v.LinkInput]) -> tuple[Link, ...]:
 
 
 async def create_team(context: Context, data: Input) -> Outcome[TeamRecord]:
-    async def act() -> TeamRecord:
+    async def act(writer: CatalogWriter) -> TeamRecord:
+        require(context.principal, Action.MANAGE_TEAMS)
         model = v.validate(v.CreateTeam, data)
         draft = TeamDraft(model.slug, model.name, model.description, model.parent)
-        return await context.writer.create_team(draft)
+        return await writer.create_team(draft)
 
-    return await _attempt(act)
+    return await attempt(context, "createTeam", data, [target("Team", data.get("slug"))], act)
 
 
 async def update_team(context: Context, data: Input) -> Outcome[TeamRecord]:
-    async def act() -> TeamRecord:
+    async def act(writer: CatalogWriter) -> TeamRecord:
+        require(context.principal, Action.MANAGE_TEAMS)
         model = v.validate(v.UpdateTeam, data)
         patch = TeamPatch(**v.provided(model, "name", "description", "parent"))
-        return await context.writer.update_team(model.team, model.expected_version, patch)
+        return await writer.update_team(model.team, model.expected_version, patch)
 
-    return await _attempt(act)
+    return await attempt(context, "updateTeam", data, [target("Team", data.get("team"))], act)
 
 
 async def delete_team(context: Context, data: Input) -> Outcome[TeamRecord]:
-    async def act() -> TeamRecord:
+    async def act(writer: CatalogWriter) -> TeamRecord:
+        require(context.principal, Action.MANAGE_TEAMS)
         model = v.validate(v.DeleteTeam, data)
-        return await context.writer.delete_team(model.team, model.expected_version)
+        return await writer.delete_team(model.team, model.expected_version)
 
-    return await _attempt(act)
+    return await attempt(context, "deleteTeam", data, [target("Team", data.get("team"))], act)
 
 
 async def create_user(context: Context, data: Input) -> Outcome[UserRecord]:
-    async def act() -> UserRecord:
+    async def act(writer: CatalogWriter) -> UserRecord:
+        require(context.principal, Action.MANAGE_USERS)
         model = v.validate(v.CreateUser, data)
-        return await context.writer.create_user(UserDraft(model.handle, model.name, model.email))
+        return await writer.create_user(UserDraft(model.handle, model.name, model.email))
 
-    return await _attempt(act)
+    return await attempt(context, "createUser", data, [target("User", data.get("handle"))], act)
 
 
 async def update_user(context: Context, data: Input) -> Outcome[UserRecord]:
-    async def act() -> UserRecord:
+    async def act(writer: CatalogWriter) -> UserRecord:
+        require(context.principal, Action.MANAGE_USERS)
         model = v.validate(v.UpdateUser, data)
         patch = UserPatch(**v.provided(model, "name", "email"))
-        return await context.writer.update_user(model.user, model.expected_version, patch)
+        return await writer.update_user(model.user, model.expected_version, patch)
 
-    return await _attempt(act)
+    return await attempt(context, "updateUser", data, [target("User", data.get("user"))], act)
 
 
 async def add_team_member(context: Context, data: Input) -> Outcome[tuple[TeamRecord, UserRecord]]:
-    async def act() -> tuple[TeamRecord, UserRecord]:
+    async def act(writer: CatalogWriter) -> tuple[TeamRecord, UserRecord]:
+        require(context.principal, Action.MANAGE_TEAMS)
         model = v.validate(v.TeamMembership, data)
-        return await context.writer.add_team_member(model.team, model.user)
+        return await writer.add_team_member(model.team, model.user)
 
-    return await _attempt(act)
+    return await attempt(
+        context,
+        "addTeamMember",
+        data,
+        [target("Team", data.get("team")), target("User", data.get("user"))],
+        act,
+    )
 
 
 async def remove_team_member(
     context: Context, data: Input
 ) -> Outcome[tuple[TeamRecord, UserRecord]]:
-    async def act() -> tuple[TeamRecord, UserRecord]:
+    async def act(writer: CatalogWriter) -> tuple[TeamRecord, UserRecord]:
+        require(context.principal, Action.MANAGE_TEAMS)
         model = v.validate(v.TeamMembership, data)
-        return await context.writer.remove_team_member(model.team, model.user)
+        return await writer.remove_team_member(model.team, model.user)
 
-    return await _attempt(act)
+    return await attempt(
+        context,
+        "removeTeamMember",
+        data,
+        [target("Team", data.get("team")), target("User", data.get("user"))],
+        act,
+    )
 
 
 async def create_service(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act() -> ServiceRecord:
+    async def act(writer: CatalogWriter) -> ServiceRecord:
         model = v.validate(v.CreateService, data)
+        owner = await context.loaders.team_by_slug.load(model.owner)
+        if owner is not None:
+            require(context.principal, Action.CREATE_SERVICE, {owner.id})
         draft = ServiceDraft(
             slug=model.slug,
             name=model.name,
@@ -130,14 +147,15 @@ async def create_service(context: Context, data: Input) -> Outcome[ServiceRecord
             links=_links(model.links),
             repository_url=model.repository_url,
         )
-        return await context.writer.create_service(draft)
+        return await writer.create_service(draft)
 
-    return await _attempt(act)
+    return await attempt(context, "createService", data, [target("Service", data.get("slug"))], act)
 
 
 async def update_service(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act() -> ServiceRecord:
+    async def act(writer: CatalogWriter) -> ServiceRecord:
         model = v.validate(v.UpdateService, data)
+        await _may_change_service(context, model.service)
         values = v.provided(
             model, "name", "description", "lifecycle", "tier", "tags", "links", "repository_url"
         )
@@ -145,69 +163,98 @@ async def update_service(context: Context, data: Input) -> Outcome[ServiceRecord
             values["tags"] = tuple(values["tags"])
         if "links" in values:
             values["links"] = _links(values["links"])
-        return await context.writer.update_service(
+        return await writer.update_service(
             model.service, model.expected_version, ServicePatch(**values)
         )
 
-    return await _attempt(act)
+    return await attempt(
+        context, "updateService", data, [target("Service", data.get("service"))], act
+    )
 
 
 async def delete_service(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act() -> ServiceRecord:
+    async def act(writer: CatalogWriter) -> ServiceRecord:
         model = v.validate(v.DeleteService, data)
-        return await context.writer.delete_service(model.service, model.expected_version)
+        await _may_change_service(context, model.service)
+        return await writer.delete_service(model.service, model.expected_version)
 
-    return await _attempt(act)
+    return await attempt(
+        context, "deleteService", data, [target("Service", data.get("service"))], act
+    )
 
 
 async def set_service_owners(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act() -> ServiceRecord:
+    async def act(writer: CatalogWriter) -> ServiceRecord:
         model = v.validate(v.SetServiceOwners, data)
+        await _may_change_service(context, model.service)
         owners = [OwnerAssignment(owner.team, owner.role) for owner in model.owners]
-        return await context.writer.set_service_owners(model.service, owners)
+        return await writer.set_service_owners(model.service, owners)
 
-    return await _attempt(act)
+    return await attempt(
+        context, "setServiceOwners", data, [target("Service", data.get("service"))], act
+    )
 
 
 async def add_service_dependency(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act() -> ServiceRecord:
+    async def act(writer: CatalogWriter) -> ServiceRecord:
         model = v.validate(v.ServiceDependency, data)
-        return await context.writer.add_service_dependency(model.service, model.depends_on)
+        await _may_change_service(context, model.service)
+        return await writer.add_service_dependency(model.service, model.depends_on)
 
-    return await _attempt(act)
+    return await attempt(
+        context,
+        "addServiceDependency",
+        data,
+        [target("Service", data.get("service")), target("Service", data.get("dependsOn"))],
+        act,
+    )
 
 
 async def remove_service_dependency(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act() -> ServiceRecord:
+    async def act(writer: CatalogWriter) -> ServiceRecord:
         model = v.validate(v.ServiceDependency, data)
-        return await context.writer.remove_service_dependency(model.service, model.depends_on)
+        await _may_change_service(context, model.service)
+        return await writer.remove_service_dependency(model.service, model.depends_on)
 
-    return await _attempt(act)
+    return await attempt(
+        context,
+        "removeServiceDependency",
+        data,
+        [target("Service", data.get("service")), target("Service", data.get("dependsOn"))],
+        act,
+    )
 
 
 async def create_environment(context: Context, data: Input) -> Outcome[EnvironmentRecord]:
-    async def act() -> EnvironmentRecord:
+    async def act(writer: CatalogWriter) -> EnvironmentRecord:
+        require(context.principal, Action.MANAGE_ENVIRONMENTS)
         model = v.validate(v.CreateEnvironment, data)
         draft = EnvironmentDraft(model.slug, model.name, model.tier, model.description)
-        return await context.writer.create_environment(draft)
+        return await writer.create_environment(draft)
 
-    return await _attempt(act)
+    return await attempt(
+        context, "createEnvironment", data, [target("Environment", data.get("slug"))], act
+    )
 
 
 async def update_environment(context: Context, data: Input) -> Outcome[EnvironmentRecord]:
-    async def act() -> EnvironmentRecord:
+    async def act(writer: CatalogWriter) -> EnvironmentRecord:
+        require(context.principal, Action.MANAGE_ENVIRONMENTS)
         model = v.validate(v.UpdateEnvironment, data, not_nullable=frozenset({"tier"}))
         patch = EnvironmentPatch(**v.provided(model, "name", "description", "tier"))
-        return await context.writer.update_environment(
-            model.environment, model.expected_version, patch
-        )
+        return await writer.update_environment(model.environment, model.expected_version, patch)
 
-    return await _attempt(act)
+    return await attempt(
+        context, "updateEnvironment", data, [target("Environment", data.get("environment"))], act
+    )
 
 
 async def delete_environment(context: Context, data: Input) -> Outcome[EnvironmentRecord]:
-    async def act() -> EnvironmentRecord:
+    async def act(writer: CatalogWriter) -> EnvironmentRecord:
+        require(context.principal, Action.MANAGE_ENVIRONMENTS)
         model = v.validate(v.DeleteEnvironment, data)
-        return await context.writer.delete_environment(model.environment, model.expected_version)
+        return await writer.delete_environment(model.environment, model.expected_version)
 
-    return await _attempt(act)
+    return await attempt(
+        context, "deleteEnvironment", data, [target("Environment", data.get("environment"))], act
+    )

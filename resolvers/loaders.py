@@ -39,7 +39,7 @@ class TeamMembersKey:
     page: PageRequest
 
 
-def _lookup(
+def lookup_loader(
     fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, V]]], default: Callable[[], V | None]
 ) -> DataLoader[K, V | None]:
     async def load(keys: list[K]) -> list[V | None]:
@@ -70,7 +70,7 @@ def _grouped(
     return DataLoader(load_fn=load)
 
 
-def _lookup_many(
+def lookup_many_loader(
     fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, list[V]]]],
 ) -> DataLoader[K, list[V]]:
     async def load(keys: list[K]) -> list[list[V]]:
@@ -80,7 +80,7 @@ def _lookup_many(
     return DataLoader(load_fn=load)
 
 
-def _none() -> None:
+def none() -> None:
     return None
 
 
@@ -88,37 +88,45 @@ class Loaders:
     """Created fresh for every request; never share one between requests."""
 
     def __init__(self, reader: CatalogReader) -> None:
-        self.team_by_id: DataLoader[int, TeamRecord | None] = _lookup(reader.teams_by_id, _none)
-        self.team_by_slug: DataLoader[str, TeamRecord | None] = _lookup(reader.teams_by_slug, _none)
-        self.user_by_id: DataLoader[int, UserRecord | None] = _lookup(reader.users_by_id, _none)
-        self.user_by_handle: DataLoader[str, UserRecord | None] = _lookup(
-            reader.users_by_handle, _none
+        self.team_by_id: DataLoader[int, TeamRecord | None] = lookup_loader(
+            reader.teams_by_id, none
         )
-        self.service_by_id: DataLoader[int, ServiceRecord | None] = _lookup(
-            reader.services_by_id, _none
+        self.team_by_slug: DataLoader[str, TeamRecord | None] = lookup_loader(
+            reader.teams_by_slug, none
         )
-        self.service_by_slug: DataLoader[str, ServiceRecord | None] = _lookup(
-            reader.services_by_slug, _none
+        self.user_by_id: DataLoader[int, UserRecord | None] = lookup_loader(
+            reader.users_by_id, none
         )
-        self.environment_by_id: DataLoader[int, EnvironmentRecord | None] = _lookup(
-            reader.environments_by_id, _none
+        self.user_by_handle: DataLoader[str, UserRecord | None] = lookup_loader(
+            reader.users_by_handle, none
         )
-        self.environment_by_slug: DataLoader[str, EnvironmentRecord | None] = _lookup(
-            reader.environments_by_slug, _none
+        self.service_by_id: DataLoader[int, ServiceRecord | None] = lookup_loader(
+            reader.services_by_id, none
         )
-        self.owners_of_service: DataLoader[int, list[OwnershipRecord]] = _lookup_many(
+        self.service_by_slug: DataLoader[str, ServiceRecord | None] = lookup_loader(
+            reader.services_by_slug, none
+        )
+        self.environment_by_id: DataLoader[int, EnvironmentRecord | None] = lookup_loader(
+            reader.environments_by_id, none
+        )
+        self.environment_by_slug: DataLoader[str, EnvironmentRecord | None] = lookup_loader(
+            reader.environments_by_slug, none
+        )
+        self.owners_of_service: DataLoader[int, list[OwnershipRecord]] = lookup_many_loader(
             reader.owners_of_services
         )
-        self.dependencies_of_service: DataLoader[int, list[ServiceRecord]] = _lookup_many(
+        self.dependencies_of_service: DataLoader[int, list[ServiceRecord]] = lookup_many_loader(
             reader.dependencies_of_services
         )
-        self.dependents_of_service: DataLoader[int, list[ServiceRecord]] = _lookup_many(
+        self.dependents_of_service: DataLoader[int, list[ServiceRecord]] = lookup_many_loader(
             reader.dependents_of_services
         )
-        self.children_of_team: DataLoader[int, list[TeamRecord]] = _lookup_many(
+        self.children_of_team: DataLoader[int, list[TeamRecord]] = lookup_many_loader(
             reader.children_of_teams
         )
-        self.teams_of_user: DataLoader[int, list[TeamRecord]] = _lookup_many(reader.teams_of_users)
+        self.teams_of_user: DataLoader[int, list[TeamRecord]] = lookup_many_loader(
+            reader.teams_of_users
+        )
         self.team_services: DataLoader[TeamServicesKey, Page[ServiceRecord]] = _grouped(
             lambda key: (key.page, key.service_filter),
             lambda key: key.team_id,

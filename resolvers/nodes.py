@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord
 from providers.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
+from resolvers.policy import acts_as_admin
 
-NodeRecord = TeamRecord | UserRecord | ServiceRecord | EnvironmentRecord
+NodeRecord = (
+    TeamRecord | UserRecord | ServiceRecord | EnvironmentRecord | ApiClientRecord | ApiTokenRecord
+)
 
 
 async def node(context: Context, global_id: str) -> NodeRecord | None:
@@ -26,7 +30,23 @@ async def node(context: Context, global_id: str) -> NodeRecord | None:
         return await loaders.service_by_id.load(pk)
     if type_name == "Environment":
         return await loaders.environment_by_id.load(pk)
+    if type_name == "ApiClient":
+        return await context.access_loaders.api_client_by_id.load(pk)
+    if type_name == "ApiToken":
+        return await _visible_token(context, pk)
     return None
+
+
+async def _visible_token(context: Context, token_id: int) -> ApiTokenRecord | None:
+    """A token, to its own user and to admins; to anyone else it does not exist."""
+    token = await context.access.token_by_id(token_id)
+    principal = context.principal
+    own = (
+        token is not None
+        and principal.kind is ActorKind.USER
+        and token.user_id == principal.actor_id
+    )
+    return token if own or acts_as_admin(principal) else None
 
 
 async def nodes(context: Context, global_ids: Sequence[str]) -> list[NodeRecord | None]:

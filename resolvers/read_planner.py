@@ -283,9 +283,13 @@ class _Planner:
 
     def _node(self, key: str, global_id: str, nodes: list[FieldNode]) -> p.Lookup | None:
         decoded = decode_id(global_id)
-        if decoded is None or decoded[0] not in _NODE_TYPES:
+        if decoded is None:
             return None
         type_name, pk = decoded
+        if type_name not in _NODE_TYPES:
+            if isinstance(self._schema.get_type(type_name), GraphQLObjectType):
+                raise NotPlannable  # a node the executor resolves (API clients, tokens)
+            return None
         return p.Lookup(key, p.LookupKey.ID, pk, self._selection(_NODE_TYPES[type_name], nodes))
 
     # -- objects -----------------------------------------------------------------------

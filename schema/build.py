@@ -8,9 +8,13 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from providers.errors import CatalogError
+from schema.access import ApiClient, ApiToken, LocalAdmin
+from schema.access_mutations import AccessMutation, AccessQuery
+from schema.audit import AuditQuery
 from schema.catalog import Environment, Service, Team, User
 from schema.environment_mutations import EnvironmentMutation
 from schema.queries import CatalogQuery
+from schema.read_scope import ReadScope
 from schema.service_mutations import ServiceMutation
 from schema.team_mutations import TeamMutation
 
@@ -25,18 +29,21 @@ def _is_internal(error: GraphQLError) -> bool:
 
 
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (CatalogQuery,))
-    mutation = merge_types("Mutation", (TeamMutation, ServiceMutation, EnvironmentMutation))
+    query = merge_types("Query", (CatalogQuery, AccessQuery, AuditQuery))
+    mutation = merge_types(
+        "Mutation", (TeamMutation, ServiceMutation, EnvironmentMutation, AccessMutation)
+    )
     return strawberry.Schema(
         query=query,
         mutation=mutation,
-        types=[Team, User, Service, Environment],
+        types=[Team, User, Service, Environment, ApiClient, ApiToken, LocalAdmin],
         extensions=[
             lambda: MaskErrors(
                 should_mask_error=_is_internal, error_message="Internal server error"
             ),
             lambda: ParserCache(maxsize=_DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=_DOCUMENT_CACHE_SIZE),
+            ReadScope,
         ],
     )
 

@@ -7,18 +7,24 @@ through `resolvers.catalog_queries`, which batches them per request.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import UNSET
 from strawberry.types import Info
 
 from providers import records
+from resolvers import access_queries as aq
 from resolvers import catalog_queries as q
 from resolvers.context import Context
 from resolvers.global_ids import encode_id
-from schema.common import Connection, Node, connection
+from schema.common import Actor, Connection, Node, connection
 from schema.filters import ServiceFilter
-from schema.inputs import page
+from schema.inputs import given, page
+
+if TYPE_CHECKING:
+    from schema.access import ApiToken
+    from schema.audit import AuditEvent
 
 CatalogInfo = Info[Context, None]
 
@@ -47,6 +53,14 @@ class Team(Node):
             description=record.description,
             version=record.version,
         )
+
+    @strawberry.field(description="Mutation attempts on this team, newest first.")
+    async def audit_trail(
+        self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
+    ) -> Connection[Annotated[AuditEvent, strawberry.lazy("schema.audit")]]:
+        from schema.audit import audit_trail
+
+        return await audit_trail(info, f"Team:{self.slug}", given(first), given(after))
 
     @strawberry.field
     async def parent(self, info: CatalogInfo) -> Team | None:
@@ -82,7 +96,7 @@ class Team(Node):
 
 
 @strawberry.type(description="A person.")
-class User(Node):
+class User(Node, Actor):
     record: strawberry.Private[records.UserRecord]
     handle: str
     name: str
@@ -103,6 +117,15 @@ class User(Node):
     @strawberry.field
     async def teams(self, info: CatalogInfo) -> list[Team]:
         return [Team.from_record(r) for r in await q.teams_of_user(info.context, self.record.id)]
+
+    @strawberry.field(description="This user's API tokens: visible to the user and to admins.")
+    async def tokens(
+        self, info: CatalogInfo
+    ) -> list[Annotated[ApiToken, strawberry.lazy("schema.access")]]:
+        from schema.access import ApiToken
+
+        found = await aq.tokens_of_user(info.context, self.record.id)
+        return [ApiToken.from_record(record) for record in found]
 
 
 @strawberry.type
@@ -143,6 +166,14 @@ class Service(Node):
             created_at=record.created_at,
             updated_at=record.updated_at,
         )
+
+    @strawberry.field(description="Mutation attempts on this service, newest first.")
+    async def audit_trail(
+        self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
+    ) -> Connection[Annotated[AuditEvent, strawberry.lazy("schema.audit")]]:
+        from schema.audit import audit_trail
+
+        return await audit_trail(info, f"Service:{self.slug}", given(first), given(after))
 
     @strawberry.field(description="The primary owner team.")
     async def owner(self, info: CatalogInfo) -> Team | None:
@@ -187,6 +218,14 @@ class Environment(Node):
             tier=record.tier,
             version=record.version,
         )
+
+    @strawberry.field(description="Mutation attempts on this environment, newest first.")
+    async def audit_trail(
+        self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
+    ) -> Connection[Annotated[AuditEvent, strawberry.lazy("schema.audit")]]:
+        from schema.audit import audit_trail
+
+        return await audit_trail(info, f"Environment:{self.slug}", given(first), given(after))
 
 
 def node_from_record(

@@ -23,6 +23,12 @@ class Node:
     id: strawberry.ID
 
 
+@strawberry.interface(description="Who acts: a person, or an API client acting for its team.")
+class Actor:
+    id: strawberry.ID
+    name: str
+
+
 @strawberry.type(description="Why a mutation changed nothing.")
 class UserError:
     code: errors.ErrorCode

@@ -9,13 +9,13 @@ from providers.errors import ValidationFailed
 from resolvers import catalog_queries as q
 from resolvers import nodes as node_resolvers
 from resolvers.paging import MAX_PAGE_SIZE
+from schema.access import any_node_from_record
 from schema.catalog import (
     CatalogInfo,
     Environment,
     Service,
     Team,
     User,
-    node_from_record,
 )
 from schema.common import Connection, Node, connection
 from schema.filters import ServiceFilter, ServiceOrder
@@ -27,14 +27,14 @@ class CatalogQuery:
     @strawberry.field(description="Fetches any object by its global ID.")
     async def node(self, info: CatalogInfo, id: strawberry.ID) -> Node | None:
         found = await node_resolvers.node(info.context, id)
-        return node_from_record(found) if found else None
+        return any_node_from_record(found) if found else None
 
     @strawberry.field(description="Fetches objects by global IDs, in order; null where not found.")
     async def nodes(self, info: CatalogInfo, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_PAGE_SIZE:
             raise ValidationFailed(f"`ids` may hold at most {MAX_PAGE_SIZE} IDs, got {len(ids)}")
         found = await node_resolvers.nodes(info.context, ids)
-        return [node_from_record(record) if record else None for record in found]
+        return [any_node_from_record(record) if record else None for record in found]
 
     @strawberry.field
     async def service(self, info: CatalogInfo, slug: str) -> Service | None:

@@ -7,6 +7,7 @@ from strawberry import UNSET
 
 from providers import records
 from resolvers import catalog_mutations as m
+from resolvers.auditing import Outcome
 from resolvers.global_ids import encode_id
 from schema.catalog import CatalogInfo, Service
 from schema.common import UserError, user_errors
@@ -115,7 +116,7 @@ class DeleteServicePayload:
 
 
 def _payload(
-    outcome: m.Outcome[records.ServiceRecord], payload: type[ServicePayload]
+    outcome: Outcome[records.ServiceRecord], payload: type[ServicePayload]
 ) -> ServicePayload:
     service = Service.from_record(outcome.value) if outcome.value else None
     return payload(service=service, errors=user_errors(outcome.errors))

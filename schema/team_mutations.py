@@ -7,6 +7,7 @@ from strawberry import UNSET
 
 from providers.records import TeamRecord, UserRecord
 from resolvers import catalog_mutations as m
+from resolvers.auditing import Outcome
 from resolvers.global_ids import encode_id
 from schema.catalog import CatalogInfo, Team, User
 from schema.common import UserError, user_errors
@@ -129,7 +130,7 @@ def _user(record: UserRecord | None) -> User | None:
 
 
 def _membership(
-    outcome: m.Outcome[tuple[TeamRecord, UserRecord]], payload: type[MembershipPayload]
+    outcome: Outcome[tuple[TeamRecord, UserRecord]], payload: type[MembershipPayload]
 ) -> MembershipPayload:
     team, user = outcome.value if outcome.value else (None, None)
     return payload(team=_team(team), user=_user(user), errors=user_errors(outcome.errors))

@@ -34,8 +34,13 @@ class StatementLog:
 
 
 class GraphQLClient:
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, token: str | None = None) -> None:
         self.http = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def with_token(self, token: str) -> GraphQLClient:
+        """The same client, sending `token` as its credential."""
+        return GraphQLClient(self.http, token)
 
     async def __call__(self, query: str, /, **variables: Any) -> dict[str, Any]:
         """Run an operation that must succeed without GraphQL errors; return `data`."""
@@ -46,7 +51,7 @@ class GraphQLClient:
 
     async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = await self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers
         )
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()

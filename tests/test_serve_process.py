@@ -20,6 +20,9 @@ import asyncpg
 import httpx2 as httpx
 import psutil  # type: ignore[import-untyped]
 
+from providers.access import Scope
+from providers.postgres.access_store import PostgresAccessStore
+from providers.postgres.database import create_pool
 from tests.processes import clean_environment, paved_command, scratch_database
 
 HOST = "127.0.0.1"
@@ -175,8 +178,11 @@ def paved_serve(workdir: Path, data_dir: Path, name: str, **environment: str) ->
             _stop_postgres_in(data_dir)
 
 
-def graphql(client: httpx.Client, served: Served, query: str) -> dict[str, Any]:
-    response = client.post(f"{served.base_url}/graphql", json={"query": query})
+def graphql(
+    client: httpx.Client, served: Served, query: str, token: str | None = None
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = client.post(f"{served.base_url}/graphql", json={"query": query}, headers=headers)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body
@@ -184,8 +190,8 @@ def graphql(client: httpx.Client, served: Served, query: str) -> dict[str, Any]:
     return data
 
 
-def totals(client: httpx.Client, served: Served) -> dict[str, int]:
-    data = graphql(client, served, TOTALS)
+def totals(client: httpx.Client, served: Served, token: str | None = None) -> dict[str, int]:
+    data = graphql(client, served, TOTALS, token)
     return {kind: int(connection["totalCount"]) for kind, connection in data.items()}
 
 
@@ -258,6 +264,19 @@ def test_serve_with_embedded_postgres_stops_cleanly_and_reuses_its_data(tmp_path
             assert not (data_dir / "pg" / "postmaster.pid").exists()
 
 
+async def _reader_token(dsn: str) -> str:
+    pool = await create_pool(dsn, min_size=1, max_size=1)
+    try:
+        store = PostgresAccessStore(pool)
+        await store.create_user("reader", "Reader", "reader@example.com", admin=False)
+        _, secret = await store.create_token(
+            user_handle="reader", client_slug=None, name="ci", scopes=[Scope.READ], expires_at=None
+        )
+        return secret
+    finally:
+        await pool.close()
+
+
 def _serve_on(dsn: str, workdir: Path) -> dict[str, int]:
     data_dir = workdir / "data"
     with (
@@ -274,7 +293,8 @@ def _serve_on(dsn: str, workdir: Path) -> dict[str, int]:
         assert_clean_exit(served, code, signal.SIGTERM)
         assert not (data_dir / "pg").exists()
 
-    # Again in production mode: same data (no second demo), no GraphiQL.
+    # Again in production mode: same data (no second demo), no GraphiQL, credentials needed
+    # (the token's user is one more user).
     with (
         httpx.Client() as client,
         paved_serve(
@@ -282,9 +302,17 @@ def _serve_on(dsn: str, workdir: Path) -> dict[str, int]:
         ) as served,
     ):
         served.wait_ready(client)
-        assert totals(client, served) == counts
+        anonymous = client.post(f"{served.base_url}/graphql", json={"query": TOTALS})
+        assert anonymous.status_code == 401
+        assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        token = asyncio.run(_reader_token(dsn))
+        with_reader = {**counts, "users": counts["users"] + 1}
+        assert totals(client, served, token) == with_reader
         assert "loaded the demo organisation" not in served.log()
-        ide = client.get(f"{served.base_url}/graphql", headers={"Accept": "text/html"})
+        ide = client.get(
+            f"{served.base_url}/graphql",
+            headers={"Accept": "text/html", "Authorization": f"Bearer {token}"},
+        )
         assert ide.status_code == 404, ide.text
         assert not ide.headers.get("content-type", "").startswith("text/html"), ide.text
         assert "<html" not in ide.text.lower()
@@ -302,6 +330,7 @@ async def test_serve_with_database_url_embeds_nothing(database_url: str, tmp_pat
         connection = await asyncpg.connect(dsn)
         try:
             assert await connection.fetchval("SELECT count(*) FROM teams") == counts["teams"]
+            assert await connection.fetchval("SELECT count(*) FROM users") == counts["users"] + 1
             assert await connection.fetchval("SELECT count(*) FROM schema_migrations") > 0
         finally:
             await connection.close()

@@ -7,6 +7,8 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 
+from providers.access import AuditEntry
+from providers.access_ports import AuditLog
 from providers.changes import (
     EnvironmentDraft,
     EnvironmentPatch,
@@ -27,8 +29,21 @@ R = TypeVar("R")
 
 
 class PostgresCatalogWriter:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    """With an audit entry (see `audited`), each use case records it in its own transaction,
+    so an accepted change and its audit record commit together or not at all."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        audit_log: AuditLog | None = None,
+        entry: AuditEntry | None = None,
+    ) -> None:
         self._pool = pool
+        self._audit_log = audit_log
+        self._entry = entry
+
+    def audited(self, entry: AuditEntry) -> PostgresCatalogWriter:
+        return PostgresCatalogWriter(self._pool, self._audit_log, entry)
 
     async def _in_transaction(
         self,
@@ -37,7 +52,10 @@ class PostgresCatalogWriter:
         **kwargs: P.kwargs,
     ) -> R:
         async with self._pool.acquire() as connection, connection.transaction():
-            return await use_case(connection, *args, **kwargs)
+            result = await use_case(connection, *args, **kwargs)
+            if self._entry is not None and self._audit_log is not None:
+                await self._audit_log.append(self._entry, connection)
+            return result
 
     async def create_team(self, draft: TeamDraft) -> TeamRecord:
         return await self._in_transaction(teams.create_team, draft)

@@ -94,6 +94,15 @@ async def delete_team(
             f"team '{slug}' still has sub-teams {names}; move or delete them first",
             ["input", "team"],
         )
+    clients = await connection.fetch(
+        "SELECT slug FROM api_clients WHERE team_id = $1 ORDER BY slug", row["id"]
+    )
+    if clients:
+        names = describe_names([r["slug"] for r in clients])
+        raise PreconditionFailed(
+            f"team '{slug}' still has API clients {names}; delete them first",
+            ["input", "team"],
+        )
     await connection.execute("DELETE FROM teams WHERE id = $1", row["id"])
     return rows.team(row)
 

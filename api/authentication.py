@@ -1,0 +1,149 @@
+"""Who is asking: the credential of each request turned into a `Principal`.
+
+- `Authorization: Bearer paved_...`: an API token, looked up on every request (a revoked
+  token fails on the very next one); its scopes narrowed to what its actor may hold.
+- `Authorization: Bearer <JWT>` with OIDC configured: an identity-provider token; the user is
+  provisioned on first sight and acts with every scope their roles allow.
+- No credential: the built-in local admin in development; 401 in production.
+A bad, expired or revoked credential is 401 in every mode, before any GraphQL work.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import orjson
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.oidc import OidcIdentity, OidcVerifier
+from providers.access import LOCAL_ADMIN, ActorKind, Principal, Unauthenticated
+from providers.access_ports import AccessStore, ProvisionedUser, TokenIdentity
+from providers.tokens import looks_like_token
+from resolvers.policy import role_scopes
+
+log = logging.getLogger(__name__)
+
+# An OIDC user's memberships are re-read at most this often (provisioning writes).
+_PROVISIONED_TTL_SECONDS = 60.0
+_PROVISIONED_CACHE_SIZE = 10_000
+_OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def principal_of(request: Request) -> Principal:
+    """Who is asking, as the authentication middleware found. Only requests it does not see
+    (before start-up completes, or a path that needs no credential) have none: the local
+    admin then, which the GraphQL endpoint never is without the middleware having run."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal if principal is not None else LOCAL_ADMIN
+
+
+def token_principal(identity: TokenIdentity) -> Principal:
+    allowed = role_scopes(identity.kind, identity.is_admin)
+    return Principal(
+        kind=identity.kind,
+        actor_id=identity.actor_id,
+        name=identity.name,
+        scopes=frozenset(identity.token.scopes) & allowed,
+        is_admin=identity.is_admin,
+        team_ids=identity.team_ids,
+        token_id=identity.token.id,
+    )
+
+
+class Authenticator:
+    def __init__(
+        self,
+        store: AccessStore,
+        oidc: OidcVerifier | None,
+        *,
+        anonymous_is_admin: bool,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._oidc = oidc
+        self._anonymous_is_admin = anonymous_is_admin
+        self._clock = clock
+        self._provisioned: dict[OidcIdentity, tuple[float, ProvisionedUser]] = {}
+
+    async def principal(self, authorization: str | None) -> Principal:
+        if not authorization:
+            if self._anonymous_is_admin:
+                return LOCAL_ADMIN
+            raise Unauthenticated("send a credential: `Authorization: Bearer <token>`")
+        scheme, _, credential = authorization.partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise Unauthenticated("use `Authorization: Bearer <token>`")
+        if looks_like_token(credential):
+            identity = await self._store.authenticate(credential)
+            if identity is None:
+                raise Unauthenticated("the API token is invalid, expired or revoked")
+            return token_principal(identity)
+        if self._oidc is not None and credential.count(".") == 2:
+            return await self._oidc_principal(await self._oidc.verify(credential))
+        raise Unauthenticated("the credential is not a valid token")
+
+    async def _oidc_principal(self, identity: OidcIdentity) -> Principal:
+        now = self._clock()
+        cached = self._provisioned.get(identity)
+        if cached is None or now - cached[0] > _PROVISIONED_TTL_SECONDS:
+            user = await self._store.provision_oidc_user(
+                identity.subject, identity.email, identity.name or identity.subject, identity.groups
+            )
+            if len(self._provisioned) >= _PROVISIONED_CACHE_SIZE:
+                self._provisioned.clear()
+            cached = (now, user)
+            self._provisioned[identity] = cached
+        user = cached[1]
+        return Principal(
+            kind=ActorKind.USER,
+            actor_id=user.user_id,
+            name=identity.name or identity.email or identity.subject,
+            scopes=role_scopes(ActorKind.USER, user.is_admin),
+            is_admin=user.is_admin,
+            team_ids=user.team_ids,
+        )
+
+
+class AuthenticationMiddleware:
+    """Puts the request's `Principal` in `request.state.principal`, or answers 401."""
+
+    def __init__(self, app: ASGIApp, authenticator: Callable[[], Authenticator | None]) -> None:
+        self._app = app
+        self._authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authenticator = self._authenticator()
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or authenticator is None:
+            await self._app(scope, receive, send)
+            return
+        authorization = Headers(scope=scope).get("authorization")
+        try:
+            principal = await authenticator.principal(authorization)
+        except Unauthenticated as refused:
+            await _unauthorized(refused.message, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self._app(scope, receive, send)
+
+
+async def _unauthorized(message: str, send: Send) -> None:
+    body = orjson.dumps(
+        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", b'Bearer realm="paved"'),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,38 @@
+"""Reading the audit log: all of it for admins, an object's trail for its readers."""
+
+from __future__ import annotations
+
+from providers.access import ActorKind, ApiClientRecord, AuditEventRecord
+from providers.access_ports import AuditFilter
+from providers.records import PageRequest, UserRecord
+from resolvers.catalog_queries import Listing
+from resolvers.context import Context
+from resolvers.policy import Action, require
+
+
+async def audit_events(
+    context: Context, page: PageRequest, audit_filter: AuditFilter
+) -> Listing[AuditEventRecord]:
+    require(context.principal, Action.READ_AUDIT_LOG)
+    found = await context.audit.events(page, audit_filter)
+    return Listing(found, lambda: context.audit.events_count(audit_filter))
+
+
+async def audit_trail(
+    context: Context, target: str, page: PageRequest
+) -> Listing[AuditEventRecord]:
+    require(context.principal, Action.READ_CATALOG)
+    found = await context.audit.trail(target, page)
+    return Listing(found, lambda: context.audit.events_count(AuditFilter(target=target)))
+
+
+async def actor_of(
+    context: Context, event: AuditEventRecord
+) -> UserRecord | ApiClientRecord | ActorKind | None:
+    """The record of who acted, the kind for the built-in local admin, None once deleted."""
+    entry = event.entry
+    if entry.actor_kind is ActorKind.LOCAL_ADMIN or entry.actor_id is None:
+        return entry.actor_kind
+    if entry.actor_kind is ActorKind.CLIENT:
+        return await context.access_loaders.api_client_by_id.load(entry.actor_id)
+    return await context.loaders.user_by_id.load(entry.actor_id)

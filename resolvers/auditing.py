@@ -1,0 +1,103 @@
+"""Every mutation attempt leaves exactly one audit record.
+
+Accepted writes are recorded by the audited writer inside the change's own transaction;
+refusals (invalid input, denied by policy) are recorded here, after the fact, since
+nothing was written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from providers.access import AuditEntry, AuditOutcome, Forbidden
+from providers.errors import CatalogError
+from providers.ports import CatalogWriter
+from resolvers import validation as v
+from resolvers.context import Context
+
+T = TypeVar("T")
+Input = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Outcome(Generic[T]):
+    value: T | None = None
+    errors: list[CatalogError] = field(default_factory=list)
+
+
+def target(type_name: str, key: object) -> str | None:
+    """`<Type>:<slug>`, the audit log's name for an object, when the input names one."""
+    return f"{type_name}:{key}" if isinstance(key, str) and key else None
+
+
+def audit_entry(
+    context: Context, operation: str, data: Input, targets: Sequence[str | None]
+) -> AuditEntry:
+    principal = context.principal
+    idempotency_key = data.get("idempotencyKey")
+    return AuditEntry(
+        operation=operation,
+        outcome=AuditOutcome.ACCEPTED,
+        actor_kind=principal.kind,
+        actor_id=principal.actor_id,
+        actor_name=principal.name,
+        token_id=principal.token_id,
+        targets=tuple(name for name in targets if name is not None),
+        input=data,
+        request_id=context.request_id,
+        idempotency_key=idempotency_key if isinstance(idempotency_key, str) else None,
+    )
+
+
+async def attempt(
+    context: Context,
+    operation: str,
+    data: Input,
+    targets: Sequence[str | None],
+    act: Callable[[CatalogWriter], Awaitable[T]],
+) -> Outcome[T]:
+    """Run `act` with a writer that records the acceptance in the change's transaction."""
+    entry = audit_entry(context, operation, data, targets)
+    return await _recorded(context, entry, lambda: act(context.writer.audited(entry)))
+
+
+async def attempt_then_record(
+    context: Context,
+    operation: str,
+    data: Input,
+    targets: Sequence[str | None],
+    act: Callable[[], Awaitable[T]],
+) -> Outcome[T]:
+    """For use cases outside the catalog writer: the acceptance is recorded right after the
+    change, in a transaction of its own."""
+    entry = audit_entry(context, operation, data, targets)
+    outcome = await _recorded(context, entry, act)
+    if not outcome.errors:
+        await context.audit.append(entry)
+    return outcome
+
+
+async def _recorded(
+    context: Context, entry: AuditEntry, act: Callable[[], Awaitable[T]]
+) -> Outcome[T]:
+    try:
+        value = await act()
+    except v.InvalidInput as invalid:
+        errors: list[CatalogError] = list(invalid.errors)
+    except CatalogError as refused:
+        errors = [refused]
+    else:
+        context.forget_loaded()
+        return Outcome(value=value)
+    denied = any(isinstance(error, Forbidden) for error in errors)
+    await context.audit.append(
+        dataclasses.replace(
+            entry,
+            outcome=AuditOutcome.DENIED if denied else AuditOutcome.INVALID,
+            error_codes=tuple(error.code.value for error in errors),
+        )
+    )
+    return Outcome(errors=errors)

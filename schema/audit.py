@@ -1,0 +1,105 @@
+"""The audit log in the graph: `auditEvents` for admins, `auditTrail` on audited objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import UNSET
+from strawberry.scalars import JSON
+
+from providers import access
+from providers.access_ports import AuditFilter
+from resolvers import audit_queries as q
+from resolvers.global_ids import encode_id
+from schema.access import ApiClient, LocalAdmin
+from schema.catalog import CatalogInfo, User
+from schema.common import Actor, Connection, connection
+from schema.inputs import given, page
+
+AuditOutcome = strawberry.enum(access.AuditOutcome, name="AuditOutcome")
+
+
+@strawberry.type(description="One mutation attempt: accepted, invalid or denied.")
+class AuditEvent:
+    record: strawberry.Private[access.AuditEventRecord]
+    id: strawberry.ID
+    at: datetime
+    operation: str
+    targets: list[str] = strawberry.field(description="Objects named `Type:slug`.")
+    input: JSON = strawberry.field(description="The input as sent, secrets redacted.")
+    outcome: access.AuditOutcome
+    error_codes: list[str]
+    request_id: str | None
+    idempotency_key: str | None
+    actor_name: str = strawberry.field(description="The actor's name when it acted.")
+
+    @classmethod
+    def from_record(cls, record: access.AuditEventRecord) -> AuditEvent:
+        entry = record.entry
+        return cls(
+            record=record,
+            id=strawberry.ID(encode_id("AuditEvent", record.id)),
+            at=record.at,
+            operation=entry.operation,
+            targets=list(entry.targets),
+            input=JSON(entry.input),
+            outcome=entry.outcome,
+            error_codes=list(entry.error_codes),
+            request_id=entry.request_id,
+            idempotency_key=entry.idempotency_key,
+            actor_name=entry.actor_name,
+        )
+
+    @strawberry.field(description="Who acted; null once that actor was deleted.")
+    async def actor(self, info: CatalogInfo) -> Actor | None:
+        found = await q.actor_of(info.context, self.record)
+        if isinstance(found, access.ApiClientRecord):
+            return ApiClient.from_record(found)
+        if isinstance(found, access.ActorKind):
+            return LocalAdmin(id=strawberry.ID(encode_id("LocalAdmin", 0)), name="local admin")
+        return User.from_record(found) if found is not None else None
+
+
+@strawberry.input(description="All given conditions must hold.")
+class AuditEventFilter:
+    actor: str | None = strawberry.field(
+        default=UNSET, description="A user's handle or an API client's slug."
+    )
+    target: str | None = strawberry.field(default=UNSET, description="`Type:slug`.")
+    operation: str | None = UNSET
+    outcome: access.AuditOutcome | None = UNSET
+    since: datetime | None = UNSET
+    until: datetime | None = UNSET
+
+    def to_filter(self) -> AuditFilter:
+        return AuditFilter(
+            actor=given(self.actor),
+            target=given(self.target),
+            operation=given(self.operation),
+            outcome=given(self.outcome),
+            since=given(self.since),
+            until=given(self.until),
+        )
+
+
+async def audit_trail(
+    info: CatalogInfo, target: str, first: int | None, after: str | None
+) -> Connection[AuditEvent]:
+    listing = await q.audit_trail(info.context, target, page(first, after))
+    return connection(listing, AuditEvent.from_record)
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="Every mutation attempt, newest first. Admins only.")
+    async def audit_events(
+        self,
+        info: CatalogInfo,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        filter: AuditEventFilter | None = UNSET,
+    ) -> Connection[AuditEvent]:
+        audit_filter = filter.to_filter() if filter else AuditFilter()
+        listing = await q.audit_events(info.context, page(first, after), audit_filter)
+        return connection(listing, AuditEvent.from_record)
