@@ -85,7 +85,7 @@ async def running(
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
             audit_log = PostgresAuditLog(pool)
-            access = PostgresAccessStore(pool)
+            access = PostgresAccessStore(pool, audit_log)
             ports = Ports(
                 reader=PostgresCatalogReader(pool),
                 writer=PostgresCatalogWriter(pool, audit_log),

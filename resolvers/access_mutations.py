@@ -13,9 +13,10 @@ from typing import Annotated
 from pydantic import Field
 
 from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord, Scope
+from providers.access_ports import AccessStore
 from providers.errors import NotFound, ValidationFailed
 from resolvers import validation as v
-from resolvers.auditing import Input, Outcome, attempt_then_record, target
+from resolvers.auditing import Input, Outcome, attempt_on_access, target
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
 from resolvers.policy import Action, require, role_scopes
@@ -44,23 +45,23 @@ class RevokeApiToken(v.InputModel):
 
 
 async def create_api_client(context: Context, data: Input) -> Outcome[ApiClientRecord]:
-    async def act() -> ApiClientRecord:
+    async def act(store: AccessStore) -> ApiClientRecord:
         require(context.principal, Action.MANAGE_API_CLIENTS)
         model = v.validate(CreateApiClient, data)
-        return await context.access.create_api_client(model.slug, model.name, model.team)
+        return await store.create_api_client(model.slug, model.name, model.team)
 
-    return await attempt_then_record(
+    return await attempt_on_access(
         context, "createApiClient", data, [target("ApiClient", data.get("slug"))], act
     )
 
 
 async def delete_api_client(context: Context, data: Input) -> Outcome[int]:
-    async def act() -> int:
+    async def act(store: AccessStore) -> int:
         require(context.principal, Action.MANAGE_API_CLIENTS)
         model = v.validate(DeleteApiClient, data)
-        return await context.access.delete_api_client(model.api_client)
+        return await store.delete_api_client(model.api_client)
 
-    return await attempt_then_record(
+    return await attempt_on_access(
         context, "deleteApiClient", data, [target("ApiClient", data.get("apiClient"))], act
     )
 
@@ -86,7 +87,7 @@ async def _token_owner_scopes(context: Context, model: CreateApiToken) -> frozen
 
 
 async def create_api_token(context: Context, data: Input) -> Outcome[tuple[ApiTokenRecord, str]]:
-    async def act() -> tuple[ApiTokenRecord, str]:
+    async def act(store: AccessStore) -> tuple[ApiTokenRecord, str]:
         model = v.validate(CreateApiToken, data)
         allowed = await _token_owner_scopes(context, model)
         beyond = sorted(scope.value for scope in set(model.scopes) - allowed)
@@ -96,7 +97,7 @@ async def create_api_token(context: Context, data: Input) -> Outcome[tuple[ApiTo
             )
         if model.expires_at is not None and model.expires_at <= datetime.now(UTC):
             raise ValidationFailed("`expiresAt` must be in the future", ["input", "expiresAt"])
-        return await context.access.create_token(
+        return await store.create_token(
             user_handle=model.user,
             client_slug=model.client,
             name=model.name,
@@ -105,11 +106,11 @@ async def create_api_token(context: Context, data: Input) -> Outcome[tuple[ApiTo
         )
 
     targets = [target("User", data.get("user")), target("ApiClient", data.get("client"))]
-    return await attempt_then_record(context, "createApiToken", data, targets, act)
+    return await attempt_on_access(context, "createApiToken", data, targets, act)
 
 
 async def revoke_api_token(context: Context, data: Input) -> Outcome[ApiTokenRecord]:
-    async def act() -> ApiTokenRecord:
+    async def act(store: AccessStore) -> ApiTokenRecord:
         model = v.validate(RevokeApiToken, data)
         decoded = decode_id(model.token)
         token = (
@@ -122,8 +123,8 @@ async def revoke_api_token(context: Context, data: Input) -> Outcome[ApiTokenRec
         principal = context.principal
         own = principal.kind is ActorKind.USER and token.user_id == principal.actor_id
         require(principal, Action.MANAGE_OWN_TOKENS if own else Action.MANAGE_ANY_TOKENS)
-        return await context.access.revoke_token(token.id)
+        return await store.revoke_token(token.id)
 
-    return await attempt_then_record(
+    return await attempt_on_access(
         context, "revokeApiToken", data, [target("ApiToken", data.get("token"))], act
     )

@@ -1,6 +1,7 @@
 """Every mutation attempt leaves exactly one audit record.
 
-Accepted writes are recorded by the audited writer inside the change's own transaction;
+Accepted writes are recorded by the audited port (catalog writer, access store) inside the
+change's own transaction;
 refusals (invalid input, denied by policy) are recorded here, after the fact, since
 nothing was written.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from providers.access import AuditEntry, AuditOutcome, Forbidden
+from providers.access_ports import AccessStore
 from providers.errors import CatalogError
 from providers.ports import CatalogWriter
 from resolvers import validation as v
@@ -64,20 +66,16 @@ async def attempt(
     return await _recorded(context, entry, lambda: act(context.writer.audited(entry)))
 
 
-async def attempt_then_record(
+async def attempt_on_access(
     context: Context,
     operation: str,
     data: Input,
     targets: Sequence[str | None],
-    act: Callable[[], Awaitable[T]],
+    act: Callable[[AccessStore], Awaitable[T]],
 ) -> Outcome[T]:
-    """For use cases outside the catalog writer: the acceptance is recorded right after the
-    change, in a transaction of its own."""
+    """`attempt`, for changes to API clients and tokens."""
     entry = audit_entry(context, operation, data, targets)
-    outcome = await _recorded(context, entry, act)
-    if not outcome.errors:
-        await context.audit.append(entry)
-    return outcome
+    return await _recorded(context, entry, lambda: act(context.access.audited(entry)))
 
 
 async def _recorded(

@@ -294,3 +294,30 @@ async def test_a_team_with_api_clients_is_not_deleted(
         ("PRECONDITION_FAILED", ["input", "team"])
     ]
     assert "bot" in refused["errors"][0]["message"]
+
+
+async def test_token_and_client_changes_are_audited_once(
+    gql: GraphQLClient, pool: asyncpg.Pool, client: httpx.AsyncClient
+) -> None:
+    await seed(gql, pool)
+    mutations = [
+        ("createApiClient", {"slug": "bot", "name": "Bot", "team": "pay"}, "ACCEPTED"),
+        ("createApiClient", {"slug": "bot", "name": "Bot", "team": "pay"}, "INVALID"),
+        ("createApiToken", {"client": "bot", "name": "ci", "scopes": ["READ"]}, "ACCEPTED"),
+        ("deleteApiClient", {"apiClient": "bot"}, "ACCEPTED"),
+    ]
+    for name, data, outcome in mutations:
+        request_id = uuid.uuid4().hex
+        query = (
+            f"mutation($input: {name[0].upper()}{name[1:]}Input!) "
+            f"{{ {name}(input: $input) {{ errors {{ code }} }} }}"
+        )
+        await client.post(
+            "/graphql",
+            json={"query": query, "variables": {"input": data}},
+            headers={"X-Request-Id": request_id},
+        )
+        found = await pool.fetch(
+            "SELECT operation, outcome FROM audit_events WHERE request_id = $1", request_id
+        )
+        assert [(row["operation"], row["outcome"]) for row in found] == [(name, outcome)]

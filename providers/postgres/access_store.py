@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord, Scope
-from providers.access_ports import ProvisionedUser, TokenIdentity
+from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord, AuditEntry, Scope
+from providers.access_ports import AuditLog, ProvisionedUser, TokenIdentity
 from providers.changes import UserDraft
 from providers.errors import Conflict, NotFound, ValidationFailed
 from providers.postgres import rows
@@ -150,8 +150,28 @@ FROM found
 
 
 class PostgresAccessStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    """With an audit entry (see `audited`), each change records it in its own transaction."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        audit_log: AuditLog | None = None,
+        entry: AuditEntry | None = None,
+    ) -> None:
         self._pool = pool
+        self._audit_log = audit_log
+        self._entry = entry
+
+    def audited(self, entry: AuditEntry) -> PostgresAccessStore:
+        return PostgresAccessStore(self._pool, self._audit_log, entry)
+
+    async def _change(self, sql: str, *args: object) -> asyncpg.Record | None:
+        """One changing statement; when it changed a row, the audit record commits with it."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            row: asyncpg.Record | None = await connection.fetchrow(sql, *args)
+            if row is not None and self._entry is not None and self._audit_log is not None:
+                await self._audit_log.append(self._entry, connection)
+            return row
 
     # --- API clients --------------------------------------------------------------------
 
@@ -159,7 +179,7 @@ class PostgresAccessStore:
         _check_slug(slug, "slug")
         _check_name(name)
         try:
-            row = await self._pool.fetchrow(
+            row = await self._change(
                 "INSERT INTO api_clients (slug, name, team_id) "
                 "SELECT $1, $2, id FROM teams WHERE slug = $3 RETURNING *",
                 slug, name, team_slug,
@@ -174,12 +194,10 @@ class PostgresAccessStore:
 
     async def delete_api_client(self, slug: str) -> int:
         """Deletes the client and, by cascade, its tokens; returns the client's id."""
-        deleted = await self._pool.fetchval(
-            "DELETE FROM api_clients WHERE slug = $1 RETURNING id", slug
-        )
+        deleted = await self._change("DELETE FROM api_clients WHERE slug = $1 RETURNING id", slug)
         if deleted is None:
             raise NotFound(f"no API client '{slug}'", ["input", "apiClient"])
-        return int(deleted)
+        return int(deleted["id"])
 
     async def api_client_by_slug(self, slug: str) -> ApiClientRecord | None:
         row = await self._pool.fetchrow("SELECT * FROM api_clients WHERE slug = $1", slug)
@@ -220,7 +238,7 @@ class PostgresAccessStore:
         scope_values = _check_scopes(scopes)
         _check_expiry(expires_at)
         issued = new_token()
-        row = await self._pool.fetchrow(
+        row = await self._change(
             _INSERT_ISSUED,
             issued.prefix, issued.secret_hash, name, user_handle, client_slug, scope_values,
             expires_at,
@@ -233,7 +251,7 @@ class PostgresAccessStore:
 
     async def revoke_token(self, token_id: int) -> ApiTokenRecord:
         """Revoking again keeps the first revocation's time."""
-        row = await self._pool.fetchrow(
+        row = await self._change(
             "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) "
             "WHERE id = $1 RETURNING *",
             token_id,
