@@ -206,7 +206,8 @@ def check_serving(client: httpx.Client, served: Served) -> dict[str, int]:
     assert ready.status_code == 200
     assert ready.json() == {"status": "ok", "database": "up"}
 
-    counts = totals(client, served)
+    counts = totals(client, served)  # no credential: development mode's local admin
+    assert "requests without credentials act as the local admin" in served.log()
     assert counts["teams"] > 0, counts  # the demo organisation is there
     assert counts["users"] > 0, counts
     assert counts["services"] > 0, counts
@@ -309,6 +310,7 @@ def _serve_on(dsn: str, workdir: Path) -> dict[str, int]:
         with_reader = {**counts, "users": counts["users"] + 1}
         assert totals(client, served, token) == with_reader
         assert "loaded the demo organisation" not in served.log()
+        assert "act as the local admin" not in served.log()
         ide = client.get(
             f"{served.base_url}/graphql",
             headers={"Accept": "text/html", "Authorization": f"Bearer {token}"},
