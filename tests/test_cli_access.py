@@ -19,7 +19,7 @@ from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import create_pool
 from providers.postgres.migrations import apply_migrations
 from providers.tokens import hash_token, looks_like_token
-from tests.processes import clean_environment, paved_command, scratch_database
+from tests.processes import clean_environment, run_paved, scratch_database
 
 SLUG_RULE = (
     "must be 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"
@@ -47,24 +47,7 @@ async def cli_pool(cli_database: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def paved(dsn: str, cwd: Path, *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *paved_command(),
-        *args,
-        cwd=cwd,
-        env=clean_environment(DATABASE_URL=dsn),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(60):
-            stdout, stderr = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    return await run_paved(cwd, clean_environment(DATABASE_URL=dsn), *args)
 
 
 @pytest.mark.parametrize(

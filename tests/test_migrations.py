@@ -15,7 +15,7 @@ from providers.postgres.tables import CATALOG_TABLES
 from tests.processes import (
     clean_environment,
     database_name,
-    paved_command,
+    run_paved,
     scratch_database,
     with_database,
 )
@@ -375,31 +375,10 @@ async def test_ids_are_generated(db: asyncpg.Connection) -> None:
 # --- `paved migrate` --------------------------------------------------------------------
 
 
-async def _run_paved(cwd: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *paved_command(),
-        *args,
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(60):
-            stdout, stderr = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
-
-
 async def test_paved_migrate_applies_to_database_url(database_url: str, tmp_path: Path) -> None:
     async with scratch_database(database_url) as dsn:
         env = clean_environment(DATABASE_URL=dsn)
-        code, out, err = await _run_paved(tmp_path, env, "migrate")
+        code, out, err = await run_paved(tmp_path, env, "migrate")
         assert code == 0, err
         versions = bundled_versions()
         assert out == f"applied {len(versions)} migration(s): {', '.join(versions)}\n", err
@@ -417,7 +396,7 @@ async def test_paved_migrate_applies_to_database_url(database_url: str, tmp_path
         finally:
             await connection.close()
 
-        code, out, err = await _run_paved(tmp_path, env, "migrate")
+        code, out, err = await run_paved(tmp_path, env, "migrate")
         assert code == 0, err
         assert out == "applied 0 migration(s)\n"
         # Nothing embedded was started.
@@ -425,7 +404,7 @@ async def test_paved_migrate_applies_to_database_url(database_url: str, tmp_path
 
 
 async def test_paved_migrate_without_database_url_exits_2(tmp_path: Path) -> None:
-    code, out, err = await _run_paved(tmp_path, clean_environment(), "migrate")
+    code, out, err = await run_paved(tmp_path, clean_environment(), "migrate")
     assert code == 2
     assert out == ""
     assert err.splitlines() == ["paved: set DATABASE_URL to the database to migrate"]

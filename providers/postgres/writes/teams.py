@@ -68,41 +68,40 @@ async def update_team(
     return rows.team(await update_row(connection, "teams", row["id"], values))
 
 
+# What keeps a team from being deleted: (slugs query, what the team has, what to do).
+_DELETE_BLOCKERS = (
+    (
+        "SELECT s.slug FROM service_owners so JOIN services s ON s.id = so.service_id "
+        "WHERE so.team_id = $1 ORDER BY s.slug",
+        "owns services",
+        "give them other owners first",
+    ),
+    (
+        "SELECT slug FROM teams WHERE parent_id = $1 ORDER BY slug",
+        "has sub-teams",
+        "move or delete them first",
+    ),
+    (
+        "SELECT slug FROM api_clients WHERE team_id = $1 ORDER BY slug",
+        "has API clients",
+        "delete them first",
+    ),
+)
+
+
 async def delete_team(
     connection: Connection, slug: str, expected_version: int | None
 ) -> TeamRecord:
     await connection.execute("SELECT pg_advisory_xact_lock($1)", _HIERARCHY_LOCK_KEY)
     row = await lock_row(connection, "teams", "slug", slug, ["input", "team"])
     check_version(row, expected_version, "teams", slug)
-    owned = await connection.fetch(
-        "SELECT s.slug FROM service_owners so JOIN services s ON s.id = so.service_id "
-        "WHERE so.team_id = $1 ORDER BY s.slug",
-        row["id"],
-    )
-    if owned:
-        names = describe_names([r["slug"] for r in owned])
-        raise PreconditionFailed(
-            f"team '{slug}' still owns services {names}; give them other owners first",
-            ["input", "team"],
-        )
-    children = await connection.fetch(
-        "SELECT slug FROM teams WHERE parent_id = $1 ORDER BY slug", row["id"]
-    )
-    if children:
-        names = describe_names([r["slug"] for r in children])
-        raise PreconditionFailed(
-            f"team '{slug}' still has sub-teams {names}; move or delete them first",
-            ["input", "team"],
-        )
-    clients = await connection.fetch(
-        "SELECT slug FROM api_clients WHERE team_id = $1 ORDER BY slug", row["id"]
-    )
-    if clients:
-        names = describe_names([r["slug"] for r in clients])
-        raise PreconditionFailed(
-            f"team '{slug}' still has API clients {names}; delete them first",
-            ["input", "team"],
-        )
+    for sql, what, remedy in _DELETE_BLOCKERS:
+        found = await connection.fetch(sql, row["id"])
+        if found:
+            names = describe_names([r["slug"] for r in found])
+            raise PreconditionFailed(
+                f"team '{slug}' still {what} {names}; {remedy}", ["input", "team"]
+            )
     await connection.execute("DELETE FROM teams WHERE id = $1", row["id"])
     return rows.team(row)
 
