@@ -33,6 +33,16 @@ from strawberry.types.graphql import OperationType
 from api import nul_characters
 from api.authentication import principal_of
 from api.fast_reads import FastReads
+from api.http_requests import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    RequestError,
+    check_params,
+    error_body,
+    negotiate,
+    read_params,
+    wants_ide,
+)
 from api.nul_characters import carries_nul
 from api.query_limits import Checked, QueryChecker, QueryLimits, QueryRejected
 from api.rate_limits import Charge, RateLimited, RateLimiter
@@ -45,12 +55,7 @@ from resolvers.policy import Action, decide
 
 log = logging.getLogger(__name__)
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-JSON = "application/json"
-_ACCEPTED_BODY_TYPES = ("application/json", "application/graphql-response+json")
 
-BAD_REQUEST = "BAD_REQUEST"
-"""The code of requests refused for their HTTP form rather than their GraphQL document."""
 INTERNAL_ERROR = "Internal server error"
 """What schema.build's MaskErrors puts in place of an unexpected failure."""
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
@@ -72,39 +77,6 @@ def same_json(left: bytes, right: bytes) -> bool:
     return orjson.dumps(orjson.loads(left), option=option) == orjson.dumps(
         orjson.loads(right), option=option
     )
-
-
-class RequestError(Exception):
-    """A request refused before execution. Without a `status` it is a GraphQL request
-    error: 400 with `application/graphql-response+json`, 200 with `application/json`."""
-
-    def __init__(
-        self,
-        status: int | None,
-        message: str,
-        code: str = BAD_REQUEST,
-        *,
-        headers: dict[str, str] | None = None,
-        extensions: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error: dict[str, Any] = {
-            "message": message,
-            "extensions": {"code": code, **(extensions or {})},
-        }
-        self.headers = headers or {}
-
-    @classmethod
-    def from_syntax_error(cls, error: GraphQLSyntaxError) -> RequestError:
-        refused = cls(None, error.message, ErrorCode.VALIDATION.value)
-        refused.error = {**error.formatted, "extensions": {"code": ErrorCode.VALIDATION.value}}
-        return refused
-
-    def status_for(self, media_type: str) -> int:
-        if self.status is not None:
-            return self.status
-        return 400 if media_type == GRAPHQL_RESPONSE else 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,117 +143,6 @@ def _tag_logs_with_request_ids() -> None:
 # --- reading requests --------------------------------------------------------------------
 
 # What each media range in `Accept` gets: the two JSON types, with wildcards meaning plain JSON.
-_ANSWER_FOR = {
-    GRAPHQL_RESPONSE: GRAPHQL_RESPONSE,
-    JSON: JSON,
-    "application/*": JSON,
-    "*/*": JSON,
-}
-
-
-def _quality(params: list[str]) -> float:
-    """The `q` of one `Accept` entry (1 when absent, 0 when unreadable)."""
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                return min(max(float(value), 0.0), 1.0)
-            except ValueError:
-                return 0.0
-    return 1.0
-
-
-def _negotiate(request: Request) -> str | None:
-    """The media type to answer with, or None when the client accepts neither.
-
-    The highest q wins; among equals, the one listed first; q=0 refuses a type.
-    """
-    accept = request.headers.get("accept", "")
-    if not accept.strip():
-        return JSON
-    best: str | None = None
-    best_quality = 0.0
-    for entry in accept.split(","):
-        media_range, *params = entry.split(";")
-        answer = _ANSWER_FOR.get(media_range.strip().lower())
-        quality = _quality(params)
-        if answer is not None and quality > best_quality:
-            best, best_quality = answer, quality
-    return best
-
-
-def _wants_ide(request: Request) -> bool:
-    return (
-        request.method == "GET"
-        and "query" not in request.query_params
-        and "documentId" not in request.query_params
-        and "text/html" in request.headers.get("accept", "")
-    )
-
-
-def _decode_json_param(raw: str | None, name: str) -> Any:
-    if raw is None:
-        return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise RequestError(400, f"`{name}` is not valid JSON") from None
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused once it grows past `limit` bytes: never more is held in memory."""
-    too_large = RequestError(413, f"the request body exceeds the limit of {limit} bytes")
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.strip().isdigit():
-            raise RequestError(400, "`Content-Length` is not a number")
-        if int(declared) > limit:
-            raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _read_params(request: Request, max_body_bytes: int) -> dict[str, Any]:
-    if request.method == "GET":
-        return {
-            "query": request.query_params.get("query"),
-            "documentId": request.query_params.get("documentId"),
-            "operationName": request.query_params.get("operationName"),
-            "variables": _decode_json_param(request.query_params.get("variables"), "variables"),
-            "extensions": _decode_json_param(request.query_params.get("extensions"), "extensions"),
-        }
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in _ACCEPTED_BODY_TYPES:
-        raise RequestError(415, "send the request body as application/json")
-    body = await _read_body(request, max_body_bytes)
-    try:
-        params = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise RequestError(400, "the request body is not valid JSON") from None
-    if isinstance(params, list):
-        raise RequestError(400, "batches (a JSON array) are not supported: send one operation")
-    if not isinstance(params, dict):
-        raise RequestError(400, "the request body must be a JSON object")
-    return params
-
-
-def _check_params(params: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
-    operation_name = params.get("operationName")
-    if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestError(400, "`operationName` must be a string")
-    variables = params.get("variables")
-    if variables is not None and not isinstance(variables, dict):
-        raise RequestError(400, "`variables` must be an object")
-    extensions = params.get("extensions")
-    if extensions is not None and not isinstance(extensions, dict):
-        raise RequestError(400, "`extensions` must be an object")
-    return operation_name, variables
 
 
 def _actor(request: Request, principal: Principal) -> str:
@@ -293,10 +154,6 @@ def _actor(request: Request, principal: Principal) -> str:
 
 
 # --- writing answers ---------------------------------------------------------------------
-
-
-def _error_body(error: dict[str, Any]) -> bytes:
-    return orjson.dumps({"errors": [error]})
 
 
 def _internal_error(request: Request) -> dict[str, Any]:
@@ -359,20 +216,20 @@ class GraphQLEndpoint:
     async def __call__(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
             return Response(status_code=405, headers={"Allow": "GET, POST"})
-        if _wants_ide(request):
+        if wants_ide(request):
             if self._graphiql:
                 return HTMLResponse(get_graphql_ide_html())
             return Response("GraphiQL is disabled", status_code=404, media_type="text/plain")
-        media_type = _negotiate(request)
+        media_type = negotiate(request)
         if media_type is None:
             refused = RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}")
-            return Response(_error_body(refused.error), status_code=406, media_type=JSON)
+            return Response(error_body(refused.error), status_code=406, media_type=JSON)
         reset = _current_request_id.set(request_id(request))
         try:
             return await self._answer(request, media_type)
         except RequestError as refused:
             return Response(
-                _error_body(refused.error),
+                error_body(refused.error),
                 status_code=refused.status_for(media_type),
                 media_type=media_type,
                 headers=refused.headers,
@@ -380,14 +237,14 @@ class GraphQLEndpoint:
         except Exception:
             log.exception("unexpected failure")
             return Response(
-                _error_body(_internal_error(request)), status_code=500, media_type=media_type
+                error_body(_internal_error(request)), status_code=500, media_type=media_type
             )
         finally:
             _current_request_id.reset(reset)
 
     async def _answer(self, request: Request, media_type: str) -> Response:
-        params = await _read_params(request, self.hardening.max_body_bytes)
-        operation_name, variables = _check_params(params)
+        params = await read_params(request, self.hardening.max_body_bytes)
+        operation_name, variables = check_params(params)
         principal = principal_of(request)
         query = self._document_text(params, principal)
         checked = self._check(query, operation_name, variables)
