@@ -1,0 +1,174 @@
+"""Deployments: what runs where, how it got there, and the providers that do the work.
+
+Records and ports only; the state machine is `providers/deployment_states.py`, the store
+`providers/postgres/deployments.py`, the provider adapters `providers/deployers/`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from providers.access import ActorKind
+
+
+class DeploymentState(enum.StrEnum):
+    QUEUED = "QUEUED"
+    WAITING_APPROVAL = "WAITING_APPROVAL"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    ROLLED_BACK = "ROLLED_BACK"
+    INACTIVE = "INACTIVE"
+
+
+class DeploymentKind(enum.StrEnum):
+    DEPLOY = "DEPLOY"
+    PROMOTION = "PROMOTION"
+    ROLLBACK = "ROLLBACK"
+    RECORDED = "RECORDED"
+
+
+class Health(enum.StrEnum):
+    HEALTHY = "HEALTHY"
+    PROGRESSING = "PROGRESSING"
+    DEGRADED = "DEGRADED"
+    SUSPENDED = "SUSPENDED"
+    MISSING = "MISSING"
+    UNKNOWN = "UNKNOWN"
+
+
+class ProviderCapability(enum.StrEnum):
+    DEPLOY = "DEPLOY"
+    CANCEL = "CANCEL"
+    ROLLBACK = "ROLLBACK"
+    LIVE_STATUS = "LIVE_STATUS"
+
+
+class ApprovalDecision(enum.StrEnum):
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    kind: ActorKind
+    actor_id: int | None
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRecord:
+    id: int
+    number: int
+    """1, 2, 3... per service and environment."""
+    service_id: int
+    environment_id: int
+    version: str
+    commit_sha: str | None
+    description: str | None
+    kind: DeploymentKind
+    state: DeploymentState
+    raw_status: str | None
+    status_message: str | None
+    provider: str
+    external_id: str | None
+    url: str | None
+    log_url: str | None
+    requested_by: Requester
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    promoted_from_id: int | None
+    rollback_of_id: int | None
+    previous_id: int | None
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    deployment_id: int
+    state: DeploymentState
+    raw_status: str | None
+    message: str | None
+    source: str
+    """Who moved it: `api`, `provider:<kind>`, `reconciler`..."""
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRecord:
+    deployment_id: int
+    actor: Requester
+    decision: ApprovalDecision
+    comment: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStatus:
+    health: Health
+    observed_at: datetime
+    source: str
+    version: str | None = None
+    replicas: int | None = None
+    ready_replicas: int | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderUpdate:
+    """What a provider reports about one deployment: a new state and its own words."""
+
+    state: DeploymentState
+    raw_status: str | None = None
+    message: str | None = None
+    external_id: str | None = None
+    url: str | None = None
+    log_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeployRequest:
+    """What a provider is asked to roll out."""
+
+    deployment_id: int
+    service_slug: str
+    environment_slug: str
+    version: str
+    commit_sha: str | None
+    kind: DeploymentKind
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    rollback_to_external_id: str | None = None
+
+
+class Deployer(Protocol):
+    """One provider adapter (simulated, webhook, kubernetes, argocd). Calls carry a deadline
+    set by the caller; an adapter raises `ProviderError` with a message safe to show."""
+
+    kind: str
+    capabilities: frozenset[ProviderCapability]
+
+    async def start(self, request: DeployRequest) -> ProviderUpdate:
+        """Begin the rollout; usually answers IN_PROGRESS (or a terminal state at once)."""
+        ...
+
+    async def poll(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
+        """Where the rollout stands now."""
+        ...
+
+    async def cancel(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate: ...
+
+    async def live_status(
+        self, service_slug: str, environment_slug: str, settings: Mapping[str, Any]
+    ) -> LiveStatus | None: ...
+
+
+class ProviderError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
