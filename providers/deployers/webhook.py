@@ -1,0 +1,258 @@
+"""The webhook provider: hands each deployment to a receiver over signed HTTP; the receiver
+reports progress later through the API (`reportDeploymentStatus`).
+
+Requests are JSON POSTs signed as `providers/deployers/signatures.py` describes, with the
+secret read from the environment variable named by `secretEnv` at each call (never kept).
+Every POST carries `Idempotency-Key`, so it is retried, at most 3 attempts with backoff, on
+connection errors, timeouts, 408, 429 and 5xx; other answers are final. The receiver may answer
+JSON `{"id", "state", "url", "logUrl", "message"}`, all optional.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2 as httpx
+from pydantic import Field, field_validator
+
+from providers.deployers.settings import AdapterSettings, check_http_url, parse_settings
+from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from providers.deployments import (
+    DeploymentState,
+    DeployRequest,
+    LiveStatus,
+    ProviderCapability,
+    ProviderError,
+    ProviderUpdate,
+)
+
+KIND = "webhook"
+MAX_ATTEMPTS = 3
+UNKNOWN = "UNKNOWN"
+"""`raw_status` of a poll that knows nothing newer than the caller: keep the stored state."""
+
+_MAX_REMEMBERED = 10_000
+_RETRIED_STATUSES = frozenset({408, 429})
+_ANSWERED_STATES = {
+    state.value: state
+    for state in (
+        DeploymentState.QUEUED,
+        DeploymentState.IN_PROGRESS,
+        DeploymentState.SUCCEEDED,
+        DeploymentState.FAILED,
+        DeploymentState.CANCELED,
+    )
+}
+_TERMINAL = frozenset({DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.CANCELED})
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class WebhookSettings(AdapterSettings):
+    url: str
+    secret_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=200)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    cancel_url: str | None = None
+    callback_url: str | None = None
+    """Where receivers reach this API; sent to them as a hint."""
+
+    @field_validator("url", "cancel_url", "callback_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
+
+
+class WebhookDeployer:
+    kind: str = KIND
+    capabilities: frozenset[ProviderCapability]
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        *,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        backoff_seconds: float = 0.5,
+    ) -> None:
+        self._settings = parse_settings(WebhookSettings, KIND, settings)
+        self._clock = clock
+        self._sleep = sleep
+        self._backoff = backoff_seconds
+        self._known: OrderedDict[int, ProviderUpdate] = OrderedDict()
+        cancel = {ProviderCapability.CANCEL} if self._settings.cancel_url else set()
+        self.capabilities = frozenset({ProviderCapability.DEPLOY, *cancel})
+
+    def __repr__(self) -> str:
+        return f"WebhookDeployer(url={_origin(self._settings.url)!r})"
+
+    async def start(self, request: DeployRequest) -> ProviderUpdate:
+        body = {
+            "deploymentId": request.deployment_id,
+            "service": request.service_slug,
+            "environment": request.environment_slug,
+            "version": request.version,
+            "commitSha": request.commit_sha,
+            "kind": request.kind.value,
+            "rollbackToExternalId": request.rollback_to_external_id,
+            "callback": {
+                "mutation": "reportDeploymentStatus",
+                "deploymentId": request.deployment_id,
+                "url": self._settings.callback_url,
+            },
+        }
+        answer = await self._post(self._settings.url, body, f"deployment-{request.deployment_id}")
+        update = _read_answer(answer, DeploymentState.QUEUED)
+        return self.record_report(request.deployment_id, update)
+
+    async def poll(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
+        known = self._known.get(request.deployment_id)
+        if known is None:
+            message = "no report received here; the receiver reports through the API"
+            return ProviderUpdate(DeploymentState.QUEUED, UNKNOWN, message, external_id)
+        return known
+
+    async def cancel(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
+        cancel_url = self._settings.cancel_url
+        if cancel_url is None:
+            raise ProviderError("this webhook provider cannot cancel: no cancelUrl is configured")
+        known = self._known.get(request.deployment_id)
+        if known is not None and known.state in _TERMINAL:
+            return known
+        body = {
+            "deploymentId": request.deployment_id,
+            "externalId": external_id or (known.external_id if known else None),
+            "service": request.service_slug,
+            "environment": request.environment_slug,
+            "version": request.version,
+        }
+        answer = await self._post(cancel_url, body, f"deployment-{request.deployment_id}-cancel")
+        update = _read_answer(answer, DeploymentState.CANCELED)
+        return self.record_report(request.deployment_id, update)
+
+    async def live_status(
+        self, service_slug: str, environment_slug: str, settings: Mapping[str, Any]
+    ) -> LiveStatus | None:
+        return None
+
+    def record_report(self, deployment_id: int, update: ProviderUpdate) -> ProviderUpdate:
+        """Remember what the receiver said (answering, or through `reportDeploymentStatus`)
+        for `poll`; a terminal state, once known, stays. Returns what is now known."""
+        known = self._known.get(deployment_id)
+        if known is not None and known.state in _TERMINAL:
+            return known
+        if known is not None and update.external_id is None:
+            update = ProviderUpdate(
+                update.state,
+                update.raw_status,
+                update.message,
+                known.external_id,
+                update.url or known.url,
+                update.log_url or known.log_url,
+            )
+        self._known[deployment_id] = update
+        self._known.move_to_end(deployment_id)
+        if len(self._known) > _MAX_REMEMBERED:
+            self._known.popitem(last=False)
+        return update
+
+    async def _post(self, url: str, payload: Mapping[str, Any], idempotency_key: str) -> bytes:
+        secret = self._secret()
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        timeout = self._settings.timeout_seconds
+        origin = _origin(url)
+        problem = ""
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                timestamp = str(int(self._clock()))
+                headers = {
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": idempotency_key,
+                    TIMESTAMP_HEADER: timestamp,
+                    SIGNATURE_HEADER: sign(secret, timestamp, body),
+                }
+                try:
+                    async with asyncio.timeout(timeout):
+                        response = await client.post(url, content=body, headers=headers)
+                except (TimeoutError, httpx.TimeoutException):
+                    problem = f"no answer within {timeout:g} s"
+                except httpx.TransportError as error:
+                    problem = f"connection failed ({type(error).__name__})"
+                else:
+                    status = response.status_code
+                    if 200 <= status < 300:
+                        return response.content
+                    if status < 500 and status not in _RETRIED_STATUSES:
+                        detail = _redact(_short(response.text), secret)
+                        raise ProviderError(
+                            f"webhook receiver {origin} refused the request: HTTP {status}"
+                            + (f": {detail}" if detail else "")
+                        )
+                    problem = f"HTTP {status}"
+                logger.warning(
+                    "webhook %s attempt %d/%d: %s", origin, attempt, MAX_ATTEMPTS, problem
+                )
+                if attempt < MAX_ATTEMPTS:
+                    await self._sleep(self._backoff * 2 ** (attempt - 1))
+        raise ProviderError(
+            f"webhook receiver {origin} failed after {MAX_ATTEMPTS} attempts: {problem}"
+        )
+
+    def _secret(self) -> str:
+        name = self._settings.secret_env
+        secret = os.environ.get(name)
+        if not secret:
+            raise ProviderError(f"webhook secret: environment variable {name} is not set")
+        return secret
+
+
+def _read_answer(content: bytes, default: DeploymentState) -> ProviderUpdate:
+    try:
+        answer = json.loads(content) if content.strip() else {}
+    except ValueError:
+        answer = {}
+    if not isinstance(answer, dict):
+        answer = {}
+
+    def text(*names: str) -> str | None:
+        for name in names:
+            value = answer.get(name)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                return _short(str(value))
+        return None
+
+    raw_status = text("state", "status")
+    state = _ANSWERED_STATES.get((raw_status or "").upper(), default)
+    return ProviderUpdate(
+        state,
+        raw_status,
+        text("message"),
+        text("id", "externalId"),
+        text("url"),
+        text("logUrl"),
+    )
+
+
+def _origin(url: str) -> str:
+    """Scheme, host and port only: paths and queries may carry tokens."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _redact(text: str, secret: str) -> str:
+    return text.replace(secret, "[redacted]")

@@ -1,0 +1,1 @@
+"""Fakes for the deployer adapters' tests: a clock and a real local webhook receiver."""

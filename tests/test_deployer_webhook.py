@@ -1,0 +1,224 @@
+"""The webhook provider against a real receiver on 127.0.0.1, and its signature helper."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from providers.deployers.signatures import sign, verify_signature
+from providers.deployers.webhook import UNKNOWN, WebhookDeployer
+from providers.deployments import DeploymentKind, DeploymentState, DeployRequest, ProviderError
+from tests.deployer_fakes.clock import FakeClock
+from tests.deployer_fakes.receiver import Reply, WebhookReceiver, running_receiver
+
+SECRET_ENV = "PAVED_TEST_HOOK_SECRET"
+REQUEST = DeployRequest(42, "payments", "production", "1.2.3", "f00dcafe", DeploymentKind.PROMOTION)
+
+
+@pytest.fixture
+def secret(monkeypatch: pytest.MonkeyPatch) -> str:
+    value = "whsec_" + secrets.token_hex(16)
+    monkeypatch.setenv(SECRET_ENV, value)
+    return value
+
+
+@pytest.fixture
+def receiver(secret: str) -> Iterator[WebhookReceiver]:
+    with running_receiver(secret) as receiver:
+        yield receiver
+
+
+def webhook(receiver: WebhookReceiver, **settings: object) -> WebhookDeployer:
+    return WebhookDeployer(
+        {"url": f"{receiver.url}/deploy", "secretEnv": SECRET_ENV, **settings},
+        backoff_seconds=0.01,
+    )
+
+
+async def test_start_posts_a_signed_json_request(receiver: WebhookReceiver) -> None:
+    deployer = webhook(receiver, callbackUrl="https://paved.example.com/graphql")
+    update = await deployer.start(REQUEST)
+    assert (update.state, update.external_id) == (DeploymentState.IN_PROGRESS, "rcv-42")
+    [received] = receiver.requests
+    assert received.path == "/deploy"
+    assert received.signature_valid
+    assert received.headers["idempotency-key"] == "deployment-42"
+    assert received.headers["content-type"] == "application/json"
+    assert received.json == {
+        "deploymentId": 42,
+        "service": "payments",
+        "environment": "production",
+        "version": "1.2.3",
+        "commitSha": "f00dcafe",
+        "kind": "PROMOTION",
+        "rollbackToExternalId": None,
+        "callback": {
+            "mutation": "reportDeploymentStatus",
+            "deploymentId": 42,
+            "url": "https://paved.example.com/graphql",
+        },
+    }
+
+
+async def test_the_signature_covers_timestamp_and_body(
+    receiver: WebhookReceiver, secret: str
+) -> None:
+    second = int(time.time())
+    clock = FakeClock(second + 0.7)
+    deployer = WebhookDeployer(
+        {"url": f"{receiver.url}/deploy", "secretEnv": SECRET_ENV}, clock=clock
+    )
+    await deployer.start(REQUEST)
+    [received] = receiver.requests
+    timestamp = received.headers["x-paved-timestamp"]
+    assert timestamp == str(second)
+    assert received.headers["x-paved-signature"] == sign(secret, timestamp, received.body)
+
+
+async def test_an_answer_without_a_body_is_queued(receiver: WebhookReceiver) -> None:
+    receiver.script.append(Reply(202))
+    update = await webhook(receiver).start(REQUEST)
+    assert (update.state, update.external_id) == (DeploymentState.QUEUED, None)
+
+
+async def test_the_receivers_id_urls_and_message_are_kept(receiver: WebhookReceiver) -> None:
+    answer = {
+        "externalId": 991,
+        "status": "queued",
+        "url": "https://ci/1",
+        "logUrl": "https://ci/1/log",
+    }
+    receiver.script.append(Reply(201, answer))
+    update = await webhook(receiver).start(REQUEST)
+    assert update.state is DeploymentState.QUEUED
+    assert (update.external_id, update.raw_status) == ("991", "queued")
+    assert (update.url, update.log_url) == ("https://ci/1", "https://ci/1/log")
+
+
+async def test_5xx_is_retried_with_the_same_idempotency_key(receiver: WebhookReceiver) -> None:
+    receiver.script.extend([Reply(500), Reply(503)])
+    update = await webhook(receiver).start(REQUEST)
+    assert update.external_id == "rcv-42"
+    assert len(receiver.requests) == 3
+    assert {r.headers["idempotency-key"] for r in receiver.requests} == {"deployment-42"}
+    assert all(r.signature_valid for r in receiver.requests)
+
+
+async def test_a_timeout_is_retried(receiver: WebhookReceiver) -> None:
+    receiver.script.append(Reply(200, {"id": "late"}, delay=0.5))
+    update = await webhook(receiver, timeoutSeconds=0.2).start(REQUEST)
+    assert update.external_id == "rcv-42"
+    assert len(receiver.requests) == 2
+
+
+async def test_it_gives_up_after_three_attempts(
+    receiver: WebhookReceiver, secret: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver.script.extend([Reply(502), Reply(200, {}, delay=0.5), Reply(503), Reply(200)])
+    with caplog.at_level(logging.DEBUG), pytest.raises(ProviderError) as raised:
+        await webhook(receiver, timeoutSeconds=0.2).start(REQUEST)
+    assert len(receiver.requests) == 3
+    assert raised.value.message == (
+        f"webhook receiver {receiver.url} failed after 3 attempts: HTTP 503"
+    )
+    assert "attempt 2/3: no answer within 0.2 s" in caplog.text
+    assert secret not in caplog.text
+
+
+async def test_a_4xx_is_final_and_its_words_are_shown_without_the_secret(
+    receiver: WebhookReceiver, secret: str
+) -> None:
+    receiver.script.append(Reply(422, {"message": f"unknown service; your key is {secret}"}))
+    with pytest.raises(ProviderError) as raised:
+        await webhook(receiver).start(REQUEST)
+    assert len(receiver.requests) == 1
+    assert "HTTP 422" in raised.value.message
+    assert "unknown service; your key is [redacted]" in raised.value.message
+    assert secret not in repr(raised.value)
+
+
+async def test_an_unreachable_receiver_fails_with_a_provider_error() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    deployer = WebhookDeployer(
+        {"url": f"http://127.0.0.1:{port}/hook?token=t0ps3cret", "secretEnv": "HOME"},
+        backoff_seconds=0.01,
+    )
+    with pytest.raises(ProviderError) as raised:
+        await deployer.start(REQUEST)
+    assert raised.value.message.startswith(
+        f"webhook receiver http://127.0.0.1:{port} failed after 3 attempts: connection failed"
+    )
+    assert "t0ps3cret" not in repr(deployer)
+
+
+async def test_a_missing_secret_sends_nothing(
+    receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_ENV)
+    with pytest.raises(ProviderError) as raised:
+        await webhook(receiver).start(REQUEST)
+    assert raised.value.message == f"webhook secret: environment variable {SECRET_ENV} is not set"
+    assert receiver.requests == []
+
+
+async def test_the_secret_is_read_at_each_call(
+    receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployer = webhook(receiver)
+    rotated = "whsec_" + secrets.token_hex(16)
+    monkeypatch.setenv(SECRET_ENV, rotated)
+    receiver.secret = rotated
+    await deployer.start(REQUEST)
+    assert receiver.requests[0].signature_valid
+    assert rotated not in repr(vars(deployer))
+
+
+async def test_poll_answers_what_is_known(receiver: WebhookReceiver) -> None:
+    deployer = webhook(receiver)
+    unknown = await deployer.poll(REQUEST, "rcv-42")
+    assert (unknown.state, unknown.raw_status) == (DeploymentState.QUEUED, UNKNOWN)
+    await deployer.start(REQUEST)
+    assert (await deployer.poll(REQUEST, "rcv-42")).state is DeploymentState.IN_PROGRESS
+    for deployment_id, update in receiver.take_reports():
+        deployer.record_report(deployment_id, update)
+    done = await deployer.poll(REQUEST, "rcv-42")
+    assert (done.state, done.external_id) == (DeploymentState.SUCCEEDED, "rcv-42")
+    assert receiver.requests[1:] == []
+
+
+async def test_cancel_posts_to_the_cancel_url(receiver: WebhookReceiver) -> None:
+    deployer = webhook(receiver, cancelUrl=f"{receiver.url}/cancel")
+    await deployer.start(REQUEST)
+    canceled = await deployer.cancel(REQUEST, None)
+    assert canceled.state is DeploymentState.CANCELED
+    cancel = receiver.requests[1]
+    assert (cancel.path, cancel.signature_valid) == ("/cancel", True)
+    assert cancel.headers["idempotency-key"] == "deployment-42-cancel"
+    assert cancel.json["externalId"] == "rcv-42"
+
+
+def test_verify_signature() -> None:
+    body = b'{"deploymentId":1}'
+    header = sign("s3cret", "1000", body)
+    assert header.startswith("sha256=")
+    assert verify_signature("s3cret", "1000", body, header, tolerance_seconds=300, now=1200)
+    assert verify_signature(b"s3cret", "1000", body, header, tolerance_seconds=300, now=700)
+    for secret, timestamp, sent, signature, now in [
+        ("other", "1000", body, header, 1000),
+        ("s3cret", "1000", body + b" ", header, 1000),
+        ("s3cret", "1001", body, header, 1000),
+        ("s3cret", "1000", body, header, 1301),
+        ("s3cret", "soon", body, header, 1000),
+        ("s3cret", "1000", body, header.removeprefix("sha256="), 1000),
+        ("s3cret", "1000", body, "sha256=00", 1000),
+    ]:
+        assert not verify_signature(
+            secret, timestamp, sent, signature, tolerance_seconds=300, now=now
+        )
