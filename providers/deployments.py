@@ -87,6 +87,8 @@ class DeploymentRecord:
     rollback_of_id: int | None
     previous_id: int | None
     idempotency_key: str | None
+    committed_at: datetime | None = None
+    """When the commit was made, if the reporter said (recorded deployments): lead time."""
 
 
 @dataclass(frozen=True, slots=True)

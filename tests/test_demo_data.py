@@ -59,6 +59,10 @@ def expected_counts() -> dict[str, int]:
         "environments": len(ENVIRONMENTS),
         "api_clients": 0,
         "api_tokens": 0,
+        "deployment_approvals": 0,
+        "deployment_events": 0,
+        "deployments": 0,
+        "environment_approver_teams": 0,
     }
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 CATALOG_TABLES = (
+    "deployment_approvals",
+    "deployment_events",
+    "deployments",
+    "environment_approver_teams",
     "api_tokens",
     "api_clients",
     "team_members",

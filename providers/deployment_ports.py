@@ -1,0 +1,200 @@
+"""The deployment store's port (`DeploymentStore`) and the records only it deals in.
+
+The shared vocabulary (states, kinds, `DeploymentRecord`, `Requester`...) is
+`providers/deployments.py`; the state machine is `providers/deployment_states.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from providers.access import AuditEntry
+from providers.deployments import (
+    ApprovalDecision,
+    ApprovalRecord,
+    DeploymentKind,
+    DeploymentRecord,
+    DeploymentState,
+    Requester,
+    StatusEvent,
+)
+from providers.records import (
+    EnvironmentRecord,
+    Page,
+    PageRequest,
+    ServiceFilter,
+    ServiceRecord,
+)
+
+Pair = tuple[int, int]
+"""(service id, environment id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentFilter:
+    """Every field set narrows a listing: service and environment by slug (an unknown slug
+    matches nothing), `states` any of them."""
+
+    service: str | None = None
+    environment: str | None = None
+    states: tuple[DeploymentState, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Protection:
+    environment_id: int
+    required_approvals: int
+    approver_team_ids: tuple[int, ...]
+    prevent_self_approval: bool
+    frozen: bool
+    freeze_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """An environment's provider adapter: its kind and its settings (never secrets: those are
+    named by the settings and read from the environment or files)."""
+
+    environment_id: int
+    kind: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDeployment:
+    """What a CI job reports about a deployment it made itself."""
+
+    service: str
+    environment: str
+    version: str
+    state: DeploymentState
+    commit_sha: str | None = None
+    committed_at: datetime | None = None
+    url: str | None = None
+    external_id: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseCell:
+    environment: EnvironmentRecord
+    current: DeploymentRecord | None
+    pending: tuple[DeploymentRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRow:
+    service: ServiceRecord
+    cells: tuple[ReleaseCell, ...]
+
+
+class DeploymentStore(Protocol):
+    """Deployments, their history and approvals, and the environments' provider and protection.
+
+    Each change is one transaction; refusals are `CatalogError`s whose `path` names the input
+    field at fault. With an audit entry (`audited`), every change that returns (replays
+    included) records the entry once, in its own transaction.
+    """
+
+    def audited(self, entry: AuditEntry) -> DeploymentStore: ...
+
+    # --- changes ------------------------------------------------------------------------
+
+    async def create(
+        self,
+        service_slug: str,
+        environment_slug: str,
+        version: str,
+        commit_sha: str | None,
+        description: str | None,
+        kind: DeploymentKind,
+        requester: Requester,
+        *,
+        idempotency_key: str | None = None,
+        promoted_from_id: int | None = None,
+        rollback_of_id: int | None = None,
+        fingerprint: Mapping[str, Any] | None = None,
+    ) -> tuple[DeploymentRecord, bool]:
+        """The new deployment and True, or the first one of this idempotency key and False."""
+        ...
+
+    async def record(
+        self, report: RecordedDeployment, requester: Requester
+    ) -> tuple[DeploymentRecord, bool]: ...
+
+    async def transition(
+        self,
+        deployment_id: int,
+        to_state: DeploymentState,
+        *,
+        raw_status: str | None,
+        message: str | None,
+        source: str,
+        url: str | None = None,
+        external_id: str | None = None,
+        log_url: str | None = None,
+    ) -> DeploymentRecord: ...
+
+    async def approve(
+        self,
+        deployment_id: int,
+        actor: Requester,
+        decision: ApprovalDecision,
+        comment: str | None,
+        approver_team_ids_of_actor: Collection[int] | None,
+    ) -> DeploymentRecord: ...
+
+    async def freeze(self, environment_slug: str, reason: str | None) -> Protection: ...
+    async def unfreeze(self, environment_slug: str) -> Protection: ...
+    async def set_protection(
+        self,
+        environment_slug: str,
+        required_approvals: int,
+        approver_team_slugs: Sequence[str],
+        prevent_self_approval: bool,
+    ) -> Protection: ...
+    async def set_provider(
+        self, environment_slug: str, kind: str, settings: Mapping[str, Any]
+    ) -> ProviderSettings: ...
+
+    # --- reads (one statement each) -----------------------------------------------------
+
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, DeploymentRecord]: ...
+    async def by_idempotency_key(
+        self, requester: Requester, idempotency_key: str
+    ) -> DeploymentRecord | None: ...
+    async def page(
+        self, page: PageRequest, deployment_filter: DeploymentFilter
+    ) -> Page[DeploymentRecord]: ...
+    async def count(self, deployment_filter: DeploymentFilter) -> int: ...
+    async def service_pages(
+        self, service_ids: Sequence[int], page: PageRequest, deployment_filter: DeploymentFilter
+    ) -> dict[int, Page[DeploymentRecord]]: ...
+    async def environment_pages(
+        self,
+        environment_ids: Sequence[int],
+        page: PageRequest,
+        deployment_filter: DeploymentFilter,
+    ) -> dict[int, Page[DeploymentRecord]]: ...
+    async def current(
+        self, service_ids: Sequence[int], environment_ids: Sequence[int]
+    ) -> dict[Pair, DeploymentRecord]: ...
+    async def pending(
+        self, service_ids: Sequence[int], environment_ids: Sequence[int]
+    ) -> dict[Pair, list[DeploymentRecord]]: ...
+    async def history(self, deployment_ids: Sequence[int]) -> dict[int, list[StatusEvent]]: ...
+    async def approvals(self, deployment_ids: Sequence[int]) -> dict[int, list[ApprovalRecord]]: ...
+    async def unfinished(self) -> list[DeploymentRecord]: ...
+    async def protection(self, environment_ids: Sequence[int]) -> dict[int, Protection]: ...
+    async def providers(self, environment_ids: Sequence[int]) -> dict[int, ProviderSettings]: ...
+    async def release_matrix(
+        self,
+        page: PageRequest,
+        service_filter: ServiceFilter,
+        environment_slugs: Sequence[str] | None = None,
+    ) -> Page[ReleaseRow]: ...

@@ -1,0 +1,271 @@
+"""Creating deployments: by the platform (`create`) and as reported by CI (`record`).
+
+Both run inside a transaction the caller opened, under the service x environment's advisory
+lock, so numbers, the one-unfinished rule and idempotency hold under concurrency; the partial
+unique indexes back them up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from providers import deployment_states as states
+from providers.deployment_ports import RecordedDeployment
+from providers.deployments import DeploymentKind, DeploymentRecord, DeploymentState, Requester
+from providers.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from providers.postgres.deployments import rows
+from providers.postgres.deployments.progress import apply, supersede
+from providers.postgres.deployments.rows import UNFINISHED_SQL, add_event, lock_pair
+from providers.postgres.writes.common import Connection
+
+RECORDED_PROVIDER = "recorded"
+"""The `provider` of deployments CI made itself."""
+
+
+class KeyTaken(Exception):
+    """Another transaction inserted the same idempotency key meanwhile: look again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    service_slug: str
+    environment_slug: str
+    version: str
+    commit_sha: str | None
+    description: str | None
+    kind: DeploymentKind
+    requester: Requester
+    idempotency_key: str | None
+    fingerprint: str | None
+    promoted_from_id: int | None
+    rollback_of_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    service_id: int
+    environment_id: int
+    environment: asyncpg.Record
+
+
+async def _target(connection: Connection, service_slug: str, environment_slug: str) -> _Target:
+    service_id = await connection.fetchval("SELECT id FROM services WHERE slug = $1", service_slug)
+    if service_id is None:
+        raise NotFound(f"no service '{service_slug}'", ["input", "service"])
+    # FOR SHARE: a freeze or a protection change waits for this deployment, and the reverse.
+    environment = await connection.fetchrow(
+        "SELECT * FROM environments WHERE slug = $1 FOR SHARE", environment_slug
+    )
+    if environment is None:
+        raise NotFound(f"no environment '{environment_slug}'", ["input", "environment"])
+    await lock_pair(connection, service_id, environment["id"])
+    return _Target(service_id, environment["id"], environment)
+
+
+async def _refuse_unfinished(
+    connection: Connection, target: _Target, service_slug: str, environment_slug: str
+) -> None:
+    busy = await connection.fetchrow(
+        f"SELECT id, number, state FROM deployments WHERE service_id = $1 "
+        f"AND environment_id = $2 AND state IN {UNFINISHED_SQL}",
+        target.service_id, target.environment_id,
+    )  # fmt: skip
+    if busy is not None:
+        raise Conflict(
+            f"deployment #{busy['number']} (id {busy['id']}) of '{service_slug}' to "
+            f"'{environment_slug}' is still {busy['state']}",
+            ["input", "service"],
+        )
+
+
+async def _current(connection: Connection, target: _Target) -> asyncpg.Record | None:
+    return await connection.fetchrow(
+        "SELECT * FROM deployments WHERE service_id = $1 AND environment_id = $2 "
+        "AND state = 'SUCCEEDED' FOR UPDATE",
+        target.service_id, target.environment_id,
+    )  # fmt: skip
+
+
+_INSERT = """
+INSERT INTO deployments (
+    service_id, environment_id, number, version, commit_sha, committed_at, description, kind,
+    state, provider, external_id, url, requested_by_kind, requested_by_id, requested_by_name,
+    started_at, finished_at, promoted_from_id, rollback_of_id, previous_id, idempotency_key,
+    idempotency_fingerprint)
+SELECT $1, $2, coalesce(max(number), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+       $15, $16, $17, $18, $19, $20, $21
+FROM deployments WHERE service_id = $1 AND environment_id = $2
+RETURNING *
+"""
+
+
+async def _check_source(connection: Connection, draft: Draft, target: _Target) -> None:
+    """A promotion comes from a deployment of the same service elsewhere that succeeded; a
+    rollback replaces the current deployment of its service x environment."""
+    if draft.kind is DeploymentKind.PROMOTION:
+        source = await connection.fetchrow(
+            "SELECT service_id, environment_id, state FROM deployments WHERE id = $1",
+            draft.promoted_from_id,
+        )
+        if (
+            source is None
+            or source["service_id"] != target.service_id
+            or source["environment_id"] == target.environment_id
+            or DeploymentState(source["state"]) not in states.SUCCESSFUL
+        ):
+            raise PreconditionFailed(
+                f"deployment {draft.promoted_from_id} is not a successful deployment of "
+                f"'{draft.service_slug}' in another environment",
+                ["input", "fromEnvironment"],
+            )
+
+
+async def create(connection: Connection, draft: Draft) -> tuple[DeploymentRecord, bool]:
+    target = await _target(connection, draft.service_slug, draft.environment_slug)
+    if draft.idempotency_key is not None:
+        first = await connection.fetchrow(
+            "SELECT * FROM deployments WHERE requested_by_kind = $1 "
+            "AND coalesce(requested_by_id, 0) = coalesce($2::bigint, 0) AND idempotency_key = $3",
+            draft.requester.kind.value, draft.requester.actor_id, draft.idempotency_key,
+        )  # fmt: skip
+        if first is not None:
+            if first["idempotency_fingerprint"] != draft.fingerprint:
+                raise Conflict(
+                    f"idempotency key '{draft.idempotency_key}' was used for another request "
+                    f"(deployment {first['id']})",
+                    ["input", "idempotencyKey"],
+                )
+            return rows.deployment(first), False
+    environment = target.environment
+    if environment["frozen"]:
+        reason = environment["freeze_reason"]
+        raise PreconditionFailed(
+            f"environment '{draft.environment_slug}' is frozen" + (f": {reason}" if reason else ""),
+            ["input", "environment"],
+        )
+    await _refuse_unfinished(connection, target, draft.service_slug, draft.environment_slug)
+    await _check_source(connection, draft, target)
+    current = await _current(connection, target)
+    if draft.kind is DeploymentKind.ROLLBACK and (
+        current is None or current["id"] != draft.rollback_of_id
+    ):
+        raise PreconditionFailed(
+            f"deployment {draft.rollback_of_id} is not the current deployment of "
+            f"'{draft.service_slug}' in '{draft.environment_slug}'",
+            ["input", "toDeployment"],
+        )
+    state = (
+        DeploymentState.WAITING_APPROVAL
+        if environment["required_approvals"] > 0
+        else DeploymentState.QUEUED
+    )
+    requester = draft.requester
+    try:
+        async with connection.transaction():  # a savepoint: the error below is recoverable
+            row = await connection.fetchrow(
+                _INSERT,
+                target.service_id, target.environment_id, draft.version, draft.commit_sha, None,
+                draft.description, draft.kind.value, state.value, environment["provider_kind"],
+                None, None, requester.kind.value, requester.actor_id, requester.name, None, None,
+                draft.promoted_from_id, draft.rollback_of_id,
+                None if current is None else current["id"], draft.idempotency_key,
+                draft.fingerprint,
+            )  # fmt: skip
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name == "deployments_idempotency_key":
+            raise KeyTaken from None
+        raise
+    assert row is not None
+    await add_event(connection, row["id"], state, None, "requested", "api")
+    return rows.deployment(row), True
+
+
+def _recorded_times(
+    report: RecordedDeployment, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    started = report.started_at
+    finished = report.finished_at
+    if report.state is not DeploymentState.QUEUED and started is None:
+        started = finished if finished is not None and finished < now else now
+    if report.state in states.FINISHED and finished is None:
+        finished = now
+    if started is not None and finished is not None and finished < started:
+        raise ValidationFailed("`finishedAt` is before `startedAt`", ["input", "finishedAt"])
+    return started, finished
+
+
+async def record(
+    connection: Connection, report: RecordedDeployment, requester: Requester
+) -> tuple[DeploymentRecord, bool]:
+    """A deployment CI made itself. A report with a known `external_id` (per service x
+    environment) is a replay when its state is the same, a state change when the state machine
+    allows it, and a CONFLICT when its version or commit differ."""
+    target = await _target(connection, report.service, report.environment)
+    now: datetime = await connection.fetchval("SELECT clock_timestamp()")
+    if report.external_id is not None:
+        known = await connection.fetchrow(
+            "SELECT * FROM deployments WHERE service_id = $1 AND environment_id = $2 "
+            "AND kind = 'RECORDED' AND external_id = $3 FOR UPDATE",
+            target.service_id, target.environment_id, report.external_id,
+        )  # fmt: skip
+        if known is not None:
+            return await _record_again(connection, known, report, now), False
+    if report.state not in states.RECORDABLE:
+        allowed = ", ".join(sorted(state.value for state in states.RECORDABLE))
+        raise ValidationFailed(f"`state` must be one of {allowed}", ["input", "state"])
+    started, finished = _recorded_times(report, now)
+    state = report.state
+    current = None
+    if state in states.UNFINISHED:
+        await _refuse_unfinished(connection, target, report.service, report.environment)
+    if state is DeploymentState.SUCCEEDED:
+        current = await _current(connection, target)
+        assert finished is not None
+        if (
+            current is not None
+            and current["finished_at"] is not None
+            and (current["finished_at"] > finished)
+        ):
+            state = DeploymentState.INACTIVE  # a late report: a newer one already runs
+        elif current is not None:
+            await supersede(connection, current, DeploymentState.INACTIVE, "recorded")
+    else:
+        current = await _current(connection, target)
+    row = await connection.fetchrow(
+        _INSERT,
+        target.service_id, target.environment_id, report.version, report.commit_sha,
+        report.committed_at, report.description, DeploymentKind.RECORDED.value, state.value,
+        RECORDED_PROVIDER, report.external_id, report.url, requester.kind.value,
+        requester.actor_id, requester.name, started, finished, None, None,
+        None if current is None else current["id"], None, None,
+    )  # fmt: skip
+    assert row is not None
+    await add_event(connection, row["id"], state, None, "recorded", "ci")
+    return rows.deployment(row), True
+
+
+async def _record_again(
+    connection: Connection,
+    known: asyncpg.Record,
+    report: RecordedDeployment,
+    now: datetime,
+) -> DeploymentRecord:
+    if (known["version"], known["commit_sha"]) != (report.version, report.commit_sha):
+        raise Conflict(
+            f"external id '{report.external_id}' was recorded for another version "
+            f"(deployment {known['id']})",
+            ["input", "externalId"],
+        )
+    current_state = DeploymentState(known["state"])
+    if current_state == report.state or (
+        current_state in states.SUCCESSFUL and report.state is DeploymentState.SUCCEEDED
+    ):
+        return rows.deployment(known)
+    return await apply(
+        connection, known, report.state, raw_status=None, message=None, source="ci",
+        url=report.url, external_id=None, log_url=None, now=now,
+        started_at=report.started_at, finished_at=report.finished_at,
+    )  # fmt: skip

@@ -1,0 +1,161 @@
+"""Reading deployments: batched lookups (one statement per call) and keyset listings, newest
+first (by creation time, then id)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from providers.deployment_ports import (
+    DeploymentFilter,
+    Pair,
+    Protection,
+    ProviderSettings,
+)
+from providers.deployments import ApprovalRecord, DeploymentRecord, Requester, StatusEvent
+from providers.postgres.deployments import rows
+from providers.postgres.deployments.rows import UNFINISHED_SQL
+from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
+from providers.postgres.listings import Listing, count, fetch_page, fetch_pages
+from providers.records import Page, PageRequest
+
+_ORDER = Ordering(
+    (SortKey("d.created_at", "timestamptz"), SortKey("d.id", "bigint")), descending=True
+)
+_LISTING = Listing("deployments d", "d", rows.deployment)
+
+
+def _conditions(deployment_filter: DeploymentFilter, params: Params) -> list[str]:
+    conditions: list[str] = []
+    if deployment_filter.service is not None:
+        conditions.append(
+            "d.service_id = (SELECT id FROM services WHERE slug = "
+            f"{params.add(deployment_filter.service)}::text)"
+        )
+    if deployment_filter.environment is not None:
+        conditions.append(
+            "d.environment_id = (SELECT id FROM environments WHERE slug = "
+            f"{params.add(deployment_filter.environment)}::text)"
+        )
+    if deployment_filter.states is not None:
+        values = [state.value for state in deployment_filter.states]
+        conditions.append(f"d.state = ANY({params.add(values)}::text[])")
+    return conditions
+
+
+class DeploymentReader:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, DeploymentRecord]:
+        found = await self._pool.fetch(
+            "SELECT * FROM deployments WHERE id = ANY($1::bigint[])", list(ids)
+        )
+        return {row["id"]: rows.deployment(row) for row in found}
+
+    async def by_idempotency_key(
+        self, requester: Requester, idempotency_key: str
+    ) -> DeploymentRecord | None:
+        row = await self._pool.fetchrow(
+            "SELECT * FROM deployments WHERE requested_by_kind = $1 "
+            "AND coalesce(requested_by_id, 0) = coalesce($2::bigint, 0) AND idempotency_key = $3",
+            requester.kind.value, requester.actor_id, idempotency_key,
+        )  # fmt: skip
+        return None if row is None else rows.deployment(row)
+
+    async def page(
+        self, page: PageRequest, deployment_filter: DeploymentFilter
+    ) -> Page[DeploymentRecord]:
+        params = Params()
+        conditions = _conditions(deployment_filter, params)
+        scope = scope_digest("deployments", deployment_filter)
+        return await fetch_page(self._pool, _LISTING, _ORDER, page, scope, conditions, params)
+
+    async def count(self, deployment_filter: DeploymentFilter) -> int:
+        params = Params()
+        return await count(
+            self._pool, "deployments d", _conditions(deployment_filter, params), params
+        )
+
+    async def pages_of(
+        self,
+        column: str,
+        parent_ids: Sequence[int],
+        page: PageRequest,
+        deployment_filter: DeploymentFilter,
+    ) -> dict[int, Page[DeploymentRecord]]:
+        """One page per service (`column` = service_id) or environment (environment_id)."""
+        params = Params()
+        conditions = _conditions(deployment_filter, params)
+        scope = scope_digest(f"deployments-by-{column}", deployment_filter)
+        return await fetch_pages(
+            self._pool, _LISTING, _ORDER, page, scope, parent_ids, f"d.{column} = parent.id",
+            conditions, params,
+        )  # fmt: skip
+
+    async def _by_pair(
+        self, condition: str, service_ids: Sequence[int], environment_ids: Sequence[int]
+    ) -> list[DeploymentRecord]:
+        found = await self._pool.fetch(
+            f"SELECT * FROM deployments WHERE {condition} AND service_id = ANY($1::bigint[]) "
+            "AND environment_id = ANY($2::bigint[]) ORDER BY created_at, id",
+            list(service_ids), list(environment_ids),
+        )  # fmt: skip
+        return [rows.deployment(row) for row in found]
+
+    async def current(
+        self, service_ids: Sequence[int], environment_ids: Sequence[int]
+    ) -> dict[Pair, DeploymentRecord]:
+        found = await self._by_pair("state = 'SUCCEEDED'", service_ids, environment_ids)
+        return {(record.service_id, record.environment_id): record for record in found}
+
+    async def pending(
+        self, service_ids: Sequence[int], environment_ids: Sequence[int]
+    ) -> dict[Pair, list[DeploymentRecord]]:
+        grouped: dict[Pair, list[DeploymentRecord]] = {}
+        for record in await self._by_pair(
+            f"state IN {UNFINISHED_SQL}", service_ids, environment_ids
+        ):
+            grouped.setdefault((record.service_id, record.environment_id), []).append(record)
+        return grouped
+
+    async def history(self, deployment_ids: Sequence[int]) -> dict[int, list[StatusEvent]]:
+        grouped: dict[int, list[StatusEvent]] = {key: [] for key in deployment_ids}
+        for row in await self._pool.fetch(
+            "SELECT * FROM deployment_events WHERE deployment_id = ANY($1::bigint[]) "
+            "ORDER BY at, id",
+            list(deployment_ids),
+        ):
+            grouped[row["deployment_id"]].append(rows.event(row))
+        return grouped
+
+    async def approvals(self, deployment_ids: Sequence[int]) -> dict[int, list[ApprovalRecord]]:
+        grouped: dict[int, list[ApprovalRecord]] = {key: [] for key in deployment_ids}
+        for row in await self._pool.fetch(
+            "SELECT * FROM deployment_approvals WHERE deployment_id = ANY($1::bigint[]) "
+            "ORDER BY at, id",
+            list(deployment_ids),
+        ):
+            grouped[row["deployment_id"]].append(rows.approval(row))
+        return grouped
+
+    async def unfinished(self) -> list[DeploymentRecord]:
+        found = await self._pool.fetch(
+            f"SELECT * FROM deployments WHERE state IN {UNFINISHED_SQL} ORDER BY id"
+        )
+        return [rows.deployment(row) for row in found]
+
+    async def protection(self, environment_ids: Sequence[int]) -> dict[int, Protection]:
+        found = await self._pool.fetch(
+            f"{rows.PROTECTION_SQL} WHERE e.id = ANY($1::bigint[])", list(environment_ids)
+        )
+        return {row["id"]: rows.protection(row) for row in found}
+
+    async def providers(self, environment_ids: Sequence[int]) -> dict[int, ProviderSettings]:
+        found = await self._pool.fetch(
+            "SELECT id, provider_kind, provider_settings FROM environments "
+            "WHERE id = ANY($1::bigint[])",
+            list(environment_ids),
+        )
+        return {row["id"]: rows.provider(row) for row in found}

@@ -1,0 +1,106 @@
+"""Row -> record mapping for deployments, their events and approvals, and shared SQL bits."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from providers.access import ActorKind
+from providers.deployment_ports import Protection, ProviderSettings
+from providers.deployments import (
+    ApprovalDecision,
+    ApprovalRecord,
+    DeploymentKind,
+    DeploymentRecord,
+    DeploymentState,
+    Requester,
+    StatusEvent,
+)
+from providers.postgres.writes.common import Connection
+
+UNFINISHED_SQL = "('QUEUED', 'WAITING_APPROVAL', 'IN_PROGRESS')"
+
+_PLAIN = (
+    "id", "number", "service_id", "environment_id", "version", "commit_sha", "description",
+    "raw_status", "status_message", "provider", "external_id", "url", "log_url", "created_at",
+    "started_at", "finished_at", "promoted_from_id", "rollback_of_id", "previous_id",
+    "idempotency_key", "committed_at",
+)  # fmt: skip
+
+
+def deployment(row: asyncpg.Record, prefix: str = "") -> DeploymentRecord:
+    return DeploymentRecord(
+        **{name: row[prefix + name] for name in _PLAIN},
+        kind=DeploymentKind(row[prefix + "kind"]),
+        state=DeploymentState(row[prefix + "state"]),
+        requested_by=Requester(
+            ActorKind(row[prefix + "requested_by_kind"]),
+            row[prefix + "requested_by_id"],
+            row[prefix + "requested_by_name"],
+        ),
+    )
+
+
+def event(row: asyncpg.Record) -> StatusEvent:
+    return StatusEvent(
+        deployment_id=row["deployment_id"],
+        state=DeploymentState(row["state"]),
+        raw_status=row["raw_status"],
+        message=row["message"],
+        source=row["source"],
+        at=row["at"],
+    )
+
+
+def approval(row: asyncpg.Record) -> ApprovalRecord:
+    return ApprovalRecord(
+        deployment_id=row["deployment_id"],
+        actor=Requester(ActorKind(row["actor_kind"]), row["actor_id"], row["actor_name"]),
+        decision=ApprovalDecision(row["decision"]),
+        comment=row["comment"],
+        at=row["at"],
+    )
+
+
+PROTECTION_SQL = (
+    "SELECT e.id, e.required_approvals, e.prevent_self_approval, e.frozen, e.freeze_reason, "
+    "ARRAY(SELECT a.team_id FROM environment_approver_teams a WHERE a.environment_id = e.id "
+    "ORDER BY a.team_id) AS approver_team_ids FROM environments e"
+)
+
+
+def protection(row: asyncpg.Record) -> Protection:
+    return Protection(
+        environment_id=row["id"],
+        required_approvals=row["required_approvals"],
+        approver_team_ids=tuple(row["approver_team_ids"]),
+        prevent_self_approval=row["prevent_self_approval"],
+        frozen=row["frozen"],
+        freeze_reason=row["freeze_reason"],
+    )
+
+
+def provider(row: asyncpg.Record) -> ProviderSettings:
+    return ProviderSettings(row["id"], row["provider_kind"], row["provider_settings"])
+
+
+async def add_event(
+    connection: Connection,
+    deployment_id: int,
+    state: DeploymentState,
+    raw_status: str | None,
+    message: str | None,
+    source: str,
+) -> None:
+    await connection.execute(
+        "INSERT INTO deployment_events (deployment_id, state, raw_status, message, source) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        deployment_id, state.value, raw_status, message, source,
+    )  # fmt: skip
+
+
+async def lock_pair(connection: Connection, service_id: int, environment_id: int) -> None:
+    """Serialise changes to one service x environment until the transaction ends."""
+    await connection.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        f"paved-deployments:{service_id}:{environment_id}",
+    )
