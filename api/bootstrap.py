@@ -19,6 +19,7 @@ from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
 from providers.postgres.demo import load_demo_if_empty
+from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.reads import PostgresCatalogReader
@@ -91,6 +92,7 @@ async def running(
                 writer=PostgresCatalogWriter(pool, audit_log),
                 access=access,
                 audit=audit_log,
+                deployments=PostgresDeploymentStore(pool, audit_log),
             )
             async with httpx.AsyncClient() as http:
                 oidc = OidcVerifier.from_settings(settings, http) if settings.oidc_enabled else None

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from providers.access import Principal
 from providers.access_ports import AccessStore, AuditLog
+from providers.deployment_ports import DeploymentStore
 from providers.ports import CatalogReader, CatalogWriter
 from resolvers.access_loaders import AccessLoaders
 from resolvers.loaders import Loaders
@@ -17,6 +18,7 @@ class Ports:
     writer: CatalogWriter
     access: AccessStore
     audit: AuditLog
+    deployments: DeploymentStore
 
 
 @dataclass(slots=True)
@@ -25,6 +27,7 @@ class Context:
     writer: CatalogWriter
     access: AccessStore
     audit: AuditLog
+    deployments: DeploymentStore
     loaders: Loaders
     access_loaders: AccessLoaders
     principal: Principal
@@ -44,6 +47,7 @@ class Context:
             writer=ports.writer,
             access=ports.access,
             audit=ports.audit,
+            deployments=ports.deployments,
             loaders=Loaders(ports.reader),
             access_loaders=AccessLoaders(ports.access),
             principal=principal,
