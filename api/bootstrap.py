@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import strawberry
 from api.authentication import Authenticator
 from api.oidc import OidcVerifier
 from api.settings import Settings
+from providers.deployers.registry import build_deployer
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
@@ -25,6 +27,9 @@ from providers.postgres.migrations import apply_migrations
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.writes import PostgresCatalogWriter
 from resolvers.context import Ports
+from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvironment
+from resolvers.live_status import LiveStatusLookup
+from resolvers.rollouts import Rollouts
 from schema.build import build_schema
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,8 @@ class Overrides:
     """What tests swap in: a statement observer, later fake providers."""
 
     query_logger: QueryLogger | None = None
+    deployer_factory: DeployerFactory | None = None
+    deployer_clock: Callable[[], float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,9 @@ class Container:
     graph_reader: PostgresGraphReader
     authenticator: Authenticator
     schema: strawberry.Schema
+    rollouts: Rollouts
+    deployers: DeployersByEnvironment
+    live: LiveStatusLookup
 
 
 @asynccontextmanager
@@ -82,18 +92,26 @@ async def running(
             max_size=max(settings.pool_min_size, settings.pool_max_size),
             query_logger=overrides.query_logger,
         )
+        audit_log = PostgresAuditLog(pool)
+        reader = PostgresCatalogReader(pool)
+        deployments = PostgresDeploymentStore(pool, audit_log)
+        rollouts, live, deployers = _providers(settings, overrides, deployments, reader)
         try:
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
-            audit_log = PostgresAuditLog(pool)
             access = PostgresAccessStore(pool, audit_log)
             ports = Ports(
-                reader=PostgresCatalogReader(pool),
+                reader=reader,
                 writer=PostgresCatalogWriter(pool, audit_log),
                 access=access,
                 audit=audit_log,
-                deployments=PostgresDeploymentStore(pool, audit_log),
+                deployments=deployments,
+                rollouts=rollouts,
+                live=live,
             )
+            resumed = await rollouts.resume_unfinished()
+            if resumed:
+                log.info("resumed %d unfinished deployments", resumed)
             async with httpx.AsyncClient() as http:
                 oidc = OidcVerifier.from_settings(settings, http) if settings.oidc_enabled else None
                 if not settings.production:
@@ -109,6 +127,36 @@ async def running(
                         access, oidc, anonymous_is_admin=not settings.production
                     ),
                     schema=build_schema(),
+                    rollouts=rollouts,
+                    deployers=deployers,
+                    live=live,
                 )
         finally:
+            await rollouts.stop()
             await pool.close()
+
+
+def _providers(
+    settings: Settings,
+    overrides: Overrides,
+    store: PostgresDeploymentStore,
+    reader: PostgresCatalogReader,
+) -> tuple[Rollouts, LiveStatusLookup, DeployersByEnvironment]:
+    deployers = DeployersByEnvironment(
+        store,
+        clock=overrides.deployer_clock or time.time,
+        build=overrides.deployer_factory or build_deployer,
+    )
+    rollouts = Rollouts(
+        store,
+        reader,
+        deployers,
+        call_deadline_seconds=settings.provider_deadline_seconds,
+        poll_seconds=settings.rollout_poll_seconds,
+    )
+    live = LiveStatusLookup(
+        deployers,
+        deadline_seconds=settings.live_status_deadline_seconds,
+        cache_seconds=settings.live_status_cache_seconds,
+    )
+    return rollouts, live, deployers

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     rate_limit_points: int = Field(default=500_000, ge=0, le=1_000_000_000)
     rate_limit_refill_per_second: float | None = Field(default=None, gt=0, le=1_000_000_000)
 
+    # Provider adapters (deployments): deadlines of their calls, how often rollouts are polled.
+    provider_deadline_seconds: float = Field(default=10.0, gt=0, le=300)
+    live_status_deadline_seconds: float = Field(default=2.0, gt=0, le=60)
+    live_status_cache_seconds: float = Field(default=5.0, ge=0, le=3_600)
+    rollout_poll_seconds: float = Field(default=2.0, gt=0, le=3_600)
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:

@@ -93,6 +93,39 @@ class ReleaseRow:
     cells: tuple[ReleaseCell, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class DeploymentMetrics:
+    """Delivery metrics of one environment over a window, for deployments created in it
+    (`since` <= created_at < `until`, `until` defaulting to now), optionally of one service
+    or of the services a team (or one of its sub-teams) owns as primary owner.
+
+    - `deployments`: every deployment created in the window, whatever its state.
+    - `succeeded`: those that succeeded (SUCCEEDED now, or since replaced: INACTIVE,
+      ROLLED_BACK); `failed`: FAILED; `rolled_back`: ROLLED_BACK (succeeded, then replaced by
+      a rollback). CANCELED and unfinished ones count only in `deployments`.
+    - `deployments_per_day`: `deployments` / the window's length in days (fractional).
+    - `change_failure_rate`: (failed + rolled_back) / (succeeded + failed), in 0..1; None
+      when no deployment of the window finished either way (no data is not a 0% rate).
+    - `mean_time_to_restore_seconds`: per incident, the time from a failure (a FAILED
+      deployment's finish, or a ROLLED_BACK one's finish, when the bad change went live) to
+      the finish of the next deployment of the same service x environment that succeeded;
+      consecutive failures before one restore are one incident, timed from its first
+      failure in the window. None when no failure of the window has been restored.
+    - `median_lead_time_seconds`: median, over the deployments of the window that succeeded,
+      of `finished_at` - `committed_at` (when the reporter gave a commit time, recorded
+      deployments), else `finished_at` - `created_at`. None when none succeeded.
+    """
+
+    deployments: int
+    succeeded: int
+    failed: int
+    rolled_back: int
+    deployments_per_day: float
+    change_failure_rate: float | None
+    mean_time_to_restore_seconds: float | None
+    median_lead_time_seconds: float | None
+
+
 class DeploymentStore(Protocol):
     """Deployments, their history and approvals, and the environments' provider and protection.
 
@@ -198,3 +231,14 @@ class DeploymentStore(Protocol):
         service_filter: ServiceFilter,
         environment_slugs: Sequence[str] | None = None,
     ) -> Page[ReleaseRow]: ...
+    async def metrics(
+        self,
+        environment_slug: str,
+        service_slug: str | None,
+        team_slug: str | None,
+        since: datetime,
+        until: datetime | None,
+    ) -> DeploymentMetrics:
+        """One statement. Unknown environment, service or team: NOT_FOUND at `environment`,
+        `service`, `team`; naive times or an empty window: VALIDATION at `since`/`until`."""
+        ...

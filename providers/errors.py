@@ -14,6 +14,7 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "FORBIDDEN"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     RATE_LIMITED = "RATE_LIMITED"
+    PROVIDER_ERROR = "PROVIDER_ERROR"
     INTERNAL = "INTERNAL"
 
 
@@ -51,3 +52,9 @@ class PreconditionFailed(CatalogError):
 
 class InvalidCursor(CatalogError):
     code = ErrorCode.VALIDATION
+
+
+class ProviderFailure(CatalogError):
+    """A provider adapter failed or did not answer in time; the message is safe to show."""
+
+    code = ErrorCode.PROVIDER_ERROR

@@ -16,7 +16,7 @@ from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord, Scope
 from providers.access_ports import AccessStore
 from providers.errors import NotFound, ValidationFailed
 from resolvers import validation as v
-from resolvers.auditing import Input, Outcome, attempt_on_access, target
+from resolvers.auditing import Input, Outcome, attempt_with, target
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
 from resolvers.policy import Action, require, role_scopes
@@ -50,8 +50,13 @@ async def create_api_client(context: Context, data: Input) -> Outcome[ApiClientR
         model = v.validate(CreateApiClient, data)
         return await store.create_api_client(model.slug, model.name, model.team)
 
-    return await attempt_on_access(
-        context, "createApiClient", data, [target("ApiClient", data.get("slug"))], act
+    return await attempt_with(
+        context,
+        "createApiClient",
+        data,
+        [target("ApiClient", data.get("slug"))],
+        context.access.audited,
+        act,
     )
 
 
@@ -61,8 +66,13 @@ async def delete_api_client(context: Context, data: Input) -> Outcome[int]:
         model = v.validate(DeleteApiClient, data)
         return await store.delete_api_client(model.api_client)
 
-    return await attempt_on_access(
-        context, "deleteApiClient", data, [target("ApiClient", data.get("apiClient"))], act
+    return await attempt_with(
+        context,
+        "deleteApiClient",
+        data,
+        [target("ApiClient", data.get("apiClient"))],
+        context.access.audited,
+        act,
     )
 
 
@@ -106,7 +116,7 @@ async def create_api_token(context: Context, data: Input) -> Outcome[tuple[ApiTo
         )
 
     targets = [target("User", data.get("user")), target("ApiClient", data.get("client"))]
-    return await attempt_on_access(context, "createApiToken", data, targets, act)
+    return await attempt_with(context, "createApiToken", data, targets, context.access.audited, act)
 
 
 async def revoke_api_token(context: Context, data: Input) -> Outcome[ApiTokenRecord]:
@@ -125,6 +135,11 @@ async def revoke_api_token(context: Context, data: Input) -> Outcome[ApiTokenRec
         require(principal, Action.MANAGE_OWN_TOKENS if own else Action.MANAGE_ANY_TOKENS)
         return await store.revoke_token(token.id)
 
-    return await attempt_on_access(
-        context, "revokeApiToken", data, [target("ApiToken", data.get("token"))], act
+    return await attempt_with(
+        context,
+        "revokeApiToken",
+        data,
+        [target("ApiToken", data.get("token"))],
+        context.access.audited,
+        act,
     )

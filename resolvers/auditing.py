@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from providers.access import AuditEntry, AuditOutcome, Forbidden
-from providers.access_ports import AccessStore
 from providers.errors import CatalogError
 from providers.ports import CatalogWriter
 from resolvers import validation as v
 from resolvers.context import Context
 
 T = TypeVar("T")
+P = TypeVar("P")
 Input = dict[str, Any]
 
 
@@ -54,6 +54,20 @@ def audit_entry(
     )
 
 
+async def attempt_with(
+    context: Context,
+    operation: str,
+    data: Input,
+    targets: Sequence[str | None],
+    audited: Callable[[AuditEntry], P],
+    act: Callable[[P], Awaitable[T]],
+) -> Outcome[T]:
+    """Run `act` on a port made by `audited(entry)` (a catalog writer, the access or the
+    deployment store), which records the acceptance in the change's own transaction."""
+    entry = audit_entry(context, operation, data, targets)
+    return await _recorded(context, entry, lambda: act(audited(entry)))
+
+
 async def attempt(
     context: Context,
     operation: str,
@@ -61,21 +75,22 @@ async def attempt(
     targets: Sequence[str | None],
     act: Callable[[CatalogWriter], Awaitable[T]],
 ) -> Outcome[T]:
-    """Run `act` with a writer that records the acceptance in the change's transaction."""
-    entry = audit_entry(context, operation, data, targets)
-    return await _recorded(context, entry, lambda: act(context.writer.audited(entry)))
+    return await attempt_with(context, operation, data, targets, context.writer.audited, act)
 
 
-async def attempt_on_access(
+async def attempt_without_change(
     context: Context,
     operation: str,
     data: Input,
     targets: Sequence[str | None],
-    act: Callable[[AccessStore], Awaitable[T]],
+    act: Callable[[], Awaitable[T]],
 ) -> Outcome[T]:
-    """`attempt`, for changes to API clients and tokens."""
+    """For attempts that change nothing when accepted (a dry run): recorded right after."""
     entry = audit_entry(context, operation, data, targets)
-    return await _recorded(context, entry, lambda: act(context.access.audited(entry)))
+    outcome = await _recorded(context, entry, act)
+    if not outcome.errors:
+        await context.audit.append(entry)
+    return outcome
 
 
 async def _recorded(

@@ -28,6 +28,7 @@ from providers.records import (
     TeamRecord,
     UserRecord,
 )
+from resolvers import environment_settings
 from resolvers import validation as v
 from resolvers.auditing import Outcome, attempt, target
 from resolvers.context import Context
@@ -229,8 +230,11 @@ async def create_environment(context: Context, data: Input) -> Outcome[Environme
     async def act(writer: CatalogWriter) -> EnvironmentRecord:
         require(context.principal, Action.MANAGE_ENVIRONMENTS)
         model = v.validate(v.CreateEnvironment, data)
+        await environment_settings.check(context, model.provider, model.protection)
         draft = EnvironmentDraft(model.slug, model.name, model.tier, model.description)
-        return await writer.create_environment(draft)
+        created = await writer.create_environment(draft)
+        await environment_settings.apply(context, model.slug, model.provider, model.protection)
+        return created
 
     return await attempt(
         context, "createEnvironment", data, [target("Environment", data.get("slug"))], act
@@ -240,9 +244,16 @@ async def create_environment(context: Context, data: Input) -> Outcome[Environme
 async def update_environment(context: Context, data: Input) -> Outcome[EnvironmentRecord]:
     async def act(writer: CatalogWriter) -> EnvironmentRecord:
         require(context.principal, Action.MANAGE_ENVIRONMENTS)
-        model = v.validate(v.UpdateEnvironment, data, not_nullable=frozenset({"tier"}))
+        model = v.validate(
+            v.UpdateEnvironment, data, not_nullable=frozenset({"tier", "provider", "protection"})
+        )
+        await environment_settings.check(context, model.provider, model.protection)
         patch = EnvironmentPatch(**v.provided(model, "name", "description", "tier"))
-        return await writer.update_environment(model.environment, model.expected_version, patch)
+        updated = await writer.update_environment(model.environment, model.expected_version, patch)
+        await environment_settings.apply(
+            context, model.environment, model.provider, model.protection
+        )
+        return updated
 
     return await attempt(
         context, "updateEnvironment", data, [target("Environment", data.get("environment"))], act

@@ -9,7 +9,10 @@ from providers.access_ports import AccessStore, AuditLog
 from providers.deployment_ports import DeploymentStore
 from providers.ports import CatalogReader, CatalogWriter
 from resolvers.access_loaders import AccessLoaders
+from resolvers.deployment_loaders import DeploymentLoaders
+from resolvers.live_status import LiveStatusLookup
 from resolvers.loaders import Loaders
+from resolvers.rollouts import Rollouts
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +22,9 @@ class Ports:
     access: AccessStore
     audit: AuditLog
     deployments: DeploymentStore
+    rollouts: Rollouts | None = None
+    """Hands committed deployments to their providers; None where nothing runs them."""
+    live: LiveStatusLookup | None = None
 
 
 @dataclass(slots=True)
@@ -30,13 +36,17 @@ class Context:
     deployments: DeploymentStore
     loaders: Loaders
     access_loaders: AccessLoaders
+    deployment_loaders: DeploymentLoaders
     principal: Principal
     request_id: str | None = None
+    rollouts: Rollouts | None = None
+    live: LiveStatusLookup | None = None
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
         self.loaders = Loaders(self.reader)
         self.access_loaders = AccessLoaders(self.access)
+        self.deployment_loaders = DeploymentLoaders(self.deployments, self.reader)
 
     @classmethod
     def for_request(
@@ -50,6 +60,9 @@ class Context:
             deployments=ports.deployments,
             loaders=Loaders(ports.reader),
             access_loaders=AccessLoaders(ports.access),
+            deployment_loaders=DeploymentLoaders(ports.deployments, ports.reader),
             principal=principal,
             request_id=request_id,
+            rollouts=ports.rollouts,
+            live=ports.live,
         )

@@ -6,13 +6,20 @@ import asyncio
 from collections.abc import Sequence
 
 from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord
+from providers.deployments import DeploymentRecord
 from providers.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
 from resolvers.policy import acts_as_admin
 
 NodeRecord = (
-    TeamRecord | UserRecord | ServiceRecord | EnvironmentRecord | ApiClientRecord | ApiTokenRecord
+    TeamRecord
+    | UserRecord
+    | ServiceRecord
+    | EnvironmentRecord
+    | ApiClientRecord
+    | ApiTokenRecord
+    | DeploymentRecord
 )
 
 
@@ -34,6 +41,8 @@ async def node(context: Context, global_id: str) -> NodeRecord | None:
         return await context.access_loaders.api_client_by_id.load(pk)
     if type_name == "ApiToken":
         return await _visible_token(context, pk)
+    if type_name == "Deployment":
+        return await context.deployment_loaders.by_id.load(pk)
     return None
 
 

@@ -139,11 +139,24 @@ class ServiceDependency(InputModel):
     depends_on: Reference
 
 
+class ProviderInput(InputModel):
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=63)]
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProtectionInput(InputModel):
+    required_approvals: Annotated[int, Field(ge=0, le=10)]
+    approver_teams: list[Reference] = Field(default_factory=list)
+    prevent_self_approval: bool = True
+
+
 class CreateEnvironment(InputModel):
     slug: Slug
     name: Name
     tier: EnvironmentTier
     description: Description | None = None
+    provider: ProviderInput | None = None
+    protection: ProtectionInput | None = None
 
 
 class UpdateEnvironment(InputModel):
@@ -152,6 +165,8 @@ class UpdateEnvironment(InputModel):
     name: Name | None = None
     description: Description | None = None
     tier: EnvironmentTier | None = None
+    provider: ProviderInput | None = None
+    protection: ProtectionInput | None = None
 
 
 class DeleteEnvironment(DeleteByVersion):

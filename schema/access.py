@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from providers import access
+from providers.deployments import DeploymentRecord
 from resolvers import access_queries as aq
 from resolvers.global_ids import encode_id
 from resolvers.nodes import NodeRecord
@@ -81,4 +82,8 @@ def any_node_from_record(record: NodeRecord) -> Node:
         return ApiClient.from_record(record)
     if isinstance(record, access.ApiTokenRecord):
         return ApiToken.from_record(record)
+    if isinstance(record, DeploymentRecord):
+        from schema.deployments import Deployment
+
+        return Deployment.from_record(record)
     return node_from_record(record)

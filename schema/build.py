@@ -12,6 +12,9 @@ from schema.access import ApiClient, ApiToken, LocalAdmin
 from schema.access_mutations import AccessMutation, AccessQuery
 from schema.audit import AuditQuery
 from schema.catalog import Environment, Service, Team, User
+from schema.deployment_mutations import DeploymentMutation
+from schema.deployment_queries import DeploymentQuery
+from schema.deployments import Deployment, FormerActor
 from schema.environment_mutations import EnvironmentMutation
 from schema.queries import CatalogQuery
 from schema.read_scope import ReadScope
@@ -29,14 +32,25 @@ def _is_internal(error: GraphQLError) -> bool:
 
 
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (CatalogQuery, AccessQuery, AuditQuery))
+    query = merge_types("Query", (CatalogQuery, AccessQuery, AuditQuery, DeploymentQuery))
     mutation = merge_types(
-        "Mutation", (TeamMutation, ServiceMutation, EnvironmentMutation, AccessMutation)
+        "Mutation",
+        (TeamMutation, ServiceMutation, EnvironmentMutation, AccessMutation, DeploymentMutation),
     )
     return strawberry.Schema(
         query=query,
         mutation=mutation,
-        types=[Team, User, Service, Environment, ApiClient, ApiToken, LocalAdmin],
+        types=[
+            Team,
+            User,
+            Service,
+            Environment,
+            ApiClient,
+            ApiToken,
+            LocalAdmin,
+            Deployment,
+            FormerActor,
+        ],
         extensions=[
             lambda: MaskErrors(
                 should_mask_error=_is_internal, error_message="Internal server error"

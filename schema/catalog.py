@@ -13,9 +13,10 @@ import strawberry
 from strawberry import UNSET
 from strawberry.types import Info
 
-from providers import records
+from providers import deployments, records
 from resolvers import access_queries as aq
 from resolvers import catalog_queries as q
+from resolvers import deployment_queries as dq
 from resolvers.context import Context
 from resolvers.global_ids import encode_id
 from schema.common import Actor, Connection, Node, connection
@@ -25,6 +26,7 @@ from schema.inputs import given, page
 if TYPE_CHECKING:
     from schema.access import ApiToken
     from schema.audit import AuditEvent
+    from schema.deployments import Deployment, Protection, Provider, ServiceEnvironment
 
 CatalogInfo = Info[Context, None]
 
@@ -197,6 +199,42 @@ class Service(Node):
         found = await q.dependents_of_service(info.context, self.record.id)
         return [Service.from_record(r) for r in found]
 
+    @strawberry.field(description="This service's deployments, newest first.")
+    async def deployments(
+        self,
+        info: CatalogInfo,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        environment: str | None = UNSET,
+        states: list[deployments.DeploymentState] | None = UNSET,
+    ) -> Connection[Annotated[Deployment, strawberry.lazy("schema.deployments")]]:
+        from schema.deployments import Deployment
+
+        listing = await dq.service_deployments(
+            info.context, self.record, page(first, after), given(environment), given(states)
+        )
+        return connection(listing, Deployment.from_record)
+
+    @strawberry.field(description="What runs in this environment: the last success still there.")
+    async def current_deployment(
+        self, info: CatalogInfo, environment: str
+    ) -> Annotated[Deployment, strawberry.lazy("schema.deployments")] | None:
+        from schema.deployments import Deployment
+
+        found = await dq.current_in(info.context, self.record, environment)
+        return Deployment.from_record(found) if found else None
+
+    @strawberry.field(description="What runs and what is coming, in every environment.")
+    async def environments(
+        self, info: CatalogInfo
+    ) -> list[Annotated[ServiceEnvironment, strawberry.lazy("schema.deployments")]]:
+        from schema.deployments import ServiceEnvironment
+
+        return [
+            ServiceEnvironment.of(self.record, Environment.from_record(record))
+            for record in await dq.all_environments(info.context)
+        ]
+
 
 @strawberry.type(description="Where services run: development, staging, production...")
 class Environment(Node):
@@ -226,6 +264,38 @@ class Environment(Node):
         from schema.audit import audit_trail
 
         return await audit_trail(info, f"Environment:{self.slug}", given(first), given(after))
+
+    @strawberry.field(description="The adapter that does this environment's deployments.")
+    async def provider(
+        self, info: CatalogInfo
+    ) -> Annotated[Provider, strawberry.lazy("schema.deployments")]:
+        from schema.deployments import Provider
+
+        return Provider.from_record(await dq.environment_provider(info.context, self.record.id))
+
+    @strawberry.field(description="Approvals required, approver teams, and any freeze.")
+    async def protection(
+        self, info: CatalogInfo
+    ) -> Annotated[Protection, strawberry.lazy("schema.deployments")]:
+        from schema.deployments import Protection
+
+        return Protection.from_record(await dq.protection(info.context, self.record.id))
+
+    @strawberry.field(description="Deployments to this environment, newest first.")
+    async def deployments(
+        self,
+        info: CatalogInfo,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        service: str | None = UNSET,
+        states: list[deployments.DeploymentState] | None = UNSET,
+    ) -> Connection[Annotated[Deployment, strawberry.lazy("schema.deployments")]]:
+        from schema.deployments import Deployment
+
+        listing = await dq.environment_deployments(
+            info.context, self.record, page(first, after), given(service), given(states)
+        )
+        return connection(listing, Deployment.from_record)
 
 
 def node_from_record(

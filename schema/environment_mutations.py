@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import UNSET
+from strawberry.scalars import JSON
 
 from providers import records
 from resolvers import catalog_mutations as m
@@ -13,12 +14,30 @@ from schema.common import UserError, user_errors
 from schema.inputs import sent_fields
 
 
+@strawberry.input(description="The provider adapter that deploys to an environment.")
+class ProviderInput:
+    kind: str = strawberry.field(description="`simulated` or `webhook`.")
+    settings: JSON | None = strawberry.field(
+        default=UNSET,
+        description="The adapter's settings (camelCase); secrets are named, never given.",
+    )
+
+
+@strawberry.input(description="Who must approve deployments to an environment.")
+class ProtectionInput:
+    required_approvals: int
+    approver_teams: list[str] | None = strawberry.field(default=UNSET, description="Team slugs.")
+    prevent_self_approval: bool | None = UNSET
+
+
 @strawberry.input
 class CreateEnvironmentInput:
     slug: str
     name: str
     tier: records.EnvironmentTier
     description: str | None = UNSET
+    provider: ProviderInput | None = UNSET
+    protection: ProtectionInput | None = UNSET
 
 
 @strawberry.input
@@ -28,6 +47,8 @@ class UpdateEnvironmentInput:
     name: str | None = UNSET
     description: str | None = UNSET
     tier: records.EnvironmentTier | None = UNSET
+    provider: ProviderInput | None = UNSET
+    protection: ProtectionInput | None = UNSET
 
 
 @strawberry.input

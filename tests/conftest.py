@@ -14,7 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from api.app import create_app
-from api.bootstrap import Overrides, migrate
+from api.bootstrap import Container, Overrides, migrate
 from api.graphql_http import GraphQLEndpoint
 from api.settings import Settings
 from providers.postgres.database import EmbeddedPostgres, create_pool
@@ -97,13 +97,23 @@ def endpoint(app: Starlette) -> GraphQLEndpoint:
     return endpoint
 
 
+async def forget_providers(app: Starlette) -> None:
+    """Ids restart with each test's empty catalog: what the runner and the adapters remember
+    of earlier deployments must go with them."""
+    container: Container = app.state.container
+    await container.rollouts.forget_everything()
+    container.deployers.forget()
+    container.live.forget()
+
+
 @pytest.fixture
 async def client(
-    app_client: httpx.AsyncClient, pool: asyncpg.Pool, endpoint: GraphQLEndpoint
+    app: Starlette, app_client: httpx.AsyncClient, pool: asyncpg.Pool, endpoint: GraphQLEndpoint
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The in-process app over an empty catalog. Every query a test sends is answered by
     both read paths; the test fails if they disagree."""
     endpoint.disagreements.clear()
+    await forget_providers(app)
     yield app_client
     disagreements = list(endpoint.disagreements)
     endpoint.disagreements.clear()

@@ -1,9 +1,13 @@
 """The demo organisation that `make run` loads into an empty catalog.
 
-Acme is a made-up online retailer: engineering, commerce and data divisions, the people
-in them, the services they run (with a dependency graph from the storefront down to the
-event bus) and the usual environments. Everything goes through the catalog's write port,
-so the demo obeys the same rules as data entered through the API.
+Acme is a made-up online retailer: engineering, commerce and data divisions, the people in
+them, the services they run (with a dependency graph from the storefront down to the event
+bus), CI clients, and the usual environments, all on the simulated provider, production
+needing one approval from the platform teams. The catalog goes through the catalog's write
+port, the API clients through the access port, the environments' provider and protection
+through the deployment store's port, so the demo obeys the same rules as data entered through
+the API. Then a few months of deployment history (`providers/postgres/demo_deployments.py`)
+are inserted in one transaction.
 """
 
 from __future__ import annotations
@@ -11,11 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
+from providers.access_ports import AccessStore
 from providers.changes import EnvironmentDraft, OwnerAssignment, ServiceDraft, TeamDraft, UserDraft
+from providers.deployment_ports import DeploymentStore
 from providers.ports import CatalogWriter
+from providers.postgres.access_store import PostgresAccessStore
+from providers.postgres.demo_deployments import load_deployment_history
+from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.writes import PostgresCatalogWriter
 from providers.records import EnvironmentTier, Lifecycle, Link, OwnershipRole
 
@@ -527,6 +538,36 @@ ENVIRONMENTS: tuple[EnvironmentDraft, ...] = (
 )
 
 
+# Every demo environment runs on the simulated provider: rollouts take `durationSeconds`, and
+# versions matching `failVersions` fail (deploy `2.0.0-broken` to see one).
+ENVIRONMENT_PROVIDERS: Mapping[str, tuple[str, Mapping[str, Any]]] = {
+    "development": ("simulated", {"durationSeconds": 5, "failVersions": "-broken$"}),
+    "qa": ("simulated", {"durationSeconds": 5, "failVersions": "-broken$"}),
+    "staging": ("simulated", {"durationSeconds": 10, "failVersions": "-broken$"}),
+    "production": ("simulated", {"durationSeconds": 15, "failVersions": "-broken$"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DemoProtection:
+    required_approvals: int
+    approver_teams: tuple[str, ...]
+    prevent_self_approval: bool
+
+
+# Environment slug -> its protection; the others have none.
+PROTECTIONS: Mapping[str, DemoProtection] = {
+    "production": DemoProtection(1, ("platform", "sre"), prevent_self_approval=True),
+}
+
+# CI pipelines that deploy to development by themselves and record it: (slug, name, team).
+API_CLIENTS: tuple[tuple[str, str, str], ...] = (
+    ("checkout-ci", "Checkout CI", "checkout"),
+    ("payments-ci", "Payments CI", "payments"),
+    ("ml-ci", "ML CI", "ml"),
+)
+
+
 async def load_demo_if_empty(pool: asyncpg.Pool) -> bool:
     """Load the demo organisation when the catalog has no teams; True when it loaded.
 
@@ -544,11 +585,17 @@ async def load_demo_if_empty(pool: asyncpg.Pool) -> bool:
                     if await connection.fetchval("SELECT EXISTS (SELECT 1 FROM teams)"):
                         return False
                     await _load(PostgresCatalogWriter(pool))
+                    await _load_access_and_environments(
+                        PostgresAccessStore(pool), PostgresDeploymentStore(pool)
+                    )
+                    deployments = await load_deployment_history(pool)
                     log.info(
-                        "loaded the demo organisation: %d teams, %d users, %d services",
+                        "loaded the demo organisation: %d teams, %d users, %d services, "
+                        "%d deployments",
                         len(TEAMS),
                         len(USERS),
                         len(SERVICES),
+                        deployments,
                     )
                     return True
                 finally:
@@ -580,3 +627,17 @@ async def _load(writer: CatalogWriter) -> None:
             await writer.add_service_dependency(slug, target)
     for environment in ENVIRONMENTS:
         await writer.create_environment(environment)
+
+
+async def _load_access_and_environments(access: AccessStore, store: DeploymentStore) -> None:
+    for slug, name, team in API_CLIENTS:
+        await access.create_api_client(slug, name, team)
+    for environment, (kind, settings) in ENVIRONMENT_PROVIDERS.items():
+        await store.set_provider(environment, kind, settings)
+    for environment, protection in PROTECTIONS.items():
+        await store.set_protection(
+            environment,
+            protection.required_approvals,
+            protection.approver_teams,
+            protection.prevent_self_approval,
+        )

@@ -22,6 +22,7 @@ from providers.access import AuditEntry
 from providers.access_ports import AuditLog
 from providers.deployment_ports import (
     DeploymentFilter,
+    DeploymentMetrics,
     Protection,
     ProviderSettings,
     RecordedDeployment,
@@ -40,6 +41,7 @@ from providers.postgres.deployments import (
     creation,
     environment_settings,
     matrix,
+    metrics,
     progress,
 )
 from providers.postgres.deployments.reads import DeploymentReader
@@ -261,3 +263,15 @@ class PostgresDeploymentStore(DeploymentReader):
         environment_slugs: Sequence[str] | None = None,
     ) -> Page[ReleaseRow]:
         return await matrix.release_matrix(self._pool, page, service_filter, environment_slugs)
+
+    async def metrics(
+        self,
+        environment_slug: str,
+        service_slug: str | None,
+        team_slug: str | None,
+        since: datetime,
+        until: datetime | None,
+    ) -> DeploymentMetrics:
+        return await metrics.metrics(
+            self._pool, environment_slug, service_slug, team_slug, since, until
+        )

@@ -1,0 +1,594 @@
+"""A few months of deployment history for the demo organisation, so the release matrix and the
+metrics are interesting at first sight.
+
+Each service ships releases along its pipeline (development -> qa -> staging -> production;
+experimental services stop at staging): sometimes release candidates in development first,
+then the release (deployed by a member of an owner team, or recorded by the team's CI client),
+then promotions, with one approval from the platform teams in production. Some rollouts fail
+(a hotfix follows within hours), a few production approvals are rejected, a couple of
+production releases are rolled back, and the newest releases are still on their way, so
+environments differ. A production deployment may still be waiting for its approval.
+
+The history is planned in Python from a seeded `random.Random` (the same history relative to
+the load time, every time) and inserted in one transaction with one statement per table. It
+keeps the store's invariants: numbers 1..n per service x environment in creation order, one
+SUCCEEDED deployment (the current one) per pair that ever succeeded and at most one unfinished,
+`previous`, `promotedFrom` and `rollbackOf` pointing where the store would point them, every
+state entered recorded in the history, and timestamps in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from providers.access import ActorKind
+from providers.deployments import ApprovalDecision, DeploymentKind, DeploymentState
+from providers.postgres.deployments.creation import RECORDED_PROVIDER
+from providers.postgres.writes.common import Connection
+
+SEED = 0x70617665_64657079
+HISTORY_DAYS = 90
+ROLLBACKS = 3
+"""Production releases rolled back, at most (the first ones the dice pick)."""
+PENDING_APPROVALS = 2
+"""Production promotions left waiting for their approval (the first releases due there after
+the present)."""
+PIPELINE = ("development", "qa", "staging", "production")
+EXPERIMENTAL_PIPELINE = PIPELINE[:3]
+_SIMULATED = "simulated"
+_SIMULATED_SOURCE = f"provider:{_SIMULATED}"
+
+S = DeploymentState
+K = DeploymentKind
+
+_FAILURES = (
+    "readiness probe failed: 0/3 replicas ready after 300s",
+    "CrashLoopBackOff: container exited with code 1 (missing configuration key)",
+    "database migration timed out waiting for a lock",
+    "image pull failed: manifest unknown",
+    "smoke tests failed: 5xx rate 12% on /healthz",
+)
+_ROLLBACK_REASONS = (
+    "elevated error rate after release",
+    "p99 latency doubled",
+    "customer reports of failed checkouts",
+)
+_REJECTIONS = ("change freeze for the sale weekend", "needs a load test first")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: ActorKind
+    actor_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoService:
+    id: int
+    slug: str
+    tier: int | None
+    lifecycle: str
+    requesters: tuple[Actor, ...]
+    """Members of its owner teams (primary and contributors)."""
+    ci_client: Actor | None
+    """The API client of its primary owner team, if any: it records development deployments."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCatalog:
+    services: tuple[DemoService, ...]
+    environments: dict[str, int]
+    approvers: dict[str, tuple[Actor, ...]]
+    """Environment slug -> the members of its approver teams (for protected environments)."""
+
+
+@dataclass(slots=True)
+class _Event:
+    state: DeploymentState
+    raw_status: str | None
+    message: str | None
+    source: str
+    at: datetime
+
+
+@dataclass(slots=True)
+class _Approval:
+    actor: Actor
+    decision: ApprovalDecision
+    comment: str | None
+    at: datetime
+
+
+@dataclass(slots=True)
+class PlannedDeployment:
+    index: int
+    """Position in the plan; ids are given at insertion, in this order."""
+    service_id: int
+    environment: str
+    environment_id: int
+    number: int
+    version: str
+    commit_sha: str
+    kind: DeploymentKind
+    state: DeploymentState
+    requester: Actor
+    created_at: datetime
+    provider: str = _SIMULATED
+    committed_at: datetime | None = None
+    description: str | None = None
+    raw_status: str | None = None
+    status_message: str | None = None
+    external_id: str | None = None
+    url: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    promoted_from: int | None = None
+    rollback_of: int | None = None
+    previous: int | None = None
+    events: list[_Event] = field(default_factory=list)
+    approvals: list[_Approval] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Pair:
+    count: int = 0
+    current: PlannedDeployment | None = None
+    free_at: datetime | None = None
+    """When its last deployment finished: the next one is created after that."""
+
+
+class _Stop(Exception):
+    """The service's history has reached the present."""
+
+
+class _Planner:
+    def __init__(self, catalog: DemoCatalog, now: datetime) -> None:
+        self.catalog = catalog
+        self.now = now
+        self.rng = random.Random(SEED)  # noqa: S311 -- demo data, not secrets
+        self.deployments: list[PlannedDeployment] = []
+        self.pairs: dict[tuple[int, str], _Pair] = {}
+        self.ci_runs = 40_000
+        self.rollbacks_left = ROLLBACKS
+        self.pending_left = PENDING_APPROVALS
+
+    # --- small helpers --------------------------------------------------------------------
+
+    def minutes(self, low: float, high: float) -> timedelta:
+        return timedelta(minutes=self.rng.uniform(low, high))
+
+    def sha(self) -> str:
+        return f"{self.rng.getrandbits(160):040x}"
+
+    def fits(self, end: datetime) -> None:
+        if end > self.now:
+            raise _Stop
+
+    def pair(self, service: DemoService, environment: str) -> _Pair:
+        return self.pairs.setdefault((service.id, environment), _Pair())
+
+    def approver(self, environment: str, requester: Actor) -> Actor:
+        return self.rng.choice(
+            [actor for actor in self.catalog.approvers[environment] if actor != requester]
+        )
+
+    # --- one deployment -------------------------------------------------------------------
+
+    def create(
+        self,
+        service: DemoService,
+        environment: str,
+        version: str,
+        commit_sha: str,
+        kind: DeploymentKind,
+        requester: Actor,
+        at: datetime,
+        *,
+        description: str | None = None,
+        promoted_from: PlannedDeployment | None = None,
+        rollback_of: PlannedDeployment | None = None,
+    ) -> PlannedDeployment:
+        pair = self.pair(service, environment)
+        if pair.free_at is not None and at <= pair.free_at:
+            at = pair.free_at + self.minutes(1, 10)
+        self.fits(at)
+        protected = bool(self.catalog.approvers.get(environment))
+        state = S.WAITING_APPROVAL if protected else S.QUEUED
+        pair.count += 1
+        deployment = PlannedDeployment(
+            index=len(self.deployments),
+            service_id=service.id,
+            environment=environment,
+            environment_id=self.catalog.environments[environment],
+            number=pair.count,
+            version=version,
+            commit_sha=commit_sha,
+            kind=kind,
+            state=state,
+            requester=requester,
+            created_at=at,
+            description=description,
+            promoted_from=None if promoted_from is None else promoted_from.index,
+            rollback_of=None if rollback_of is None else rollback_of.index,
+            previous=None if pair.current is None else pair.current.index,
+        )
+        deployment.events.append(_Event(state, None, "requested", "api", at))
+        self.deployments.append(deployment)
+        return deployment
+
+    def approve(self, deployment: PlannedDeployment, at: datetime) -> None:
+        actor = self.approver(deployment.environment, deployment.requester)
+        deployment.approvals.append(_Approval(actor, ApprovalDecision.APPROVED, None, at))
+        deployment.state = S.QUEUED
+        deployment.events.append(_Event(S.QUEUED, None, "approved (1 of 1)", "approval", at))
+
+    def reject(self, deployment: PlannedDeployment, at: datetime) -> None:
+        actor = self.approver(deployment.environment, deployment.requester)
+        comment = self.rng.choice(_REJECTIONS)
+        deployment.approvals.append(_Approval(actor, ApprovalDecision.REJECTED, comment, at))
+        message = f"rejected by {actor.name}: {comment}"
+        deployment.state = S.CANCELED
+        deployment.status_message = message
+        deployment.finished_at = at
+        deployment.events.append(_Event(S.CANCELED, None, message, "approval", at))
+        self.pairs[(deployment.service_id, deployment.environment)].free_at = at
+
+    def run(self, deployment: PlannedDeployment, start: datetime, fails: bool) -> None:
+        """QUEUED -> IN_PROGRESS -> SUCCEEDED or FAILED, as the simulated provider reports."""
+        finish = start + self.minutes(2, 9)
+        if finish > self.now:
+            # It would still be running: leave it out (the history ends before it began).
+            assert self.deployments[-1] is deployment
+            self.deployments.pop()
+            self.pairs[(deployment.service_id, deployment.environment)].count -= 1
+            raise _Stop
+        deployment.state = S.IN_PROGRESS
+        deployment.started_at = start
+        deployment.raw_status = "progressing"
+        deployment.events.append(
+            _Event(S.IN_PROGRESS, "progressing", None, _SIMULATED_SOURCE, start)
+        )
+        self.finish(deployment, finish, fails, _SIMULATED_SOURCE)
+
+    def finish(self, deployment: PlannedDeployment, at: datetime, fails: bool, source: str) -> None:
+        pair = self.pairs[(deployment.service_id, deployment.environment)]
+        deployment.finished_at = at
+        pair.free_at = at
+        if fails:
+            deployment.state = S.FAILED
+            deployment.status_message = self.rng.choice(_FAILURES)
+            deployment.raw_status = "failed"
+            deployment.events.append(
+                _Event(S.FAILED, "failed", deployment.status_message, source, at)
+            )
+            return
+        replaced = pair.current
+        if replaced is not None:
+            rolled_back = deployment.kind is K.ROLLBACK and deployment.rollback_of == replaced.index
+            replaced.state = S.ROLLED_BACK if rolled_back else S.INACTIVE
+            replaced.events.append(_Event(replaced.state, None, "replaced", source, at))
+        deployment.state = S.SUCCEEDED
+        deployment.raw_status = "succeeded"
+        deployment.events.append(_Event(S.SUCCEEDED, "succeeded", None, source, at))
+        pair.current = deployment
+
+    def record(
+        self, service: DemoService, client: Actor, version: str, commit_sha: str, at: datetime
+    ) -> PlannedDeployment:
+        """What a CI job reports: IN_PROGRESS when it starts, then SUCCEEDED or FAILED."""
+        environment = PIPELINE[0]
+        pair = self.pair(service, environment)
+        if pair.free_at is not None and at <= pair.free_at:
+            at = pair.free_at + self.minutes(1, 10)
+        finish = at + self.minutes(3, 12)
+        self.fits(finish)
+        pair.count += 1
+        self.ci_runs += self.rng.randint(1, 40)
+        deployment = PlannedDeployment(
+            index=len(self.deployments),
+            service_id=service.id,
+            environment=environment,
+            environment_id=self.catalog.environments[environment],
+            number=pair.count,
+            version=version,
+            commit_sha=commit_sha,
+            kind=K.RECORDED,
+            state=S.IN_PROGRESS,
+            requester=client,
+            created_at=at,
+            provider=RECORDED_PROVIDER,
+            committed_at=at - self.minutes(8, 90),
+            external_id=f"run-{self.ci_runs}",
+            url=f"https://ci.acme.example/{service.slug}/runs/{self.ci_runs}",
+            started_at=at,
+            previous=None if pair.current is None else pair.current.index,
+        )
+        deployment.events.append(_Event(S.IN_PROGRESS, None, "recorded", "ci", at))
+        self.deployments.append(deployment)
+        self.finish(deployment, finish, self.rng.random() < 0.06, "ci")
+        return deployment
+
+    # --- a service's releases -------------------------------------------------------------
+
+    def interval(self, service: DemoService) -> timedelta:
+        if service.lifecycle == "DEPRECATED":
+            return timedelta(days=self.rng.uniform(25, 45))
+        if service.lifecycle == "EXPERIMENTAL":
+            return timedelta(days=self.rng.uniform(4, 8))
+        days = {1: (5, 10), 2: (7, 14)}.get(service.tier or 0, (10, 20))
+        return timedelta(days=self.rng.uniform(*days))
+
+    def soak(self, environment: str) -> timedelta:
+        """How long a release waits in the previous environment before going to this one."""
+        low, high = {"qa": (1, 12), "staging": (4, 36)}.get(environment, (24, 96))
+        return timedelta(hours=self.rng.uniform(low, high))
+
+    def deploy(
+        self,
+        service: DemoService,
+        version: str,
+        commit_sha: str,
+        at: datetime,
+        description: str | None,
+    ) -> PlannedDeployment:
+        """Into development: recorded by CI when the team has a client (mostly), else by a
+        member of an owner team."""
+        if service.ci_client is not None and self.rng.random() < 0.75:
+            return self.record(service, service.ci_client, version, commit_sha, at)
+        requester = self.rng.choice(service.requesters)
+        deployment = self.create(
+            service, PIPELINE[0], version, commit_sha, K.DEPLOY, requester, at,
+            description=description,
+        )  # fmt: skip
+        self.run(deployment, at + self.minutes(0.1, 1), self.rng.random() < 0.08)
+        return deployment
+
+    def history(self, service: DemoService) -> None:
+        rng = self.rng
+        pipeline = EXPERIMENTAL_PIPELINE if service.lifecycle == "EXPERIMENTAL" else PIPELINE
+        major, minor, patch = rng.randint(1, 4), rng.randint(0, 20), 0
+        at = self.now - timedelta(days=HISTORY_DAYS) + self.interval(service) / 2
+        hotfix = False
+        while True:
+            version = f"{major}.{minor}.{patch}"
+            if not hotfix and rng.random() < 0.25:
+                for candidate in range(1, rng.randint(1, 2) + 1):
+                    self.deploy(service, f"{version}-rc.{candidate}", self.sha(), at, None)
+                    at += timedelta(hours=rng.uniform(3, 20))
+            commit_sha = self.sha()
+            source = self.deploy(service, version, commit_sha, at, f"Release {version}")
+            at = source.finished_at or at
+            failed = source.state is S.FAILED
+            for environment in pipeline[1:]:
+                if failed:
+                    break
+                at += self.minutes(15, 60) if hotfix else self.soak(environment)
+                source, failed, rejected = self.promote(service, environment, source, at)
+                at = source.finished_at or at
+                if rejected:
+                    break
+                if (
+                    environment == "production"
+                    and not failed
+                    and source.previous is not None
+                    and self.rollbacks_left
+                    and rng.random() < 0.1
+                ):
+                    self.rollbacks_left -= 1
+                    at = self.roll_back(service, source, at)
+                    failed = True
+            hotfix = failed
+            if hotfix:
+                patch += 1
+                at += self.minutes(30, 180)
+            else:
+                minor, patch = minor + 1, 0
+                at += self.interval(service)
+
+    def promote(
+        self, service: DemoService, environment: str, source: PlannedDeployment, at: datetime
+    ) -> tuple[PlannedDeployment, bool, bool]:
+        """The deployment, whether it failed, whether it was rejected."""
+        requester = self.rng.choice(service.requesters)
+        waiting = (
+            at > self.now
+            and self.pending_left > 0
+            and bool(self.catalog.approvers.get(environment))
+        )
+        if waiting:  # someone asked for it lately: it waits for its approval now
+            self.pending_left -= 1
+            assert source.finished_at is not None
+            at = max(source.finished_at + self.minutes(5, 30), self.now - self.minutes(20, 240))
+        deployment = self.create(
+            service, environment, source.version, source.commit_sha, K.PROMOTION, requester, at,
+            promoted_from=source,
+        )  # fmt: skip
+        if waiting:
+            raise _Stop
+        start = deployment.created_at
+        if deployment.state is S.WAITING_APPROVAL:
+            slow = self.rng.random() < 0.15  # the approvers were busy
+            decided = start + (self.minutes(240, 2880) if slow else self.minutes(5, 120))
+            if decided > self.now:
+                raise _Stop  # still waiting for its approval
+            if self.rng.random() < 0.02:
+                self.reject(deployment, decided)
+                return deployment, False, True
+            self.approve(deployment, decided)
+            start = decided
+        self.run(deployment, start + self.minutes(0.1, 1), self.rng.random() < 0.05)
+        return deployment, deployment.state is S.FAILED, False
+
+    def roll_back(self, service: DemoService, bad: PlannedDeployment, at: datetime) -> datetime:
+        """`bad` turned out wrong: redeploy the version it replaced; when that one ran."""
+        assert bad.previous is not None
+        target = self.deployments[bad.previous]
+        requester = self.rng.choice(service.requesters)
+        deployment = self.create(
+            service, bad.environment, target.version, target.commit_sha, K.ROLLBACK, requester,
+            at + self.minutes(20, 90), description=self.rng.choice(_ROLLBACK_REASONS),
+            rollback_of=bad,
+        )  # fmt: skip
+        start = deployment.created_at
+        if deployment.state is S.WAITING_APPROVAL:
+            start += self.minutes(3, 15)
+            self.fits(start)
+            self.approve(deployment, start)
+        self.run(deployment, start + self.minutes(0.1, 1), False)
+        assert deployment.finished_at is not None
+        return deployment.finished_at
+
+
+def plan_history(catalog: DemoCatalog, now: datetime) -> list[PlannedDeployment]:
+    """The deployments of the last `HISTORY_DAYS` days before `now`, in creation order per
+    service x environment (their `index` order)."""
+    planner = _Planner(catalog, now)
+    for service in catalog.services:
+        if not service.requesters:
+            continue
+        with contextlib.suppress(_Stop):
+            planner.history(service)
+    return planner.deployments
+
+
+# --- loading ------------------------------------------------------------------------------
+
+_SERVICES = """
+SELECT s.id, s.slug, s.tier, s.lifecycle,
+       ARRAY(SELECT DISTINCT ARRAY[u.id::text, u.name] FROM service_owners o
+             JOIN team_members m ON m.team_id = o.team_id JOIN users u ON u.id = m.user_id
+             WHERE o.service_id = s.id) AS requesters,
+       (SELECT ARRAY[c.id::text, c.name] FROM service_owners o
+        JOIN api_clients c ON c.team_id = o.team_id
+        WHERE o.service_id = s.id AND o.role = 'PRIMARY' ORDER BY c.id LIMIT 1) AS ci_client
+FROM services s ORDER BY s.slug
+"""
+_ENVIRONMENTS = """
+SELECT e.id, e.slug,
+       ARRAY(SELECT DISTINCT ARRAY[u.id::text, u.name] FROM environment_approver_teams a
+             JOIN team_members m ON m.team_id = a.team_id JOIN users u ON u.id = m.user_id
+             WHERE a.environment_id = e.id) AS approvers,
+       e.required_approvals
+FROM environments e WHERE e.slug = ANY($1::text[])
+"""
+
+
+def _users(pairs: list[list[str]]) -> tuple[Actor, ...]:
+    return tuple(
+        Actor(ActorKind.USER, int(key), name)
+        for key, name in sorted(pairs, key=lambda p: int(p[0]))
+    )
+
+
+async def read_catalog(connection: Connection) -> DemoCatalog:
+    services = tuple(
+        DemoService(
+            id=row["id"],
+            slug=row["slug"],
+            tier=row["tier"],
+            lifecycle=row["lifecycle"],
+            requesters=_users(row["requesters"]),
+            ci_client=None
+            if row["ci_client"] is None
+            else Actor(ActorKind.CLIENT, int(row["ci_client"][0]), row["ci_client"][1]),
+        )
+        for row in await connection.fetch(_SERVICES)
+    )
+    environments: dict[str, int] = {}
+    approvers: dict[str, tuple[Actor, ...]] = {}
+    for row in await connection.fetch(_ENVIRONMENTS, list(PIPELINE)):
+        environments[row["slug"]] = row["id"]
+        if row["required_approvals"] > 0:
+            approvers[row["slug"]] = _users(row["approvers"])
+    missing = sorted(set(PIPELINE) - set(environments))
+    if missing:
+        raise ValueError(f"the demo's deployment history needs environment '{missing[0]}'")
+    return DemoCatalog(services, environments, approvers)
+
+
+_INSERT_DEPLOYMENTS = """
+INSERT INTO deployments (
+    id, service_id, environment_id, number, version, commit_sha, committed_at, description, kind,
+    state, raw_status, status_message, provider, external_id, url, requested_by_kind,
+    requested_by_id, requested_by_name, created_at, started_at, finished_at, promoted_from_id,
+    rollback_of_id, previous_id)
+OVERRIDING SYSTEM VALUE
+SELECT * FROM unnest(
+    $1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::text[], $6::text[],
+    $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+    $14::text[], $15::text[], $16::text[], $17::bigint[], $18::text[], $19::timestamptz[],
+    $20::timestamptz[], $21::timestamptz[], $22::bigint[], $23::bigint[], $24::bigint[])
+"""
+_INSERT_EVENTS = """
+INSERT INTO deployment_events (deployment_id, state, raw_status, message, source, at)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::timestamptz[])
+"""
+_INSERT_APPROVALS = """
+INSERT INTO deployment_approvals (
+    deployment_id, actor_kind, actor_id, actor_name, decision, comment, at)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                     $7::timestamptz[])
+"""
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+async def load_deployment_history(pool: asyncpg.Pool, now: datetime | None = None) -> int:
+    """Insert the demo's deployment history (one transaction); the number of deployments.
+    `now` (default: the database's clock) is where the history ends."""
+    async with pool.acquire() as connection, connection.transaction():
+        if now is None:
+            now = await connection.fetchval("SELECT now()")
+        assert now is not None
+        planned = plan_history(await read_catalog(connection), now)
+        ids: list[int] = [
+            row[0]
+            for row in await connection.fetch(
+                "SELECT nextval(pg_get_serial_sequence('deployments', 'id')) "
+                "FROM generate_series(1, $1)",
+                len(planned),
+            )
+        ]
+
+        def id_of(index: int | None) -> int | None:
+            return None if index is None else ids[index]
+
+        deployments: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        approvals: list[tuple[Any, ...]] = []
+        for d in planned:
+            deployment_id = ids[d.index]
+            external_id = d.external_id
+            if external_id is None and d.provider == _SIMULATED and d.started_at is not None:
+                external_id = f"sim-{deployment_id}"
+            deployments.append((
+                deployment_id, d.service_id, d.environment_id, d.number, d.version,
+                d.commit_sha, d.committed_at, d.description, d.kind.value, d.state.value,
+                d.raw_status, d.status_message, d.provider, external_id, d.url,
+                d.requester.kind.value, d.requester.actor_id, d.requester.name, d.created_at,
+                d.started_at, d.finished_at, id_of(d.promoted_from), id_of(d.rollback_of),
+                id_of(d.previous),
+            ))  # fmt: skip
+            events.extend(
+                (deployment_id, e.state.value, e.raw_status, e.message, e.source, e.at)
+                for e in d.events
+            )
+            approvals.extend(
+                (deployment_id, a.actor.kind.value, a.actor.actor_id, a.actor.name,
+                 a.decision.value, a.comment, a.at)
+                for a in d.approvals
+            )  # fmt: skip
+        await connection.execute(_INSERT_DEPLOYMENTS, *_columns(deployments, 24))
+        await connection.execute(_INSERT_EVENTS, *_columns(events, 6))
+        await connection.execute(_INSERT_APPROVALS, *_columns(approvals, 7))
+    return len(planned)

@@ -1,0 +1,264 @@
+"""Deployment reads: listings, what runs where, and the records around a deployment, all
+through the request's loaders. Schema types call these and map records to GraphQL objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from providers.access import ActorKind, ApiClientRecord
+from providers.deployers.registry import build_deployer
+from providers.deployment_ports import (
+    DeploymentFilter,
+    DeploymentMetrics,
+    Protection,
+    ProviderSettings,
+    ReleaseRow,
+)
+from providers.deployments import (
+    ApprovalRecord,
+    DeploymentRecord,
+    DeploymentState,
+    LiveStatus,
+    ProviderCapability,
+    Requester,
+    StatusEvent,
+)
+from providers.errors import NotFound
+from providers.records import (
+    EnvironmentRecord,
+    Page,
+    PageRequest,
+    ServiceRecord,
+    TeamRecord,
+    UserRecord,
+)
+from resolvers.catalog_queries import Listing, ServiceFilterArgs, resolve_service_filter
+from resolvers.context import Context
+from resolvers.deployment_loaders import DeploymentsKey
+
+
+def deployment_filter(
+    service: str | None = None,
+    environment: str | None = None,
+    states: Sequence[DeploymentState] | None = None,
+) -> DeploymentFilter:
+    """The filter as the store sees it: states deduplicated and sorted, so equal filters
+    compare (and scope their cursors) equal."""
+    return DeploymentFilter(
+        service=service,
+        environment=environment,
+        states=None if states is None else tuple(sorted(set(states))),
+    )
+
+
+async def deployments(
+    context: Context, page: PageRequest, wanted: DeploymentFilter
+) -> Listing[DeploymentRecord]:
+    found = await context.deployments.page(page, wanted)
+    return Listing(found, lambda: context.deployment_loaders.count.load(wanted))
+
+
+async def service_deployments(
+    context: Context,
+    service: ServiceRecord,
+    page: PageRequest,
+    environment: str | None,
+    states: Sequence[DeploymentState] | None,
+) -> Listing[DeploymentRecord]:
+    wanted = deployment_filter(environment=environment, states=states)
+    found = await context.deployment_loaders.of_service.load(
+        DeploymentsKey(service.id, page, wanted)
+    )
+    counted = deployment_filter(service.slug, environment, states)
+    return Listing(found, lambda: context.deployment_loaders.count.load(counted))
+
+
+async def environment_deployments(
+    context: Context,
+    environment: EnvironmentRecord,
+    page: PageRequest,
+    service: str | None,
+    states: Sequence[DeploymentState] | None,
+) -> Listing[DeploymentRecord]:
+    wanted = deployment_filter(service=service, states=states)
+    found = await context.deployment_loaders.of_environment.load(
+        DeploymentsKey(environment.id, page, wanted)
+    )
+    counted = deployment_filter(service, environment.slug, states)
+    return Listing(found, lambda: context.deployment_loaders.count.load(counted))
+
+
+async def deployment_by_id(context: Context, deployment_id: int | None) -> DeploymentRecord | None:
+    if deployment_id is None:
+        return None
+    return await context.deployment_loaders.by_id.load(deployment_id)
+
+
+async def history(context: Context, deployment_id: int) -> list[StatusEvent]:
+    return await context.deployment_loaders.history.load(deployment_id)
+
+
+async def approvals(context: Context, deployment_id: int) -> list[ApprovalRecord]:
+    return await context.deployment_loaders.approvals.load(deployment_id)
+
+
+async def current(
+    context: Context, service_id: int, environment_id: int
+) -> DeploymentRecord | None:
+    return await context.deployment_loaders.current.load((service_id, environment_id))
+
+
+async def pending(context: Context, service_id: int, environment_id: int) -> list[DeploymentRecord]:
+    return await context.deployment_loaders.pending.load((service_id, environment_id))
+
+
+async def environment_named(context: Context, slug: str, argument: str) -> EnvironmentRecord:
+    found = await context.loaders.environment_by_slug.load(slug)
+    if found is None:
+        raise NotFound(f"no environment '{slug}'", [argument])
+    return found
+
+
+async def service_named(context: Context, slug: str, argument: str) -> ServiceRecord:
+    found = await context.loaders.service_by_slug.load(slug)
+    if found is None:
+        raise NotFound(f"no service '{slug}'", [argument])
+    return found
+
+
+async def current_in(
+    context: Context, service: ServiceRecord, environment_slug: str
+) -> DeploymentRecord | None:
+    environment = await environment_named(context, environment_slug, "environment")
+    return await current(context, service.id, environment.id)
+
+
+async def all_environments(context: Context) -> list[EnvironmentRecord]:
+    """Every environment in the environments listing's order, read once per request."""
+    return await context.deployment_loaders.all_environments.load(None)
+
+
+async def service(context: Context, service_id: int) -> ServiceRecord:
+    found = await context.loaders.service_by_id.load(service_id)
+    assert found is not None, f"deployment of a missing service {service_id}"
+    return found
+
+
+async def environment(context: Context, environment_id: int) -> EnvironmentRecord:
+    found = await context.loaders.environment_by_id.load(environment_id)
+    assert found is not None, f"deployment in a missing environment {environment_id}"
+    return found
+
+
+async def protection(context: Context, environment_id: int) -> Protection:
+    found = await context.deployment_loaders.protection.load(environment_id)
+    assert found is not None, f"no protection for environment {environment_id}"
+    return found
+
+
+async def environment_provider(context: Context, environment_id: int) -> ProviderSettings:
+    found = await context.deployment_loaders.provider.load(environment_id)
+    assert found is not None, f"no provider for environment {environment_id}"
+    return found
+
+
+async def deployment_provider(context: Context, record: DeploymentRecord) -> ProviderSettings:
+    """The adapter kind that ran the deployment, with its environment's settings while the
+    environment still uses that kind."""
+    configured = await environment_provider(context, record.environment_id)
+    settings = configured.settings if configured.kind == record.provider else {}
+    return ProviderSettings(record.environment_id, record.provider, settings)
+
+
+def capabilities(kind: str, settings: Mapping[str, Any]) -> list[ProviderCapability]:
+    """What the adapter declares for these settings (building one makes no network call);
+    none for a kind or settings no adapter accepts."""
+    try:
+        declared = build_deployer(kind, settings).capabilities
+    except ValueError:
+        return []
+    return [capability for capability in ProviderCapability if capability in declared]
+
+
+async def approver_teams(context: Context, record: Protection) -> list[TeamRecord]:
+    found = await context.loaders.team_by_id.load_many(list(record.approver_team_ids))
+    return [team for team in found if team is not None]
+
+
+async def actor_of(
+    context: Context, requester: Requester
+) -> UserRecord | ApiClientRecord | ActorKind | None:
+    """The record of who acted, the kind for the built-in local admin, None once deleted."""
+    if requester.kind is ActorKind.LOCAL_ADMIN or requester.actor_id is None:
+        return requester.kind
+    if requester.kind is ActorKind.CLIENT:
+        return await context.access_loaders.api_client_by_id.load(requester.actor_id)
+    return await context.loaders.user_by_id.load(requester.actor_id)
+
+
+async def release_matrix(
+    context: Context,
+    page: PageRequest,
+    filter_args: ServiceFilterArgs | None,
+    environment_slugs: Sequence[str] | None,
+) -> Listing[ReleaseRow]:
+    service_filter = await resolve_service_filter(context, filter_args)
+    found: Page[ReleaseRow] = await context.deployments.release_matrix(
+        page, service_filter, environment_slugs
+    )
+    return Listing(found, lambda: context.reader.services_count(service_filter))
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    source: DeploymentRecord | None
+    target: DeploymentRecord | None
+
+    @property
+    def in_sync(self) -> bool:
+        """Both environments run the same version (and commit, where both know it)."""
+        if self.source is None or self.target is None:
+            return False
+        same_commit = (
+            self.source.commit_sha is None
+            or self.target.commit_sha is None
+            or self.source.commit_sha == self.target.commit_sha
+        )
+        return self.source.version == self.target.version and same_commit
+
+
+async def compare_environments(
+    context: Context, service_slug: str, from_slug: str, to_slug: str
+) -> Comparison:
+    found = await service_named(context, service_slug, "service")
+    source = await environment_named(context, from_slug, "from")
+    target = await environment_named(context, to_slug, "to")
+    return Comparison(
+        await current(context, found.id, source.id), await current(context, found.id, target.id)
+    )
+
+
+async def live(context: Context, service: ServiceRecord, environment_id: int) -> LiveStatus | None:
+    """What the environment's provider says runs there now: None without a live-status
+    lookup (or one that knows nothing); a failing provider raises `ProviderFailure`."""
+    if context.live is None:
+        return None
+    found = await environment(context, environment_id)
+    settings = await environment_provider(context, environment_id)
+    return await context.live.get(service.slug, found.slug, settings)
+
+
+async def metrics(
+    context: Context,
+    environment_slug: str,
+    service_slug: str | None,
+    team_slug: str | None,
+    since: datetime,
+    until: datetime | None,
+) -> DeploymentMetrics:
+    return await context.deployments.metrics(
+        environment_slug, service_slug, team_slug, since, until
+    )

@@ -1,0 +1,320 @@
+"""The rollout runner: hands committed deployments to their environment's provider adapter and
+follows them to the end, in background tasks it owns (started and stopped with the app).
+
+One task per deployment: `start()` for a QUEUED one, then `poll()` every `poll_seconds` until
+the store holds a finished state. Each provider call runs under a deadline; a `ProviderError`
+or a missed deadline on `start()` fails the deployment with the provider's message, `poll()`
+(idempotent) is tried again on the next round and fails it after `poll_attempts` failures in a
+row. What the provider reports is stored with source `provider:<kind>`. The store is re-read
+before every round, so a deployment moved by someone else (`reportDeploymentStatus`, a cancel)
+ends its task. After a restart, `resume_unfinished()` picks up every QUEUED and IN_PROGRESS
+deployment; a WAITING_APPROVAL one waits for whoever approves it to call `begin` again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from providers import deployment_states as states
+from providers.deployment_ports import DeploymentStore
+from providers.deployments import (
+    Deployer,
+    DeploymentKind,
+    DeploymentRecord,
+    DeploymentState,
+    DeployRequest,
+    ProviderCapability,
+    ProviderError,
+    ProviderUpdate,
+)
+from providers.errors import CatalogError, NotFound, PreconditionFailed, ProviderFailure
+from providers.ports import CatalogReader
+from resolvers.deployers_by_environment import DeployerLookup
+
+log = logging.getLogger(__name__)
+
+S = DeploymentState
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+_DRIVEN = frozenset({S.QUEUED, S.IN_PROGRESS})
+_PROVIDER_OUTCOMES = frozenset({S.SUCCEEDED, S.FAILED})
+_PATH = ("input", "deployment")
+_NO_NEWS = "UNKNOWN"
+"""`raw_status` of a QUEUED poll answer that means "nothing newer than you know" (webhook)."""
+
+
+class Rollouts:
+    def __init__(
+        self,
+        store: DeploymentStore,
+        catalog: CatalogReader,
+        deployers: DeployerLookup,
+        *,
+        call_deadline_seconds: float = 10.0,
+        poll_seconds: float = 2.0,
+        poll_attempts: int = 3,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._deployers = deployers
+        self._deadline = call_deadline_seconds
+        self._poll_seconds = poll_seconds
+        self._poll_attempts = poll_attempts
+        self._sleep = sleep
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._started: set[int] = set()
+        self._stopped = False
+
+    # --- the runner ---------------------------------------------------------------------
+
+    async def begin(self, deployment: DeploymentRecord) -> None:
+        """Follow `deployment` in the background (after its transaction committed). Nothing
+        happens when it is already followed, waiting for approval, finished, or recorded (CI
+        runs those itself and reports their progress)."""
+        self._follow_in_background(deployment)
+
+    def _follow_in_background(self, deployment: DeploymentRecord) -> None:
+        if (
+            self._stopped
+            or deployment.state not in _DRIVEN
+            or deployment.kind is DeploymentKind.RECORDED
+            or deployment.id in self._tasks
+        ):
+            return
+        task = asyncio.create_task(self._follow(deployment.id), name=f"rollout-{deployment.id}")
+        self._tasks[deployment.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(deployment.id, None))
+
+    async def resume_unfinished(self) -> int:
+        """At start-up: follow every QUEUED and IN_PROGRESS deployment again (not those CI
+        records itself). How many."""
+        unfinished = [
+            d
+            for d in await self._store.unfinished()
+            if d.state in _DRIVEN and d.kind is not DeploymentKind.RECORDED
+        ]
+        for deployment in unfinished:
+            self._follow_in_background(deployment)
+        return len(unfinished)
+
+    def running(self) -> frozenset[int]:
+        return frozenset(self._tasks)
+
+    async def wait_idle(self) -> None:
+        """Until no deployment is followed (tests; draining)."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks.values()))
+
+    async def stop(self) -> None:
+        self._stopped = True
+        await self._halt(list(self._tasks.values()))
+
+    async def forget_everything(self) -> None:
+        """Stop following anything and forget what was started, but keep running: for
+        tests, whose database (ids included) starts afresh each time."""
+        await self._halt(list(self._tasks.values()))
+        self._started.clear()
+
+    async def cancel(
+        self,
+        deployment: DeploymentRecord,
+        store: DeploymentStore | None = None,
+        *,
+        source: str = "api",
+        message: str | None = None,
+    ) -> DeploymentRecord:
+        """Cancel `deployment`: at the provider first when the rollout reached it (refused with
+        PRECONDITION_FAILED for an IN_PROGRESS one when the provider cannot cancel), then in
+        `store` (an audited one, say; by default the runner's). A provider failure raises
+        `ProviderFailure` and leaves the deployment followed as before."""
+        current = await self._reread(deployment.id)
+        states.check(current.state, S.CANCELED, path=_PATH)
+        if current.state is S.WAITING_APPROVAL or current.kind is DeploymentKind.RECORDED:
+            return await self._cancel_in(store, current, None, source, message)
+        deployer, request = await self._target(current)
+        can_cancel = ProviderCapability.CANCEL in deployer.capabilities
+        if current.state is S.IN_PROGRESS and not can_cancel:
+            raise PreconditionFailed("the provider cannot cancel", list(_PATH))
+        reached = bool(
+            current.state is S.IN_PROGRESS or current.external_id or current.id in self._started
+        )
+        following = self._tasks.get(current.id)
+        if following is not None:
+            await self._halt([following])
+        try:
+            if not (reached and can_cancel):
+                return await self._cancel_in(store, current, None, source, message)
+            update = await self._call(deployer.cancel(request, current.external_id))
+            if update.state in _PROVIDER_OUTCOMES:
+                finished = await self._apply(current, update, f"provider:{deployer.kind}")
+                raise PreconditionFailed(
+                    f"deployment {current.id} finished ({finished.state.value}) before it "
+                    "could be canceled",
+                    list(_PATH),
+                )
+            return await self._cancel_in(store, current, update, source, message)
+        except Exception:
+            self._follow_in_background(current)
+            raise
+
+    # --- following one deployment -------------------------------------------------------
+
+    async def _follow(self, deployment_id: int) -> None:
+        try:
+            await self._drive(deployment_id)
+        except NotFound:
+            log.info("deployment %d: gone, no longer followed", deployment_id)
+        except Exception:
+            log.exception(
+                "deployment %d: following it failed; it is resumed at the next start",
+                deployment_id,
+            )
+        finally:
+            self._started.discard(deployment_id)
+
+    async def _drive(self, deployment_id: int) -> None:
+        current = await self._reread(deployment_id)
+        if current.state not in _DRIVEN:
+            return
+        try:
+            deployer, request = await self._target(current)
+        except ProviderFailure as failure:
+            await self._fail(current, failure, f"provider:{current.provider}")
+            return
+        source = f"provider:{deployer.kind}"
+        if current.state is S.QUEUED:
+            self._started.add(deployment_id)
+            try:
+                update = await self._call(deployer.start(request))
+            except ProviderFailure as failure:
+                await self._fail(current, failure, source)
+                return
+            current = await self._apply(current, update, source)
+        failures = 0
+        while current.state in _DRIVEN:
+            await self._sleep(self._poll_seconds)
+            current = await self._reread(deployment_id)
+            if current.state not in _DRIVEN:
+                return
+            try:
+                update = await self._call(deployer.poll(request, current.external_id))
+            except ProviderFailure as failure:
+                failures += 1
+                if failures >= self._poll_attempts:
+                    await self._fail(current, failure, source)
+                    return
+                log.warning("deployment %d: poll failed: %s", deployment_id, failure.message)
+                continue
+            failures = 0
+            current = await self._apply(current, update, source)
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        """A provider call under the deadline; its failures as `ProviderFailure`."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await call
+        except TimeoutError:
+            raise ProviderFailure(
+                f"the provider did not answer within {self._deadline:g} s"
+            ) from None
+        except ProviderError as error:
+            raise ProviderFailure(error.message) from None
+
+    async def _apply(
+        self, current: DeploymentRecord, update: ProviderUpdate, source: str
+    ) -> DeploymentRecord:
+        """Store what the provider reported, if it is news; the stored deployment after."""
+        if not _is_news(current, update):
+            return current
+        steps = [update]
+        if current.state is S.QUEUED and update.state is S.SUCCEEDED:
+            steps.insert(0, ProviderUpdate(S.IN_PROGRESS, update.raw_status, None))
+        try:
+            for step in steps:
+                current = await self._store.transition(
+                    current.id, step.state, raw_status=step.raw_status, message=step.message,
+                    source=source, url=update.url, external_id=update.external_id,
+                    log_url=update.log_url,
+                )  # fmt: skip
+        except NotFound:
+            raise
+        except CatalogError as refused:
+            log.info("deployment %d: %s", current.id, refused.message)
+            return await self._reread(current.id)
+        return current
+
+    async def _fail(self, current: DeploymentRecord, failure: ProviderFailure, source: str) -> None:
+        log.warning("deployment %d failed at the provider: %s", current.id, failure.message)
+        await self._apply(current, ProviderUpdate(S.FAILED, None, failure.message), source)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    async def _cancel_in(
+        self,
+        store: DeploymentStore | None,
+        current: DeploymentRecord,
+        update: ProviderUpdate | None,
+        source: str,
+        message: str | None,
+    ) -> DeploymentRecord:
+        return await (store or self._store).transition(
+            current.id, S.CANCELED,
+            raw_status=update.raw_status if update else None,
+            message=message or (update.message if update else None),
+            source=source,
+            url=update.url if update else None,
+            external_id=update.external_id if update else None,
+            log_url=update.log_url if update else None,
+        )  # fmt: skip
+
+    async def _reread(self, deployment_id: int) -> DeploymentRecord:
+        found = (await self._store.by_ids([deployment_id])).get(deployment_id)
+        if found is None:
+            raise NotFound(f"no deployment {deployment_id}", list(_PATH))
+        return found
+
+    async def _target(self, deployment: DeploymentRecord) -> tuple[Deployer, DeployRequest]:
+        """The environment's adapter and what to ask it; NotFound when something is gone,
+        ProviderFailure when the environment's provider settings cannot build an adapter."""
+        try:
+            found = await self._deployers.for_environments([deployment.environment_id])
+        except ProviderError as error:
+            raise ProviderFailure(error.message) from None
+        services = await self._catalog.services_by_id([deployment.service_id])
+        environments = await self._catalog.environments_by_id([deployment.environment_id])
+        target = found.get(deployment.environment_id)
+        service = services.get(deployment.service_id)
+        environment = environments.get(deployment.environment_id)
+        if target is None or service is None or environment is None:
+            raise NotFound(f"deployment {deployment.id}: its service or environment is gone")
+        rollback_to = None
+        if deployment.kind is DeploymentKind.ROLLBACK and deployment.rollback_of_id is not None:
+            replaced = await self._store.by_ids([deployment.rollback_of_id])
+            rolled_back = replaced.get(deployment.rollback_of_id)
+            rollback_to = rolled_back.external_id if rolled_back else None
+        request = DeployRequest(
+            deployment.id, service.slug, environment.slug, deployment.version,
+            deployment.commit_sha, deployment.kind, target.provider.settings, rollback_to,
+        )  # fmt: skip
+        return target.deployer, request
+
+    @staticmethod
+    async def _halt(tasks: list[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _is_news(current: DeploymentRecord, update: ProviderUpdate) -> bool:
+    if update.state is S.QUEUED and update.raw_status == _NO_NEWS:
+        return False
+    if update.state is not current.state:
+        return True
+    stored = (current.raw_status, current.status_message, current.external_id, current.url)
+    reported = (update.raw_status, update.message, update.external_id, update.url)
+    return any(new is not None and new != old for new, old in zip(reported, stored, strict=True))

@@ -1,0 +1,367 @@
+"""The rollout runner on a real PostgreSQL: provider calls after commit, under a deadline,
+their outcome stored with history, failures, resuming after a restart, cancel, and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import asyncpg
+import pytest
+
+from providers.access import ActorKind
+from providers.deployment_ports import RecordedDeployment
+from providers.deployments import (
+    Deployer,
+    DeploymentKind,
+    DeploymentRecord,
+    DeployRequest,
+    LiveStatus,
+    ProviderCapability,
+    ProviderError,
+    ProviderUpdate,
+    Requester,
+)
+from providers.deployments import DeploymentState as S
+from providers.errors import ErrorCode, PreconditionFailed
+from providers.postgres.deployments import PostgresDeploymentStore
+from providers.postgres.reads import PostgresCatalogReader
+from resolvers.deployers_by_environment import DeployersByEnvironment
+from resolvers.rollouts import Rollouts
+from tests.deployer_fakes.clock import FakeClock
+
+ADA = Requester(ActorKind.USER, 1, "Ada")
+SIMULATED = {"durationSeconds": 5, "failVersions": "-broken$"}
+Call = Callable[[DeployRequest], Awaitable[ProviderUpdate]]
+
+
+async def never(_: float = 0) -> None:
+    await asyncio.Event().wait()
+
+
+class FakeDeployer:
+    """A provider whose answers the test decides."""
+
+    kind = "fake"
+
+    def __init__(
+        self,
+        start: Call,
+        poll: Call | None = None,
+        capabilities: frozenset[ProviderCapability] = frozenset({ProviderCapability.DEPLOY}),
+    ) -> None:
+        self._start = start
+        self._poll = poll or start
+        self.capabilities = capabilities
+        self.calls: list[str] = []
+
+    async def start(self, request: DeployRequest) -> ProviderUpdate:
+        self.calls.append("start")
+        return await self._start(request)
+
+    async def poll(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
+        self.calls.append("poll")
+        return await self._poll(request)
+
+    async def cancel(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
+        self.calls.append("cancel")
+        return ProviderUpdate(S.CANCELED, "canceled")
+
+    async def live_status(
+        self, service_slug: str, environment_slug: str, settings: Mapping[str, Any]
+    ) -> LiveStatus | None:
+        return None
+
+
+def answer(state: S, raw: str | None = None, message: str | None = None) -> Call:
+    async def call(_: DeployRequest) -> ProviderUpdate:
+        return ProviderUpdate(state, raw, message)
+
+    return call
+
+
+def refuse(message: str) -> Call:
+    async def call(_: DeployRequest) -> ProviderUpdate:
+        raise ProviderError(message)
+
+    return call
+
+
+async def hang(_: DeployRequest) -> ProviderUpdate:
+    await never()
+    raise AssertionError
+
+
+class World:
+    """A store over services `api`, `web` and environment `staging` (simulated provider),
+    and a factory of runners over it (each a "process": its own adapters)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.store = PostgresDeploymentStore(pool)
+        self.catalog = PostgresCatalogReader(pool)
+        self.clock = FakeClock()
+        self.runners: list[Rollouts] = []
+
+    async def tick(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    def runner(
+        self,
+        deployer: Deployer | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        deadline: float = 5.0,
+    ) -> Rollouts:
+        if deployer is None:
+            deployers = DeployersByEnvironment(self.store, clock=self.clock)
+        else:
+            fake = deployer
+            deployers = DeployersByEnvironment(self.store, build=lambda *_, **__: fake)
+        rollouts = Rollouts(
+            self.store, self.catalog, deployers, call_deadline_seconds=deadline,
+            poll_seconds=1, sleep=sleep or self.tick,
+        )  # fmt: skip
+        self.runners.append(rollouts)
+        return rollouts
+
+    async def deploy(self, version: str = "1.0.0", service: str = "api") -> DeploymentRecord:
+        record, _ = await self.store.create(
+            service, "staging", version, None, None, DeploymentKind.DEPLOY, ADA
+        )
+        return record
+
+    async def get(self, deployment_id: int) -> DeploymentRecord:
+        return (await self.store.by_ids([deployment_id]))[deployment_id]
+
+    async def history(self, deployment_id: int) -> list[tuple[S, str]]:
+        events = (await self.store.history([deployment_id]))[deployment_id]
+        return [(event.state, event.source) for event in events]
+
+    async def until(self, deployment_id: int, state: S) -> DeploymentRecord:
+        for _ in range(200):
+            record = await self.get(deployment_id)
+            if record.state is state:
+                return record
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"deployment {deployment_id} never reached {state}")
+
+
+@pytest.fixture
+async def world(pool: asyncpg.Pool) -> AsyncIterator[World]:
+    await pool.execute("INSERT INTO services (slug, name) VALUES ('api', 'API'), ('web', 'Web')")
+    await pool.execute(
+        "INSERT INTO environments (slug, name, tier) VALUES ('staging', 'Staging', 'STAGING')"
+    )
+    world = World(pool)
+    await world.store.set_provider("staging", "simulated", SIMULATED)
+    yield world
+    for runner in world.runners:
+        await runner.stop()
+        assert not runner.running()
+
+
+async def settle(rollouts: Rollouts) -> None:
+    await asyncio.wait_for(rollouts.wait_idle(), 5)
+
+
+async def test_a_queued_deployment_runs_to_success(world: World) -> None:
+    rollouts = world.runner()
+    deployment = await world.deploy()
+    await rollouts.begin(deployment)
+    await settle(rollouts)
+    done = await world.get(deployment.id)
+    assert (done.state, done.external_id) == (S.SUCCEEDED, f"sim-{deployment.id}")
+    assert done.started_at is not None
+    assert done.finished_at is not None
+    assert await world.history(deployment.id) == [
+        (S.QUEUED, "api"),
+        (S.IN_PROGRESS, "provider:simulated"),
+        (S.SUCCEEDED, "provider:simulated"),
+    ]
+
+
+async def test_a_version_matching_fail_versions_fails_with_the_message(world: World) -> None:
+    rollouts = world.runner()
+    deployment = await world.deploy("2.0.0-broken")
+    await rollouts.begin(deployment)
+    await settle(rollouts)
+    done = await world.get(deployment.id)
+    assert done.state is S.FAILED
+    assert done.status_message == "simulated failure: version 2.0.0-broken matches failVersions"
+    assert (await world.history(deployment.id))[-1] == (S.FAILED, "provider:simulated")
+
+
+async def test_a_provider_error_fails_the_deployment(world: World) -> None:
+    rollouts = world.runner(FakeDeployer(refuse("registry says no: image 1.0.0 not found")))
+    deployment = await world.deploy()
+    await rollouts.begin(deployment)
+    await settle(rollouts)
+    done = await world.get(deployment.id)
+    assert (done.state, done.status_message) == (
+        S.FAILED, "registry says no: image 1.0.0 not found",
+    )  # fmt: skip
+    assert await world.history(deployment.id) == [(S.QUEUED, "api"), (S.FAILED, "provider:fake")]
+
+
+async def test_a_hung_provider_hits_the_deadline(world: World) -> None:
+    rollouts = world.runner(FakeDeployer(hang), deadline=0.2)
+    deployment = await world.deploy()
+    began = time.monotonic()
+    await rollouts.begin(deployment)
+    await settle(rollouts)
+    assert time.monotonic() - began < 1.5
+    done = await world.get(deployment.id)
+    assert (done.state, done.status_message) == (
+        S.FAILED, "the provider did not answer within 0.2 s",
+    )  # fmt: skip
+
+
+async def test_polls_are_retried_then_fail(world: World) -> None:
+    fake = FakeDeployer(answer(S.IN_PROGRESS, "rolling"), refuse("api unavailable"))
+    rollouts = world.runner(fake)
+    deployment = await world.deploy()
+    await rollouts.begin(deployment)
+    await settle(rollouts)
+    done = await world.get(deployment.id)
+    assert (done.state, done.status_message) == (S.FAILED, "api unavailable")
+    assert fake.calls == ["start", "poll", "poll", "poll"]
+
+
+async def test_an_instant_success_passes_through_in_progress(world: World) -> None:
+    rollouts = world.runner(FakeDeployer(answer(S.SUCCEEDED, "done")))
+    deployment = await world.deploy()
+    await rollouts.begin(deployment)
+    await settle(rollouts)
+    assert [state for state, _ in await world.history(deployment.id)] == [
+        S.QUEUED, S.IN_PROGRESS, S.SUCCEEDED,
+    ]  # fmt: skip
+
+
+async def test_no_news_moves_nothing_and_a_report_elsewhere_ends_the_task(world: World) -> None:
+    """The webhook way: accepted, then nothing to tell until the receiver reports through the
+    API; a provider answer that conflicts with that report does not crash the task."""
+    polls = [ProviderUpdate(S.QUEUED, "UNKNOWN")] * 3
+
+    async def poll(request: DeployRequest) -> ProviderUpdate:
+        if polls:
+            return polls.pop()
+        await world.store.transition(
+            request.deployment_id, S.CANCELED, raw_status=None, message="stop", source="api"
+        )
+        return ProviderUpdate(S.SUCCEEDED, "late")
+
+    rollouts = world.runner(FakeDeployer(answer(S.QUEUED, "accepted"), poll))
+    deployment = await world.deploy()
+    await rollouts.begin(deployment)
+    await settle(rollouts)
+    done = await world.get(deployment.id)
+    assert (done.state, done.raw_status) == (S.CANCELED, "accepted")
+    assert await world.history(deployment.id) == [
+        (S.QUEUED, "api"), (S.QUEUED, "provider:fake"), (S.CANCELED, "api"),
+    ]  # fmt: skip
+
+
+async def test_a_restart_resumes_unfinished_deployments(world: World) -> None:
+    crashed = world.runner(sleep=never)
+    running = await world.deploy("1.0.0", "api")
+    await crashed.begin(running)
+    await world.until(running.id, S.IN_PROGRESS)
+    await crashed.stop()
+    queued = await world.deploy("1.0.0", "web")
+
+    restarted = world.runner()
+    assert await restarted.resume_unfinished() == 2
+    await settle(restarted)
+    assert (await world.get(running.id)).state is S.SUCCEEDED
+    assert (await world.get(queued.id)).state is S.SUCCEEDED
+    assert [state for state, _ in await world.history(running.id)] == [
+        S.QUEUED, S.IN_PROGRESS, S.SUCCEEDED,
+    ]  # fmt: skip
+
+
+async def test_waiting_approval_is_not_started(world: World) -> None:
+    await world.store.set_protection("staging", 1, [], False)
+    rollouts = world.runner()
+    deployment = await world.deploy()
+    assert deployment.state is S.WAITING_APPROVAL
+    await rollouts.begin(deployment)
+    assert not rollouts.running()
+    assert await rollouts.resume_unfinished() == 0
+
+
+async def test_deployments_ci_records_are_left_to_ci(world: World) -> None:
+    report = RecordedDeployment("api", "staging", "9.9.9", S.IN_PROGRESS, external_id="ci-1")
+    recorded, _ = await world.store.record(report, Requester(ActorKind.CLIENT, 1, "ci"))
+    rollouts = world.runner(FakeDeployer(hang))
+    assert await rollouts.resume_unfinished() == 0
+    await rollouts.begin(recorded)
+    assert not rollouts.running()
+    assert (await rollouts.cancel(recorded)).state is S.CANCELED
+
+
+async def test_cancel_an_in_progress_deployment_at_the_provider(world: World) -> None:
+    rollouts = world.runner(sleep=never)
+    deployment = await world.deploy()
+    await rollouts.begin(deployment)
+    await world.until(deployment.id, S.IN_PROGRESS)
+    canceled = await rollouts.cancel(deployment, message="canceled by Ada")
+    assert (canceled.state, canceled.status_message) == (S.CANCELED, "canceled by Ada")
+    assert canceled.raw_status == "canceled"
+    assert not rollouts.running()
+    assert (await world.history(deployment.id))[-1] == (S.CANCELED, "api")
+
+
+async def test_cancel_needs_the_capability_once_in_progress(world: World) -> None:
+    fake = FakeDeployer(answer(S.IN_PROGRESS, "rolling"))
+    rollouts = world.runner(fake, sleep=never)
+    deployment = await world.deploy()
+    await rollouts.begin(deployment)
+    await world.until(deployment.id, S.IN_PROGRESS)
+    with pytest.raises(PreconditionFailed, match="the provider cannot cancel") as refused:
+        await rollouts.cancel(deployment)
+    assert refused.value.code is ErrorCode.PRECONDITION_FAILED
+    assert rollouts.running() == {deployment.id}
+    assert "cancel" not in fake.calls
+
+
+async def test_cancel_before_the_provider_was_reached(world: World) -> None:
+    fake = FakeDeployer(answer(S.IN_PROGRESS), capabilities=frozenset(ProviderCapability))
+    rollouts = world.runner(fake)
+    deployment = await world.deploy()
+    canceled = await rollouts.cancel(deployment)
+    assert canceled.state is S.CANCELED
+    assert fake.calls == []
+    finished = await world.deploy("1.0.1")
+    await world.store.transition(finished.id, S.FAILED, raw_status=None, message=None, source="api")
+    with pytest.raises(PreconditionFailed, match="FAILED is final"):
+        await rollouts.cancel(finished)
+
+
+async def test_stop_leaves_no_task_behind(world: World) -> None:
+    rollouts = world.runner(sleep=never)
+    deployments = [await world.deploy("1.0.0", slug) for slug in ("api", "web")]
+    for deployment in deployments:
+        await rollouts.begin(deployment)
+    await world.until(deployments[1].id, S.IN_PROGRESS)
+    assert rollouts.running() == {d.id for d in deployments}
+    await rollouts.stop()
+    assert not rollouts.running()
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("rollout-")]
+    await rollouts.begin(deployments[0])
+    assert not rollouts.running()
+
+
+async def test_one_adapter_per_environment_while_its_settings_stay(world: World) -> None:
+    deployers = DeployersByEnvironment(world.store, clock=world.clock)
+    environment_id = (await world.deploy()).environment_id
+    first = (await deployers.for_environments([environment_id]))[environment_id]
+    again = await deployers.for_environments([environment_id, 999])
+    assert again.keys() == {environment_id}
+    assert again[environment_id].deployer is first.deployer
+    assert first.provider.settings == SIMULATED
+    await world.store.set_provider("staging", "simulated", {"durationSeconds": 1})
+    changed = (await deployers.for_environments([environment_id]))[environment_id]
+    assert changed.deployer is not first.deployer
