@@ -25,6 +25,14 @@ V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
+class CountKey:
+    """How many deployments one parent (a service or an environment) has."""
+
+    parent_id: int
+    deployment_filter: DeploymentFilter
+
+
+@dataclass(frozen=True, slots=True)
 class DeploymentsKey:
     """One parent's (a service's or an environment's) page of deployments."""
 
@@ -82,10 +90,20 @@ class DeploymentLoaders:
         self.count: DataLoader[DeploymentFilter, int] = DataLoader(
             load_fn=lambda filters: _counts(store, filters)
         )
+        self.count_of_service: DataLoader[CountKey, int] = _grouped(
+            lambda key: key.deployment_filter,
+            lambda key: key.parent_id,
+            lambda wanted, ids: store.service_counts(ids, wanted),
+        )
+        self.count_of_environment: DataLoader[CountKey, int] = _grouped(
+            lambda key: key.deployment_filter,
+            lambda key: key.parent_id,
+            lambda wanted, ids: store.environment_counts(ids, wanted),
+        )
 
 
 async def _counts(store: DeploymentStore, filters: list[DeploymentFilter]) -> list[int]:
-    """One statement per distinct filter: the store counts one listing at a time."""
+    """Root listings: one statement per distinct filter (a query names few of them)."""
     return [await store.count(deployment_filter) for deployment_filter in filters]
 
 

@@ -37,7 +37,7 @@ from providers.records import (
 )
 from resolvers.catalog_queries import Listing, ServiceFilterArgs, resolve_service_filter
 from resolvers.context import Context
-from resolvers.deployment_loaders import DeploymentsKey
+from resolvers.deployment_loaders import CountKey, DeploymentsKey
 
 
 def deployment_filter(
@@ -72,8 +72,10 @@ async def service_deployments(
     found = await context.deployment_loaders.of_service.load(
         DeploymentsKey(service.id, page, wanted)
     )
-    counted = deployment_filter(service.slug, environment, states)
-    return Listing(found, lambda: context.deployment_loaders.count.load(counted))
+    return Listing(
+        found,
+        lambda: context.deployment_loaders.count_of_service.load(CountKey(service.id, wanted)),
+    )
 
 
 async def environment_deployments(
@@ -87,8 +89,8 @@ async def environment_deployments(
     found = await context.deployment_loaders.of_environment.load(
         DeploymentsKey(environment.id, page, wanted)
     )
-    counted = deployment_filter(service, environment.slug, states)
-    return Listing(found, lambda: context.deployment_loaders.count.load(counted))
+    counted = CountKey(environment.id, wanted)
+    return Listing(found, lambda: context.deployment_loaders.count_of_environment.load(counted))
 
 
 async def deployment_by_id(context: Context, deployment_id: int | None) -> DeploymentRecord | None:

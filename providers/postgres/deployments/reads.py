@@ -17,7 +17,7 @@ from providers.deployments import ApprovalRecord, DeploymentRecord, Requester, S
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.rows import UNFINISHED_SQL
 from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
-from providers.postgres.listings import Listing, count, fetch_page, fetch_pages
+from providers.postgres.listings import Listing, count, counts, fetch_page, fetch_pages
 from providers.records import Page, PageRequest
 
 _ORDER = Ordering(
@@ -93,6 +93,16 @@ class DeploymentReader:
             self._pool, _LISTING, _ORDER, page, scope, parent_ids, f"d.{column} = parent.id",
             conditions, params,
         )  # fmt: skip
+
+    async def counts_of(
+        self, column: str, parent_ids: Sequence[int], deployment_filter: DeploymentFilter
+    ) -> dict[int, int]:
+        """How many deployments each service (`column` = service_id) or environment has."""
+        params = Params()
+        conditions = _conditions(deployment_filter, params)
+        return await counts(
+            self._pool, "deployments d", parent_ids, f"d.{column} = parent.id", conditions, params
+        )
 
     async def _by_pair(
         self, condition: str, service_ids: Sequence[int], environment_ids: Sequence[int]

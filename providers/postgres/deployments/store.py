@@ -256,6 +256,16 @@ class PostgresDeploymentStore(DeploymentReader):
     ) -> dict[int, Page[DeploymentRecord]]:
         return await self.pages_of("environment_id", environment_ids, page, deployment_filter)
 
+    async def service_counts(
+        self, service_ids: Sequence[int], deployment_filter: DeploymentFilter
+    ) -> dict[int, int]:
+        return await self.counts_of("service_id", service_ids, deployment_filter)
+
+    async def environment_counts(
+        self, environment_ids: Sequence[int], deployment_filter: DeploymentFilter
+    ) -> dict[int, int]:
+        return await self.counts_of("environment_id", environment_ids, deployment_filter)
+
     async def release_matrix(
         self,
         page: PageRequest,
