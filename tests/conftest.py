@@ -74,6 +74,7 @@ def test_settings(migrated_url: str) -> Settings:
         pool_min_size=1,
         pool_max_size=8,
         fast_reads="verify",
+        rollout_poll_seconds=0.05,
     )
 
 
@@ -115,6 +116,8 @@ async def client(
     endpoint.disagreements.clear()
     await forget_providers(app)
     yield app_client
+    # Before the next test empties the tables under them.
+    await forget_providers(app)
     disagreements = list(endpoint.disagreements)
     endpoint.disagreements.clear()
     assert not disagreements, disagreements[0]

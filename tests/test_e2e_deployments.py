@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from providers.access import Scope
 from tests.access_support import seed, token
+from tests.deployer_fakes.receiver import running_receiver
 from tests.support import GraphQLClient
 
 DEPLOYMENT = "deployment { id number version state kind promotedFrom { id } rollbackOf { id } }"
@@ -299,3 +300,42 @@ async def test_bad_provider_settings_are_refused_and_nothing_is_created(
     )
     assert [(e["code"], e["path"]) for e in refused["errors"]] == [("VALIDATION", path)]
     assert await pool.fetchval("SELECT count(*) FROM environments") == 0
+
+
+async def test_a_webhook_rollout_ends_with_the_receivers_report(
+    gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A webhook rollout progresses only through reportDeploymentStatus; the runner following
+    it stops once a report finishes it."""
+    store = await seed(gql, pool)
+    monkeypatch.setenv("PAVED_TEST_WEBHOOK_SECRET", "whsec_test")
+    with running_receiver("whsec_test") as receiver:
+        provider = {
+            "kind": "webhook",
+            "settings": {"url": f"{receiver.url}/deploy", "secretEnv": "PAVED_TEST_WEBHOOK_SECRET"},
+        }
+        created = await gql.mutate(
+            "createEnvironment", "environment { slug }", slug="hook", name="hook", tier="OTHER",
+            provider=provider,
+        )  # fmt: skip
+        assert created["errors"] == []
+        deployed = await gql.mutate(
+            "deploy", DEPLOYMENT, service="pay-api", environment="hook", version="5"
+        )
+        deployment_id = deployed["deployment"]["id"]
+        for _ in range(100):
+            if receiver.requests:
+                break
+            await asyncio.sleep(0.02)
+        assert receiver.requests, "the runner never called the receiver"
+        await gql.mutate(
+            "createApiClient", "apiClient { slug }", slug="pay-ci", name="CI", team="pay"
+        )
+        ci = gql.with_token(await token(store, Scope.READ, Scope.DEPLOY, client="pay-ci"))
+        for state in ("IN_PROGRESS", "SUCCEEDED"):
+            reported = await ci.mutate(
+                "reportDeploymentStatus", DEPLOYMENT, deployment=deployment_id, state=state
+            )
+            assert reported["errors"] == [], reported
+        await settled(app)
+    assert await state_of(gql, deployment_id) == "SUCCEEDED"
