@@ -1,5 +1,6 @@
-"""Reset the database, apply the project's migrations and seed a large catalog with
-set-based `INSERT ... SELECT generate_series` statements (seconds for 10,000 services)."""
+"""Reset the database, apply the project's migrations and seed a large catalog and a
+deployment history with set-based `INSERT ... SELECT generate_series` statements (a few
+seconds for 10,000 services, about half a minute more for 1,000,000 deployments)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Sizes:
     services: int
     teams: int
     users: int
+    deployments: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +115,84 @@ FROM generate_series(2, $1::bigint) AS i, generate_series(1, $2) AS k
 ON CONFLICT DO NOTHING
 """
 
+# Inserted in pipeline order: ids 1..4 are development, qa, staging, production.
+ENVIRONMENT_SLUGS = ("development", "qa", "staging", "production")
 _ENVIRONMENTS = """
 INSERT INTO environments (slug, name, description, tier) VALUES
-    ('production', 'Production', 'Live traffic', 'PRODUCTION'),
+    ('development', 'Development', 'Shared development', 'DEVELOPMENT'),
+    ('qa', 'QA', 'Integration and acceptance tests', 'TESTING'),
     ('staging', 'Staging', 'Pre-release checks', 'STAGING'),
-    ('development', 'Development', 'Shared development', 'DEVELOPMENT')
+    ('production', 'Production', 'Live traffic', 'PRODUCTION')
+"""
+
+# $1 deployments in all, spread over every service x environment pair by weight (development
+# busiest, production least; some services 4x busier than others) so that the counts add up to
+# exactly $1. Per pair, numbers 1..n over the last year, created_at increasing with the number;
+# exactly one SUCCEEDED (the current one, number n, or n - 1 when the last attempt FAILED or is
+# still IN_PROGRESS on 1 pair in 20 / 50); before it, mostly INACTIVE, 1 in 40 ROLLED_BACK
+# (followed by a ROLLBACK to the version before it) and 1 in 40 FAILED. Rows are inserted in
+# created_at order, so ids and the heap follow time as in a real history. No status events.
+_DEPLOYMENTS = """
+INSERT INTO deployments (service_id, environment_id, number, version, commit_sha, kind, state,
+                         provider, requested_by_kind, requested_by_id, requested_by_name,
+                         created_at, started_at, finished_at)
+WITH weighted AS (
+    SELECT s.id AS service_id, e.id AS environment_id,
+           e.weight * (1 + abs(hashint8(s.id)) % 4) AS weight
+    FROM services s
+    CROSS JOIN (SELECT id, CASE slug WHEN 'development' THEN 4 WHEN 'qa' THEN 3 ELSE 2 END
+                FROM environments) AS e (id, weight)
+), cumulative AS (
+    SELECT service_id, environment_id,
+           sum(weight) OVER (ORDER BY service_id, environment_id) AS upto,
+           weight, sum(weight) OVER () AS total
+    FROM weighted
+), pairs AS (
+    SELECT service_id, environment_id,
+           ($1::bigint * upto / total - $1::bigint * (upto - weight) / total)::int AS n,
+           abs(hashint8(service_id * 16 + environment_id)) AS h
+    FROM cumulative
+), ends AS (
+    SELECT service_id, environment_id, n,
+           CASE WHEN n > 1 AND h % 20 = 0 THEN 'FAILED'
+                WHEN n > 1 AND h % 50 = 1 THEN 'IN_PROGRESS' END AS tail
+    FROM pairs WHERE n > 0
+), numbered AS (
+    SELECT ends.*, n - (tail IS NOT NULL)::int AS cur, k,
+           abs(hashint8((service_id * 16 + environment_id) * 1000003 + k)) AS hk,
+           k > 1 AND k < n - (tail IS NOT NULL)::int
+               AND abs(hashint8((service_id * 16 + environment_id) * 1000003 + k)) % 40 = 0
+               AS rolled_back,
+           k > 2 AND k <= n - (tail IS NOT NULL)::int
+               AND abs(hashint8((service_id * 16 + environment_id) * 1000003 + k - 1)) % 40 = 0
+               AS rollback
+    FROM ends CROSS JOIN LATERAL generate_series(1, n) AS k
+), shaped AS (
+    SELECT service_id, environment_id, k,
+           '1.' || CASE WHEN rollback THEN k - 2 ELSE k END || '.0' AS version,
+           CASE WHEN rollback THEN 'ROLLBACK'
+                WHEN environment_id > 1 AND hk % 3 = 0 THEN 'PROMOTION' ELSE 'DEPLOY' END AS kind,
+           CASE WHEN k = cur THEN 'SUCCEEDED'
+                WHEN k > cur THEN tail
+                WHEN rolled_back THEN 'ROLLED_BACK'
+                WHEN hk % 40 = 1 AND NOT rollback THEN 'FAILED'
+                ELSE 'INACTIVE' END AS state,
+           1 + hk % $2 AS user_id,
+           now() - interval '365 days'
+               + interval '365 days' * ((k - 1) + (hk % 1000) / 2000.0) / n AS created_at,
+           hk
+    FROM numbered
+)
+SELECT service_id, environment_id, k, version,
+       md5(service_id || '/' || version) || lpad(to_hex(service_id), 8, '0'),
+       kind, state, 'simulated', 'user', user_id,
+       'user-' || lpad(user_id::text, $3, '0'),
+       created_at,
+       created_at + make_interval(secs => 5 + hk % 55),
+       CASE WHEN state <> 'IN_PROGRESS'
+            THEN created_at + make_interval(secs => 35 + hk % 55 + hk % 570) END
+FROM shaped
+ORDER BY created_at
 """
 
 
@@ -151,6 +226,17 @@ async def seed(connection: asyncpg.Connection, sizes: Sizes) -> None:
         if sizes.services > 1:
             await connection.execute(_DEPENDENCIES, sizes.services, DEPENDENCIES_PER_SERVICE)
         await connection.execute(_ENVIRONMENTS)
+        if sizes.deployments:
+            started = time.perf_counter()
+            await connection.execute("SET LOCAL work_mem = '256MB'")
+            await connection.execute(
+                _DEPLOYMENTS, sizes.deployments, sizes.users, slug_width(sizes.users)
+            )
+            log.info(
+                "inserted %s deployments in %.1f s",
+                f"{sizes.deployments:,}",
+                time.perf_counter() - started,
+            )
         # Rows were inserted with explicit ids: move the identity sequences past them.
         for table in ("teams", "users", "services"):
             await connection.execute(
