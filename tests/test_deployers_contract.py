@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from providers.deployers.argocd import ArgoCDDeployer
+from providers.deployers.kubernetes import KubernetesDeployer
 from providers.deployers.registry import KNOWN_KINDS, build_deployer, validate_settings
 from providers.deployers.settings import InvalidProviderSettings
 from providers.deployers.simulated import SimulatedDeployer
@@ -25,7 +27,10 @@ from providers.deployments import (
     ProviderError,
     ProviderUpdate,
 )
+from tests.deployer_fakes.argocd_api import Reply as ArgoReply
+from tests.deployer_fakes.argocd_api import running_argocd
 from tests.deployer_fakes.clock import FakeClock
+from tests.deployer_fakes.kubernetes_api import running_kubernetes_api
 from tests.deployer_fakes.receiver import Reply, running_receiver
 
 TERMINAL = {DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.CANCELED}
@@ -83,10 +88,50 @@ def webhook_case(monkeypatch: pytest.MonkeyPatch, *, cancel: bool) -> Iterator[C
         yield Case(deployer, finish, break_provider, (secret,), gives_external_id=True)
 
 
-@pytest.fixture(params=["simulated", "webhook", "webhook-without-cancel"])
+def kubernetes_case(monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
+    token = "k8s-" + secrets.token_urlsafe(24)
+    monkeypatch.setenv("PAVED_TEST_KUBE_TOKEN", token)
+    with running_kubernetes_api(token) as api:
+        api.add_deployment("staging", "payments", "registry.example.com/payments:0.9.0")
+        settings = {
+            "apiUrl": api.url,
+            "tokenEnv": "PAVED_TEST_KUBE_TOKEN",
+            "namespace": "staging",
+            "image": "registry.example.com/{service}:{version}",
+            "timeoutSeconds": 1,
+        }
+        deployer = KubernetesDeployer(settings, backoff_seconds=0.01)
+        yield Case(
+            deployer, api.finish, lambda: api.fail_next(500, 3), (token,), gives_external_id=True
+        )
+
+
+def argocd_case(monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
+    token = "argocd-" + secrets.token_urlsafe(24)
+    monkeypatch.setenv("PAVED_TEST_ARGOCD_TOKEN", token)
+    with running_argocd(token) as api:
+        api.add_app("payments-staging")
+        settings = {
+            "serverUrl": api.url,
+            "tokenEnv": "PAVED_TEST_ARGOCD_TOKEN",
+            "timeoutSeconds": 1,
+        }
+        deployer = ArgoCDDeployer(settings, backoff_seconds=0.01)
+
+        def break_provider() -> None:
+            api.script.extend([ArgoReply(503)] * 3)
+
+        yield Case(deployer, api.finish, break_provider, (token,), gives_external_id=True)
+
+
+@pytest.fixture(params=["simulated", "webhook", "webhook-without-cancel", "kubernetes", "argocd"])
 def case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
     if request.param == "simulated":
         yield from simulated_case()
+    elif request.param == "kubernetes":
+        yield from kubernetes_case(monkeypatch)
+    elif request.param == "argocd":
+        yield from argocd_case(monkeypatch)
     else:
         yield from webhook_case(monkeypatch, cancel=request.param == "webhook")
 
@@ -222,7 +267,7 @@ async def test_secrets_stay_out_of_errors_reprs_and_state(case: Case) -> None:
 
 
 def test_known_kinds() -> None:
-    assert frozenset({"simulated", "webhook"}) == KNOWN_KINDS
+    assert frozenset({"argocd", "kubernetes", "simulated", "webhook"}) == KNOWN_KINDS
 
 
 def test_build_deployer_builds_each_kind(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
+from providers.deployers.argocd import ArgoCDDeployer, ArgoCDSettings
+from providers.deployers.kubernetes import KubernetesDeployer, KubernetesSettings
 from providers.deployers.settings import AdapterSettings, InvalidProviderSettings, parse_settings
 from providers.deployers.simulated import SimulatedDeployer, SimulatedSettings
 from providers.deployers.webhook import WebhookDeployer, WebhookSettings
@@ -17,6 +19,8 @@ class _Factory(Protocol):
 
 
 _ADAPTERS: Final[Mapping[str, tuple[type[AdapterSettings], _Factory]]] = {
+    "argocd": (ArgoCDSettings, ArgoCDDeployer),
+    "kubernetes": (KubernetesSettings, KubernetesDeployer),
     "simulated": (SimulatedSettings, SimulatedDeployer),
     "webhook": (WebhookSettings, WebhookDeployer),
 }

@@ -1,0 +1,338 @@
+"""The kubernetes provider against a fake API server on 127.0.0.1 speaking the real JSON."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from providers.deployers.kubernetes import CHANGE_CAUSE, KubernetesDeployer
+from providers.deployers.registry import build_deployer, validate_settings
+from providers.deployers.settings import InvalidProviderSettings
+from providers.deployments import (
+    DeploymentKind,
+    DeploymentState,
+    DeployRequest,
+    Health,
+    ProviderCapability,
+    ProviderError,
+)
+from tests.deployer_fakes.clock import FakeClock
+from tests.deployer_fakes.kubernetes_api import FakeKubernetesApi, running_kubernetes_api
+
+TOKEN_ENV = "PAVED_TEST_KUBE_TOKEN"
+NS = "prod"
+IMAGE = "registry.example.com/{service}:{version}"
+
+
+def request(
+    version: str = "1.1.0",
+    deployment_id: int = 1,
+    service: str = "payments",
+    kind: DeploymentKind = DeploymentKind.DEPLOY,
+) -> DeployRequest:
+    return DeployRequest(deployment_id, service, "production", version, "abc", kind)
+
+
+@pytest.fixture
+def token(monkeypatch: pytest.MonkeyPatch) -> str:
+    value = "kube-" + secrets.token_urlsafe(24)
+    monkeypatch.setenv(TOKEN_ENV, value)
+    return value
+
+
+@pytest.fixture
+def api(token: str) -> Iterator[FakeKubernetesApi]:
+    with running_kubernetes_api(token) as api:
+        api.add_deployment(NS, "payments", "registry.example.com/payments:1.0.0")
+        yield api
+
+
+def deployer(api: FakeKubernetesApi, **settings: object) -> KubernetesDeployer:
+    base: dict[str, object] = {
+        "apiUrl": api.url,
+        "tokenEnv": TOKEN_ENV,
+        "namespace": NS,
+        "image": IMAGE,
+        "timeoutSeconds": 2,
+    }
+    return KubernetesDeployer({**base, **settings}, backoff_seconds=0.01, clock=FakeClock())
+
+
+async def test_happy_path_patches_the_image_and_follows_the_rollout(
+    api: FakeKubernetesApi, token: str
+) -> None:
+    kube = deployer(api)
+    assert kube.capabilities == {
+        ProviderCapability.DEPLOY,
+        ProviderCapability.ROLLBACK,
+        ProviderCapability.LIVE_STATUS,
+    }
+    started = await kube.start(request())
+    assert started.state is DeploymentState.IN_PROGRESS
+    assert started.external_id == f"{NS}/payments@2"
+    get, patch = api.requests
+    path = f"/apis/apps/v1/namespaces/{NS}/deployments/payments"
+    assert (get.method, get.path, patch.method, patch.path) == ("GET", path, "PATCH", path)
+    assert patch.headers["content-type"] == "application/strategic-merge-patch+json"
+    assert patch.headers["authorization"] == f"Bearer {token}"
+    assert patch.body["spec"] == {
+        "template": {
+            "spec": {
+                "containers": [{"name": "payments", "image": "registry.example.com/payments:1.1.0"}]
+            }
+        }
+    }
+    stored = api.deployment(NS, "payments")
+    assert stored["metadata"]["annotations"][CHANGE_CAUSE] == (
+        "paved deployment 1: deploy payments 1.1.0"
+    )
+    # the port stays as it was, only the image changed
+    assert stored["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 8080, "protocol": "TCP"}
+    ]
+
+    polled = await kube.poll(request(), started.external_id)
+    assert (polled.state, polled.raw_status) == (
+        DeploymentState.IN_PROGRESS,
+        "waiting for generation 2 to be observed",
+    )
+    live = await kube.live_status("payments", "production", {})
+    assert live is not None
+    assert (live.health, live.version) == (Health.PROGRESSING, "1.1.0")
+
+    api.observe(NS, "payments")
+    api.progress(NS, "payments", updated=2, available=1)
+    polled = await kube.poll(request(), started.external_id)
+    assert (polled.state, polled.raw_status) == (
+        DeploymentState.IN_PROGRESS,
+        "2/3 updated, 1/3 available",
+    )
+    api.progress(NS, "payments", updated=3, available=3, old=1)  # one old pod left
+    assert (await kube.poll(request(), started.external_id)).state is DeploymentState.IN_PROGRESS
+
+    api.finish()
+    done = await kube.poll(request(), started.external_id)
+    assert (done.state, done.raw_status) == (
+        DeploymentState.SUCCEEDED,
+        "3/3 updated, 3/3 available",
+    )
+    live = await kube.live_status("payments", "production", {})
+    assert live is not None
+    assert (live.health, live.version, live.replicas, live.ready_replicas) == (
+        Health.HEALTHY,
+        "1.1.0",
+        3,
+        3,
+    )
+    # starting it again is the same rollout, and patches no new generation
+    again = await kube.start(request())
+    assert (again.state, again.external_id) == (DeploymentState.SUCCEEDED, started.external_id)
+
+
+async def test_rollback_deploys_the_earlier_image(api: FakeKubernetesApi) -> None:
+    kube = deployer(api)
+    await kube.start(request("1.1.0"))
+    api.finish()
+    rollback = request("1.0.0", 2, kind=DeploymentKind.ROLLBACK)
+    started = await kube.start(rollback)
+    assert started.external_id == f"{NS}/payments@3"
+    api.finish()
+    assert (await kube.poll(rollback, started.external_id)).state is DeploymentState.SUCCEEDED
+    image = api.deployment(NS, "payments")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "registry.example.com/payments:1.0.0"
+
+
+async def test_progress_deadline_exceeded_fails_with_the_condition_message(
+    api: FakeKubernetesApi,
+) -> None:
+    kube = deployer(api)
+    started = await kube.start(request("1.2.0"))
+    api.exceed_deadline(NS, "payments")
+    failed = await kube.poll(request("1.2.0"), started.external_id)
+    assert (failed.state, failed.raw_status) == (
+        DeploymentState.FAILED,
+        "ProgressDeadlineExceeded",
+    )
+    assert failed.message is not None
+    assert "has timed out progressing" in failed.message
+    live = await kube.live_status("payments", "production", {})
+    assert live is not None
+    assert live.health is Health.DEGRADED
+    assert live.message == failed.message
+    # an outcome stays, whatever happens to the Deployment later
+    api.finish()
+    assert await kube.poll(request("1.2.0"), started.external_id) == failed
+
+
+async def test_an_image_changed_by_someone_else_fails_the_rollout(api: FakeKubernetesApi) -> None:
+    kube = deployer(api)
+    started = await kube.start(request("1.2.0"))
+    await kube.start(request("1.3.0", 2))
+    failed = await kube.poll(request("1.2.0"), started.external_id)
+    assert failed.state is DeploymentState.FAILED
+    assert failed.message is not None
+    assert "payments:1.3.0" in failed.message
+
+
+async def test_a_missing_deployment(api: FakeKubernetesApi) -> None:
+    kube = deployer(api)
+    with pytest.raises(ProviderError) as raised:
+        await kube.start(request(service="ledger"))
+    assert raised.value.message == (
+        f"kubernetes API refused GET deployment {NS}/ledger: HTTP 404 NotFound: "
+        'deployments.apps "ledger" not found'
+    )
+    assert [seen.method for seen in api.requests] == ["GET"]  # 404 is not retried
+    live = await kube.live_status("ledger", "production", {})
+    assert live is not None
+    assert live.health is Health.MISSING
+    assert (live.version, live.source) == (None, "kubernetes")
+
+
+async def test_the_container_setting_and_the_name_template(token: str) -> None:
+    with running_kubernetes_api(token) as api:
+        api.add_deployment(
+            NS,
+            "web-payments",
+            "",
+            containers=[
+                {"name": "proxy", "image": "envoy:1.30"},
+                {"name": "app", "image": "registry.example.com/payments:1.0.0"},
+            ],
+        )
+        kube = deployer(api, deploymentName="web-{service}", container="app")
+        started = await kube.start(request("2.0.0"))
+        assert started.external_id == f"{NS}/web-payments@2"
+        containers = api.deployment(NS, "web-payments")["spec"]["template"]["spec"]["containers"]
+        assert containers == [
+            {"name": "proxy", "image": "envoy:1.30"},
+            {"name": "app", "image": "registry.example.com/payments:2.0.0"},
+        ]
+        live = await kube.live_status("payments", "production", {})
+        assert live is not None
+        assert live.version == "2.0.0"
+
+        wrong = deployer(api, deploymentName="web-{service}", container="worker")
+        with pytest.raises(ProviderError, match="has no container 'worker'"):
+            await wrong.start(request("2.0.1"))
+
+
+async def test_only_gets_are_retried(api: FakeKubernetesApi) -> None:
+    kube = deployer(api)
+    api.fail_next(503, 2)
+    live = await kube.live_status("payments", "production", {})
+    assert live is not None
+    assert live.health is Health.HEALTHY
+    api.requests.clear()
+    api.fail_next(500, message="etcdserver: request timed out", method="PATCH")
+    with pytest.raises(ProviderError, match="HTTP 500 InternalError: etcdserver"):
+        await kube.start(request())
+    assert [seen.method for seen in api.requests] == ["GET", "PATCH"]
+
+
+async def test_refusals_carry_status_and_reason_but_never_the_token(
+    api: FakeKubernetesApi, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kube = deployer(api)
+    api.fail_next(403, message=f'deployments.apps "payments" is forbidden, token {token}')
+    with pytest.raises(ProviderError) as forbidden:
+        await kube.start(request())
+    assert forbidden.value.message.startswith(
+        f"kubernetes API refused GET deployment {NS}/payments: HTTP 403 Forbidden: "
+    )
+    api.fail_next(500, 3)
+    with pytest.raises(ProviderError) as failing:
+        await kube.poll(request(), None)
+    assert "after 3 attempts: HTTP 500 InternalError" in failing.value.message
+    monkeypatch.setenv(TOKEN_ENV, token + "-wrong")
+    with pytest.raises(ProviderError) as unauthorized:
+        await kube.live_status("payments", "production", {})
+    assert "HTTP 401 Unauthorized" in unauthorized.value.message
+    monkeypatch.delenv(TOKEN_ENV)
+    with pytest.raises(ProviderError, match=f"environment variable {TOKEN_ENV} is not set"):
+        await kube.start(request())
+    for error in (forbidden.value, failing.value, unauthorized.value):
+        for text in (str(error), repr(error), error.message):
+            assert token not in text
+    assert token not in repr(kube)
+    assert token not in repr(vars(kube))
+
+
+async def test_a_token_file_and_a_ca_file_over_tls(tmp_path: Path) -> None:
+    token = "sa-" + secrets.token_urlsafe(24)
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    with running_kubernetes_api(token, tls=True) as api:
+        assert api.url.startswith("https://")
+        api.add_deployment(NS, "payments", "registry.example.com/payments:1.0.0")
+        settings = {"tokenEnv": None, "tokenFile": str(token_file), "caFile": api.ca_file}
+        kube = deployer(api, **settings)
+        started = await kube.start(request())
+        assert started.state is DeploymentState.IN_PROGRESS
+        without_ca = deployer(api, tokenEnv=None, tokenFile=str(token_file))
+        with pytest.raises(ProviderError, match="connection failed"):
+            await without_ca.live_status("payments", "production", {})
+    missing = deployer(api, tokenEnv=None, tokenFile=str(tmp_path / "absent"))
+    with pytest.raises(ProviderError, match=r"tokenFile .* cannot be read"):
+        await missing.start(request())
+
+
+async def test_cancel_is_refused(api: FakeKubernetesApi) -> None:
+    with pytest.raises(ProviderError, match="cannot cancel"):
+        await deployer(api).cancel(request(), None)
+
+
+GOOD = {
+    "apiUrl": "https://kubernetes.default.svc",
+    "tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+    "namespace": "payments-prod",
+    "image": "registry.example.com/{service}:{version}",
+}
+
+
+def test_good_settings_build_a_deployer() -> None:
+    kube = build_deployer("kubernetes", GOOD)
+    assert kube.kind == "kubernetes"
+    local = {**GOOD, "apiUrl": "http://127.0.0.1:8001", "tokenFile": None, "tokenEnv": "T"}
+    validate_settings("kubernetes", local)
+
+
+@pytest.mark.parametrize(
+    ("change", "setting"),
+    [
+        ({"apiUrl": None}, "apiUrl"),
+        ({"apiUrl": "http://kubernetes.example.com"}, "apiUrl"),
+        ({"apiUrl": "https://admin:secret@kubernetes.example.com"}, "apiUrl"),
+        ({"apiUrl": "ftp://kubernetes.example.com"}, "apiUrl"),
+        ({"tokenFile": None}, "tokenEnv"),
+        ({"tokenEnv": "KUBE_TOKEN"}, "tokenEnv"),
+        ({"tokenFile": None, "tokenEnv": "not a name"}, "tokenEnv"),
+        ({"tokenFile": ""}, "tokenFile"),
+        ({"caFile": ""}, "caFile"),
+        ({"namespace": None}, "namespace"),
+        ({"namespace": "Payments"}, "namespace"),
+        ({"deploymentName": "{service}_{version}"}, "deploymentName"),
+        ({"deploymentName": "{service!r}"}, "deploymentName"),
+        ({"deploymentName": "Web-{service}"}, "deploymentName"),
+        ({"container": "App"}, "container"),
+        ({"image": None}, "image"),
+        ({"image": "registry.example.com/{service}:latest"}, "image"),
+        ({"image": "registry.example.com/{service.__class__}:{version}"}, "image"),
+        ({"image": "registry.example.com/{service}:{version}-{version}"}, "image"),
+        ({"image": "registry.example.com/{service:{version}"}, "image"),
+        ({"timeoutSeconds": 0}, "timeoutSeconds"),
+        ({"kubeconfig": "~/.kube/config"}, "kubeconfig"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_setting(
+    change: dict[str, object], setting: str
+) -> None:
+    settings = {key: value for key, value in {**GOOD, **change}.items() if value is not None}
+    with pytest.raises(InvalidProviderSettings) as raised:
+        build_deployer("kubernetes", settings)
+    assert raised.value.setting == setting
+    assert f"setting {setting}:" in raised.value.message
+    assert "secret" not in raised.value.message
