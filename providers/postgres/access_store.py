@@ -15,6 +15,7 @@ from providers.access_ports import AuditLog, ProvisionedUser, TokenIdentity
 from providers.changes import UserDraft
 from providers.errors import Conflict, NotFound, ValidationFailed
 from providers.postgres import rows
+from providers.postgres.audited import AuditedTransactions
 from providers.postgres.writes import teams
 from providers.postgres.writes.common import Connection
 from providers.records import UserRecord
@@ -156,22 +157,23 @@ class PostgresAccessStore:
         self,
         pool: asyncpg.Pool,
         audit_log: AuditLog | None = None,
-        entry: AuditEntry | None = None,
+        *,
+        transactions: AuditedTransactions | None = None,
     ) -> None:
         self._pool = pool
-        self._audit_log = audit_log
-        self._entry = entry
+        self._transactions = transactions or AuditedTransactions(pool, audit_log)
 
     def audited(self, entry: AuditEntry) -> PostgresAccessStore:
-        return PostgresAccessStore(self._pool, self._audit_log, entry)
+        return PostgresAccessStore(self._pool, transactions=self._transactions.recording(entry))
 
     async def _change(self, sql: str, *args: object) -> asyncpg.Record | None:
         """One changing statement; when it changed a row, the audit record commits with it."""
-        async with self._pool.acquire() as connection, connection.transaction():
+
+        async def change(connection: Connection) -> asyncpg.Record | None:
             row: asyncpg.Record | None = await connection.fetchrow(sql, *args)
-            if row is not None and self._entry is not None and self._audit_log is not None:
-                await self._audit_log.append(self._entry, connection)
             return row
+
+        return await self._transactions.run(change, changed=lambda row: row is not None)
 
     # --- API clients --------------------------------------------------------------------
 

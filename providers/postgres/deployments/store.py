@@ -36,6 +36,7 @@ from providers.deployments import (
     Requester,
 )
 from providers.errors import ValidationFailed
+from providers.postgres.audited import AuditedTransactions
 from providers.postgres.deployments import (
     checks,
     creation,
@@ -62,21 +63,18 @@ class PostgresDeploymentStore(DeploymentReader):
         self,
         pool: asyncpg.Pool,
         audit_log: AuditLog | None = None,
-        entry: AuditEntry | None = None,
+        *,
+        transactions: AuditedTransactions | None = None,
     ) -> None:
         super().__init__(pool)
-        self._audit_log = audit_log
-        self._entry = entry
+        self._transactions = transactions or AuditedTransactions(pool, audit_log)
 
     def audited(self, entry: AuditEntry) -> PostgresDeploymentStore:
-        return PostgresDeploymentStore(self._pool, self._audit_log, entry)
+        recording = self._transactions.recording(entry)
+        return PostgresDeploymentStore(self._pool, transactions=recording)
 
     async def _change(self, work: Callable[[Connection], Awaitable[T]]) -> T:
-        async with self._pool.acquire() as connection, connection.transaction():
-            result = await work(connection)
-            if self._entry is not None and self._audit_log is not None:
-                await self._audit_log.append(self._entry, connection)
-            return result
+        return await self._transactions.run(work)
 
     # --- creating -----------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from providers.changes import (
     UserDraft,
     UserPatch,
 )
+from providers.postgres.audited import AuditedTransactions
 from providers.postgres.writes import environments, services, teams
 from providers.postgres.writes.common import Connection
 from providers.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
@@ -36,14 +37,14 @@ class PostgresCatalogWriter:
         self,
         pool: asyncpg.Pool,
         audit_log: AuditLog | None = None,
-        entry: AuditEntry | None = None,
+        *,
+        transactions: AuditedTransactions | None = None,
     ) -> None:
-        self._pool = pool
-        self._audit_log = audit_log
-        self._entry = entry
+        self._transactions = transactions or AuditedTransactions(pool, audit_log)
 
     def audited(self, entry: AuditEntry) -> PostgresCatalogWriter:
-        return PostgresCatalogWriter(self._pool, self._audit_log, entry)
+        recording = self._transactions.recording(entry)
+        return PostgresCatalogWriter(recording.pool, transactions=recording)
 
     async def _in_transaction(
         self,
@@ -51,11 +52,9 @@ class PostgresCatalogWriter:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> R:
-        async with self._pool.acquire() as connection, connection.transaction():
-            result = await use_case(connection, *args, **kwargs)
-            if self._entry is not None and self._audit_log is not None:
-                await self._audit_log.append(self._entry, connection)
-            return result
+        return await self._transactions.run(
+            lambda connection: use_case(connection, *args, **kwargs)
+        )
 
     async def create_team(self, draft: TeamDraft) -> TeamRecord:
         return await self._in_transaction(teams.create_team, draft)

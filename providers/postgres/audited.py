@@ -1,0 +1,48 @@
+"""One transaction per change, with the change's audit record inside it when there is one.
+
+The catalog writer, the access store and the deployment store all run their changes through
+this, so an accepted change and its audit record commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from providers.access import AuditEntry
+from providers.access_ports import AuditLog
+
+T = TypeVar("T")
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+
+def _always(_: object) -> bool:
+    return True
+
+
+class AuditedTransactions:
+    def __init__(
+        self, pool: asyncpg.Pool, audit_log: AuditLog | None = None, entry: AuditEntry | None = None
+    ) -> None:
+        self.pool = pool
+        self._audit_log = audit_log
+        self._entry = entry
+
+    def recording(self, entry: AuditEntry) -> AuditedTransactions:
+        """The same, recording `entry` with every change it runs."""
+        return AuditedTransactions(self.pool, self._audit_log, entry)
+
+    async def run(
+        self,
+        work: Callable[[Connection], Awaitable[T]],
+        changed: Callable[[T], bool] = _always,
+    ) -> T:
+        """`work` in one transaction; the audit record joins it when `changed(result)`."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            result = await work(connection)
+            if self._entry is not None and self._audit_log is not None and changed(result):
+                await self._audit_log.append(self._entry, connection)
+            return result
