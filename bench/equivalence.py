@@ -2,7 +2,9 @@
 
 Responses are mapped to one plain structure: PostGraphile's field names are renamed to Paved
 Road's (`allServices` -> `services`, `ownersList` -> `owners`, ...), and global ids, which
-each system encodes its own way, are only required to be non-empty strings."""
+each system encodes its own way, are only required to be non-empty strings. Where renaming is
+not enough (the release matrix), the query reshapes each system's answer first
+(`BenchQuery.reshape`)."""
 
 from __future__ import annotations
 

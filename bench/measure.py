@@ -1,18 +1,20 @@
 """The measuring phases on running servers: check and compare the answers, count SQL
-statements per request, and run the interleaved wrk load; then the medians per system."""
+statements per request, time single-client requests and page walks, and run the interleaved
+wrk load; then the medians per system."""
 
 from __future__ import annotations
 
 import logging
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.equivalence import require_equivalent
+from bench.latency import LatencyResult, WalkResult, sequential_latency, walk_pages
 from bench.load import WrkResult, WrkSettings, run_wrk, write_script
-from bench.queries import BenchQuery, QueryCheckError, fetch_data, post_graphql
+from bench.queries import MATRIX_PAGES, BenchQuery, QueryCheckError, fetch_data, post_graphql
 from bench.server import ServerProcess
 from bench.statements import StatementCount, count_statements
 from bench.systems import LABELS, PAVED, POSTGRAPHILE
@@ -21,6 +23,7 @@ log = logging.getLogger("bench")
 
 STATEMENT_SAMPLE_REQUESTS = 20
 STATEMENT_WARM_REQUESTS = 5
+SINGLE_CLIENT_WARM_REQUESTS = 10
 
 Servers = Mapping[str, ServerProcess]
 RunKey = tuple[str, str]  # (query key, system)
@@ -48,9 +51,20 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
+class SingleClient:
+    """One system, one query with a walk, measured with nothing else running: sequential
+    requests on one connection, walks over several pages, and SQL statements per walk."""
+
+    latency: LatencyResult
+    walk: WalkResult
+    walk_statements: StatementCount | None  # per walk of `walk.pages` pages
+
+
+@dataclass(frozen=True, slots=True)
 class QueryResult:
     query: BenchQuery
     rows: dict[str, Row]
+    single: dict[str, SingleClient] = field(default_factory=dict)
 
     def ratio(self, field: str) -> float | None:
         """Paved Road / PostGraphile for a Row field, when both were measured."""
@@ -67,7 +81,8 @@ def check_answers(servers: Servers, queries: Sequence[BenchQuery]) -> None:
         answers: dict[str, Any] = {}
         for system, server in servers.items():
             try:
-                answers[system] = fetch_data(server.graphql_url, query, system)
+                data = fetch_data(server.graphql_url, query, system)
+                answers[system] = query.shaped(system, data)
             except QueryCheckError as error:
                 raise QueryCheckError(f"{error}\n(server log: {server.log_path})") from error
         if len(answers) > 1:
@@ -106,6 +121,53 @@ def count_all(
                 count.total,
             )
     return counts
+
+
+def measure_single_client(
+    servers: Servers, dsn: str | None, queries: Sequence[BenchQuery], requests: int
+) -> dict[RunKey, SingleClient]:
+    """For each query with a walk, each system (the other idle): `requests` sequential
+    requests after a warm-up, then walks over the first pages, their SQL statements counted
+    when `dsn` is given; with both systems, each page of the walk must be the same data."""
+    found: dict[RunKey, SingleClient] = {}
+    for query in (q for q in queries if q.walk):
+        pages: dict[str, list[dict[str, Any]]] = {}
+        for system, server in servers.items():
+            label = f"{query.title} ({LABELS[system]})"
+            url, document = server.graphql_url, query.walk[system]
+            latency = sequential_latency(
+                url, query.body(system), requests, SINGLE_CLIENT_WARM_REQUESTS
+            )
+            walk = walk_pages(label, url, document, MATRIX_PAGES)
+            statements = None
+            if dsn is not None:
+
+                def send(url: str = url, document: str = document, label: str = label) -> object:
+                    return walk_pages(label, url, document, MATRIX_PAGES, repeat=1)
+
+                statements = count_statements(dsn, send, 1)
+            pages[system] = walk.pages_data
+            found[query.key, system] = SingleClient(latency, walk, statements)
+            log.info(
+                "%s, one client: p50 %.2f ms, p99 %.2f ms over %d requests; %d pages (%d rows) "
+                "walked in %.1f ms (median of %d)",
+                label,
+                latency.p50_ms,
+                latency.p99_ms,
+                latency.requests,
+                walk.pages,
+                walk.rows,
+                walk.median_ms,
+                len(walk.walks_ms),
+            )
+        if len(pages) > 1:
+            for index in range(MATRIX_PAGES):
+                require_equivalent(
+                    f"{query.title}, walk page {index + 1}",
+                    {s: query.shaped(s, pages[s][index]) for s in pages},
+                )
+            log.info("%s: same data from both systems on %d pages", query.title, MATRIX_PAGES)
+    return found
 
 
 def _describe(result: WrkResult) -> str:
@@ -154,6 +216,7 @@ def summarize(
     systems: Sequence[str],
     results: Mapping[RunKey, list[WrkResult]],
     counts: Mapping[RunKey, StatementCount],
+    single: Mapping[RunKey, SingleClient],
 ) -> list[QueryResult]:
     summary: list[QueryResult] = []
     for query in queries:
@@ -169,5 +232,6 @@ def summarize(
                 statements=counts.get((query.key, system)),
                 failures=sum(r.non_2xx + r.socket_errors for r in runs),
             )
-        summary.append(QueryResult(query, rows))
+        found = {s: single[query.key, s] for s in systems if (query.key, s) in single}
+        summary.append(QueryResult(query, rows, found))
     return summary

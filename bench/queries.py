@@ -1,4 +1,4 @@
-"""The three benchmarked reads, each written in both systems' schemas, and a one-off check
+"""The four benchmarked reads, each written in both systems' schemas, and a one-off check
 that a system answers one of them with data."""
 
 from __future__ import annotations
@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bench.systems import PAVED, POSTGRAPHILE
+
+Reshape = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class QueryCheckError(RuntimeError):
@@ -23,12 +26,25 @@ class BenchQuery:
     title: str
     documents: Mapping[str, str]  # system key -> GraphQL document in that system's schema
     root_fields: int = 1
+    # Answered by the fast read path's one compiled statement (target 4); False for reads
+    # the strawberry executor answers, such as the release matrix.
+    compiled: bool = True
+    # Per system: `data` mapped to Paved Road's shape before the comparison, when renaming
+    # fields is not enough.
+    reshape: Mapping[str, Reshape] = field(default_factory=dict)
+    # Per system: the same read with `after: $after` and `pageInfo { hasNextPage endCursor }`,
+    # for walking several pages in a row.
+    walk: Mapping[str, str] = field(default_factory=dict)
 
     def document(self, system: str) -> str:
         return self.documents[system]
 
+    def shaped(self, system: str, data: dict[str, Any]) -> dict[str, Any]:
+        reshape = self.reshape.get(system)
+        return reshape(data) if reshape else data
+
     def body(self, system: str) -> bytes:
-        return json.dumps({"query": self.documents[system]}).encode()
+        return graphql_body(self.documents[system])
 
 
 # PostGraphile's names: `serviceBySlug` and `allServices` come from the unique constraint and
@@ -38,8 +54,97 @@ class BenchQuery:
 # by name, id, which is `[NAME_ASC, ROW_ID_ASC]` there.
 _PAGE_ORDER = "orderBy: [NAME_ASC, ROW_ID_ASC]"
 
+MATRIX_KEY = "matrix"
+MATRIX_PAGE = 100  # the largest page either system serves; 5 pages make the issue's 500
+MATRIX_PAGES = 5
 
-def bench_queries(lookup_slug: str) -> list[BenchQuery]:
+
+def _instant(value: Any) -> Any:
+    """Both systems' DateTime strings as one ISO 8601 form (PostGraphile keeps PostgreSQL's
+    offset spelling and microseconds, Paved Road writes Python's isoformat)."""
+    if not isinstance(value, str):
+        return value
+    return datetime.fromisoformat(value).isoformat(timespec="microseconds")
+
+
+def _current(deployment: dict[str, Any] | None) -> dict[str, Any] | None:
+    if deployment is None:
+        return None
+    return {
+        "version": deployment["version"],
+        "state": deployment["state"],
+        "finishedAt": _instant(deployment["finishedAt"]),
+    }
+
+
+def _paved_matrix(data: dict[str, Any]) -> dict[str, Any]:
+    nodes = [
+        {
+            "service": node["service"],
+            "cells": [
+                {"environment": cell["environment"], "current": _current(cell["current"])}
+                for cell in node["cells"]
+            ],
+        }
+        for node in data["releaseMatrix"]["nodes"]
+    ]
+    return {"releaseMatrix": {"nodes": nodes}}
+
+
+def _peer_matrix(environments: Sequence[str]) -> Reshape:
+    """PostGraphile's services with their current deployments (one per environment that has
+    one, in the order asked) as Paved Road's rows: one cell per environment asked, `current`
+    null where there is none."""
+
+    def reshape(data: dict[str, Any]) -> dict[str, Any]:
+        nodes = []
+        for node in data["allServices"]["nodes"]:
+            current = {
+                deployment["environmentByEnvironmentId"]["slug"]: deployment
+                for deployment in node["currentDeploymentsList"]
+            }
+            cells = [
+                {"environment": {"slug": slug}, "current": _current(current.get(slug))}
+                for slug in environments
+            ]
+            nodes.append({"service": {"slug": node["slug"]}, "cells": cells})
+        return {"releaseMatrix": {"nodes": nodes}}
+
+    return reshape
+
+
+def _matrix_documents(environments: Sequence[str], walk: bool) -> dict[str, str]:
+    slugs = json.dumps(list(environments))
+    after = ", after: $after" if walk else ""
+    paved_variables = "($after: String) " if walk else ""
+    peer_variables = "($after: Cursor) " if walk else ""  # PostGraphile's cursor scalar
+    page_info = " pageInfo { hasNextPage endCursor }" if walk else ""
+    return {
+        PAVED: f"query {paved_variables}{{ releaseMatrix(first: {MATRIX_PAGE}{after}, "
+        f"environments: {slugs}) {{ nodes {{ service {{ slug }} cells {{ environment {{ slug }} "
+        f"current {{ version state finishedAt }} }} }}{page_info} }} }}",
+        POSTGRAPHILE: f"query {peer_variables}{{ allServices(first: {MATRIX_PAGE}{after}, "
+        f"{_PAGE_ORDER}) {{ nodes {{ slug currentDeploymentsList(environments: {slugs}) "
+        "{ version state finishedAt environmentByEnvironmentId { slug } } }"
+        f"{page_info} }} }}",
+    }
+
+
+def release_matrix_query(environments: Sequence[str]) -> BenchQuery:
+    """Paved Road's `releaseMatrix`; PostGraphile's page of services with the computed column
+    `currentDeploymentsList` of bench/peer/schema.sql (SUCCEEDED deployments in the order of
+    the environments asked) and the deployment's environment through its foreign key."""
+    return BenchQuery(
+        MATRIX_KEY,
+        f"release matrix, page of {MATRIX_PAGE} services x {len(environments)} environments",
+        _matrix_documents(environments, walk=False),
+        compiled=False,
+        reshape={PAVED: _paved_matrix, POSTGRAPHILE: _peer_matrix(environments)},
+        walk=_matrix_documents(environments, walk=True),
+    )
+
+
+def bench_queries(lookup_slug: str, environments: Sequence[str]) -> list[BenchQuery]:
     return [
         BenchQuery(
             "lookup",
@@ -72,7 +177,15 @@ def bench_queries(lookup_slug: str) -> list[BenchQuery]:
                 "id name tags owner { name } ownersList { role teamByTeamId { slug } } } } }",
             },
         ),
+        release_matrix_query(environments),
     ]
+
+
+def graphql_body(document: str, variables: Mapping[str, Any] | None = None) -> bytes:
+    payload: dict[str, Any] = {"query": document}
+    if variables:
+        payload["variables"] = dict(variables)
+    return json.dumps(payload).encode()
 
 
 def post_graphql(url: str, body: bytes, timeout: float = 30.0) -> tuple[int, bytes]:
@@ -101,7 +214,11 @@ def fetch_data(url: str, query: BenchQuery, system: str) -> dict[str, Any]:
     """POST the query once; raise unless it answers 200, without "errors", with non-empty
     data; returns `data`."""
     label = f"{query.title} ({system})"
-    status, payload = post_graphql(url, query.body(system))
+    return parse_answer(label, *post_graphql(url, query.body(system)))
+
+
+def parse_answer(label: str, status: int, payload: bytes) -> dict[str, Any]:
+    """`data` of an answer; raise unless 200, without "errors", with non-empty data."""
     excerpt = payload[:500].decode(errors="replace")
     if status != 200:
         raise QueryCheckError(f"{label}: HTTP {status}: {excerpt}")

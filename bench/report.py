@@ -97,6 +97,25 @@ def query_table(result: QueryResult) -> str:
     return "\n".join(lines)
 
 
+def single_client_table(result: QueryResult) -> str:
+    first = next(iter(result.single.values()))
+    walk = f"{first.walk.pages} pages ({first.walk.rows} rows) walked"
+    lines = [
+        f"| system | one client: p50 ms | p99 ms | max ms | {walk}: median ms | slowest ms "
+        "| SQL statements per walk |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for system, single in result.single.items():
+        count = single.walk_statements
+        lines.append(
+            f"| {LABELS[system]} | {_number(single.latency.p50_ms, 2)} "
+            f"| {_number(single.latency.p99_ms, 2)} | {_number(single.latency.max_ms, 2)} "
+            f"| {_number(single.walk.median_ms)} | {_number(single.walk.max_ms)} "
+            f"| {_number(count.queries if count else None)} |"
+        )
+    return "\n".join(lines)
+
+
 def tables(results: Sequence[QueryResult]) -> str:
     parts: list[str] = []
     for result in results:
@@ -106,6 +125,16 @@ def tables(results: Sequence[QueryResult]) -> str:
             for row in result.rows.values()
         )
         parts += [f"Per-run req/s: {runs}", ""]
+        if result.single:
+            requests = next(iter(result.single.values())).latency.requests
+            parts += [
+                f"From one client, nothing else running ({requests} sequential requests on "
+                "one keep-alive connection; walks: each page asked for with the previous "
+                "page's cursor):",
+                "",
+                single_client_table(result),
+                "",
+            ]
     return "\n".join(parts)
 
 

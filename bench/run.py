@@ -1,6 +1,7 @@
-"""`python -m bench.run`: seed a large catalog, serve it side by side with `paved serve` and
-PostGraphile 5, check both answer three GraphQL queries alike, load them with wrk, measure
-Paved Road's memory, and write the medians and targets to `bench/RESULTS.md`."""
+"""`python -m bench.run`: seed a large catalog and deployment history, serve it side by side
+with `paved serve` and PostGraphile 5, check both answer four GraphQL queries alike, time the
+release matrix from one client, load every query with wrk, measure Paved Road's memory, and
+write the medians and targets to `bench/RESULTS.md`."""
 
 from __future__ import annotations
 
@@ -22,11 +23,19 @@ from bench import peer
 from bench.database import BenchDatabase
 from bench.equivalence import EquivalenceError
 from bench.load import LoadError, WrkSettings, find_wrk
-from bench.measure import LoadPlan, QueryResult, check_answers, count_all, run_load, summarize
+from bench.measure import (
+    LoadPlan,
+    QueryResult,
+    check_answers,
+    count_all,
+    measure_single_client,
+    run_load,
+    summarize,
+)
 from bench.memory import CHECKPOINTS, MemoryResult, RequestDriver, measure_rss, vm_rss_kib
-from bench.queries import BenchQuery, QueryCheckError, bench_queries
+from bench.queries import MATRIX_PAGE, MATRIX_PAGES, BenchQuery, QueryCheckError, bench_queries
 from bench.report import Context, results_markdown, tables, targets_table
-from bench.seed import DatabaseInfo, Sizes, lookup_slug, prepare_database
+from bench.seed import ENVIRONMENT_SLUGS, DatabaseInfo, Sizes, lookup_slug, prepare_database
 from bench.server import PavedServer, ServerError, ServerProcess, find_paved
 from bench.statements import StatementCount
 from bench.systems import LABELS, PAVED, POSTGRAPHILE, SYSTEMS, parse_systems
@@ -71,6 +80,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--teams", type=_positive, default=500, help="default 500")
     parser.add_argument("--users", type=_positive, default=5_000, help="default 5000")
     parser.add_argument(
+        "--deployments",
+        type=_not_negative,
+        default=1_000_000,
+        help="deployment history to seed over services x 4 environments (default 1000000)",
+    )
+    parser.add_argument(
         "--duration", type=_positive, default=10, help="measured seconds per run (default 10)"
     )
     parser.add_argument(
@@ -81,6 +96,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--repeat", type=_positive, default=3, help="measured runs per query (default 3)"
+    )
+    parser.add_argument(
+        "--latency-requests",
+        type=_positive,
+        default=200,
+        help="sequential single-client requests of the release matrix (default 200)",
     )
     parser.add_argument(
         "--systems",
@@ -174,6 +195,11 @@ def _method(args: argparse.Namespace, info: DatabaseInfo, memory: bool) -> list[
             "`bench/peer/schema.sql` (bench-only SQL applied after seeding) with Paved Road's "
             "semantics and order; its page order is `[NAME_ASC, ROW_ID_ASC]` like Paved Road's "
             "name, id",
+            "PostGraphile's release matrix is its page of services with the computed column "
+            "`currentDeploymentsList(environments:)` from `bench/peer/schema.sql` (the "
+            "SUCCEEDED deployment per environment named, in that order) and each deployment's "
+            "`environmentByEnvironmentId`; the comparison maps it to Paved Road's rows and "
+            "cells (a cell per environment asked, `current` null where there is none)",
         ]
     if len(args.systems) > 1:
         lines.append(
@@ -186,8 +212,17 @@ def _method(args: argparse.Namespace, info: DatabaseInfo, memory: bool) -> list[
             "SQL per request: pg_stat_statements calls over 20 sequential requests per query "
             "and system (the other system idle); 'SQL statements' leaves out BEGIN/COMMIT/SET "
             "and the statements a pool runs to reset a connection, 'incl. housekeeping' "
-            "counts all"
+            "counts all; for the release matrix also over one walk of its first pages"
         )
+    lines.append(
+        f"release matrix: `first` is at most {MATRIX_PAGE} in both systems, so the issue's "
+        f"500 services x 4 environments is measured as a page of {MATRIX_PAGE} (under wrk "
+        f"like the other queries, and from one client: {args.latency_requests} sequential "
+        "requests on one keep-alive connection after 10 warm-up requests, nothing else "
+        f"running, nearest-rank p50/p99) and as {MATRIX_PAGES} pages walked one after the "
+        f"other with the cursor each page returns ({MATRIX_PAGES * MATRIX_PAGE} services; "
+        "5 walks, median and slowest total)"
+    )
     if memory:
         lines.append(
             "memory: after the load runs, a fresh `paved serve` takes "
@@ -243,12 +278,14 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
     wrk = find_wrk()
     paved = find_paved(REPO_DIR)
     node = peer.ensure_installed() if POSTGRAPHILE in args.systems else None
-    sizes = Sizes(services=args.services, teams=args.teams, users=args.users)
+    sizes = Sizes(
+        services=args.services, teams=args.teams, users=args.users, deployments=args.deployments
+    )
     dsn = database.start()
     info = asyncio.run(prepare_database(dsn, sizes))
     if node is not None:
         peer.apply_schema(dsn)
-    queries = bench_queries(lookup_slug(sizes))
+    queries = bench_queries(lookup_slug(sizes), ENVIRONMENT_SLUGS)
     plan = LoadPlan(
         WrkSettings(args.connections, WRK_THREADS, WRK_TIMEOUT_SECONDS),
         args.warmup,
@@ -261,9 +298,11 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
         counts: dict[tuple[str, str], StatementCount] = {}
         if info.statements_available:
             counts = count_all(servers, dsn, queries)
+        statements_dsn = dsn if info.statements_available else None
+        single = measure_single_client(servers, statements_dsn, queries, args.latency_requests)
         loads = run_load(servers, queries, plan, wrk, WORK_DIR)
         peak_rss = _rss(servers)
-    results = summarize(queries, list(servers), loads, counts)
+    results = summarize(queries, list(servers), loads, counts, single)
     print(tables(results))
     memory: MemoryResult | None = None
     if PAVED in args.systems and not args.skip_memory:

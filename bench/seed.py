@@ -128,10 +128,12 @@ INSERT INTO environments (slug, name, description, tier) VALUES
 # $1 deployments in all, spread over every service x environment pair by weight (development
 # busiest, production least; some services 4x busier than others) so that the counts add up to
 # exactly $1. Per pair, numbers 1..n over the last year, created_at increasing with the number;
-# exactly one SUCCEEDED (the current one, number n, or n - 1 when the last attempt FAILED or is
-# still IN_PROGRESS on 1 pair in 20 / 50); before it, mostly INACTIVE, 1 in 40 ROLLED_BACK
-# (followed by a ROLLBACK to the version before it) and 1 in 40 FAILED. Rows are inserted in
-# created_at order, so ids and the heap follow time as in a real history. No status events.
+# exactly one SUCCEEDED (the current one, number n, or n - 1 when the last attempt FAILED or was
+# CANCELED, on 1 pair in 20 / 50); before it, mostly INACTIVE, 1 in 40 ROLLED_BACK (followed by
+# a ROLLBACK to the version before it) and 1 in 40 FAILED. Rows are inserted in created_at
+# order, so ids and the heap follow time as in a real history. No status events, and nothing
+# unfinished: `paved serve` resumes unfinished deployments when it starts, and its runner would
+# then write to the history (and to pg_stat_statements) while the benchmark measures.
 _DEPLOYMENTS = """
 INSERT INTO deployments (service_id, environment_id, number, version, commit_sha, kind, state,
                          provider, requested_by_kind, requested_by_id, requested_by_name,
@@ -155,7 +157,7 @@ WITH weighted AS (
 ), ends AS (
     SELECT service_id, environment_id, n,
            CASE WHEN n > 1 AND h % 20 = 0 THEN 'FAILED'
-                WHEN n > 1 AND h % 50 = 1 THEN 'IN_PROGRESS' END AS tail
+                WHEN n > 1 AND h % 50 = 1 THEN 'CANCELED' END AS tail
     FROM pairs WHERE n > 0
 ), numbered AS (
     SELECT ends.*, n - (tail IS NOT NULL)::int AS cur, k,
@@ -189,8 +191,7 @@ SELECT service_id, environment_id, k, version,
        'user-' || lpad(user_id::text, $3, '0'),
        created_at,
        created_at + make_interval(secs => 5 + hk % 55),
-       CASE WHEN state <> 'IN_PROGRESS'
-            THEN created_at + make_interval(secs => 35 + hk % 55 + hk % 570) END
+       created_at + make_interval(secs => 35 + hk % 55 + hk % 570)
 FROM shaped
 ORDER BY created_at
 """

@@ -38,3 +38,21 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION services_depends_on(services) IS
     E'@behavior -connection +list\nServices this one depends on.';
+
+-- The release matrix (bench only): a service's current deployment (the one SUCCEEDED, found
+-- through the partial unique index `deployments_current`) in each of the environments named,
+-- in the order named; an environment without one is left out (the bench's comparison maps it
+-- to Paved Road's cell with a null `current`).
+CREATE FUNCTION services_current_deployments(s services, environments text[])
+RETURNS SETOF deployments
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT d.*
+    FROM unnest(services_current_deployments.environments) WITH ORDINALITY
+         AS wanted (slug, position)
+    JOIN environments e ON e.slug = wanted.slug
+    JOIN deployments d
+      ON d.service_id = s.id AND d.environment_id = e.id AND d.state = 'SUCCEEDED'
+    ORDER BY wanted.position
+$$;
+COMMENT ON FUNCTION services_current_deployments(services, text[]) IS
+    E'@behavior -connection +list\nThe current deployment in each environment named.';
