@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Overrides:
-    """What tests swap in: a statement observer, later fake providers."""
+    """What tests swap in: a statement observer, provider adapters, their clock."""
 
     query_logger: QueryLogger | None = None
     deployer_factory: DeployerFactory | None = None
