@@ -18,9 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
+
+from tests.deployer_fakes.local_server import FakeServer, serving
 
 _PATH = re.compile(r"^/api/v1/applications/(?P<name>[^/?]+)(?P<suffix>/[a-z]+)?$")
 
@@ -298,7 +300,7 @@ def _merge(target: Any, patch: Any) -> Any:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: FakeServer[FakeArgoCD]
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
@@ -322,27 +324,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, fake: FakeArgoCD) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
 @contextmanager
 def running_argocd(token: str) -> Iterator[FakeArgoCD]:
     fake = FakeArgoCD(token)
-    server = _Server(fake)
-    fake.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    server = FakeServer(_Handler, fake)
+    fake.port = server.port
+    with serving(server):
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

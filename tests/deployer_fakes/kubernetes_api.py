@@ -19,9 +19,11 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from tests.deployer_fakes.local_server import FakeServer, serving
 
 _PATH = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/?]+)$")
 _UNSUPPORTED = (
@@ -370,7 +372,7 @@ def _now() -> str:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: FakeServer[FakeKubernetesApi]
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -382,7 +384,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        status, answer = self.server.api.answer(method, self.path, headers, body)
+        status, answer = self.server.fake.answer(method, self.path, headers, body)
         content = json.dumps(answer).encode()
         try:
             self.send_response(status)
@@ -394,17 +396,6 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, api: FakeKubernetesApi) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.api = api
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
         pass
 
 
@@ -448,7 +439,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 @contextmanager
 def running_kubernetes_api(token: str, *, tls: bool = False) -> Iterator[FakeKubernetesApi]:
     api = FakeKubernetesApi(token)
-    server = _Server(api)
+    server = FakeServer(_Handler, api)
     with tempfile.TemporaryDirectory() as directory:
         scheme = "http"
         if tls:
@@ -457,12 +448,6 @@ def running_kubernetes_api(token: str, *, tls: bool = False) -> Iterator[FakeKub
             context.load_cert_chain(cert_file, key_file)
             server.socket = context.wrap_socket(server.socket, server_side=True)
             api.ca_file, scheme = str(cert_file), "https"
-        api.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        try:
+        api.url = f"{scheme}://127.0.0.1:{server.port}"
+        with serving(server):
             yield api
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()

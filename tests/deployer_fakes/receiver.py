@@ -12,11 +12,12 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from providers.deployments import DeploymentState, ProviderUpdate
+from tests.deployer_fakes.local_server import FakeServer, serving
 
 
 @dataclass(frozen=True)
@@ -92,13 +93,13 @@ class WebhookReceiver:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: FakeServer[WebhookReceiver]
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
         headers = {name.lower(): value for name, value in self.headers.items()}
-        reply = self.server.receiver.answer(self.path, headers, body)
+        reply = self.server.fake.answer(self.path, headers, body)
         if reply.delay:
             time.sleep(reply.delay)
         content = json.dumps(reply.body).encode() if reply.body is not None else b""
@@ -115,27 +116,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, receiver: WebhookReceiver) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.receiver = receiver
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
 @contextmanager
 def running_receiver(secret: str) -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver(secret)
-    server = _Server(receiver)
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    server = FakeServer(_Handler, receiver)
+    receiver.port = server.port
+    with serving(server):
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
