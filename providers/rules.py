@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from providers.changes import OwnerAssignment
 from providers.errors import ValidationFailed
 from providers.records import OwnershipRole
+
+SLUG_PATTERN = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+"""Slugs and handles: 1-63 lowercase letters, digits or hyphens, not starting or ending with a
+hyphen (a DNS label, so they fit in hostnames and Kubernetes names)."""
+SLUG = re.compile(SLUG_PATTERN)
 
 
 def check_owner_assignments(owners: Sequence[OwnerAssignment]) -> None:

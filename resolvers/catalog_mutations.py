@@ -31,6 +31,7 @@ from providers.records import (
 from resolvers import environment_settings
 from resolvers import validation as v
 from resolvers.auditing import Outcome, attempt, target
+from resolvers.catalog_queries import owner_team_ids
 from resolvers.context import Context
 from resolvers.policy import Action, require
 
@@ -43,8 +44,7 @@ async def _may_change_service(context: Context, service_slug: str) -> None:
     service = await context.loaders.service_by_slug.load(service_slug)
     if service is None:
         return
-    owners = await context.loaders.owners_of_service.load(service.id)
-    require(context.principal, Action.CHANGE_SERVICE, {ownership.team.id for ownership in owners})
+    require(context.principal, Action.CHANGE_SERVICE, await owner_team_ids(context, service.id))
 
 
 def _links(links: list[v.LinkInput]) -> tuple[Link, ...]:

@@ -142,6 +142,12 @@ async def owners_of_service(context: Context, service_id: int) -> list[Ownership
     return await context.loaders.owners_of_service.load(service_id)
 
 
+async def owner_team_ids(context: Context, service_id: int) -> frozenset[int]:
+    """The service's owner teams, primary and contributors: who may change and deploy it."""
+    owners = await context.loaders.owners_of_service.load(service_id)
+    return frozenset(ownership.team.id for ownership in owners)
+
+
 async def primary_owner(context: Context, service_id: int) -> TeamRecord | None:
     for ownership in await context.loaders.owners_of_service.load(service_id):
         if ownership.role is OwnershipRole.PRIMARY:

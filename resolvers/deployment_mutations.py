@@ -26,6 +26,7 @@ from providers.errors import NotFound, PreconditionFailed
 from providers.records import PageRequest
 from resolvers import validation as v
 from resolvers.auditing import Input, Outcome, attempt_with, attempt_without_change, target
+from resolvers.catalog_queries import owner_team_ids
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
 from resolvers.policy import Action, acts_as_admin, require
@@ -105,12 +106,11 @@ def requester(context: Context) -> Requester:
     return Requester(principal.kind, principal.actor_id, principal.name)
 
 
-async def _owner_teams(context: Context, service_slug: str) -> tuple[int, frozenset[int]]:
+async def _service_id(context: Context, service_slug: str) -> int:
     service = await context.loaders.service_by_slug.load(service_slug)
     if service is None:
         raise NotFound(f"no service '{service_slug}'", ["input", "service"])
-    owners = await context.loaders.owners_of_service.load(service.id)
-    return service.id, frozenset(ownership.team.id for ownership in owners)
+    return service.id
 
 
 async def _environment_id(context: Context, slug: str, field: str) -> int:
@@ -130,16 +130,15 @@ async def _deployment(context: Context, global_id: str) -> DeploymentRecord:
 
 
 async def _may_deploy(context: Context, service_slug: str) -> int:
-    service_id, owners = await _owner_teams(context, service_slug)
-    require(context.principal, Action.DEPLOY, owners)
+    service_id = await _service_id(context, service_slug)
+    require(context.principal, Action.DEPLOY, await owner_team_ids(context, service_id))
     return service_id
 
 
 async def _may_report(context: Context, service_id: int) -> None:
     """Recording and reporting are for the owner teams' API clients, and admins."""
     principal = context.principal
-    owners = await context.loaders.owners_of_service.load(service_id)
-    require(principal, Action.DEPLOY, {ownership.team.id for ownership in owners})
+    require(principal, Action.DEPLOY, await owner_team_ids(context, service_id))
     if principal.kind is not ActorKind.CLIENT and not acts_as_admin(principal):
         raise Forbidden("only API clients of an owner team, and admins, report deployments")
 
@@ -181,7 +180,7 @@ async def deploy(context: Context, data: Input) -> Outcome[DeploymentRecord]:
 async def promotion_plan(
     context: Context, model: Promote
 ) -> tuple[PromotionPlan, DeploymentRecord]:
-    service_id, _ = await _owner_teams(context, model.service)
+    service_id = await _service_id(context, model.service)
     source_id = await _environment_id(context, model.from_environment, "fromEnvironment")
     target_id = await _environment_id(context, model.to_environment, "toEnvironment")
     current = await context.deployments.current([service_id], [source_id, target_id])
@@ -288,8 +287,8 @@ async def cancel_deployment(context: Context, data: Input) -> Outcome[Deployment
     async def act(store: DeploymentStore) -> DeploymentRecord:
         model = v.validate(DeploymentReference, data)
         deployment = await _deployment(context, model.deployment)
-        owners = await context.loaders.owners_of_service.load(deployment.service_id)
-        require(context.principal, Action.DEPLOY, {o.team.id for o in owners})
+        owners = await owner_team_ids(context, deployment.service_id)
+        require(context.principal, Action.DEPLOY, owners)
         if context.rollouts is None:
             return await store.transition(
                 deployment.id, DeploymentState.CANCELED, raw_status=None,
@@ -328,7 +327,7 @@ async def decide_deployment(
 async def record_deployment(context: Context, data: Input) -> Outcome[DeploymentRecord]:
     async def act(store: DeploymentStore) -> DeploymentRecord:
         model = v.validate(Record, data)
-        service_id, _ = await _owner_teams(context, model.service)
+        service_id = await _service_id(context, model.service)
         await _may_report(context, service_id)
         report = RecordedDeployment(
             service=model.service, environment=model.environment, version=model.version,

@@ -15,10 +15,11 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from providers import rules
 from providers.errors import ValidationFailed
 from providers.records import EnvironmentTier, Lifecycle, OwnershipRole
 
-SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+SLUG_PATTERN = f"^{rules.SLUG_PATTERN}$"
 
 
 def _http_url(value: str) -> str:

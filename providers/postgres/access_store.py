@@ -19,10 +19,9 @@ from providers.postgres.audited import AuditedTransactions
 from providers.postgres.writes import teams
 from providers.postgres.writes.common import Connection
 from providers.records import UserRecord
+from providers.rules import SLUG
 from providers.tokens import hash_token, looks_like_token, new_token
 
-# The catalog's slug rule, as resolvers/validation.py SLUG_PATTERN states it for GraphQL input.
-_SLUG = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _SLUG_RULE = (
     "must be 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"
 )
@@ -46,7 +45,7 @@ def _token(row: asyncpg.Record) -> ApiTokenRecord:
 
 
 def _check_slug(value: str, field: str) -> None:
-    if _SLUG.fullmatch(value) is None:
+    if SLUG.fullmatch(value) is None:
         raise ValidationFailed(f"`{field}` {_SLUG_RULE}", ["input", field])
 
 
