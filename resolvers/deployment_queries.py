@@ -3,10 +3,13 @@ through the request's loaders. Schema types call these and map records to GraphQ
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from providers.access import ActorKind, ApiClientRecord
 from providers.deployers.registry import build_deployer
@@ -176,13 +179,19 @@ async def deployment_provider(context: Context, record: DeploymentRecord) -> Pro
 
 
 def capabilities(kind: str, settings: Mapping[str, Any]) -> list[ProviderCapability]:
-    """What the adapter declares for these settings (building one makes no network call);
-    none for a kind or settings no adapter accepts."""
+    """What the adapter declares for these settings; none for a kind or settings no adapter
+    accepts. Every deployment of an environment asks the same, so the answer is kept."""
+    return list(_declared(kind, orjson.dumps(settings, option=orjson.OPT_SORT_KEYS)))
+
+
+@functools.lru_cache(maxsize=256)
+def _declared(kind: str, settings: bytes) -> tuple[ProviderCapability, ...]:
+    """Building an adapter validates its settings and makes no network call."""
     try:
-        declared = build_deployer(kind, settings).capabilities
+        declared = build_deployer(kind, orjson.loads(settings)).capabilities
     except ValueError:
-        return []
-    return [capability for capability in ProviderCapability if capability in declared]
+        return ()
+    return tuple(capability for capability in ProviderCapability if capability in declared)
 
 
 async def approver_teams(context: Context, record: Protection) -> list[TeamRecord]:
