@@ -24,6 +24,11 @@ from resolvers.read_planner import NotPlannable, plan_operation
 
 log = logging.getLogger(__name__)
 
+
+def _variables_key(variables: Mapping[str, Any] | None) -> bytes:
+    return orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+
+
 CACHE_SIZE = 1024
 
 
@@ -40,14 +45,20 @@ class FastReads:
         self, query: str, variables: Mapping[str, Any] | None, operation_name: str | None
     ) -> bytes | None:
         """The whole response body, or None when the executor must answer."""
-        variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
-        read = self._prepared(query, operation_name, variables_key)
+        read = self._prepared(query, operation_name, _variables_key(variables))
         if read is None:
             return None
         data = await read()
         if data is None:
             return None
         return b'{"data":' + data.encode() + b"}"
+
+    def volatile(
+        self, query: str, variables: Mapping[str, Any] | None, operation_name: str | None
+    ) -> bool:
+        """Whether two answers to this request may differ on unchanged data."""
+        read = self._prepared(query, operation_name, _variables_key(variables))
+        return read is not None and read.volatile
 
     def _valid_document(self, query: str) -> DocumentNode | None:
         try:

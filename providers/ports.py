@@ -123,6 +123,9 @@ class CatalogWriter(Protocol):
 
 
 class PreparedRead(Protocol):
+    volatile: bool
+    """Two reads of unchanged data may differ (`ReadPlan.volatile`)."""
+
     async def __call__(self) -> str | None:
         """The operation's `data` as JSON text, or None when the executor must answer
         (a condition it would report as an error held at read time)."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
+from providers.deployment_ports import DeploymentFilter
 from providers.records import PageRequest, ServiceFilter, ServiceOrder
 
 
@@ -20,6 +22,18 @@ class Entity(enum.StrEnum):
     ENVIRONMENT = "Environment"
     OWNERSHIP = "Ownership"
     LINK = "Link"
+    DEPLOYMENT = "Deployment"
+    STATUS_EVENT = "DeploymentStatusEvent"
+    APPROVAL = "Approval"
+    SERVICE_ENVIRONMENT = "ServiceEnvironment"
+    RELEASE_ROW = "ReleaseMatrixRow"
+    PROTECTION = "Protection"
+    PROVIDER = "Provider"
+    COMPARISON = "EnvironmentComparison"
+    METRICS = "DeploymentMetrics"
+    API_CLIENT = "ApiClient"
+    LOCAL_ADMIN = "LocalAdmin"
+    FORMER_ACTOR = "FormerActor"
 
 
 class Relation(enum.StrEnum):
@@ -34,6 +48,34 @@ class Relation(enum.StrEnum):
     SERVICE_DEPENDENTS = "service.dependents"
     SERVICE_LINKS = "service.links"
     OWNERSHIP_TEAM = "ownership.team"
+    SERVICE_CURRENT_DEPLOYMENT = "service.currentDeployment"
+    SERVICE_ENVIRONMENTS = "service.environments"
+    ENVIRONMENT_PROVIDER = "environment.provider"
+    ENVIRONMENT_PROTECTION = "environment.protection"
+    PROTECTION_APPROVER_TEAMS = "protection.approverTeams"
+    DEPLOYMENT_SERVICE = "deployment.service"
+    DEPLOYMENT_ENVIRONMENT = "deployment.environment"
+    DEPLOYMENT_PROVIDER = "deployment.provider"
+    DEPLOYMENT_PROMOTED_FROM = "deployment.promotedFrom"
+    DEPLOYMENT_ROLLBACK_OF = "deployment.rollbackOf"
+    DEPLOYMENT_PREVIOUS = "deployment.previous"
+    DEPLOYMENT_HISTORY = "deployment.history"
+    DEPLOYMENT_APPROVALS = "deployment.approvals"
+    SERVICE_ENVIRONMENT_ENVIRONMENT = "serviceEnvironment.environment"
+    SERVICE_ENVIRONMENT_CURRENT = "serviceEnvironment.current"
+    SERVICE_ENVIRONMENT_PENDING = "serviceEnvironment.pending"
+    RELEASE_ROW_SERVICE = "releaseMatrixRow.service"
+    RELEASE_ROW_CELLS = "releaseMatrixRow.cells"
+    COMPARISON_FROM = "environmentComparison.from"
+    COMPARISON_TO = "environmentComparison.to"
+    API_CLIENT_TEAM = "apiClient.team"
+
+
+class ActorColumns(enum.StrEnum):
+    """Where an actor is recorded: the prefix of its kind, id and name columns."""
+
+    REQUESTED_BY = "requested_by_"
+    APPROVAL = "actor_"
 
 
 class ListingSource(enum.StrEnum):
@@ -43,6 +85,10 @@ class ListingSource(enum.StrEnum):
     ENVIRONMENTS = "environments"
     TEAM_MEMBERS = "team.members"
     TEAM_SERVICES = "team.services"
+    DEPLOYMENTS = "deployments"
+    SERVICE_DEPLOYMENTS = "service.deployments"
+    ENVIRONMENT_DEPLOYMENTS = "environment.deployments"
+    RELEASE_MATRIX = "releaseMatrix"
 
 
 class PageField(enum.StrEnum):
@@ -75,12 +121,29 @@ class Constant:
 
 @dataclass(frozen=True, slots=True)
 class Related:
-    """One object (or null) when `many` is false, otherwise a list in the relation's order."""
+    """One object (or null) when `many` is false, otherwise a list in the relation's order.
+
+    `slugs` are the environments a relation is about, where it has an argument for them
+    (`currentDeployment(environment:)`, the release matrix's `environments:`).
+    """
 
     key: str
     relation: Relation
     many: bool
     selection: Selection
+    slugs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActorOf:
+    """Whoever acted, as the object of its kind: one selection per possible type."""
+
+    key: str
+    columns: ActorColumns
+    user: Selection
+    api_client: Selection
+    local_admin: Selection
+    former_actor: Selection
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +153,8 @@ class Listing:
     service_filter: ServiceFilter | None = None
     order: ServiceOrder | None = None
     search: str | None = None
+    deployment_filter: DeploymentFilter | None = None
+    environments: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +204,7 @@ class Connection:
     fields: tuple[Edges | Nodes | PageInfo | TotalCount | Constant, ...]
 
 
-Field = Stored | GlobalId | Constant | Related | Connection
+Field = Stored | GlobalId | Constant | Related | ActorOf | Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +237,39 @@ class LookupList:
     items: tuple[Lookup | None, ...]
 
 
-RootField = Lookup | LookupList | Connection | Constant
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """`compareEnvironments`: what one service runs in two environments."""
+
+    key: str
+    service: str
+    source: str
+    target: str
+    selection: Selection
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """`deploymentMetrics` of an environment for deployments created in [since, until)."""
+
+    key: str
+    environment: str
+    service: str | None
+    team: str | None
+    since: datetime
+    until: datetime | None
+    selection: Selection
+
+
+RootField = Lookup | LookupList | Connection | Comparison | Metrics | Constant
 
 
 @dataclass(frozen=True, slots=True)
 class ReadPlan:
     fields: tuple[RootField, ...]
+
+    @property
+    def volatile(self) -> bool:
+        """Its answer depends on the moment of reading (metrics up to now), not only on
+        stored data."""
+        return any(isinstance(field, Metrics) and field.until is None for field in self.fields)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from graphql import (
@@ -39,9 +40,11 @@ from graphql import (
 from pydantic.alias_generators import to_snake
 
 from providers import read_plans as p
+from providers.deployments import DeploymentState
 from providers.errors import CatalogError
-from providers.records import OrderDirection, ServiceOrder, ServiceOrderField
+from providers.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
 from resolvers.catalog_queries import ServiceFilterArgs, normalized_filter
+from resolvers.deployment_queries import deployment_filter
 from resolvers.global_ids import decode_id
 from resolvers.paging import MAX_PAGE_SIZE, page_request
 
@@ -50,55 +53,111 @@ class NotPlannable(Exception):
     """The executor answers this operation (or its error) itself."""
 
 
-_NODE_TYPES = {entity.value: entity for entity in (p.Entity.TEAM, p.Entity.USER)} | {
-    entity.value: entity for entity in (p.Entity.SERVICE, p.Entity.ENVIRONMENT)
+E = p.Entity
+R = p.Relation
+
+_NODE_TYPES = {
+    entity.value: entity for entity in (E.TEAM, E.USER, E.SERVICE, E.ENVIRONMENT, E.DEPLOYMENT)
 }
+_ID_TYPES = frozenset(_NODE_TYPES.values()) | {E.API_CLIENT, E.LOCAL_ADMIN, E.FORMER_ACTOR}
 _STORED: dict[p.Entity, frozenset[str]] = {
-    p.Entity.TEAM: frozenset({"slug", "name", "description", "version"}),
-    p.Entity.USER: frozenset({"handle", "name", "email", "version"}),
-    p.Entity.SERVICE: frozenset(
+    E.TEAM: frozenset({"slug", "name", "description", "version"}),
+    E.USER: frozenset({"handle", "name", "email", "version"}),
+    E.SERVICE: frozenset(
         {"slug", "name", "description", "lifecycle", "tier", "tags", "repositoryUrl", "version",
          "createdAt", "updatedAt"}
     ),
-    p.Entity.ENVIRONMENT: frozenset({"slug", "name", "description", "tier", "version"}),
-    p.Entity.OWNERSHIP: frozenset({"role"}),
-    p.Entity.LINK: frozenset({"title", "url"}),
+    E.ENVIRONMENT: frozenset({"slug", "name", "description", "tier", "version"}),
+    E.OWNERSHIP: frozenset({"role"}),
+    E.LINK: frozenset({"title", "url"}),
+    E.DEPLOYMENT: frozenset(
+        {"number", "version", "commitSha", "description", "kind", "state", "rawStatus",
+         "statusMessage", "externalId", "url", "logUrl", "createdAt", "startedAt", "finishedAt"}
+    ),
+    E.STATUS_EVENT: frozenset({"state", "rawStatus", "message", "source", "at"}),
+    E.APPROVAL: frozenset({"decision", "comment", "at"}),
+    E.SERVICE_ENVIRONMENT: frozenset(),
+    E.RELEASE_ROW: frozenset(),
+    E.PROTECTION: frozenset({"requiredApprovals", "preventSelfApproval", "frozen", "freezeReason"}),
+    E.PROVIDER: frozenset({"name", "kind"}),
+    E.COMPARISON: frozenset({"inSync"}),
+    E.METRICS: frozenset(
+        {"deployments", "succeeded", "failed", "rolledBack", "deploymentsPerDay",
+         "changeFailureRate", "meanTimeToRestoreSeconds", "medianLeadTimeSeconds"}
+    ),
+    E.API_CLIENT: frozenset({"slug", "name"}),
+    E.LOCAL_ADMIN: frozenset({"name"}),
+    E.FORMER_ACTOR: frozenset({"name"}),
 }  # fmt: skip
 _RELATED: dict[tuple[p.Entity, str], tuple[p.Relation, bool, p.Entity]] = {
-    (p.Entity.TEAM, "parent"): (p.Relation.TEAM_PARENT, False, p.Entity.TEAM),
-    (p.Entity.TEAM, "children"): (p.Relation.TEAM_CHILDREN, True, p.Entity.TEAM),
-    (p.Entity.USER, "teams"): (p.Relation.USER_TEAMS, True, p.Entity.TEAM),
-    (p.Entity.SERVICE, "owner"): (p.Relation.SERVICE_OWNER, False, p.Entity.TEAM),
-    (p.Entity.SERVICE, "owners"): (p.Relation.SERVICE_OWNERS, True, p.Entity.OWNERSHIP),
-    (p.Entity.SERVICE, "dependsOn"): (p.Relation.SERVICE_DEPENDS_ON, True, p.Entity.SERVICE),
-    (p.Entity.SERVICE, "dependents"): (p.Relation.SERVICE_DEPENDENTS, True, p.Entity.SERVICE),
-    (p.Entity.SERVICE, "links"): (p.Relation.SERVICE_LINKS, True, p.Entity.LINK),
-    (p.Entity.OWNERSHIP, "team"): (p.Relation.OWNERSHIP_TEAM, False, p.Entity.TEAM),
+    (E.TEAM, "parent"): (R.TEAM_PARENT, False, E.TEAM),
+    (E.TEAM, "children"): (R.TEAM_CHILDREN, True, E.TEAM),
+    (E.USER, "teams"): (R.USER_TEAMS, True, E.TEAM),
+    (E.SERVICE, "owner"): (R.SERVICE_OWNER, False, E.TEAM),
+    (E.SERVICE, "owners"): (R.SERVICE_OWNERS, True, E.OWNERSHIP),
+    (E.SERVICE, "dependsOn"): (R.SERVICE_DEPENDS_ON, True, E.SERVICE),
+    (E.SERVICE, "dependents"): (R.SERVICE_DEPENDENTS, True, E.SERVICE),
+    (E.SERVICE, "links"): (R.SERVICE_LINKS, True, E.LINK),
+    (E.SERVICE, "environments"): (R.SERVICE_ENVIRONMENTS, True, E.SERVICE_ENVIRONMENT),
+    (E.OWNERSHIP, "team"): (R.OWNERSHIP_TEAM, False, E.TEAM),
+    (E.ENVIRONMENT, "provider"): (R.ENVIRONMENT_PROVIDER, False, E.PROVIDER),
+    (E.ENVIRONMENT, "protection"): (R.ENVIRONMENT_PROTECTION, False, E.PROTECTION),
+    (E.PROTECTION, "approverTeams"): (R.PROTECTION_APPROVER_TEAMS, True, E.TEAM),
+    (E.DEPLOYMENT, "service"): (R.DEPLOYMENT_SERVICE, False, E.SERVICE),
+    (E.DEPLOYMENT, "environment"): (R.DEPLOYMENT_ENVIRONMENT, False, E.ENVIRONMENT),
+    (E.DEPLOYMENT, "provider"): (R.DEPLOYMENT_PROVIDER, False, E.PROVIDER),
+    (E.DEPLOYMENT, "promotedFrom"): (R.DEPLOYMENT_PROMOTED_FROM, False, E.DEPLOYMENT),
+    (E.DEPLOYMENT, "rollbackOf"): (R.DEPLOYMENT_ROLLBACK_OF, False, E.DEPLOYMENT),
+    (E.DEPLOYMENT, "previous"): (R.DEPLOYMENT_PREVIOUS, False, E.DEPLOYMENT),
+    (E.DEPLOYMENT, "history"): (R.DEPLOYMENT_HISTORY, True, E.STATUS_EVENT),
+    (E.DEPLOYMENT, "approvals"): (R.DEPLOYMENT_APPROVALS, True, E.APPROVAL),
+    (E.SERVICE_ENVIRONMENT, "environment"): (
+        R.SERVICE_ENVIRONMENT_ENVIRONMENT, False, E.ENVIRONMENT
+    ),
+    (E.SERVICE_ENVIRONMENT, "current"): (R.SERVICE_ENVIRONMENT_CURRENT, False, E.DEPLOYMENT),
+    (E.SERVICE_ENVIRONMENT, "pending"): (R.SERVICE_ENVIRONMENT_PENDING, True, E.DEPLOYMENT),
+    (E.RELEASE_ROW, "service"): (R.RELEASE_ROW_SERVICE, False, E.SERVICE),
+    (E.COMPARISON, "from"): (R.COMPARISON_FROM, False, E.DEPLOYMENT),
+    (E.COMPARISON, "to"): (R.COMPARISON_TO, False, E.DEPLOYMENT),
+    (E.API_CLIENT, "team"): (R.API_CLIENT_TEAM, False, E.TEAM),
+}  # fmt: skip
+_ACTORS = {
+    (E.DEPLOYMENT, "requestedBy"): p.ActorColumns.REQUESTED_BY,
+    (E.APPROVAL, "actor"): p.ActorColumns.APPROVAL,
 }
 _NESTED_LISTINGS = {
-    (p.Entity.TEAM, "members"): p.ListingSource.TEAM_MEMBERS,
-    (p.Entity.TEAM, "services"): p.ListingSource.TEAM_SERVICES,
+    (E.TEAM, "members"): p.ListingSource.TEAM_MEMBERS,
+    (E.TEAM, "services"): p.ListingSource.TEAM_SERVICES,
+    (E.SERVICE, "deployments"): p.ListingSource.SERVICE_DEPLOYMENTS,
+    (E.ENVIRONMENT, "deployments"): p.ListingSource.ENVIRONMENT_DEPLOYMENTS,
 }
 _ROOT_LOOKUPS = {
-    "service": (p.Entity.SERVICE, p.LookupKey.SLUG, "slug"),
-    "team": (p.Entity.TEAM, p.LookupKey.SLUG, "slug"),
-    "user": (p.Entity.USER, p.LookupKey.HANDLE, "handle"),
-    "environment": (p.Entity.ENVIRONMENT, p.LookupKey.SLUG, "slug"),
+    "service": (E.SERVICE, p.LookupKey.SLUG, "slug"),
+    "team": (E.TEAM, p.LookupKey.SLUG, "slug"),
+    "user": (E.USER, p.LookupKey.HANDLE, "handle"),
+    "environment": (E.ENVIRONMENT, p.LookupKey.SLUG, "slug"),
 }
 _ROOT_LISTINGS = {
     "services": p.ListingSource.SERVICES,
     "teams": p.ListingSource.TEAMS,
     "users": p.ListingSource.USERS,
     "environments": p.ListingSource.ENVIRONMENTS,
+    "deployments": p.ListingSource.DEPLOYMENTS,
+    "releaseMatrix": p.ListingSource.RELEASE_MATRIX,
 }
 _LISTED_ENTITY = {
-    p.ListingSource.SERVICES: p.Entity.SERVICE,
-    p.ListingSource.TEAM_SERVICES: p.Entity.SERVICE,
-    p.ListingSource.TEAMS: p.Entity.TEAM,
-    p.ListingSource.USERS: p.Entity.USER,
-    p.ListingSource.TEAM_MEMBERS: p.Entity.USER,
-    p.ListingSource.ENVIRONMENTS: p.Entity.ENVIRONMENT,
+    p.ListingSource.SERVICES: E.SERVICE,
+    p.ListingSource.TEAM_SERVICES: E.SERVICE,
+    p.ListingSource.TEAMS: E.TEAM,
+    p.ListingSource.USERS: E.USER,
+    p.ListingSource.TEAM_MEMBERS: E.USER,
+    p.ListingSource.ENVIRONMENTS: E.ENVIRONMENT,
+    p.ListingSource.DEPLOYMENTS: E.DEPLOYMENT,
+    p.ListingSource.SERVICE_DEPLOYMENTS: E.DEPLOYMENT,
+    p.ListingSource.ENVIRONMENT_DEPLOYMENTS: E.DEPLOYMENT,
+    p.ListingSource.RELEASE_MATRIX: E.RELEASE_ROW,
 }
+_CONNECTION_TYPES = {E.RELEASE_ROW: ("ReleaseMatrixConnection", "ReleaseMatrixRowEdge")}
 _PAGE_FIELDS = {field.value: field for field in p.PageField}
 
 FieldGroups = dict[str, list[FieldNode]]
@@ -165,6 +224,7 @@ class _Planner:
         self._schema = schema
         self._fragments = fragments
         self._variables = variables
+        self._matrix_environments: tuple[str, ...] | None = None
 
     # -- collecting fields -------------------------------------------------------------
 
@@ -279,7 +339,29 @@ class _Planner:
             if len(ids) > MAX_PAGE_SIZE:
                 raise NotPlannable
             return p.LookupList(key, tuple(self._node(key, global_id, nodes) for global_id in ids))
+        if name == "compareEnvironments":
+            selection = self._selection(E.COMPARISON, nodes)
+            return p.Comparison(key, args["service"], args["from"], args["to"], selection)
+        if name == "deploymentMetrics":
+            return self._metrics(key, args, nodes)
         raise NotPlannable
+
+    def _metrics(self, key: str, args: dict[str, Any], nodes: list[FieldNode]) -> p.Metrics:
+        """Refused windows (a time without zone, `until` not after `since`) are the
+        executor's to explain."""
+        since: datetime = args["since"]
+        until: datetime | None = args.get("until")
+        if since.tzinfo is None or (until is not None and (until.tzinfo is None or until <= since)):
+            raise NotPlannable
+        return p.Metrics(
+            key,
+            args["environment"],
+            args.get("service"),
+            args.get("team"),
+            since,
+            until,
+            self._selection(E.METRICS, nodes),
+        )
 
     def _node(self, key: str, global_id: str, nodes: list[FieldNode]) -> p.Lookup | None:
         decoded = decode_id(global_id)
@@ -311,7 +393,7 @@ class _Planner:
         name = nodes[0].name.value
         if name == "__typename":
             return p.Constant(key, entity.value)
-        if name == "id" and entity.value in _NODE_TYPES:
+        if name == "id" and entity in _ID_TYPES:
             return p.GlobalId(key)
         if name in _STORED[entity]:
             return p.Stored(key, _column(name))
@@ -319,6 +401,28 @@ class _Planner:
         if related is not None:
             relation, many, target = related
             return p.Related(key, relation, many, self._selection(target, nodes))
+        if (entity, name) == (E.SERVICE, "currentDeployment"):
+            environment = self._arguments(object_type.fields[name], nodes[0])["environment"]
+            return p.Related(
+                key,
+                R.SERVICE_CURRENT_DEPLOYMENT,
+                False,
+                self._selection(E.DEPLOYMENT, nodes),
+                slugs=(environment,),
+            )
+        if (entity, name) == (E.RELEASE_ROW, "cells"):
+            selection = self._selection(E.SERVICE_ENVIRONMENT, nodes)
+            return p.Related(key, R.RELEASE_ROW_CELLS, True, selection, self._matrix_environments)
+        actor = _ACTORS.get((entity, name))
+        if actor is not None:
+            return p.ActorOf(
+                key,
+                actor,
+                *(
+                    self._selection(kind, nodes)
+                    for kind in (E.USER, E.API_CLIENT, E.LOCAL_ADMIN, E.FORMER_ACTOR)
+                ),
+            )
         source = _NESTED_LISTINGS.get((entity, name))
         if source is not None:
             args = self._arguments(object_type.fields[name], nodes[0])
@@ -329,14 +433,18 @@ class _Planner:
 
     def _connection(self, key: str, listing: p.Listing, nodes: list[FieldNode]) -> p.Connection:
         entity = _LISTED_ENTITY[listing.source]
-        type_name = f"{entity.value}Connection"
+        type_name, edge_type = _CONNECTION_TYPES.get(
+            entity, (f"{entity.value}Connection", f"{entity.value}Edge")
+        )
+        if listing.source is p.ListingSource.RELEASE_MATRIX:
+            self._matrix_environments = listing.environments
         parts: list[p.Edges | p.Nodes | p.PageInfo | p.TotalCount | p.Constant] = []
         for part_key, group in self._collect(type_name, _sub_selections(nodes)).items():
             name = group[0].name.value
             if name == "__typename":
                 parts.append(p.Constant(part_key, type_name))
             elif name == "edges":
-                parts.append(self._edges(part_key, entity, f"{entity.value}Edge", group))
+                parts.append(self._edges(part_key, entity, edge_type, group))
             elif name == "nodes":
                 parts.append(p.Nodes(part_key, self._selection(entity, group)))
             elif name == "pageInfo":
@@ -392,10 +500,7 @@ def _listing(source: p.ListingSource, args: dict[str, Any]) -> p.Listing:
     except CatalogError:
         raise NotPlannable from None
     if source in (p.ListingSource.SERVICES, p.ListingSource.TEAM_SERVICES):
-        raw_filter = args.get("filter")
-        service_filter = normalized_filter(
-            ServiceFilterArgs(**raw_filter) if raw_filter is not None else None
-        )
+        service_filter = _service_filter(args.get("filter"))
         raw_order = args.get("orderBy")
         order = (
             ServiceOrder(
@@ -405,4 +510,32 @@ def _listing(source: p.ListingSource, args: dict[str, Any]) -> p.Listing:
             else ServiceOrder()
         )
         return p.Listing(source, page, service_filter=service_filter, order=order)
+    if source is p.ListingSource.RELEASE_MATRIX:
+        slugs = args.get("environments")
+        return p.Listing(
+            source,
+            page,
+            service_filter=_service_filter(args.get("filter")),
+            order=ServiceOrder(),
+            environments=None if slugs is None else tuple(dict.fromkeys(slugs)),
+        )
+    if source is p.ListingSource.DEPLOYMENTS:
+        raw = args.get("filter") or {}
+        wanted = deployment_filter(raw.get("service"), raw.get("environment"), _states(raw))
+        return p.Listing(source, page, deployment_filter=wanted)
+    if source is p.ListingSource.SERVICE_DEPLOYMENTS:
+        wanted = deployment_filter(environment=args.get("environment"), states=_states(args))
+        return p.Listing(source, page, deployment_filter=wanted)
+    if source is p.ListingSource.ENVIRONMENT_DEPLOYMENTS:
+        wanted = deployment_filter(service=args.get("service"), states=_states(args))
+        return p.Listing(source, page, deployment_filter=wanted)
     return p.Listing(source, page, search=args.get("search") or None)
+
+
+def _states(args: dict[str, Any]) -> list[DeploymentState] | None:
+    states = args.get("states")
+    return None if states is None else [DeploymentState(state) for state in states]
+
+
+def _service_filter(raw: dict[str, Any] | None) -> ServiceFilter:
+    return normalized_filter(ServiceFilterArgs(**raw) if raw is not None else None)

@@ -9,6 +9,7 @@ app runs with PAVED_FAST_READS=verify), and any disagreement fails the `client` 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from graphql import (
     GraphQLSchema,
     IntValueNode,
     ListValueNode,
+    NullValueNode,
     ObjectFieldNode,
     StringValueNode,
     ValueNode,
@@ -42,15 +44,26 @@ GENERATED_QUERIES = 500
 # The roots the fast path knows; `viewer` and other executor-only roots would only fall back.
 CATALOG_ROOTS = (
     "node", "nodes", "service", "services", "team", "teams", "user", "users", "environment",
-    "environments",
+    "environments", "deployments", "releaseMatrix", "compareEnvironments", "deploymentMetrics",
 )  # fmt: skip
 SCHEMA_SDL = Path(__file__).resolve().parents[1] / "schema" / "schema.graphql"
-# Fields only the executor answers (deployments): left out of the generated queries, which
-# would otherwise mostly fall back and compare nothing. Their reads have their own tests.
+# Fields only the executor answers (what providers say now, audit trails): left out of the
+# generated queries, which would otherwise mostly fall back and compare nothing.
 EXECUTOR_ONLY_FIELDS = {
-    "Service": ("deployments", "currentDeployment", "environments"),
-    "Environment": ("provider", "protection", "deployments"),
+    "Service": ("auditTrail",),
+    "Team": ("auditTrail",),
+    "Environment": ("auditTrail",),
+    "Deployment": ("live",),
+    "ServiceEnvironment": ("live",),
+    "Provider": ("capabilities",),
 }
+DEMO_DEPLOYMENTS_IN_IDS = 40
+DEPLOYMENT_WORDS = re.compile(
+    r"[dD]eployment|releaseMatrix|compareEnvironments|protection|provider|environments \{"
+)
+SINCE = ("2026-01-01T00:00:00+00:00", "2026-09-15T12:00:00+02:00")
+UNTIL = "2030-01-01T00:00:00Z"
+NAIVE_TIME = "2026-10-01T00:00:00"
 
 
 def _plannable_schema() -> GraphQLSchema:
@@ -79,6 +92,7 @@ class _Catalog:
                 ("Team", "teams"),
                 ("User", "users"),
                 ("Environment", "environments"),
+                ("Deployment", "deployments"),
             )
             for row in rows[kind]
         ]
@@ -106,10 +120,30 @@ class _Steer(Visitor):
             small = st.integers(0, 12).map(lambda size: IntValueNode(value=str(size)))
             return self._draw(st.one_of(small, small, small, st.just(value)))
         if name in ("after", "before"):
-            return self._draw(st.sampled_from([value, StringValueNode(value="bm90LWEtY3Vyc29y")]))
+            invalid = StringValueNode(value="bm90LWEtY3Vyc29y")
+            return self._draw(st.sampled_from([NullValueNode(), NullValueNode(), value, invalid]))
         if name == "slug":
             kind = {"team": "teams", "environment": "environments"}.get(field_name, "services")
             return self._string(catalog.slugs[kind], value)
+        if name in ("environment", "from", "to"):
+            return self._string(catalog.slugs["environments"], value)
+        if name == "service":
+            return self._string(catalog.slugs["services"], value)
+        if name == "team":
+            return self._string(catalog.slugs["teams"], value)
+        if name == "environments":
+            slugs = st.lists(st.sampled_from(catalog.slugs["environments"]), max_size=3)
+            return self._draw(
+                slugs.map(
+                    lambda chosen: ListValueNode(
+                        values=tuple(StringValueNode(value=slug) for slug in chosen)
+                    )
+                )
+            )
+        if name == "since":
+            return self._draw(st.sampled_from([*SINCE, *SINCE, NAIVE_TIME]).map(_string_node))
+        if name == "until":
+            return self._draw(st.sampled_from([UNTIL, UNTIL, SINCE[0]]).map(_string_node))
         if name in ("handle",):
             return self._string(catalog.handles, value)
         if name == "owner":
@@ -160,7 +194,12 @@ def generate_queries(catalog: _Catalog, count: int) -> list[str]:
     @st.composite
     def steered(draw: DrawFn) -> str:
         document: DocumentNode = draw(
-            hypothesis_graphql.queries(schema, fields=CATALOG_ROOTS, print_ast=lambda d: d)
+            hypothesis_graphql.queries(
+                schema,
+                fields=CATALOG_ROOTS,
+                custom_scalars={"DateTime": st.sampled_from(SINCE).map(_string_node)},
+                print_ast=lambda d: d,
+            )
         )
         return print_ast(visit(document, _Steer(draw, catalog)))
 
@@ -180,11 +219,21 @@ def generate_queries(catalog: _Catalog, count: int) -> list[str]:
     return list(queries)[:count]
 
 
+def _string_node(value: str) -> StringValueNode:
+    return StringValueNode(value=value)
+
+
 async def _catalog(pool: asyncpg.Pool) -> _Catalog:
     rows = {
         kind: await pool.fetch(f"SELECT * FROM {kind} ORDER BY id")
         for kind in ("services", "teams", "users", "environments")
     }
+    # Deployments of every kind and state: the newest, the oldest, and some in between.
+    rows["deployments"] = await pool.fetch(
+        "SELECT DISTINCT ON (kind, state) * FROM deployments ORDER BY kind, state, id DESC"
+    ) + await pool.fetch(
+        "SELECT * FROM deployments ORDER BY id DESC LIMIT $1", DEMO_DEPLOYMENTS_IN_IDS
+    )
     return _Catalog(rows)
 
 
@@ -196,13 +245,20 @@ async def test_generated_queries_get_the_same_answer_from_both_read_paths(
     assert len(queries) == GENERATED_QUERIES
     answered_fast = endpoint.fast_answers
     with_data = 0
+    deployment_reads = 0
     for query in queries:
+        fast_before = endpoint.fast_answers
         response = await client.post("/graphql", json={"query": query})
         body = response.json()
         assert "Internal server error" not in response.text, (query, body)
         with_data += bool(body.get("data")) and "errors" not in body
         assert not endpoint.disagreements, (query, endpoint.disagreements[0])
+        if endpoint.fast_answers > fast_before and DEPLOYMENT_WORDS.search(query):
+            deployment_reads += 1
+
     compared = endpoint.fast_answers - answered_fast
     # Most generated queries must reach the fast path, or this test would prove little.
     assert compared >= len(queries) * 0.6, (compared, len(queries))
     assert with_data >= len(queries) * 0.6
+    # And a good share of them read deployment data (history, what runs where, metrics).
+    assert deployment_reads >= len(queries) * 0.2, deployment_reads

@@ -417,11 +417,11 @@ async def test_compare_environments(gql: GraphQLClient, store: PostgresDeploymen
     assert body["errors"][0]["message"] == "no environment 'qa'"
 
 
-async def test_a_catalog_query_with_deployment_fields_is_answered_by_the_executor(
+async def test_a_catalog_query_with_deployment_fields_is_answered_by_the_fast_path(
     gql: GraphQLClient, store: PostgresDeploymentStore, endpoint: GraphQLEndpoint
 ) -> None:
-    """The fast path cannot plan deployment fields: such queries fall back to the executor
-    (and the `client` fixture checks the answers in verify mode)."""
+    """Stored deployment data goes through the fast path (and the `client` fixture checks
+    its answer against the executor's in verify mode)."""
     await shipped(store, "1")
     answered_fast = endpoint.fast_answers
     data = await gql(
@@ -433,7 +433,7 @@ async def test_a_catalog_query_with_deployment_fields_is_answered_by_the_executo
         {"slug": "web", "owner": None, "currentDeployment": None},
     ]
     assert [n["protection"] for n in data["environments"]["nodes"]] == [{"frozen": False}] * 2
-    assert endpoint.fast_answers == answered_fast
+    assert endpoint.fast_answers == answered_fast + 1
 
 
 # --- no N+1 -----------------------------------------------------------------------------
@@ -463,13 +463,15 @@ query($first: Int!) {
 
 
 def _shapes(statements: list[str]) -> list[str]:
-    """Statements with their page sizes (the inlined LIMIT) taken out."""
-    return [re.sub(r"LIMIT \d+", "LIMIT n", statement) for statement in statements]
+    """Statements with their page sizes (the inlined LIMIT and row filter) taken out."""
+    return [
+        re.sub(r"_rn <= \d+", "_rn <= n", re.sub(r"LIMIT \d+", "LIMIT n", statement))
+        for statement in statements
+    ]
 
 
-async def test_statement_counts_do_not_grow_with_rows(
-    gql: GraphQLClient, pool: asyncpg.Pool, store: PostgresDeploymentStore, statements: StatementLog
-) -> None:
+async def _twenty_services_deployed(pool: asyncpg.Pool, store: PostgresDeploymentStore) -> None:
+    """s-01..s-20, each running 1 in staging and prod (approved by Bob), 2 pending in staging."""
     await pool.execute(
         "INSERT INTO services (slug, name) SELECT format('s-%s', lpad(i::text, 2, '0')), "
         "format('s-%s', lpad(i::text, 2, '0')) FROM generate_series(1, 20) i"
@@ -482,6 +484,12 @@ async def test_statement_counts_do_not_grow_with_rows(
         await store.approve(waiting.id, BOB, ApprovalDecision.APPROVED, None, [1])
         await succeed(store, waiting)
         await deploy(store, "2", service=slug)
+
+
+async def test_statement_counts_do_not_grow_with_rows(
+    gql: GraphQLClient, pool: asyncpg.Pool, store: PostgresDeploymentStore, statements: StatementLog
+) -> None:
+    await _twenty_services_deployed(pool, store)
     for query in (CURRENT_IN_PROD, MATRIX_DEEP):
         with statements.capture() as small:
             await gql(query, first=2)
@@ -573,3 +581,39 @@ async def test_deployment_metrics(gql: GraphQLClient, store: PostgresDeploymentS
     assert (none["deployments"], none["changeFailureRate"]) == (0, None)
     body = await gql.raw(query, {"since": since.isoformat(), "service": "nope"})
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+WHERE_AND_HOW_FAST = """
+query($first: Int!) {
+  releaseMatrix(first: $first, environments: ["prod", "staging"]) {
+    nodes { service { slug } cells { environment { slug } current { version } } }
+  }
+  compareEnvironments(service: "s-01", from: "staging", to: "prod") { inSync from { version } }
+  deploymentMetrics(environment: "prod", since: "2020-01-01T00:00:00Z") { deployments }
+  deployments(first: $first, filter: { states: [QUEUED, WAITING_APPROVAL] }) {
+    totalCount edges { cursor node { version requestedBy { name } } }
+  }
+}"""
+
+
+async def test_the_fast_path_answers_deployment_reads_in_one_statement(
+    gql: GraphQLClient,
+    pool: asyncpg.Pool,
+    store: PostgresDeploymentStore,
+    statements: StatementLog,
+    endpoint: GraphQLEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _twenty_services_deployed(pool, store)
+    monkeypatch.setattr(endpoint, "verify", False)
+    for query in (CURRENT_IN_PROD, MATRIX_DEEP, WHERE_AND_HOW_FAST):
+        for first in (2, 20):
+            answered_fast = endpoint.fast_answers
+            with statements.capture() as seen:
+                data = await gql(query, first=first)
+            assert endpoint.fast_answers == answered_fast + 1, query
+            assert len(seen) == 1, seen
+    assert data["compareEnvironments"] == {"inSync": True, "from": {"version": "1"}}
+    assert data["deploymentMetrics"] == {"deployments": 20}
+    assert data["deployments"]["totalCount"] == 20
+    assert {edge["node"]["version"] for edge in data["deployments"]["edges"]} == {"2"}

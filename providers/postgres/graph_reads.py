@@ -12,12 +12,15 @@ from providers.read_plans import ReadPlan
 
 
 class _CompiledRead:
-    __slots__ = ("_arguments", "_pool", "_sql")
+    __slots__ = ("_arguments", "_pool", "_sql", "volatile")
 
-    def __init__(self, pool: asyncpg.Pool, sql: str, arguments: tuple[Any, ...]) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, sql: str, arguments: tuple[Any, ...], volatile: bool
+    ) -> None:
         self._pool = pool
         self._sql = sql
         self._arguments = arguments
+        self.volatile = volatile
 
     async def __call__(self) -> str | None:
         value: str | None = await self._pool.fetchval(self._sql, *self._arguments)
@@ -33,4 +36,4 @@ class PostgresGraphReader:
             statement = compile_plan(plan)
         except (NotCompilable, CatalogError):
             return None
-        return _CompiledRead(self._pool, statement.sql, statement.arguments)
+        return _CompiledRead(self._pool, statement.sql, statement.arguments, plan.volatile)

@@ -9,6 +9,7 @@ timestamps as Python's `datetime.isoformat()` writes them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,11 @@ from typing import Any
 from providers import read_plans as p
 from providers.postgres import catalog_listings as listings
 from providers.postgres.catalog_listings import ListingQuery
+from providers.postgres.deployments.metrics import metrics_select
+from providers.postgres.deployments.reads import listing_query as deployment_listing
+from providers.postgres.deployments.rows import UNFINISHED_SQL
 from providers.postgres.keyset import Params, build_window
+from providers.records import ServiceOrder
 
 # json_build_object takes at most 100 arguments: 50 keys and their values.
 MAX_FIELDS_PER_OBJECT = 50
@@ -37,8 +42,23 @@ _TABLES = {
     p.Entity.USER: "users",
     p.Entity.SERVICE: "services",
     p.Entity.ENVIRONMENT: "environments",
+    p.Entity.DEPLOYMENT: "deployments",
 }
-_TIMESTAMPS = frozenset({"created_at", "updated_at"})
+_TIMESTAMPS = frozenset({"created_at", "updated_at", "started_at", "finished_at", "at"})
+_FLOATS = frozenset(
+    {"deployments_per_day", "change_failure_rate", "mean_time_to_restore_seconds",
+     "median_lead_time_seconds"}
+)  # fmt: skip
+_DEPLOYMENT_LINKS = {
+    p.Relation.DEPLOYMENT_PROMOTED_FROM: "promoted_from_id",
+    p.Relation.DEPLOYMENT_ROLLBACK_OF: "rollback_of_id",
+    p.Relation.DEPLOYMENT_PREVIOUS: "previous_id",
+}
+_DEPLOYMENT_LISTED_BY = {
+    p.ListingSource.SERVICE_DEPLOYMENTS: "service_id",
+    p.ListingSource.ENVIRONMENT_DEPLOYMENTS: "environment_id",
+}
+_ENVIRONMENT_ORDER = ", ".join(key.expression for key in listings.environments().ordering.keys)
 
 
 def compile_plan(plan: p.ReadPlan) -> Statement:
@@ -64,7 +84,19 @@ def _base64url(text_sql: str) -> str:
 
 
 def _global_id(entity: p.Entity, alias: str) -> str:
-    return _base64url(f"'{entity.value}:' || {alias}.id")
+    return _id_of(entity, f"{alias}.id")
+
+
+def _id_of(entity: p.Entity, id_sql: str) -> str:
+    return _base64url(f"'{entity.value}:' || {id_sql}")
+
+
+def _float(value: str) -> str:
+    """A float8 as Python writes it: `2.0`, not PostgreSQL's `2` (same digits otherwise)."""
+    return (
+        f"CASE WHEN {value} = trunc({value}) AND abs({value}) < 1e15 "
+        f"THEN ({value}::text || '.0')::json ELSE to_json({value}) END"
+    )
 
 
 def _isoformat(value: str) -> str:
@@ -95,6 +127,8 @@ class _Compiler:
         self.params = Params()
         self.guards: list[str] = []
         self._aliases = 0
+        self._cell_services: dict[str, str] = {}
+        """A ServiceEnvironment's environment alias -> the SQL of its service's id."""
 
     def _alias(self, prefix: str) -> str:
         self._aliases += 1
@@ -119,7 +153,53 @@ class _Compiler:
             if len(items) > 2 * MAX_FIELDS_PER_OBJECT:
                 raise NotCompilable
             return f"json_build_array({', '.join(items)})"
+        if isinstance(field, p.Comparison):
+            return self._comparison(field)
+        if isinstance(field, p.Metrics):
+            return self._metrics(field)
         return self._connection(field, parent=None)
+
+    def _exists(self, table: str, slug: str) -> str:
+        """A guard: the executor reports a slug that names nothing as an error."""
+        condition = f"EXISTS (SELECT 1 FROM {table} WHERE slug = {self.params.add(slug)}::text)"
+        self.guards.append(condition)
+        return condition
+
+    def _comparison(self, field: p.Comparison) -> str:
+        self._exists("services", field.service)
+        self._exists("environments", field.source)
+        self._exists("environments", field.target)
+        service = self.params.add(field.service)
+        alias = self._alias("c")
+
+        def current(slug: str) -> str:
+            return (
+                f"(SELECT d.id FROM deployments d WHERE d.state = 'SUCCEEDED' "
+                f"AND d.service_id = (SELECT id FROM services WHERE slug = {service}::text) "
+                "AND d.environment_id = "
+                f"(SELECT id FROM environments WHERE slug = {self.params.add(slug)}::text))"
+            )
+
+        return (
+            f"(SELECT {self._object(field.selection, alias)} FROM "
+            f"(SELECT {current(field.source)} AS source, {current(field.target)} AS target) ids "
+            f"LEFT JOIN deployments {alias}f ON {alias}f.id = ids.source "
+            f"LEFT JOIN deployments {alias}t ON {alias}t.id = ids.target)"
+        )
+
+    def _metrics(self, field: p.Metrics) -> str:
+        self._exists("environments", field.environment)
+        if field.service is not None:
+            self._exists("services", field.service)
+        if field.team is not None:
+            self._exists("teams", field.team)
+        if field.until is None:
+            self.guards.append(f"{self.params.add(field.since)}::timestamptz < now()")
+        alias = self._alias("m")
+        select = metrics_select(
+            self.params, field.environment, field.service, field.team, field.since, field.until
+        )
+        return f"(SELECT {self._object(field.selection, alias)} FROM ({select}) {alias})"
 
     def _lookup(self, lookup: p.Lookup) -> str:
         entity = lookup.selection.entity
@@ -144,17 +224,71 @@ class _Compiler:
         if isinstance(field, p.GlobalId):
             return _global_id(entity, alias)
         if isinstance(field, p.Stored):
-            if entity is p.Entity.LINK:
-                return f"({alias}.value ->> {_text(field.name)})"
-            if field.name in _TIMESTAMPS:
-                return _isoformat(f"{alias}.{field.name}")
-            return f"{alias}.{field.name}"
+            return self._stored(entity, field.name, alias)
         if isinstance(field, p.Related):
             return self._related(field, alias)
+        if isinstance(field, p.ActorOf):
+            return self._actor(field, alias)
         return self._connection(field, parent=alias)
+
+    def _stored(self, entity: p.Entity, name: str, alias: str) -> str:
+        if entity is p.Entity.LINK:
+            return f"({alias}.value ->> {_text(name)})"
+        if entity is p.Entity.COMPARISON:
+            source, target = f"{alias}f", f"{alias}t"
+            return (
+                f"coalesce({source}.version = {target}.version AND ({source}.commit_sha IS NULL "
+                f"OR {target}.commit_sha IS NULL OR {source}.commit_sha = {target}.commit_sha), "
+                "false)"
+            )
+        if name in _TIMESTAMPS:
+            return _isoformat(f"{alias}.{name}")
+        if entity is p.Entity.METRICS and name in _FLOATS:
+            return _float(f"{alias}.{name}")
+        return f"{alias}.{name}"
+
+    def _virtual(self, selection: p.Selection, id_sql: str, values: dict[str, str]) -> str:
+        """An object that is no row of its own: its fields' SQL given."""
+
+        def value(field: p.Field) -> str:
+            if isinstance(field, p.Constant):
+                return _constant(field)
+            if isinstance(field, p.GlobalId):
+                return id_sql
+            if isinstance(field, p.Stored):
+                return values[field.name]
+            raise NotCompilable
+
+        return self.fields((field.key, value(field)) for field in selection.fields)
+
+    def _actor(self, field: p.ActorOf, parent: str) -> str:
+        """Mirrors `schema.deployments.actor_of`: the built-in local admin, the user or API
+        client while it exists, else the name it had (a FormerActor)."""
+        kind, actor_id, name = (
+            f"{parent}.{field.columns.value}{part}" for part in ("kind", "id", "name")
+        )
+        local_admin = self._virtual(
+            field.local_admin, _id_of(p.Entity.LOCAL_ADMIN, "0"), {"name": _text("local admin")}
+        )
+        former = self._virtual(
+            field.former_actor,
+            _id_of(p.Entity.FORMER_ACTOR, f"coalesce({actor_id}, 0)"),
+            {"name": name},
+        )
+        user, client = self._alias("u"), self._alias("a")
+        return (
+            f"CASE WHEN {kind} = 'local-admin' OR {actor_id} IS NULL THEN {local_admin} "
+            f"WHEN {kind} = 'client' THEN coalesce(("
+            f"SELECT {self._object(field.api_client, client)} "
+            f"FROM api_clients {client} WHERE {client}.id = {actor_id}), {former}) "
+            f"ELSE coalesce((SELECT {self._object(field.user, user)} FROM users {user} "
+            f"WHERE {user}.id = {actor_id}), {former}) END"
+        )
 
     def _related(self, field: p.Related, parent: str) -> str:
         relation, selection = field.relation, field.selection
+        if relation in _DEPLOYMENT_RELATIONS:
+            return self._deployment_related(field, parent)
         if relation is p.Relation.OWNERSHIP_TEAM:
             return self._object(selection, f"{parent}t")
         if relation is p.Relation.TEAM_PARENT:
@@ -211,6 +345,115 @@ class _Compiler:
             f"{link}.position",
         )
 
+    # -- deployments -------------------------------------------------------------------
+
+    def _by_id(self, selection: p.Selection, table: str, id_sql: str) -> str:
+        row = self._alias("r")
+        return (
+            f"(SELECT {self._object(selection, row)} FROM {table} {row} WHERE {row}.id = {id_sql})"
+        )
+
+    def _current(self, selection: p.Selection, service_id: str, environment_id: str) -> str:
+        row = self._alias("d")
+        return (
+            f"(SELECT {self._object(selection, row)} FROM deployments {row} "
+            f"WHERE {row}.service_id = {service_id} AND {row}.environment_id = {environment_id} "
+            f"AND {row}.state = 'SUCCEEDED')"
+        )
+
+    def _cells(self, selection: p.Selection, service_id: str, slugs: tuple[str, ...] | None) -> str:
+        """One ServiceEnvironment per environment: the given ones in their order, else all in
+        the environments listing's order."""
+        environment = self._alias("e")
+        self._cell_services[environment] = service_id
+        element = self._object(selection, environment)
+        if slugs is None:
+            order = re.sub(r"\be\.", f"{environment}.", _ENVIRONMENT_ORDER)
+            return _json_list(element, f"environments {environment}", order)
+        wanted = self.params.add(list(slugs))
+        return _json_list(
+            element,
+            f"unnest({wanted}::text[]) WITH ORDINALITY AS {environment}w(slug, position) "
+            f"JOIN environments {environment} ON {environment}.slug = {environment}w.slug",
+            f"{environment}w.position",
+        )
+
+    def _deployment_related(self, field: p.Related, parent: str) -> str:
+        relation, selection = field.relation, field.selection
+        R = p.Relation
+        if relation is R.DEPLOYMENT_SERVICE:
+            return self._by_id(selection, "services", f"{parent}.service_id")
+        if relation is R.DEPLOYMENT_ENVIRONMENT:
+            return self._by_id(selection, "environments", f"{parent}.environment_id")
+        if relation in _DEPLOYMENT_LINKS:
+            return self._by_id(selection, "deployments", f"{parent}.{_DEPLOYMENT_LINKS[relation]}")
+        if relation is R.DEPLOYMENT_PROVIDER:
+            kind = f"{parent}.provider"
+            return self._virtual(selection, "NULL", {"name": kind, "kind": kind})
+        if relation in (R.DEPLOYMENT_HISTORY, R.DEPLOYMENT_APPROVALS):
+            table = (
+                "deployment_events" if relation is R.DEPLOYMENT_HISTORY else "deployment_approvals"
+            )
+            row = self._alias("h")
+            return _json_list(
+                self._object(selection, row),
+                f"{table} {row} WHERE {row}.deployment_id = {parent}.id",
+                f"{row}.at, {row}.id",
+            )
+        if relation is R.API_CLIENT_TEAM:
+            return self._by_id(selection, "teams", f"{parent}.team_id")
+        return self._environment_related(field, parent)
+
+    def _environment_related(self, field: p.Related, parent: str) -> str:
+        relation, selection = field.relation, field.selection
+        R = p.Relation
+        if relation is R.ENVIRONMENT_PROVIDER:
+            kind = f"{parent}.provider_kind"
+            return self._virtual(selection, "NULL", {"name": kind, "kind": kind})
+        if relation is R.ENVIRONMENT_PROTECTION:
+            return self._object(selection, parent)
+        if relation is R.PROTECTION_APPROVER_TEAMS:
+            approver, team = self._alias("a"), self._alias("t")
+            return _json_list(
+                self._object(selection, team),
+                f"environment_approver_teams {approver} JOIN teams {team} "
+                f"ON {team}.id = {approver}.team_id WHERE {approver}.environment_id = {parent}.id",
+                f"{team}.id",
+            )
+        return self._what_runs_where(field, parent)
+
+    def _what_runs_where(self, field: p.Related, parent: str) -> str:
+        relation, selection = field.relation, field.selection
+        R = p.Relation
+        if relation is R.SERVICE_CURRENT_DEPLOYMENT:
+            assert field.slugs is not None
+            (slug,) = field.slugs
+            self._exists("environments", slug)
+            environment = (
+                f"(SELECT id FROM environments WHERE slug = {self.params.add(slug)}::text)"
+            )
+            return self._current(selection, f"{parent}.id", environment)
+        if relation is R.SERVICE_ENVIRONMENTS:
+            return self._cells(selection, f"{parent}.id", None)
+        if relation is R.RELEASE_ROW_CELLS:
+            return self._cells(selection, f"{parent}.id", field.slugs)
+        if relation in (R.RELEASE_ROW_SERVICE, R.SERVICE_ENVIRONMENT_ENVIRONMENT):
+            return self._object(selection, parent)
+        if relation is R.SERVICE_ENVIRONMENT_CURRENT:
+            return self._current(selection, self._cell_services[parent], f"{parent}.id")
+        if relation is R.SERVICE_ENVIRONMENT_PENDING:
+            row = self._alias("d")
+            return _json_list(
+                self._object(selection, row),
+                f"deployments {row} WHERE {row}.service_id = {self._cell_services[parent]} "
+                f"AND {row}.environment_id = {parent}.id AND {row}.state IN {UNFINISHED_SQL}",
+                f"{row}.created_at, {row}.id",
+            )
+        if relation in (R.COMPARISON_FROM, R.COMPARISON_TO):
+            row = f"{parent}f" if relation is R.COMPARISON_FROM else f"{parent}t"
+            return f"CASE WHEN {row}.id IS NULL THEN NULL ELSE {self._object(selection, row)} END"
+        raise NotCompilable
+
     # -- connections -------------------------------------------------------------------
 
     def _listing(self, listing: p.Listing, parent: str | None) -> ListingQuery:
@@ -231,6 +474,26 @@ class _Compiler:
             return listings.users(listing.search, self.params)
         if source is p.ListingSource.TEAM_MEMBERS:
             return _with_condition(listings.team_members(), listings.member_of(_required(parent)))
+        if source is p.ListingSource.RELEASE_MATRIX:
+            assert listing.service_filter is not None
+            guard = listings.owner_team_exists(listing.service_filter, self.params)
+            if guard is not None:
+                self.guards.append(guard)
+            if listing.environments is not None:
+                self.guards.append(
+                    "(SELECT count(*) FROM environments WHERE slug = ANY("
+                    f"{self.params.add(list(listing.environments))}::text[])) = "
+                    f"{len(listing.environments)}"
+                )
+            return listings.services(listing.service_filter, ServiceOrder(), self.params)
+        if source is p.ListingSource.DEPLOYMENTS:
+            assert listing.deployment_filter is not None
+            return deployment_listing(listing.deployment_filter, self.params)
+        if source in _DEPLOYMENT_LISTED_BY:
+            assert listing.deployment_filter is not None
+            column = _DEPLOYMENT_LISTED_BY[source]
+            query = deployment_listing(listing.deployment_filter, self.params, column)
+            return _with_condition(query, f"d.{column} = {_required(parent)}.id")
         return listings.environments()
 
     def _connection(self, connection: p.Connection, parent: str | None) -> str:
@@ -314,3 +577,16 @@ def _constant(field: p.Constant) -> str:
 
 def _boolean(value: bool) -> str:
     return "true" if value else "false"
+
+
+_DEPLOYMENT_RELATIONS = frozenset(p.Relation) - {
+    p.Relation.TEAM_PARENT,
+    p.Relation.TEAM_CHILDREN,
+    p.Relation.USER_TEAMS,
+    p.Relation.SERVICE_OWNER,
+    p.Relation.SERVICE_OWNERS,
+    p.Relation.SERVICE_DEPENDS_ON,
+    p.Relation.SERVICE_DEPENDENTS,
+    p.Relation.SERVICE_LINKS,
+    p.Relation.OWNERSHIP_TEAM,
+}

@@ -25,7 +25,6 @@ from providers.postgres.keyset import Params
 from providers.records import ServiceFilter, ServiceOrder
 
 _SUCCESSFUL_SQL = "('SUCCEEDED', 'INACTIVE', 'ROLLED_BACK')"
-_SECONDS_PER_DAY = 86_400.0
 
 _STATEMENT = """
 WITH environment AS (SELECT id FROM environments WHERE slug = {environment}::text),
@@ -65,10 +64,15 @@ totals AS (
 SELECT EXISTS (SELECT 1 FROM environment) AS environment_found,
        {service_found} AS service_found,
        {team_found} AS team_found,
-       (SELECT extract(epoch FROM until - since)::float8 FROM bounds) AS window_seconds,
+       w.window_seconds,
        t.*,
+       CASE WHEN w.window_seconds > 0
+            THEN t.deployments / (w.window_seconds / 86400.0::float8) END AS deployments_per_day,
+       CASE WHEN t.succeeded + t.failed > 0
+            THEN (t.failed + t.rolled_back)::float8 / (t.succeeded + t.failed)::float8
+       END AS change_failure_rate,
        (SELECT avg(seconds) FROM incidents) AS mean_time_to_restore_seconds
-FROM totals t
+FROM totals t, (SELECT extract(epoch FROM until - since)::float8 AS window_seconds FROM bounds) w
 """
 
 
@@ -77,14 +81,16 @@ def _check_time(value: datetime | None, name: str) -> None:
         raise ValidationFailed(f"`{name}` needs a time zone", [name])
 
 
-def _statement(
+def metrics_select(
+    params: Params,
     environment_slug: str,
     service_slug: str | None,
     team_slug: str | None,
     since: datetime,
     until: datetime | None,
-) -> tuple[str, list[object]]:
-    params = Params()
+) -> str:
+    """The statement with one row: the metrics (named as `DeploymentMetrics`' fields, in
+    snake case), `window_seconds` and whether the environment, service and team exist."""
     environment = params.add(environment_slug)
     bounds = {"since": params.add(since), "until": params.add(until)}
     service_conditions = ""
@@ -107,7 +113,7 @@ def _statement(
         exists = catalog_listings.owner_team_exists(team_filter, params)
         assert exists is not None
         team_found = exists
-    sql = _STATEMENT.format(
+    return _STATEMENT.format(
         environment=environment,
         service_conditions=service_conditions,
         successful=_SUCCESSFUL_SQL,
@@ -115,7 +121,6 @@ def _statement(
         team_found=team_found,
         **bounds,
     )
-    return sql, params.values
 
 
 async def metrics(
@@ -130,8 +135,9 @@ async def metrics(
     _check_time(until, "until")
     if until is not None and until <= since:
         raise ValidationFailed("`until` must be after `since`", ["until"])
-    sql, values = _statement(environment_slug, service_slug, team_slug, since, until)
-    row = await pool.fetchrow(sql, *values)
+    params = Params()
+    sql = metrics_select(params, environment_slug, service_slug, team_slug, since, until)
+    row = await pool.fetchrow(sql, *params.values)
     assert row is not None
     if not row["environment_found"]:
         raise NotFound(f"no environment '{environment_slug}'", ["environment"])
@@ -142,18 +148,13 @@ async def metrics(
     window_seconds: float = row["window_seconds"]
     if window_seconds <= 0:
         raise ValidationFailed("`since` must be in the past", ["since"])
-    deployments: int = row["deployments"]
-    succeeded: int = row["succeeded"]
-    failed: int = row["failed"]
-    rolled_back: int = row["rolled_back"]
-    finished = succeeded + failed
     return DeploymentMetrics(
-        deployments=deployments,
-        succeeded=succeeded,
-        failed=failed,
-        rolled_back=rolled_back,
-        deployments_per_day=deployments / (window_seconds / _SECONDS_PER_DAY),
-        change_failure_rate=(failed + rolled_back) / finished if finished else None,
+        deployments=row["deployments"],
+        succeeded=row["succeeded"],
+        failed=row["failed"],
+        rolled_back=row["rolled_back"],
+        deployments_per_day=row["deployments_per_day"],
+        change_failure_rate=row["change_failure_rate"],
         mean_time_to_restore_seconds=row["mean_time_to_restore_seconds"],
         median_lead_time_seconds=row["median_lead_time_seconds"],
     )

@@ -14,6 +14,7 @@ from providers.deployment_ports import (
     ProviderSettings,
 )
 from providers.deployments import ApprovalRecord, DeploymentRecord, Requester, StatusEvent
+from providers.postgres.catalog_listings import ListingQuery
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.rows import UNFINISHED_SQL
 from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
@@ -44,6 +45,21 @@ def _conditions(deployment_filter: DeploymentFilter, params: Params) -> list[str
     return conditions
 
 
+def listing_query(
+    deployment_filter: DeploymentFilter, params: Params, parent_column: str | None = None
+) -> ListingQuery:
+    """Every deployment (`parent_column` None), or one service's (`service_id`) or one
+    environment's (`environment_id`): each with its own cursor scope."""
+    scope = "deployments" if parent_column is None else f"deployments-by-{parent_column}"
+    return ListingQuery(
+        "deployments d",
+        "d",
+        _ORDER,
+        _conditions(deployment_filter, params),
+        scope_digest(scope, deployment_filter),
+    )
+
+
 class DeploymentReader:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -68,9 +84,10 @@ class DeploymentReader:
         self, page: PageRequest, deployment_filter: DeploymentFilter
     ) -> Page[DeploymentRecord]:
         params = Params()
-        conditions = _conditions(deployment_filter, params)
-        scope = scope_digest("deployments", deployment_filter)
-        return await fetch_page(self._pool, _LISTING, _ORDER, page, scope, conditions, params)
+        query = listing_query(deployment_filter, params)
+        return await fetch_page(
+            self._pool, _LISTING, query.ordering, page, query.scope, query.conditions, params
+        )
 
     async def count(self, deployment_filter: DeploymentFilter) -> int:
         params = Params()
@@ -87,11 +104,10 @@ class DeploymentReader:
     ) -> dict[int, Page[DeploymentRecord]]:
         """One page per service (`column` = service_id) or environment (environment_id)."""
         params = Params()
-        conditions = _conditions(deployment_filter, params)
-        scope = scope_digest(f"deployments-by-{column}", deployment_filter)
+        query = listing_query(deployment_filter, params, column)
         return await fetch_pages(
-            self._pool, _LISTING, _ORDER, page, scope, parent_ids, f"d.{column} = parent.id",
-            conditions, params,
+            self._pool, _LISTING, query.ordering, page, query.scope, parent_ids,
+            f"d.{column} = parent.id", query.conditions, params,
         )  # fmt: skip
 
     async def counts_of(
