@@ -89,6 +89,9 @@ class DeploymentRecord:
     idempotency_key: str | None
     committed_at: datetime | None = None
     """When the commit was made, if the reporter said (recorded deployments): lead time."""
+    rollback_to_id: int | None = None
+    """A rollback's target: the earlier successful deployment whose version it brings back
+    (`rollback_of_id` is the one it replaces)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,9 @@ class DeployRequest:
     kind: DeploymentKind
     settings: Mapping[str, Any] = field(default_factory=dict)
     rollback_to_external_id: str | None = None
+    started_at: datetime | None = None
+    """When the deployment started (its record's `started_at`), if the caller says; adapters
+    with a deadline of their own (webhook `reportTimeoutSeconds`) count from it."""
 
 
 class Deployer(Protocol):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from providers.deployers.argocd import INFO_NAME, ArgoCDDeployer
+from providers.deployers.argocd import INFO_NAME, ROLLBACK_MARK, ArgoCDDeployer
 from providers.deployers.registry import build_deployer
 from providers.deployers.settings import InvalidProviderSettings
 from providers.deployments import (
@@ -22,6 +22,7 @@ from providers.deployments import (
     ProviderError,
 )
 from tests.deployer_fakes.argocd_api import FakeArgoCD, Reply, error_body, running_argocd
+from tests.deployer_fakes.retries import instant_retries
 
 TOKEN_ENV = "PAVED_TEST_ARGOCD_TOKEN"
 APP = "payments-production"
@@ -43,6 +44,12 @@ def request(
         kind,
         rollback_to_external_id=rollback_to,
     )
+
+
+@pytest.fixture(autouse=True)
+def _instant_retries() -> Iterator[None]:
+    with instant_retries():
+        yield
 
 
 @pytest.fixture
@@ -231,7 +238,16 @@ async def test_rollback_to_the_history_id_of_an_external_id(argocd: FakeArgoCD) 
     assert started.state is DeploymentState.IN_PROGRESS
     assert argocd.requests[-1].path == f"/api/v1/applications/{APP}/rollback"
     assert argocd.requests[-1].body == {"name": APP, "id": target["id"], "prune": False}
-    assert "PATCH" not in [r.method for r in argocd.requests[-2:]]
+    # before it, only the mark that recognises the rollback after a restart
+    mark = argocd.requests[-2]
+    assert (mark.method, mark.body["patchType"]) == ("PATCH", "merge")
+    assert json.loads(mark.body["patch"]) == {
+        "metadata": {
+            "annotations": {
+                ROLLBACK_MARK: json.dumps({"deployment": 3, "after": second_started_at(second)})
+            }
+        }
+    }
     again = await adapter.start(rollback)
     assert again.external_id == started.external_id
     argocd.finish()
@@ -240,6 +256,87 @@ async def test_rollback_to_the_history_id_of_an_external_id(argocd: FakeArgoCD) 
     live = await adapter.live_status("payments", "production", {})
     assert live is not None
     assert live.version == "1.0.0"
+
+
+def second_started_at(started: Any) -> str:
+    return str(started.external_id).rpartition("@")[2]
+
+
+def rollback_posts(fake: FakeArgoCD) -> list[Any]:
+    return [r.body for r in fake.requests if r.path.endswith("/rollback")]
+
+
+async def live_version(fake: FakeArgoCD) -> str | None:
+    live = await deployer(fake).live_status("payments", "production", {})
+    assert live is not None
+    return live.version
+
+
+async def deploy_two_versions(fake: FakeArgoCD) -> None:
+    adapter = deployer(fake)
+    for deployment_id, version in ((1, "1.0.0"), (2, "1.1.0")):
+        await adapter.start(request(deployment_id, version))
+        fake.finish()
+
+
+async def test_a_rollback_started_again_after_a_restart_is_not_asked_for_twice(
+    argocd: FakeArgoCD,
+) -> None:
+    await deploy_two_versions(argocd)
+    rollback = request(3, "1.0.0", kind=DeploymentKind.ROLLBACK)
+    started = await deployer(argocd).start(rollback)
+    # the process restarts while the rollback runs; the runner starts it again
+    running = await deployer(argocd).start(rollback)
+    assert (running.state, running.external_id) == (started.state, started.external_id)
+    argocd.finish()
+    # ...and again once it has succeeded
+    restarted = deployer(argocd)
+    done = await restarted.start(rollback)
+    assert (done.state, done.external_id) == (DeploymentState.SUCCEEDED, started.external_id)
+    assert (await restarted.poll(rollback, None)).state is DeploymentState.SUCCEEDED
+    assert rollback_posts(argocd) == [{"name": APP, "id": 1, "prune": False}]
+    assert [r.method for r in argocd.requests].count("PATCH") == 3  # two deploys, one mark
+    assert await live_version(argocd) == "1.0.0"
+
+
+async def test_a_rollback_marked_but_never_asked_for_is_asked_for_on_the_next_start(
+    argocd: FakeArgoCD,
+) -> None:
+    await deploy_two_versions(argocd)
+    rollback = request(3, "1.0.0", kind=DeploymentKind.ROLLBACK)
+    argocd.script.extend([Reply(200, argocd.apps[APP]), Reply(200, argocd.apps[APP])])
+    argocd.script.append(Reply(503, error_body("the process died here", 14)))
+    with pytest.raises(ProviderError):
+        await deployer(argocd).start(rollback)
+    assert rollback_posts(argocd) == [{"name": APP, "id": 1, "prune": False}]  # refused
+    argocd.apps[APP]["metadata"].setdefault("annotations", {})[ROLLBACK_MARK] = json.dumps(
+        {"deployment": 3, "after": argocd.apps[APP]["status"]["operationState"]["startedAt"]}
+    )
+    started = await deployer(argocd).start(rollback)
+    assert started.state is DeploymentState.IN_PROGRESS
+    assert len(rollback_posts(argocd)) == 2
+    argocd.finish()
+    assert (await deployer(argocd).poll(rollback, started.external_id)).state is (
+        DeploymentState.SUCCEEDED
+    )
+    assert await live_version(argocd) == "1.0.0"
+
+
+async def test_a_rollback_naming_the_deployment_it_replaces_goes_to_its_version(
+    argocd: FakeArgoCD,
+) -> None:
+    """The runner passes the external id of the deployment rolled back (the current one):
+    only a history entry holding the requested version is a target."""
+    adapter = deployer(argocd)
+    await adapter.start(request(1, "1.0.0"))
+    argocd.finish()
+    current = await adapter.start(request(2, "1.1.0"))
+    argocd.finish()
+    rollback = request(3, "1.0.0", kind=DeploymentKind.ROLLBACK, rollback_to=current.external_id)
+    await adapter.start(rollback)
+    assert rollback_posts(argocd) == [{"name": APP, "id": 1, "prune": False}]
+    argocd.finish()
+    assert await live_version(argocd) == "1.0.0"
 
 
 async def test_rollback_by_version_found_in_history(argocd: FakeArgoCD) -> None:

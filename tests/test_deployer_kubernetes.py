@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -21,6 +24,8 @@ from providers.deployments import (
 )
 from tests.deployer_fakes.clock import FakeClock
 from tests.deployer_fakes.kubernetes_api import FakeKubernetesApi, running_kubernetes_api
+from tests.deployer_fakes.kubernetes_objects import POD_TEMPLATE_HASH, REVISION, REVISION_HISTORY
+from tests.deployer_fakes.retries import instant_retries
 
 TOKEN_ENV = "PAVED_TEST_KUBE_TOKEN"
 NS = "prod"
@@ -34,6 +39,12 @@ def request(
     kind: DeploymentKind = DeploymentKind.DEPLOY,
 ) -> DeployRequest:
     return DeployRequest(deployment_id, service, "production", version, "abc", kind)
+
+
+@pytest.fixture(autouse=True)
+def _instant_retries() -> Iterator[None]:
+    with instant_retries():
+        yield
 
 
 @pytest.fixture
@@ -132,17 +143,148 @@ async def test_happy_path_patches_the_image_and_follows_the_rollout(
     assert (again.state, again.external_id) == (DeploymentState.SUCCEEDED, started.external_id)
 
 
-async def test_rollback_deploys_the_earlier_image(api: FakeKubernetesApi) -> None:
+def app_container(api: FakeKubernetesApi) -> dict[str, Any]:
+    container: dict[str, Any] = api.deployment(NS, "payments")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    return container
+
+
+def set_env(api: FakeKubernetesApi, **env: str) -> None:
+    """Someone changes the pod template by hand (a new revision, same image)."""
+    variables = [{"name": name, "value": value} for name, value in env.items()]
+    patch = {
+        "spec": {"template": {"spec": {"containers": [{"name": "payments", "env": variables}]}}}
+    }
+    api.patch_by_hand(NS, "payments", patch)
+
+
+async def test_rollback_puts_the_revisions_whole_pod_template_back(
+    api: FakeKubernetesApi,
+) -> None:
     kube = deployer(api)
-    await kube.start(request("1.1.0"))
+    set_env(api, LOG_LEVEL="info")  # revision 2: 1.0.0 with LOG_LEVEL
+    await kube.start(request("1.1.0"))  # revision 3: 1.1.0 with LOG_LEVEL
     api.finish()
+    set_env(api, LOG_LEVEL="info", FEATURE_X="on")  # revision 4: 1.1.0 with FEATURE_X
+    revisions = {
+        rs["metadata"]["annotations"][REVISION]: rs for rs in api.owned_replica_sets(NS, "payments")
+    }
+    assert sorted(revisions) == ["1", "2", "3", "4"]
+    api.requests.clear()
+
     rollback = request("1.0.0", 2, kind=DeploymentKind.ROLLBACK)
     started = await kube.start(rollback)
-    assert started.external_id == f"{NS}/payments@3"
+    get, listing, patch = api.requests
+    assert (get.method, listing.method, patch.method) == ("GET", "GET", "PATCH")
+    assert urlsplit(listing.path).path == f"/apis/apps/v1/namespaces/{NS}/replicasets"
+    assert parse_qs(urlsplit(listing.path).query) == {"labelSelector": ["app=payments"]}
+    assert patch.headers["content-type"] == "application/json-patch+json"
+    replace_template, cause = patch.body
+    assert (replace_template["op"], replace_template["path"]) == ("replace", "/spec/template")
+    # the newest revision running 1.0.0, without the controller's hash label
+    expected = revisions["2"]["spec"]["template"]
+    assert replace_template["value"]["spec"] == expected["spec"]
+    assert replace_template["value"]["metadata"]["labels"] == {"app": "payments"}
+    assert cause == {
+        "op": "add",
+        "path": "/metadata/annotations/kubernetes.io~1change-cause",
+        "value": "paved deployment 2: rollback payments 1.0.0",
+    }
+    assert started.external_id == f"{NS}/payments@5"
+    assert (
+        started.message
+        == f"rolled back to revision 2 (ReplicaSet {revisions['2']['metadata']['name']})"
+    )
+    assert app_container(api)["image"] == "registry.example.com/payments:1.0.0"
+    assert app_container(api)["env"] == [{"name": "LOG_LEVEL", "value": "info"}]
+    # the controller brought revision 2's ReplicaSet back as the newest revision
+    stored = api.deployment(NS, "payments")
+    assert stored["metadata"]["annotations"][REVISION] == "5"
+    back = [
+        rs
+        for rs in api.owned_replica_sets(NS, "payments")
+        if rs["metadata"]["name"] == revisions["2"]["metadata"]["name"]
+    ]
+    assert back[0]["metadata"]["annotations"][REVISION] == "5"
+    assert back[0]["metadata"]["annotations"][REVISION_HISTORY] == "2"
+    assert back[0]["metadata"]["labels"][POD_TEMPLATE_HASH]
+
     api.finish()
-    assert (await kube.poll(rollback, started.external_id)).state is DeploymentState.SUCCEEDED
-    image = api.deployment(NS, "payments")["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert image == "registry.example.com/payments:1.0.0"
+    done = await kube.poll(rollback, started.external_id)
+    assert (done.state, done.message) == (DeploymentState.SUCCEEDED, started.message)
+    live = await kube.live_status("payments", "production", {})
+    assert live is not None
+    assert (live.health, live.version) == (Health.HEALTHY, "1.0.0")
+
+
+async def test_a_rollback_started_again_after_a_restart_is_the_same_rollout(
+    api: FakeKubernetesApi,
+) -> None:
+    await deployer(api).start(request("1.1.0"))
+    api.finish()
+    rollback = request("1.0.0", 2, kind=DeploymentKind.ROLLBACK)
+    started = await deployer(api).start(rollback)
+    revisions = [
+        rs["metadata"]["annotations"][REVISION] for rs in api.owned_replica_sets(NS, "payments")
+    ]
+    restarted = deployer(api)
+    again = await restarted.start(rollback)
+    assert (again.state, again.external_id) == (started.state, started.external_id)
+    assert api.deployment(NS, "payments")["metadata"]["generation"] == 3
+    assert [
+        rs["metadata"]["annotations"][REVISION] for rs in api.owned_replica_sets(NS, "payments")
+    ] == revisions
+    api.finish()
+    assert (await restarted.poll(rollback, again.external_id)).state is DeploymentState.SUCCEEDED
+
+
+async def test_a_rollback_past_the_revision_history_sets_the_image_and_says_so(
+    token: str,
+) -> None:
+    with running_kubernetes_api(token) as api:
+        api.add_deployment(
+            NS, "payments", "registry.example.com/payments:1.0.0", revision_history_limit=1
+        )
+        kube = deployer(api)
+        for version in ("1.1.0", "1.2.0"):
+            await kube.start(request(version))
+            api.finish()
+        images = [
+            rs["spec"]["template"]["spec"]["containers"][0]["image"]
+            for rs in api.owned_replica_sets(NS, "payments")
+        ]
+        assert images == [
+            "registry.example.com/payments:1.1.0",
+            "registry.example.com/payments:1.2.0",
+        ]
+        rollback = request("1.0.0", 3, kind=DeploymentKind.ROLLBACK)
+        started = await kube.start(rollback)
+        assert api.requests[-1].headers["content-type"] == "application/strategic-merge-patch+json"
+        assert started.message == (
+            "no ReplicaSet in the revision history runs registry.example.com/payments:1.0.0 "
+            "(pruned by revisionHistoryLimit, or never rolled out here): the image was set instead"
+        )
+        assert app_container(api)["image"] == "registry.example.com/payments:1.0.0"
+        api.finish()
+        done = await kube.poll(rollback, started.external_id)
+        assert (done.state, done.message) == (DeploymentState.SUCCEEDED, started.message)
+
+
+async def test_a_rollback_ignores_replica_sets_of_other_deployments(token: str) -> None:
+    with running_kubernetes_api(token) as api:
+        api.add_deployment(NS, "payments", "registry.example.com/payments:1.0.0")
+        # another Deployment whose pods carry the same label, once on 0.9.0
+        canary = [{"name": "payments", "image": "registry.example.com/payments:0.9.0"}]
+        other = api.add_deployment(NS, "payments-canary", "", containers=canary)
+        other_rs = api.owned_replica_sets(NS, "payments-canary")[0]
+        other_rs["metadata"]["labels"]["app"] = "payments"
+        api.replica_sets[(NS, other_rs["metadata"]["name"])] = other_rs
+        assert other["metadata"]["uid"] != api.deployment(NS, "payments")["metadata"]["uid"]
+        kube = deployer(api, container="payments")
+        started = await kube.start(request("0.9.0", 2, kind=DeploymentKind.ROLLBACK))
+        assert started.message is not None
+        assert started.message.startswith("no ReplicaSet in the revision history runs")
 
 
 async def test_progress_deadline_exceeded_fails_with_the_condition_message(
@@ -278,6 +420,27 @@ async def test_a_token_file_and_a_ca_file_over_tls(tmp_path: Path) -> None:
     missing = deployer(api, tokenEnv=None, tokenFile=str(tmp_path / "absent"))
     with pytest.raises(ProviderError, match=r"tokenFile .* cannot be read"):
         await missing.start(request())
+
+
+async def test_an_api_server_that_never_answers(token: str) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections are accepted by the kernel, and never answered
+        port = silent.getsockname()[1]
+        settings = {
+            "apiUrl": f"http://127.0.0.1:{port}",
+            "tokenEnv": TOKEN_ENV,
+            "namespace": NS,
+            "image": IMAGE,
+            "timeoutSeconds": 0.2,
+        }
+        kube = KubernetesDeployer(settings, backoff_seconds=0.01)
+        with pytest.raises(ProviderError) as raised:
+            await kube.poll(request(), None)
+    assert raised.value.message == (
+        f"kubernetes GET deployment {NS}/payments failed after 3 attempts: no answer within 0.2 s"
+    )
+    assert token not in repr(raised.value)
 
 
 async def test_cancel_is_refused(api: FakeKubernetesApi) -> None:

@@ -7,17 +7,34 @@ import secrets
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
+from providers.deployers.registry import validate_settings
+from providers.deployers.settings import InvalidProviderSettings
 from providers.deployers.signatures import sign, verify_signature
-from providers.deployers.webhook import UNKNOWN, WebhookDeployer
-from providers.deployments import DeploymentKind, DeploymentState, DeployRequest, ProviderError
+from providers.deployers.webhook import TIMED_OUT, UNKNOWN, WebhookDeployer
+from providers.deployments import (
+    DeploymentKind,
+    DeploymentState,
+    DeployRequest,
+    ProviderError,
+    ProviderUpdate,
+)
 from tests.deployer_fakes.clock import FakeClock
 from tests.deployer_fakes.receiver import Reply, WebhookReceiver, running_receiver
+from tests.deployer_fakes.retries import instant_retries
 
 SECRET_ENV = "PAVED_TEST_HOOK_SECRET"
 REQUEST = DeployRequest(42, "payments", "production", "1.2.3", "f00dcafe", DeploymentKind.PROMOTION)
+
+
+@pytest.fixture(autouse=True)
+def _instant_retries() -> Iterator[None]:
+    with instant_retries():
+        yield
 
 
 @pytest.fixture
@@ -33,10 +50,13 @@ def receiver(secret: str) -> Iterator[WebhookReceiver]:
         yield receiver
 
 
-def webhook(receiver: WebhookReceiver, **settings: object) -> WebhookDeployer:
+def webhook(
+    receiver: WebhookReceiver, clock: FakeClock | None = None, **settings: object
+) -> WebhookDeployer:
     return WebhookDeployer(
         {"url": f"{receiver.url}/deploy", "secretEnv": SECRET_ENV, **settings},
         backoff_seconds=0.01,
+        clock=clock or FakeClock(time.time()),
     )
 
 
@@ -184,13 +204,85 @@ async def test_poll_answers_what_is_known(receiver: WebhookReceiver) -> None:
     deployer = webhook(receiver)
     unknown = await deployer.poll(REQUEST, "rcv-42")
     assert (unknown.state, unknown.raw_status) == (DeploymentState.QUEUED, UNKNOWN)
-    await deployer.start(REQUEST)
-    assert (await deployer.poll(REQUEST, "rcv-42")).state is DeploymentState.IN_PROGRESS
+    started = await deployer.start(REQUEST)
+    polled = await deployer.poll(REQUEST, "rcv-42")
+    assert started.raw_status is not None
+    # The state it is in, without the start's words: the receiver's own reports (stored
+    # through the API) say more, and a poll must not overwrite them.
+    assert (polled.state, polled.raw_status, polled.message) == (
+        DeploymentState.IN_PROGRESS, None, None,
+    )  # fmt: skip
     for deployment_id, update in receiver.take_reports():
         deployer.record_report(deployment_id, update)
     done = await deployer.poll(REQUEST, "rcv-42")
     assert (done.state, done.external_id) == (DeploymentState.SUCCEEDED, "rcv-42")
     assert receiver.requests[1:] == []
+
+
+async def test_a_receiver_that_never_reports_fails_after_report_timeout_seconds(
+    receiver: WebhookReceiver,
+) -> None:
+    clock = FakeClock(time.time())
+    deployer = webhook(receiver, clock)
+    started = await deployer.start(REQUEST)
+    clock.advance(3599)
+    assert (await deployer.poll(REQUEST, started.external_id)).state is (
+        DeploymentState.IN_PROGRESS
+    )
+    clock.advance(1)
+    failed = await deployer.poll(REQUEST, started.external_id)
+    assert failed == ProviderUpdate(
+        DeploymentState.FAILED,
+        TIMED_OUT,
+        "no final status report from the receiver within 3600 s",
+        "rcv-42",
+    )
+    # a report arriving after that changes nothing: the outcome stays
+    deployer.record_report(42, ProviderUpdate(DeploymentState.SUCCEEDED, "SUCCEEDED"))
+    assert await deployer.poll(REQUEST, started.external_id) == failed
+    assert len(receiver.requests) == 1
+
+
+async def test_a_final_report_in_time_is_kept_after_the_timeout(
+    receiver: WebhookReceiver,
+) -> None:
+    clock = FakeClock(time.time())
+    deployer = webhook(receiver, clock, reportTimeoutSeconds=60)
+    await deployer.start(REQUEST)
+    clock.advance(59)
+    for deployment_id, update in receiver.take_reports():
+        deployer.record_report(deployment_id, update)
+    clock.advance(3600)
+    assert (await deployer.poll(REQUEST, "rcv-42")).state is DeploymentState.SUCCEEDED
+
+
+async def test_the_timeout_counts_from_the_requests_start_after_a_restart(
+    receiver: WebhookReceiver,
+) -> None:
+    clock = FakeClock(time.time())
+    restarted = webhook(receiver, clock, reportTimeoutSeconds=600)
+    started_at = datetime.fromtimestamp(clock.now - 599, UTC)
+    request = replace(REQUEST, started_at=started_at)
+    waiting = await restarted.poll(request, "rcv-42")
+    assert (waiting.state, waiting.raw_status) == (DeploymentState.QUEUED, UNKNOWN)
+    clock.advance(1)
+    failed = await restarted.poll(request, "rcv-42")
+    assert (failed.state, failed.external_id) == (DeploymentState.FAILED, "rcv-42")
+    assert failed.message == "no final status report from the receiver within 600 s"
+    # without a start time, it counts from the first poll this process made
+    fresh = webhook(receiver, clock, reportTimeoutSeconds=600)
+    assert (await fresh.poll(REQUEST, "rcv-42")).state is DeploymentState.QUEUED
+    clock.advance(600)
+    assert (await fresh.poll(REQUEST, "rcv-42")).state is DeploymentState.FAILED
+
+
+@pytest.mark.parametrize("value", [0, -5, "soon", 31 * 86_400])
+def test_report_timeout_seconds_is_validated(value: object) -> None:
+    settings = {"url": "https://deploy.example.com/hook", "secretEnv": "S"}
+    with pytest.raises(InvalidProviderSettings) as raised:
+        validate_settings("webhook", {**settings, "reportTimeoutSeconds": value})
+    assert raised.value.setting == "reportTimeoutSeconds"
+    validate_settings("webhook", {**settings, "reportTimeoutSeconds": 90})
 
 
 async def test_cancel_posts_to_the_cancel_url(receiver: WebhookReceiver) -> None:

@@ -32,6 +32,7 @@ from tests.deployer_fakes.argocd_api import running_argocd
 from tests.deployer_fakes.clock import FakeClock
 from tests.deployer_fakes.kubernetes_api import running_kubernetes_api
 from tests.deployer_fakes.receiver import Reply, running_receiver
+from tests.deployer_fakes.retries import instant_retries
 
 TERMINAL = {DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.CANCELED}
 RANK = {DeploymentState.QUEUED: 0, DeploymentState.IN_PROGRESS: 1} | dict.fromkeys(TERMINAL, 2)
@@ -47,6 +48,8 @@ class Case:
     """Make the provider fail the next call, if it can fail."""
     secrets: tuple[str, ...]
     gives_external_id: bool
+    restart: Callable[[], Deployer]
+    """A new adapter with the same settings over the same provider: the process restarted."""
 
 
 def deploy_request(
@@ -61,8 +64,12 @@ def deploy_request(
 
 def simulated_case() -> Iterator[Case]:
     clock = FakeClock()
-    deployer = SimulatedDeployer({"durationSeconds": 5, "failVersions": "-broken$"}, clock=clock)
-    yield Case(deployer, lambda: clock.advance(10), None, (), gives_external_id=True)
+    settings = {"durationSeconds": 5, "failVersions": "-broken$"}
+
+    def build() -> SimulatedDeployer:
+        return SimulatedDeployer(settings, clock=clock)
+
+    yield Case(build(), lambda: clock.advance(10), None, (), True, build)
 
 
 def webhook_case(monkeypatch: pytest.MonkeyPatch, *, cancel: bool) -> Iterator[Case]:
@@ -76,16 +83,21 @@ def webhook_case(monkeypatch: pytest.MonkeyPatch, *, cancel: bool) -> Iterator[C
         }
         if cancel:
             settings["cancelUrl"] = f"{receiver.url}/cancel"
-        deployer = WebhookDeployer(settings, backoff_seconds=0.01)
+        adapters: list[WebhookDeployer] = []
+
+        def build() -> WebhookDeployer:
+            adapters.append(WebhookDeployer(settings, backoff_seconds=0.01))
+            return adapters[-1]
 
         def finish() -> None:
+            # reportDeploymentStatus reaches the process running now: the newest adapter
             for deployment_id, update in receiver.take_reports():
-                deployer.record_report(deployment_id, update)
+                adapters[-1].record_report(deployment_id, update)
 
         def break_provider() -> None:
             receiver.script.extend([Reply(503)] * 3)
 
-        yield Case(deployer, finish, break_provider, (secret,), gives_external_id=True)
+        yield Case(build(), finish, break_provider, (secret,), True, build)
 
 
 def kubernetes_case(monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
@@ -100,10 +112,11 @@ def kubernetes_case(monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
             "image": "registry.example.com/{service}:{version}",
             "timeoutSeconds": 1,
         }
-        deployer = KubernetesDeployer(settings, backoff_seconds=0.01)
-        yield Case(
-            deployer, api.finish, lambda: api.fail_next(500, 3), (token,), gives_external_id=True
-        )
+
+        def build() -> KubernetesDeployer:
+            return KubernetesDeployer(settings, backoff_seconds=0.01)
+
+        yield Case(build(), api.finish, lambda: api.fail_next(500, 3), (token,), True, build)
 
 
 def argocd_case(monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
@@ -116,24 +129,31 @@ def argocd_case(monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
             "tokenEnv": "PAVED_TEST_ARGOCD_TOKEN",
             "timeoutSeconds": 1,
         }
-        deployer = ArgoCDDeployer(settings, backoff_seconds=0.01)
+
+        def build() -> ArgoCDDeployer:
+            return ArgoCDDeployer(settings, backoff_seconds=0.01)
 
         def break_provider() -> None:
             api.script.extend([ArgoReply(503)] * 3)
 
-        yield Case(deployer, api.finish, break_provider, (token,), gives_external_id=True)
+        yield Case(build(), api.finish, break_provider, (token,), True, build)
 
 
 @pytest.fixture(params=["simulated", "webhook", "webhook-without-cancel", "kubernetes", "argocd"])
 def case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
-    if request.param == "simulated":
+    with instant_retries():
+        yield from _case(request.param, monkeypatch)
+
+
+def _case(param: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
+    if param == "simulated":
         yield from simulated_case()
-    elif request.param == "kubernetes":
+    elif param == "kubernetes":
         yield from kubernetes_case(monkeypatch)
-    elif request.param == "argocd":
+    elif param == "argocd":
         yield from argocd_case(monkeypatch)
     else:
-        yield from webhook_case(monkeypatch, cancel=request.param == "webhook")
+        yield from webhook_case(monkeypatch, cancel=param == "webhook")
 
 
 async def test_start_answers_a_state_and_an_external_id(case: Case) -> None:
@@ -148,6 +168,32 @@ async def test_starting_the_same_deployment_again_is_the_same_rollout(case: Case
     first = await case.deployer.start(deploy_request(7))
     again = await case.deployer.start(deploy_request(7))
     assert (again.state, again.external_id) == (first.state, first.external_id)
+
+
+@pytest.mark.parametrize("kind", [DeploymentKind.DEPLOY, DeploymentKind.ROLLBACK])
+async def test_starting_it_again_after_a_restart_is_the_same_rollout(
+    case: Case, kind: DeploymentKind
+) -> None:
+    """The runner starts a QUEUED deployment again when the process restarted before it
+    stored what `start()` answered."""
+    for deployment_id, version in ((1, "1.0.0"), (2, "1.1.0")):
+        earlier = await case.deployer.start(deploy_request(deployment_id, version))
+        case.finish()
+        assert (
+            await case.deployer.poll(deploy_request(deployment_id, version), earlier.external_id)
+        ).state is DeploymentState.SUCCEEDED
+    request = deploy_request(3, "1.0.0", kind=kind)
+    first = await case.deployer.start(request)
+    restarted = case.restart()
+    again = await restarted.start(request)
+    assert (again.state, again.external_id) == (first.state, first.external_id)
+    case.finish()
+    done = await restarted.poll(request, again.external_id)
+    assert (done.state, done.external_id) == (DeploymentState.SUCCEEDED, first.external_id)
+    live = await restarted.live_status(request.service_slug, request.environment_slug, {})
+    if ProviderCapability.LIVE_STATUS in restarted.capabilities:
+        assert live is not None
+        assert live.version == "1.0.0"
 
 
 async def test_poll_is_idempotent(case: Case) -> None:

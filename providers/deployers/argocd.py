@@ -11,13 +11,21 @@ has not started the operation yet).
 A sync operation maps to states thus: Running → IN_PROGRESS; Succeeded with the application
 Synced and Healthy → SUCCEEDED; Succeeded and Degraded → FAILED; Succeeded otherwise →
 IN_PROGRESS (`rawStatus` `<sync>/<health>`); Failed or Error → FAILED with Argo CD's message;
-Terminating, or failed with "Operation terminated" → CANCELED. A ROLLBACK request whose
-`rollback_to_external_id` (or version) matches an entry of `status.history` is rolled back to
-that history id (`POST .../rollback`); otherwise it is deployed like any version.
+Terminating, or failed with "Operation terminated" → CANCELED.
+
+A ROLLBACK request is rolled back to an entry of `status.history` (`POST .../rollback`): the
+one `rollback_to_external_id` names when that entry holds the request's version, else the
+newest entry holding that version; with none, the version is deployed like any other. Argo CD's
+rollback operation carries no `info`, so before asking for it the adapter marks the
+application with the annotation `paved/rollback` (`{"deployment": <id>, "after": <startedAt of
+the operation then current>}`): a `start()` repeated after a restart finds the mark, and the
+newer rollback operation to that version is its own (followed, not asked for again); with no
+newer operation, the rollback is asked for then.
 
 The API token is read from the environment variable named by `tokenEnv` at each call (never
-kept) and sent as a bearer token. Only GETs are retried (3 attempts, with backoff, on
-connection errors, timeouts, 408, 429 and 5xx).
+kept) and sent as a bearer token. Only GETs are retried, as `providers/deployers/retries.py`
+says (at most 3 attempts, exponential backoff with jitter, on connection errors, timeouts, 408,
+429 and 5xx); PATCH and POST are tried once.
 """
 
 from __future__ import annotations
@@ -25,11 +33,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
@@ -37,6 +44,12 @@ from urllib.parse import quote, urlsplit
 import httpx2 as httpx
 from pydantic import Field, field_validator, model_validator
 
+from providers.deployers.retries import (
+    Backoff,
+    TransientFailure,
+    call_with_retries,
+    is_transient_status,
+)
 from providers.deployers.settings import AdapterSettings, check_http_url, parse_settings
 from providers.deployments import (
     DeploymentKind,
@@ -50,20 +63,17 @@ from providers.deployments import (
 )
 
 KIND = "argocd"
-MAX_ATTEMPTS = 3
 INFO_NAME = "pavedDeployment"
 """Name of the operation `info` entry carrying the deployment id."""
 TERMINATED_MESSAGE = "Operation terminated"
+ROLLBACK_MARK = "paved/rollback"
+"""Annotation naming the deployment that asks for a rollback, and the operation before it."""
 
 _MAX_REMEMBERED = 10_000
-_RETRIED_STATUSES = frozenset({408, 429})
 _HEALTH = {health.value.capitalize(): health for health in Health}
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
-logger = logging.getLogger(__name__)
-
 Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
 App = dict[str, Any]
 
 
@@ -113,13 +123,11 @@ class ArgoCDDeployer:
         settings: Mapping[str, Any],
         *,
         clock: Clock = time.time,
-        sleep: Sleep = asyncio.sleep,
         backoff_seconds: float = 0.5,
     ) -> None:
         self._settings = parse_settings(ArgoCDSettings, KIND, settings)
         self._clock = clock
-        self._sleep = sleep
-        self._backoff = backoff_seconds
+        self._backoff = Backoff(first_wait=backoff_seconds)
         self._started: OrderedDict[int, str] = OrderedDict()
         """External ids of the deployments this instance started."""
 
@@ -129,15 +137,17 @@ class ArgoCDDeployer:
     async def start(self, request: DeployRequest) -> ProviderUpdate:
         name = self._app_name(request.service_slug, request.environment_slug)
         app = await self._get_app(name)
-        known = self._started.get(request.deployment_id)
+        known = self._started.get(request.deployment_id) or self._marked_rollback(app, request)
         if known is not None or _ours(app, request, None):
-            return self._map(app, request, known)
+            return self._started_update(app, request, known)
         if (_operation_state(app).get("phase") in {"Running", "Terminating"}) or app.get(
             "operation"
         ):
             raise ProviderError(f"Argo CD application {name}: another operation is in progress")
         history_id = self._rollback_target(app, request)
         if history_id is not None:
+            if _rollback_mark(app).get("deployment") != request.deployment_id:
+                await self._mark_rollback(name, app, request)
             body: dict[str, Any] = {"name": name, "id": history_id, "prune": False}
             app = await self._call("POST", name, "/rollback", body)
         else:
@@ -159,6 +169,41 @@ class ArgoCDDeployer:
                 DeploymentState.IN_PROGRESS, "OperationPending", None, external_id
             )
         return update
+
+    def _started_update(
+        self, app: App, request: DeployRequest, external_id: str | None
+    ) -> ProviderUpdate:
+        """What a repeated `start()` answers: where the operation it started stands."""
+        update = self._map(app, request, external_id)
+        if update.external_id is not None:
+            self._remember(request.deployment_id, update.external_id)
+        return update
+
+    def _marked_rollback(self, app: App, request: DeployRequest) -> str | None:
+        """The external id of the rollback this request asked for before (a restart since),
+        from the application's `paved/rollback` mark; None when it asked for none yet."""
+        mark = _rollback_mark(app)
+        if request.kind is not DeploymentKind.ROLLBACK or mark.get("deployment") != (
+            request.deployment_id
+        ):
+            return None
+        name = str(_dig(app, "metadata", "name") or "")
+        pending = _dict(app.get("operation"))
+        state = _operation_state(app)
+        if pending and state.get("phase") not in {"Running", "Terminating"}:
+            operation = pending
+        elif state.get("startedAt") and state.get("startedAt") != mark.get("after"):
+            operation = _dict(state.get("operation"))
+        else:
+            return None  # no operation since the mark: the rollback was never asked for
+        sync = _dict(operation.get("sync"))
+        source = _dict(sync.get("source"))
+        if not source or self._source_version(source, request) != request.version:
+            return None  # a newer operation, but not a rollback to this version
+        revision = sync.get("revision")
+        if state.get("startedAt") and operation is not pending:
+            return f"{name}@{state['startedAt']}"
+        return f"{name}@{revision}" if isinstance(revision, str) and revision else None
 
     async def poll(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
         name = self._app_name(request.service_slug, request.environment_slug)
@@ -252,7 +297,11 @@ class ArgoCDDeployer:
         history = _history(app)
         started_at = _started_at(request.rollback_to_external_id)
         for entry in reversed(history):
-            if started_at and started_at in {entry.get("deployStartedAt"), entry.get("revision")}:
+            if (
+                started_at
+                and started_at in {entry.get("deployStartedAt"), entry.get("revision")}
+                and self._source_version(_dict(entry.get("source")), request) == request.version
+            ):
                 return _history_id(entry)
         for entry in reversed(history):
             if self._source_version(_dict(entry.get("source")), request) == request.version:
@@ -322,6 +371,13 @@ class ArgoCDDeployer:
     def _app_name(self, service: str, environment: str) -> str:
         return _render(self._settings.application, service, environment)
 
+    async def _mark_rollback(self, name: str, app: App, request: DeployRequest) -> None:
+        after = _operation_state(app).get("startedAt")
+        mark = {"deployment": request.deployment_id, "after": after if after else None}
+        patch = {"metadata": {"annotations": {ROLLBACK_MARK: json.dumps(mark)}}}
+        body = {"name": name, "patch": json.dumps(patch), "patchType": "merge"}
+        await self._call("PATCH", name, "", body)
+
     def _remember(self, deployment_id: int, external_id: str) -> None:
         self._started[deployment_id] = external_id
         self._started.move_to_end(deployment_id)
@@ -340,37 +396,33 @@ class ArgoCDDeployer:
         url = f"{settings.server_url}/api/v1/applications/{quote(name, safe='')}{suffix}"
         what = f"Argo CD {method} application {name}{suffix}"
         timeout = settings.timeout_seconds
-        attempts = MAX_ATTEMPTS if method == "GET" else 1
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        problem = ""
+
+        async def send() -> App:
+            try:
+                async with asyncio.timeout(timeout):
+                    response = await client.request(method, url, json=body, headers=headers)
+            except (TimeoutError, httpx.TimeoutException):
+                raise TransientFailure(f"no answer within {timeout:g} s") from None
+            except httpx.TransportError as error:
+                raise TransientFailure(f"connection failed ({type(error).__name__})") from None
+            status = response.status_code
+            if 200 <= status < 300:
+                return _read_app(response.content, what)
+            if status == 404:
+                raise _NotFound(what)
+            detail = _redact(_error_text(response.content), token)
+            problem = f"HTTP {status}" + (f": {detail}" if detail else "")
+            if is_transient_status(status):
+                raise TransientFailure(problem)
+            raise ProviderError(f"{what} refused: {problem}")
+
         async with httpx.AsyncClient(
             timeout=timeout, follow_redirects=False, verify=not settings.insecure, trust_env=False
         ) as client:
-            for attempt in range(1, attempts + 1):
-                try:
-                    async with asyncio.timeout(timeout):
-                        response = await client.request(method, url, json=body, headers=headers)
-                except (TimeoutError, httpx.TimeoutException):
-                    problem = f"no answer within {timeout:g} s"
-                except httpx.TransportError as error:
-                    problem = f"connection failed ({type(error).__name__})"
-                else:
-                    status = response.status_code
-                    if 200 <= status < 300:
-                        return _read_app(response.content, what)
-                    if status == 404:
-                        raise _NotFound(what)
-                    detail = _redact(_error_text(response.content), token)
-                    if status < 500 and status not in _RETRIED_STATUSES:
-                        raise ProviderError(
-                            f"{what} refused: HTTP {status}" + (f": {detail}" if detail else "")
-                        )
-                    problem = f"HTTP {status}" + (f": {detail}" if detail else "")
-                if attempt < attempts:
-                    logger.warning("%s attempt %d/%d: %s", what, attempt, attempts, problem)
-                    await self._sleep(self._backoff * 2 ** (attempt - 1))
-        tries = f" after {attempts} attempts" if attempts > 1 else ""
-        raise ProviderError(f"{what} failed{tries}: {problem}")
+            return await call_with_retries(
+                send, what=what, idempotent=method == "GET", backoff=self._backoff
+            )
 
     def _token(self) -> str:
         name = self._settings.token_env
@@ -433,6 +485,15 @@ def _started_at(external_id: str | None) -> str | None:
     if not external_id or "@" not in external_id:
         return None
     return external_id.rpartition("@")[2] or None
+
+
+def _rollback_mark(app: App) -> App:
+    text = _dig(app, "metadata", "annotations", ROLLBACK_MARK)
+    try:
+        mark = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        mark = None
+    return _dict(mark)
 
 
 def _operation_state(app: App) -> App:

@@ -1,16 +1,18 @@
-"""Which adapter serves a provider kind; the one place that builds them."""
+"""Which adapter serves a provider kind; the one place that builds them.
+
+An adapter's module is imported the first time its kind is used, so a process pays for
+kubernetes-asyncio (about half a second to import) only where an environment uses it.
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
-from providers.deployers.argocd import ArgoCDDeployer, ArgoCDSettings
-from providers.deployers.kubernetes import KubernetesDeployer, KubernetesSettings
 from providers.deployers.settings import AdapterSettings, InvalidProviderSettings, parse_settings
-from providers.deployers.simulated import SimulatedDeployer, SimulatedSettings
-from providers.deployers.webhook import WebhookDeployer, WebhookSettings
 from providers.deployments import Deployer
 
 
@@ -18,11 +20,11 @@ class _Factory(Protocol):
     def __call__(self, settings: Mapping[str, Any], *, clock: Callable[[], float]) -> Deployer: ...
 
 
-_ADAPTERS: Final[Mapping[str, tuple[type[AdapterSettings], _Factory]]] = {
-    "argocd": (ArgoCDSettings, ArgoCDDeployer),
-    "kubernetes": (KubernetesSettings, KubernetesDeployer),
-    "simulated": (SimulatedSettings, SimulatedDeployer),
-    "webhook": (WebhookSettings, WebhookDeployer),
+_ADAPTERS: Final[Mapping[str, tuple[str, str, str]]] = {
+    "argocd": ("providers.deployers.argocd", "ArgoCDSettings", "ArgoCDDeployer"),
+    "kubernetes": ("providers.deployers.kubernetes", "KubernetesSettings", "KubernetesDeployer"),
+    "simulated": ("providers.deployers.simulated", "SimulatedSettings", "SimulatedDeployer"),
+    "webhook": ("providers.deployers.webhook", "WebhookSettings", "WebhookDeployer"),
 }
 KNOWN_KINDS: Final = frozenset(_ADAPTERS)
 
@@ -40,10 +42,17 @@ def build_deployer(
 
 
 def _adapter(kind: str) -> tuple[type[AdapterSettings], _Factory]:
-    adapter = _ADAPTERS.get(kind)
-    if adapter is None:
+    if kind not in _ADAPTERS:
         known = ", ".join(sorted(KNOWN_KINDS))
         raise InvalidProviderSettings(
             f"unknown provider kind {kind[:50]!r}; known kinds: {known}", "kind"
         )
-    return adapter
+    return _imported(kind)
+
+
+@functools.cache
+def _imported(kind: str) -> tuple[type[AdapterSettings], _Factory]:
+    module_name, settings_name, deployer_name = _ADAPTERS[kind]
+    module = importlib.import_module(module_name)
+    settings = cast(type[AdapterSettings], getattr(module, settings_name))
+    return settings, cast(_Factory, getattr(module, deployer_name))

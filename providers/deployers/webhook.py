@@ -1,28 +1,43 @@
 """The webhook provider: hands each deployment to a receiver over signed HTTP; the receiver
 reports progress later through the API (`reportDeploymentStatus`).
 
+Settings: `url` (where deployments are POSTed), `secretEnv` (the environment variable holding
+the signing secret), `timeoutSeconds` (one HTTP call, default 5, at most 60), `cancelUrl`
+(optional; without it the provider cannot cancel), `callbackUrl` (optional, sent to receivers
+as a hint of where this API is), and `reportTimeoutSeconds` (default 3600): a deployment whose
+receiver has reported no final state (SUCCEEDED, FAILED, CANCELED) that long after it started
+is FAILED by `poll()` with "no final status report from the receiver within 3600 s". It counts
+from the earlier of the request's `started_at` (when the caller gives it) and the moment this
+adapter first handled the deployment (its `start()`, or its first `poll()` after a restart).
+
 Requests are JSON POSTs signed as `providers/deployers/signatures.py` describes, with the
 secret read from the environment variable named by `secretEnv` at each call (never kept).
-Every POST carries `Idempotency-Key`, so it is retried, at most 3 attempts with backoff, on
-connection errors, timeouts, 408, 429 and 5xx; other answers are final. The receiver may answer
-JSON `{"id", "state", "url", "logUrl", "message"}`, all optional.
+Every POST carries `Idempotency-Key`, so it is retried as `providers/deployers/retries.py`
+says (at most 3 attempts, exponential backoff with jitter) on connection errors, timeouts, 408,
+429 and 5xx; other answers are final. The receiver may answer JSON `{"id", "state", "url",
+"logUrl", "message"}`, all optional.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2 as httpx
 from pydantic import Field, field_validator
 
+from providers.deployers.retries import (
+    Backoff,
+    TransientFailure,
+    call_with_retries,
+    is_transient_status,
+)
 from providers.deployers.settings import AdapterSettings, check_http_url, parse_settings
 from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from providers.deployments import (
@@ -35,12 +50,13 @@ from providers.deployments import (
 )
 
 KIND = "webhook"
-MAX_ATTEMPTS = 3
 UNKNOWN = "UNKNOWN"
 """`raw_status` of a poll that knows nothing newer than the caller: keep the stored state."""
 
+TIMED_OUT = "TimedOut"
+"""`raw_status` of a deployment failed by `reportTimeoutSeconds`."""
+
 _MAX_REMEMBERED = 10_000
-_RETRIED_STATUSES = frozenset({408, 429})
 _ANSWERED_STATES = {
     state.value: state
     for state in (
@@ -53,10 +69,7 @@ _ANSWERED_STATES = {
 }
 _TERMINAL = frozenset({DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.CANCELED})
 
-logger = logging.getLogger(__name__)
-
 Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class WebhookSettings(AdapterSettings):
@@ -66,6 +79,8 @@ class WebhookSettings(AdapterSettings):
     cancel_url: str | None = None
     callback_url: str | None = None
     """Where receivers reach this API; sent to them as a hint."""
+    report_timeout_seconds: float = Field(default=3600.0, gt=0, le=30 * 86_400)
+    """How long a started deployment may go without a final report before it FAILED."""
 
     @field_validator("url", "cancel_url", "callback_url")
     @classmethod
@@ -82,14 +97,14 @@ class WebhookDeployer:
         settings: Mapping[str, Any],
         *,
         clock: Clock = time.time,
-        sleep: Sleep = asyncio.sleep,
         backoff_seconds: float = 0.5,
     ) -> None:
         self._settings = parse_settings(WebhookSettings, KIND, settings)
         self._clock = clock
-        self._sleep = sleep
-        self._backoff = backoff_seconds
+        self._backoff = Backoff(first_wait=backoff_seconds)
         self._known: OrderedDict[int, ProviderUpdate] = OrderedDict()
+        self._first_seen: OrderedDict[int, float] = OrderedDict()
+        """When this adapter first handled each deployment (clock seconds)."""
         cancel = {ProviderCapability.CANCEL} if self._settings.cancel_url else set()
         self.capabilities = frozenset({ProviderCapability.DEPLOY, *cancel})
 
@@ -97,6 +112,7 @@ class WebhookDeployer:
         return f"WebhookDeployer(url={_origin(self._settings.url)!r})"
 
     async def start(self, request: DeployRequest) -> ProviderUpdate:
+        self._started_at(request)
         body = {
             "deploymentId": request.deployment_id,
             "service": request.service_slug,
@@ -117,10 +133,21 @@ class WebhookDeployer:
 
     async def poll(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
         known = self._known.get(request.deployment_id)
+        if known is not None and known.state in _TERMINAL:
+            return known
+        limit = self._settings.report_timeout_seconds
+        if self._clock() - self._started_at(request) >= limit:
+            message = f"no final status report from the receiver within {limit:g} s"
+            if known is not None:
+                external_id = external_id or known.external_id
+            timed_out = ProviderUpdate(DeploymentState.FAILED, TIMED_OUT, message, external_id)
+            return self.record_report(request.deployment_id, timed_out)
         if known is None:
             message = "no report received here; the receiver reports through the API"
             return ProviderUpdate(DeploymentState.QUEUED, UNKNOWN, message, external_id)
-        return known
+        # Progress is reported through the API, into the store: the state answered at the start
+        # without its words, which would overwrite newer reports of the same state.
+        return ProviderUpdate(known.state, external_id=known.external_id, url=known.url)
 
     async def cancel(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
         cancel_url = self._settings.cancel_url
@@ -144,6 +171,18 @@ class WebhookDeployer:
         self, service_slug: str, environment_slug: str, settings: Mapping[str, Any]
     ) -> LiveStatus | None:
         return None
+
+    def _started_at(self, request: DeployRequest) -> float:
+        """When the deployment started, in clock seconds: the request's `started_at`, else
+        when this adapter first handled it."""
+        first_seen = self._first_seen.get(request.deployment_id)
+        if first_seen is None:
+            first_seen = self._first_seen[request.deployment_id] = self._clock()
+            if len(self._first_seen) > _MAX_REMEMBERED:
+                self._first_seen.popitem(last=False)
+        if request.started_at is not None:
+            return min(first_seen, request.started_at.timestamp())
+        return first_seen
 
     def record_report(self, deployment_id: int, update: ProviderUpdate) -> ProviderUpdate:
         """Remember what the receiver said (answering, or through `reportDeploymentStatus`)
@@ -171,42 +210,38 @@ class WebhookDeployer:
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
         timeout = self._settings.timeout_seconds
         origin = _origin(url)
-        problem = ""
+
+        async def send() -> bytes:
+            timestamp = str(int(self._clock()))
+            headers = {
+                "Content-Type": "application/json",
+                "Idempotency-Key": idempotency_key,
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: sign(secret, timestamp, body),
+            }
+            try:
+                async with asyncio.timeout(timeout):
+                    response = await client.post(url, content=body, headers=headers)
+            except (TimeoutError, httpx.TimeoutException):
+                raise TransientFailure(f"no answer within {timeout:g} s") from None
+            except httpx.TransportError as error:
+                raise TransientFailure(f"connection failed ({type(error).__name__})") from None
+            status = response.status_code
+            if 200 <= status < 300:
+                return response.content
+            if is_transient_status(status):
+                raise TransientFailure(f"HTTP {status}")
+            detail = _redact(_short(response.text), secret)
+            raise ProviderError(
+                f"webhook receiver {origin} refused the request: HTTP {status}"
+                + (f": {detail}" if detail else "")
+            )
+
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-            for attempt in range(1, MAX_ATTEMPTS + 1):
-                timestamp = str(int(self._clock()))
-                headers = {
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": idempotency_key,
-                    TIMESTAMP_HEADER: timestamp,
-                    SIGNATURE_HEADER: sign(secret, timestamp, body),
-                }
-                try:
-                    async with asyncio.timeout(timeout):
-                        response = await client.post(url, content=body, headers=headers)
-                except (TimeoutError, httpx.TimeoutException):
-                    problem = f"no answer within {timeout:g} s"
-                except httpx.TransportError as error:
-                    problem = f"connection failed ({type(error).__name__})"
-                else:
-                    status = response.status_code
-                    if 200 <= status < 300:
-                        return response.content
-                    if status < 500 and status not in _RETRIED_STATUSES:
-                        detail = _redact(_short(response.text), secret)
-                        raise ProviderError(
-                            f"webhook receiver {origin} refused the request: HTTP {status}"
-                            + (f": {detail}" if detail else "")
-                        )
-                    problem = f"HTTP {status}"
-                logger.warning(
-                    "webhook %s attempt %d/%d: %s", origin, attempt, MAX_ATTEMPTS, problem
-                )
-                if attempt < MAX_ATTEMPTS:
-                    await self._sleep(self._backoff * 2 ** (attempt - 1))
-        raise ProviderError(
-            f"webhook receiver {origin} failed after {MAX_ATTEMPTS} attempts: {problem}"
-        )
+            # Every POST carries its Idempotency-Key, so every POST may be sent again.
+            return await call_with_retries(
+                send, what=f"webhook receiver {origin}", idempotent=True, backoff=self._backoff
+            )
 
     def _secret(self) -> str:
         name = self._settings.secret_env

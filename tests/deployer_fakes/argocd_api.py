@@ -193,10 +193,12 @@ class FakeArgoCD:
             return Reply(400, error_body("unsupported patch type", 3))
         patch = json.loads(body["patch"])
         patched = _merge(app, patch)
+        spec_changed = patched["spec"] != app["spec"]
         app.clear()
         app.update(patched)
         app["metadata"]["resourceVersion"] = str(int(app["metadata"]["resourceVersion"]) + 1)
-        app["status"]["sync"]["status"] = "OutOfSync"
+        if spec_changed:
+            app["status"]["sync"]["status"] = "OutOfSync"
         return Reply(200, app)
 
     def _sync(self, app: dict[str, Any], body: dict[str, Any]) -> Reply:

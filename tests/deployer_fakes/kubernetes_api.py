@@ -1,8 +1,16 @@
 """A fake Kubernetes API server on 127.0.0.1 in a thread (http.server), optionally over TLS:
-checks the bearer token and serves GET and strategic-merge PATCH of `apps/v1` Deployments in
-the real JSON shapes (zero-valued status fields left out, `metadata.generation` bumped by spec
-changes, `Status` objects for errors). Tests play the deployment controller: `observe`,
-`progress`, `finish`, `exceed_deadline`; `fail_next` scripts error answers."""
+checks the bearer token and serves, in the real JSON shapes (zero-valued status fields left
+out, `metadata.generation` bumped by spec changes, `Status` objects for errors):
+
+- GET of an `apps/v1` Deployment, and its PATCH as a strategic merge patch or a JSON patch;
+- GET of the `apps/v1` ReplicaSets of a namespace (`ReplicaSetList`), with `labelSelector`.
+
+It plays the deployment controller's bookkeeping at once: every new pod template gets its
+ReplicaSet (owned by the Deployment, named `<deployment>-<pod-template-hash>`, annotated with the
+next `deployment.kubernetes.io/revision`), a template equal to an older ReplicaSet's brings that
+one back as the newest revision, and ReplicaSets beyond `revisionHistoryLimit` are pruned. Tests
+play the rest of the controller: `observe`, `progress`, `finish`, `exceed_deadline`;
+`fail_next` scripts error answers."""
 
 from __future__ import annotations
 
@@ -22,24 +30,37 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+from tests.deployer_fakes.kubernetes_objects import (
+    REVISION,
+    REVISION_HISTORY,
+    PatchError,
+    condition_reason,
+    json_patch,
+    new_replica_set,
+    now,
+    revision_of,
+    scale_replica_set,
+    selector_matches,
+    set_condition,
+    set_counts,
+    status_object,
+    strategic_merge,
+    template_hash,
+    template_key,
+    without_nulls,
+)
 from tests.deployer_fakes.local_server import FakeServer, serving
 
-_PATH = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/?]+)$")
+_DEPLOYMENT = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)$")
+_REPLICA_SETS = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/replicasets$")
+_PATCH_TYPES = ("application/strategic-merge-patch+json", "application/json-patch+json")
 _UNSUPPORTED = (
     "the body of the request was in an unknown format - accepted media types include: "
     "application/json-patch+json, application/merge-patch+json, "
     "application/apply-patch+yaml, application/strategic-merge-patch+json"
 )
-_REASONS = {
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    415: "UnsupportedMediaType",
-    422: "Invalid",
-    500: "InternalError",
-    503: "ServiceUnavailable",
-}
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,8 @@ class FakeKubernetesApi:
     fail_images: str = r"-broken$"
     """`finish()` makes rollouts of matching images exceed their progress deadline."""
     deployments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    replica_sets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """By namespace and name."""
     requests: list[Seen] = field(default_factory=list)
     script: deque[tuple[int, str, str | None]] = field(default_factory=deque)
     """Errors (status, message, method or None for any) answered, one per matching request,
@@ -74,9 +97,10 @@ class FakeKubernetesApi:
         *,
         replicas: int = 3,
         containers: list[dict[str, Any]] | None = None,
+        revision_history_limit: int = 10,
     ) -> dict[str, Any]:
-        """A Deployment fully rolled out at generation 1."""
-        now = _now()
+        """A Deployment fully rolled out at generation 1, with its first ReplicaSet."""
+        created = now()
         deployment: dict[str, Any] = {
             "kind": "Deployment",
             "apiVersion": "apps/v1",
@@ -86,9 +110,9 @@ class FakeKubernetesApi:
                 "uid": str(uuid.uuid4()),
                 "resourceVersion": "1",
                 "generation": 1,
-                "creationTimestamp": now,
+                "creationTimestamp": created,
                 "labels": {"app": name},
-                "annotations": {"deployment.kubernetes.io/revision": "1"},
+                "annotations": {},
             },
             "spec": {
                 "replicas": replicas,
@@ -119,15 +143,37 @@ class FakeKubernetesApi:
                     "type": "RollingUpdate",
                     "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
                 },
-                "revisionHistoryLimit": 10,
+                "revisionHistoryLimit": revision_history_limit,
                 "progressDeadlineSeconds": 600,
             },
             "status": {},
         }
         with self.lock:
             self.deployments[(namespace, name)] = deployment
+            self._roll_replica_set(deployment)
             self._complete(deployment)
             return copy.deepcopy(deployment)
+
+    def patch_by_hand(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        """Someone else's strategic merge patch (`kubectl patch`), rolled out at once."""
+        with self.lock:
+            deployment = self.deployments[(namespace, name)]
+            content_type = "application/strategic-merge-patch+json"
+            status, answer = self._patch(deployment, content_type, patch)
+            assert status == 200, answer
+            self._complete(self.deployments[(namespace, name)])
+
+    def owned_replica_sets(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        """The Deployment's ReplicaSets, oldest revision first."""
+        with self.lock:
+            uid = self.deployments[(namespace, name)]["metadata"]["uid"]
+            owned = [
+                copy.deepcopy(replica_set)
+                for (space, _), replica_set in self.replica_sets.items()
+                if space == namespace
+                and replica_set["metadata"]["ownerReferences"][0]["uid"] == uid
+            ]
+        return sorted(owned, key=revision_of)
 
     def deployment(self, namespace: str, name: str) -> dict[str, Any]:
         with self.lock:
@@ -146,12 +192,12 @@ class FakeKubernetesApi:
             status = deployment["status"]
             status["observedGeneration"] = deployment["metadata"]["generation"]
             status.pop("updatedReplicas", None)
-            _set_condition(
+            set_condition(
                 status,
                 "Progressing",
                 "True",
                 "ReplicaSetUpdated",
-                f'ReplicaSet "{name}-{_hash(deployment)}" is progressing.',
+                f'ReplicaSet "{name}-{template_hash(deployment["spec"]["template"])}" is progressing.',
             )
             self._touch(deployment)
 
@@ -165,7 +211,7 @@ class FakeKubernetesApi:
             wanted = deployment["spec"]["replicas"]
             if old is None:
                 old = 1 if updated < wanted else 0
-            _set_counts(
+            set_counts(
                 deployment["status"],
                 replicas=max(wanted, updated + old),
                 updated=updated,
@@ -190,7 +236,7 @@ class FakeKubernetesApi:
                 counts = [status.get(name, 0) for name in ("replicas", "updatedReplicas")]
                 if status.get("observedGeneration") == deployment["metadata"]["generation"] and (
                     (counts == [wanted, wanted] and status.get("availableReplicas", 0) == wanted)
-                    or _condition_reason(status) == "ProgressDeadlineExceeded"
+                    or condition_reason(status) == "ProgressDeadlineExceeded"
                 ):
                     continue
                 images = [c["image"] for c in deployment["spec"]["template"]["spec"]["containers"]]
@@ -206,8 +252,8 @@ class FakeKubernetesApi:
         status = deployment["status"]
         wanted = deployment["spec"]["replicas"]
         status["observedGeneration"] = deployment["metadata"]["generation"]
-        _set_counts(status, replicas=wanted, updated=wanted, ready=wanted, available=wanted)
-        _set_condition(
+        set_counts(status, replicas=wanted, updated=wanted, ready=wanted, available=wanted)
+        set_condition(
             status,
             "Available",
             "True",
@@ -215,28 +261,70 @@ class FakeKubernetesApi:
             "Deployment has minimum availability.",
         )
         name = deployment["metadata"]["name"]
-        _set_condition(
+        set_condition(
             status,
             "Progressing",
             "True",
             "NewReplicaSetAvailable",
-            f'ReplicaSet "{name}-{_hash(deployment)}" has successfully progressed.',
+            f'ReplicaSet "{name}-{template_hash(deployment["spec"]["template"])}" has successfully progressed.',
         )
+        self._scale_replica_sets(deployment)
         self._touch(deployment)
 
     def _exceed(self, deployment: dict[str, Any]) -> None:
         status = deployment["status"]
         wanted = deployment["spec"]["replicas"]
-        _set_counts(status, replicas=wanted + 1, updated=1, ready=wanted, available=wanted)
+        set_counts(status, replicas=wanted + 1, updated=1, ready=wanted, available=wanted)
         name = deployment["metadata"]["name"]
-        _set_condition(
+        set_condition(
             status,
             "Progressing",
             "False",
             "ProgressDeadlineExceeded",
-            f'ReplicaSet "{name}-{_hash(deployment)}" has timed out progressing.',
+            f'ReplicaSet "{name}-{template_hash(deployment["spec"]["template"])}" has timed out progressing.',
         )
         self._touch(deployment)
+
+    def _roll_replica_set(self, deployment: dict[str, Any]) -> None:
+        """The controller's answer to a new pod template: the ReplicaSet of an equal older
+        template becomes the newest revision, else a new ReplicaSet is made; then old ones
+        beyond `revisionHistoryLimit` go."""
+        metadata = deployment["metadata"]
+        namespace, uid = metadata["namespace"], metadata["uid"]
+        owned = [
+            replica_set
+            for (space, _), replica_set in self.replica_sets.items()
+            if space == namespace and replica_set["metadata"]["ownerReferences"][0]["uid"] == uid
+        ]
+        newest = max((revision_of(replica_set) for replica_set in owned), default=0)
+        key = template_key(deployment["spec"]["template"])
+        current = next((rs for rs in owned if template_key(rs["spec"]["template"]) == key), None)
+        if current is None:
+            current = new_replica_set(deployment, newest + 1)
+            self.replica_sets[(namespace, current["metadata"]["name"])] = current
+        elif revision_of(current) != newest:
+            annotations = current["metadata"]["annotations"]
+            history = [h for h in annotations.get(REVISION_HISTORY, "").split(",") if h]
+            annotations[REVISION_HISTORY] = ",".join([*history, annotations[REVISION]])
+            annotations[REVISION] = str(newest + 1)
+            self._touch(current)
+        metadata.setdefault("annotations", {})[REVISION] = current["metadata"]["annotations"][
+            REVISION
+        ]
+        old = sorted((rs for rs in owned if rs is not current), key=revision_of)
+        limit = deployment["spec"].get("revisionHistoryLimit", 10)
+        for replica_set in old[: max(0, len(old) - limit)]:
+            del self.replica_sets[(namespace, replica_set["metadata"]["name"])]
+
+    def _scale_replica_sets(self, deployment: dict[str, Any]) -> None:
+        """All replicas on the current template's ReplicaSet, none on the others."""
+        metadata = deployment["metadata"]
+        current = f"{metadata['name']}-{template_hash(deployment['spec']['template'])}"
+        for (namespace, name), replica_set in self.replica_sets.items():
+            owner = replica_set["metadata"]["ownerReferences"][0]["uid"]
+            if namespace == metadata["namespace"] and owner == metadata["uid"]:
+                wanted = deployment["spec"]["replicas"] if name == current else 0
+                scale_replica_set(replica_set, wanted)
 
     def _touch(self, deployment: dict[str, Any]) -> None:
         metadata = deployment["metadata"]
@@ -257,118 +345,72 @@ class FakeKubernetesApi:
             self.requests.append(Seen(method, path, headers, parsed))
             if self.script and self.script[0][2] in {None, method}:
                 status, message, _ = self.script.popleft()
-                return status, _status(status, message)
+                return status, status_object(status, message)
             if headers.get("authorization") != f"Bearer {self.token}":
-                return 401, _status(401, "Unauthorized")
-            matched = _PATH.match(path)
+                return 401, status_object(401, "Unauthorized")
+            url = urlsplit(path)
+            listing = _REPLICA_SETS.match(url.path)
+            if listing is not None and method == "GET":
+                return self._list_replica_sets(listing[1], parse_qs(url.query))
+            matched = _DEPLOYMENT.match(url.path)
             if matched is None:
-                return 404, _status(404, "the server could not find the requested resource")
+                return 404, status_object(404, "the server could not find the requested resource")
             namespace, name = matched.groups()
             deployment = self.deployments.get((namespace, name))
             if deployment is None:
-                return 404, _status(404, f'deployments.apps "{name}" not found', name=name)
+                message = f'deployments.apps "{name}" not found'
+                return 404, status_object(404, message, name=name)
             if method == "GET":
                 return 200, copy.deepcopy(deployment)
-            content_type = headers.get("content-type", "")
-            if content_type != "application/strategic-merge-patch+json":
-                return 415, _status(415, _UNSUPPORTED)
-            if not isinstance(parsed, dict):
-                return 422, _status(422, "invalid patch")
-            before = copy.deepcopy(deployment["spec"])
-            patched = _strategic_merge(deployment, parsed)
-            patched["status"] = deployment["status"]
-            if patched["spec"] != before:
-                patched["metadata"]["generation"] += 1
-            self._touch(patched)
-            self.deployments[(namespace, name)] = patched
-            return 200, copy.deepcopy(patched)
+            return self._patch(deployment, headers.get("content-type", ""), parsed)
 
-
-def _strategic_merge(target: Any, patch: Any, key: str = "") -> Any:
-    if isinstance(patch, dict) and isinstance(target, dict):
-        merged = dict(target)
-        for name, value in patch.items():
-            if value is None:
-                merged.pop(name, None)
-            else:
-                merged[name] = _strategic_merge(target.get(name), value, name)
-        return merged
-    if key == "containers" and isinstance(patch, list) and isinstance(target, list):
-        merged_list = [dict(item) for item in target]
-        for item in patch:
-            for index, existing in enumerate(merged_list):
-                if existing.get("name") == item.get("name"):
-                    merged_list[index] = _strategic_merge(existing, item)
-                    break
-            else:
-                merged_list.append(item)
-        return merged_list
-    return copy.deepcopy(patch)
-
-
-def _status(code: int, message: str, *, name: str | None = None) -> dict[str, Any]:
-    status: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": _REASONS.get(code, "Unknown"),
-        "code": code,
-    }
-    if name is not None:
-        status["details"] = {"name": name, "group": "apps", "kind": "deployments"}
-    return status
-
-
-def _set_counts(
-    status: dict[str, Any], *, replicas: int, updated: int, ready: int, available: int
-) -> None:
-    counts = {
-        "replicas": replicas,
-        "updatedReplicas": updated,
-        "readyReplicas": ready,
-        "availableReplicas": available,
-        "unavailableReplicas": max(0, replicas - available),
-    }
-    for name, value in counts.items():
-        if value:
-            status[name] = value
-        else:
-            status.pop(name, None)  # the API server leaves out zeros
-
-
-def _set_condition(
-    status: dict[str, Any], kind: str, value: str, reason: str, message: str
-) -> None:
-    now = _now()
-    conditions = [c for c in status.get("conditions", []) if c["type"] != kind]
-    conditions.append(
-        {
-            "type": kind,
-            "status": value,
-            "lastUpdateTime": now,
-            "lastTransitionTime": now,
-            "reason": reason,
-            "message": message,
+    def _list_replica_sets(self, namespace: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        selector = (query.get("labelSelector") or [""])[0]
+        try:
+            items = [
+                copy.deepcopy(replica_set)
+                for (space, _), replica_set in sorted(self.replica_sets.items())
+                if space == namespace
+                and selector_matches(selector, replica_set["metadata"].get("labels", {}))
+            ]
+        except ValueError as error:
+            return 400, status_object(400, f"unable to parse requirement: {error}")
+        listing = {
+            "kind": "ReplicaSetList",
+            "apiVersion": "apps/v1",
+            "metadata": {"resourceVersion": str(len(self.requests))},
+            "items": items,
         }
-    )
-    status["conditions"] = conditions
+        return 200, listing
 
-
-def _condition_reason(status: dict[str, Any]) -> str | None:
-    for condition in status.get("conditions", []):
-        if condition["type"] == "Progressing":
-            return str(condition["reason"])
-    return None
-
-
-def _hash(deployment: dict[str, Any]) -> str:
-    return f"{abs(hash(json.dumps(deployment['spec']['template'], sort_keys=True))) % 10**10:x}"
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def _patch(self, deployment: dict[str, Any], content_type: str, patch: Any) -> tuple[int, Any]:
+        if content_type not in _PATCH_TYPES:
+            return 415, status_object(415, _UNSUPPORTED)
+        try:
+            if content_type == "application/json-patch+json":
+                if not isinstance(patch, list):
+                    raise PatchError("a JSON patch is a list of operations")
+                patched = json_patch(deployment, patch)
+            elif isinstance(patch, dict):
+                patched = strategic_merge(deployment, patch)
+            else:
+                raise PatchError("invalid patch")
+        except PatchError as error:
+            return 422, status_object(422, str(error))
+        patched["status"] = deployment["status"]
+        template_metadata = patched["spec"]["template"].setdefault("metadata", {})
+        template_metadata["creationTimestamp"] = None  # how the API server writes it
+        template_changed = template_key(patched["spec"]["template"]) != template_key(
+            deployment["spec"]["template"]
+        )
+        if without_nulls(patched["spec"]) != without_nulls(deployment["spec"]):
+            patched["metadata"]["generation"] += 1
+        self._touch(patched)
+        metadata = patched["metadata"]
+        self.deployments[(metadata["namespace"], metadata["name"])] = patched
+        if template_changed:
+            self._roll_replica_set(patched)
+        return 200, copy.deepcopy(patched)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,224 @@
+"""The kubernetes provider's calls to the API server, through kubernetes-asyncio's `AppsV1Api`.
+
+`connect()` builds one call's client from the settings: `apiUrl` as the host, the bearer token
+read there and then (environment variable `tokenEnv`, or file `tokenFile`, rotated on disk),
+`caFile` as the CA bundle. The client, and so the token, lives only as long as the call; the
+token never appears in a message (kubernetes-asyncio's own `ApiException` text, which carries
+the answer's headers and body, is never passed on). GETs are retried as
+`providers/deployers/retries.py` says; a PATCH is tried once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, TypeVar
+
+import aiohttp
+from kubernetes_asyncio.client import (
+    ApiClient,
+    ApiException,
+    AppsV1Api,
+    Configuration,
+    V1Deployment,
+    V1ReplicaSet,
+)
+
+from providers.deployers.retries import (
+    Backoff,
+    TransientFailure,
+    call_with_retries,
+    is_transient_status,
+)
+from providers.deployments import ProviderError
+
+T = TypeVar("T")
+Patch = dict[str, Any] | list[dict[str, Any]]
+"""A strategic merge patch (an object) or a JSON patch (a list of operations)."""
+
+
+class Connection(Protocol):
+    """What `connect()` needs of the adapter's settings."""
+
+    @property
+    def api_url(self) -> str: ...
+    @property
+    def token_env(self) -> str | None: ...
+    @property
+    def token_file(self) -> str | None: ...
+    @property
+    def ca_file(self) -> str | None: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+
+
+class NotFound(ProviderError):
+    """The API server answered 404."""
+
+
+@asynccontextmanager
+async def connect(settings: Connection, backoff: Backoff) -> AsyncIterator[KubernetesApi]:
+    token = read_token(settings)
+    configuration = Configuration(
+        host=settings.api_url,
+        api_key={"BearerToken": token},
+        api_key_prefix={"BearerToken": "Bearer"},
+        ssl_ca_cert=settings.ca_file,
+    )
+    try:
+        client = ApiClient(configuration)
+    except (OSError, ssl.SSLError) as error:
+        raise ProviderError(
+            f"kubernetes caFile {settings.ca_file} cannot be used ({type(error).__name__})"
+        ) from None
+    try:
+        yield KubernetesApi(client, token, settings, backoff)
+    finally:
+        await client.close()
+
+
+class KubernetesApi:
+    """One call's client: reads and patches Deployments and lists ReplicaSets in the
+    configured namespace."""
+
+    def __init__(
+        self, client: ApiClient, token: str, settings: Connection, backoff: Backoff
+    ) -> None:
+        self._client = client
+        self._apps = AppsV1Api(client)
+        self._token = token
+        self._namespace = settings.namespace
+        self._timeout = settings.timeout_seconds
+        self._backoff = backoff
+
+    def __repr__(self) -> str:
+        return f"KubernetesApi(namespace={self._namespace!r})"
+
+    async def read_deployment(self, name: str) -> V1Deployment:
+        what = f"GET deployment {self._namespace}/{name}"
+
+        async def read() -> V1Deployment:
+            found: V1Deployment = await self._apps.read_namespaced_deployment(
+                name, self._namespace, _request_timeout=self._timeout
+            )
+            return found
+
+        return _checked(await self._call(what, read, idempotent=True), "Deployment", what)
+
+    async def patch_deployment(self, name: str, patch: Patch) -> V1Deployment:
+        """A strategic merge patch for an object, a JSON patch for a list of operations."""
+        what = f"PATCH deployment {self._namespace}/{name}"
+
+        async def send() -> V1Deployment:
+            patched: V1Deployment = await self._apps.patch_namespaced_deployment(
+                name, self._namespace, patch, _request_timeout=self._timeout
+            )
+            return patched
+
+        return _checked(await self._call(what, send, idempotent=False), "Deployment", what)
+
+    async def replica_sets(self, label_selector: str) -> list[V1ReplicaSet]:
+        what = f"GET replicasets in {self._namespace} ({label_selector})"
+
+        async def read() -> list[V1ReplicaSet]:
+            found = await self._apps.list_namespaced_replica_set(
+                self._namespace, label_selector=label_selector, _request_timeout=self._timeout
+            )
+            if found.kind != "ReplicaSetList":
+                raise ProviderError(f"kubernetes {what}: the answer is not a ReplicaSetList")
+            return list(found.items or [])
+
+        return await self._call(what, read, idempotent=True)
+
+    def as_json(self, model: object) -> Any:
+        """A kubernetes-asyncio model as the API's JSON (camelCase keys, unset fields left
+        out), to send back in a patch."""
+        return self._client.sanitize_for_serialization(model)
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
+        async def attempt() -> T:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    return await call()
+            except ApiException as error:
+                raise self._failure(error, what) from None
+            except TimeoutError:
+                raise TransientFailure(f"no answer within {self._timeout:g} s") from None
+            except aiohttp.ClientError as error:
+                raise TransientFailure(f"connection failed ({type(error).__name__})") from None
+            except (ValueError, TypeError):
+                # kubernetes-asyncio could not read the answer into its models.
+                raise ProviderError(f"kubernetes {what}: the answer cannot be read") from None
+
+        return await call_with_retries(
+            attempt, what=f"kubernetes {what}", idempotent=idempotent, backoff=self._backoff
+        )
+
+    def _failure(self, error: ApiException, what: str) -> Exception:
+        status = int(error.status or 0)
+        reason, message = _status_object(error.body, self._token)
+        problem = f"HTTP {status}" + (f" {reason}" if reason else "")
+        if message:
+            problem += f": {message}"
+        if is_transient_status(status):
+            return TransientFailure(problem)
+        text = f"kubernetes API refused {what}: {problem}"
+        return NotFound(text) if status == 404 else ProviderError(text)
+
+
+def read_token(settings: Connection) -> str:
+    if settings.token_env is not None:
+        token = os.environ.get(settings.token_env, "").strip()
+        if not token:
+            raise ProviderError(
+                f"kubernetes token: environment variable {settings.token_env} is not set"
+            )
+        return token
+    path = settings.token_file or ""
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProviderError(
+            f"kubernetes tokenFile {path} cannot be read ({type(error).__name__})"
+        ) from None
+    if not token:
+        raise ProviderError(f"kubernetes tokenFile {path} is empty")
+    return token
+
+
+def _checked(deployment: V1Deployment, kind: str, what: str) -> V1Deployment:
+    if deployment.kind != kind:
+        raise ProviderError(f"kubernetes {what}: the answer is not a {kind}")
+    return deployment
+
+
+def _status_object(body: object, token: str) -> tuple[str, str]:
+    """`reason` and `message` of a Kubernetes `Status` answer, if it is one, the token
+    redacted."""
+    if isinstance(body, bytes):
+        body = body.decode(errors="replace")
+    if not isinstance(body, str):
+        return "", ""
+    try:
+        status = json.loads(body.replace(token, "[redacted]"))
+    except ValueError:
+        return "", ""
+    if not isinstance(status, dict) or status.get("kind") != "Status":
+        return "", ""
+
+    def text(name: str, limit: int) -> str:
+        return _short(str(status.get(name) or "").replace(token, "[redacted]"), limit)
+
+    return text("reason", 60), text("message", 300)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
