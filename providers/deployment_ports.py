@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from providers.access import AuditEntry
+from providers.changes import EnvironmentDraft, EnvironmentPatch
 from providers.deployments import (
     ApprovalDecision,
     ApprovalRecord,
@@ -61,6 +62,23 @@ class ProviderSettings:
     environment_id: int
     kind: str
     settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderChoice:
+    """The provider an environment is given: an adapter kind and its settings."""
+
+    kind: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionChoice:
+    """The protection an environment is given (its freeze is set apart)."""
+
+    required_approvals: int
+    approver_team_slugs: tuple[str, ...]
+    prevent_self_approval: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +145,8 @@ class DeploymentMetrics:
 
 
 class DeploymentStore(Protocol):
-    """Deployments, their history and approvals, and the environments' provider and protection.
+    """Deployments, their history and approvals, and the environments' provider and protection
+    (with the environment itself, when createEnvironment/updateEnvironment set them together).
 
     Each change is one transaction; refusals are `CatalogError`s whose `path` names the input
     field at fault. With an audit entry (`audited`), every change that returns (replays
@@ -151,9 +170,11 @@ class DeploymentStore(Protocol):
         idempotency_key: str | None = None,
         promoted_from_id: int | None = None,
         rollback_of_id: int | None = None,
+        rollback_to_id: int | None = None,
         fingerprint: Mapping[str, Any] | None = None,
     ) -> tuple[DeploymentRecord, bool]:
-        """The new deployment and True, or the first one of this idempotency key and False."""
+        """The new deployment and True, or the first one of this idempotency key and False.
+        A rollback names the deployment it replaces and the one it returns to."""
         ...
 
     async def record(
@@ -194,6 +215,27 @@ class DeploymentStore(Protocol):
     async def set_provider(
         self, environment_slug: str, kind: str, settings: Mapping[str, Any]
     ) -> ProviderSettings: ...
+    async def create_environment(
+        self,
+        draft: EnvironmentDraft,
+        provider: ProviderChoice | None,
+        protection: ProtectionChoice | None,
+    ) -> EnvironmentRecord:
+        """The environment with its provider and protection: one change (one transaction, one
+        version), so a refusal of any part (a CONFLICT on the slug, an approver team that is
+        gone...) writes nothing."""
+        ...
+
+    async def update_environment(
+        self,
+        slug: str,
+        expected_version: int | None,
+        patch: EnvironmentPatch,
+        provider: ProviderChoice | None,
+        protection: ProtectionChoice | None,
+    ) -> EnvironmentRecord:
+        """Like `create_environment`: all of it in one transaction, counting one version."""
+        ...
 
     # --- reads (one statement each) -----------------------------------------------------
 
@@ -231,6 +273,14 @@ class DeploymentStore(Protocol):
     async def unfinished(self) -> list[DeploymentRecord]: ...
     async def protection(self, environment_ids: Sequence[int]) -> dict[int, Protection]: ...
     async def providers(self, environment_ids: Sequence[int]) -> dict[int, ProviderSettings]: ...
+    async def deployment_providers(
+        self, deployment_ids: Sequence[int]
+    ) -> dict[int, ProviderSettings]:
+        """The provider each deployment was created with (kind and settings, keyed by
+        deployment id); left out when its settings are not known (recorded deployments, and
+        those made before deployments kept them)."""
+        ...
+
     async def release_matrix(
         self,
         page: PageRequest,

@@ -58,6 +58,7 @@ class Relation(enum.StrEnum):
     DEPLOYMENT_PROVIDER = "deployment.provider"
     DEPLOYMENT_PROMOTED_FROM = "deployment.promotedFrom"
     DEPLOYMENT_ROLLBACK_OF = "deployment.rollbackOf"
+    DEPLOYMENT_ROLLBACK_TO = "deployment.rollbackTo"
     DEPLOYMENT_PREVIOUS = "deployment.previous"
     DEPLOYMENT_HISTORY = "deployment.history"
     DEPLOYMENT_APPROVALS = "deployment.approvals"

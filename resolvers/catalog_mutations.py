@@ -1,5 +1,8 @@
 """Catalog mutations: authorize, validate the input, call the write port, report refusals.
 
+Environments are created and changed through the deployment store, which writes an
+environment together with its provider and protection in one audited transaction.
+
 Each function takes the input as sent (camelCase keys, only the fields the client
 gave) and returns an `Outcome`: the changed record, or the errors and no change. Every
 attempt is audited (`resolvers.auditing`).
@@ -20,6 +23,7 @@ from providers.changes import (
     UserDraft,
     UserPatch,
 )
+from providers.deployment_ports import DeploymentStore
 from providers.ports import CatalogWriter
 from providers.records import (
     EnvironmentRecord,
@@ -30,7 +34,7 @@ from providers.records import (
 )
 from resolvers import environment_settings
 from resolvers import validation as v
-from resolvers.auditing import Outcome, attempt, target
+from resolvers.auditing import Outcome, attempt, attempt_with, target
 from resolvers.catalog_queries import owner_team_ids
 from resolvers.context import Context
 from resolvers.policy import Action, require
@@ -227,36 +231,54 @@ async def remove_service_dependency(context: Context, data: Input) -> Outcome[Se
 
 
 async def create_environment(context: Context, data: Input) -> Outcome[EnvironmentRecord]:
-    async def act(writer: CatalogWriter) -> EnvironmentRecord:
+    """The environment, its provider and its protection: one audited transaction."""
+
+    async def act(store: DeploymentStore) -> EnvironmentRecord:
         require(context.principal, Action.MANAGE_ENVIRONMENTS)
         model = v.validate(v.CreateEnvironment, data)
         await environment_settings.check(context, model.provider, model.protection)
         draft = EnvironmentDraft(model.slug, model.name, model.tier, model.description)
-        created = await writer.create_environment(draft)
-        await environment_settings.apply(context, model.slug, model.provider, model.protection)
-        return created
+        return await store.create_environment(
+            draft,
+            environment_settings.provider_choice(model.provider),
+            environment_settings.protection_choice(model.protection),
+        )
 
-    return await attempt(
-        context, "createEnvironment", data, [target("Environment", data.get("slug"))], act
+    return await attempt_with(
+        context,
+        "createEnvironment",
+        data,
+        [target("Environment", data.get("slug"))],
+        context.deployments.audited,
+        act,
     )
 
 
 async def update_environment(context: Context, data: Input) -> Outcome[EnvironmentRecord]:
-    async def act(writer: CatalogWriter) -> EnvironmentRecord:
+    """The environment's fields, provider and protection: one audited transaction."""
+
+    async def act(store: DeploymentStore) -> EnvironmentRecord:
         require(context.principal, Action.MANAGE_ENVIRONMENTS)
         model = v.validate(
             v.UpdateEnvironment, data, not_nullable=frozenset({"tier", "provider", "protection"})
         )
         await environment_settings.check(context, model.provider, model.protection)
         patch = EnvironmentPatch(**v.provided(model, "name", "description", "tier"))
-        updated = await writer.update_environment(model.environment, model.expected_version, patch)
-        await environment_settings.apply(
-            context, model.environment, model.provider, model.protection
+        return await store.update_environment(
+            model.environment,
+            model.expected_version,
+            patch,
+            environment_settings.provider_choice(model.provider),
+            environment_settings.protection_choice(model.protection),
         )
-        return updated
 
-    return await attempt(
-        context, "updateEnvironment", data, [target("Environment", data.get("environment"))], act
+    return await attempt_with(
+        context,
+        "updateEnvironment",
+        data,
+        [target("Environment", data.get("environment"))],
+        context.deployments.audited,
+        act,
     )
 
 

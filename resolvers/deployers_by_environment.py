@@ -1,12 +1,16 @@
 """Which provider adapter serves each environment: built from the environment's provider
-settings (`DeploymentStore.providers`) and kept, one per environment, while its kind and
-settings stay the same, so an adapter's in-memory state (the simulated provider's rollouts, the
-webhook provider's reports) lives as long as the process."""
+settings (`DeploymentStore.providers`) and kept, per environment and kind and settings, so an
+adapter's in-memory state (the simulated provider's rollouts, the webhook provider's reports)
+lives as long as the process. An environment's earlier provider stays available too: a
+deployment keeps the provider it was created with (`DeploymentStore.deployment_providers`), and
+the runner follows it there with the very adapter it started on, even after the environment's
+provider changed (the least recently used adapters beyond `_MAX_ADAPTERS` are dropped)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,6 +20,7 @@ from providers.deployment_ports import DeploymentStore, ProviderSettings
 from providers.deployments import Deployer
 
 Clock = Callable[[], float]
+_MAX_ADAPTERS = 1024
 
 
 class DeployerFactory(Protocol):
@@ -52,19 +57,26 @@ class DeployersByEnvironment:
         self._store = store
         self._clock = clock
         self._build = build
-        self._built: dict[int, tuple[tuple[str, str], Deployer]] = {}
+        self._built: OrderedDict[tuple[int, str, str], Deployer] = OrderedDict()
 
     def forget(self) -> None:
         """Drop every adapter built so far (and the rollouts they remember)."""
         self._built.clear()
 
     def for_settings(self, provider: ProviderSettings) -> Deployer:
-        fingerprint = (provider.kind, json.dumps(provider.settings, sort_keys=True, default=str))
-        built = self._built.get(provider.environment_id)
-        if built is not None and built[0] == fingerprint:
-            return built[1]
+        key = (
+            provider.environment_id,
+            provider.kind,
+            json.dumps(provider.settings, sort_keys=True, default=str),
+        )
+        built = self._built.get(key)
+        if built is not None:
+            self._built.move_to_end(key)
+            return built
         deployer = self._build(provider.kind, provider.settings, clock=self._clock)
-        self._built[provider.environment_id] = (fingerprint, deployer)
+        self._built[key] = deployer
+        if len(self._built) > _MAX_ADAPTERS:
+            self._built.popitem(last=False)
         return deployer
 
     async def for_environments(

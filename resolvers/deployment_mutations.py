@@ -274,7 +274,8 @@ async def rollback(context: Context, data: Input) -> Outcome[DeploymentRecord]:
         deployment, created = await store.create(
             model.service, model.environment, chosen.version, chosen.commit_sha,
             f"rollback to #{chosen.number}", DeploymentKind.ROLLBACK, requester(context),
-            idempotency_key=model.idempotency_key, rollback_of_id=current.id, fingerprint=data,
+            idempotency_key=model.idempotency_key, rollback_of_id=current.id,
+            rollback_to_id=chosen.id, fingerprint=data,
         )  # fmt: skip
         await _started(context, deployment, created)
         return deployment

@@ -1,14 +1,18 @@
 """An environment's provider and protection, as createEnvironment/updateEnvironment set them.
 
-Both are checked in full before the environment itself changes (unknown provider kinds,
-settings the adapter refuses, approver teams that do not exist), so the writes that follow
-cannot be refused halfway.
+Both are checked in full before anything is written (unknown provider kinds, settings the
+adapter refuses, approver teams that do not exist), so a client hears of every mistake it can
+fix; then the environment, its provider and its protection are written by the deployment
+store in ONE transaction, the audited one (`DeploymentStore.create_environment` /
+`update_environment`): a part refused at write time (an approver team deleted meanwhile)
+leaves nothing written and no ACCEPTED record.
 """
 
 from __future__ import annotations
 
 from providers.deployers.registry import validate_settings
 from providers.deployers.settings import InvalidProviderSettings
+from providers.deployment_ports import ProtectionChoice, ProviderChoice
 from providers.errors import NotFound, ValidationFailed
 from resolvers import validation as v
 from resolvers.context import Context
@@ -34,18 +38,15 @@ async def check(
                 )
 
 
-async def apply(
-    context: Context,
-    environment: str,
-    provider: v.ProviderInput | None,
-    protection: v.ProtectionInput | None,
-) -> None:
-    if provider is not None:
-        await context.deployments.set_provider(environment, provider.kind, provider.settings)
-    if protection is not None:
-        await context.deployments.set_protection(
-            environment,
-            protection.required_approvals,
-            protection.approver_teams,
-            protection.prevent_self_approval,
-        )
+def provider_choice(provider: v.ProviderInput | None) -> ProviderChoice | None:
+    return None if provider is None else ProviderChoice(provider.kind, provider.settings)
+
+
+def protection_choice(protection: v.ProtectionInput | None) -> ProtectionChoice | None:
+    if protection is None:
+        return None
+    return ProtectionChoice(
+        protection.required_approvals,
+        tuple(protection.approver_teams),
+        protection.prevent_self_approval,
+    )

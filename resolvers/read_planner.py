@@ -108,6 +108,7 @@ _RELATED: dict[tuple[p.Entity, str], tuple[p.Relation, bool, p.Entity]] = {
     (E.DEPLOYMENT, "provider"): (R.DEPLOYMENT_PROVIDER, False, E.PROVIDER),
     (E.DEPLOYMENT, "promotedFrom"): (R.DEPLOYMENT_PROMOTED_FROM, False, E.DEPLOYMENT),
     (E.DEPLOYMENT, "rollbackOf"): (R.DEPLOYMENT_ROLLBACK_OF, False, E.DEPLOYMENT),
+    (E.DEPLOYMENT, "rollbackTo"): (R.DEPLOYMENT_ROLLBACK_TO, False, E.DEPLOYMENT),
     (E.DEPLOYMENT, "previous"): (R.DEPLOYMENT_PREVIOUS, False, E.DEPLOYMENT),
     (E.DEPLOYMENT, "history"): (R.DEPLOYMENT_HISTORY, True, E.STATUS_EVENT),
     (E.DEPLOYMENT, "approvals"): (R.DEPLOYMENT_APPROVALS, True, E.APPROVAL),

@@ -1,14 +1,25 @@
-"""The rollout runner: hands committed deployments to their environment's provider adapter and
-follows them to the end, in background tasks it owns (started and stopped with the app).
+"""The rollout runner: hands committed deployments to their provider adapter and follows them
+to the end, in background tasks it owns (started and stopped with the app).
 
 One task per deployment: `start()` for a QUEUED one, then `poll()` every `poll_seconds` until
-the store holds a finished state. Each provider call runs under a deadline; a `ProviderError`
-or a missed deadline on `start()` fails the deployment with the provider's message, `poll()`
-(idempotent) is tried again on the next round and fails it after `poll_attempts` failures in a
-row. What the provider reports is stored with source `provider:<kind>`. The store is re-read
-before every round, so a deployment moved by someone else (`reportDeploymentStatus`, a cancel)
-ends its task. After a restart, `resume_unfinished()` picks up every QUEUED and IN_PROGRESS
-deployment; a WAITING_APPROVAL one waits for whoever approves it to call `begin` again.
+the store holds a finished state. Each provider call runs under a deadline; a `ProviderError`,
+a missed deadline or any other failure of the adapter on `start()` fails the deployment with
+the provider's message, `poll()` (idempotent) is tried again on the next round and fails it
+after `poll_attempts` failures in a row. What the provider reports is stored with source
+`provider:<kind>`. The store is re-read before every round, so a deployment moved by someone
+else (`reportDeploymentStatus`, a cancel) ends its task.
+
+A deployment is followed on the provider it was created with (`DeploymentStore.
+deployment_providers`: the kind and settings its environment had then), not on whatever its
+environment has now: changing an environment's provider never moves a running rollout.
+
+Nothing is lost or stuck: a store step that fails (the database restarting, a dropped
+connection) is retried with a growing pause (`store_retry_seconds`, doubling up to
+`store_retry_max_seconds`) for as long as the runner runs, with a warning each time; refusals
+(`CatalogError`s) are answers, not failures, and are not retried. After a restart,
+`resume_unfinished()` picks up every QUEUED and IN_PROGRESS deployment and reconciles it with
+its own provider (a deployment whose provider cannot be built any more is FAILED with the
+reason); a WAITING_APPROVAL one waits for whoever approves it to call `begin` again.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from providers import deployment_states as states
-from providers.deployment_ports import DeploymentStore
+from providers.deployment_ports import DeploymentStore, ProviderSettings
 from providers.deployments import (
     Deployer,
     DeploymentKind,
@@ -38,6 +49,7 @@ log = logging.getLogger(__name__)
 
 S = DeploymentState
 T = TypeVar("T")
+A = TypeVar("A")
 Sleep = Callable[[float], Awaitable[None]]
 
 _DRIVEN = frozenset({S.QUEUED, S.IN_PROGRESS})
@@ -57,6 +69,8 @@ class Rollouts:
         call_deadline_seconds: float = 10.0,
         poll_seconds: float = 2.0,
         poll_attempts: int = 3,
+        store_retry_seconds: float = 0.5,
+        store_retry_max_seconds: float = 30.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._store = store
@@ -65,6 +79,8 @@ class Rollouts:
         self._deadline = call_deadline_seconds
         self._poll_seconds = poll_seconds
         self._poll_attempts = poll_attempts
+        self._retry_seconds = store_retry_seconds
+        self._retry_max_seconds = max(store_retry_seconds, store_retry_max_seconds)
         self._sleep = sleep
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._started: set[int] = set()
@@ -92,7 +108,8 @@ class Rollouts:
 
     async def resume_unfinished(self) -> int:
         """At start-up: follow every QUEUED and IN_PROGRESS deployment again (not those CI
-        records itself). How many."""
+        records itself), each on the provider it was created with, whatever its environment's
+        provider is now. How many."""
         unfinished = [
             d
             for d in await self._store.unfinished()
@@ -136,20 +153,21 @@ class Rollouts:
         states.check(current.state, S.CANCELED, path=_PATH)
         if current.state is S.WAITING_APPROVAL or current.kind is DeploymentKind.RECORDED:
             return await self._cancel_in(store, current, None, source, message)
-        deployer, request = await self._target(current)
-        can_cancel = ProviderCapability.CANCEL in deployer.capabilities
-        if current.state is S.IN_PROGRESS and not can_cancel:
-            raise PreconditionFailed("the provider cannot cancel", list(_PATH))
         reached = bool(
             current.state is S.IN_PROGRESS or current.external_id or current.id in self._started
         )
+        target = await self._target(current) if reached else None
+        can_cancel = target is not None and ProviderCapability.CANCEL in target[0].capabilities
+        if current.state is S.IN_PROGRESS and not can_cancel:
+            raise PreconditionFailed("the provider cannot cancel", list(_PATH))
         following = self._tasks.get(current.id)
         if following is not None:
             await self._halt([following])
         try:
-            if not (reached and can_cancel):
+            if target is None or not can_cancel:
                 return await self._cancel_in(store, current, None, source, message)
-            update = await self._call(deployer.cancel(request, current.external_id))
+            deployer, request = target
+            update = await self._call(deployer.cancel(request, current.external_id), deployer)
             if update.state in _PROVIDER_OUTCOMES:
                 finished = await self._apply(current, update, f"provider:{deployer.kind}")
                 raise PreconditionFailed(
@@ -178,11 +196,13 @@ class Rollouts:
             self._started.discard(deployment_id)
 
     async def _drive(self, deployment_id: int) -> None:
-        current = await self._reread(deployment_id)
+        current = await self._patiently(deployment_id, "reading it", self._reread, deployment_id)
         if current.state not in _DRIVEN:
             return
         try:
-            deployer, request = await self._target(current)
+            deployer, request = await self._patiently(
+                deployment_id, "finding its provider", self._target, current
+            )
         except ProviderFailure as failure:
             await self._fail(current, failure, f"provider:{current.provider}")
             return
@@ -190,19 +210,21 @@ class Rollouts:
         if current.state is S.QUEUED:
             self._started.add(deployment_id)
             try:
-                update = await self._call(deployer.start(request))
+                update = await self._call(deployer.start(request), deployer)
             except ProviderFailure as failure:
                 await self._fail(current, failure, source)
                 return
-            current = await self._apply(current, update, source)
+            current = await self._apply(current, update, source, patient=True)
         failures = 0
         while current.state in _DRIVEN:
             await self._sleep(self._poll_seconds)
-            current = await self._reread(deployment_id)
+            current = await self._patiently(
+                deployment_id, "reading it", self._reread, deployment_id
+            )
             if current.state not in _DRIVEN:
                 return
             try:
-                update = await self._call(deployer.poll(request, current.external_id))
+                update = await self._call(deployer.poll(request, current.external_id), deployer)
             except ProviderFailure as failure:
                 failures += 1
                 if failures >= self._poll_attempts:
@@ -211,10 +233,39 @@ class Rollouts:
                 log.warning("deployment %d: poll failed: %s", deployment_id, failure.message)
                 continue
             failures = 0
-            current = await self._apply(current, update, source)
+            current = await self._apply(current, update, source, patient=True)
 
-    async def _call(self, call: Awaitable[T]) -> T:
-        """A provider call under the deadline; its failures as `ProviderFailure`."""
+    async def _patiently(
+        self,
+        deployment_id: int,
+        what: str,
+        step: Callable[[A], Awaitable[T]],
+        argument: A,
+    ) -> T:
+        """`step(argument)`, a store step of a followed deployment, tried until it answers:
+        refusals (`CatalogError`s, NotFound among them) are answers and pass through; any other
+        failure (the database down, a dropped connection) is logged and tried again after a
+        pause that doubles up to `store_retry_max_seconds`, for as long as the runner runs."""
+        pause = self._retry_seconds
+        attempt = 1
+        while True:
+            try:
+                return await step(argument)
+            except CatalogError:
+                raise
+            except Exception as error:
+                log.warning(
+                    "deployment %d: %s failed (attempt %d: %s: %s); trying again in %g s",
+                    deployment_id, what, attempt, type(error).__name__, error, pause,
+                )  # fmt: skip
+            await self._sleep(pause)
+            pause = min(pause * 2, self._retry_max_seconds)
+            attempt += 1
+
+    async def _call(self, call: Awaitable[T], deployer: Deployer) -> T:
+        """A provider call under the deadline; its failures as `ProviderFailure`. An adapter
+        that breaks its contract (raises something else) fails the call too, with a generic
+        message (its own words may hold anything)."""
         try:
             async with asyncio.timeout(self._deadline):
                 return await call
@@ -224,33 +275,56 @@ class Rollouts:
             ) from None
         except ProviderError as error:
             raise ProviderFailure(error.message) from None
+        except Exception:
+            log.exception("the %s provider failed unexpectedly", deployer.kind)
+            raise ProviderFailure(f"the {deployer.kind} provider failed unexpectedly") from None
 
     async def _apply(
-        self, current: DeploymentRecord, update: ProviderUpdate, source: str
+        self,
+        current: DeploymentRecord,
+        update: ProviderUpdate,
+        source: str,
+        *,
+        patient: bool = False,
     ) -> DeploymentRecord:
-        """Store what the provider reported, if it is news; the stored deployment after."""
+        """Store what the provider reported, if it is news; the stored deployment after.
+        `patient`: in a followed deployment's task, where store failures are retried
+        (`_patiently`); a caller waiting for an answer (a cancel) hears of them instead."""
         if not _is_news(current, update):
             return current
         steps = [update]
         if current.state is S.QUEUED and update.state is S.SUCCEEDED:
             steps.insert(0, ProviderUpdate(S.IN_PROGRESS, update.raw_status, None))
+
+        async def store(step: ProviderUpdate) -> DeploymentRecord:
+            return await self._store.transition(
+                current.id, step.state, raw_status=step.raw_status, message=step.message,
+                source=source, url=update.url, external_id=update.external_id,
+                log_url=update.log_url,
+            )  # fmt: skip
+
         try:
             for step in steps:
-                current = await self._store.transition(
-                    current.id, step.state, raw_status=step.raw_status, message=step.message,
-                    source=source, url=update.url, external_id=update.external_id,
-                    log_url=update.log_url,
-                )  # fmt: skip
+                # A retried transition that did commit the first time is a report of the
+                # state the deployment is in: accepted, and it changes nothing.
+                if patient:
+                    what = f"storing {step.state.value}"
+                    current = await self._patiently(current.id, what, store, step)
+                else:
+                    current = await store(step)
         except NotFound:
             raise
         except CatalogError as refused:
             log.info("deployment %d: %s", current.id, refused.message)
+            if patient:
+                return await self._patiently(current.id, "reading it", self._reread, current.id)
             return await self._reread(current.id)
         return current
 
     async def _fail(self, current: DeploymentRecord, failure: ProviderFailure, source: str) -> None:
         log.warning("deployment %d failed at the provider: %s", current.id, failure.message)
-        await self._apply(current, ProviderUpdate(S.FAILED, None, failure.message), source)
+        update = ProviderUpdate(S.FAILED, None, failure.message)
+        await self._apply(current, update, source, patient=True)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -279,29 +353,52 @@ class Rollouts:
         return found
 
     async def _target(self, deployment: DeploymentRecord) -> tuple[Deployer, DeployRequest]:
-        """The environment's adapter and what to ask it; NotFound when something is gone,
-        ProviderFailure when the environment's provider settings cannot build an adapter."""
+        """The adapter of the provider `deployment` was created with and what to ask it;
+        NotFound when something is gone, ProviderFailure when its provider cannot be built."""
+        provider = await self._provider_of(deployment)
         try:
-            found = await self._deployers.for_environments([deployment.environment_id])
+            deployer = self._deployers.for_settings(provider)
         except ProviderError as error:
             raise ProviderFailure(error.message) from None
+        except Exception:
+            # Not a store failure to try again: the adapter itself cannot be set up.
+            log.exception("building the %s provider failed unexpectedly", provider.kind)
+            raise ProviderFailure(f"the {provider.kind} provider could not be set up") from None
         services = await self._catalog.services_by_id([deployment.service_id])
         environments = await self._catalog.environments_by_id([deployment.environment_id])
-        target = found.get(deployment.environment_id)
         service = services.get(deployment.service_id)
         environment = environments.get(deployment.environment_id)
-        if target is None or service is None or environment is None:
+        if service is None or environment is None:
             raise NotFound(f"deployment {deployment.id}: its service or environment is gone")
         rollback_to = None
-        if deployment.kind is DeploymentKind.ROLLBACK and deployment.rollback_of_id is not None:
-            replaced = await self._store.by_ids([deployment.rollback_of_id])
-            rolled_back = replaced.get(deployment.rollback_of_id)
-            rollback_to = rolled_back.external_id if rolled_back else None
+        if deployment.kind is DeploymentKind.ROLLBACK and deployment.rollback_to_id is not None:
+            found = await self._store.by_ids([deployment.rollback_to_id])
+            target = found.get(deployment.rollback_to_id)
+            rollback_to = target.external_id if target else None
         request = DeployRequest(
             deployment.id, service.slug, environment.slug, deployment.version,
-            deployment.commit_sha, deployment.kind, target.provider.settings, rollback_to,
+            deployment.commit_sha, deployment.kind, provider.settings, rollback_to,
+            started_at=deployment.started_at,
         )  # fmt: skip
-        return target.deployer, request
+        return deployer, request
+
+    async def _provider_of(self, deployment: DeploymentRecord) -> ProviderSettings:
+        """The provider (kind and settings) `deployment` was created with. A deployment made
+        before deployments kept their provider's settings takes its environment's, as long as
+        the environment's provider is still of the deployment's kind."""
+        own = (await self._store.deployment_providers([deployment.id])).get(deployment.id)
+        if own is not None:
+            return own
+        found = await self._store.providers([deployment.environment_id])
+        current = found.get(deployment.environment_id)
+        if current is None:
+            raise NotFound(f"deployment {deployment.id}: its environment is gone")
+        if current.kind != deployment.provider:
+            raise ProviderFailure(
+                f"the settings of the {deployment.provider} provider this deployment was made "
+                f"for are not known, and its environment's provider is now {current.kind}"
+            )
+        return current
 
     @staticmethod
     async def _halt(tasks: list[asyncio.Task[None]]) -> None:

@@ -207,9 +207,15 @@ class Deployment(Node):
     async def promoted_from(self, info: CatalogInfo) -> Deployment | None:
         return _maybe(await q.deployment_by_id(info.context, self.record.promoted_from_id))
 
-    @strawberry.field(description="The deployment a rollback returned to.")
+    @strawberry.field(
+        description="The deployment a rollback replaces (ROLLED_BACK once the rollback succeeds)."
+    )
     async def rollback_of(self, info: CatalogInfo) -> Deployment | None:
         return _maybe(await q.deployment_by_id(info.context, self.record.rollback_of_id))
+
+    @strawberry.field(description="The earlier successful deployment a rollback returns to.")
+    async def rollback_to(self, info: CatalogInfo) -> Deployment | None:
+        return _maybe(await q.deployment_by_id(info.context, self.record.rollback_to_id))
 
     @strawberry.field(description="The one before it for the same service and environment.")
     async def previous(self, info: CatalogInfo) -> Deployment | None:

@@ -12,14 +12,21 @@ import asyncpg
 import pytest
 
 from providers.access import ActorKind, AuditEntry, AuditOutcome, Forbidden
-from providers.deployment_ports import DeploymentFilter, DeploymentStore, RecordedDeployment
+from providers.changes import EnvironmentDraft, EnvironmentPatch
+from providers.deployment_ports import (
+    DeploymentFilter,
+    DeploymentStore,
+    ProtectionChoice,
+    ProviderChoice,
+    RecordedDeployment,
+)
 from providers.deployments import ApprovalDecision, DeploymentKind, DeploymentRecord, Requester
 from providers.deployments import DeploymentState as S
 from providers.errors import CatalogError, ErrorCode
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import create_pool
 from providers.postgres.deployments import PostgresDeploymentStore
-from providers.records import PageRequest
+from providers.records import EnvironmentTier, PageRequest
 
 ADA = Requester(ActorKind.USER, 1, "Ada")
 BOB = Requester(ActorKind.USER, 2, "Bob")
@@ -501,6 +508,105 @@ async def test_audited_changes_record_one_entry_in_their_transaction(
     # Without an audit entry, nothing is written.
     await store.unfreeze("production")
     assert await audit_count() == before + 3
+
+
+async def test_an_environment_and_its_provider_and_protection_are_one_audited_change(
+    store: PostgresDeploymentStore, pool: asyncpg.Pool
+) -> None:
+    async def audit_count() -> int:
+        return int(await pool.fetchval("SELECT count(*) FROM audit_events"))
+
+    async def stored(slug: str) -> tuple[object, ...] | None:
+        row = await pool.fetchrow(
+            "SELECT name, version, provider_kind, provider_settings, required_approvals, "
+            "prevent_self_approval, ARRAY(SELECT t.slug FROM environment_approver_teams a "
+            "JOIN teams t ON t.id = a.team_id WHERE a.environment_id = e.id ORDER BY t.slug) "
+            "AS approvers FROM environments e WHERE slug = $1",
+            slug,
+        )
+        return None if row is None else tuple(row)
+
+    create = AuditEntry("createEnvironment", AuditOutcome.ACCEPTED, ActorKind.USER, 1, "Ada")
+    update = AuditEntry("updateEnvironment", AuditOutcome.ACCEPTED, ActorKind.USER, 1, "Ada")
+    hooks = {"url": "https://hooks", "secretEnv": "HOOK_SECRET"}
+    before = await audit_count()
+    created = await store.audited(create).create_environment(
+        EnvironmentDraft("qa", "QA", EnvironmentTier.TESTING),
+        ProviderChoice("webhook", hooks),
+        ProtectionChoice(2, ("release",), False),
+    )
+    assert (created.slug, created.version) == ("qa", 1)
+    assert await stored("qa") == ("QA", 1, "webhook", hooks, 2, False, ["release"])
+    assert await audit_count() == before + 1
+
+    # Any part refused: nothing of the change is written, and nothing is recorded (the caller
+    # records the refusal).
+    await refusal(
+        ErrorCode.NOT_FOUND,
+        store.audited(create).create_environment(
+            EnvironmentDraft("uat", "UAT", EnvironmentTier.TESTING),
+            ProviderChoice("simulated", {}),
+            ProtectionChoice(1, ("release", "ghosts"), True),
+        ),
+    )
+    await refusal(
+        ErrorCode.CONFLICT,
+        store.audited(create).create_environment(
+            EnvironmentDraft("qa", "QA again", EnvironmentTier.TESTING),
+            ProviderChoice("simulated", {}),
+            None,
+        ),
+    )
+    await refusal(
+        ErrorCode.NOT_FOUND,
+        store.audited(update).update_environment(
+            "qa", 1, EnvironmentPatch(name="QA 2"), ProviderChoice("simulated", {}),
+            ProtectionChoice(0, ("ghosts",), True),
+        ),
+    )  # fmt: skip
+    assert await stored("uat") is None
+    assert await stored("qa") == ("QA", 1, "webhook", hooks, 2, False, ["release"])
+    assert await audit_count() == before + 1
+
+    # Accepted: one new version for all of it; what is not given stays.
+    updated = await store.audited(update).update_environment(
+        "qa", 1, EnvironmentPatch(name="QA 2"), ProviderChoice("simulated", {}), None
+    )
+    assert (updated.name, updated.version) == ("QA 2", 2)
+    assert await stored("qa") == ("QA 2", 2, "simulated", {}, 2, False, ["release"])
+    await store.audited(update).update_environment(
+        "qa", None, EnvironmentPatch(), None, ProtectionChoice(0, (), True)
+    )
+    assert await stored("qa") == ("QA 2", 3, "simulated", {}, 0, True, [])
+    await refusal(
+        ErrorCode.CONFLICT,
+        store.audited(update).update_environment("qa", 2, EnvironmentPatch(), None, None),
+    )
+    assert await audit_count() == before + 3
+    operations = await pool.fetch("SELECT operation FROM audit_events ORDER BY id")
+    assert [row["operation"] for row in operations][-3:] == [
+        "createEnvironment", "updateEnvironment", "updateEnvironment",
+    ]  # fmt: skip
+
+
+async def test_a_deployment_keeps_the_provider_it_was_created_with(
+    store: PostgresDeploymentStore, pool: asyncpg.Pool
+) -> None:
+    hooks = {"url": "https://hooks", "secretEnv": "HOOK_SECRET"}
+    await store.set_provider("staging", "webhook", hooks)
+    first = await deploy(store, "1")
+    await store.set_provider("staging", "simulated", {"durationSeconds": 1})
+    second = await deploy(store, "1", service="web")
+    recorded, _ = await store.record(
+        RecordedDeployment("api", "production", "9", S.SUCCEEDED, external_id="ci-9"), CI
+    )
+    providers = await store.deployment_providers([first.id, second.id, recorded.id, 999])
+    assert providers.keys() == {first.id, second.id}
+    assert (first.provider, providers[first.id].kind) == ("webhook", "webhook")
+    assert dict(providers[first.id].settings) == hooks
+    assert providers[first.id].environment_id == first.environment_id
+    assert (second.provider, providers[second.id].kind) == ("simulated", "simulated")
+    assert dict(providers[second.id].settings) == {"durationSeconds": 1}
 
 
 # --- reads ------------------------------------------------------------------------------

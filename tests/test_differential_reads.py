@@ -57,6 +57,11 @@ EXECUTOR_ONLY_FIELDS = {
     "ServiceEnvironment": ("live",),
     "Provider": ("capabilities",),
 }
+# Arguments (and, for `slug`, root fields) naming an object of that kind by its slug.
+SLUG_KINDS = {
+    "environment": "environments", "from": "environments", "to": "environments",
+    "service": "services", "team": "teams", "owner": "teams",
+}  # fmt: skip
 DEMO_DEPLOYMENTS_IN_IDS = 40
 DEPLOYMENT_WORDS = re.compile(
     r"[dD]eployment|releaseMatrix|compareEnvironments|protection|provider|environments \{"
@@ -122,15 +127,9 @@ class _Steer(Visitor):
         if name in ("after", "before"):
             invalid = StringValueNode(value="bm90LWEtY3Vyc29y")
             return self._draw(st.sampled_from([NullValueNode(), NullValueNode(), value, invalid]))
-        if name == "slug":
-            kind = {"team": "teams", "environment": "environments"}.get(field_name, "services")
+        if name in SLUG_KINDS or name == "slug":
+            kind = SLUG_KINDS.get(name) or SLUG_KINDS.get(field_name, "services")
             return self._string(catalog.slugs[kind], value)
-        if name in ("environment", "from", "to"):
-            return self._string(catalog.slugs["environments"], value)
-        if name == "service":
-            return self._string(catalog.slugs["services"], value)
-        if name == "team":
-            return self._string(catalog.slugs["teams"], value)
         if name == "environments":
             slugs = st.lists(st.sampled_from(catalog.slugs["environments"]), max_size=3)
             return self._draw(
@@ -146,8 +145,6 @@ class _Steer(Visitor):
             return self._draw(st.sampled_from([UNTIL, UNTIL, SINCE[0]]).map(_string_node))
         if name in ("handle",):
             return self._string(catalog.handles, value)
-        if name == "owner":
-            return self._string(catalog.slugs["teams"], value)
         if name == "id":
             return self._string(catalog.ids, value)
         if name == "ids":

@@ -125,20 +125,35 @@ async def test_rollback_redeploys_the_previous_version(
 ) -> None:
     await seed(gql, pool)
     await environments(gql)
+    shipped = []
     for version in ("1.0", "2.0"):
-        await gql.mutate(
+        done = await gql.mutate(
             "deploy", DEPLOYMENT, service="pay-api", environment="prod", version=version
         )
+        shipped.append(done["deployment"]["id"])
         await settled(app)
-    rolled = await gql.mutate("rollback", DEPLOYMENT, service="pay-api", environment="prod")
+    rolled = await gql.mutate(
+        "rollback",
+        DEPLOYMENT.replace("rollbackOf { id }", "rollbackOf { id } rollbackTo { id }"),
+        service="pay-api",
+        environment="prod",
+    )
     assert rolled["errors"] == [], rolled
     assert rolled["deployment"]["kind"] == "ROLLBACK"
     assert rolled["deployment"]["version"] == "1.0"
+    # It replaces 2.0 and returns to 1.0.
+    assert rolled["deployment"]["rollbackOf"] == {"id": shipped[1]}
+    assert rolled["deployment"]["rollbackTo"] == {"id": shipped[0]}
     await settled(app)
     current = await gql(
-        '{ service(slug: "pay-api") { currentDeployment(environment: "prod") { version } } }'
+        '{ service(slug: "pay-api") { currentDeployment(environment: "prod") '
+        "{ version rollbackOf { state } rollbackTo { version } } } }"
     )
-    assert current["service"]["currentDeployment"]["version"] == "1.0"
+    assert current["service"]["currentDeployment"] == {
+        "version": "1.0",
+        "rollbackOf": {"state": "ROLLED_BACK"},
+        "rollbackTo": {"version": "1.0"},
+    }
 
 
 async def test_frozen_environments_refuse_with_the_reason(
@@ -323,6 +338,14 @@ async def test_a_webhook_rollout_ends_with_the_receivers_report(
             "deploy", DEPLOYMENT, service="pay-api", environment="hook", version="5"
         )
         deployment_id = deployed["deployment"]["id"]
+        # The deployment keeps the provider's settings it was made with: names, never secrets.
+        kept = await pool.fetchrow(
+            "SELECT provider, provider_settings, to_jsonb(d)::text AS everything "
+            "FROM deployments d WHERE version = '5'"
+        )
+        assert kept is not None
+        assert (kept["provider"], kept["provider_settings"]) == ("webhook", provider["settings"])
+        assert "whsec_test" not in kept["everything"]
         for _ in range(100):
             if receiver.requests:
                 break

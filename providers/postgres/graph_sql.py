@@ -52,6 +52,7 @@ _FLOATS = frozenset(
 _DEPLOYMENT_LINKS = {
     p.Relation.DEPLOYMENT_PROMOTED_FROM: "promoted_from_id",
     p.Relation.DEPLOYMENT_ROLLBACK_OF: "rollback_of_id",
+    p.Relation.DEPLOYMENT_ROLLBACK_TO: "rollback_to_id",
     p.Relation.DEPLOYMENT_PREVIOUS: "previous_id",
 }
 _DEPLOYMENT_LISTED_BY = {

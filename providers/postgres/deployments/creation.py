@@ -42,6 +42,7 @@ class Draft:
     fingerprint: str | None
     promoted_from_id: int | None
     rollback_of_id: int | None
+    rollback_to_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +95,9 @@ INSERT INTO deployments (
     service_id, environment_id, number, version, commit_sha, committed_at, description, kind,
     state, provider, external_id, url, requested_by_kind, requested_by_id, requested_by_name,
     started_at, finished_at, promoted_from_id, rollback_of_id, previous_id, idempotency_key,
-    idempotency_fingerprint)
+    idempotency_fingerprint, provider_settings, rollback_to_id)
 SELECT $1, $2, coalesce(max(number), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-       $15, $16, $17, $18, $19, $20, $21
+       $15, $16, $17, $18, $19, $20, $21, $22, $23
 FROM deployments WHERE service_id = $1 AND environment_id = $2
 RETURNING *
 """
@@ -163,6 +164,8 @@ async def create(connection: Connection, draft: Draft) -> tuple[DeploymentRecord
         else DeploymentState.QUEUED
     )
     requester = draft.requester
+    # The deployment keeps the environment's provider (kind and settings) as it is now, the row
+    # being locked FOR SHARE: the runner follows it there whatever the environment's becomes.
     try:
         async with connection.transaction():  # a savepoint: the error below is recoverable
             row = await connection.fetchrow(
@@ -172,7 +175,7 @@ async def create(connection: Connection, draft: Draft) -> tuple[DeploymentRecord
                 None, None, requester.kind.value, requester.actor_id, requester.name, None, None,
                 draft.promoted_from_id, draft.rollback_of_id,
                 None if current is None else current["id"], draft.idempotency_key,
-                draft.fingerprint,
+                draft.fingerprint, environment["provider_settings"], draft.rollback_to_id,
             )  # fmt: skip
     except asyncpg.UniqueViolationError as error:
         if error.constraint_name == "deployments_idempotency_key":
@@ -240,7 +243,7 @@ async def record(
         report.committed_at, report.description, DeploymentKind.RECORDED.value, state.value,
         RECORDED_PROVIDER, report.external_id, report.url, requester.kind.value,
         requester.actor_id, requester.name, started, finished, None, None,
-        None if current is None else current["id"], None, None,
+        None if current is None else current["id"], None, None, None, None,
     )  # fmt: skip
     assert row is not None
     await add_event(connection, row["id"], state, None, "recorded", "ci")

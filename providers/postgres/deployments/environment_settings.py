@@ -1,16 +1,28 @@
 """An environment's protection (approvals, freeze) and provider. Each change also counts a new
-version of the environment, like any other change to it."""
+version of the environment, like any other change to it.
+
+`create_environment` / `update_environment` write the environment together with its provider
+and protection, in the caller's (audited) transaction and as one version: a refusal of any
+part leaves nothing written."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from providers.deployment_ports import Protection, ProviderSettings
+from providers.changes import EnvironmentDraft, EnvironmentPatch
+from providers.deployment_ports import (
+    Protection,
+    ProtectionChoice,
+    ProviderChoice,
+    ProviderSettings,
+)
 from providers.errors import NotFound, ValidationFailed
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.checks import provider_kind, text
-from providers.postgres.writes.common import Connection, lock_row, update_row
+from providers.postgres.writes import environments
+from providers.postgres.writes.common import Connection, lock_row, touch, update_row
+from providers.records import EnvironmentRecord
 
 _PATH = ["input", "environment"]
 _LONGEST_REASON = 500
@@ -39,42 +51,123 @@ async def set_protection(
     approver_team_slugs: Sequence[str],
     prevent_self_approval: bool,
 ) -> Protection:
-    if required_approvals < 0:
-        raise ValidationFailed(
-            "`requiredApprovals` must not be negative", ["input", "protection", "requiredApprovals"]
-        )
+    choice = ProtectionChoice(required_approvals, tuple(approver_team_slugs), prevent_self_approval)
+    _check_protection(choice)
     row = await lock_row(connection, "environments", "slug", slug, _PATH)
-    wanted = sorted(set(approver_team_slugs))
-    teams = await connection.fetch(
-        "SELECT id, slug FROM teams WHERE slug = ANY($1::text[])", wanted
-    )
-    missing = sorted(set(wanted) - {team["slug"] for team in teams})
-    if missing:
-        raise NotFound(f"no team '{missing[0]}'", ["input", "protection", "approverTeams"])
-    await connection.execute(
-        "DELETE FROM environment_approver_teams WHERE environment_id = $1", row["id"]
-    )
-    await connection.execute(
-        "INSERT INTO environment_approver_teams (environment_id, team_id) "
-        "SELECT $1, unnest($2::bigint[])",
-        row["id"], [team["id"] for team in teams],
-    )  # fmt: skip
-    values = {
-        "required_approvals": required_approvals,
-        "prevent_self_approval": prevent_self_approval,
-    }
-    await update_row(connection, "environments", row["id"], values)
+    await _write_protection(connection, row["id"], choice)
+    await touch(connection, "environments", row["id"])
     return await _protection(connection, row["id"])
 
 
 async def set_provider(
     connection: Connection, slug: str, kind: str, settings: Mapping[str, Any]
 ) -> ProviderSettings:
-    provider_kind(kind)
-    if not isinstance(settings, Mapping):
+    choice = ProviderChoice(kind, settings)
+    _check_provider(choice)
+    row = await lock_row(connection, "environments", "slug", slug, _PATH)
+    await _write_provider(connection, row["id"], choice)
+    return rows.provider(await touch(connection, "environments", row["id"]))
+
+
+async def create_environment(
+    connection: Connection,
+    draft: EnvironmentDraft,
+    provider: ProviderChoice | None,
+    protection: ProtectionChoice | None,
+) -> EnvironmentRecord:
+    """The environment, then its provider and protection, in the caller's transaction: one
+    version (the first) for all of it."""
+    _check_settings(provider, protection)
+    created = await environments.create_environment(connection, draft)
+    await _write_settings(connection, created.id, provider, protection)
+    return created
+
+
+async def update_environment(
+    connection: Connection,
+    slug: str,
+    expected_version: int | None,
+    patch: EnvironmentPatch,
+    provider: ProviderChoice | None,
+    protection: ProtectionChoice | None,
+) -> EnvironmentRecord:
+    """The environment's own fields, provider and protection, in the caller's transaction: one
+    new version for all of it."""
+    _check_settings(provider, protection)
+    updated = await environments.update_environment(connection, slug, expected_version, patch)
+    await _write_settings(connection, updated.id, provider, protection)
+    return updated
+
+
+# --- the parts ----------------------------------------------------------------------------
+
+
+def _check_settings(provider: ProviderChoice | None, protection: ProtectionChoice | None) -> None:
+    if provider is not None:
+        _check_provider(provider)
+    if protection is not None:
+        _check_protection(protection)
+
+
+def _check_provider(provider: ProviderChoice) -> None:
+    provider_kind(provider.kind)
+    if not isinstance(provider.settings, Mapping):
         raise ValidationFailed(
             "`provider.settings` must be a JSON object", ["input", "provider", "settings"]
         )
-    row = await lock_row(connection, "environments", "slug", slug, _PATH)
-    values = {"provider_kind": kind, "provider_settings": dict(settings)}
-    return rows.provider(await update_row(connection, "environments", row["id"], values))
+
+
+def _check_protection(protection: ProtectionChoice) -> None:
+    if protection.required_approvals < 0:
+        raise ValidationFailed(
+            "`requiredApprovals` must not be negative", ["input", "protection", "requiredApprovals"]
+        )
+
+
+async def _write_settings(
+    connection: Connection,
+    environment_id: int,
+    provider: ProviderChoice | None,
+    protection: ProtectionChoice | None,
+) -> None:
+    if provider is not None:
+        await _write_provider(connection, environment_id, provider)
+    if protection is not None:
+        await _write_protection(connection, environment_id, protection)
+
+
+async def _write_provider(
+    connection: Connection, environment_id: int, provider: ProviderChoice
+) -> None:
+    await connection.execute(
+        "UPDATE environments SET provider_kind = $2, provider_settings = $3 WHERE id = $1",
+        environment_id, provider.kind, dict(provider.settings),
+    )  # fmt: skip
+
+
+async def _write_protection(
+    connection: Connection, environment_id: int, protection: ProtectionChoice
+) -> None:
+    """The approver teams are looked up (and kept from being deleted) in the change's own
+    transaction: one deleted since the caller checked it is NOT_FOUND, and nothing of the
+    change is written."""
+    wanted = sorted(set(protection.approver_team_slugs))
+    teams = await connection.fetch(
+        "SELECT id, slug FROM teams WHERE slug = ANY($1::text[]) FOR KEY SHARE", wanted
+    )
+    missing = sorted(set(wanted) - {team["slug"] for team in teams})
+    if missing:
+        raise NotFound(f"no team '{missing[0]}'", ["input", "protection", "approverTeams"])
+    await connection.execute(
+        "DELETE FROM environment_approver_teams WHERE environment_id = $1", environment_id
+    )
+    await connection.execute(
+        "INSERT INTO environment_approver_teams (environment_id, team_id) "
+        "SELECT $1, unnest($2::bigint[])",
+        environment_id, [team["id"] for team in teams],
+    )  # fmt: skip
+    await connection.execute(
+        "UPDATE environments SET required_approvals = $2, prevent_self_approval = $3 "
+        "WHERE id = $1",
+        environment_id, protection.required_approvals, protection.prevent_self_approval,
+    )  # fmt: skip

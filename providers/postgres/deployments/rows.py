@@ -23,7 +23,7 @@ _PLAIN = (
     "id", "number", "service_id", "environment_id", "version", "commit_sha", "description",
     "raw_status", "status_message", "provider", "external_id", "url", "log_url", "created_at",
     "started_at", "finished_at", "promoted_from_id", "rollback_of_id", "previous_id",
-    "idempotency_key", "committed_at",
+    "idempotency_key", "committed_at", "rollback_to_id",
 )  # fmt: skip
 
 

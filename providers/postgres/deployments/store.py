@@ -1,8 +1,13 @@
 """The deployment store on PostgreSQL (the `DeploymentStore` port).
 
-Every change is one transaction. With an audit entry (`audited`), each call that returns
-(idempotent replays included) records the entry once in that transaction; a refused call
-records nothing (the caller audits refusals).
+Every change is one transaction, an environment written with its provider and protection
+(`create_environment`, `update_environment`) included. With an audit entry (`audited`), each
+call that returns (idempotent replays included) records the entry once in that transaction; a
+refused call records nothing (the caller audits refusals).
+
+A deployment keeps the provider it was created with: the kind (`provider`) and, since
+migration 0004, the settings (`provider_settings`: names of secrets, never their values), read
+back by `deployment_providers`.
 
 Idempotency keys are unique per requesting actor (kind and id), across operations: the same
 key for another request (another service, version, kind...) is a CONFLICT. A key lives as
@@ -20,10 +25,13 @@ import asyncpg
 
 from providers.access import AuditEntry
 from providers.access_ports import AuditLog
+from providers.changes import EnvironmentDraft, EnvironmentPatch
 from providers.deployment_ports import (
     DeploymentFilter,
     DeploymentMetrics,
     Protection,
+    ProtectionChoice,
+    ProviderChoice,
     ProviderSettings,
     RecordedDeployment,
     ReleaseRow,
@@ -47,7 +55,7 @@ from providers.postgres.deployments import (
 )
 from providers.postgres.deployments.reads import DeploymentReader
 from providers.postgres.writes.common import Connection
-from providers.records import Page, PageRequest, ServiceFilter
+from providers.records import EnvironmentRecord, Page, PageRequest, ServiceFilter
 
 T = TypeVar("T")
 
@@ -91,6 +99,7 @@ class PostgresDeploymentStore(DeploymentReader):
         idempotency_key: str | None = None,
         promoted_from_id: int | None = None,
         rollback_of_id: int | None = None,
+        rollback_to_id: int | None = None,
         fingerprint: Mapping[str, Any] | None = None,
     ) -> tuple[DeploymentRecord, bool]:
         """A new deployment (QUEUED, or WAITING_APPROVAL in a protected environment) and
@@ -112,7 +121,7 @@ class PostgresDeploymentStore(DeploymentReader):
         draft = creation.Draft(
             service_slug, environment_slug, version, commit_sha, description, kind, requester,
             idempotency_key, None if idempotency_key is None else checks.fingerprint(fingerprint),
-            promoted_from_id, rollback_of_id,
+            promoted_from_id, rollback_of_id, rollback_to_id,
         )  # fmt: skip
         try:
             return await self._change(lambda connection: creation.create(connection, draft))
@@ -238,6 +247,47 @@ class PostgresDeploymentStore(DeploymentReader):
         return await self._change(
             lambda c: environment_settings.set_provider(c, environment_slug, kind, settings)
         )
+
+    async def create_environment(
+        self,
+        draft: EnvironmentDraft,
+        provider: ProviderChoice | None,
+        protection: ProtectionChoice | None,
+    ) -> EnvironmentRecord:
+        return await self._change(
+            lambda c: environment_settings.create_environment(c, draft, provider, protection)
+        )
+
+    async def update_environment(
+        self,
+        slug: str,
+        expected_version: int | None,
+        patch: EnvironmentPatch,
+        provider: ProviderChoice | None,
+        protection: ProtectionChoice | None,
+    ) -> EnvironmentRecord:
+        return await self._change(
+            lambda c: environment_settings.update_environment(
+                c, slug, expected_version, patch, provider, protection
+            )
+        )
+
+    # --- the provider each deployment was created with ---------------------------------
+
+    async def deployment_providers(
+        self, deployment_ids: Sequence[int]
+    ) -> dict[int, ProviderSettings]:
+        rows = await self._pool.fetch(
+            "SELECT id, environment_id, provider, provider_settings FROM deployments "
+            "WHERE id = ANY($1::bigint[]) AND provider_settings IS NOT NULL",
+            list(deployment_ids),
+        )
+        return {
+            row["id"]: ProviderSettings(
+                row["environment_id"], row["provider"], row["provider_settings"]
+            )
+            for row in rows
+        }
 
     # --- reads (see DeploymentReader) ---------------------------------------------------
 
