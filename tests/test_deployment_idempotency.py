@@ -19,7 +19,7 @@ from providers.deployments import Deployer, DeployRequest, ProviderUpdate
 from tests.access_support import seed
 from tests.support import GraphQLClient
 
-REPLAYS = 20
+REPLAYS = 50
 
 
 class CountingDeployer:

@@ -198,6 +198,28 @@ async def test_fifty_concurrent_replays_make_one_deployment(
     assert found.id == again.id
 
 
+async def test_keys_are_kept_beyond_a_day(
+    store: PostgresDeploymentStore, pool: asyncpg.Pool
+) -> None:
+    first, _ = await store.create(
+        "api", "staging", "2.0", None, None, DEPLOY, ADA, idempotency_key="nightly-2.0"
+    )
+    await pool.execute(
+        "UPDATE deployments SET created_at = created_at - interval '30 days' WHERE id = $1",
+        first.id,
+    )
+    again, created = await store.create(
+        "api", "staging", "2.0", None, None, DEPLOY, ADA, idempotency_key="nightly-2.0"
+    )
+    assert (again.id, created) == (first.id, False)
+    await refusal(
+        ErrorCode.CONFLICT,
+        store.create(
+            "api", "staging", "2.1", None, None, DEPLOY, ADA, idempotency_key="nightly-2.0"
+        ),
+    )
+
+
 async def test_a_key_reused_for_other_input_conflicts(store: PostgresDeploymentStore) -> None:
     first, _ = await store.create(
         "api", "staging", "2.0", None, None, DEPLOY, ADA, idempotency_key="k"

@@ -30,7 +30,6 @@ says (at most 3 attempts, exponential backoff with jitter, on connection errors,
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import os
@@ -47,6 +46,7 @@ from pydantic import Field, field_validator, model_validator
 from providers.deployers.retries import (
     Backoff,
     TransientFailure,
+    answered,
     call_with_retries,
     is_transient_status,
 )
@@ -399,13 +399,9 @@ class ArgoCDDeployer:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
         async def send() -> App:
-            try:
-                async with asyncio.timeout(timeout):
-                    response = await client.request(method, url, json=body, headers=headers)
-            except (TimeoutError, httpx.TimeoutException):
-                raise TransientFailure(f"no answer within {timeout:g} s") from None
-            except httpx.TransportError as error:
-                raise TransientFailure(f"connection failed ({type(error).__name__})") from None
+            response = await answered(
+                client.request(method, url, json=body, headers=headers), timeout
+            )
             status = response.status_code
             if 200 <= status < 300:
                 return _read_app(response.content, what)

@@ -20,7 +20,6 @@ says (at most 3 attempts, exponential backoff with jitter) on connection errors,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
@@ -35,6 +34,7 @@ from pydantic import Field, field_validator
 from providers.deployers.retries import (
     Backoff,
     TransientFailure,
+    answered,
     call_with_retries,
     is_transient_status,
 )
@@ -219,13 +219,7 @@ class WebhookDeployer:
                 TIMESTAMP_HEADER: timestamp,
                 SIGNATURE_HEADER: sign(secret, timestamp, body),
             }
-            try:
-                async with asyncio.timeout(timeout):
-                    response = await client.post(url, content=body, headers=headers)
-            except (TimeoutError, httpx.TimeoutException):
-                raise TransientFailure(f"no answer within {timeout:g} s") from None
-            except httpx.TransportError as error:
-                raise TransientFailure(f"connection failed ({type(error).__name__})") from None
+            response = await answered(client.post(url, content=body, headers=headers), timeout)
             status = response.status_code
             if 200 <= status < 300:
                 return response.content
