@@ -10,7 +10,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import asyncpg
 from pydantic import ValidationError
 
 from api.access_cli import Command, add_access_commands
@@ -22,6 +24,33 @@ def _settings(**overrides: Any) -> Settings:
         return Settings(**{key: value for key, value in overrides.items() if value is not None})
     except ValidationError as error:
         print(f"paved: {describe_settings_error(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+_DATABASE_ERRORS = (
+    OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError,
+)  # fmt: skip
+"""What an unreachable, refusing or misspelt database raises: told in one line."""
+
+
+def _database_problem(url: str, error: BaseException) -> str:
+    """One line naming the database (never its password) and what went wrong."""
+    parts = urlsplit(url)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+    return f"paved: cannot use the database at {where}: {type(error).__name__}: {error}"
+
+
+def _check_database(url: str) -> None:
+    """Fail fast, in one line, when DATABASE_URL cannot be connected to."""
+
+    async def probe() -> None:
+        connection = await asyncpg.connect(url, timeout=10)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except _DATABASE_ERRORS as error:
+        print(_database_problem(url, error), file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -44,6 +73,8 @@ def serve(args: argparse.Namespace) -> int:
         demo=False if args.no_demo else None,
     )
     _configure_logging(settings)
+    if settings.database_url:
+        _check_database(settings.database_url)
     if not settings.production and settings.graphiql_enabled:
         logging.getLogger("paved").info(
             "GraphiQL at http://%s:%s/graphql", settings.host, settings.port
@@ -74,6 +105,7 @@ def migrate(_: argparse.Namespace) -> int:
     if not settings.database_url:
         print("paved: set DATABASE_URL to the database to migrate", file=sys.stderr)
         return 2
+    _check_database(settings.database_url)
     applied = asyncio.run(apply(settings.database_url))
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
     return 0
@@ -85,6 +117,8 @@ def _with_settings(command: Command) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         settings = _settings()
         _configure_logging(settings)
+        if settings.database_url:
+            _check_database(settings.database_url)
         return command(args, settings)
 
     return run

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     live_status_cache_seconds: float = Field(default=5.0, ge=0, le=3_600)
     rollout_poll_seconds: float = Field(default=2.0, gt=0, le=3_600)
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """`INFO` reads as `info`, as logging itself takes either."""
+        return value.lower() if isinstance(value, str) else value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -409,3 +410,26 @@ async def test_paved_migrate_without_database_url_exits_2(tmp_path: Path) -> Non
     assert out == ""
     assert err.splitlines() == ["paved: set DATABASE_URL to the database to migrate"]
     assert not (tmp_path / ".paved").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [("migrate",), ("serve",), ("user", "create", "--handle", "a", "--name", "A")]
+)
+async def test_an_unusable_database_url_is_one_line_and_exit_2(
+    database_url: str, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Refused connections and refused logins alike; the password never shows."""
+    real = urlsplit(database_url)
+    where = (real.hostname or "") + (f":{real.port}" if real.port else "")
+    unknown_role = real._replace(netloc=f"no_such_role:s3cret@{where}")
+    for dsn, reason in (
+        ("postgresql://paved:s3cret@127.0.0.1:1/paved", "ConnectionRefusedError"),
+        (urlunsplit(unknown_role), "no_such_role"),
+    ):
+        code, out, err = await run_paved(tmp_path, clean_environment(DATABASE_URL=dsn), *command)
+        assert code == 2, err
+        assert out == ""
+        [line] = err.splitlines()
+        assert line.startswith("paved: cannot use the database at "), line
+        assert reason in line
+        assert "s3cret" not in line

@@ -59,6 +59,8 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.demo is False
     assert settings.log_level == "debug"
     assert settings.database_url == "postgresql://paved@db.internal:5432/paved"
+    monkeypatch.setenv("PAVED_LOG_LEVEL", "WARNING")
+    assert Settings().log_level == "warning"
     assert settings.production is False
 
 
