@@ -339,7 +339,7 @@ def check_deployment(
 def check_links(
     row: asyncpg.Record, deployments: dict[int, asyncpg.Record], client_ids: set[int]
 ) -> None:
-    """`previous`, `promotedFrom`, `rollbackOf` and who asked, by kind."""
+    """`previous`, `promotedFrom`, `rollbackOf`/`rollbackTo` and who asked, by kind."""
     if row["previous_id"] is not None:
         previous = deployments[row["previous_id"]]
         assert (previous["service_id"], previous["environment_id"]) == (
@@ -354,9 +354,15 @@ def check_links(
         assert (source["version"], source["commit_sha"]) == (row["version"], row["commit_sha"])
         assert DeploymentState(source["state"]) in deployment_states.SUCCESSFUL
     if row["kind"] == "ROLLBACK":
-        target = deployments[row["rollback_of_id"]]
-        assert target["id"] == row["previous_id"]
-        assert target["state"] == "ROLLED_BACK"
+        replaced = deployments[row["rollback_of_id"]]
+        assert replaced["id"] == row["previous_id"]
+        assert replaced["state"] == "ROLLED_BACK"
+        target = deployments[row["rollback_to_id"]]
+        assert target["number"] < replaced["number"]
+        assert (target["version"], target["commit_sha"]) == (row["version"], row["commit_sha"])
+        assert DeploymentState(target["state"]) in deployment_states.SUCCESSFUL
+    else:
+        assert row["rollback_to_id"] is None
     if row["kind"] == "RECORDED":
         assert row["requested_by_kind"] == "client"
         assert row["requested_by_id"] in client_ids

@@ -131,6 +131,7 @@ class PlannedDeployment:
     finished_at: datetime | None = None
     promoted_from: int | None = None
     rollback_of: int | None = None
+    rollback_to: int | None = None
     previous: int | None = None
     events: list[_Event] = field(default_factory=list)
     approvals: list[_Approval] = field(default_factory=list)
@@ -194,6 +195,7 @@ class _Planner:
         description: str | None = None,
         promoted_from: PlannedDeployment | None = None,
         rollback_of: PlannedDeployment | None = None,
+        rollback_to: PlannedDeployment | None = None,
     ) -> PlannedDeployment:
         pair = self.pair(service, environment)
         if pair.free_at is not None and at <= pair.free_at:
@@ -217,6 +219,7 @@ class _Planner:
             description=description,
             promoted_from=None if promoted_from is None else promoted_from.index,
             rollback_of=None if rollback_of is None else rollback_of.index,
+            rollback_to=None if rollback_to is None else rollback_to.index,
             previous=None if pair.current is None else pair.current.index,
         )
         deployment.events.append(_Event(state, None, "requested", "api", at))
@@ -434,7 +437,7 @@ class _Planner:
         deployment = self.create(
             service, bad.environment, target.version, target.commit_sha, K.ROLLBACK, requester,
             at + self.minutes(20, 90), description=self.rng.choice(_ROLLBACK_REASONS),
-            rollback_of=bad,
+            rollback_of=bad, rollback_to=target,
         )  # fmt: skip
         start = deployment.created_at
         if deployment.state is S.WAITING_APPROVAL:
@@ -518,13 +521,14 @@ INSERT INTO deployments (
     id, service_id, environment_id, number, version, commit_sha, committed_at, description, kind,
     state, raw_status, status_message, provider, external_id, url, requested_by_kind,
     requested_by_id, requested_by_name, created_at, started_at, finished_at, promoted_from_id,
-    rollback_of_id, previous_id)
+    rollback_of_id, previous_id, rollback_to_id)
 OVERRIDING SYSTEM VALUE
 SELECT * FROM unnest(
     $1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::text[], $6::text[],
     $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
     $14::text[], $15::text[], $16::text[], $17::bigint[], $18::text[], $19::timestamptz[],
-    $20::timestamptz[], $21::timestamptz[], $22::bigint[], $23::bigint[], $24::bigint[])
+    $20::timestamptz[], $21::timestamptz[], $22::bigint[], $23::bigint[], $24::bigint[],
+    $25::bigint[])
 """
 _INSERT_EVENTS = """
 INSERT INTO deployment_events (deployment_id, state, raw_status, message, source, at)
@@ -577,7 +581,7 @@ async def load_deployment_history(pool: asyncpg.Pool, now: datetime | None = Non
                 d.raw_status, d.status_message, d.provider, external_id, d.url,
                 d.requester.kind.value, d.requester.actor_id, d.requester.name, d.created_at,
                 d.started_at, d.finished_at, id_of(d.promoted_from), id_of(d.rollback_of),
-                id_of(d.previous),
+                id_of(d.previous), id_of(d.rollback_to),
             ))  # fmt: skip
             events.extend(
                 (deployment_id, e.state.value, e.raw_status, e.message, e.source, e.at)
@@ -588,7 +592,7 @@ async def load_deployment_history(pool: asyncpg.Pool, now: datetime | None = Non
                  a.decision.value, a.comment, a.at)
                 for a in d.approvals
             )  # fmt: skip
-        await connection.execute(_INSERT_DEPLOYMENTS, *_columns(deployments, 24))
+        await connection.execute(_INSERT_DEPLOYMENTS, *_columns(deployments, 25))
         await connection.execute(_INSERT_EVENTS, *_columns(events, 6))
         await connection.execute(_INSERT_APPROVALS, *_columns(approvals, 7))
     return len(planned)
