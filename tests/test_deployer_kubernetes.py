@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
+import re
 import secrets
+import shutil
 import socket
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from kubernetes_asyncio.config import kube_config
 
 from providers.deployers.kubernetes import CHANGE_CAUSE, KubernetesDeployer
 from providers.deployers.registry import build_deployer, validate_settings
@@ -488,6 +495,7 @@ def test_good_settings_build_a_deployer() -> None:
         ({"image": "registry.example.com/{service:{version}"}, "image"),
         ({"timeoutSeconds": 0}, "timeoutSeconds"),
         ({"kubeconfig": "~/.kube/config"}, "kubeconfig"),
+        ({"context": "production"}, "context"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_setting(
@@ -499,3 +507,361 @@ def test_bad_settings_are_refused_naming_the_setting(
     assert raised.value.setting == setting
     assert f"setting {setting}:" in raised.value.message
     assert "secret" not in raised.value.message
+
+
+# --- through a kubeconfig -----------------------------------------------------------------
+
+KUBECONFIG_ENV = "PAVED_TEST_KUBECONFIG"
+
+
+def kubeconfig(
+    server: str,
+    *,
+    token: str | None = None,
+    cluster: dict[str, Any] | None = None,
+    user: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A kubeconfig whose current context `paved` reaches `server` as user `deployer`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "paved",
+        "clusters": [{"name": "fake", "cluster": {"server": server, **(cluster or {})}}],
+        "users": [{"name": "deployer", "user": ({"token": token} if token else {}) | (user or {})}],
+        "contexts": [
+            {"name": "paved", "context": {"cluster": "fake", "user": "deployer", "namespace": NS}}
+        ],
+    }
+
+
+def write(path: Path, document: dict[str, Any]) -> str:
+    """The kubeconfig as JSON, which is YAML too."""
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def kubeconfig_deployer(**settings: object) -> KubernetesDeployer:
+    base: dict[str, object] = {"namespace": NS, "image": IMAGE, "timeoutSeconds": 2}
+    return KubernetesDeployer({**base, **settings}, backoff_seconds=0.01, clock=FakeClock())
+
+
+def data(path: str | None) -> str:
+    assert path is not None
+    return base64.b64encode(Path(path).read_bytes()).decode()
+
+
+async def test_a_kubeconfig_file_deploys_and_is_read_again_at_each_call(
+    api: FakeKubernetesApi, token: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "kubeconfig", kubeconfig(api.url, token=token))
+    kube = kubeconfig_deployer(kubeconfigFile=path)
+    assert repr(kube) == f"KubernetesDeployer(kubeconfigFile={path!r}, namespace='prod')"
+    started = await kube.start(request())
+    assert (started.state, started.external_id) == (DeploymentState.IN_PROGRESS, f"{NS}/payments@2")
+    assert [seen.headers["authorization"] for seen in api.requests] == [f"Bearer {token}"] * 2
+    assert app_container(api)["image"] == "registry.example.com/payments:1.1.0"
+    api.finish()
+    assert (await kube.poll(request(), started.external_id)).state is DeploymentState.SUCCEEDED
+
+    # the kubeconfig is rotated: the next call reads the new token
+    rotated = "kube-" + secrets.token_urlsafe(24)
+    with api.lock:
+        api.token = rotated
+    with pytest.raises(ProviderError, match="HTTP 401 Unauthorized"):
+        await kube.live_status("payments", "production", {})
+    write(tmp_path / "kubeconfig", kubeconfig(api.url, token=rotated))
+    live = await kube.live_status("payments", "production", {})
+    assert live is not None
+    assert (live.health, live.version) == (Health.HEALTHY, "1.1.0")
+    assert api.requests[-1].headers["authorization"] == f"Bearer {rotated}"
+
+    # an answer quoting the kubeconfig's token has it redacted
+    api.fail_next(403, message=f'deployments.apps "payments" is forbidden, token {rotated}')
+    with pytest.raises(ProviderError) as forbidden:
+        await kube.start(request("1.2.0", 2))
+    assert forbidden.value.message == (
+        f"kubernetes API refused GET deployment {NS}/payments: HTTP 403 Forbidden: "
+        'deployments.apps "payments" is forbidden, token [redacted]'
+    )
+    assert rotated not in repr(forbidden.value)
+    assert rotated not in repr(vars(kube))
+
+
+async def test_a_kubeconfig_in_an_environment_variable_and_its_contexts(
+    api: FakeKubernetesApi, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging_token = "staging-" + secrets.token_urlsafe(24)
+    with running_kubernetes_api(staging_token) as staging:
+        staging.add_deployment(NS, "payments", "registry.example.com/payments:0.9.0")
+        text = f"""\
+apiVersion: v1
+kind: Config
+current-context: staging
+clusters:
+- name: staging
+  cluster:
+    server: {staging.url}
+- name: production
+  cluster:
+    server: {api.url}/
+users:
+- name: staging-deployer
+  user:
+    token: {staging_token}
+- name: production-deployer
+  user:
+    token: {token}
+contexts:
+- name: staging
+  context: {{cluster: staging, user: staging-deployer}}
+- name: production
+  context: {{cluster: production, user: production-deployer}}
+"""
+        monkeypatch.setenv(KUBECONFIG_ENV, text)
+        current = kubeconfig_deployer(kubeconfigEnv=KUBECONFIG_ENV)
+        chosen = kubeconfig_deployer(kubeconfigEnv=KUBECONFIG_ENV, context="production")
+        assert repr(chosen) == (
+            f"KubernetesDeployer(kubeconfigEnv={KUBECONFIG_ENV!r}, context='production', "
+            "namespace='prod')"
+        )
+        live = await current.live_status("payments", "production", {})
+        assert live is not None
+        assert live.version == "0.9.0"  # the current-context's cluster
+        live = await chosen.live_status("payments", "production", {})
+        assert live is not None
+        assert live.version == "1.0.0"
+        started = await chosen.start(request())
+        assert started.external_id == f"{NS}/payments@2"
+        assert app_container(api)["image"] == "registry.example.com/payments:1.1.0"
+        staged = staging.deployment(NS, "payments")["spec"]["template"]["spec"]["containers"]
+        assert staged[0]["image"] == "registry.example.com/payments:0.9.0"
+        assert len(staging.requests) == 1
+        assert {seen.headers["authorization"] for seen in api.requests} == {f"Bearer {token}"}
+
+        absent = kubeconfig_deployer(kubeconfigEnv=KUBECONFIG_ENV, context="absent")
+        with pytest.raises(ProviderError) as raised:
+            await absent.start(request())
+        assert raised.value.message == (
+            f"kubernetes kubeconfigEnv {KUBECONFIG_ENV} has no context 'absent'"
+        )
+        monkeypatch.delenv(KUBECONFIG_ENV)
+        with pytest.raises(ProviderError) as unset:
+            await chosen.poll(request(), started.external_id)
+        assert unset.value.message == (
+            f"kubernetes kubeconfig: environment variable {KUBECONFIG_ENV} is not set"
+        )
+
+
+async def test_a_kubeconfig_with_a_ca_and_a_client_certificate_over_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    cached = dict(kube_config._temp_files)
+    with running_kubernetes_api("not-used", tls=True, client_certificates=True) as api:
+        monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+        api.add_deployment(NS, "payments", "registry.example.com/payments:1.0.0")
+        certificate = {
+            "client-certificate-data": data(api.client_cert_file),
+            "client-key-data": data(api.client_key_file),
+        }
+        ca_data = {"certificate-authority-data": data(api.ca_file)}
+        with_data = kubeconfig(api.url, cluster=ca_data, user=certificate)
+        kube = kubeconfig_deployer(kubeconfigFile=write(tmp_path / "with-data", with_data))
+        started = await kube.start(request())
+        assert started.state is DeploymentState.IN_PROGRESS
+        assert [(seen.user, seen.headers.get("authorization")) for seen in api.requests] == [
+            ("paved-deployer", None)
+        ] * 2
+        assert app_container(api)["image"] == "registry.example.com/payments:1.1.0"
+        # the certificates and the key were on disk for the call only, and are cached nowhere
+        assert list(temporary.iterdir()) == []
+        assert kube_config._temp_files == cached
+
+        # the same as files, relative ones from the kubeconfig's directory
+        directory = tmp_path / "kube"
+        directory.mkdir()
+        assert api.ca_file is not None
+        assert api.client_key_file is not None
+        shutil.copy(api.ca_file, directory / "ca.crt")
+        shutil.copy(api.client_key_file, directory / "client.key")
+        files = {"client-certificate": api.client_cert_file, "client-key": "client.key"}
+        with_files = kubeconfig(api.url, cluster={"certificate-authority": "ca.crt"}, user=files)
+        from_files = kubeconfig_deployer(kubeconfigFile=write(directory / "config", with_files))
+        polled = await from_files.poll(request(), started.external_id)
+        assert polled.state is DeploymentState.IN_PROGRESS
+        assert api.requests[-1].user == "paved-deployer"
+
+        # without the client certificate the server does not know the caller
+        anonymous = kubeconfig_deployer(
+            kubeconfigFile=write(tmp_path / "anonymous", kubeconfig(api.url, cluster=ca_data))
+        )
+        with pytest.raises(ProviderError, match="HTTP 401 Unauthorized"):
+            await anonymous.live_status("payments", "production", {})
+        assert api.requests[-1].user is None
+        # without the CA, the server's certificate is not trusted
+        untrusted = kubeconfig_deployer(
+            kubeconfigFile=write(tmp_path / "untrusted", kubeconfig(api.url, user=certificate))
+        )
+        with pytest.raises(ProviderError, match="connection failed"):
+            await untrusted.live_status("payments", "production", {})
+    assert list(temporary.iterdir()) == []
+
+
+def pem(secret: str) -> str:
+    """certificate-authority-data that is no certificate, holding `secret`."""
+    fake = f"-----BEGIN CERTIFICATE-----\n{secret}\n-----END CERTIFICATE-----\n"
+    return base64.b64encode(fake.encode()).decode()
+
+
+Document = dict[str, Any]
+BREAKS: dict[str, Callable[[Document, Document, Document, str, Path], object]] = {
+    "no current-context": lambda kubeconfig, cluster, user, secret, tmp: kubeconfig.pop(
+        "current-context"
+    ),
+    "no cluster": lambda kubeconfig, cluster, user, secret, tmp: kubeconfig["contexts"][0][
+        "context"
+    ].update(cluster="gone"),
+    "exec": lambda kubeconfig, cluster, user, secret, tmp: user.update(
+        exec={
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": "aws",
+            "env": [{"name": "AWS_SECRET_ACCESS_KEY", "value": secret}],
+        }
+    ),
+    "auth-provider": lambda kubeconfig, cluster, user, secret, tmp: user.update(
+        {"auth-provider": {"name": "oidc", "config": {"id-token": secret}}}
+    ),
+    "http": lambda kubeconfig, cluster, user, secret, tmp: cluster.update(
+        server="http://kubernetes.example.com"
+    ),
+    "credentials": lambda kubeconfig, cluster, user, secret, tmp: cluster.update(
+        server=f"https://admin:{secret}@kubernetes.example.com"
+    ),
+    "insecure": lambda kubeconfig, cluster, user, secret, tmp: cluster.update(
+        {"server": "https://127.0.0.1:9", "insecure-skip-tls-verify": True}
+    ),
+    "not base64": lambda kubeconfig, cluster, user, secret, tmp: user.update(
+        {"client-key-data": "abcde"}
+    ),
+    "two contexts of one name": lambda kubeconfig, cluster, user, secret, tmp: kubeconfig.update(
+        contexts=kubeconfig["contexts"] * 2
+    ),
+    "bad CA": lambda kubeconfig, cluster, user, secret, tmp: cluster.update(
+        {"server": "https://127.0.0.1:9", "certificate-authority-data": pem(secret)}
+    ),
+    "missing tokenFile": lambda kubeconfig, cluster, user, secret, tmp: (
+        user.pop("token"),
+        user.update(tokenFile=str(tmp / "absent")),
+    ),
+}
+"""How to break a kubeconfig holding `secret` (as its user's token at least)."""
+
+
+def broken_kubeconfig(case: str, secret: str, tmp_path: Path) -> str:
+    """A kubeconfig file broken as `case` says, holding `secret`."""
+    path = tmp_path / "kubeconfig"
+    if case == "yaml":
+        path.write_text(f"users:\n- name: deployer\n  user: {{token: {secret}\n")
+    elif case == "not a mapping":
+        path.write_text(f"- token: {secret}\n")
+    elif case != "missing":
+        document = kubeconfig("http://127.0.0.1:9", token=secret)
+        cluster = document["clusters"][0]["cluster"]
+        BREAKS[case](document, cluster, document["users"][0]["user"], secret, tmp_path)
+        if case == "missing tokenFile":  # the token is elsewhere: in the CA
+            cluster["certificate-authority-data"] = pem(secret)
+        write(path, document)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("case", "settings", "expected"),
+    [
+        ("yaml", {}, r" cannot be used \((Scanner|Parser)Error at line \d+\)$"),
+        ("not a mapping", {}, " is not a kubeconfig$"),
+        ("no current-context", {}, " has no current-context; name one in the context setting$"),
+        ("no current-context", {"context": "absent"}, " has no context 'absent'$"),
+        ("no cluster", {}, ": context 'paved' names no cluster of the kubeconfig$"),
+        ("exec", {}, ": context 'paved': the user authenticates with an exec plugin, which"),
+        ("auth-provider", {}, ": context 'paved': the user authenticates with an auth-provider"),
+        ("http", {}, r"the cluster's server must be an https URL \(http only on loopback"),
+        ("credentials", {}, "server must not carry credentials; give them as the user of the"),
+        ("insecure", {}, ": the cluster sets insecure-skip-tls-verify, which is refused"),
+        ("not base64", {}, ": client-key-data of context 'paved' is not base64$"),
+        ("two contexts of one name", {}, r" cannot be used \(ConfigException\)$"),
+        ("bad CA", {}, r": the certificates of context 'paved' cannot be used \(SSLError\)$"),
+        ("missing tokenFile", {}, r" cannot be used \(FileNotFoundError\)$"),
+        ("missing", {}, r" cannot be read \(FileNotFoundError\)$"),
+    ],
+)
+async def test_a_kubeconfig_that_cannot_be_used_is_named_without_its_secrets(
+    case: str,
+    settings: dict[str, str],
+    expected: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "kube-" + secrets.token_urlsafe(24)
+    path = broken_kubeconfig(case, secret, tmp_path)
+    kube = kubeconfig_deployer(kubeconfigFile=path, **settings)
+    with pytest.raises(ProviderError) as raised:
+        await kube.start(request())
+    error = raised.value
+    assert error.message.startswith(f"kubernetes kubeconfigFile {path}")
+    assert re.search(expected, error.message), error.message
+    for text in (str(error), repr(error), error.message, caplog.text, repr(vars(kube))):
+        assert secret not in text
+    # nothing of the loader's own exception is attached to what is raised or logged
+    assert error.__cause__ is None
+    assert error.__context__ is None or error.__suppress_context__
+
+
+KUBECONFIG = {
+    "kubeconfigFile": "/etc/paved/kubeconfig",
+    "namespace": "payments-prod",
+    "image": "registry.example.com/{service}:{version}",
+}
+
+
+def test_good_kubeconfig_settings_build_a_deployer() -> None:
+    assert build_deployer("kubernetes", KUBECONFIG).kind == "kubernetes"
+    validate_settings("kubernetes", {**KUBECONFIG, "context": "prod-eu@admin"})
+    from_env = {**KUBECONFIG, "kubeconfigFile": None, "kubeconfigEnv": "KUBECONFIG_TEXT"}
+    kube = build_deployer("kubernetes", from_env)
+    assert repr(kube) == (
+        "KubernetesDeployer(kubeconfigEnv='KUBECONFIG_TEXT', namespace='payments-prod')"
+    )
+    # given as null, the other way's settings are not given
+    validate_settings("kubernetes", {**KUBECONFIG, "apiUrl": None, "tokenEnv": None})
+
+
+@pytest.mark.parametrize(
+    ("change", "setting"),
+    [
+        ({"apiUrl": "https://kubernetes.default.svc"}, "apiUrl"),
+        ({"tokenEnv": "KUBE_TOKEN"}, "tokenEnv"),
+        ({"tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"}, "tokenFile"),
+        ({"caFile": "/etc/paved/ca.crt"}, "caFile"),
+        ({"kubeconfigEnv": "KUBECONFIG_TEXT"}, "kubeconfigEnv"),
+        ({"kubeconfigFile": ""}, "kubeconfigFile"),
+        ({"kubeconfigFile": None, "kubeconfigEnv": "not a name"}, "kubeconfigEnv"),
+        ({"context": ""}, "context"),
+        ({"context": "prod\nadmin"}, "context"),
+        ({"kubeconfigFile": None}, "apiUrl"),
+        ({"kubeconfigFile": None, "context": "prod"}, "context"),
+    ],
+)
+def test_bad_kubeconfig_settings_are_refused_naming_the_setting(
+    change: dict[str, object], setting: str
+) -> None:
+    settings = {key: value for key, value in {**KUBECONFIG, **change}.items() if value is not None}
+    with pytest.raises(InvalidProviderSettings) as raised:
+        build_deployer("kubernetes", settings)
+    assert raised.value.setting == setting
+    assert f"setting {setting}:" in raised.value.message
+    if setting in {"apiUrl", "tokenEnv", "tokenFile", "caFile"} and "kubeconfigFile" in settings:
+        assert "not with kubeconfigFile or kubeconfigEnv" in raised.value.message
+    with pytest.raises(InvalidProviderSettings):
+        validate_settings("kubernetes", settings)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -100,18 +101,41 @@ def webhook_case(monkeypatch: pytest.MonkeyPatch, *, cancel: bool) -> Iterator[C
         yield Case(build(), finish, break_provider, (secret,), True, build)
 
 
-def kubernetes_case(monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
+def kubernetes_case(
+    monkeypatch: pytest.MonkeyPatch, kubeconfig: Path | None = None
+) -> Iterator[Case]:
+    """Through `apiUrl` and `tokenEnv`, or through a kubeconfig file written to `kubeconfig`."""
     token = "k8s-" + secrets.token_urlsafe(24)
     monkeypatch.setenv("PAVED_TEST_KUBE_TOKEN", token)
     with running_kubernetes_api(token) as api:
         api.add_deployment("staging", "payments", "registry.example.com/payments:0.9.0")
-        settings = {
+        settings: dict[str, object] = {
             "apiUrl": api.url,
             "tokenEnv": "PAVED_TEST_KUBE_TOKEN",
             "namespace": "staging",
             "image": "registry.example.com/{service}:{version}",
             "timeoutSeconds": 1,
         }
+        if kubeconfig is not None:
+            monkeypatch.delenv("PAVED_TEST_KUBE_TOKEN")
+            kubeconfig.write_text(
+                f"""\
+apiVersion: v1
+kind: Config
+current-context: staging
+clusters:
+- name: fake
+  cluster: {{server: "{api.url}"}}
+users:
+- name: deployer
+  user: {{token: {token}}}
+contexts:
+- name: staging
+  context: {{cluster: fake, user: deployer, namespace: staging}}
+"""
+            )
+            del settings["apiUrl"], settings["tokenEnv"]
+            settings["kubeconfigFile"] = str(kubeconfig)
 
         def build() -> KubernetesDeployer:
             return KubernetesDeployer(settings, backoff_seconds=0.01)
@@ -139,17 +163,30 @@ def argocd_case(monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
         yield Case(build(), api.finish, break_provider, (token,), True, build)
 
 
-@pytest.fixture(params=["simulated", "webhook", "webhook-without-cancel", "kubernetes", "argocd"])
-def case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
+@pytest.fixture(
+    params=[
+        "simulated",
+        "webhook",
+        "webhook-without-cancel",
+        "kubernetes",
+        "kubernetes-kubeconfig",
+        "argocd",
+    ]
+)
+def case(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Case]:
     with instant_retries():
-        yield from _case(request.param, monkeypatch)
+        yield from _case(request.param, monkeypatch, tmp_path)
 
 
-def _case(param: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
+def _case(param: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Case]:
     if param == "simulated":
         yield from simulated_case()
     elif param == "kubernetes":
         yield from kubernetes_case(monkeypatch)
+    elif param == "kubernetes-kubeconfig":
+        yield from kubernetes_case(monkeypatch, tmp_path / "kubeconfig")
     elif param == "argocd":
         yield from argocd_case(monkeypatch)
     else:

@@ -1,12 +1,21 @@
 """The kubernetes provider: sets a container's image on a Deployment and follows the rollout,
 through kubernetes-asyncio's `AppsV1Api` (`providers/deployers/kubernetes_client.py`).
 
-Settings: `apiUrl` (https, with `caFile` for a private CA; http only on a loopback address,
-e.g. `kubectl proxy`), `tokenEnv` or `tokenFile` (where the bearer token is read at each call;
-service-account tokens are rotated on disk), `namespace`, `deploymentName` (a template with
-`{service}`, default `{service}`), `container` (default: the one named like the Deployment,
-else the first), `image` (a template with `{version}` and optionally `{service}`),
-`timeoutSeconds` (one API call, default 10).
+Settings: the cluster is reached one way, either
+- `apiUrl` (https, with `caFile` for a private CA; http only on a loopback address, e.g.
+  `kubectl proxy`) with `tokenEnv` or `tokenFile` (where the bearer token is read at each call;
+  service-account tokens are rotated on disk), or
+- a kubeconfig, read at each call: `kubeconfigFile` (its path) or `kubeconfigEnv` (the name of
+  an environment variable holding the kubeconfig's YAML text, not a path), and `context` (one of
+  its contexts; default: its `current-context`). Its server (same rule as `apiUrl`), CA
+  (`certificate-authority(-data)`) and user (`token`/`tokenFile`, or `client-certificate(-data)`
+  and `client-key(-data)`) are used; users with an `exec` plugin or an `auth-provider`, and
+  `insecure-skip-tls-verify`, are refused (`providers/deployers/kubernetes_kubeconfig.py`).
+  `apiUrl`, `tokenEnv`, `tokenFile` and `caFile` are refused beside a kubeconfig;
+
+then `namespace`, `deploymentName` (a template with `{service}`, default `{service}`),
+`container` (default: the one named like the Deployment, else the first), `image` (a template
+with `{version}` and optionally `{service}`), `timeoutSeconds` (one API call, default 10).
 
 - `start()` reads the Deployment, then sets the image on the container with a strategic merge
   patch, and records the cause in the `kubernetes.io/change-cause` annotation (what `kubectl
@@ -33,16 +42,16 @@ else the first), `image` (a template with `{version}` and optionally `{service}`
   paused or scaled to zero, MISSING when there is no such Deployment; the version comes from
   the container's image.
 
-The token's account needs `get` and `patch` on `deployments` and `list` on `replicasets` (for
-rollbacks) in the namespace. The token is never kept and is redacted from every message. GETs
-(the Deployment, the ReplicaSet list) are retried as `providers/deployers/retries.py` says (at
-most 3 attempts, exponential backoff with jitter, on connection errors, timeouts, 408, 429 and
-5xx); a PATCH is tried once.
+The account (the token's, or the kubeconfig user's) needs `get` and `patch` on `deployments` and
+`list` on `replicasets` (for rollbacks) in the namespace. Neither the token nor the kubeconfig is
+kept beyond a call; the token is redacted from every message, and no message quotes the
+kubeconfig. GETs (the Deployment, the ReplicaSet list) are retried as
+`providers/deployers/retries.py` says (at most 3 attempts, exponential backoff with jitter, on
+connection errors, timeouts, 408, 429 and 5xx); a PATCH is tried once.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import string
 import time
@@ -59,6 +68,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from providers.deployers import kubernetes_rollouts as rollouts
 from providers.deployers.kubernetes_client import KubernetesApi, NotFound, Patch, connect
+from providers.deployers.kubernetes_kubeconfig import check_server_url
 from providers.deployers.kubernetes_rollouts import CHANGE_CAUSE
 from providers.deployers.retries import Backoff
 from providers.deployers.settings import AdapterSettings, parse_settings
@@ -83,12 +93,19 @@ _LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _SAMPLE = {"service": "svc", "version": "1.0.0"}
+_NOT_WITH_A_KUBECONFIG = (
+    "not with kubeconfigFile or kubeconfigEnv: the kubeconfig gives the server and credentials"
+)
 
 Clock = Callable[[], float]
 
 
 class KubernetesSettings(AdapterSettings):
-    api_url: str
+    # The kubeconfig's settings come first: the others are checked against them.
+    kubeconfig_file: str | None = Field(default=None, min_length=1, max_length=4096)
+    kubeconfig_env: str | None = Field(default=None, pattern=_ENV_NAME, max_length=200)
+    context: str | None = Field(default=None, min_length=1, max_length=253)
+    api_url: str | None = None
     token_file: str | None = Field(default=None, min_length=1, max_length=4096)
     token_env: str | None = Field(default=None, pattern=_ENV_NAME, max_length=200)
     ca_file: str | None = Field(default=None, min_length=1, max_length=4096)
@@ -100,29 +117,58 @@ class KubernetesSettings(AdapterSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _token_env_checked(cls, data: Any) -> Any:
-        """Have `tokenEnv` validated (and so named) when neither token setting is given."""
-        if isinstance(data, dict) and "tokenEnv" not in data and "tokenFile" not in data:
-            return {**data, "tokenEnv": None}
+    def _absent_ones_checked(cls, data: Any) -> Any:
+        """Have `apiUrl` and `tokenEnv` validated (and so named) when they are not given."""
+        if isinstance(data, dict):
+            return {"apiUrl": None, "tokenEnv": None, **data}
         return data
+
+    @field_validator("kubeconfig_env")
+    @classmethod
+    def _one_kubeconfig(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("kubeconfig_file") is not None:
+            raise ValueError("set kubeconfigFile or kubeconfigEnv, not both")
+        return value
+
+    @field_validator("context")
+    @classmethod
+    def _context_of_a_kubeconfig(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and _uses_kubeconfig(info) is False:
+            raise ValueError("names a kubeconfig's context: set kubeconfigFile or kubeconfigEnv")
+        if value is not None and not value.isprintable():
+            raise ValueError("must be printable")
+        return value
 
     @field_validator("api_url")
     @classmethod
-    def _api_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("must be an https URL")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("must be an https URL (http only on loopback, e.g. kubectl proxy)")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("must not carry credentials; use tokenEnv or tokenFile")
-        if parts.query or parts.fragment:
-            raise ValueError("must not have a query or a fragment")
-        return value.rstrip("/")
+    def _api_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kubeconfig = _uses_kubeconfig(info)
+        if value is None:
+            if kubeconfig is False:
+                raise ValueError(
+                    "apiUrl (with tokenEnv or tokenFile) or a kubeconfig (kubeconfigFile or "
+                    "kubeconfigEnv) is required"
+                )
+            return value
+        if kubeconfig:
+            raise ValueError(_NOT_WITH_A_KUBECONFIG)
+        return check_server_url(value, credentials="use tokenEnv or tokenFile")
+
+    @field_validator("token_file", "ca_file")
+    @classmethod
+    def _not_with_a_kubeconfig(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and _uses_kubeconfig(info):
+            raise ValueError(_NOT_WITH_A_KUBECONFIG)
+        return value
 
     @field_validator("token_env")
     @classmethod
     def _one_token(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kubeconfig = _uses_kubeconfig(info)
+        if kubeconfig or kubeconfig is None:
+            if value is not None and kubeconfig:
+                raise ValueError(_NOT_WITH_A_KUBECONFIG)
+            return value
         if "token_file" not in info.data:
             return value  # tokenFile itself is at fault and reported
         has_file = info.data["token_file"] is not None
@@ -170,10 +216,16 @@ class KubernetesDeployer:
         """What a rollback said about the revision it went back to, by external id."""
 
     def __repr__(self) -> str:
-        return (
-            f"KubernetesDeployer(apiUrl={_origin(self._settings.api_url)!r}, "
-            f"namespace={self._settings.namespace!r})"
-        )
+        settings = self._settings
+        if settings.api_url is not None:
+            where = f"apiUrl={_origin(settings.api_url)!r}"
+        elif settings.kubeconfig_env is not None:
+            where = f"kubeconfigEnv={settings.kubeconfig_env!r}"
+        else:
+            where = f"kubeconfigFile={settings.kubeconfig_file!r}"
+        if settings.context is not None:
+            where += f", context={settings.context!r}"
+        return f"KubernetesDeployer({where}, namespace={settings.namespace!r})"
 
     async def start(self, request: DeployRequest) -> ProviderUpdate:
         name = self._name(request.service_slug)
@@ -345,13 +397,12 @@ def _check_template(value: str, *, allowed: set[str], required: set[str]) -> Non
             raise ValueError(f"must use {{{name}}} exactly once")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _uses_kubeconfig(info: ValidationInfo) -> bool | None:
+    """Whether the settings reach the cluster through a kubeconfig; None when a kubeconfig
+    setting is itself at fault (and reported)."""
+    if "kubeconfig_file" not in info.data or "kubeconfig_env" not in info.data:
+        return None
+    return info.data["kubeconfig_file"] is not None or info.data["kubeconfig_env"] is not None
 
 
 def _origin(url: str) -> str:

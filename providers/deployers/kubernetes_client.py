@@ -2,9 +2,10 @@
 
 `connect()` builds one call's client from the settings: `apiUrl` as the host, the bearer token
 read there and then (environment variable `tokenEnv`, or file `tokenFile`, rotated on disk),
-`caFile` as the CA bundle. The client, and so the token, lives only as long as the call; the
-token never appears in a message (kubernetes-asyncio's own `ApiException` text, which carries
-the answer's headers and body, is never passed on). GETs are retried as
+`caFile` as the CA bundle; or else the kubeconfig read there and then
+(`providers/deployers/kubernetes_kubeconfig.py`). The client, and so the token, lives only as
+long as the call; the token never appears in a message (kubernetes-asyncio's own `ApiException`
+text, which carries the answer's headers and body, is never passed on). GETs are retried as
 `providers/deployers/retries.py` says; a PATCH is tried once.
 """
 
@@ -28,6 +29,7 @@ from kubernetes_asyncio.client import (
     V1ReplicaSet,
 )
 
+from providers.deployers.kubernetes_kubeconfig import kubeconfig_client
 from providers.deployers.retries import (
     Backoff,
     TransientFailure,
@@ -45,13 +47,19 @@ class Connection(Protocol):
     """What `connect()` needs of the adapter's settings."""
 
     @property
-    def api_url(self) -> str: ...
+    def api_url(self) -> str | None: ...
     @property
     def token_env(self) -> str | None: ...
     @property
     def token_file(self) -> str | None: ...
     @property
     def ca_file(self) -> str | None: ...
+    @property
+    def kubeconfig_file(self) -> str | None: ...
+    @property
+    def kubeconfig_env(self) -> str | None: ...
+    @property
+    def context(self) -> str | None: ...
     @property
     def namespace(self) -> str: ...
     @property
@@ -64,9 +72,21 @@ class NotFound(ProviderError):
 
 @asynccontextmanager
 async def connect(settings: Connection, backoff: Backoff) -> AsyncIterator[KubernetesApi]:
+    """One call's client: through `apiUrl` and its token, or else through the kubeconfig."""
+    if settings.api_url is None:
+        client, token = await kubeconfig_client(settings)
+    else:
+        client, token = _api_url_client(settings, settings.api_url)
+    try:
+        yield KubernetesApi(client, token, settings, backoff)
+    finally:
+        await client.close()
+
+
+def _api_url_client(settings: Connection, api_url: str) -> tuple[ApiClient, str]:
     token = read_token(settings)
     configuration = Configuration(
-        host=settings.api_url,
+        host=api_url,
         api_key={"BearerToken": token},
         api_key_prefix={"BearerToken": "Bearer"},
         ssl_ca_cert=settings.ca_file,
@@ -77,10 +97,7 @@ async def connect(settings: Connection, backoff: Backoff) -> AsyncIterator[Kuber
         raise ProviderError(
             f"kubernetes caFile {settings.ca_file} cannot be used ({type(error).__name__})"
         ) from None
-    try:
-        yield KubernetesApi(client, token, settings, backoff)
-    finally:
-        await client.close()
+    return client, token
 
 
 class KubernetesApi:
@@ -200,21 +217,25 @@ def _checked(deployment: V1Deployment, kind: str, what: str) -> V1Deployment:
 
 
 def _status_object(body: object, token: str) -> tuple[str, str]:
-    """`reason` and `message` of a Kubernetes `Status` answer, if it is one, the token
-    redacted."""
+    """`reason` and `message` of a Kubernetes `Status` answer, if it is one, the token (if
+    any: a client certificate has none) redacted."""
     if isinstance(body, bytes):
         body = body.decode(errors="replace")
     if not isinstance(body, str):
         return "", ""
+
+    def redacted(text: str) -> str:
+        return text.replace(token, "[redacted]") if token else text
+
     try:
-        status = json.loads(body.replace(token, "[redacted]"))
+        status = json.loads(redacted(body))
     except ValueError:
         return "", ""
     if not isinstance(status, dict) or status.get("kind") != "Status":
         return "", ""
 
     def text(name: str, limit: int) -> str:
-        return _short(str(status.get(name) or "").replace(token, "[redacted]"), limit)
+        return _short(redacted(str(status.get(name) or "")), limit)
 
     return text("reason", 60), text("message", 300)
 

@@ -5,6 +5,10 @@ out, `metadata.generation` bumped by spec changes, `Status` objects for errors):
 - GET of an `apps/v1` Deployment, and its PATCH as a strategic merge patch or a JSON patch;
 - GET of the `apps/v1` ReplicaSets of a namespace (`ReplicaSetList`), with `labelSelector`.
 
+Over TLS it can also take client certificates (`client_certificates=True`), as the API server
+does: a request whose certificate the client CA signed is that certificate's user (its common
+name) without any token.
+
 It plays the deployment controller's bookkeeping at once: every new pod template gets its
 ReplicaSet (owned by the Deployment, named `<deployment>-<pod-template-hash>`, annotated with the
 next `deployment.kubernetes.io/revision`), a template equal to an older ReplicaSet's brings that
@@ -69,6 +73,8 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: Any
+    user: str | None = None
+    """The common name of the client certificate the request came with, if any."""
 
 
 @dataclass
@@ -85,6 +91,9 @@ class FakeKubernetesApi:
     before anything else."""
     url: str = ""
     ca_file: str | None = None
+    client_cert_file: str | None = None
+    client_key_file: str | None = None
+    """A client certificate (and its key) the server accepts, with `client_certificates`."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     # --- what tests do ----------------------------------------------------------------------
@@ -333,8 +342,14 @@ class FakeKubernetesApi:
     # --- HTTP -------------------------------------------------------------------------------
 
     def answer(
-        self, method: str, path: str, headers: dict[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        user: str | None = None,
     ) -> tuple[int, Any]:
+        """`user`: the client certificate's, verified by the TLS handshake."""
         parsed: Any = None
         if body:
             try:
@@ -342,11 +357,11 @@ class FakeKubernetesApi:
             except ValueError:
                 parsed = None
         with self.lock:
-            self.requests.append(Seen(method, path, headers, parsed))
+            self.requests.append(Seen(method, path, headers, parsed, user))
             if self.script and self.script[0][2] in {None, method}:
                 status, message, _ = self.script.popleft()
                 return status, status_object(status, message)
-            if headers.get("authorization") != f"Bearer {self.token}":
+            if user is None and headers.get("authorization") != f"Bearer {self.token}":
                 return 401, status_object(401, "Unauthorized")
             url = urlsplit(path)
             listing = _REPLICA_SETS.match(url.path)
@@ -426,7 +441,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        status, answer = self.server.fake.answer(method, self.path, headers, body)
+        status, answer = self.server.fake.answer(
+            method, self.path, headers, body, _certificate_user(self.connection)
+        )
         content = json.dumps(answer).encode()
         try:
             self.send_response(status)
@@ -439,6 +456,70 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def _certificate_user(connection: object) -> str | None:
+    """The common name of the client's certificate, which the handshake verified."""
+    if not isinstance(connection, ssl.SSLSocket):
+        return None
+    subject: Any = (connection.getpeercert() or {}).get("subject", ())
+    names = dict(attribute for attributes in subject for attribute in attributes)
+    user = names.get("commonName")
+    return user if isinstance(user, str) else None
+
+
+def _client_certificate(directory: Path) -> tuple[Path, Path, Path]:
+    """A client CA, and a client certificate it signed (with its key) for the user
+    `paved-deployer`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake-kube-client-ca")])
+    user = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "paved"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "paved-deployer"),
+        ]
+    )
+
+    def signed(subject: x509.Name, public_key: Any, *, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_name)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
+            builder = builder.add_extension(usage, critical=True)
+        else:
+            client_auth = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
+            builder = builder.add_extension(client_auth, critical=False)
+        return builder.sign(ca_key, hashes.SHA256())
+
+    files = directory / "client-ca.crt", directory / "client.crt", directory / "client.key"
+    files[0].write_bytes(
+        signed(ca_name, ca_key.public_key(), ca=True).public_bytes(serialization.Encoding.PEM)
+    )
+    files[1].write_bytes(
+        signed(user, key.public_key(), ca=False).public_bytes(serialization.Encoding.PEM)
+    )
+    files[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return files
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:
@@ -479,7 +560,10 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def running_kubernetes_api(token: str, *, tls: bool = False) -> Iterator[FakeKubernetesApi]:
+def running_kubernetes_api(
+    token: str, *, tls: bool = False, client_certificates: bool = False
+) -> Iterator[FakeKubernetesApi]:
+    """`client_certificates` (over TLS only): client certificates are taken too."""
     api = FakeKubernetesApi(token)
     server = FakeServer(_Handler, api)
     with tempfile.TemporaryDirectory() as directory:
@@ -488,6 +572,11 @@ def running_kubernetes_api(token: str, *, tls: bool = False) -> Iterator[FakeKub
             cert_file, key_file = _self_signed(Path(directory))
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(cert_file, key_file)
+            if client_certificates:
+                client_ca, client_cert, client_key = _client_certificate(Path(directory))
+                context.verify_mode = ssl.CERT_OPTIONAL
+                context.load_verify_locations(client_ca)
+                api.client_cert_file, api.client_key_file = str(client_cert), str(client_key)
             server.socket = context.wrap_socket(server.socket, server_side=True)
             api.ca_file, scheme = str(cert_file), "https"
         api.url = f"{scheme}://127.0.0.1:{server.port}"
