@@ -29,7 +29,7 @@ from kubernetes_asyncio.client import (
     V1ReplicaSet,
 )
 
-from providers.deployers.kubernetes_kubeconfig import kubeconfig_client
+from providers.deployers.kubernetes_kubeconfig import KubeconfigSettings, kubeconfig_client
 from providers.deployers.retries import (
     Backoff,
     TransientFailure,
@@ -43,8 +43,8 @@ Patch = dict[str, Any] | list[dict[str, Any]]
 """A strategic merge patch (an object) or a JSON patch (a list of operations)."""
 
 
-class Connection(Protocol):
-    """What `connect()` needs of the adapter's settings."""
+class Connection(KubeconfigSettings, Protocol):
+    """What `connect()` needs of the adapter's settings: a kubeconfig's, or these."""
 
     @property
     def api_url(self) -> str | None: ...
@@ -54,12 +54,6 @@ class Connection(Protocol):
     def token_file(self) -> str | None: ...
     @property
     def ca_file(self) -> str | None: ...
-    @property
-    def kubeconfig_file(self) -> str | None: ...
-    @property
-    def kubeconfig_env(self) -> str | None: ...
-    @property
-    def context(self) -> str | None: ...
     @property
     def namespace(self) -> str: ...
     @property
