@@ -96,6 +96,30 @@ async def test_owner_filter_of_an_existing_team_is_answered_fast(
     assert endpoint.fast_answers == answered + 1
 
 
+@pytest.mark.parametrize("first", [0, 2])
+async def test_an_empty_page_of_constants_is_still_an_object(
+    gql: GraphQLClient, pool: asyncpg.Pool, endpoint: GraphQLEndpoint, first: int
+) -> None:
+    """Nothing selected aggregates over the (empty) window: the connection is an object, not
+    null."""
+    await seed_awkward(pool)
+    answered = endpoint.fast_answers
+    data = await gql(
+        '{ team(slug: "t") { services(first: $first) { pageInfo { hasPreviousPage '
+        "__typename } totalCount __typename } } }".replace("$first", str(first))
+    )
+    assert data == {
+        "team": {
+            "services": {
+                "pageInfo": {"hasPreviousPage": False, "__typename": "PageInfo"},
+                "totalCount": 0,
+                "__typename": "ServiceConnection",
+            }
+        }
+    }
+    assert endpoint.fast_answers == answered + 1
+
+
 async def test_fragments_aliases_variables_and_directives(
     gql: GraphQLClient, pool: asyncpg.Pool, endpoint: GraphQLEndpoint
 ) -> None:

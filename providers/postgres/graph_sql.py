@@ -557,7 +557,8 @@ class _Compiler:
             f"{_where([*query.conditions, *window.conditions])} "
             f"ORDER BY {window.order_by} LIMIT {window.limit}"
         )
-        return f"(SELECT {body} FROM ({window_rows}) AS {rows})"
+        # One row even when the window is empty and nothing selected aggregates over it.
+        return f"(SELECT {body} FROM ({window_rows}) AS {rows} GROUP BY ())"
 
 
 def _with_condition(query: ListingQuery, condition: str) -> ListingQuery:
