@@ -16,6 +16,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from api.access_cli import Command, add_access_commands
+from api.deploy_cli import add_deploy_commands
 from api.settings import Settings, describe_settings_error
 
 
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     hash_parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
     hash_parser.set_defaults(run=documents_hash)
     add_access_commands(commands, _with_settings)
+    add_deploy_commands(commands)
 
     args = parser.parse_args(argv)
     code: int = args.run(args)

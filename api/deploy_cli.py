@@ -1,0 +1,548 @@
+"""`paved deploy`, `promote`, `rollback`, `approve`, `reject`, `cancel`, `status`, `releases`:
+deployments from a terminal, as a client of the GraphQL API over HTTP (never the database).
+
+Where: `PAVED_API_URL` (or `--api-url`); credential: `PAVED_TOKEN`, sent as a bearer token and
+never taken on the command line nor printed. Refusals in a mutation's `errors`, and GraphQL
+errors, end with one line each on stderr (`paved: CODE: message (path)`) and exit code 1;
+an unreachable API, HTTP 401/403/429 and bad settings with one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NoReturn, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx2 as httpx
+import orjson
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+DEFAULT_API_URL = "http://127.0.0.1:8000/graphql"
+FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "ROLLED_BACK", "INACTIVE"})
+FAILED_STATES = frozenset({"FAILED", "CANCELED"})
+_REFUSING_STATUSES = frozenset({401, 403, 429})
+
+DEPLOYMENT_FIELDS = """
+  id number version state kind rawStatus statusMessage createdAt finishedAt
+  service { slug } environment { slug }
+"""
+ERROR_FIELDS = "errors { code message path }"
+
+DEPLOY = f"""
+mutation Deploy($input: DeployInput!) {{
+  deploy(input: $input) {{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }}
+}}
+"""
+PROMOTE = f"""
+mutation Promote($input: PromoteInput!) {{
+  promote(input: $input) {{
+    deployment {{ {DEPLOYMENT_FIELDS} }}
+    plan {{ fromVersion toVersion requiredApprovals frozen }}
+    {ERROR_FIELDS}
+  }}
+}}
+"""
+ROLLBACK = f"""
+mutation Rollback($input: RollbackInput!) {{
+  rollback(input: $input) {{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }}
+}}
+"""
+APPROVE = f"""
+mutation Approve($input: ApproveDeploymentInput!) {{
+  approveDeployment(input: $input) {{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }}
+}}
+"""
+REJECT = f"""
+mutation Reject($input: RejectDeploymentInput!) {{
+  rejectDeployment(input: $input) {{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }}
+}}
+"""
+CANCEL = f"""
+mutation Cancel($input: CancelDeploymentInput!) {{
+  cancelDeployment(input: $input) {{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }}
+}}
+"""
+DEPLOYMENT_STATE = """
+query DeploymentState($id: ID!) {
+  node(id: $id) { ... on Deployment { id state rawStatus statusMessage } }
+}
+"""
+SERVICE_STATUS = """
+query ServiceStatus($slug: String!) {
+  service(slug: $slug) {
+    slug
+    name
+    environments {
+      environment { slug name }
+      current { id number version state finishedAt }
+      pending { id number version state createdAt }
+    }
+  }
+}
+"""
+RELEASES = """
+query Releases($filter: ServiceFilter, $environments: [String!], $first: Int, $after: String) {
+  releaseMatrix(filter: $filter, environments: $environments, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      service { slug name }
+      cells { environment { slug } current { number version state finishedAt } }
+    }
+  }
+}
+"""
+
+
+class ClientSettings(BaseSettings):
+    """Where the API is and the credential to send it, from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="PAVED_", extra="ignore", frozen=True)
+
+    api_url: str = DEFAULT_API_URL
+    token: SecretStr | None = Field(default=None)
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class Refused(Exception):
+    """Ends a command: `lines` on stderr, then `code`."""
+
+    def __init__(self, code: int, *lines: str) -> None:
+        super().__init__(*lines)
+        self.code = code
+        self.lines = lines
+
+
+def _shown_url(url: str) -> str:
+    """`url` without any user:password part."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _error_line(error: dict[str, Any]) -> str:
+    code = error.get("code") or (error.get("extensions") or {}).get("code") or "ERROR"
+    line = f"paved: {code}: {error.get('message', '')}"
+    path = error.get("path")
+    if path:
+        line += f" ({'.'.join(str(part) for part in path)})"
+    return line
+
+
+class Api:
+    """GraphQL over HTTP, with the failures a terminal user can act on told in one line."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str) -> None:
+        self.http = http
+        self.url = url
+
+    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        """`data` of an operation that answered without GraphQL errors."""
+        where = _shown_url(self.url)
+        try:
+            response = await self.http.post(self.url, json={"query": query, "variables": variables})
+        except httpx.HTTPError as error:
+            # The message of a transport error names the URL at most, never the headers.
+            raise Refused(
+                2, f"paved: cannot reach the API at {where}: {type(error).__name__}: {error}"
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if response.status_code in _REFUSING_STATUSES:
+            message = errors[0].get("message") if errors and isinstance(errors[0], dict) else None
+            hint = " (check PAVED_TOKEN)" if response.status_code in (401, 403) else ""
+            raise Refused(
+                2,
+                f"paved: the API at {where} answered HTTP {response.status_code}: "
+                f"{message or response.reason_phrase}{hint}",
+            )
+        if isinstance(errors, list) and errors:
+            raise Refused(1, *(_error_line(e) for e in errors if isinstance(e, dict)))
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise Refused(
+                2, f"paved: the API at {where} answered HTTP {response.status_code} without data"
+            )
+        data: dict[str, Any] = body.get("data") or {}
+        return data
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _describe(deployment: dict[str, Any]) -> str:
+    return (
+        f"deployment #{deployment['number']} of {deployment['service']['slug']} "
+        f"{deployment['version']} to {deployment['environment']['slug']} "
+        f"({deployment['kind']}): {deployment['state']}  id {deployment['id']}"
+    )
+
+
+def _state_line(state: dict[str, Any]) -> str:
+    extra = [part for part in (state.get("rawStatus"), state.get("statusMessage")) if part]
+    return f"{state['state']}" + (f"  {' - '.join(extra)}" if extra else "")
+
+
+def _check_payload(args: argparse.Namespace, payload: dict[str, Any]) -> None:
+    """Print the payload as JSON when asked; refuse with its `errors`."""
+    if args.json:
+        _print_json(payload)
+    errors = payload.get("errors") or []
+    if errors:
+        raise Refused(1, *(_error_line(error) for error in errors))
+
+
+async def _wait(api: Api, args: argparse.Namespace, deployment: dict[str, Any]) -> int:
+    """Poll the deployment until a final state, printing each change."""
+    deadline = time.monotonic() + args.timeout
+    current = {key: deployment.get(key) for key in ("id", "state", "rawStatus", "statusMessage")}
+    while current["state"] not in FINAL_STATES:
+        if time.monotonic() >= deadline:
+            raise Refused(
+                1,
+                f"paved: gave up waiting after {args.timeout:g} s: deployment "
+                f"{deployment['id']} is still {current['state']}",
+            )
+        await asyncio.sleep(args.interval)
+        data = await api(DEPLOYMENT_STATE, id=deployment["id"])
+        polled = data.get("node")
+        if not polled:
+            raise Refused(1, f"paved: NOT_FOUND: deployment {deployment['id']} is gone")
+        if polled != current:
+            current = polled
+            if args.json:
+                _print_json(current)
+            else:
+                print(_state_line(current), flush=True)
+    if current["state"] in FAILED_STATES:
+        message = current.get("statusMessage") or "no message"
+        raise Refused(1, f"paved: deployment {current['state']}: {message}")
+    return 0
+
+
+async def _started(api: Api, args: argparse.Namespace, payload: dict[str, Any]) -> int:
+    """What deploy, promote and rollback print; then wait when asked."""
+    _check_payload(args, payload)
+    deployment = payload["deployment"]
+    if not args.json:
+        print(_describe(deployment), flush=True)
+    if args.wait:
+        return await _wait(api, args, deployment)
+    return 0
+
+
+def _input(**fields: Any) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+async def deploy(api: Api, args: argparse.Namespace) -> int:
+    data = await api(
+        DEPLOY,
+        input=_input(
+            service=args.service,
+            environment=args.environment,
+            version=args.version,
+            commitSha=args.commit,
+            description=args.description,
+            idempotencyKey=args.idempotency_key,
+        ),
+    )
+    return await _started(api, args, data["deploy"])
+
+
+async def promote(api: Api, args: argparse.Namespace) -> int:
+    data = await api(
+        PROMOTE,
+        input=_input(
+            service=args.service,
+            fromEnvironment=args.from_environment,
+            toEnvironment=args.to_environment,
+            idempotencyKey=args.idempotency_key,
+            dryRun=args.dry_run or None,
+        ),
+    )
+    payload = data["promote"]
+    if not args.dry_run:
+        return await _started(api, args, payload)
+    _check_payload(args, payload)
+    if not args.json:
+        plan = payload["plan"]
+        print(
+            f"plan: promote {args.service} from {args.from_environment} to "
+            f"{args.to_environment}: {plan['fromVersion'] or '(nothing)'} -> {plan['toVersion']}"
+        )
+        print(f"required approvals: {plan['requiredApprovals']}")
+        print(f"frozen: {'yes' if plan['frozen'] else 'no'}")
+        print("dry run: nothing changed")
+    return 0
+
+
+async def rollback(api: Api, args: argparse.Namespace) -> int:
+    data = await api(
+        ROLLBACK,
+        input=_input(
+            service=args.service,
+            environment=args.environment,
+            toDeployment=args.to,
+            idempotencyKey=args.idempotency_key,
+        ),
+    )
+    return await _started(api, args, data["rollback"])
+
+
+def _decision(document: str, field: str) -> Callable[[Api, argparse.Namespace], Awaitable[int]]:
+    async def decide(api: Api, args: argparse.Namespace) -> int:
+        comment = getattr(args, "comment", None)
+        data = await api(document, input=_input(deployment=args.deployment, comment=comment))
+        payload = data[field]
+        _check_payload(args, payload)
+        if not args.json:
+            print(_describe(payload["deployment"]))
+        return 0
+
+    return decide
+
+
+approve = _decision(APPROVE, "approveDeployment")
+reject = _decision(REJECT, "rejectDeployment")
+cancel = _decision(CANCEL, "cancelDeployment")
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+async def status(api: Api, args: argparse.Namespace) -> int:
+    data = await api(SERVICE_STATUS, slug=args.service)
+    service = data.get("service")
+    if service is None:
+        if args.json:
+            _print_json(data)
+        raise Refused(1, f"paved: NOT_FOUND: no service '{args.service}'")
+    if args.json:
+        _print_json(data)
+        return 0
+    rows = [["ENVIRONMENT", "VERSION", "STATE", "#", "FINISHED", "PENDING"]]
+    for place in service["environments"]:
+        current = place["current"]
+        pending = ", ".join(
+            f"{d['version']} {d['state']} (#{d['number']}, id {d['id']})" for d in place["pending"]
+        )
+        rows.append(
+            [
+                place["environment"]["slug"],
+                current["version"] if current else "-",
+                current["state"] if current else "-",
+                str(current["number"]) if current else "-",
+                (current["finishedAt"] or "-") if current else "-",
+                pending or "-",
+            ]
+        )
+    print(f"{service['slug']} ({service['name']})")
+    for line in _table(rows):
+        print(line)
+    return 0
+
+
+async def releases(api: Api, args: argparse.Namespace) -> int:
+    rows: list[dict[str, Any]] = []
+    after: str | None = None
+    total = 0
+    filter_ = {"owner": args.owner} if args.owner else None
+    while True:
+        data = await api(
+            RELEASES,
+            filter=filter_,
+            environments=args.environment,
+            first=args.page_size,
+            after=after,
+        )
+        page = data["releaseMatrix"]
+        total = page["totalCount"]
+        rows.extend(page["nodes"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    if args.json:
+        _print_json({"releaseMatrix": {"totalCount": total, "nodes": rows}})
+        return 0
+    if not rows:
+        print("no services")
+        return 0
+    environments = [cell["environment"]["slug"] for cell in rows[0]["cells"]]
+    table = [["SERVICE", *environments]]
+    for row in rows:
+        table.append(
+            [
+                row["service"]["slug"],
+                *(cell["current"]["version"] if cell["current"] else "-" for cell in row["cells"]),
+            ]
+        )
+    for line in _table(table):
+        print(line)
+    return 0
+
+
+Transport: TypeAlias = httpx.AsyncBaseTransport
+Command: TypeAlias = Callable[[Api, argparse.Namespace], Awaitable[int]]
+
+
+async def run_command(args: argparse.Namespace, transport: Transport | None = None) -> int:
+    """Run the parsed deployment command `args` against the API; `transport` (tests: an
+    `httpx.ASGITransport` over the app) replaces the network."""
+    command: Command = args.deploy_command
+    try:
+        try:
+            settings = ClientSettings(**({"api_url": args.api_url} if args.api_url else {}))
+        except ValidationError as error:
+            problem = error.errors()[0]
+            name = "PAVED_" + "_".join(str(part) for part in problem["loc"]).upper()
+            raise Refused(2, f"paved: {name}: {problem['msg']}") from None
+        headers = {"User-Agent": "paved-cli"}
+        if settings.token is not None:
+            headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
+        async with httpx.AsyncClient(
+            transport=transport, headers=headers, timeout=httpx.Timeout(30.0)
+        ) as http:
+            return await command(Api(http, settings.api_url), args)
+    except Refused as refused:
+        sys.stdout.flush()
+        for line in refused.lines:
+            print(line, file=sys.stderr)
+        return refused.code
+
+
+async def run(argv: Sequence[str], transport: Transport | None = None) -> int:
+    """`paved <deployment command> ...` in a running event loop."""
+    parser: argparse.ArgumentParser = _OneLineParser(prog="paved")
+    add_deploy_commands(parser.add_subparsers(dest="command", required=True))
+    return await run_command(parser.parse_args(list(argv)), transport)
+
+
+def _blocking(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(run_command(args))
+    except KeyboardInterrupt:
+        print("paved: interrupted", file=sys.stderr)
+        return 130
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"paved: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, not {text!r}")
+    return value
+
+
+def _page_size(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"expected 1 to 100, not {text!r}")
+    return int(text)
+
+
+def add_deploy_commands(commands: Subcommands) -> None:
+    """Add the deployment commands to the `paved` subcommands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print the answer as JSON")
+    common.add_argument(
+        "--api-url", metavar="URL", help=f"the GraphQL endpoint (PAVED_API_URL; {DEFAULT_API_URL})"
+    )
+    waiting = argparse.ArgumentParser(add_help=False)
+    waiting.add_argument(
+        "--idempotency-key", metavar="KEY", help="replays with this key return the first one"
+    )
+    waiting.add_argument(
+        "--wait", action="store_true", help="follow the deployment to a final state"
+    )
+    waiting.add_argument(
+        "--interval", type=_positive, default=2.0, metavar="SECONDS", help="poll every (2)"
+    )
+    waiting.add_argument(
+        "--timeout", type=_positive, default=1800.0, metavar="SECONDS", help="give up after (1800)"
+    )
+
+    def add(name: str, command: Command, help_: str, *parents: argparse.ArgumentParser) -> Any:
+        parser = commands.add_parser(
+            name, help=help_, parents=[common, *parents], description=help_
+        )
+        parser.set_defaults(run=_blocking, deploy_command=command)
+        return parser
+
+    parser = add("deploy", deploy, "deploy a version of a service to an environment", waiting)
+    parser.add_argument("service", metavar="SERVICE")
+    parser.add_argument("environment", metavar="ENVIRONMENT")
+    parser.add_argument("version", metavar="VERSION")
+    parser.add_argument("--commit", metavar="SHA", help="the commit the version was built from")
+    parser.add_argument("--description", metavar="TEXT")
+
+    parser = add("promote", promote, "deploy what succeeded in one environment to another", waiting)
+    parser.add_argument("service", metavar="SERVICE")
+    parser.add_argument("from_environment", metavar="FROM_ENV")
+    parser.add_argument("to_environment", metavar="TO_ENV")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the plan only; change nothing"
+    )
+
+    parser = add("rollback", rollback, "redeploy an earlier successful version", waiting)
+    parser.add_argument("service", metavar="SERVICE")
+    parser.add_argument("environment", metavar="ENVIRONMENT")
+    parser.add_argument(
+        "--to", metavar="DEPLOYMENT_ID", help="that deployment (default: the previous one)"
+    )
+
+    for name, command, help_ in (
+        ("approve", approve, "approve a deployment waiting for approval"),
+        ("reject", reject, "reject (and so cancel) a deployment waiting for approval"),
+    ):
+        parser = add(name, command, help_)
+        parser.add_argument("deployment", metavar="DEPLOYMENT_ID")
+        parser.add_argument("--comment", metavar="TEXT")
+
+    parser = add("cancel", cancel, "cancel an unfinished deployment")
+    parser.add_argument("deployment", metavar="DEPLOYMENT_ID")
+
+    parser = add("status", status, "what runs of a service in each environment, what is coming")
+    parser.add_argument("service", metavar="SERVICE")
+
+    parser = add("releases", releases, "the release matrix: services x environments")
+    parser.add_argument(
+        "--environment",
+        action="append",
+        metavar="SLUG",
+        help="only these environments, in this order; repeat for more",
+    )
+    parser.add_argument("--owner", metavar="TEAM", help="services this team (or a sub-team) owns")
+    parser.add_argument(
+        "--page-size", type=_page_size, default=100, metavar="N", help="rows per request (100)"
+    )
