@@ -34,11 +34,17 @@ DEPLOYMENT_FIELDS = """
 """
 ERROR_FIELDS = "errors { code message path }"
 
-DEPLOY = f"""
-mutation Deploy($input: DeployInput!) {{
-  deploy(input: $input) {{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }}
-}}
-"""
+
+def _deployment_mutation(field: str) -> str:
+    """`field(input:)` of a mutation whose payload is a deployment and errors."""
+    input_type = field[0].upper() + field[1:] + "Input"
+    return (
+        f"mutation($input: {input_type}!) {{ {field}(input: $input) "
+        f"{{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }} }}"
+    )
+
+
+DEPLOY = _deployment_mutation("deploy")
 PROMOTE = f"""
 mutation Promote($input: PromoteInput!) {{
   promote(input: $input) {{
@@ -48,26 +54,10 @@ mutation Promote($input: PromoteInput!) {{
   }}
 }}
 """
-ROLLBACK = f"""
-mutation Rollback($input: RollbackInput!) {{
-  rollback(input: $input) {{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }}
-}}
-"""
-APPROVE = f"""
-mutation Approve($input: ApproveDeploymentInput!) {{
-  approveDeployment(input: $input) {{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }}
-}}
-"""
-REJECT = f"""
-mutation Reject($input: RejectDeploymentInput!) {{
-  rejectDeployment(input: $input) {{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }}
-}}
-"""
-CANCEL = f"""
-mutation Cancel($input: CancelDeploymentInput!) {{
-  cancelDeployment(input: $input) {{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }}
-}}
-"""
+ROLLBACK = _deployment_mutation("rollback")
+APPROVE = _deployment_mutation("approveDeployment")
+REJECT = _deployment_mutation("rejectDeployment")
+CANCEL = _deployment_mutation("cancelDeployment")
 DEPLOYMENT_STATE = """
 query DeploymentState($id: ID!) {
   node(id: $id) { ... on Deployment { id state rawStatus statusMessage } }

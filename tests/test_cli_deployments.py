@@ -19,10 +19,9 @@ from api import deploy_cli
 from api.graphql_http import Disagreement, GraphQLEndpoint
 from providers.access import Scope
 from tests.access_support import seed, token
+from tests.deployment_support import environments, settled
 from tests.support import GraphQLClient
 
-INSTANT = {"kind": "simulated", "settings": {"durationSeconds": 0, "failVersions": "-broken$"}}
-SLOW = {"kind": "simulated", "settings": {"durationSeconds": 3600}}
 FAST = ("--interval", "0.02", "--timeout", "20")
 STARTED = re.compile(r"\(DEPLOY\): (?:QUEUED|IN_PROGRESS)  id (\S+)")
 
@@ -95,24 +94,6 @@ async def paved(
 ) -> AsyncIterator[Paved]:
     yield Paved(app, capsys)
     endpoint.disagreements[:] = [d for d in endpoint.disagreements if not _a_poll_in_flight(d)]
-
-
-async def environments(gql: GraphQLClient, **protection: Any) -> None:
-    for slug, tier, provider in (
-        ("staging", "STAGING", INSTANT),
-        ("prod", "PRODUCTION", INSTANT),
-        ("slow", "TESTING", SLOW),
-    ):
-        extra = {"protection": protection} if protection and slug == "prod" else {}
-        created = await gql.mutate(
-            "createEnvironment", "environment { slug }", slug=slug, name=slug, tier=tier,
-            provider=provider, **extra,
-        )  # fmt: skip
-        assert created["errors"] == [], created
-
-
-async def settled(app: Starlette) -> None:
-    await asyncio.wait_for(app.state.container.rollouts.wait_idle(), 10)
 
 
 async def deployments(gql: GraphQLClient, service: str) -> list[dict[str, Any]]:

@@ -15,29 +15,10 @@ from starlette.applications import Starlette
 from providers.access import Scope
 from tests.access_support import seed, token
 from tests.deployer_fakes.receiver import running_receiver
+from tests.deployment_support import environments, settled
 from tests.support import GraphQLClient
 
 DEPLOYMENT = "deployment { id number version state kind promotedFrom { id } rollbackOf { id } }"
-INSTANT = {"kind": "simulated", "settings": {"durationSeconds": 0}}
-SLOW = {"kind": "simulated", "settings": {"durationSeconds": 3600}}
-
-
-async def environments(gql: GraphQLClient, **protection: Any) -> None:
-    for slug, tier, provider in (
-        ("staging", "STAGING", INSTANT),
-        ("prod", "PRODUCTION", INSTANT),
-        ("slow", "TESTING", SLOW),
-    ):
-        extra = {"protection": protection} if protection and slug == "prod" else {}
-        created = await gql.mutate(
-            "createEnvironment", "environment { slug }", slug=slug, name=slug, tier=tier,
-            provider=provider, **extra,
-        )  # fmt: skip
-        assert created["errors"] == [], created
-
-
-async def settled(app: Starlette) -> None:
-    await asyncio.wait_for(app.state.container.rollouts.wait_idle(), 10)
 
 
 async def state_of(gql: GraphQLClient, deployment_id: str) -> str:
