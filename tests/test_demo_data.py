@@ -9,9 +9,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from providers import deployment_states
 from providers.deployments import DeploymentState
+from providers.postgres import demo
 from providers.postgres.demo import (
     API_CLIENTS,
     CONTRIBUTORS,
@@ -243,6 +245,23 @@ async def test_does_not_load_into_a_catalog_with_teams(pool: asyncpg.Pool) -> No
     assert await load_demo_if_empty(pool) is False
 
     assert await counts(pool) == {table: int(table == "teams") for table in TABLES}
+
+
+async def test_a_failed_load_leaves_nothing_and_the_next_one_loads(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(_: asyncpg.Pool) -> int:
+        raise ConnectionResetError("the process died here")
+
+    # The catalog, API clients, environments' providers are written; the history fails.
+    monkeypatch.setattr(demo, "load_deployment_history", broken)
+    with pytest.raises(ConnectionResetError):
+        await load_demo_if_empty(pool)
+    assert await counts(pool) == dict.fromkeys(TABLES, 0)
+
+    monkeypatch.undo()
+    assert await load_demo_if_empty(pool) is True
+    check_history_counts(await counts(pool))
 
 
 async def test_concurrent_calls_load_it_once(pool: asyncpg.Pool) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -568,27 +569,40 @@ API_CLIENTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+class _OneConnection:
+    """A pool that is one connection with a transaction open: the stores, written for a pool,
+    then do all their work in that transaction (theirs become savepoints)."""
+
+    def __init__(self, connection: asyncpg.pool.PoolConnectionProxy) -> None:
+        self._connection = connection
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
+        yield self._connection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+
 async def load_demo_if_empty(pool: asyncpg.Pool) -> bool:
     """Load the demo organisation when the catalog has no teams; True when it loaded.
 
     The check and the load run under a session advisory lock, so of several processes
     starting at once exactly one loads the demo and the others see a catalog with teams.
-    The lock holds one pool connection while the writer uses others, so the pool must
-    allow at least two; waiters poll without holding a connection.
+    The whole demo is one transaction: a load that fails (or a process killed meanwhile)
+    leaves the catalog empty, and the next start loads it again. Waiters poll without
+    holding a connection.
     """
-    if pool.get_max_size() < 2:
-        raise ValueError("loading the demo needs a pool of at least two connections")
     while True:
         async with pool.acquire() as connection:
             if await connection.fetchval("SELECT pg_try_advisory_lock($1)", _DEMO_LOCK_KEY):
                 try:
                     if await connection.fetchval("SELECT EXISTS (SELECT 1 FROM teams)"):
                         return False
-                    await _load(PostgresCatalogWriter(pool))
-                    await _load_access_and_environments(
-                        PostgresAccessStore(pool), PostgresDeploymentStore(pool)
-                    )
-                    deployments = await load_deployment_history(pool)
+                    async with connection.transaction():
+                        deployments = await _load_everything(
+                            cast(asyncpg.Pool, _OneConnection(connection))
+                        )
                     log.info(
                         "loaded the demo organisation: %d teams, %d users, %d services, "
                         "%d deployments",
@@ -601,6 +615,13 @@ async def load_demo_if_empty(pool: asyncpg.Pool) -> bool:
                 finally:
                     await connection.execute("SELECT pg_advisory_unlock($1)", _DEMO_LOCK_KEY)
         await asyncio.sleep(_LOCK_RETRY_SECONDS)
+
+
+async def _load_everything(pool: asyncpg.Pool) -> int:
+    """The whole demo; how many deployments its history has."""
+    await _load(PostgresCatalogWriter(pool))
+    await _load_access_and_environments(PostgresAccessStore(pool), PostgresDeploymentStore(pool))
+    return await load_deployment_history(pool)
 
 
 async def _load(writer: CatalogWriter) -> None:
