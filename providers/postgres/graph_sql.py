@@ -21,7 +21,6 @@ from providers.postgres.deployments.metrics import metrics_select
 from providers.postgres.deployments.reads import listing_query as deployment_listing
 from providers.postgres.deployments.rows import UNFINISHED_SQL
 from providers.postgres.keyset import Params, build_window
-from providers.records import ServiceOrder
 
 # json_build_object takes at most 100 arguments: 50 keys and their values.
 MAX_FIELDS_PER_OBJECT = 50
@@ -55,6 +54,9 @@ _DEPLOYMENT_LINKS = {
     p.Relation.DEPLOYMENT_ROLLBACK_TO: "rollback_to_id",
     p.Relation.DEPLOYMENT_PREVIOUS: "previous_id",
 }
+_SERVICE_LISTINGS = frozenset(
+    {p.ListingSource.SERVICES, p.ListingSource.TEAM_SERVICES, p.ListingSource.RELEASE_MATRIX}
+)
 _DEPLOYMENT_LISTED_BY = {
     p.ListingSource.SERVICE_DEPLOYMENTS: "service_id",
     p.ListingSource.ENVIRONMENT_DEPLOYMENTS: "environment_id",
@@ -160,40 +162,38 @@ class _Compiler:
             return self._metrics(field)
         return self._connection(field, parent=None)
 
-    def _exists(self, table: str, slug: str) -> str:
-        """A guard: the executor reports a slug that names nothing as an error."""
-        condition = f"EXISTS (SELECT 1 FROM {table} WHERE slug = {self.params.add(slug)}::text)"
-        self.guards.append(condition)
-        return condition
+    def _id_named(self, table: str, slug: str) -> str:
+        """The id of the row with this slug, guarded: the executor reports a slug that names
+        nothing as an error."""
+        named = f"FROM {table} WHERE slug = {self.params.add(slug)}::text"
+        self.guards.append(f"EXISTS (SELECT 1 {named})")
+        return f"(SELECT id {named})"
 
     def _comparison(self, field: p.Comparison) -> str:
-        self._exists("services", field.service)
-        self._exists("environments", field.source)
-        self._exists("environments", field.target)
-        service = self.params.add(field.service)
+        service = self._id_named("services", field.service)
         alias = self._alias("c")
 
-        def current(slug: str) -> str:
+        def current(environment: str) -> str:
             return (
                 f"(SELECT d.id FROM deployments d WHERE d.state = 'SUCCEEDED' "
-                f"AND d.service_id = (SELECT id FROM services WHERE slug = {service}::text) "
-                "AND d.environment_id = "
-                f"(SELECT id FROM environments WHERE slug = {self.params.add(slug)}::text))"
+                f"AND d.service_id = {service} AND d.environment_id = {environment})"
             )
 
+        source = current(self._id_named("environments", field.source))
+        target = current(self._id_named("environments", field.target))
         return (
             f"(SELECT {self._object(field.selection, alias)} FROM "
-            f"(SELECT {current(field.source)} AS source, {current(field.target)} AS target) ids "
+            f"(SELECT {source} AS source, {target} AS target) ids "
             f"LEFT JOIN deployments {alias}f ON {alias}f.id = ids.source "
             f"LEFT JOIN deployments {alias}t ON {alias}t.id = ids.target)"
         )
 
     def _metrics(self, field: p.Metrics) -> str:
-        self._exists("environments", field.environment)
+        self._id_named("environments", field.environment)
         if field.service is not None:
-            self._exists("services", field.service)
+            self._id_named("services", field.service)
         if field.team is not None:
-            self._exists("teams", field.team)
+            self._id_named("teams", field.team)
         if field.until is None:
             self.guards.append(f"{self.params.add(field.since)}::timestamptz < now()")
         alias = self._alias("m")
@@ -261,6 +261,10 @@ class _Compiler:
             raise NotCompilable
 
         return self.fields((field.key, value(field)) for field in selection.fields)
+
+    def _provider(self, selection: p.Selection, kind: str) -> str:
+        """A Provider: its name is its kind (capabilities are the executor's)."""
+        return self._virtual(selection, "NULL", {"name": kind, "kind": kind})
 
     def _actor(self, field: p.ActorOf, parent: str) -> str:
         """Mirrors `schema.deployments.actor_of`: the built-in local admin, the user or API
@@ -389,8 +393,7 @@ class _Compiler:
         if relation in _DEPLOYMENT_LINKS:
             return self._by_id(selection, "deployments", f"{parent}.{_DEPLOYMENT_LINKS[relation]}")
         if relation is R.DEPLOYMENT_PROVIDER:
-            kind = f"{parent}.provider"
-            return self._virtual(selection, "NULL", {"name": kind, "kind": kind})
+            return self._provider(selection, f"{parent}.provider")
         if relation in (R.DEPLOYMENT_HISTORY, R.DEPLOYMENT_APPROVALS):
             table = (
                 "deployment_events" if relation is R.DEPLOYMENT_HISTORY else "deployment_approvals"
@@ -409,8 +412,7 @@ class _Compiler:
         relation, selection = field.relation, field.selection
         R = p.Relation
         if relation is R.ENVIRONMENT_PROVIDER:
-            kind = f"{parent}.provider_kind"
-            return self._virtual(selection, "NULL", {"name": kind, "kind": kind})
+            return self._provider(selection, f"{parent}.provider_kind")
         if relation is R.ENVIRONMENT_PROTECTION:
             return self._object(selection, parent)
         if relation is R.PROTECTION_APPROVER_TEAMS:
@@ -429,10 +431,7 @@ class _Compiler:
         if relation is R.SERVICE_CURRENT_DEPLOYMENT:
             assert field.slugs is not None
             (slug,) = field.slugs
-            self._exists("environments", slug)
-            environment = (
-                f"(SELECT id FROM environments WHERE slug = {self.params.add(slug)}::text)"
-            )
+            environment = self._id_named("environments", slug)
             return self._current(selection, f"{parent}.id", environment)
         if relation is R.SERVICE_ENVIRONMENTS:
             return self._cells(selection, f"{parent}.id", None)
@@ -459,34 +458,28 @@ class _Compiler:
 
     def _listing(self, listing: p.Listing, parent: str | None) -> ListingQuery:
         source = listing.source
-        if source in (p.ListingSource.SERVICES, p.ListingSource.TEAM_SERVICES):
+        if source in _SERVICE_LISTINGS:
             assert listing.service_filter is not None
             guard = listings.owner_team_exists(listing.service_filter, self.params)
             if guard is not None:
                 self.guards.append(guard)
-            if source is p.ListingSource.SERVICES:
-                assert listing.order is not None
-                return listings.services(listing.service_filter, listing.order, self.params)
-            query = listings.team_services(listing.service_filter, self.params)
-            return _with_condition(query, listings.owned_by(_required(parent)))
+            if source is p.ListingSource.TEAM_SERVICES:
+                query = listings.team_services(listing.service_filter, self.params)
+                return _with_condition(query, listings.owned_by(_required(parent)))
+            if listing.environments is not None:  # the release matrix's cells
+                self.guards.append(
+                    "(SELECT count(*) FROM environments WHERE slug = ANY("
+                    f"{self.params.add(list(listing.environments))}::text[])) = "
+                    f"{len(listing.environments)}"
+                )
+            assert listing.order is not None
+            return listings.services(listing.service_filter, listing.order, self.params)
         if source is p.ListingSource.TEAMS:
             return listings.teams(listing.search, self.params)
         if source is p.ListingSource.USERS:
             return listings.users(listing.search, self.params)
         if source is p.ListingSource.TEAM_MEMBERS:
             return _with_condition(listings.team_members(), listings.member_of(_required(parent)))
-        if source is p.ListingSource.RELEASE_MATRIX:
-            assert listing.service_filter is not None
-            guard = listings.owner_team_exists(listing.service_filter, self.params)
-            if guard is not None:
-                self.guards.append(guard)
-            if listing.environments is not None:
-                self.guards.append(
-                    "(SELECT count(*) FROM environments WHERE slug = ANY("
-                    f"{self.params.add(list(listing.environments))}::text[])) = "
-                    f"{len(listing.environments)}"
-                )
-            return listings.services(listing.service_filter, ServiceOrder(), self.params)
         if source is p.ListingSource.DEPLOYMENTS:
             assert listing.deployment_filter is not None
             return deployment_listing(listing.deployment_filter, self.params)
