@@ -22,12 +22,14 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLField,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLSyntaxError,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionNode,
@@ -35,6 +37,7 @@ from graphql import (
     ValueNode,
     VariableNode,
     get_named_type,
+    get_nullable_type,
     parse,
 )
 from graphql.utilities import get_operation_ast
@@ -47,6 +50,12 @@ INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 # introspection query (GraphiQL's); a chain that fans out nothing adds no depth.
 WRAPPER_FIELDS = frozenset({"ofType"})
 PAGE_ARGUMENTS = ("first", "last")
+ESTIMATE_ARGUMENTS = (*PAGE_ARGUMENTS, "ids")
+"""Arguments whose variables change the node estimate."""
+DEFAULT_LIST_SIZE = 20
+"""What a list that is not a connection may hold, when its field declares no bound."""
+LIST_BOUND = "max_items"
+"""Metadata key on a strawberry field: the most items its list can hold."""
 _SORTED = orjson.OPT_SORT_KEYS
 _CYCLE_SHOWN = 8
 
@@ -84,7 +93,7 @@ class Shape:
     """Fragment names around the first cycle found (the first name repeated last), or ()."""
     introspection: frozenset[str]
     page_variables: frozenset[str]
-    """Variables given as `first`/`last` anywhere: the node estimate depends on them."""
+    """Variables given as `first`/`last`/`ids` anywhere: the node estimate depends on them."""
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
@@ -197,7 +206,7 @@ def measure_shape(document: DocumentNode) -> Shape:
                 page_variables.update(
                     argument.value.name.value
                     for argument in selection.arguments or ()
-                    if argument.name.value in PAGE_ARGUMENTS
+                    if argument.name.value in ESTIMATE_ARGUMENTS
                     and isinstance(argument.value, VariableNode)
                 )
             else:
@@ -290,7 +299,9 @@ def estimate_nodes(
     variables: Mapping[str, Any] | None = None,
 ) -> Estimate:
     """Connections are the fields taking `first`/`last`; absent, a page is DEFAULT_PAGE_SIZE.
-    Other lists count as one node: their length follows the data, bounded by the depth limit.
+    Other lists of objects count their bound (`list_size`) times one plus what each item
+    selects, so nested lists multiply like nested connections; a connection's own `edges`
+    and `nodes` are its page, counted once. Each root field of a mutation costs at least 1.
     """
     fragments = _fragments(document)
     defaults = {
@@ -333,30 +344,108 @@ def estimate_nodes(
     largest: PageSize | None = None
     for node in order:
         fields = _fields_of(type_of.get(id(node)))
+        in_connection = is_page_of_connection(type_of.get(id(node)))
+        at_root_of_mutation = (
+            node is operation.selection_set and operation.operation is OperationType.MUTATION
+        )
         total = 0
         for selection in node.selections:
             inner = _inner_set(selection, fragments)
             inner_nodes = nodes_of.get(id(inner), 0) if inner else 0
-            if not isinstance(selection, FieldNode):
-                total += inner_nodes
-                continue
-            field = fields.get(selection.name.value)
-            if field is None or not any(name in field.args for name in PAGE_ARGUMENTS):
-                total += inner_nodes
-                continue
-            sizes = [
-                PageSize(selection.name.value, argument.name.value, size)
-                for argument in selection.arguments or ()
-                if argument.name.value in PAGE_ARGUMENTS
-                and (size := _int_value(argument.value, given, defaults)) is not None
-            ]
-            page = max(sizes, key=lambda size: size.value, default=None)
-            if page is not None and (largest is None or page.value > largest.value):
-                largest = page
-            size = max(page.value, 0) if page is not None else DEFAULT_PAGE_SIZE
-            total += size * (1 + inner_nodes)
+            field = fields.get(selection.name.value) if isinstance(selection, FieldNode) else None
+            if field is None or (inner is None and not _is_connection(field)):
+                cost = inner_nodes
+            else:
+                assert isinstance(selection, FieldNode)
+                page = _page_size(field, selection, given, defaults)
+                if page is not None and (largest is None or page.value > largest.value):
+                    largest = page
+                size = _item_count(field, selection, page, in_connection, given, defaults)
+                cost = inner_nodes if size is None else size * (1 + inner_nodes)
+            total += max(cost, 1) if at_root_of_mutation else cost
         nodes_of[id(node)] = total
     return Estimate(nodes_of.get(id(operation.selection_set), 0), largest)
+
+
+def _is_connection(field: GraphQLField) -> bool:
+    return any(name in field.args for name in PAGE_ARGUMENTS)
+
+
+def _page_size(
+    field: GraphQLField,
+    selection: FieldNode,
+    variables: Mapping[str, Any],
+    defaults: Mapping[str, ValueNode],
+) -> PageSize | None:
+    """The largest `first`/`last` given to a connection field."""
+    if not _is_connection(field):
+        return None
+    sizes = [
+        PageSize(selection.name.value, argument.name.value, size)
+        for argument in selection.arguments or ()
+        if argument.name.value in PAGE_ARGUMENTS
+        and (size := _int_value(argument.value, variables, defaults)) is not None
+    ]
+    return max(sizes, key=lambda size: size.value, default=None)
+
+
+def _item_count(
+    field: GraphQLField,
+    selection: FieldNode,
+    page: PageSize | None,
+    in_connection: bool,
+    variables: Mapping[str, Any],
+    defaults: Mapping[str, ValueNode],
+) -> int | None:
+    """How many items a field multiplies what it selects by; None for a single object, or
+    for a connection's own `edges`/`nodes` (the connection counted them)."""
+    if _is_connection(field):
+        return max(page.value, 0) if page is not None else DEFAULT_PAGE_SIZE
+    if in_connection or not isinstance(get_nullable_type(field.type), GraphQLList):
+        return None
+    return list_size(field, selection, variables, defaults)
+
+
+def is_page_of_connection(type_: GraphQLNamedType | None) -> bool:
+    """A connection type (`...Connection` with `edges`/`nodes`): its lists are its page."""
+    return (
+        type_ is not None and type_.name.endswith("Connection") and "pageInfo" in _fields_of(type_)
+    )
+
+
+def list_size(
+    field: GraphQLField,
+    selection: FieldNode,
+    variables: Mapping[str, Any],
+    defaults: Mapping[str, ValueNode],
+) -> int:
+    """The most items a list field can return: the bound its strawberry field declares
+    (`metadata={"max_items": n}`), the number of `ids` asked for, or DEFAULT_LIST_SIZE."""
+    definition = (field.extensions or {}).get("strawberry-definition")
+    declared = getattr(definition, "metadata", None) or {}
+    if isinstance(declared.get(LIST_BOUND), int):
+        return int(declared[LIST_BOUND])
+    for argument in selection.arguments or ():
+        if argument.name.value == "ids":
+            count = _list_length(argument.value, variables, defaults)
+            if count is not None:
+                return count
+    return DEFAULT_LIST_SIZE
+
+
+def _list_length(
+    value: ValueNode, variables: Mapping[str, Any], defaults: Mapping[str, ValueNode]
+) -> int | None:
+    if isinstance(value, VariableNode):
+        name = value.name.value
+        if name in variables:
+            given = variables[name]
+            return len(given) if isinstance(given, list) else 1
+        default = defaults.get(name)
+        return _list_length(default, variables, defaults) if default is not None else None
+    if isinstance(value, ListValueNode):
+        return len(value.values)
+    return 1
 
 
 # --- the checker the endpoint calls --------------------------------------------------------

@@ -14,6 +14,10 @@ SLUG_PATTERN = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 hyphen (a DNS label, so they fit in hostnames and Kubernetes names)."""
 SLUG = re.compile(SLUG_PATTERN)
 
+MAX_TAGS_PER_SERVICE = 50
+MAX_LINKS_PER_SERVICE = 50
+MAX_OWNERS_PER_SERVICE = 50
+
 
 def check_owner_assignments(owners: Sequence[OwnerAssignment]) -> None:
     """A service has exactly one PRIMARY owner team, and names each team once."""

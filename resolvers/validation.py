@@ -109,8 +109,8 @@ class CreateService(InputModel):
     description: Description | None = None
     lifecycle: Lifecycle = Lifecycle.EXPERIMENTAL
     tier: Tier | None = None
-    tags: Annotated[list[Tag], Field(max_length=50)] = []
-    links: Annotated[list[LinkInput], Field(max_length=50)] = []
+    tags: Annotated[list[Tag], Field(max_length=rules.MAX_TAGS_PER_SERVICE)] = []
+    links: Annotated[list[LinkInput], Field(max_length=rules.MAX_LINKS_PER_SERVICE)] = []
     repository_url: Url | None = None
 
 
@@ -121,8 +121,8 @@ class UpdateService(InputModel):
     description: Description | None = None
     lifecycle: Lifecycle | None = None
     tier: Tier | None = None
-    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
-    links: Annotated[list[LinkInput], Field(max_length=50)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=rules.MAX_TAGS_PER_SERVICE)] | None = None
+    links: Annotated[list[LinkInput], Field(max_length=rules.MAX_LINKS_PER_SERVICE)] | None = None
     repository_url: Url | None = None
 
 
@@ -132,7 +132,9 @@ class DeleteService(DeleteByVersion):
 
 class SetServiceOwners(InputModel):
     service: Reference
-    owners: Annotated[list[OwnerInput], Field(min_length=1, max_length=50)]
+    owners: Annotated[
+        list[OwnerInput], Field(min_length=1, max_length=rules.MAX_OWNERS_PER_SERVICE)
+    ]
 
 
 class ServiceDependency(InputModel):

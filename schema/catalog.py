@@ -13,13 +13,13 @@ import strawberry
 from strawberry import UNSET
 from strawberry.types import Info
 
-from providers import deployments, records
+from providers import deployments, records, rules
 from resolvers import access_queries as aq
 from resolvers import catalog_queries as q
 from resolvers import deployment_queries as dq
 from resolvers.context import Context
 from resolvers.global_ids import encode_id
-from schema.common import Actor, Connection, Node, connection
+from schema.common import Actor, Connection, Node, connection, list_bound
 from schema.filters import ServiceFilter
 from schema.inputs import given, page
 
@@ -145,7 +145,7 @@ class Service(Node):
     lifecycle: records.Lifecycle
     tier: int | None
     tags: list[str]
-    links: list[Link]
+    links: list[Link] = strawberry.field(metadata=list_bound(rules.MAX_LINKS_PER_SERVICE))
     repository_url: str | None
     version: int
     created_at: datetime
@@ -182,7 +182,10 @@ class Service(Node):
         team = await q.primary_owner(info.context, self.record.id)
         return Team.from_record(team) if team else None
 
-    @strawberry.field(description="Every owner team: the primary first, then contributors.")
+    @strawberry.field(
+        description="Every owner team: the primary first, then contributors.",
+        metadata=list_bound(rules.MAX_OWNERS_PER_SERVICE),
+    )
     async def owners(self, info: CatalogInfo) -> list[Ownership]:
         return [
             Ownership(team=Team.from_record(o.team), role=o.role)

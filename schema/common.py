@@ -57,6 +57,12 @@ class PageInfo:
     end_cursor: str | None
 
 
+def list_bound(max_items: int) -> dict[str, int]:
+    """Field metadata: the most items a list field returns, read by the node estimate
+    (`api.query_limits`); lists without it count as DEFAULT_LIST_SIZE items."""
+    return {"max_items": max_items}
+
+
 NodeT = TypeVar("NodeT")
 RecordT = TypeVar("RecordT")
 

@@ -16,6 +16,7 @@ from graphql import (
 )
 
 from api.query_limits import (
+    DEFAULT_LIST_SIZE,
     Estimate,
     PageSize,
     QueryChecker,
@@ -25,6 +26,7 @@ from api.query_limits import (
     measure_shape,
     parse_within,
 )
+from providers.rules import MAX_OWNERS_PER_SERVICE
 from schema.build import build_schema
 
 
@@ -196,18 +198,57 @@ def test_connections_multiply_their_children_by_page_size(schema: GraphQLSchema)
         "{ teams(first: 100) { nodes { members(first: 100) { nodes { "
         "teams { services(first: 100) { nodes { slug } } } } } } } }"
     )
-    assert estimate(schema, query) == 100 + 100 * 100 + 100 * 100 * 100
+    # User.teams is a plain list of 20 at most in the estimate: it multiplies like a page.
+    services = 100
+    teams = 20 * (1 + services)
+    members = 100 * (1 + teams)
+    assert estimate(schema, query) == 100 * (1 + members)
 
 
-def test_absent_page_size_counts_the_default_and_plain_lists_count_once(
-    schema: GraphQLSchema,
-) -> None:
+def test_absent_page_size_counts_the_default(schema: GraphQLSchema) -> None:
     assert estimate(schema, "{ teams { totalCount } }") == 20
-    assert (
-        estimate(schema, "{ services(last: 5) { nodes { dependsOn { owners { role } } } } }") == 5
-    )
     assert estimate(schema, '{ service(slug: "x") { slug owner { slug } } }') == 0
     assert estimate(schema, "{ teams { nodes { members { totalCount } } } }") == 20 + 20 * 20
+
+
+def test_plain_lists_multiply_by_their_declared_bound_or_the_default(
+    schema: GraphQLSchema,
+) -> None:
+    owners = MAX_OWNERS_PER_SERVICE * (1 + 0)
+    depends_on = DEFAULT_LIST_SIZE * (1 + owners)
+    query = "{ services(last: 5) { nodes { dependsOn { owners { role } } } } }"
+    assert estimate(schema, query) == 5 * (1 + depends_on)
+    # Lists of scalars select nothing and cost nothing.
+    assert estimate(schema, '{ service(slug: "x") { tags } }') == 0
+    # `nodes(ids:)` returns as many items as it is asked for, given literally or by a variable.
+    assert estimate(schema, '{ nodes(ids: ["a", "b", "c"]) { id } }') == 3
+    by_variable = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    assert estimate(schema, by_variable, {"ids": ["a"] * 7}) == 7
+
+
+def test_nested_plain_lists_multiply(schema: GraphQLSchema) -> None:
+    """The attack of issue 17: nine levels of dependsOn/dependents under 100 services."""
+    levels = "dependsOn { dependents { " * 4 + "dependsOn { slug }" + " }" * 8
+    query = "{ services(first: 100) { nodes { " + levels + " } } }"
+    inner = 0
+    for _ in range(9):
+        inner = DEFAULT_LIST_SIZE * (1 + inner)
+    assert estimate(schema, query) == 100 * (1 + inner)
+    assert estimate(schema, query) > QueryLimits().max_nodes
+
+
+def test_each_mutation_field_costs_at_least_one(schema: GraphQLSchema) -> None:
+    one = 'createTeam(input: {slug: "a", name: "A"}) { team { slug } }'
+    many = " ".join(f"m{index}: {one}" for index in range(25))
+    assert estimate(schema, "mutation { " + one + " }") == 1
+    assert estimate(schema, "mutation { " + many + " }") == 25
+    # A payload's `errors` is a list like any other.
+    assert (
+        estimate(
+            schema, 'mutation { createTeam(input: {slug: "a", name: "A"}) { errors { code } } }'
+        )
+        == 20
+    )
 
 
 def test_sibling_connections_add_up(schema: GraphQLSchema) -> None:

@@ -90,7 +90,8 @@ async def test_catalog_page_costs_the_same_for_1_and_100_services(
         "query($first: Int!) { teams(first: $first) { totalCount nodes { slug members { totalCount nodes "
         "{ handle teams { slug } } } services { totalCount nodes { slug } } children { slug } parent { slug } } } }",
         "query($first: Int!) { users(first: $first) { nodes { handle teams { slug "
-        "services(first: 5) { nodes { slug dependents { slug } } } } } } }",
+        # Fits the node estimate with 30 users: 30 x (1 + 20 teams x (1 + 2 x (1 + 20))).
+        "services(first: 2) { nodes { slug dependents { slug } } } } } } }",
     ],
 )
 async def test_listing_statement_counts_do_not_grow_with_rows(
