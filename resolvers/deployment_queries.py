@@ -13,6 +13,7 @@ import orjson
 
 from providers.access import ActorKind, ApiClientRecord
 from providers.deployers.registry import build_deployer
+from providers.deployers.settings import ProviderPolicy
 from providers.deployment_ports import (
     DeploymentFilter,
     DeploymentMetrics,
@@ -178,17 +179,20 @@ async def deployment_provider(context: Context, record: DeploymentRecord) -> Pro
     return ProviderSettings(record.environment_id, record.provider, settings)
 
 
-def capabilities(kind: str, settings: Mapping[str, Any]) -> list[ProviderCapability]:
+def capabilities(
+    kind: str, settings: Mapping[str, Any], policy: ProviderPolicy
+) -> list[ProviderCapability]:
     """What the adapter declares for these settings; none for a kind or settings no adapter
-    accepts. Every deployment of an environment asks the same, so the answer is kept."""
-    return list(_declared(kind, orjson.dumps(settings, option=orjson.OPT_SORT_KEYS)))
+    accepts (under the server's provider policy). Every deployment of an environment asks the
+    same, so the answer is kept."""
+    return list(_declared(kind, orjson.dumps(settings, option=orjson.OPT_SORT_KEYS), policy))
 
 
 @functools.lru_cache(maxsize=256)
-def _declared(kind: str, settings: bytes) -> tuple[ProviderCapability, ...]:
+def _declared(kind: str, settings: bytes, policy: ProviderPolicy) -> tuple[ProviderCapability, ...]:
     """Building an adapter validates its settings and makes no network call."""
     try:
-        declared = build_deployer(kind, orjson.loads(settings)).capabilities
+        declared = build_deployer(kind, orjson.loads(settings), policy=policy).capabilities
     except ValueError:
         return ()
     return tuple(capability for capability in ProviderCapability if capability in declared)

@@ -1,16 +1,17 @@
 """An environment's provider and protection, as createEnvironment/updateEnvironment set them.
 
 Both are checked in full before anything is written (unknown provider kinds, settings the
-adapter refuses, approver teams that do not exist), so a client hears of every mistake it can
-fix; then the environment, its provider and its protection are written by the deployment
-store in ONE transaction, the audited one (`DeploymentStore.create_environment` /
+adapter refuses, among them secrets outside the allow-list and addresses the server's provider
+policy refuses, approver teams that do not exist), so a client hears of every mistake it can
+fix; then the environment, its provider and its protection are written by the deployment store
+in ONE transaction, the audited one (`DeploymentStore.create_environment` /
 `update_environment`): a part refused at write time (an approver team deleted meanwhile)
 leaves nothing written and no ACCEPTED record.
 """
 
 from __future__ import annotations
 
-from providers.deployers.registry import validate_settings
+from providers.deployers.registry import check_settings
 from providers.deployers.settings import InvalidProviderSettings
 from providers.deployment_ports import ProtectionChoice, ProviderChoice
 from providers.errors import NotFound, ValidationFailed
@@ -23,7 +24,7 @@ async def check(
 ) -> None:
     if provider is not None:
         try:
-            validate_settings(provider.kind, provider.settings)
+            await check_settings(provider.kind, provider.settings, policy=context.provider_policy)
         except InvalidProviderSettings as refused:
             path = ["input", "provider"]
             path += ["kind"] if refused.setting == "kind" else ["settings"]

@@ -74,17 +74,18 @@ def _live(record: deployments.LiveStatus | None) -> LiveStatus | None:
 
 @strawberry.type(description="The adapter that does an environment's deployments.")
 class Provider:
+    record: strawberry.Private[deployment_ports.ProviderSettings]
     name: str
     kind: str
-    capabilities: list[deployments.ProviderCapability]
+
+    @strawberry.field
+    def capabilities(self, info: CatalogInfo) -> list[deployments.ProviderCapability]:
+        policy = info.context.provider_policy
+        return q.capabilities(self.record.kind, self.record.settings, policy)
 
     @classmethod
     def from_record(cls, record: deployment_ports.ProviderSettings) -> Provider:
-        return cls(
-            name=record.kind,
-            kind=record.kind,
-            capabilities=q.capabilities(record.kind, record.settings),
-        )
+        return cls(record=record, name=record.kind, kind=record.kind)
 
 
 @strawberry.type(description="An environment's rules for deployments.")

@@ -20,7 +20,8 @@ from kubernetes_asyncio.config import kube_config
 
 from providers.deployers.kubernetes import CHANGE_CAUSE, KubernetesDeployer
 from providers.deployers.registry import build_deployer, validate_settings
-from providers.deployers.settings import InvalidProviderSettings
+from providers.deployers.secret_sources import SecretSources
+from providers.deployers.settings import InvalidProviderSettings, ProviderPolicy
 from providers.deployments import (
     DeploymentKind,
     DeploymentState,
@@ -32,9 +33,10 @@ from providers.deployments import (
 from tests.deployer_fakes.clock import FakeClock
 from tests.deployer_fakes.kubernetes_api import FakeKubernetesApi, running_kubernetes_api
 from tests.deployer_fakes.kubernetes_objects import POD_TEMPLATE_HASH, REVISION, REVISION_HISTORY
+from tests.deployer_fakes.policy import LOOPBACK, with_secrets_dir
 from tests.deployer_fakes.retries import instant_retries
 
-TOKEN_ENV = "PAVED_TEST_KUBE_TOKEN"
+TOKEN_ENV = "PAVED_SECRET_TEST_KUBE_TOKEN"
 NS = "prod"
 IMAGE = "registry.example.com/{service}:{version}"
 
@@ -68,7 +70,9 @@ def api(token: str) -> Iterator[FakeKubernetesApi]:
         yield api
 
 
-def deployer(api: FakeKubernetesApi, **settings: object) -> KubernetesDeployer:
+def deployer(
+    api: FakeKubernetesApi, *, policy: ProviderPolicy = LOOPBACK, **settings: object
+) -> KubernetesDeployer:
     base: dict[str, object] = {
         "apiUrl": api.url,
         "tokenEnv": TOKEN_ENV,
@@ -76,7 +80,9 @@ def deployer(api: FakeKubernetesApi, **settings: object) -> KubernetesDeployer:
         "image": IMAGE,
         "timeoutSeconds": 2,
     }
-    return KubernetesDeployer({**base, **settings}, backoff_seconds=0.01, clock=FakeClock())
+    return KubernetesDeployer(
+        {**base, **settings}, backoff_seconds=0.01, clock=FakeClock(), policy=policy
+    )
 
 
 async def test_happy_path_patches_the_image_and_follows_the_rollout(
@@ -330,9 +336,9 @@ async def test_a_missing_deployment(api: FakeKubernetesApi) -> None:
     kube = deployer(api)
     with pytest.raises(ProviderError) as raised:
         await kube.start(request(service="ledger"))
+    # the status and its standard phrase, nothing of the answer's body
     assert raised.value.message == (
-        f"kubernetes API refused GET deployment {NS}/ledger: HTTP 404 NotFound: "
-        'deployments.apps "ledger" not found'
+        f"kubernetes API refused GET deployment {NS}/ledger: HTTP 404 Not Found"
     )
     assert [seen.method for seen in api.requests] == ["GET"]  # 404 is not retried
     live = await kube.live_status("ledger", "production", {})
@@ -377,25 +383,29 @@ async def test_only_gets_are_retried(api: FakeKubernetesApi) -> None:
     assert live.health is Health.HEALTHY
     api.requests.clear()
     api.fail_next(500, message="etcdserver: request timed out", method="PATCH")
-    with pytest.raises(ProviderError, match="HTTP 500 InternalError: etcdserver"):
+    with pytest.raises(ProviderError) as raised:
         await kube.start(request())
+    assert raised.value.message == (
+        f"kubernetes PATCH deployment {NS}/payments failed: HTTP 500 Internal Server Error"
+    )
+    assert "etcdserver" not in raised.value.message
     assert [seen.method for seen in api.requests] == ["GET", "PATCH"]
 
 
-async def test_refusals_carry_status_and_reason_but_never_the_token(
+async def test_refusals_carry_the_status_but_never_the_body_nor_the_token(
     api: FakeKubernetesApi, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kube = deployer(api)
     api.fail_next(403, message=f'deployments.apps "payments" is forbidden, token {token}')
     with pytest.raises(ProviderError) as forbidden:
         await kube.start(request())
-    assert forbidden.value.message.startswith(
-        f"kubernetes API refused GET deployment {NS}/payments: HTTP 403 Forbidden: "
+    assert forbidden.value.message == (
+        f"kubernetes API refused GET deployment {NS}/payments: HTTP 403 Forbidden"
     )
     api.fail_next(500, 3)
     with pytest.raises(ProviderError) as failing:
         await kube.poll(request(), None)
-    assert "after 3 attempts: HTTP 500 InternalError" in failing.value.message
+    assert "after 3 attempts: HTTP 500 Internal Server Error" in failing.value.message
     monkeypatch.setenv(TOKEN_ENV, token + "-wrong")
     with pytest.raises(ProviderError) as unauthorized:
         await kube.live_status("payments", "production", {})
@@ -418,13 +428,14 @@ async def test_a_token_file_and_a_ca_file_over_tls(tmp_path: Path) -> None:
         assert api.url.startswith("https://")
         api.add_deployment(NS, "payments", "registry.example.com/payments:1.0.0")
         settings = {"tokenEnv": None, "tokenFile": str(token_file), "caFile": api.ca_file}
-        kube = deployer(api, **settings)
+        policy = with_secrets_dir(tmp_path)
+        kube = deployer(api, policy=policy, **settings)
         started = await kube.start(request())
         assert started.state is DeploymentState.IN_PROGRESS
-        without_ca = deployer(api, tokenEnv=None, tokenFile=str(token_file))
+        without_ca = deployer(api, policy=policy, tokenEnv=None, tokenFile=str(token_file))
         with pytest.raises(ProviderError, match="connection failed"):
             await without_ca.live_status("payments", "production", {})
-    missing = deployer(api, tokenEnv=None, tokenFile=str(tmp_path / "absent"))
+    missing = deployer(api, policy=policy, tokenEnv=None, tokenFile=str(tmp_path / "absent"))
     with pytest.raises(ProviderError, match=r"tokenFile .* cannot be read"):
         await missing.start(request())
 
@@ -441,7 +452,7 @@ async def test_an_api_server_that_never_answers(token: str) -> None:
             "image": IMAGE,
             "timeoutSeconds": 0.2,
         }
-        kube = KubernetesDeployer(settings, backoff_seconds=0.01)
+        kube = KubernetesDeployer(settings, backoff_seconds=0.01, policy=LOOPBACK)
         with pytest.raises(ProviderError) as raised:
             await kube.poll(request(), None)
     assert raised.value.message == (
@@ -461,13 +472,15 @@ GOOD = {
     "namespace": "payments-prod",
     "image": "registry.example.com/{service}:{version}",
 }
+IN_A_POD = ProviderPolicy(SecretSources(Path("/var/run/secrets/kubernetes.io/serviceaccount")))
+"""The strict policy, with the service account's directory as PAVED_SECRETS_DIR."""
 
 
 def test_good_settings_build_a_deployer() -> None:
-    kube = build_deployer("kubernetes", GOOD)
+    kube = build_deployer("kubernetes", GOOD, policy=IN_A_POD)
     assert kube.kind == "kubernetes"
-    local = {**GOOD, "apiUrl": "http://127.0.0.1:8001", "tokenFile": None, "tokenEnv": "T"}
-    validate_settings("kubernetes", local)
+    local = {**GOOD, "apiUrl": "http://127.0.0.1:8001", "tokenFile": None}
+    validate_settings("kubernetes", {**local, "tokenEnv": "PAVED_SECRET_T"}, policy=LOOPBACK)
 
 
 @pytest.mark.parametrize(
@@ -480,6 +493,18 @@ def test_good_settings_build_a_deployer() -> None:
         ({"tokenFile": None}, "tokenEnv"),
         ({"tokenEnv": "KUBE_TOKEN"}, "tokenEnv"),
         ({"tokenFile": None, "tokenEnv": "not a name"}, "tokenEnv"),
+        ({"tokenFile": None, "tokenEnv": "DATABASE_URL"}, "tokenEnv"),
+        ({"tokenFile": None, "tokenEnv": "PAVED_ENV"}, "tokenEnv"),
+        ({"tokenFile": "/etc/passwd"}, "tokenFile"),
+        (
+            {"tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/../../../../etc/passwd"},
+            "tokenFile",
+        ),
+        ({"tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount"}, "tokenFile"),
+        ({"apiUrl": "https://169.254.169.254"}, "apiUrl"),
+        ({"apiUrl": "https://10.0.0.1:6443"}, "apiUrl"),
+        ({"apiUrl": "https://[::ffff:127.0.0.1]:6443"}, "apiUrl"),
+        ({"apiUrl": "http://localhost:8001"}, "apiUrl"),
         ({"tokenFile": ""}, "tokenFile"),
         ({"caFile": ""}, "caFile"),
         ({"namespace": None}, "namespace"),
@@ -503,7 +528,7 @@ def test_bad_settings_are_refused_naming_the_setting(
 ) -> None:
     settings = {key: value for key, value in {**GOOD, **change}.items() if value is not None}
     with pytest.raises(InvalidProviderSettings) as raised:
-        build_deployer("kubernetes", settings)
+        build_deployer("kubernetes", settings, policy=IN_A_POD)
     assert raised.value.setting == setting
     assert f"setting {setting}:" in raised.value.message
     assert "secret" not in raised.value.message
@@ -511,7 +536,7 @@ def test_bad_settings_are_refused_naming_the_setting(
 
 # --- through a kubeconfig -----------------------------------------------------------------
 
-KUBECONFIG_ENV = "PAVED_TEST_KUBECONFIG"
+KUBECONFIG_ENV = "PAVED_SECRET_TEST_KUBECONFIG"
 
 
 def kubeconfig(
@@ -540,9 +565,13 @@ def write(path: Path, document: dict[str, Any]) -> str:
     return str(path)
 
 
-def kubeconfig_deployer(**settings: object) -> KubernetesDeployer:
+def kubeconfig_deployer(
+    *, policy: ProviderPolicy = LOOPBACK, **settings: object
+) -> KubernetesDeployer:
     base: dict[str, object] = {"namespace": NS, "image": IMAGE, "timeoutSeconds": 2}
-    return KubernetesDeployer({**base, **settings}, backoff_seconds=0.01, clock=FakeClock())
+    return KubernetesDeployer(
+        {**base, **settings}, backoff_seconds=0.01, clock=FakeClock(), policy=policy
+    )
 
 
 def data(path: str | None) -> str:
@@ -554,7 +583,7 @@ async def test_a_kubeconfig_file_deploys_and_is_read_again_at_each_call(
     api: FakeKubernetesApi, token: str, tmp_path: Path
 ) -> None:
     path = write(tmp_path / "kubeconfig", kubeconfig(api.url, token=token))
-    kube = kubeconfig_deployer(kubeconfigFile=path)
+    kube = kubeconfig_deployer(kubeconfigFile=path, policy=with_secrets_dir(tmp_path))
     assert repr(kube) == f"KubernetesDeployer(kubeconfigFile={path!r}, namespace='prod')"
     started = await kube.start(request())
     assert (started.state, started.external_id) == (DeploymentState.IN_PROGRESS, f"{NS}/payments@2")
@@ -575,13 +604,12 @@ async def test_a_kubeconfig_file_deploys_and_is_read_again_at_each_call(
     assert (live.health, live.version) == (Health.HEALTHY, "1.1.0")
     assert api.requests[-1].headers["authorization"] == f"Bearer {rotated}"
 
-    # an answer quoting the kubeconfig's token has it redacted
+    # an answer quoting the kubeconfig's token is told by its status only
     api.fail_next(403, message=f'deployments.apps "payments" is forbidden, token {rotated}')
     with pytest.raises(ProviderError) as forbidden:
         await kube.start(request("1.2.0", 2))
     assert forbidden.value.message == (
-        f"kubernetes API refused GET deployment {NS}/payments: HTTP 403 Forbidden: "
-        'deployments.apps "payments" is forbidden, token [redacted]'
+        f"kubernetes API refused GET deployment {NS}/payments: HTTP 403 Forbidden"
     )
     assert rotated not in repr(forbidden.value)
     assert rotated not in repr(vars(kube))
@@ -667,7 +695,10 @@ async def test_a_kubeconfig_with_a_ca_and_a_client_certificate_over_tls(
         }
         ca_data = {"certificate-authority-data": data(api.ca_file)}
         with_data = kubeconfig(api.url, cluster=ca_data, user=certificate)
-        kube = kubeconfig_deployer(kubeconfigFile=write(tmp_path / "with-data", with_data))
+        policy = with_secrets_dir(tmp_path)
+        kube = kubeconfig_deployer(
+            kubeconfigFile=write(tmp_path / "with-data", with_data), policy=policy
+        )
         started = await kube.start(request())
         assert started.state is DeploymentState.IN_PROGRESS
         assert [(seen.user, seen.headers.get("authorization")) for seen in api.requests] == [
@@ -687,21 +718,25 @@ async def test_a_kubeconfig_with_a_ca_and_a_client_certificate_over_tls(
         shutil.copy(api.client_key_file, directory / "client.key")
         files = {"client-certificate": api.client_cert_file, "client-key": "client.key"}
         with_files = kubeconfig(api.url, cluster={"certificate-authority": "ca.crt"}, user=files)
-        from_files = kubeconfig_deployer(kubeconfigFile=write(directory / "config", with_files))
+        from_files = kubeconfig_deployer(
+            kubeconfigFile=write(directory / "config", with_files), policy=policy
+        )
         polled = await from_files.poll(request(), started.external_id)
         assert polled.state is DeploymentState.IN_PROGRESS
         assert api.requests[-1].user == "paved-deployer"
 
         # without the client certificate the server does not know the caller
         anonymous = kubeconfig_deployer(
-            kubeconfigFile=write(tmp_path / "anonymous", kubeconfig(api.url, cluster=ca_data))
+            kubeconfigFile=write(tmp_path / "anonymous", kubeconfig(api.url, cluster=ca_data)),
+            policy=policy,
         )
         with pytest.raises(ProviderError, match="HTTP 401 Unauthorized"):
             await anonymous.live_status("payments", "production", {})
         assert api.requests[-1].user is None
         # without the CA, the server's certificate is not trusted
         untrusted = kubeconfig_deployer(
-            kubeconfigFile=write(tmp_path / "untrusted", kubeconfig(api.url, user=certificate))
+            kubeconfigFile=write(tmp_path / "untrusted", kubeconfig(api.url, user=certificate)),
+            policy=policy,
         )
         with pytest.raises(ProviderError, match="connection failed"):
             await untrusted.live_status("payments", "production", {})
@@ -805,7 +840,7 @@ async def test_a_kubeconfig_that_cannot_be_used_is_named_without_its_secrets(
     caplog.set_level(logging.DEBUG)
     secret = "kube-" + secrets.token_urlsafe(24)
     path = broken_kubeconfig(case, secret, tmp_path)
-    kube = kubeconfig_deployer(kubeconfigFile=path, **settings)
+    kube = kubeconfig_deployer(kubeconfigFile=path, policy=with_secrets_dir(tmp_path), **settings)
     with pytest.raises(ProviderError) as raised:
         await kube.start(request())
     error = raised.value
@@ -823,18 +858,22 @@ KUBECONFIG = {
     "namespace": "payments-prod",
     "image": "registry.example.com/{service}:{version}",
 }
+ETC_PAVED = ProviderPolicy(SecretSources(Path("/etc/paved")))
+"""The strict policy, with /etc/paved as PAVED_SECRETS_DIR."""
 
 
 def test_good_kubeconfig_settings_build_a_deployer() -> None:
-    assert build_deployer("kubernetes", KUBECONFIG).kind == "kubernetes"
-    validate_settings("kubernetes", {**KUBECONFIG, "context": "prod-eu@admin"})
-    from_env = {**KUBECONFIG, "kubeconfigFile": None, "kubeconfigEnv": "KUBECONFIG_TEXT"}
+    assert build_deployer("kubernetes", KUBECONFIG, policy=ETC_PAVED).kind == "kubernetes"
+    validate_settings("kubernetes", {**KUBECONFIG, "context": "prod-eu@admin"}, policy=ETC_PAVED)
+    from_env = {**KUBECONFIG, "kubeconfigFile": None, "kubeconfigEnv": "PAVED_SECRET_KUBECONFIG"}
     kube = build_deployer("kubernetes", from_env)
     assert repr(kube) == (
-        "KubernetesDeployer(kubeconfigEnv='KUBECONFIG_TEXT', namespace='payments-prod')"
+        "KubernetesDeployer(kubeconfigEnv='PAVED_SECRET_KUBECONFIG', namespace='payments-prod')"
     )
     # given as null, the other way's settings are not given
-    validate_settings("kubernetes", {**KUBECONFIG, "apiUrl": None, "tokenEnv": None})
+    validate_settings(
+        "kubernetes", {**KUBECONFIG, "apiUrl": None, "tokenEnv": None}, policy=ETC_PAVED
+    )
 
 
 @pytest.mark.parametrize(
@@ -847,6 +886,9 @@ def test_good_kubeconfig_settings_build_a_deployer() -> None:
         ({"kubeconfigEnv": "KUBECONFIG_TEXT"}, "kubeconfigEnv"),
         ({"kubeconfigFile": ""}, "kubeconfigFile"),
         ({"kubeconfigFile": None, "kubeconfigEnv": "not a name"}, "kubeconfigEnv"),
+        ({"kubeconfigFile": None, "kubeconfigEnv": "KUBECONFIG"}, "kubeconfigEnv"),
+        ({"kubeconfigFile": "/etc/shadow"}, "kubeconfigFile"),
+        ({"kubeconfigFile": "/etc/paved/../shadow"}, "kubeconfigFile"),
         ({"context": ""}, "context"),
         ({"context": "prod\nadmin"}, "context"),
         ({"kubeconfigFile": None}, "apiUrl"),
@@ -858,10 +900,10 @@ def test_bad_kubeconfig_settings_are_refused_naming_the_setting(
 ) -> None:
     settings = {key: value for key, value in {**KUBECONFIG, **change}.items() if value is not None}
     with pytest.raises(InvalidProviderSettings) as raised:
-        build_deployer("kubernetes", settings)
+        build_deployer("kubernetes", settings, policy=ETC_PAVED)
     assert raised.value.setting == setting
     assert f"setting {setting}:" in raised.value.message
     if setting in {"apiUrl", "tokenEnv", "tokenFile", "caFile"} and "kubeconfigFile" in settings:
         assert "not with kubeconfigFile or kubeconfigEnv" in raised.value.message
     with pytest.raises(InvalidProviderSettings):
-        validate_settings("kubernetes", settings)
+        validate_settings("kubernetes", settings, policy=ETC_PAVED)

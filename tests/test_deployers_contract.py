@@ -32,6 +32,7 @@ from tests.deployer_fakes.argocd_api import Reply as ArgoReply
 from tests.deployer_fakes.argocd_api import running_argocd
 from tests.deployer_fakes.clock import FakeClock
 from tests.deployer_fakes.kubernetes_api import running_kubernetes_api
+from tests.deployer_fakes.policy import LOOPBACK, with_secrets_dir
 from tests.deployer_fakes.receiver import Reply, running_receiver
 from tests.deployer_fakes.retries import instant_retries
 
@@ -75,11 +76,11 @@ def simulated_case() -> Iterator[Case]:
 
 def webhook_case(monkeypatch: pytest.MonkeyPatch, *, cancel: bool) -> Iterator[Case]:
     secret = "whsec_" + secrets.token_hex(16)
-    monkeypatch.setenv("PAVED_TEST_WEBHOOK_SECRET", secret)
+    monkeypatch.setenv("PAVED_SECRET_TEST_WEBHOOK", secret)
     with running_receiver(secret) as receiver:
         settings = {
             "url": f"{receiver.url}/deploy",
-            "secretEnv": "PAVED_TEST_WEBHOOK_SECRET",
+            "secretEnv": "PAVED_SECRET_TEST_WEBHOOK",
             "timeoutSeconds": 1,
         }
         if cancel:
@@ -87,7 +88,7 @@ def webhook_case(monkeypatch: pytest.MonkeyPatch, *, cancel: bool) -> Iterator[C
         adapters: list[WebhookDeployer] = []
 
         def build() -> WebhookDeployer:
-            adapters.append(WebhookDeployer(settings, backoff_seconds=0.01))
+            adapters.append(WebhookDeployer(settings, backoff_seconds=0.01, policy=LOOPBACK))
             return adapters[-1]
 
         def finish() -> None:
@@ -106,18 +107,18 @@ def kubernetes_case(
 ) -> Iterator[Case]:
     """Through `apiUrl` and `tokenEnv`, or through a kubeconfig file written to `kubeconfig`."""
     token = "k8s-" + secrets.token_urlsafe(24)
-    monkeypatch.setenv("PAVED_TEST_KUBE_TOKEN", token)
+    monkeypatch.setenv("PAVED_SECRET_TEST_KUBE_TOKEN", token)
     with running_kubernetes_api(token) as api:
         api.add_deployment("staging", "payments", "registry.example.com/payments:0.9.0")
         settings: dict[str, object] = {
             "apiUrl": api.url,
-            "tokenEnv": "PAVED_TEST_KUBE_TOKEN",
+            "tokenEnv": "PAVED_SECRET_TEST_KUBE_TOKEN",
             "namespace": "staging",
             "image": "registry.example.com/{service}:{version}",
             "timeoutSeconds": 1,
         }
         if kubeconfig is not None:
-            monkeypatch.delenv("PAVED_TEST_KUBE_TOKEN")
+            monkeypatch.delenv("PAVED_SECRET_TEST_KUBE_TOKEN")
             kubeconfig.write_text(
                 f"""\
 apiVersion: v1
@@ -137,25 +138,27 @@ contexts:
             del settings["apiUrl"], settings["tokenEnv"]
             settings["kubeconfigFile"] = str(kubeconfig)
 
+        policy = LOOPBACK if kubeconfig is None else with_secrets_dir(kubeconfig.parent)
+
         def build() -> KubernetesDeployer:
-            return KubernetesDeployer(settings, backoff_seconds=0.01)
+            return KubernetesDeployer(settings, backoff_seconds=0.01, policy=policy)
 
         yield Case(build(), api.finish, lambda: api.fail_next(500, 3), (token,), True, build)
 
 
 def argocd_case(monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
     token = "argocd-" + secrets.token_urlsafe(24)
-    monkeypatch.setenv("PAVED_TEST_ARGOCD_TOKEN", token)
+    monkeypatch.setenv("PAVED_SECRET_TEST_ARGOCD_TOKEN", token)
     with running_argocd(token) as api:
         api.add_app("payments-staging")
         settings = {
             "serverUrl": api.url,
-            "tokenEnv": "PAVED_TEST_ARGOCD_TOKEN",
+            "tokenEnv": "PAVED_SECRET_TEST_ARGOCD_TOKEN",
             "timeoutSeconds": 1,
         }
 
         def build() -> ArgoCDDeployer:
-            return ArgoCDDeployer(settings, backoff_seconds=0.01)
+            return ArgoCDDeployer(settings, backoff_seconds=0.01, policy=LOOPBACK)
 
         def break_provider() -> None:
             api.script.extend([ArgoReply(503)] * 3)
@@ -357,7 +360,7 @@ def test_build_deployer_builds_each_kind(monkeypatch: pytest.MonkeyPatch) -> Non
     clock = FakeClock()
     simulated = build_deployer("simulated", {}, clock=clock)
     webhook = build_deployer(
-        "webhook", {"url": "https://deploy.example.com/hook", "secretEnv": "HOOK_SECRET"}
+        "webhook", {"url": "https://deploy.example.com/hook", "secretEnv": "PAVED_SECRET_HOOK"}
     )
     assert (simulated.kind, webhook.kind) == ("simulated", "webhook")
     assert webhook.capabilities == {ProviderCapability.DEPLOY}
@@ -380,18 +383,39 @@ def test_an_unknown_kind_is_refused() -> None:
         ("simulated", {"durationSeconds": "soon"}, "durationSeconds"),
         ("simulated", {"failVersions": "(unclosed"}, "failVersions"),
         ("simulated", {"duration": 5}, "duration"),
-        ("webhook", {"secretEnv": "HOOK_SECRET"}, "url"),
-        ("webhook", {"url": "ftp://example.com", "secretEnv": "HOOK_SECRET"}, "url"),
+        ("webhook", {"secretEnv": "PAVED_SECRET_HOOK"}, "url"),
+        ("webhook", {"url": "ftp://example.com", "secretEnv": "PAVED_SECRET_HOOK"}, "url"),
         ("webhook", {"url": "https://example.com"}, "secretEnv"),
         ("webhook", {"url": "https://example.com", "secretEnv": "not a name"}, "secretEnv"),
+        ("webhook", {"url": "https://example.com", "secretEnv": "HOOK_SECRET"}, "secretEnv"),
+        ("webhook", {"url": "https://example.com", "secretEnv": "PAVED_SECRET_"}, "secretEnv"),
         (
             "webhook",
-            {"url": "https://example.com", "secretEnv": "S", "timeoutSeconds": 0},
+            {"url": "http://169.254.169.254/latest/meta-data", "secretEnv": "PAVED_SECRET_S"},
+            "url",
+        ),
+        (
+            "webhook",
+            {"url": "https://metadata.google.internal./", "secretEnv": "PAVED_SECRET_S"},
+            "url",
+        ),
+        (
+            "webhook",
+            {"url": "https://example.com", "secretEnv": "PAVED_SECRET_S", "timeoutSeconds": 0},
             "timeoutSeconds",
         ),
         (
             "webhook",
-            {"url": "https://example.com", "secretEnv": "S", "cancelUrl": "nowhere"},
+            {"url": "https://example.com", "secretEnv": "PAVED_SECRET_S", "cancelUrl": "nowhere"},
+            "cancelUrl",
+        ),
+        (
+            "webhook",
+            {
+                "url": "https://example.com",
+                "secretEnv": "PAVED_SECRET_S",
+                "cancelUrl": "http://[fd00:ec2::254]/",
+            },
             "cancelUrl",
         ),
     ],
@@ -408,7 +432,7 @@ def test_bad_settings_are_refused_naming_the_setting(
 
 
 def test_settings_errors_do_not_repeat_the_values() -> None:
-    settings = {"url": "https://deployer:hunter2@example.com/hook", "secretEnv": "S"}
+    settings = {"url": "https://deployer:hunter2@example.com/hook", "secretEnv": "PAVED_SECRET_S"}
     with pytest.raises(InvalidProviderSettings) as raised:
         build_deployer("webhook", settings)
     assert raised.value.setting == "url"

@@ -278,7 +278,7 @@ async def test_provider_protection_and_approvals(
 ) -> None:
     await store.set_protection("prod", 1, ["release"], True)
     await store.set_provider(
-        "staging", "webhook", {"url": "https://hooks.x.io/d", "secretEnv": "S"}
+        "staging", "webhook", {"url": "https://hooks.x.io/d", "secretEnv": "PAVED_SECRET_S"}
     )
     waiting = await deploy(store, "1", env="prod")
     await store.approve(waiting.id, BOB, ApprovalDecision.APPROVED, "lgtm", [1])

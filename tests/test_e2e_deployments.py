@@ -304,11 +304,11 @@ async def test_a_webhook_rollout_ends_with_the_receivers_report(
     """A webhook rollout progresses only through reportDeploymentStatus; the runner following
     it stops once a report finishes it."""
     store = await seed(gql, pool)
-    monkeypatch.setenv("PAVED_TEST_WEBHOOK_SECRET", "whsec_test")
+    monkeypatch.setenv("PAVED_SECRET_TEST_WEBHOOK", "whsec_test")
     with running_receiver("whsec_test") as receiver:
         provider = {
             "kind": "webhook",
-            "settings": {"url": f"{receiver.url}/deploy", "secretEnv": "PAVED_TEST_WEBHOOK_SECRET"},
+            "settings": {"url": f"{receiver.url}/deploy", "secretEnv": "PAVED_SECRET_TEST_WEBHOOK"},
         }
         created = await gql.mutate(
             "createEnvironment", "environment { slug }", slug="hook", name="hook", tier="OTHER",

@@ -19,7 +19,7 @@ from resolvers import catalog_mutations
 from resolvers.context import Context, Ports
 from tests.support import GraphQLClient
 
-HOOKS = {"url": "https://hooks.example/deploy", "secretEnv": "PAVED_HOOK_SECRET"}
+HOOKS = {"url": "https://hooks.example/deploy", "secretEnv": "PAVED_SECRET_HOOK"}
 ENVIRONMENT = """
 environment(slug: $slug) {
   slug name version provider { kind }

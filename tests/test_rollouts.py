@@ -523,7 +523,7 @@ async def test_an_adapter_that_cannot_be_set_up_fails_the_deployment(world: Worl
 
 # --- each deployment on its own provider --------------------------------------------------
 
-WEBHOOK = {"url": "https://hooks.invalid/deploy", "secretEnv": "PAVED_TEST_NO_SUCH_SECRET"}
+WEBHOOK = {"url": "https://hooks.invalid/deploy", "secretEnv": "PAVED_SECRET_TEST_NO_SUCH"}
 
 
 def webhook_fake() -> FakeDeployer:

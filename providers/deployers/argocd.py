@@ -22,17 +22,19 @@ the operation then current>}`): a `start()` repeated after a restart finds the m
 newer rollback operation to that version is its own (followed, not asked for again); with no
 newer operation, the rollback is asked for then.
 
-The API token is read from the environment variable named by `tokenEnv` at each call (never
-kept) and sent as a bearer token. Only GETs are retried, as `providers/deployers/retries.py`
-says (at most 3 attempts, exponential backoff with jitter, on connection errors, timeouts, 408,
-429 and 5xx); PATCH and POST are tried once.
+The API token is read from the environment variable named by `tokenEnv` (a `PAVED_SECRET_*`
+one, see `providers/deployers/secret_sources.py`) at each call (never kept) and sent as a
+bearer token. `serverUrl` follows the address rule of `providers/outbound_addresses.py`, when
+saved and at each connection (`providers/outbound_http.py`). Only GETs are retried, as
+`providers/deployers/retries.py` says (at most 3 attempts, exponential backoff with jitter, on
+connection errors, timeouts, 408, 429 and 5xx); PATCH and POST are tried once. A refusal is told
+by its status only (`providers/deployers/http_errors.py`), never by Argo CD's error text.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -41,8 +43,9 @@ from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx2 as httpx
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from providers.deployers.http_errors import http_status, origin, short
 from providers.deployers.retries import (
     Backoff,
     TransientFailure,
@@ -50,7 +53,15 @@ from providers.deployers.retries import (
     call_with_retries,
     is_transient_status,
 )
-from providers.deployers.settings import AdapterSettings, check_http_url, parse_settings
+from providers.deployers.settings import (
+    STRICT,
+    AdapterSettings,
+    ProviderPolicy,
+    check_http_url,
+    outbound_url,
+    parse_settings,
+    secret_env,
+)
 from providers.deployments import (
     DeploymentKind,
     DeploymentState,
@@ -61,6 +72,7 @@ from providers.deployments import (
     ProviderError,
     ProviderUpdate,
 )
+from providers.outbound_http import CheckedTransport
 
 KIND = "argocd"
 INFO_NAME = "pavedDeployment"
@@ -91,14 +103,19 @@ class ArgoCDSettings(AdapterSettings):
 
     @field_validator("server_url")
     @classmethod
-    def _https_url(cls, value: str) -> str:
+    def _https_url(cls, value: str, info: ValidationInfo) -> str:
         check_http_url(value)
         parts = urlsplit(value)
         if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
             raise ValueError("must be an https URL (http only for a loopback address)")
         if parts.query or parts.fragment:
             raise ValueError("must not carry a query or fragment")
-        return value.rstrip("/")
+        return outbound_url(value.rstrip("/"), info)
+
+    @field_validator("token_env")
+    @classmethod
+    def _allowed_secret(cls, value: str, info: ValidationInfo) -> str:
+        return secret_env(value, info)
 
     @field_validator("application", "image")
     @classmethod
@@ -113,6 +130,9 @@ class ArgoCDSettings(AdapterSettings):
             raise ValueError("image: required when mode is kustomize")
         return self
 
+    def destinations(self) -> tuple[tuple[str, str], ...]:
+        return (("serverUrl", self.server_url),)
+
 
 class ArgoCDDeployer:
     kind: str = KIND
@@ -124,15 +144,17 @@ class ArgoCDDeployer:
         *,
         clock: Clock = time.time,
         backoff_seconds: float = 0.5,
+        policy: ProviderPolicy = STRICT,
     ) -> None:
-        self._settings = parse_settings(ArgoCDSettings, KIND, settings)
+        self._settings = parse_settings(ArgoCDSettings, KIND, settings, policy)
+        self._policy = policy
         self._clock = clock
         self._backoff = Backoff(first_wait=backoff_seconds)
         self._started: OrderedDict[int, str] = OrderedDict()
         """External ids of the deployments this instance started."""
 
     def __repr__(self) -> str:
-        return f"ArgoCDDeployer(serverUrl={_origin(self._settings.server_url)!r})"
+        return f"ArgoCDDeployer(serverUrl={origin(self._settings.server_url)!r})"
 
     async def start(self, request: DeployRequest) -> ProviderUpdate:
         name = self._app_name(request.service_slug, request.environment_slug)
@@ -241,7 +263,7 @@ class ArgoCDDeployer:
             observed_at,
             KIND,
             self._live_version(app, service_slug, environment_slug),
-            message=_short(detail) if isinstance(detail, str) and detail else None,
+            message=short(detail) if isinstance(detail, str) and detail else None,
         )
 
     # -- mapping ----------------------------------------------------------------------------
@@ -262,7 +284,7 @@ class ArgoCDDeployer:
         external_id = f"{name}@{state['startedAt']}" if state.get("startedAt") else external_id
         phase = str(state.get("phase") or "")
         message = state.get("message")
-        message = _short(message) if isinstance(message, str) and message else None
+        message = short(message) if isinstance(message, str) and message else None
         if phase == "Terminating" or (
             phase in {"Failed", "Error"} and message == TERMINATED_MESSAGE
         ):
@@ -274,7 +296,7 @@ class ArgoCDDeployer:
             if health_status == "Degraded":
                 detail = health.get("message")
                 text = "application is Degraded after the sync" + (
-                    f": {_short(detail)}" if isinstance(detail, str) and detail else ""
+                    f": {short(detail)}" if isinstance(detail, str) and detail else ""
                 )
                 return ProviderUpdate(DeploymentState.FAILED, raw, text, external_id)
             if health_status == "Healthy" and sync_status == "Synced":
@@ -407,14 +429,14 @@ class ArgoCDDeployer:
                 return _read_app(response.content, what)
             if status == 404:
                 raise _NotFound(what)
-            detail = _redact(_error_text(response.content), token)
-            problem = f"HTTP {status}" + (f": {detail}" if detail else "")
+            # Argo CD's error text is not quoted: status messages are shown to every reader.
             if is_transient_status(status):
-                raise TransientFailure(problem)
-            raise ProviderError(f"{what} refused: {problem}")
+                raise TransientFailure(http_status(status))
+            raise ProviderError(f"{what} refused: {http_status(status)}")
 
+        transport = CheckedTransport(self._policy.addresses, verify=not settings.insecure)
         async with httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, verify=not settings.insecure, trust_env=False
+            transport=transport, timeout=timeout, follow_redirects=False
         ) as client:
             return await call_with_retries(
                 send, what=what, idempotent=method == "GET", backoff=self._backoff
@@ -422,7 +444,7 @@ class ArgoCDDeployer:
 
     def _token(self) -> str:
         name = self._settings.token_env
-        token = os.environ.get(name)
+        token = self._policy.secrets.read_env(name)
         if not token:
             raise ProviderError(f"Argo CD token: environment variable {name} is not set")
         return token
@@ -549,20 +571,6 @@ def _read_app(content: bytes, what: str) -> App:
     return answer
 
 
-def _error_text(content: bytes) -> str:
-    """Argo CD's own words from an error answer (`{"error", "code", "message"}`)."""
-    try:
-        answer = json.loads(content)
-    except ValueError:
-        return _short(content.decode(errors="replace"))
-    if isinstance(answer, dict):
-        for key in ("message", "error"):
-            value = answer.get(key)
-            if isinstance(value, str) and value:
-                return _short(value)
-    return ""
-
-
 def _dig(value: Any, *path: str) -> Any:
     for key in path:
         if not isinstance(value, dict):
@@ -577,17 +585,3 @@ def _dict(value: Any) -> App:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, "[redacted]")

@@ -13,6 +13,11 @@ Settings: the cluster is reached one way, either
   `insecure-skip-tls-verify`, are refused (`providers/deployers/kubernetes_kubeconfig.py`).
   `apiUrl`, `tokenEnv`, `tokenFile` and `caFile` are refused beside a kubeconfig;
 
+secrets come only from the allow-list of `providers/deployers/secret_sources.py`
+(`tokenEnv` and `kubeconfigEnv`: `PAVED_SECRET_*` variables; `tokenFile` and `kubeconfigFile`:
+files under `PAVED_SECRETS_DIR`), and the API server (`apiUrl`, or the kubeconfig's server)
+follows the address rule of `providers/outbound_addresses.py` (`apiUrl` when saved too);
+
 then `namespace`, `deploymentName` (a template with `{service}`, default `{service}`),
 `container` (default: the one named like the Deployment, else the first), `image` (a template
 with `{version}` and optionally `{service}`), `timeoutSeconds` (one API call, default 10).
@@ -44,10 +49,10 @@ with `{version}` and optionally `{service}`), `timeoutSeconds` (one API call, de
 
 The account (the token's, or the kubeconfig user's) needs `get` and `patch` on `deployments` and
 `list` on `replicasets` (for rollbacks) in the namespace. Neither the token nor the kubeconfig is
-kept beyond a call; the token is redacted from every message, and no message quotes the
-kubeconfig. GETs (the Deployment, the ReplicaSet list) are retried as
-`providers/deployers/retries.py` says (at most 3 attempts, exponential backoff with jitter, on
-connection errors, timeouts, 408, 429 and 5xx); a PATCH is tried once.
+kept beyond a call; no message quotes the kubeconfig or an answer's body (a refusal is told by
+its status, `providers/deployers/http_errors.py`). GETs (the Deployment, the ReplicaSet list)
+are retried as `providers/deployers/retries.py` says (at most 3 attempts, exponential backoff
+with jitter, on connection errors, timeouts, 408, 429 and 5xx); a PATCH is tried once.
 """
 
 from __future__ import annotations
@@ -61,17 +66,25 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from kubernetes_asyncio.client import V1Container, V1Deployment
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from providers.deployers import kubernetes_rollouts as rollouts
+from providers.deployers.http_errors import origin
 from providers.deployers.kubernetes_client import KubernetesApi, NotFound, Patch, connect
 from providers.deployers.kubernetes_kubeconfig import check_server_url
 from providers.deployers.kubernetes_rollouts import CHANGE_CAUSE
 from providers.deployers.retries import Backoff
-from providers.deployers.settings import AdapterSettings, parse_settings
+from providers.deployers.settings import (
+    STRICT,
+    AdapterSettings,
+    ProviderPolicy,
+    outbound_url,
+    parse_settings,
+    secret_env,
+    secret_file,
+)
 from providers.deployments import (
     DeploymentKind,
     DeploymentState,
@@ -152,7 +165,7 @@ class KubernetesSettings(AdapterSettings):
             return value
         if kubeconfig:
             raise ValueError(_NOT_WITH_A_KUBECONFIG)
-        return check_server_url(value, credentials="use tokenEnv or tokenFile")
+        return outbound_url(check_server_url(value, credentials="use tokenEnv or tokenFile"), info)
 
     @field_validator("token_file", "ca_file")
     @classmethod
@@ -186,6 +199,21 @@ class KubernetesSettings(AdapterSettings):
             raise ValueError("must give a Kubernetes name (lowercase letters, digits, '-', '.')")
         return value
 
+    # After the checks above: a setting out of place is told so first.
+    @field_validator("kubeconfig_file", "token_file")
+    @classmethod
+    def _allowed_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return secret_file(value, info)
+
+    @field_validator("kubeconfig_env", "token_env")
+    @classmethod
+    def _allowed_variable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return secret_env(value, info)
+
+    def destinations(self) -> tuple[tuple[str, str], ...]:
+        """The kubeconfig's server is read (and checked) at each call."""
+        return (("apiUrl", self.api_url),) if self.api_url is not None else ()
+
     @field_validator("image")
     @classmethod
     def _image_template(cls, value: str) -> str:
@@ -207,8 +235,10 @@ class KubernetesDeployer:
         *,
         clock: Clock = time.time,
         backoff_seconds: float = 0.5,
+        policy: ProviderPolicy = STRICT,
     ) -> None:
-        self._settings = parse_settings(KubernetesSettings, KIND, settings)
+        self._settings = parse_settings(KubernetesSettings, KIND, settings, policy)
+        self._policy = policy
         self._clock = clock
         self._backoff = Backoff(first_wait=backoff_seconds)
         self._outcomes: OrderedDict[str, ProviderUpdate] = OrderedDict()
@@ -218,7 +248,7 @@ class KubernetesDeployer:
     def __repr__(self) -> str:
         settings = self._settings
         if settings.api_url is not None:
-            where = f"apiUrl={_origin(settings.api_url)!r}"
+            where = f"apiUrl={origin(settings.api_url)!r}"
         elif settings.kubeconfig_env is not None:
             where = f"kubeconfigEnv={settings.kubeconfig_env!r}"
         else:
@@ -368,7 +398,7 @@ class KubernetesDeployer:
 
     @asynccontextmanager
     async def _api(self) -> AsyncIterator[KubernetesApi]:
-        async with connect(self._settings, self._backoff) as api:
+        async with connect(self._settings, self._policy, self._backoff) as api:
             yield api
 
 
@@ -403,8 +433,3 @@ def _uses_kubeconfig(info: ValidationInfo) -> bool | None:
     if "kubeconfig_file" not in info.data or "kubeconfig_env" not in info.data:
         return None
     return info.data["kubeconfig_file"] is not None or info.data["kubeconfig_env"] is not None
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

@@ -1,25 +1,29 @@
 """The kubernetes provider's calls to the API server, through kubernetes-asyncio's `AppsV1Api`.
 
 `connect()` builds one call's client from the settings: `apiUrl` as the host, the bearer token
-read there and then (environment variable `tokenEnv`, or file `tokenFile`, rotated on disk),
-`caFile` as the CA bundle; or else the kubeconfig read there and then
+read there and then (environment variable `tokenEnv`, or file `tokenFile`, rotated on disk,
+both through the allow-list of `providers/deployers/secret_sources.py`), `caFile` as the CA
+bundle; or else the kubeconfig read there and then
 (`providers/deployers/kubernetes_kubeconfig.py`). The client, and so the token, lives only as
-long as the call; the token never appears in a message (kubernetes-asyncio's own `ApiException`
-text, which carries the answer's headers and body, is never passed on). GETs are retried as
+long as the call. Its connections follow the address rule of `providers/outbound_addresses.py`:
+a literal address (of the server or a proxy) is checked before connecting, and names are
+resolved by a resolver that checks every address, the one aiohttp connects with. A refusal is
+told by its status only (kubernetes-asyncio's own `ApiException` text, which carries the
+answer's headers and body, is never passed on, nor the body). GETs are retried as
 `providers/deployers/retries.py` says; a PATCH is tried once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
+import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from kubernetes_asyncio.client import (
     ApiClient,
     ApiException,
@@ -29,6 +33,7 @@ from kubernetes_asyncio.client import (
     V1ReplicaSet,
 )
 
+from providers.deployers.http_errors import http_status
 from providers.deployers.kubernetes_kubeconfig import KubeconfigSettings, kubeconfig_client
 from providers.deployers.retries import (
     Backoff,
@@ -36,7 +41,10 @@ from providers.deployers.retries import (
     call_with_retries,
     is_transient_status,
 )
+from providers.deployers.secret_sources import SecretSources
+from providers.deployers.settings import ProviderPolicy
 from providers.deployments import ProviderError
+from providers.outbound_addresses import AddressRule, RefusedAddress
 
 T = TypeVar("T")
 Patch = dict[str, Any] | list[dict[str, Any]]
@@ -65,20 +73,67 @@ class NotFound(ProviderError):
 
 
 @asynccontextmanager
-async def connect(settings: Connection, backoff: Backoff) -> AsyncIterator[KubernetesApi]:
+async def connect(
+    settings: Connection, policy: ProviderPolicy, backoff: Backoff
+) -> AsyncIterator[KubernetesApi]:
     """One call's client: through `apiUrl` and its token, or else through the kubeconfig."""
     if settings.api_url is None:
-        client, token = await kubeconfig_client(settings)
+        client = await kubeconfig_client(settings, policy.secrets)
     else:
-        client, token = _api_url_client(settings, settings.api_url)
+        client = _api_url_client(settings, settings.api_url, policy.secrets)
     try:
-        yield KubernetesApi(client, token, settings, backoff)
+        _check_addresses(client, policy.addresses)
+        yield KubernetesApi(client, settings, backoff)
     finally:
         await client.close()
 
 
-def _api_url_client(settings: Connection, api_url: str) -> tuple[ApiClient, str]:
-    token = read_token(settings)
+def _check_addresses(client: ApiClient, rule: AddressRule) -> None:
+    """Have the client connect only where `rule` allows: literal addresses now, names as
+    they are resolved (aiohttp skips the resolver for literal addresses)."""
+    configuration = client.configuration
+    for url in (configuration.host, configuration.proxy):
+        if url:
+            try:
+                rule.check_url(url)
+            except RefusedAddress as refused:
+                raise ProviderError(f"kubernetes: not connecting: {refused}") from None
+    connector = client.rest_client.pool_manager.connector
+    if not isinstance(connector, aiohttp.TCPConnector) or not hasattr(connector, "_resolver"):
+        raise ProviderError("kubernetes: the client's connections cannot be checked")
+    # kubernetes-asyncio builds its TCPConnector itself, and aiohttp takes a resolver only in
+    # the connector's constructor: set it on the connector, before any connection.
+    connector._resolver = _CheckedResolver(rule)
+
+
+class _CheckedResolver(AbstractResolver):
+    """Resolves as the event loop does; every address is checked by the rule."""
+
+    def __init__(self, rule: AddressRule) -> None:
+        self._rule = rule
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await self._rule.addresses(host, port, family)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET if address.version == 4 else socket.AF_INET6,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+def _api_url_client(settings: Connection, api_url: str, secrets: SecretSources) -> ApiClient:
+    token = read_token(settings, secrets)
     configuration = Configuration(
         host=api_url,
         api_key={"BearerToken": token},
@@ -91,19 +146,16 @@ def _api_url_client(settings: Connection, api_url: str) -> tuple[ApiClient, str]
         raise ProviderError(
             f"kubernetes caFile {settings.ca_file} cannot be used ({type(error).__name__})"
         ) from None
-    return client, token
+    return client
 
 
 class KubernetesApi:
     """One call's client: reads and patches Deployments and lists ReplicaSets in the
     configured namespace."""
 
-    def __init__(
-        self, client: ApiClient, token: str, settings: Connection, backoff: Backoff
-    ) -> None:
+    def __init__(self, client: ApiClient, settings: Connection, backoff: Backoff) -> None:
         self._client = client
         self._apps = AppsV1Api(client)
-        self._token = token
         self._namespace = settings.namespace
         self._timeout = settings.timeout_seconds
         self._backoff = backoff
@@ -163,6 +215,8 @@ class KubernetesApi:
                 raise TransientFailure(f"no answer within {self._timeout:g} s") from None
             except aiohttp.ClientError as error:
                 raise TransientFailure(f"connection failed ({type(error).__name__})") from None
+            except RefusedAddress:
+                raise  # told by call_with_retries
             except (ValueError, TypeError):
                 # kubernetes-asyncio could not read the answer into its models.
                 raise ProviderError(f"kubernetes {what}: the answer cannot be read") from None
@@ -173,19 +227,21 @@ class KubernetesApi:
 
     def _failure(self, error: ApiException, what: str) -> Exception:
         status = int(error.status or 0)
-        reason, message = _status_object(error.body, self._token)
-        problem = f"HTTP {status}" + (f" {reason}" if reason else "")
-        if message:
-            problem += f": {message}"
+        # The answer's body (a Status object) is not quoted: status messages are shown to
+        # every reader, and bodies may name anything.
+        problem = http_status(status)
         if is_transient_status(status):
             return TransientFailure(problem)
         text = f"kubernetes API refused {what}: {problem}"
         return NotFound(text) if status == 404 else ProviderError(text)
 
 
-def read_token(settings: Connection) -> str:
+def read_token(settings: Connection, secrets: SecretSources) -> str:
     if settings.token_env is not None:
-        token = os.environ.get(settings.token_env, "").strip()
+        try:
+            token = secrets.read_env(settings.token_env).strip()
+        except ValueError as refused:
+            raise ProviderError(f"kubernetes tokenEnv {settings.token_env}: {refused}") from None
         if not token:
             raise ProviderError(
                 f"kubernetes token: environment variable {settings.token_env} is not set"
@@ -193,12 +249,13 @@ def read_token(settings: Connection) -> str:
         return token
     path = settings.token_file or ""
     try:
-        with open(path, encoding="utf-8") as file:
-            token = file.read().strip()
+        token = secrets.read_file(path).strip()
     except (OSError, UnicodeDecodeError) as error:
         raise ProviderError(
             f"kubernetes tokenFile {path} cannot be read ({type(error).__name__})"
         ) from None
+    except ValueError as refused:
+        raise ProviderError(f"kubernetes tokenFile {path}: {refused}") from None
     if not token:
         raise ProviderError(f"kubernetes tokenFile {path} is empty")
     return token
@@ -208,32 +265,3 @@ def _checked(deployment: V1Deployment, kind: str, what: str) -> V1Deployment:
     if deployment.kind != kind:
         raise ProviderError(f"kubernetes {what}: the answer is not a {kind}")
     return deployment
-
-
-def _status_object(body: object, token: str) -> tuple[str, str]:
-    """`reason` and `message` of a Kubernetes `Status` answer, if it is one, the token (if
-    any: a client certificate has none) redacted."""
-    if isinstance(body, bytes):
-        body = body.decode(errors="replace")
-    if not isinstance(body, str):
-        return "", ""
-
-    def redacted(text: str) -> str:
-        return text.replace(token, "[redacted]") if token else text
-
-    try:
-        status = json.loads(redacted(body))
-    except ValueError:
-        return "", ""
-    if not isinstance(status, dict) or status.get("kind") != "Status":
-        return "", ""
-
-    def text(name: str, limit: int) -> str:
-        return _short(redacted(str(status.get(name) or "")), limit)
-
-    return text("reason", 60), text("message", 300)
-
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -2,7 +2,8 @@
 own `KubeConfigLoader`, and the rule every API server URL follows.
 
 `kubeconfig_client()` reads the kubeconfig there and then, at each call (kubeconfigs rotate):
-the file `kubeconfigFile`, or the YAML text held by the environment variable `kubeconfigEnv`.
+the file `kubeconfigFile`, or the YAML text held by the environment variable `kubeconfigEnv`,
+both through the allow-list of `providers/deployers/secret_sources.py`.
 It takes the context named by `context` (default: the kubeconfig's `current-context`), and from
 it the cluster's `server`, `certificate-authority` or `certificate-authority-data`,
 `tls-server-name` and `proxy-url`, and the user's `token` or `tokenFile`, or
@@ -12,7 +13,8 @@ kubeconfig file's directory (for `kubeconfigEnv`: the working directory).
 Refused, with a `ProviderError` naming the context: users with an `exec` plugin or an
 `auth-provider` (gcp, oidc, ...), which run commands or call identity providers over the network
 at each call and can hang or prompt; clusters with `insecure-skip-tls-verify`; and a `server`
-that `apiUrl` would refuse (https, http only on a loopback address, no credentials).
+that `apiUrl` would refuse (https, http only on a loopback address, no credentials; its address
+is checked as it is connected to, `providers/deployers/kubernetes_client.py`).
 
 Nothing read from the kubeconfig is kept beyond the call: `*-data` certificates and keys are
 written to a private temporary directory only until the client's TLS context has read them.
@@ -35,6 +37,7 @@ import yaml
 from kubernetes_asyncio.client import ApiClient, Configuration
 from kubernetes_asyncio.config.kube_config import KubeConfigLoader
 
+from providers.deployers.secret_sources import SecretSources
 from providers.deployments import ProviderError
 
 __all__ = ["KubeconfigSettings", "check_server_url", "kubeconfig_client", "kubeconfig_source"]
@@ -81,11 +84,10 @@ def kubeconfig_source(settings: KubeconfigSettings) -> str:
     return f"kubeconfigFile {settings.kubeconfig_file}"
 
 
-async def kubeconfig_client(settings: KubeconfigSettings) -> tuple[ApiClient, str]:
-    """One call's client, from the kubeconfig read now, and the secret to redact from answers
-    (the token; empty for a client certificate)."""
+async def kubeconfig_client(settings: KubeconfigSettings, secrets: SecretSources) -> ApiClient:
+    """One call's client, from the kubeconfig read now."""
     where = kubeconfig_source(settings)
-    text, base_path = _read(settings, where)
+    text, base_path = _read(settings, secrets, where)
     document = _parse(text, where)
     context, cluster, user = _selected(document, settings.context, where)
     _check(context, cluster, user, where)
@@ -110,14 +112,16 @@ async def kubeconfig_client(settings: KubeconfigSettings) -> tuple[ApiClient, st
                 f"used ({type(error).__name__})"
             ) from None
     # The client's TLS context has read the certificate files, which are gone now.
-    authorization = str(configuration.api_key.get("BearerToken") or "")
-    return client, authorization.partition(" ")[2] or authorization
+    return client
 
 
-def _read(settings: KubeconfigSettings, where: str) -> tuple[str, str]:
+def _read(settings: KubeconfigSettings, secrets: SecretSources, where: str) -> tuple[str, str]:
     """The kubeconfig's text, and the directory its relative file names start from."""
     if settings.kubeconfig_env is not None:
-        text = os.environ.get(settings.kubeconfig_env, "")
+        try:
+            text = secrets.read_env(settings.kubeconfig_env)
+        except ValueError as refused:
+            raise ProviderError(f"kubernetes {where}: {refused}") from None
         if not text.strip():
             raise ProviderError(
                 f"kubernetes kubeconfig: environment variable {settings.kubeconfig_env} is not set"
@@ -125,10 +129,11 @@ def _read(settings: KubeconfigSettings, where: str) -> tuple[str, str]:
         return text, ""
     path = settings.kubeconfig_file or ""
     try:
-        with open(path, encoding="utf-8") as file:
-            text = file.read()
+        text = secrets.read_file(path)
     except (OSError, UnicodeDecodeError) as error:
         raise ProviderError(f"kubernetes {where} cannot be read ({type(error).__name__})") from None
+    except ValueError as refused:
+        raise ProviderError(f"kubernetes {where}: {refused}") from None
     return text, os.path.dirname(os.path.abspath(path))
 
 

@@ -2,6 +2,10 @@
 
 An adapter's module is imported the first time its kind is used, so a process pays for
 kubernetes-asyncio (about half a second to import) only where an environment uses it.
+
+Settings are validated and adapters built under a `ProviderPolicy` (where secrets may come
+from, which addresses may be reached), which the composition root (`api/bootstrap.py`) builds
+from the server's settings; without one, the strictest applies.
 """
 
 from __future__ import annotations
@@ -12,12 +16,21 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol, cast
 
-from providers.deployers.settings import AdapterSettings, InvalidProviderSettings, parse_settings
+from providers.deployers.settings import (
+    STRICT,
+    AdapterSettings,
+    InvalidProviderSettings,
+    ProviderPolicy,
+    parse_settings,
+)
 from providers.deployments import Deployer
+from providers.outbound_addresses import RefusedAddress
 
 
 class _Factory(Protocol):
-    def __call__(self, settings: Mapping[str, Any], *, clock: Callable[[], float]) -> Deployer: ...
+    def __call__(
+        self, settings: Mapping[str, Any], *, clock: Callable[[], float], policy: ProviderPolicy
+    ) -> Deployer: ...
 
 
 _ADAPTERS: Final[Mapping[str, tuple[str, str, str]]] = {
@@ -27,18 +40,42 @@ _ADAPTERS: Final[Mapping[str, tuple[str, str, str]]] = {
     "webhook": ("providers.deployers.webhook", "WebhookSettings", "WebhookDeployer"),
 }
 KNOWN_KINDS: Final = frozenset(_ADAPTERS)
+RESOLVE_SECONDS: Final = 2.0
+"""How long saving settings waits for their host names to resolve."""
 
 
-def validate_settings(kind: str, settings: Mapping[str, Any]) -> None:
+def validate_settings(
+    kind: str, settings: Mapping[str, Any], *, policy: ProviderPolicy = STRICT
+) -> None:
     """Raise `InvalidProviderSettings` (a `ProviderError` and a `ValueError`) naming the
-    setting at fault (`kind` for an unknown kind), exactly as `build_deployer` would."""
-    parse_settings(_adapter(kind)[0], kind, settings)
+    setting at fault (`kind` for an unknown kind), exactly as `build_deployer` would. Makes
+    no network call."""
+    parse_settings(_adapter(kind)[0], kind, settings, policy)
+
+
+async def check_settings(
+    kind: str, settings: Mapping[str, Any], *, policy: ProviderPolicy = STRICT
+) -> None:
+    """What saving settings checks: `validate_settings`, then the addresses the host names
+    of their URLs resolve to now (connecting checks them again)."""
+    parsed = parse_settings(_adapter(kind)[0], kind, settings, policy)
+    for setting, url in parsed.destinations():
+        try:
+            await policy.addresses.check_resolved(url, within=RESOLVE_SECONDS)
+        except RefusedAddress as refused:
+            raise InvalidProviderSettings(
+                f"{kind} provider: setting {setting}: {refused}", setting
+            ) from None
 
 
 def build_deployer(
-    kind: str, settings: Mapping[str, Any], *, clock: Callable[[], float] = time.time
+    kind: str,
+    settings: Mapping[str, Any],
+    *,
+    clock: Callable[[], float] = time.time,
+    policy: ProviderPolicy = STRICT,
 ) -> Deployer:
-    return _adapter(kind)[1](settings, clock=clock)
+    return _adapter(kind)[1](settings, clock=clock, policy=policy)
 
 
 def _adapter(kind: str) -> tuple[type[AdapterSettings], _Factory]:

@@ -23,6 +23,7 @@ import httpx2 as httpx
 import stamina
 
 from providers.deployments import ProviderError
+from providers.outbound_addresses import RefusedAddress
 
 MAX_ATTEMPTS: Final = 3
 RETRIED_STATUSES: Final = frozenset({408, 429})
@@ -70,7 +71,9 @@ async def call_with_retries(
     call: Callable[[], Awaitable[T]], *, what: str, idempotent: bool, backoff: Backoff
 ) -> T:
     """`call()`'s answer; tried again on `TransientFailure` when `idempotent`. When every
-    attempt fails: `ProviderError("<what> failed[ after N attempts]: <last problem>")`."""
+    attempt fails: `ProviderError("<what> failed[ after N attempts]: <last problem>")`. A
+    host the address rule refuses (`RefusedAddress`) is never tried again:
+    `ProviderError("<what>: not connecting: <why>")`."""
     attempts = MAX_ATTEMPTS if idempotent else 1
     tried = 0
     try:
@@ -89,6 +92,8 @@ async def call_with_retries(
                 except TransientFailure as failure:
                     logger.warning("%s attempt %d/%d: %s", what, tried, attempts, failure.problem)
                     raise
+                except RefusedAddress as refused:
+                    raise ProviderError(f"{what}: not connecting: {refused}") from None
     except TransientFailure as failure:
         after = f" after {tried} attempts" if tried > 1 else ""
         raise ProviderError(f"{what} failed{after}: {failure.problem}") from None

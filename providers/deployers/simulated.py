@@ -19,7 +19,13 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from providers.deployers.settings import AdapterSettings, check_regex, parse_settings
+from providers.deployers.settings import (
+    STRICT,
+    AdapterSettings,
+    ProviderPolicy,
+    check_regex,
+    parse_settings,
+)
 from providers.deployments import (
     DeploymentState,
     DeployRequest,
@@ -67,8 +73,14 @@ class SimulatedDeployer:
     kind: str = KIND
     capabilities: frozenset[ProviderCapability] = frozenset(ProviderCapability)
 
-    def __init__(self, settings: Mapping[str, Any] | None = None, *, clock: Clock = time.time):
-        parsed = parse_settings(SimulatedSettings, KIND, settings or {})
+    def __init__(
+        self,
+        settings: Mapping[str, Any] | None = None,
+        *,
+        clock: Clock = time.time,
+        policy: ProviderPolicy = STRICT,
+    ):
+        parsed = parse_settings(SimulatedSettings, KIND, settings or {}, policy)
         self._duration = parsed.duration_seconds
         self._fail = re.compile(parsed.fail_versions) if parsed.fail_versions else None
         self._clock = clock

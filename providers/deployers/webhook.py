@@ -2,7 +2,8 @@
 reports progress later through the API (`reportDeploymentStatus`).
 
 Settings: `url` (where deployments are POSTed), `secretEnv` (the environment variable holding
-the signing secret), `timeoutSeconds` (one HTTP call, default 5, at most 60), `cancelUrl`
+the signing secret; a `PAVED_SECRET_*` one, see `providers/deployers/secret_sources.py`),
+`timeoutSeconds` (one HTTP call, default 5, at most 60), `cancelUrl`
 (optional; without it the provider cannot cancel), `callbackUrl` (optional, sent to receivers
 as a hint of where this API is), and `reportTimeoutSeconds` (default 3600): a deployment whose
 receiver has reported no final state (SUCCEEDED, FAILED, CANCELED) that long after it started
@@ -12,25 +13,26 @@ adapter first handled the deployment (its `start()`, or its first `poll()` after
 
 Requests are JSON POSTs signed as `providers/deployers/signatures.py` describes, with the
 secret read from the environment variable named by `secretEnv` at each call (never kept).
-Every POST carries `Idempotency-Key`, so it is retried as `providers/deployers/retries.py`
-says (at most 3 attempts, exponential backoff with jitter) on connection errors, timeouts, 408,
-429 and 5xx; other answers are final. The receiver may answer JSON `{"id", "state", "url",
-"logUrl", "message"}`, all optional.
+`url` and `cancelUrl` follow the address rule of `providers/outbound_addresses.py`, when saved
+and at each connection (`providers/outbound_http.py`). Every POST carries `Idempotency-Key`,
+so it is retried as `providers/deployers/retries.py` says (at most 3 attempts, exponential
+backoff with jitter) on connection errors, timeouts, 408, 429 and 5xx; other answers are
+final, told by their status only (`providers/deployers/http_errors.py`). The receiver may
+answer JSON `{"id", "state", "url", "logUrl", "message"}`, all optional.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx2 as httpx
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from providers.deployers.http_errors import http_status, origin, short
 from providers.deployers.retries import (
     Backoff,
     TransientFailure,
@@ -38,7 +40,15 @@ from providers.deployers.retries import (
     call_with_retries,
     is_transient_status,
 )
-from providers.deployers.settings import AdapterSettings, check_http_url, parse_settings
+from providers.deployers.settings import (
+    STRICT,
+    AdapterSettings,
+    ProviderPolicy,
+    check_http_url,
+    outbound_url,
+    parse_settings,
+    secret_env,
+)
 from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from providers.deployments import (
     DeploymentState,
@@ -48,6 +58,7 @@ from providers.deployments import (
     ProviderError,
     ProviderUpdate,
 )
+from providers.outbound_http import CheckedTransport
 
 KIND = "webhook"
 UNKNOWN = "UNKNOWN"
@@ -87,6 +98,20 @@ class WebhookSettings(AdapterSettings):
     def _http_url(cls, value: str | None) -> str | None:
         return None if value is None else check_http_url(value)
 
+    @field_validator("url", "cancel_url")
+    @classmethod
+    def _allowed_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return outbound_url(value, info)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _allowed_secret(cls, value: str, info: ValidationInfo) -> str:
+        return secret_env(value, info)
+
+    def destinations(self) -> tuple[tuple[str, str], ...]:
+        cancel = (("cancelUrl", self.cancel_url),) if self.cancel_url else ()
+        return (("url", self.url), *cancel)
+
 
 class WebhookDeployer:
     kind: str = KIND
@@ -98,8 +123,10 @@ class WebhookDeployer:
         *,
         clock: Clock = time.time,
         backoff_seconds: float = 0.5,
+        policy: ProviderPolicy = STRICT,
     ) -> None:
-        self._settings = parse_settings(WebhookSettings, KIND, settings)
+        self._settings = parse_settings(WebhookSettings, KIND, settings, policy)
+        self._policy = policy
         self._clock = clock
         self._backoff = Backoff(first_wait=backoff_seconds)
         self._known: OrderedDict[int, ProviderUpdate] = OrderedDict()
@@ -109,7 +136,7 @@ class WebhookDeployer:
         self.capabilities = frozenset({ProviderCapability.DEPLOY, *cancel})
 
     def __repr__(self) -> str:
-        return f"WebhookDeployer(url={_origin(self._settings.url)!r})"
+        return f"WebhookDeployer(url={origin(self._settings.url)!r})"
 
     async def start(self, request: DeployRequest) -> ProviderUpdate:
         self._started_at(request)
@@ -209,7 +236,7 @@ class WebhookDeployer:
         secret = self._secret()
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
         timeout = self._settings.timeout_seconds
-        origin = _origin(url)
+        receiver = origin(url)
 
         async def send() -> bytes:
             timestamp = str(int(self._clock()))
@@ -224,22 +251,24 @@ class WebhookDeployer:
             if 200 <= status < 300:
                 return response.content
             if is_transient_status(status):
-                raise TransientFailure(f"HTTP {status}")
-            detail = _redact(_short(response.text), secret)
+                raise TransientFailure(http_status(status))
+            # The body is not quoted: status messages are shown to every reader.
             raise ProviderError(
-                f"webhook receiver {origin} refused the request: HTTP {status}"
-                + (f": {detail}" if detail else "")
+                f"webhook receiver {receiver} refused the request: {http_status(status)}"
             )
 
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        transport = CheckedTransport(self._policy.addresses)
+        async with httpx.AsyncClient(
+            transport=transport, timeout=timeout, follow_redirects=False
+        ) as client:
             # Every POST carries its Idempotency-Key, so every POST may be sent again.
             return await call_with_retries(
-                send, what=f"webhook receiver {origin}", idempotent=True, backoff=self._backoff
+                send, what=f"webhook receiver {receiver}", idempotent=True, backoff=self._backoff
             )
 
     def _secret(self) -> str:
         name = self._settings.secret_env
-        secret = os.environ.get(name)
+        secret = self._policy.secrets.read_env(name)
         if not secret:
             raise ProviderError(f"webhook secret: environment variable {name} is not set")
         return secret
@@ -257,7 +286,7 @@ def _read_answer(content: bytes, default: DeploymentState) -> ProviderUpdate:
         for name in names:
             value = answer.get(name)
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-                return _short(str(value))
+                return short(str(value))
         return None
 
     raw_status = text("state", "status")
@@ -270,18 +299,3 @@ def _read_answer(content: bytes, default: DeploymentState) -> ProviderUpdate:
         text("url"),
         text("logUrl"),
     )
-
-
-def _origin(url: str) -> str:
-    """Scheme, host and port only: paths and queries may carry tokens."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, "[redacted]")

@@ -1,0 +1,48 @@
+"""An httpx transport that connects only where `providers/outbound_addresses.py` allows.
+
+Each request's host is resolved once, here, every address checked by the rule, and the request
+sent to a checked address (the next one if connecting fails), with the name kept for the
+`Host` header and for TLS (SNI and the certificate check, through httpx's `sni_hostname`
+extension). Nothing resolves the name again after the check, so DNS rebinding cannot slip a
+refused address in. A refused host raises `RefusedAddress`; a name that does not resolve
+raises `httpx.ConnectError`, as httpx itself would. Proxies from the environment are not used
+(a proxy would resolve the name itself).
+"""
+
+from __future__ import annotations
+
+import httpx2 as httpx
+
+from providers.outbound_addresses import AddressRule
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class CheckedTransport(httpx.AsyncBaseTransport):
+    def __init__(self, rule: AddressRule, *, verify: bool = True) -> None:
+        self._rule = rule
+        self._inner = httpx.AsyncHTTPTransport(verify=verify, trust_env=False)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        host = url.raw_host.decode("ascii")
+        port = url.port or _DEFAULT_PORTS.get(url.scheme, 0)
+        try:
+            addresses = await self._rule.addresses(host, port)
+        except OSError as error:
+            raise httpx.ConnectError(f"{host} does not resolve", request=request) from error
+        failure: httpx.ConnectError | None = None
+        for address in addresses:
+            request.url = url.copy_with(host=str(address))
+            request.extensions = {**request.extensions, "sni_hostname": host}
+            try:
+                return await self._inner.handle_async_request(request)
+            except httpx.ConnectError as error:
+                failure = error
+            finally:
+                request.url = url
+        assert failure is not None  # `addresses()` found at least one
+        raise failure
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
