@@ -20,6 +20,7 @@ from providers.access import Scope
 from providers.access_ports import VerifyResult
 from providers.errors import CatalogError
 from providers.records import UserRecord
+from providers.token_lifetimes import token_expiry
 
 T = TypeVar("T")
 Command: TypeAlias = Callable[[argparse.Namespace, Settings], int]
@@ -75,7 +76,15 @@ def _refused(error: CatalogError) -> int:
 def create_token(args: argparse.Namespace, settings: Settings) -> int:
     from providers.postgres.access_store import PostgresAccessStore
 
-    expires_at = datetime.now(UTC) + args.expires if args.expires is not None else None
+    now = datetime.now(UTC)
+    try:
+        expires_at = token_expiry(
+            now + args.expires if args.expires is not None else None,
+            now=now,
+            max_days=settings.max_token_days,
+        )
+    except CatalogError as error:
+        return _refused(error)
 
     async def work(pool: asyncpg.Pool) -> str:
         _, secret = await PostgresAccessStore(pool).create_token(

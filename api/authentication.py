@@ -51,6 +51,7 @@ def token_principal(identity: TokenIdentity) -> Principal:
         is_admin=identity.is_admin,
         team_ids=identity.team_ids,
         token_id=identity.token.id,
+        token_expires_at=identity.token.expires_at,
     )
 
 

@@ -75,6 +75,8 @@ class Principal:
 
     `scopes` are the credential's scopes already narrowed to the actor's roles; `team_ids` are
     the teams the actor acts for (a user's memberships, an API client's own team).
+    `token_id` and `token_expires_at` are those of the request's API token, if it sent one
+    (a token it creates never outlives it); an OIDC session's `exp` is not kept.
     """
 
     kind: ActorKind
@@ -84,6 +86,7 @@ class Principal:
     is_admin: bool = False
     team_ids: frozenset[int] = frozenset()
     token_id: int | None = None
+    token_expires_at: datetime | None = None
 
     def has(self, scope: Scope) -> bool:
         return scope in self.scopes

@@ -2,7 +2,8 @@
 
 A new token never carries more than the actor it belongs to may hold, and a token made by
 its own user never more than the credential making it (a read-only token cannot mint a
-write token).
+write token). Its lifetime is bounded as `providers.token_lifetimes` says: never past the
+API token making it, nor past `PAVED_MAX_TOKEN_DAYS`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import Field
 from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord, Scope
 from providers.access_ports import AccessStore
 from providers.errors import NotFound, ValidationFailed
+from providers.token_lifetimes import token_expiry
 from resolvers import validation as v
 from resolvers.auditing import Input, Outcome, attempt_with, target
 from resolvers.context import Context
@@ -105,14 +107,18 @@ async def create_api_token(context: Context, data: Input) -> Outcome[tuple[ApiTo
             raise ValidationFailed(
                 f"scopes not available to this token: {', '.join(beyond)}", ["input", "scopes"]
             )
-        if model.expires_at is not None and model.expires_at <= datetime.now(UTC):
-            raise ValidationFailed("`expiresAt` must be in the future", ["input", "expiresAt"])
+        expires_at = token_expiry(
+            model.expires_at,
+            now=datetime.now(UTC),
+            max_days=context.max_token_days,
+            parent_expires_at=context.principal.token_expires_at,
+        )
         return await store.create_token(
             user_handle=model.user,
             client_slug=model.client,
             name=model.name,
             scopes=sorted(set(model.scopes)),
-            expires_at=model.expires_at,
+            expires_at=expires_at,
         )
 
     targets = [target("User", data.get("user")), target("ApiClient", data.get("client"))]

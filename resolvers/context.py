@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from providers.access import Principal
 from providers.access_ports import AccessStore, AuditLog
+from providers.deployers.settings import STRICT, ProviderPolicy
 from providers.deployment_ports import DeploymentStore
 from providers.ports import CatalogReader, CatalogWriter
+from providers.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
 from resolvers.access_loaders import AccessLoaders
 from resolvers.deployment_loaders import DeploymentLoaders
 from resolvers.live_status import LiveStatusLookup
@@ -25,6 +27,10 @@ class Ports:
     rollouts: Rollouts | None = None
     """Hands committed deployments to their providers; None where nothing runs them."""
     live: LiveStatusLookup | None = None
+    max_token_days: int = DEFAULT_MAX_TOKEN_DAYS
+    """The longest an API token may live (`PAVED_MAX_TOKEN_DAYS`; 0: no limit)."""
+    provider_policy: ProviderPolicy = STRICT
+    """What provider settings may name (`PAVED_SECRETS_DIR`, `PAVED_PROVIDER_ALLOW_PRIVATE`)."""
 
 
 @dataclass(slots=True)
@@ -41,6 +47,8 @@ class Context:
     request_id: str | None = None
     rollouts: Rollouts | None = None
     live: LiveStatusLookup | None = None
+    max_token_days: int = DEFAULT_MAX_TOKEN_DAYS
+    provider_policy: ProviderPolicy = STRICT
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -65,4 +73,6 @@ class Context:
             request_id=request_id,
             rollouts=ports.rollouts,
             live=ports.live,
+            max_token_days=ports.max_token_days,
+            provider_policy=ports.provider_policy,
         )

@@ -125,7 +125,10 @@ async def test_token_create_prints_only_the_token(
     assert client_identity is not None
     assert (client_identity.kind, client_identity.handle) == (ActorKind.CLIENT, "ci-bot")
     assert client_identity.token.name == "cli"
-    assert client_identity.token.expires_at is None
+    # No `--expires`: the longest lifetime allowed (PAVED_MAX_TOKEN_DAYS, 90 by default).
+    expires_at = client_identity.token.expires_at
+    assert expires_at is not None
+    assert started + timedelta(days=90) <= expires_at <= datetime.now(UTC) + timedelta(days=90)
 
 
 async def test_bad_input_ends_with_one_line_and_exit_code_2(
