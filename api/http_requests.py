@@ -18,6 +18,9 @@ _ACCEPTED_BODY_TYPES = ("application/json", "application/graphql-response+json")
 BAD_REQUEST = "BAD_REQUEST"
 """The code of requests refused for their HTTP form rather than their GraphQL document."""
 
+MAX_NESTING = 32
+"""The deepest nesting of objects and lists `variables` and `extensions` may have."""
+
 
 class RequestError(Exception):
     """A request refused before execution. Without a `status` it is a GraphQL request
@@ -114,9 +117,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
     too_large = RequestError(413, f"the request body exceeds the limit of {limit} bytes")
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.strip().isdigit():
+        digits = declared.strip()
+        if not (digits.isascii() and digits.isdigit()):  # `isdigit` alone takes '²'
             raise RequestError(400, "`Content-Length` is not a number")
-        if int(declared) > limit:
+        if len(digits.lstrip("0")) > 18 or int(digits) > limit:
             raise too_large
     chunks: list[bytes] = []
     size = 0
@@ -152,7 +156,30 @@ async def read_params(request: Request, max_body_bytes: int) -> dict[str, Any]:
     return params
 
 
+def nesting_depth(value: Any, limit: int) -> int:
+    """How many objects and lists nest in `value` (a scalar: 0), counted iteratively and
+    only up to `limit + 1`, so that no depth exhausts the stack and no walk goes on past
+    the answer."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if not isinstance(item, list):
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        pending.extend((child, depth) for child in item)
+    return deepest
+
+
 def check_params(params: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+    """Also bounds the nesting of `variables` and `extensions` (the object itself counts as
+    one level): everything that walks them later (the NUL check, the executor's coercion,
+    the fast path's cache key) may then recurse."""
     operation_name = params.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError(400, "`operationName` must be a string")
@@ -162,6 +189,11 @@ def check_params(params: dict[str, Any]) -> tuple[str | None, dict[str, Any] | N
     extensions = params.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError(400, "`extensions` must be an object")
+    for name, value in (("variables", variables), ("extensions", extensions)):
+        if nesting_depth(value, MAX_NESTING) > MAX_NESTING:
+            raise RequestError(
+                400, f"`{name}` nests objects and lists deeper than the limit of {MAX_NESTING}"
+            )
     return operation_name, variables
 
 

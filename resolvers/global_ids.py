@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+
+# ASCII only: `str.isdigit` also takes '²' (which `int` refuses) and U+0661, Arabic-Indic one
+# (which `int` reads as 1).
+_DECODED = re.compile(r"([A-Za-z]+):(0|[1-9][0-9]{0,17})")
 
 
 def encode_id(type_name: str, pk: int) -> str:
@@ -11,12 +16,14 @@ def encode_id(type_name: str, pk: int) -> str:
 
 
 def decode_id(global_id: str) -> tuple[str, int] | None:
-    """The (type name, key) in a global ID, or None when it is not one of ours."""
+    """The (type name, key) in a global ID, or None when it is not one of ours: the key is
+    written as `encode_id` writes it (ASCII digits, no leading zero, at most 18)."""
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
-        type_name, _, key = base64.urlsafe_b64decode(padded.encode("ascii")).decode().partition(":")
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
     except (ValueError, binascii.Error, UnicodeError):
         return None
-    if not type_name.isalpha() or not key.isdigit() or len(key) > 18:
+    found = _DECODED.fullmatch(text)
+    if found is None:
         return None
-    return type_name, int(key)
+    return found.group(1), int(found.group(2))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from providers.errors import CatalogError
 from schema.access import ApiClient, ApiToken, LocalAdmin
@@ -21,6 +24,7 @@ from schema.read_scope import ReadScope
 from schema.service_mutations import ServiceMutation
 from schema.team_mutations import TeamMutation
 
+log = logging.getLogger("strawberry.execution")
 _DOCUMENT_CACHE_SIZE = 1024
 
 
@@ -31,13 +35,28 @@ def _is_internal(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, CatalogError | GraphQLError)
 
 
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Internal failures are logged at ERROR with their traceback, as strawberry does;
+        refusals (a forged cursor, a page too large, a document that does not validate) are
+        answers to the client, not failures of the server: DEBUG, without a traceback, so
+        that bad input cannot fill the log with tracebacks."""
+        internal = [error for error in errors if _is_internal(error)]
+        for error in errors:
+            if not _is_internal(error):
+                log.debug("refused: %s", error.message)
+        super().process_errors(internal, execution_context)
+
+
 def build_schema() -> strawberry.Schema:
     query = merge_types("Query", (CatalogQuery, AccessQuery, AuditQuery, DeploymentQuery))
     mutation = merge_types(
         "Mutation",
         (TeamMutation, ServiceMutation, EnvironmentMutation, AccessMutation, DeploymentMutation),
     )
-    return strawberry.Schema(
+    return _Schema(
         query=query,
         mutation=mutation,
         types=[

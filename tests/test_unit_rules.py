@@ -6,7 +6,7 @@ import pytest
 
 from providers.changes import OwnerAssignment
 from providers.errors import InvalidCursor, ValidationFailed
-from providers.postgres.keyset import decode_cursor, encode_cursor
+from providers.postgres.keyset import SortKey, decode_cursor, encode_cursor
 from providers.records import OwnershipRole
 from providers.rules import check_no_team_cycle, check_not_self_dependency, check_owner_assignments
 from resolvers import validation as v
@@ -124,12 +124,15 @@ def test_global_ids_round_trip_and_reject_garbage() -> None:
         assert decode_id(garbage) is None
 
 
+NAME_ID = (SortKey("t.name", "text"), SortKey("t.id", "bigint"))
+
+
 def test_cursors_belong_to_their_listing() -> None:
     cursor = encode_cursor("scope-a", ["Name", "7"])
-    assert decode_cursor(cursor, "scope-a", 2, "after") == ["Name", "7"]
+    assert decode_cursor(cursor, "scope-a", NAME_ID, "after") == ["Name", "7"]
     with pytest.raises(InvalidCursor, match="another filter or order"):
-        decode_cursor(cursor, "scope-b", 2, "after")
+        decode_cursor(cursor, "scope-b", NAME_ID, "after")
     with pytest.raises(InvalidCursor, match="not a valid cursor"):
-        decode_cursor("garbage!", "scope-a", 2, "after")
+        decode_cursor("garbage!", "scope-a", NAME_ID, "after")
     with pytest.raises(InvalidCursor):
-        decode_cursor(cursor, "scope-a", 3, "after")
+        decode_cursor(cursor, "scope-a", (*NAME_ID, SortKey("t.id", "bigint")), "after")

@@ -106,6 +106,8 @@ async def create_pool(
         max_size=max_size,
         init=init,
         reset=_skip_session_reset,
+        # Cursors carry `timestamptz::text`, which keyset checks in the ISO form.
+        server_settings={"DateStyle": "ISO"},
         # Compiled reads are one statement per query shape: keep every shape prepared.
         statement_cache_size=_PREPARED_STATEMENTS,
         max_cacheable_statement_size=_LARGEST_PREPARED_STATEMENT,
