@@ -17,6 +17,7 @@ from api.authentication import AuthenticationMiddleware, principal_of
 from api.fast_reads import FastReads
 from api.graphql_http import GraphQLEndpoint, Hardening
 from api.health import healthz, readyz
+from api.host_guard import HostGuard, HostPolicy
 from api.request_ids import request_id
 from api.settings import Settings
 from resolvers.context import Context
@@ -83,9 +84,13 @@ def create_app(
         ],
         middleware=[
             Middleware(
+                HostGuard,
+                policy=HostPolicy.of(settings.allowed_hosts, development=not settings.production),
+            ),
+            Middleware(
                 AuthenticationMiddleware,
                 authenticator=lambda: getattr(app.state, "authenticator", None),
-            )
+            ),
         ],
         lifespan=lifespan,
     )

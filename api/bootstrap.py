@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,6 +18,9 @@ from api.authentication import Authenticator
 from api.oidc import OidcVerifier
 from api.settings import Settings
 from providers.deployers.registry import build_deployer
+from providers.deployers.secret_sources import SecretSources
+from providers.deployers.settings import ProviderPolicy
+from providers.outbound_addresses import AddressRule
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
@@ -95,7 +99,8 @@ async def running(
         audit_log = PostgresAuditLog(pool)
         reader = PostgresCatalogReader(pool)
         deployments = PostgresDeploymentStore(pool, audit_log)
-        rollouts, live, deployers = _providers(settings, overrides, deployments, reader)
+        policy = provider_policy(settings)
+        rollouts, live, deployers = _providers(settings, overrides, deployments, reader, policy)
         try:
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
@@ -108,6 +113,8 @@ async def running(
                 deployments=deployments,
                 rollouts=rollouts,
                 live=live,
+                max_token_days=settings.max_token_days,
+                provider_policy=policy,
             )
             resumed = await rollouts.resume_unfinished()
             if resumed:
@@ -136,16 +143,26 @@ async def running(
             await pool.close()
 
 
+def provider_policy(settings: Settings) -> ProviderPolicy:
+    """What provider settings may name: secrets (`PAVED_SECRETS_DIR`), addresses
+    (`PAVED_PROVIDER_ALLOW_PRIVATE`, by default allowed outside production only)."""
+    return ProviderPolicy(
+        secrets=SecretSources(settings.secrets_dir),
+        addresses=AddressRule(allow_private=settings.provider_private_allowed),
+    )
+
+
 def _providers(
     settings: Settings,
     overrides: Overrides,
     store: PostgresDeploymentStore,
     reader: PostgresCatalogReader,
+    policy: ProviderPolicy,
 ) -> tuple[Rollouts, LiveStatusLookup, DeployersByEnvironment]:
     deployers = DeployersByEnvironment(
         store,
         clock=overrides.deployer_clock or time.time,
-        build=overrides.deployer_factory or build_deployer,
+        build=overrides.deployer_factory or functools.partial(build_deployer, policy=policy),
     )
     rollouts = Rollouts(
         store,

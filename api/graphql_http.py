@@ -12,10 +12,11 @@ actors out of rate-limit points (`api.rate_limits`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from api import nul_characters
+from api.actor_slots import ActorSlots, Busy
 from api.authentication import principal_of
 from api.fast_reads import FastReads
 from api.http_requests import (
@@ -108,6 +110,10 @@ class Hardening:
     """Production: no "Did you mean ...?" in error messages."""
     rate_limiter: RateLimiter | None = None
     trusted_documents: TrustedDocuments | None = None
+    max_response_bytes: int = 10_000_000
+    request_timeout_seconds: float = 10.0
+    """Deadline of a query's execution (mutations are not interrupted mid-transaction)."""
+    max_concurrent_per_actor: int = 4
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Hardening:
@@ -130,7 +136,16 @@ class Hardening:
             if settings.trusted_documents is not None
             else None
         )
-        return cls(limits, settings.max_body_bytes, settings.production, limiter, documents)
+        return cls(
+            limits,
+            settings.max_body_bytes,
+            settings.production,
+            limiter,
+            documents,
+            max_response_bytes=settings.max_response_bytes,
+            request_timeout_seconds=settings.request_timeout_seconds,
+            max_concurrent_per_actor=settings.max_concurrent_per_actor,
+        )
 
 
 # --- error reports carry the request id ------------------------------------------------
@@ -187,10 +202,15 @@ def _cost(charge: Charge) -> dict[str, int]:
 
 
 def _with_cost(body: bytes, charge: Charge | None) -> bytes:
-    """The fast path's `{"data":...}` with the cost appended, without parsing it."""
+    """An answer's JSON object with the cost added to its `extensions`."""
     if charge is None:
         return body
-    return body[:-1] + b',"extensions":' + orjson.dumps({"cost": _cost(charge)}) + b"}"
+    if b'"extensions":' not in body:
+        # The fast path's `{"data":...}`, without parsing it.
+        return body[:-1] + b',"extensions":' + orjson.dumps({"cost": _cost(charge)}) + b"}"
+    payload = orjson.loads(body)
+    payload.setdefault("extensions", {})["cost"] = _cost(charge)
+    return orjson.dumps(payload)
 
 
 def _is_request_error(result: ExecutionResult) -> bool:
@@ -227,6 +247,7 @@ class GraphQLEndpoint:
         self.verify = verify
         self.hardening = hardening or Hardening()
         self.rate_limiter = self.hardening.rate_limiter
+        self.slots = ActorSlots(self.hardening.max_concurrent_per_actor)
         self._checker = QueryChecker(schema._schema, self.hardening.limits)
         self.fast_answers = 0
         self.disagreements: list[Disagreement] = []
@@ -271,12 +292,71 @@ class GraphQLEndpoint:
             raise RequestError(
                 405, "only queries may be sent with GET; use POST", headers={"Allow": "POST"}
             )
-        charge = self._charge(request, principal, max(checked.nodes, 1))
+        actor = _actor(request, principal)
+        charge = self._charge(actor, max(checked.nodes, 1))
+        try:
+            async with self.slots.slot(actor, self.hardening.request_timeout_seconds):
+                body, status = await self._within_deadline(
+                    self._run(request, media_type, principal, query, operation_name, variables),
+                    checked.reads_only,
+                )
+        except Busy:
+            raise RequestError(
+                429,
+                f"too many requests of yours are running at once (at most "
+                f"{self.slots.per_actor}); retry when they have finished",
+                ErrorCode.RATE_LIMITED,
+                headers={"Retry-After": "1"},
+                extensions={"limit": "max_concurrent_per_actor", "retryAfter": 1},
+            ) from None
+        return Response(self._bounded(body, charge), status_code=status, media_type=media_type)
 
+    async def _within_deadline(
+        self, answer: Coroutine[Any, Any, tuple[bytes, int]], reads_only: bool
+    ) -> tuple[bytes, int]:
+        """Queries end at the request deadline; mutations run to the end of their transaction."""
+        seconds = self.hardening.request_timeout_seconds
+        if not reads_only:
+            return await answer
+        try:
+            async with asyncio.timeout(seconds):
+                return await answer
+        except TimeoutError:
+            raise RequestError(
+                None,
+                f"the query ran longer than {seconds:g} s, the limit; ask for less "
+                "(smaller pages, fewer nested lists)",
+                ErrorCode.VALIDATION,
+                extensions={"limit": "request_timeout_seconds"},
+            ) from None
+
+    def _bounded(self, body: bytes, charge: Charge | None) -> bytes:
+        """The body with its cost, unless it is larger than the response limit."""
+        limit = self.hardening.max_response_bytes
+        if len(body) > limit:
+            raise RequestError(
+                None,
+                f"the response would be {len(body)} bytes, exceeding the limit of {limit}; "
+                "ask for less (smaller pages, fewer nested lists)",
+                ErrorCode.VALIDATION,
+                extensions={"limit": "max_response_bytes"},
+            )
+        return _with_cost(body, charge)
+
+    async def _run(
+        self,
+        request: Request,
+        media_type: str,
+        principal: Principal,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+    ) -> tuple[bytes, int]:
+        """The answer's body (without its cost) and status, from the fast path or the executor."""
         may_read = decide(principal, Action.READ_CATALOG).allowed
         fast = await self._fast_answer(query, variables, operation_name) if may_read else None
         if isinstance(fast, bytes) and not self.verify:
-            return Response(_with_cost(fast, charge), media_type=media_type)
+            return fast, 200
         payload, status = await self._execute(request, media_type, query, operation_name, variables)
         if isinstance(fast, bytes):
             reference = orjson.dumps(payload)
@@ -287,9 +367,7 @@ class GraphQLEndpoint:
         elif isinstance(fast, asyncpg.PostgresError) and "errors" not in payload:
             reference = orjson.dumps(payload)
             self._disagree(Disagreement(query, variables, str(fast).encode(), reference))
-        if charge is not None:
-            payload.setdefault("extensions", {})["cost"] = _cost(charge)
-        return Response(orjson.dumps(payload), status_code=status, media_type=media_type)
+        return orjson.dumps(payload), status
 
     def _document_text(self, params: dict[str, Any], principal: Principal) -> str:
         """The query sent, or the trusted document `documentId` names. With trusted
@@ -333,11 +411,11 @@ class GraphQLEndpoint:
         except GraphQLSyntaxError as error:
             raise RequestError.from_syntax_error(error) from None
 
-    def _charge(self, request: Request, principal: Principal, cost: int) -> Charge | None:
+    def _charge(self, actor: str, cost: int) -> Charge | None:
         if self.rate_limiter is None:
             return None
         try:
-            return self.rate_limiter.charge(_actor(request, principal), cost)
+            return self.rate_limiter.charge(actor, cost)
         except RateLimited as limited:
             raise RequestError(
                 429,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, DirectoryPath, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
     oidc_groups_claim: str = "groups"
     oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # The longest any API token may live, in days; 0: no limit (providers/token_lifetimes.py).
+    max_token_days: int = Field(default=90, ge=0, le=36_500)
     introspection: bool | None = None
     trusted_documents: Path | None = None
 
@@ -47,6 +49,12 @@ class Settings(BaseSettings):
     max_directives_per_field: int = Field(default=5, ge=1, le=100)
     max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=100_000_000)
     max_batch: int = Field(default=10, ge=1, le=100)
+    max_response_bytes: int = Field(default=10_000_000, ge=10_000, le=1_000_000_000)
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    max_concurrent_per_actor: int = Field(default=4, ge=1, le=1_000)
+
+    # Which `Host` names requests may carry (besides loopback names in development).
+    allowed_hosts: tuple[str, ...] = ()
 
     # Cost-based rate limiting per actor and process; 0 points turns it off.
     rate_limit_points: int = Field(default=500_000, ge=0, le=1_000_000_000)
@@ -57,12 +65,32 @@ class Settings(BaseSettings):
     live_status_deadline_seconds: float = Field(default=2.0, gt=0, le=60)
     live_status_cache_seconds: float = Field(default=5.0, ge=0, le=3_600)
     rollout_poll_seconds: float = Field(default=2.0, gt=0, le=3_600)
+    # Provider settings: secrets only from PAVED_SECRET_* variables and files under
+    # `secrets_dir` (unset: no file); private addresses: None = allowed outside production only.
+    secrets_dir: DirectoryPath | None = None
+    provider_allow_private: bool | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _any_case(cls, value: object) -> object:
         """`INFO` reads as `info`, as logging itself takes either."""
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("secrets_dir", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        """An empty `PAVED_SECRETS_DIR` means unset (not the working directory)."""
+        return None if value == "" else value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Names (`api.example.com`) or `*.domain` patterns, without scheme or port."""
+        for name in value:
+            bare = name[2:] if name.startswith("*.") else name
+            if not bare or any(not (c.isalnum() or c in ".-:[]") for c in bare) or "*" in bare:
+                raise ValueError(f"{name!r} is not a host name or a *.domain pattern")
+        return tuple(name.lower().strip("[]") for name in value)
 
     @field_validator("database_url")
     @classmethod
@@ -94,6 +122,13 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.production
+
+    @property
+    def provider_private_allowed(self) -> bool:
+        """Whether provider settings may reach private, loopback... addresses."""
+        if self.provider_allow_private is not None:
+            return self.provider_allow_private
+        return not self.production
 
     @property
     def rate_limit_refill(self) -> float:

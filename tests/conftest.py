@@ -88,7 +88,7 @@ async def app(test_settings: Settings, statements: StatementLog) -> AsyncIterato
 @pytest.fixture(scope="session")
 async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://paved.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 

@@ -66,7 +66,7 @@ async def test_concurrent_replays_make_one_deployment_and_one_provider_call(
 ) -> None:
     app, starts = counted_app
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://paved.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         gql = GraphQLClient(http)
         await seed(gql, app.state.container.pool)
         created = await gql.mutate(

@@ -7,6 +7,8 @@ or production mode serve the endpoint itself, with `request.state.principal` set
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,14 +18,17 @@ import httpx2 as httpx
 import orjson
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.actor_slots import ActorSlots, Busy
 from api.app import create_app
 from api.bootstrap import Overrides
 from api.cli import main
 from api.graphql_http import GraphQLEndpoint, Hardening
+from api.host_guard import HostGuard, HostPolicy
 from api.rate_limits import RateLimited, RateLimiter
 from api.settings import Settings
 from api.trusted_documents import (
@@ -34,6 +39,7 @@ from api.trusted_documents import (
 )
 from providers.access import ActorKind, Principal, Scope
 from tests.support import StatementLog
+from tests.test_statement_counts import seed
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 TEAMS = "{ teams { totalCount } }"
@@ -73,7 +79,7 @@ async def endpoint_client() -> AsyncIterator[Any]:
 
         app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"])])
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://paved.test"
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
         )
         opened.append(client)
         return client
@@ -130,7 +136,7 @@ HOSTILE = [
     ),
     pytest.param(
         post(NESTED_CONNECTIONS),
-        (400, "VALIDATION", "query may return up to 1010100 nodes, exceeding the limit of 50000"),
+        (400, "VALIDATION", "query may return up to 20210100 nodes, exceeding the limit of 50000"),
         id="nested-connections",
     ),
     pytest.param(
@@ -587,3 +593,320 @@ async def test_a_bad_documents_file_stops_start_up_with_one_line(
     assert message.startswith("invalid setting PAVED_TRUSTED_DOCUMENTS: ")
     assert reason in message
     assert "\n" not in message
+
+
+# --- issue 17: attacks found by probing the API ---------------------------------------------
+
+
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    logged = [record for record in caplog.records if record.exc_info]
+    assert logged == [], logged[0].getMessage()
+
+
+NINE_LEVELS = (
+    "{ services(first: 100) { nodes { "
+    + "dependsOn { dependents { " * 4
+    + "dependsOn { slug }"
+    + " }" * 8
+    + " } } }"
+)
+
+
+async def test_nine_levels_of_plain_lists_are_refused_before_any_sql(
+    client: httpx.AsyncClient, statements: StatementLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    with statements.capture() as seen:
+        response = await client.post(
+            "/graphql", json={"query": NINE_LEVELS}, headers={"accept": GRAPHQL_RESPONSE}
+        )
+    assert response.status_code == 400
+    error = refusal(response)
+    assert error["extensions"] == {"code": "VALIDATION", "limit": "max_nodes"}
+    assert seen == []
+    no_tracebacks(caplog)
+
+
+async def test_the_list_bomb_in_a_fragment_under_30_aliases_is_refused_before_any_sql(
+    client: httpx.AsyncClient, statements: StatementLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    levels = "dependsOn { dependents { " * 4 + "dependsOn { slug }" + " }" * 8
+    aliases = " ".join(f"a{index}: services(first: 100) {{ ...Bomb }}" for index in range(30))
+    query = f"{{ {aliases} }} fragment Bomb on ServiceConnection {{ nodes {{ {levels} }} }}"
+    with statements.capture() as seen:
+        response = await client.post(
+            "/graphql", json={"query": query}, headers={"accept": GRAPHQL_RESPONSE}
+        )
+    assert response.status_code == 400
+    error = refusal(response)
+    assert error["extensions"]["limit"] == "max_nodes"
+    assert seen == []
+    no_tracebacks(caplog)
+
+
+async def test_a_response_larger_than_the_limit_is_refused_on_both_read_paths(
+    client: httpx.AsyncClient,
+    endpoint: GraphQLEndpoint,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await seed(pool)
+    query = "{ services(first: 100) { nodes { slug name owners { role team { slug name } } } } }"
+    whole = await client.post("/graphql", json={"query": query})
+    assert len(whole.content) > 10_000
+    monkeypatch.setattr(
+        endpoint, "hardening", dataclasses.replace(endpoint.hardening, max_response_bytes=10_000)
+    )
+    for verify in (True, False):
+        monkeypatch.setattr(endpoint, "verify", verify)
+        response = await client.post(
+            "/graphql", json={"query": query}, headers={"accept": GRAPHQL_RESPONSE}
+        )
+        assert response.status_code == 400
+        error = refusal(response)
+        assert error["extensions"] == {"code": "VALIDATION", "limit": "max_response_bytes"}
+        assert "exceeding the limit of 10000" in error["message"]
+    small = await client.post(
+        "/graphql", json={"query": "{ services(first: 3) { nodes { slug } } }"}
+    )
+    assert len(small.json()["data"]["services"]["nodes"]) == 3
+    no_tracebacks(caplog)
+
+
+async def test_a_query_past_the_deadline_ends_with_a_clear_error_and_mutations_finish(
+    client: httpx.AsyncClient,
+    endpoint: GraphQLEndpoint,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await seed(pool)
+    monkeypatch.setattr(
+        endpoint,
+        "hardening",
+        dataclasses.replace(endpoint.hardening, request_timeout_seconds=0.000_001),
+    )
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ services(first: 100) { nodes { slug dependsOn { slug } } } }"},
+        headers={"accept": GRAPHQL_RESPONSE},
+    )
+    assert response.status_code == 400
+    error = refusal(response)
+    assert error["extensions"] == {"code": "VALIDATION", "limit": "request_timeout_seconds"}
+    assert "ran longer than 1e-06 s" in error["message"]
+    created = await client.post(
+        "/graphql",
+        json={
+            "query": 'mutation { createTeam(input: {slug: "late", name: "Late"}) { team { slug } } }'
+        },
+    )
+    assert created.json()["data"]["createTeam"]["team"] == {"slug": "late"}
+    monkeypatch.undo()
+    # The connections the cancelled query held went back to the pool in working order.
+    answered = await client.post("/graphql", json={"query": "{ services { totalCount } }"})
+    assert answered.json()["data"]["services"]["totalCount"] == 200
+    no_tracebacks(caplog)
+
+
+HEAVY = (
+    "{ services(first: 100) { nodes { slug dependsOn { slug dependents { slug } } "
+    "owners { role team { slug } } } } }"
+)
+
+
+async def test_a_lookup_is_answered_while_another_actor_sends_heavy_queries(
+    client: httpx.AsyncClient,
+    endpoint: GraphQLEndpoint,
+    endpoint_client: Any,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await seed(pool)
+    monkeypatch.setattr(endpoint, "rate_limiter", None)
+    heavy_actor, other = endpoint_client(endpoint, user(1)), endpoint_client(endpoint, user(2))
+    most_running = 0
+    finished_heavy: list[int] = []
+
+    async def heavy(index: int) -> None:
+        response = await heavy_actor.post("/graphql", json={"query": HEAVY})
+        assert len(response.json()["data"]["services"]["nodes"]) == 100
+        finished_heavy.append(index)
+
+    async def watch() -> None:
+        nonlocal most_running
+        while True:
+            most_running = max(most_running, endpoint.slots.running("user:1"))
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    flood = [asyncio.create_task(heavy(index)) for index in range(12)]
+    while endpoint.slots.running("user:1") < endpoint.slots.per_actor:  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    lookup = await other.post("/graphql", json={"query": '{ service(slug: "a-001") { slug } }'})
+    heavy_done_at_lookup = len(finished_heavy)
+    await asyncio.gather(*flood)
+    watcher.cancel()
+    assert lookup.json()["data"] == {"service": {"slug": "a-001"}}
+    # The other actor did not wait behind the flood, which ran 4 at a time.
+    assert heavy_done_at_lookup < 12
+    assert most_running == endpoint.slots.per_actor == 4
+
+
+async def test_an_actor_with_too_many_requests_waiting_gets_429(
+    endpoint: GraphQLEndpoint, endpoint_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(endpoint, "slots", ActorSlots(1, max_waiting=0))
+    busy = endpoint_client(endpoint, user(1))
+    async with endpoint.slots.slot("user:1", 1.0):
+        refused = await busy.post("/graphql", json={"query": TEAMS})
+        other = await endpoint_client(endpoint, user(2)).post("/graphql", json={"query": TEAMS})
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "1"
+    error = refusal(refused)
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert error["extensions"]["limit"] == "max_concurrent_per_actor"
+    assert other.status_code == 200
+    assert (await busy.post("/graphql", json={"query": TEAMS})).status_code == 200
+
+
+async def test_actor_slots_queue_then_refuse_and_forget_idle_actors() -> None:
+    slots = ActorSlots(1, max_waiting=1)
+    release = asyncio.Event()
+    entered: list[str] = []
+
+    async def hold(name: str, actor: str = "a") -> None:
+        async with slots.slot(actor, 5.0):
+            entered.append(name)
+            await release.wait()
+
+    first = asyncio.create_task(hold("first"))
+    second = asyncio.create_task(hold("second"))
+    while len(entered) < 1 or slots.waiting("a") < 1:  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    assert entered == ["first"]
+    with pytest.raises(Busy):  # one runs, one waits: the line is full
+        async with slots.slot("a", 5.0):
+            pass
+    async with slots.slot("b", 0.1):  # another actor does not wait
+        assert slots.running("b") == 1
+    release.set()
+    await asyncio.gather(first, second)
+    assert entered == ["first", "second"]
+    assert slots.actors() == 0
+    release.clear()
+    third = asyncio.create_task(hold("third"))
+    while slots.running("a") < 1:  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    with pytest.raises(Busy):  # waited its time without a slot freeing
+        async with slots.slot("a", 0.01):
+            pass
+    release.set()
+    await third
+
+
+async def test_each_mutation_in_a_request_costs_at_least_one_point(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
+    mutations = " ".join(
+        f'm{index}: createTeam(input: {{slug: "t{index}", name: "T"}}) {{ team {{ slug }} }}'
+        for index in range(25)
+    )
+    response = await client.post("/graphql", json={"query": f"mutation {{ {mutations} }}"})
+    assert response.json()["extensions"]["cost"] == {"requested": 25, "remaining": 75}
+
+
+# DNS rebinding: a page on attacker.example rebinds its name to 127.0.0.1 and posts to the API.
+REBOUND = {"host": "attacker.example:18181", "origin": "http://attacker.example:18181"}
+CREATE_TEAM = 'mutation { createTeam(input: { slug: "pwned", name: "Pwned" }) { team { slug } } }'
+
+
+async def test_dns_rebinding_to_the_local_admin_is_refused_before_anything_runs(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    statements: StatementLog,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with statements.capture() as seen:
+        response = await client.post("/graphql", json={"query": CREATE_TEAM}, headers=REBOUND)
+    assert response.status_code == 421
+    assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert seen == []
+    assert await pool.fetchval("SELECT count(*) FROM teams") == 0
+    no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://attacker.example:18181", "null", "http://localhost:3000", "file://"]
+)
+async def test_a_cross_origin_request_to_the_development_api_is_refused(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, origin: str
+) -> None:
+    response = await client.post(
+        "/graphql", json={"query": CREATE_TEAM}, headers={"host": "localhost", "origin": origin}
+    )
+    assert response.status_code == 403
+    assert await pool.fetchval("SELECT count(*) FROM teams") == 0
+
+
+@pytest.mark.parametrize(
+    ("host", "origin"),
+    [
+        ("localhost", None),
+        ("localhost:8000", "http://localhost:8000"),
+        ("127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("[::1]:8000", "http://[::1]:8000"),
+        ("127.0.0.2", None),
+    ],
+)
+async def test_loopback_hosts_and_same_origin_requests_are_answered(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, host: str, origin: str | None
+) -> None:
+    headers = {"host": host, **({"origin": origin} if origin else {})}
+    response = await client.post("/graphql", json={"query": TEAMS}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"teams": {"totalCount": 0}}
+
+
+async def guarded(
+    policy: HostPolicy, host: str, origin: str | None = None, path: str = "/graphql"
+) -> int:
+    async def answer(request: Request) -> Response:
+        return Response("ok")
+
+    app = Starlette(
+        routes=[Route(path, answer, methods=["GET", "POST"])],
+        middleware=[Middleware(HostGuard, policy=policy)],
+    )
+    headers = {"host": host, **({"origin": origin} if origin else {})}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+    ) as client:
+        return (await client.get(path, headers=headers)).status_code
+
+
+async def test_allowed_hosts_in_development_and_production() -> None:
+    development = HostPolicy.of(["paved.internal", "*.dev.example"], development=True)
+    assert await guarded(development, "paved.internal:8000") == 200
+    assert await guarded(development, "api.dev.example") == 200
+    assert await guarded(development, "dev.example") == 421
+    assert await guarded(development, "127.0.0.1") == 200
+    assert await guarded(development, "evil.example") == 421
+    assert await guarded(development, "localhost:notaport") == 421
+    assert await guarded(development, "") == 421
+    production_any = HostPolicy.of([], development=False)
+    assert await guarded(production_any, "anything.example", "https://portal.example") == 200
+    production = HostPolicy.of(["api.example.com"], development=False)
+    assert await guarded(production, "api.example.com") == 200
+    assert await guarded(production, "localhost") == 421
+    assert await guarded(production, "attacker.example") == 421
+    # Probes address a pod by its IP; they are answered whatever the host.
+    assert await guarded(production, "10.1.2.3:8000", path="/healthz") == 200
+
+
+def test_allowed_hosts_setting() -> None:
+    settings = Settings(allowed_hosts=("API.example.com", "[::1]", "*.example.org"))
+    assert settings.allowed_hosts == ("api.example.com", "::1", "*.example.org")
+    for bad in ("http://x.example", "x.example/path", "*x.example", "a.*.example"):
+        with pytest.raises(ValueError, match="not a host name"):
+            Settings(allowed_hosts=(bad,))

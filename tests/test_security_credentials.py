@@ -57,7 +57,7 @@ async def production(
     app: Starlette = create_app(settings, Overrides(query_logger=statements.record))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://paved.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield client
 
 
