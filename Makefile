@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint fmt check schema conformance bench clean
+.PHONY: run test lint fmt check schema conformance bench bench-isolation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ conformance: $(VENV)/.installed-dev
 BENCH_ARGS ?=
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Does one actor's flood slow another actor's lookups? Writes bench/ISOLATION.md.
+bench-isolation: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.isolation $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .paved .mypy_cache .ruff_cache .pytest_cache

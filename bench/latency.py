@@ -53,11 +53,16 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 class Client:
     """One keep-alive HTTP/1.1 connection to a server's GraphQL endpoint."""
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, source_address: str | None = None) -> None:
+        """`source_address`: the local address to connect from (any port), e.g. 127.0.0.2 to
+        be another client address on loopback."""
         parts = urlsplit(url)
         self.path = parts.path or "/"
         self.connection = http.client.HTTPConnection(
-            parts.hostname or "127.0.0.1", parts.port, timeout=timeout
+            parts.hostname or "127.0.0.1",
+            parts.port,
+            timeout=timeout,
+            source_address=(source_address, 0) if source_address else None,
         )
 
     def post(self, body: bytes) -> tuple[int, bytes]:

@@ -158,7 +158,15 @@ class PavedServer(ServerProcess):
 
     name = "paved serve"
 
-    def __init__(self, paved: Path, dsn: str, log_path: Path, cwd: Path) -> None:
+    def __init__(
+        self,
+        paved: Path,
+        dsn: str,
+        log_path: Path,
+        cwd: Path,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
+        """`settings`: more environment variables (`PAVED_*`) for this server only."""
         port = free_port()
         command = [str(paved), "serve", "--no-demo", "--port", str(port)]
         # The rate limiter stays on (its cost is measured) but never refuses: a benchmark
@@ -168,6 +176,7 @@ class PavedServer(ServerProcess):
             "DATABASE_URL": dsn,
             "PAVED_RATE_LIMIT_POINTS": str(UNLIMITED_POINTS),
             "PAVED_RATE_LIMIT_REFILL_PER_SECOND": str(UNLIMITED_POINTS),
+            **(settings or {}),
         }
         super().__init__(command, port, log_path, cwd, environment)
 
