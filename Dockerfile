@@ -28,6 +28,10 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 COPY README.md ./
 COPY api ./api
+COPY cli ./cli
+COPY demo ./demo
+COPY domain ./domain
+COPY reads ./reads
 COPY schema ./schema
 COPY resolvers ./resolvers
 COPY providers ./providers

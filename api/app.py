@@ -14,12 +14,12 @@ from starlette.routing import Route
 
 from api import bootstrap
 from api.authentication import AuthenticationMiddleware, principal_of
-from api.fast_reads import FastReads
 from api.graphql_http import GraphQLEndpoint, Hardening
 from api.health import healthz, readyz
 from api.host_guard import HostGuard, HostPolicy
 from api.request_ids import request_id
 from api.settings import Settings
+from reads.fast_reads import FastReads
 from resolvers.context import Context
 
 

@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.oidc import OidcIdentity, OidcVerifier
-from providers.access import LOCAL_ADMIN, ActorKind, Principal, Unauthenticated
-from providers.access_ports import AccessStore, ProvisionedUser, TokenIdentity
-from providers.tokens import looks_like_token
-from resolvers.policy import role_scopes
+from domain.access.model import LOCAL_ADMIN, ActorKind, Principal, Unauthenticated
+from domain.access.policy import role_scopes
+from domain.access.ports import AccessStore, ProvisionedUser, TokenIdentity
+from domain.access.tokens import looks_like_token
 
 log = logging.getLogger(__name__)
 

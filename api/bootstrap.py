@@ -17,14 +17,14 @@ import strawberry
 from api.authentication import Authenticator
 from api.oidc import OidcVerifier
 from api.settings import Settings
+from demo.organisation import load_demo_if_empty
 from providers.deployers.registry import build_deployer
 from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import ProviderPolicy
-from providers.outbound_addresses import AddressRule
+from providers.outbound.addresses import AddressRule
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
-from providers.postgres.demo import load_demo_if_empty
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations

@@ -35,7 +35,6 @@ from strawberry.types.graphql import OperationType
 from api import nul_characters
 from api.actor_slots import ActorSlots, Busy
 from api.authentication import principal_of
-from api.fast_reads import FastReads
 from api.http_requests import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -52,9 +51,10 @@ from api.rate_limits import Charge, RateLimited, RateLimiter
 from api.request_ids import request_id
 from api.settings import Settings
 from api.trusted_documents import TrustedDocuments, load_trusted_documents
-from providers.access import Principal
-from providers.errors import ErrorCode
-from resolvers.policy import Action, decide
+from domain.access.model import Principal
+from domain.access.policy import Action, decide
+from domain.errors import ErrorCode
+from reads.fast_reads import FastReads
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import orjson
 from graphql import GraphQLSyntaxError
 from starlette.requests import Request
 
-from providers.errors import ErrorCode
+from domain.errors import ErrorCode
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"

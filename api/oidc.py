@@ -29,7 +29,7 @@ import jwt
 from jwt import PyJWK
 
 from api.settings import Settings
-from providers.access import Unauthenticated
+from domain.access.model import Unauthenticated
 
 log = logging.getLogger(__name__)
 

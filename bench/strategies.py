@@ -29,7 +29,7 @@ import orjson
 from graphql import parse
 
 from providers.postgres.graph_sql import compile_plan
-from resolvers.read_planner import plan_operation
+from reads.planner import plan_operation
 from schema.build import build_schema
 
 PAGE_QUERY = (

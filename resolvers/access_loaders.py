@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from providers.access import ApiClientRecord, ApiTokenRecord
-from providers.access_ports import AccessStore
+from domain.access.model import ApiClientRecord, ApiTokenRecord
+from domain.access.ports import AccessStore
 from resolvers.loaders import lookup_loader, lookup_many_loader, none
 
 

@@ -2,7 +2,7 @@
 
 A new token never carries more than the actor it belongs to may hold, and a token made by
 its own user never more than the credential making it (a read-only token cannot mint a
-write token). Its lifetime is bounded as `providers.token_lifetimes` says: never past the
+write token). Its lifetime is bounded as `domain.access.token_lifetimes` says: never past the
 API token making it, nor past `PAVED_MAX_TOKEN_DAYS`.
 """
 
@@ -13,15 +13,15 @@ from typing import Annotated
 
 from pydantic import Field
 
-from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord, Scope
-from providers.access_ports import AccessStore
-from providers.errors import NotFound, ValidationFailed
-from providers.token_lifetimes import token_expiry
+from domain.access.model import ActorKind, ApiClientRecord, ApiTokenRecord, Scope
+from domain.access.policy import Action, require, role_scopes
+from domain.access.ports import AccessStore
+from domain.access.token_lifetimes import token_expiry
+from domain.errors import NotFound, ValidationFailed
 from resolvers import validation as v
 from resolvers.auditing import Input, Outcome, attempt_with, target
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
-from resolvers.policy import Action, require, role_scopes
 
 
 class CreateApiClient(v.InputModel):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord, Forbidden
-from providers.records import TeamRecord, UserRecord
+from domain.access.model import ActorKind, ApiClientRecord, ApiTokenRecord, Forbidden
+from domain.access.policy import Action, acts_as_admin, require
+from domain.catalog.records import TeamRecord, UserRecord
 from resolvers.context import Context
-from resolvers.policy import Action, acts_as_admin, require
 
 
 async def viewer(context: Context) -> UserRecord | ApiClientRecord | None:

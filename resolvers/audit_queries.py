@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from providers.access import ActorKind, ApiClientRecord, AuditEventRecord
-from providers.access_ports import AuditFilter
-from providers.records import PageRequest, UserRecord
+from domain.access.model import ActorKind, ApiClientRecord, AuditEventRecord
+from domain.access.policy import Action, require
+from domain.access.ports import AuditFilter
+from domain.catalog.records import PageRequest, UserRecord
 from resolvers.catalog_queries import Listing
 from resolvers.context import Context
-from resolvers.policy import Action, require
 
 
 async def audit_events(

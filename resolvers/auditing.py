@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from providers.access import AuditEntry, AuditOutcome, Forbidden
-from providers.errors import CatalogError
-from providers.ports import CatalogWriter
+from domain.access.model import AuditEntry, AuditOutcome, Forbidden
+from domain.catalog.ports import CatalogWriter
+from domain.errors import CatalogError
 from resolvers import validation as v
 from resolvers.context import Context
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.changes import (
+from domain.access.policy import Action, require
+from domain.catalog.changes import (
     EnvironmentDraft,
     EnvironmentPatch,
     OwnerAssignment,
@@ -23,21 +24,20 @@ from providers.changes import (
     UserDraft,
     UserPatch,
 )
-from providers.deployment_ports import DeploymentStore
-from providers.ports import CatalogWriter
-from providers.records import (
+from domain.catalog.ports import CatalogWriter
+from domain.catalog.records import (
     EnvironmentRecord,
     Link,
     ServiceRecord,
     TeamRecord,
     UserRecord,
 )
+from domain.deployments.ports import DeploymentStore
 from resolvers import environment_settings
 from resolvers import validation as v
 from resolvers.auditing import Outcome, attempt, attempt_with, target
 from resolvers.catalog_queries import owner_team_ids
 from resolvers.context import Context
-from resolvers.policy import Action, require
 
 Input = dict[str, Any]
 

@@ -7,8 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from providers.errors import NotFound
-from providers.records import (
+from domain.catalog.records import (
     EnvironmentRecord,
     Lifecycle,
     OrderDirection,
@@ -23,6 +22,7 @@ from providers.records import (
     TeamRecord,
     UserRecord,
 )
+from domain.errors import NotFound
 from resolvers.context import Context
 from resolvers.loaders import TeamMembersKey, TeamServicesKey
 

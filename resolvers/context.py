@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from providers.access import Principal
-from providers.access_ports import AccessStore, AuditLog
+from domain.access.model import Principal
+from domain.access.ports import AccessStore, AuditLog
+from domain.access.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
+from domain.catalog.ports import CatalogReader, CatalogWriter
+from domain.deployments.ports import DeploymentStore
 from providers.deployers.settings import STRICT, ProviderPolicy
-from providers.deployment_ports import DeploymentStore
-from providers.ports import CatalogReader, CatalogWriter
-from providers.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
 from resolvers.access_loaders import AccessLoaders
 from resolvers.deployment_loaders import DeploymentLoaders
 from resolvers.live_status import LiveStatusLookup

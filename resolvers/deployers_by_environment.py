@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from domain.deployments.model import Deployer
+from domain.deployments.ports import DeploymentStore, ProviderSettings
 from providers.deployers.registry import build_deployer
-from providers.deployment_ports import DeploymentStore, ProviderSettings
-from providers.deployments import Deployer
 
 Clock = Callable[[], float]
 _MAX_ADAPTERS = 1024

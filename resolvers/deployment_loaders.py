@@ -9,16 +9,16 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from providers.deployment_ports import (
+from domain.catalog.ports import CatalogReader
+from domain.catalog.records import EnvironmentRecord, Page, PageRequest
+from domain.deployments.model import ApprovalRecord, DeploymentRecord, StatusEvent
+from domain.deployments.ports import (
     DeploymentFilter,
     DeploymentStore,
     Pair,
     Protection,
     ProviderSettings,
 )
-from providers.deployments import ApprovalRecord, DeploymentRecord, StatusEvent
-from providers.ports import CatalogReader
-from providers.records import EnvironmentRecord, Page, PageRequest
 from resolvers.loaders import _grouped, lookup_loader, lookup_many_loader, none
 
 V = TypeVar("V")

@@ -13,23 +13,23 @@ from typing import Annotated
 
 from pydantic import Field
 
-from providers.access import ActorKind, Forbidden
-from providers.deployment_ports import DeploymentFilter, DeploymentStore, RecordedDeployment
-from providers.deployments import (
+from domain.access.model import ActorKind, Forbidden
+from domain.access.policy import Action, acts_as_admin, require
+from domain.catalog.records import PageRequest
+from domain.deployments.model import (
     ApprovalDecision,
     DeploymentKind,
     DeploymentRecord,
     DeploymentState,
     Requester,
 )
-from providers.errors import NotFound, PreconditionFailed
-from providers.records import PageRequest
+from domain.deployments.ports import DeploymentFilter, DeploymentStore, RecordedDeployment
+from domain.errors import NotFound, PreconditionFailed
 from resolvers import validation as v
 from resolvers.auditing import Input, Outcome, attempt_with, attempt_without_change, target
 from resolvers.catalog_queries import owner_team_ids
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
-from resolvers.policy import Action, acts_as_admin, require
 
 Version = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=4000)]

@@ -11,17 +11,16 @@ from typing import Any
 
 import orjson
 
-from providers.access import ActorKind, ApiClientRecord
-from providers.deployers.registry import build_deployer
-from providers.deployers.settings import ProviderPolicy
-from providers.deployment_ports import (
-    DeploymentFilter,
-    DeploymentMetrics,
-    Protection,
-    ProviderSettings,
-    ReleaseRow,
+from domain.access.model import ActorKind, ApiClientRecord
+from domain.catalog.records import (
+    EnvironmentRecord,
+    Page,
+    PageRequest,
+    ServiceRecord,
+    TeamRecord,
+    UserRecord,
 )
-from providers.deployments import (
+from domain.deployments.model import (
     ApprovalRecord,
     DeploymentRecord,
     DeploymentState,
@@ -30,15 +29,16 @@ from providers.deployments import (
     Requester,
     StatusEvent,
 )
-from providers.errors import NotFound
-from providers.records import (
-    EnvironmentRecord,
-    Page,
-    PageRequest,
-    ServiceRecord,
-    TeamRecord,
-    UserRecord,
+from domain.deployments.ports import (
+    DeploymentFilter,
+    DeploymentMetrics,
+    Protection,
+    ProviderSettings,
+    ReleaseRow,
 )
+from domain.errors import NotFound
+from providers.deployers.registry import build_deployer
+from providers.deployers.settings import ProviderPolicy
 from resolvers.catalog_queries import Listing, ServiceFilterArgs, resolve_service_filter
 from resolvers.context import Context
 from resolvers.deployment_loaders import CountKey, DeploymentsKey

@@ -11,10 +11,10 @@ leaves nothing written and no ACCEPTED record.
 
 from __future__ import annotations
 
+from domain.deployments.ports import ProtectionChoice, ProviderChoice
+from domain.errors import NotFound, ValidationFailed
 from providers.deployers.registry import check_settings
 from providers.deployers.settings import InvalidProviderSettings
-from providers.deployment_ports import ProtectionChoice, ProviderChoice
-from providers.errors import NotFound, ValidationFailed
 from resolvers import validation as v
 from resolvers.context import Context
 

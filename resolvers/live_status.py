@@ -17,9 +17,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from providers.deployment_ports import ProviderSettings
-from providers.deployments import LiveStatus, ProviderCapability, ProviderError
-from providers.errors import ProviderFailure
+from domain.deployments.model import LiveStatus, ProviderCapability, ProviderError
+from domain.deployments.ports import ProviderSettings
+from domain.errors import ProviderFailure
 from resolvers.deployers_by_environment import DeployerLookup
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from providers.ports import CatalogReader
-from providers.records import (
+from domain.catalog.ports import CatalogReader
+from domain.catalog.records import (
     EnvironmentRecord,
     OwnershipRecord,
     Page,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord
-from providers.deployments import DeploymentRecord
-from providers.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
+from domain.access.model import ActorKind, ApiClientRecord, ApiTokenRecord
+from domain.access.policy import acts_as_admin
+from domain.catalog.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
+from domain.deployments.model import DeploymentRecord
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
-from resolvers.policy import acts_as_admin
 
 NodeRecord = (
     TeamRecord

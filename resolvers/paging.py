@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from providers.errors import ValidationFailed
-from providers.records import PageRequest
+from domain.catalog.records import PageRequest
+from domain.errors import ValidationFailed
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

@@ -29,9 +29,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from providers import deployment_states as states
-from providers.deployment_ports import DeploymentStore, ProviderSettings
-from providers.deployments import (
+from domain.catalog.ports import CatalogReader
+from domain.deployments import states
+from domain.deployments.model import (
     Deployer,
     DeploymentKind,
     DeploymentRecord,
@@ -41,8 +41,8 @@ from providers.deployments import (
     ProviderError,
     ProviderUpdate,
 )
-from providers.errors import CatalogError, NotFound, PreconditionFailed, ProviderFailure
-from providers.ports import CatalogReader
+from domain.deployments.ports import DeploymentStore, ProviderSettings
+from domain.errors import CatalogError, NotFound, PreconditionFailed, ProviderFailure
 from resolvers.deployers_by_environment import DeployerLookup
 
 log = logging.getLogger(__name__)

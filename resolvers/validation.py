@@ -15,9 +15,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from providers import rules
-from providers.errors import ValidationFailed
-from providers.records import EnvironmentTier, Lifecycle, OwnershipRole
+from domain.catalog import rules
+from domain.catalog.records import EnvironmentTier, Lifecycle, OwnershipRole
+from domain.errors import ValidationFailed
 
 SLUG_PATTERN = f"^{rules.SLUG_PATTERN}$"
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import strawberry
 
-from providers import access
-from providers.deployments import DeploymentRecord
+from domain.access import model as access
+from domain.deployments.model import DeploymentRecord
 from resolvers import access_queries as aq
 from resolvers.global_ids import encode_id
 from resolvers.nodes import NodeRecord

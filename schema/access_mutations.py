@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry import UNSET
 
-from providers import access
+from domain.access import model as access
 from resolvers import access_mutations as am
 from resolvers.global_ids import encode_id
 from schema.access import ApiClient, ApiToken, viewer_of

@@ -8,8 +8,8 @@ import strawberry
 from strawberry import UNSET
 from strawberry.scalars import JSON
 
-from providers import access
-from providers.access_ports import AuditFilter
+from domain.access import model as access
+from domain.access.ports import AuditFilter
 from resolvers import audit_queries as q
 from resolvers.global_ids import encode_id
 from schema.access import ApiClient, LocalAdmin

@@ -10,7 +10,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from providers.errors import CatalogError
+from domain.errors import CatalogError
 from schema.access import ApiClient, ApiToken, LocalAdmin
 from schema.access_mutations import AccessMutation, AccessQuery
 from schema.audit import AuditQuery

@@ -13,7 +13,8 @@ import strawberry
 from strawberry import UNSET
 from strawberry.types import Info
 
-from providers import deployments, records, rules
+from domain.catalog import records, rules
+from domain.deployments import model as deployments
 from resolvers import access_queries as aq
 from resolvers import catalog_queries as q
 from resolvers import deployment_queries as dq

@@ -7,7 +7,8 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from providers import errors, records
+from domain import errors
+from domain.catalog import records
 from resolvers.catalog_queries import Listing
 
 ErrorCode = strawberry.enum(errors.ErrorCode, name="ErrorCode")

@@ -8,7 +8,7 @@ from typing import TypeVar
 import strawberry
 from strawberry import UNSET
 
-from providers import deployments as d
+from domain.deployments import model as d
 from resolvers import deployment_mutations as m
 from resolvers.auditing import Outcome
 from schema.catalog import CatalogInfo, Environment

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry import UNSET
 
-from providers.deployment_ports import DeploymentFilter as StoreDeploymentFilter
+from domain.deployments.ports import DeploymentFilter as StoreDeploymentFilter
 from resolvers import deployment_queries as q
 from schema.catalog import CatalogInfo
 from schema.common import connection

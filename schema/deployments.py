@@ -11,7 +11,10 @@ from datetime import datetime
 import strawberry
 from strawberry import UNSET
 
-from providers import access, deployment_ports, deployments, records
+from domain.access import model as access
+from domain.catalog import records
+from domain.deployments import model as deployments
+from domain.deployments import ports as deployment_ports
 from resolvers import deployment_queries as q
 from resolvers.catalog_queries import Listing
 from resolvers.global_ids import encode_id

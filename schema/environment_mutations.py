@@ -6,7 +6,7 @@ import strawberry
 from strawberry import UNSET
 from strawberry.scalars import JSON
 
-from providers import records
+from domain.catalog import records
 from resolvers import catalog_mutations as m
 from resolvers.global_ids import encode_id
 from schema.catalog import CatalogInfo, Environment

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import UNSET
 
-from providers import records
+from domain.catalog import records
 from resolvers.catalog_queries import ServiceFilterArgs
 from schema.inputs import given
 

@@ -11,7 +11,7 @@ from pydantic.alias_generators import to_camel
 from strawberry import UNSET
 from strawberry.types.base import has_object_definition
 
-from providers.records import PageRequest
+from domain.catalog.records import PageRequest
 from resolvers.paging import page_request
 
 T = TypeVar("T")

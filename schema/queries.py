@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import UNSET
 
-from providers.errors import ValidationFailed
+from domain.errors import ValidationFailed
 from resolvers import catalog_queries as q
 from resolvers import nodes as node_resolvers
 from resolvers.paging import MAX_PAGE_SIZE

@@ -9,8 +9,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from domain.access.policy import Action, decide
 from resolvers.context import Context
-from resolvers.policy import Action, decide
 
 
 class ReadScope(SchemaExtension):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import UNSET
 
-from providers import records
+from domain.catalog import records
 from resolvers import catalog_mutations as m
 from resolvers.auditing import Outcome
 from resolvers.global_ids import encode_id

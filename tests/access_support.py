@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from providers.access import Scope
+from domain.access.model import Scope
 from providers.postgres.access_store import PostgresAccessStore
 from tests.support import GraphQLClient
 

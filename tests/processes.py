@@ -15,11 +15,11 @@ import asyncpg
 
 
 def paved_command() -> list[str]:
-    """The installed `paved` console script next to this interpreter, else `python -m api.cli`."""
+    """The installed `paved` console script next to this interpreter, else `python -m cli.main`."""
     script = Path(sys.executable).parent / "paved"
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    return [sys.executable, "-m", "api.cli"]
+    return [sys.executable, "-m", "cli.main"]
 
 
 def clean_environment(**extra: str) -> dict[str, str]:

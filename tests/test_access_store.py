@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from providers.access import ActorKind, Scope
-from providers.access_ports import AccessStore
-from providers.errors import CatalogError, ErrorCode
+from domain.access.model import ActorKind, Scope
+from domain.access.ports import AccessStore
+from domain.access.tokens import hash_token, looks_like_token, new_token
+from domain.errors import CatalogError, ErrorCode
 from providers.postgres.access_store import (
     PostgresAccessStore,
     first_free_handle,
     handle_base,
 )
 from providers.postgres.database import create_pool
-from providers.tokens import hash_token, looks_like_token, new_token
 from tests.support import StatementLog
 
 

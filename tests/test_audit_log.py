@@ -15,14 +15,14 @@ from typing import Any
 import asyncpg
 import pytest
 
-from providers.access import ActorKind, AuditEntry, AuditOutcome
-from providers.access_ports import AuditFilter, AuditLog
-from providers.errors import InvalidCursor
+from domain.access.model import ActorKind, AuditEntry, AuditOutcome
+from domain.access.ports import AuditFilter, AuditLog
+from domain.access.tokens import new_token
+from domain.catalog.records import PageRequest
+from domain.errors import InvalidCursor
 from providers.postgres.audit_log import REDACTED, PostgresAuditLog, redact
 from providers.postgres.database import create_pool
 from providers.postgres.migrations import apply_migrations
-from providers.records import PageRequest
-from providers.tokens import new_token
 from tests.processes import scratch_database
 
 

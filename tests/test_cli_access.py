@@ -12,13 +12,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from api.access_cli import expiry
-from providers.access import ActorKind, AuditEntry, AuditOutcome
+from cli.access import expiry
+from domain.access.model import ActorKind, AuditEntry, AuditOutcome
+from domain.access.tokens import hash_token, looks_like_token
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import create_pool
 from providers.postgres.migrations import apply_migrations
-from providers.tokens import hash_token, looks_like_token
 from tests.processes import clean_environment, run_paved, scratch_database
 
 SLUG_RULE = (

@@ -15,9 +15,9 @@ import httpx2 as httpx
 import pytest
 from starlette.applications import Starlette
 
-from api import deploy_cli
 from api.graphql_http import Disagreement, GraphQLEndpoint
-from providers.access import Scope
+from cli import deployments as deploy_cli
+from domain.access.model import Scope
 from tests.access_support import seed, token
 from tests.deployment_support import environments, settled
 from tests.support import GraphQLClient
@@ -464,7 +464,7 @@ async def test_an_unreachable_api_is_one_line_and_exit_2(
 
 
 def test_paved_main_knows_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    from api.cli import main
+    from cli.main import main
 
     with pytest.raises(SystemExit) as exited:
         main(["promote", "--help"])

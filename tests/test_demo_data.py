@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from providers import deployment_states
-from providers.deployments import DeploymentState
-from providers.postgres import demo
-from providers.postgres.demo import (
+from demo import organisation as demo
+from demo.deployments import PIPELINE, DemoCatalog, plan_history
+from demo.organisation import (
     API_CLIENTS,
     CONTRIBUTORS,
     DEPENDENCIES,
@@ -27,10 +26,11 @@ from providers.postgres.demo import (
     USERS,
     load_demo_if_empty,
 )
-from providers.postgres.demo_deployments import PIPELINE, DemoCatalog, plan_history
+from domain.catalog.records import PageRequest, ServiceFilter
+from domain.deployments import states as deployment_states
+from domain.deployments.model import DeploymentState
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.tables import CATALOG_TABLES
-from providers.records import PageRequest, ServiceFilter
 
 SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 TABLES = CATALOG_TABLES
@@ -518,8 +518,8 @@ async def test_history_loads_fast(pool: asyncpg.Pool) -> None:
 
 
 def test_planning_is_deterministic() -> None:
-    from providers.access import ActorKind
-    from providers.postgres.demo_deployments import Actor, DemoService
+    from demo.deployments import Actor, DemoService
+    from domain.access.model import ActorKind
 
     people = tuple(Actor(ActorKind.USER, n, f"User {n}") for n in range(1, 5))
     catalog = DemoCatalog(

@@ -10,10 +10,7 @@ from typing import Any
 
 import pytest
 
-from providers.deployers.argocd import INFO_NAME, ROLLBACK_MARK, ArgoCDDeployer
-from providers.deployers.registry import build_deployer
-from providers.deployers.settings import InvalidProviderSettings
-from providers.deployments import (
+from domain.deployments.model import (
     DeploymentKind,
     DeploymentState,
     DeployRequest,
@@ -21,6 +18,9 @@ from providers.deployments import (
     ProviderCapability,
     ProviderError,
 )
+from providers.deployers.argocd import INFO_NAME, ROLLBACK_MARK, ArgoCDDeployer
+from providers.deployers.registry import build_deployer
+from providers.deployers.settings import InvalidProviderSettings
 from tests.deployer_fakes.argocd_api import FakeArgoCD, Reply, error_body, running_argocd
 from tests.deployer_fakes.policy import LOOPBACK
 from tests.deployer_fakes.retries import instant_retries

@@ -18,11 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from kubernetes_asyncio.config import kube_config
 
-from providers.deployers.kubernetes import CHANGE_CAUSE, KubernetesDeployer
-from providers.deployers.registry import build_deployer, validate_settings
-from providers.deployers.secret_sources import SecretSources
-from providers.deployers.settings import InvalidProviderSettings, ProviderPolicy
-from providers.deployments import (
+from domain.deployments.model import (
     DeploymentKind,
     DeploymentState,
     DeployRequest,
@@ -30,6 +26,10 @@ from providers.deployments import (
     ProviderCapability,
     ProviderError,
 )
+from providers.deployers.kubernetes import CHANGE_CAUSE, KubernetesDeployer
+from providers.deployers.registry import build_deployer, validate_settings
+from providers.deployers.secret_sources import SecretSources
+from providers.deployers.settings import InvalidProviderSettings, ProviderPolicy
 from tests.deployer_fakes.clock import FakeClock
 from tests.deployer_fakes.kubernetes_api import FakeKubernetesApi, running_kubernetes_api
 from tests.deployer_fakes.kubernetes_objects import POD_TEMPLATE_HASH, REVISION, REVISION_HISTORY

@@ -9,6 +9,7 @@ import pytest
 import stamina
 from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
+from domain.deployments.model import ProviderError
 from providers.deployers.retries import (
     MAX_ATTEMPTS,
     Backoff,
@@ -16,7 +17,6 @@ from providers.deployers.retries import (
     call_with_retries,
     is_transient_status,
 )
-from providers.deployments import ProviderError
 from tests.deployer_fakes.retries import instant_retries
 
 

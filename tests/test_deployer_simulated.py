@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from domain.deployments.model import DeploymentKind, DeploymentState, DeployRequest, Health
 from providers.deployers.simulated import SimulatedDeployer
-from providers.deployments import DeploymentKind, DeploymentState, DeployRequest, Health
 from tests.deployer_fakes.clock import FakeClock
 
 

@@ -12,17 +12,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from providers.deployers.registry import validate_settings
-from providers.deployers.settings import InvalidProviderSettings
-from providers.deployers.signatures import sign, verify_signature
-from providers.deployers.webhook import TIMED_OUT, UNKNOWN, WebhookDeployer
-from providers.deployments import (
+from domain.deployments.model import (
     DeploymentKind,
     DeploymentState,
     DeployRequest,
     ProviderError,
     ProviderUpdate,
 )
+from providers.deployers.registry import validate_settings
+from providers.deployers.settings import InvalidProviderSettings
+from providers.deployers.signatures import sign, verify_signature
+from providers.deployers.webhook import TIMED_OUT, UNKNOWN, WebhookDeployer
 from tests.deployer_fakes.clock import FakeClock
 from tests.deployer_fakes.policy import LOOPBACK
 from tests.deployer_fakes.receiver import Reply, WebhookReceiver, running_receiver

@@ -11,13 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from providers.deployers.argocd import ArgoCDDeployer
-from providers.deployers.kubernetes import KubernetesDeployer
-from providers.deployers.registry import KNOWN_KINDS, build_deployer, validate_settings
-from providers.deployers.settings import InvalidProviderSettings
-from providers.deployers.simulated import SimulatedDeployer
-from providers.deployers.webhook import WebhookDeployer
-from providers.deployments import (
+from domain.deployments.model import (
     Deployer,
     DeploymentKind,
     DeploymentState,
@@ -28,6 +22,12 @@ from providers.deployments import (
     ProviderError,
     ProviderUpdate,
 )
+from providers.deployers.argocd import ArgoCDDeployer
+from providers.deployers.kubernetes import KubernetesDeployer
+from providers.deployers.registry import KNOWN_KINDS, build_deployer, validate_settings
+from providers.deployers.settings import InvalidProviderSettings
+from providers.deployers.simulated import SimulatedDeployer
+from providers.deployers.webhook import WebhookDeployer
 from tests.deployer_fakes.argocd_api import Reply as ArgoReply
 from tests.deployer_fakes.argocd_api import running_argocd
 from tests.deployer_fakes.clock import FakeClock

@@ -14,8 +14,8 @@ from starlette.applications import Starlette
 from api.app import create_app
 from api.bootstrap import Container, Overrides
 from api.settings import Settings
+from domain.deployments.model import Deployer, DeployRequest, ProviderUpdate
 from providers.deployers.registry import build_deployer
-from providers.deployments import Deployer, DeployRequest, ProviderUpdate
 from tests.access_support import seed
 from tests.support import GraphQLClient
 

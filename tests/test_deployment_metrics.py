@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from providers.deployment_ports import DeploymentMetrics
-from providers.errors import CatalogError, ErrorCode
+from domain.deployments.ports import DeploymentMetrics
+from domain.errors import CatalogError, ErrorCode
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.deployments import metrics as metrics_module
 from providers.postgres.writes.common import Connection

@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from providers import deployment_states as states
-from providers.deployments import DeploymentState as S
-from providers.errors import ErrorCode, PreconditionFailed
+from domain.deployments import states
+from domain.deployments.model import DeploymentState as S
+from domain.errors import ErrorCode, PreconditionFailed
 
 # (from, to): True when anyone may report it, "system" when only the platform makes it.
 ALLOWED: dict[tuple[S, S], bool | str] = {

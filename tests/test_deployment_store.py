@@ -11,22 +11,22 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from providers.access import ActorKind, AuditEntry, AuditOutcome, Forbidden
-from providers.changes import EnvironmentDraft, EnvironmentPatch
-from providers.deployment_ports import (
+from domain.access.model import ActorKind, AuditEntry, AuditOutcome, Forbidden
+from domain.catalog.changes import EnvironmentDraft, EnvironmentPatch
+from domain.catalog.records import EnvironmentTier, PageRequest
+from domain.deployments.model import ApprovalDecision, DeploymentKind, DeploymentRecord, Requester
+from domain.deployments.model import DeploymentState as S
+from domain.deployments.ports import (
     DeploymentFilter,
     DeploymentStore,
     ProtectionChoice,
     ProviderChoice,
     RecordedDeployment,
 )
-from providers.deployments import ApprovalDecision, DeploymentKind, DeploymentRecord, Requester
-from providers.deployments import DeploymentState as S
-from providers.errors import CatalogError, ErrorCode
+from domain.errors import CatalogError, ErrorCode
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import create_pool
 from providers.postgres.deployments import PostgresDeploymentStore
-from providers.records import EnvironmentTier, PageRequest
 
 ADA = Requester(ActorKind.USER, 1, "Ada")
 BOB = Requester(ActorKind.USER, 2, "Bob")
@@ -701,7 +701,7 @@ async def test_environment_settings_reads(
 async def test_release_matrix_shape_and_statement_count(
     store: PostgresDeploymentStore, migrated_url: str
 ) -> None:
-    from providers.records import ServiceFilter
+    from domain.catalog.records import ServiceFilter
     from tests.support import StatementLog
 
     live = await succeed(store, (await deploy(store, "1")).id)

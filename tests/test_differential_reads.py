@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn
 
 from api.graphql_http import GraphQLEndpoint
-from providers.postgres.demo import load_demo_if_empty
+from demo.organisation import load_demo_if_empty
 from resolvers.global_ids import encode_id
 
 GENERATED_QUERIES = 500

@@ -14,7 +14,7 @@ import asyncpg
 import httpx2 as httpx
 import pytest
 
-from providers.access import Scope
+from domain.access.model import Scope
 from tests.access_support import seed, token
 from tests.support import GraphQLClient
 

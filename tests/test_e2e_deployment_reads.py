@@ -14,9 +14,8 @@ import asyncpg
 import pytest
 
 from api.graphql_http import GraphQLEndpoint
-from providers.access import ActorKind
-from providers.deployment_ports import ProviderSettings
-from providers.deployments import (
+from domain.access.model import ActorKind
+from domain.deployments.model import (
     ApprovalDecision,
     DeploymentKind,
     DeploymentRecord,
@@ -24,8 +23,9 @@ from providers.deployments import (
     LiveStatus,
     Requester,
 )
-from providers.deployments import DeploymentState as S
-from providers.errors import ProviderFailure
+from domain.deployments.model import DeploymentState as S
+from domain.deployments.ports import ProviderSettings
+from domain.errors import ProviderFailure
 from providers.postgres.deployments import PostgresDeploymentStore
 from resolvers.global_ids import encode_id
 from resolvers.live_status import LiveStatusLookup

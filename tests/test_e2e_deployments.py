@@ -12,7 +12,7 @@ import httpx2 as httpx
 import pytest
 from starlette.applications import Starlette
 
-from providers.access import Scope
+from domain.access.model import Scope
 from tests.access_support import seed, token
 from tests.deployer_fakes.receiver import running_receiver
 from tests.deployment_support import environments, settled

@@ -13,8 +13,8 @@ import httpx2 as httpx
 import pytest
 from starlette.applications import Starlette
 
-from providers.access import LOCAL_ADMIN
-from providers.records import TeamRecord
+from domain.access.model import LOCAL_ADMIN
+from domain.catalog.records import TeamRecord
 from resolvers import catalog_mutations
 from resolvers.context import Context, Ports
 from tests.support import GraphQLClient

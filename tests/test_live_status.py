@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from providers.deployers.simulated import SimulatedDeployer
-from providers.deployment_ports import ProviderSettings
-from providers.deployments import (
+from domain.deployments.model import (
     Deployer,
     DeploymentKind,
     DeployRequest,
@@ -23,7 +21,9 @@ from providers.deployments import (
     ProviderError,
     ProviderUpdate,
 )
-from providers.errors import ErrorCode, ProviderFailure
+from domain.deployments.ports import ProviderSettings
+from domain.errors import ErrorCode, ProviderFailure
+from providers.deployers.simulated import SimulatedDeployer
 from resolvers.live_status import LiveStatusLookup
 from tests.deployer_fakes.clock import FakeClock
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from api.oidc import OidcIdentity, OidcVerifier
 from api.settings import Settings
-from providers.access import Unauthenticated
+from domain.access.model import Unauthenticated
 from tests.oidc_support import (
     DISCOVERY_PATH,
     JWKS_PATH,

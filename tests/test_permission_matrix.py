@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from providers.access import Scope
+from domain.access.model import Scope
 from resolvers.global_ids import encode_id
 from tests.access_support import seed, token
 from tests.support import GraphQLClient

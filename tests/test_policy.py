@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from providers.access import LOCAL_ADMIN, ActorKind, Forbidden, Principal, Scope
-from resolvers.policy import Action, decide, require, role_scopes
+from domain.access.model import LOCAL_ADMIN, ActorKind, Forbidden, Principal, Scope
+from domain.access.policy import Action, decide, require, role_scopes
 
 OWNERS = frozenset({1})  # the service's (or environment's approver) teams
 OTHER = frozenset({2})

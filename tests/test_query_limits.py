@@ -26,7 +26,7 @@ from api.query_limits import (
     measure_shape,
     parse_within,
 )
-from providers.rules import MAX_OWNERS_PER_SERVICE
+from domain.catalog.rules import MAX_OWNERS_PER_SERVICE
 from schema.build import build_schema
 
 

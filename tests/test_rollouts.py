@@ -14,10 +14,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from providers.access import ActorKind
-from providers.deployers.registry import build_deployer
-from providers.deployment_ports import DeploymentStore, RecordedDeployment
-from providers.deployments import (
+from domain.access.model import ActorKind
+from domain.deployments.model import (
     Deployer,
     DeploymentKind,
     DeploymentRecord,
@@ -28,8 +26,10 @@ from providers.deployments import (
     ProviderUpdate,
     Requester,
 )
-from providers.deployments import DeploymentState as S
-from providers.errors import ErrorCode, PreconditionFailed
+from domain.deployments.model import DeploymentState as S
+from domain.deployments.ports import DeploymentStore, RecordedDeployment
+from domain.errors import ErrorCode, PreconditionFailed
+from providers.deployers.registry import build_deployer
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.reads import PostgresCatalogReader
 from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvironment

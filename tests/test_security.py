@@ -26,7 +26,6 @@ from starlette.routing import Route
 from api.actor_slots import ActorSlots, Busy
 from api.app import create_app
 from api.bootstrap import Overrides
-from api.cli import main
 from api.graphql_http import GraphQLEndpoint, Hardening
 from api.host_guard import HostGuard, HostPolicy
 from api.rate_limits import RateLimited, RateLimiter
@@ -37,7 +36,8 @@ from api.trusted_documents import (
     load_trusted_documents,
     manifest,
 )
-from providers.access import ActorKind, Principal, Scope
+from cli.main import main
+from domain.access.model import ActorKind, Principal, Scope
 from tests.support import StatementLog
 from tests.test_statement_counts import seed
 

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from api.app import create_app
 from api.bootstrap import Overrides
 from api.settings import Settings
-from providers.access import Scope
+from domain.access.model import Scope
 from providers.postgres.access_store import PostgresAccessStore
 from tests.oidc_support import IdentityProvider, SigningKey, hmac_token, unsigned_token
 from tests.support import StatementLog

@@ -37,9 +37,9 @@ from starlette.applications import Starlette
 from api.app import create_app
 from api.bootstrap import Container, Overrides, provider_policy
 from api.settings import Settings
-from providers.access import Scope
+from domain.access.model import Scope
 from providers.deployers.secret_sources import SecretSources
-from providers.outbound_addresses import refusal
+from providers.outbound.addresses import refusal
 from tests.access_support import seed, token
 from tests.deployer_fakes.argocd_api import Reply as ArgoReply
 from tests.deployer_fakes.argocd_api import error_body, running_argocd

@@ -20,12 +20,12 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import Settings
-from providers.access import Scope
-from providers.errors import ValidationFailed
+from domain.access.model import Scope
+from domain.access.token_lifetimes import token_expiry
+from domain.access.tokens import hash_token
+from domain.errors import ValidationFailed
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.migrations import apply_migrations
-from providers.token_lifetimes import token_expiry
-from providers.tokens import hash_token
 from tests.access_support import seed
 from tests.processes import clean_environment, run_paved, scratch_database
 from tests.support import GraphQLClient

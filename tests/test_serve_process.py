@@ -20,7 +20,7 @@ import asyncpg
 import httpx2 as httpx
 import psutil  # type: ignore[import-untyped]
 
-from providers.access import Scope
+from domain.access.model import Scope
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.database import create_pool
 from tests.processes import clean_environment, paved_command, scratch_database

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from api.cli import main
 from api.settings import Settings, describe_settings_error
+from cli.main import main
 from tests.processes import clean_environment, paved_command
 
 

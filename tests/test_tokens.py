@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from providers.tokens import (
+from domain.access.tokens import (
     HEAD_LENGTH,
     MARKER,
     TOKEN_LENGTH,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from providers.changes import OwnerAssignment
-from providers.errors import InvalidCursor, ValidationFailed
+from domain.catalog.changes import OwnerAssignment
+from domain.catalog.records import OwnershipRole
+from domain.catalog.rules import (
+    check_no_team_cycle,
+    check_not_self_dependency,
+    check_owner_assignments,
+)
+from domain.errors import InvalidCursor, ValidationFailed
 from providers.postgres.keyset import SortKey, decode_cursor, encode_cursor
-from providers.records import OwnershipRole
-from providers.rules import check_no_team_cycle, check_not_self_dependency, check_owner_assignments
 from resolvers import validation as v
 from resolvers.global_ids import decode_id, encode_id
 from resolvers.paging import page_request

@@ -1,4 +1,4 @@
-"""Provider adapters behind the `Deployer` port (`providers/deployments.py`).
+"""Provider adapters behind the `Deployer` port (`domain/deployments/model.py`).
 
 Each adapter serves one environment's provider configuration: `build_deployer(kind,
 settings)` validates the settings and builds it; the settings inside a `DeployRequest` or

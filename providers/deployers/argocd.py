@@ -45,6 +45,16 @@ from urllib.parse import quote, urlsplit
 import httpx2 as httpx
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from domain.deployments.model import (
+    DeploymentKind,
+    DeploymentState,
+    DeployRequest,
+    Health,
+    LiveStatus,
+    ProviderCapability,
+    ProviderError,
+    ProviderUpdate,
+)
 from providers.deployers.http_errors import http_status, origin, short
 from providers.deployers.retries import (
     Backoff,
@@ -62,17 +72,7 @@ from providers.deployers.settings import (
     parse_settings,
     secret_env,
 )
-from providers.deployments import (
-    DeploymentKind,
-    DeploymentState,
-    DeployRequest,
-    Health,
-    LiveStatus,
-    ProviderCapability,
-    ProviderError,
-    ProviderUpdate,
-)
-from providers.outbound_http import CheckedTransport
+from providers.outbound.http import CheckedTransport
 
 KIND = "argocd"
 INFO_NAME = "pavedDeployment"

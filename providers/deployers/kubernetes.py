@@ -70,6 +70,16 @@ from typing import Any
 from kubernetes_asyncio.client import V1Container, V1Deployment
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from domain.deployments.model import (
+    DeploymentKind,
+    DeploymentState,
+    DeployRequest,
+    Health,
+    LiveStatus,
+    ProviderCapability,
+    ProviderError,
+    ProviderUpdate,
+)
 from providers.deployers import kubernetes_rollouts as rollouts
 from providers.deployers.http_errors import origin
 from providers.deployers.kubernetes_client import KubernetesApi, NotFound, Patch, connect
@@ -84,16 +94,6 @@ from providers.deployers.settings import (
     parse_settings,
     secret_env,
     secret_file,
-)
-from providers.deployments import (
-    DeploymentKind,
-    DeploymentState,
-    DeployRequest,
-    Health,
-    LiveStatus,
-    ProviderCapability,
-    ProviderError,
-    ProviderUpdate,
 )
 
 __all__ = ["CHANGE_CAUSE", "KIND", "KubernetesDeployer", "KubernetesSettings"]

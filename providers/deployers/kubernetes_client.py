@@ -33,6 +33,7 @@ from kubernetes_asyncio.client import (
     V1ReplicaSet,
 )
 
+from domain.deployments.model import ProviderError
 from providers.deployers.http_errors import http_status
 from providers.deployers.kubernetes_kubeconfig import KubeconfigSettings, kubeconfig_client
 from providers.deployers.retries import (
@@ -43,8 +44,7 @@ from providers.deployers.retries import (
 )
 from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import ProviderPolicy
-from providers.deployments import ProviderError
-from providers.outbound_addresses import AddressRule, RefusedAddress
+from providers.outbound.addresses import AddressRule, RefusedAddress
 
 T = TypeVar("T")
 Patch = dict[str, Any] | list[dict[str, Any]]

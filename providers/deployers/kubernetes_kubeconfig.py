@@ -37,8 +37,8 @@ import yaml
 from kubernetes_asyncio.client import ApiClient, Configuration
 from kubernetes_asyncio.config.kube_config import KubeConfigLoader
 
+from domain.deployments.model import ProviderError
 from providers.deployers.secret_sources import SecretSources
-from providers.deployments import ProviderError
 
 __all__ = ["KubeconfigSettings", "check_server_url", "kubeconfig_client", "kubeconfig_source"]
 

@@ -23,7 +23,7 @@ from kubernetes_asyncio.client import (
     V1ReplicaSet,
 )
 
-from providers.deployments import DeploymentState, Health, LiveStatus, ProviderUpdate
+from domain.deployments.model import DeploymentState, Health, LiveStatus, ProviderUpdate
 
 SOURCE: Final = "kubernetes"
 CHANGE_CAUSE: Final = "kubernetes.io/change-cause"

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol, cast
 
+from domain.deployments.model import Deployer
 from providers.deployers.settings import (
     STRICT,
     AdapterSettings,
@@ -23,8 +24,7 @@ from providers.deployers.settings import (
     ProviderPolicy,
     parse_settings,
 )
-from providers.deployments import Deployer
-from providers.outbound_addresses import RefusedAddress
+from providers.outbound.addresses import RefusedAddress
 
 
 class _Factory(Protocol):

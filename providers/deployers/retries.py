@@ -22,8 +22,8 @@ from typing import Final, TypeVar
 import httpx2 as httpx
 import stamina
 
-from providers.deployments import ProviderError
-from providers.outbound_addresses import RefusedAddress
+from domain.deployments.model import ProviderError
+from providers.outbound.addresses import RefusedAddress
 
 MAX_ATTEMPTS: Final = 3
 RETRIED_STATUSES: Final = frozenset({408, 429})

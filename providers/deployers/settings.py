@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
 from pydantic.alias_generators import to_camel
 
+from domain.deployments.model import ProviderError
 from providers.deployers.secret_sources import SecretSources
-from providers.deployments import ProviderError
-from providers.outbound_addresses import AddressRule
+from providers.outbound.addresses import AddressRule
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,20 +19,20 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from providers.deployers.settings import (
-    STRICT,
-    AdapterSettings,
-    ProviderPolicy,
-    check_regex,
-    parse_settings,
-)
-from providers.deployments import (
+from domain.deployments.model import (
     DeploymentState,
     DeployRequest,
     Health,
     LiveStatus,
     ProviderCapability,
     ProviderUpdate,
+)
+from providers.deployers.settings import (
+    STRICT,
+    AdapterSettings,
+    ProviderPolicy,
+    check_regex,
+    parse_settings,
 )
 
 KIND = "simulated"

@@ -32,6 +32,14 @@ from typing import Any
 import httpx2 as httpx
 from pydantic import Field, ValidationInfo, field_validator
 
+from domain.deployments.model import (
+    DeploymentState,
+    DeployRequest,
+    LiveStatus,
+    ProviderCapability,
+    ProviderError,
+    ProviderUpdate,
+)
 from providers.deployers.http_errors import http_status, origin, short
 from providers.deployers.retries import (
     Backoff,
@@ -50,15 +58,7 @@ from providers.deployers.settings import (
     secret_env,
 )
 from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from providers.deployments import (
-    DeploymentState,
-    DeployRequest,
-    LiveStatus,
-    ProviderCapability,
-    ProviderError,
-    ProviderUpdate,
-)
-from providers.outbound_http import CheckedTransport
+from providers.outbound.http import CheckedTransport
 
 KIND = "webhook"
 UNKNOWN = "UNKNOWN"

@@ -10,17 +10,17 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from providers.access import ActorKind, ApiClientRecord, ApiTokenRecord, AuditEntry, Scope
-from providers.access_ports import AuditLog, ProvisionedUser, TokenIdentity
-from providers.changes import UserDraft
-from providers.errors import Conflict, NotFound, ValidationFailed
+from domain.access.model import ActorKind, ApiClientRecord, ApiTokenRecord, AuditEntry, Scope
+from domain.access.ports import AuditLog, ProvisionedUser, TokenIdentity
+from domain.access.tokens import hash_token, looks_like_token, new_token
+from domain.catalog.changes import UserDraft
+from domain.catalog.records import UserRecord
+from domain.catalog.rules import SLUG
+from domain.errors import Conflict, NotFound, ValidationFailed
 from providers.postgres import rows
 from providers.postgres.audited import AuditedTransactions
 from providers.postgres.writes import teams
 from providers.postgres.writes.common import Connection
-from providers.records import UserRecord
-from providers.rules import SLUG
-from providers.tokens import hash_token, looks_like_token, new_token
 
 _SLUG_RULE = (
     "must be 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"

@@ -25,8 +25,10 @@ from typing import Any
 import asyncpg
 import orjson
 
-from providers.access import ActorKind, AuditEntry, AuditEventRecord, AuditOutcome
-from providers.access_ports import AuditFilter, VerifyResult
+from domain.access.model import ActorKind, AuditEntry, AuditEventRecord, AuditOutcome
+from domain.access.ports import AuditFilter, VerifyResult
+from domain.access.tokens import contains_token
+from domain.catalog.records import Page, PageRequest
 from providers.postgres.keyset import (
     Ordering,
     Params,
@@ -36,8 +38,6 @@ from providers.postgres.keyset import (
     scope_digest,
 )
 from providers.postgres.writes.common import Connection
-from providers.records import Page, PageRequest
-from providers.tokens import contains_token
 
 # Any constant works; it only has to be the same for every Paved Road process.
 _CHAIN_LOCK_KEY = 0x6175646974

@@ -12,8 +12,8 @@ from typing import TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from providers.access import AuditEntry
-from providers.access_ports import AuditLog
+from domain.access.model import AuditEntry
+from domain.access.ports import AuditLog
 
 T = TypeVar("T")
 Connection = asyncpg.Connection | PoolConnectionProxy

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from domain.catalog.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
 from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
 from providers.postgres.listings import like_pattern
-from providers.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
 
 
 @dataclass(frozen=True, slots=True)

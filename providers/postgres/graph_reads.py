@@ -6,9 +6,9 @@ from typing import Any
 
 import asyncpg
 
-from providers.errors import CatalogError
+from domain.errors import CatalogError
 from providers.postgres.graph_sql import NotCompilable, compile_plan
-from providers.read_plans import ReadPlan
+from reads.plan import ReadPlan
 
 
 class _CompiledRead:

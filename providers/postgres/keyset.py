@@ -21,8 +21,8 @@ from typing import Any, Literal, TypeVar
 import asyncpg
 import orjson
 
-from providers.errors import InvalidCursor
-from providers.records import Edge, Page, PageRequest
+from domain.catalog.records import Edge, Page, PageRequest
+from domain.errors import InvalidCursor
 
 T = TypeVar("T")
 

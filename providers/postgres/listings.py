@@ -8,8 +8,8 @@ from typing import Generic, TypeVar
 
 import asyncpg
 
+from domain.catalog.records import Page, PageRequest
 from providers.postgres.keyset import Ordering, Params, build_window, page_from_rows
-from providers.records import Page, PageRequest
 
 T = TypeVar("T")
 

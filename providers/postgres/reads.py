@@ -11,12 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from providers.postgres import catalog_listings as listings
-from providers.postgres import rows
-from providers.postgres.catalog_listings import ListingQuery
-from providers.postgres.keyset import Params
-from providers.postgres.listings import Listing, count, counts, fetch_page, fetch_pages
-from providers.records import (
+from domain.catalog.records import (
     EnvironmentRecord,
     OwnershipRecord,
     OwnershipRole,
@@ -28,6 +23,11 @@ from providers.records import (
     TeamRecord,
     UserRecord,
 )
+from providers.postgres import catalog_listings as listings
+from providers.postgres import rows
+from providers.postgres.catalog_listings import ListingQuery
+from providers.postgres.keyset import Params
+from providers.postgres.listings import Listing, count, counts, fetch_page, fetch_pages
 
 _BUILD: dict[str, Any] = {"s": rows.service, "t": rows.team, "u": rows.user, "e": rows.environment}
 

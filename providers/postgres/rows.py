@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from providers.records import (
+from domain.catalog.records import (
     EnvironmentRecord,
     EnvironmentTier,
     Lifecycle,

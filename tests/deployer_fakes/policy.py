@@ -7,7 +7,7 @@ from pathlib import Path
 
 from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import ProviderPolicy
-from providers.outbound_addresses import AddressRule
+from providers.outbound.addresses import AddressRule
 
 LOOPBACK = ProviderPolicy(addresses=AddressRule(allow_private=True))
 """Private and loopback addresses allowed; secrets from `PAVED_SECRET_*` variables only."""

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from domain.deployments.model import DeploymentState, ProviderUpdate
 from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from providers.deployments import DeploymentState, ProviderUpdate
 from tests.deployer_fakes.local_server import FakeServer, serving
 
 

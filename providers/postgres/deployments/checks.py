@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from providers.errors import ValidationFailed
+from domain.errors import ValidationFailed
 
 _LONGEST_VERSION = 200
 _LONGEST_TEXT = 2000

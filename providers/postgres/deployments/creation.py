@@ -12,10 +12,10 @@ from datetime import datetime
 
 import asyncpg
 
-from providers import deployment_states as states
-from providers.deployment_ports import RecordedDeployment
-from providers.deployments import DeploymentKind, DeploymentRecord, DeploymentState, Requester
-from providers.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from domain.deployments import states
+from domain.deployments.model import DeploymentKind, DeploymentRecord, DeploymentState, Requester
+from domain.deployments.ports import RecordedDeployment
+from domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.progress import apply, supersede
 from providers.postgres.deployments.rows import UNFINISHED_SQL, add_event, lock_pair

@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from providers.changes import EnvironmentDraft, EnvironmentPatch
-from providers.deployment_ports import (
+from domain.catalog.changes import EnvironmentDraft, EnvironmentPatch
+from domain.catalog.records import EnvironmentRecord
+from domain.deployments.ports import (
     Protection,
     ProtectionChoice,
     ProviderChoice,
     ProviderSettings,
 )
-from providers.errors import NotFound, ValidationFailed
+from domain.errors import NotFound, ValidationFailed
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.checks import provider_kind, text
 from providers.postgres.writes import environments
 from providers.postgres.writes.common import Connection, lock_row, touch, update_row
-from providers.records import EnvironmentRecord
 
 _PATH = ["input", "environment"]
 _LONGEST_REASON = 500

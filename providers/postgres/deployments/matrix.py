@@ -10,15 +10,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from providers.deployment_ports import ReleaseCell, ReleaseRow
-from providers.deployments import DeploymentRecord, DeploymentState
-from providers.errors import NotFound
-from providers.postgres import catalog_listings, rows
-from providers.postgres.deployments import rows as deployment_rows
-from providers.postgres.deployments.rows import UNFINISHED_SQL
-from providers.postgres.keyset import Params
-from providers.postgres.listings import Listing, fetch_page
-from providers.records import (
+from domain.catalog.records import (
     Edge,
     EnvironmentRecord,
     EnvironmentTier,
@@ -28,6 +20,14 @@ from providers.records import (
     ServiceOrder,
     ServiceRecord,
 )
+from domain.deployments.model import DeploymentRecord, DeploymentState
+from domain.deployments.ports import ReleaseCell, ReleaseRow
+from domain.errors import NotFound
+from providers.postgres import catalog_listings, rows
+from providers.postgres.deployments import rows as deployment_rows
+from providers.postgres.deployments.rows import UNFINISHED_SQL
+from providers.postgres.keyset import Params
+from providers.postgres.listings import Listing, fetch_page
 
 _ENVIRONMENT_COLUMNS = (
     "id", "slug", "name", "description", "tier", "version", "created_at", "updated_at",

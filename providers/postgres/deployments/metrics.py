@@ -18,11 +18,11 @@ from datetime import datetime
 
 import asyncpg
 
-from providers.deployment_ports import DeploymentMetrics
-from providers.errors import NotFound, ValidationFailed
+from domain.catalog.records import ServiceFilter, ServiceOrder
+from domain.deployments.ports import DeploymentMetrics
+from domain.errors import NotFound, ValidationFailed
 from providers.postgres import catalog_listings
 from providers.postgres.keyset import Params
-from providers.records import ServiceFilter, ServiceOrder
 
 _SUCCESSFUL_SQL = "('SUCCEEDED', 'INACTIVE', 'ROLLED_BACK')"
 

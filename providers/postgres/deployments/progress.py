@@ -17,16 +17,16 @@ from datetime import datetime
 
 import asyncpg
 
-from providers import deployment_states as states
-from providers.access import Forbidden
-from providers.deployments import (
+from domain.access.model import Forbidden
+from domain.deployments import states
+from domain.deployments.model import (
     ApprovalDecision,
     DeploymentKind,
     DeploymentRecord,
     DeploymentState,
     Requester,
 )
-from providers.errors import Conflict, NotFound, PreconditionFailed
+from domain.errors import Conflict, NotFound, PreconditionFailed
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.rows import add_event, lock_pair
 from providers.postgres.writes.common import Connection

@@ -7,19 +7,19 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from providers.deployment_ports import (
+from domain.catalog.records import Page, PageRequest
+from domain.deployments.model import ApprovalRecord, DeploymentRecord, Requester, StatusEvent
+from domain.deployments.ports import (
     DeploymentFilter,
     Pair,
     Protection,
     ProviderSettings,
 )
-from providers.deployments import ApprovalRecord, DeploymentRecord, Requester, StatusEvent
 from providers.postgres.catalog_listings import ListingQuery
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.rows import UNFINISHED_SQL
 from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
 from providers.postgres.listings import Listing, count, counts, fetch_page, fetch_pages
-from providers.records import Page, PageRequest
 
 _ORDER = Ordering(
     (SortKey("d.created_at", "timestamptz"), SortKey("d.id", "bigint")), descending=True

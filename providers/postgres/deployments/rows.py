@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from providers.access import ActorKind
-from providers.deployment_ports import Protection, ProviderSettings
-from providers.deployments import (
+from domain.access.model import ActorKind
+from domain.deployments.model import (
     ApprovalDecision,
     ApprovalRecord,
     DeploymentKind,
@@ -15,6 +14,7 @@ from providers.deployments import (
     Requester,
     StatusEvent,
 )
+from domain.deployments.ports import Protection, ProviderSettings
 from providers.postgres.writes.common import Connection
 
 UNFINISHED_SQL = "('QUEUED', 'WAITING_APPROVAL', 'IN_PROGRESS')"

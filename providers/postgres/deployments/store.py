@@ -23,10 +23,18 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from providers.access import AuditEntry
-from providers.access_ports import AuditLog
-from providers.changes import EnvironmentDraft, EnvironmentPatch
-from providers.deployment_ports import (
+from domain.access.model import AuditEntry
+from domain.access.ports import AuditLog
+from domain.catalog.changes import EnvironmentDraft, EnvironmentPatch
+from domain.catalog.records import EnvironmentRecord, Page, PageRequest, ServiceFilter
+from domain.deployments.model import (
+    ApprovalDecision,
+    DeploymentKind,
+    DeploymentRecord,
+    DeploymentState,
+    Requester,
+)
+from domain.deployments.ports import (
     DeploymentFilter,
     DeploymentMetrics,
     Protection,
@@ -36,14 +44,7 @@ from providers.deployment_ports import (
     RecordedDeployment,
     ReleaseRow,
 )
-from providers.deployments import (
-    ApprovalDecision,
-    DeploymentKind,
-    DeploymentRecord,
-    DeploymentState,
-    Requester,
-)
-from providers.errors import ValidationFailed
+from domain.errors import ValidationFailed
 from providers.postgres.audited import AuditedTransactions
 from providers.postgres.deployments import (
     checks,
@@ -55,7 +56,6 @@ from providers.postgres.deployments import (
 )
 from providers.postgres.deployments.reads import DeploymentReader
 from providers.postgres.writes.common import Connection
-from providers.records import EnvironmentRecord, Page, PageRequest, ServiceFilter
 
 T = TypeVar("T")
 
@@ -181,7 +181,7 @@ class PostgresDeploymentStore(DeploymentReader):
         log_url: str | None = None,
     ) -> DeploymentRecord:
         """Apply a reported state (from a provider, the API or the reconciler). Transitions
-        the platform makes itself (see `providers.deployment_states.SYSTEM_ONLY`) are refused
+        the platform makes itself (see `domain.deployments.states.SYSTEM_ONLY`) are refused
         here."""
 
         async def work(connection: Connection) -> DeploymentRecord:

@@ -7,9 +7,9 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 
-from providers.access import AuditEntry
-from providers.access_ports import AuditLog
-from providers.changes import (
+from domain.access.model import AuditEntry
+from domain.access.ports import AuditLog
+from domain.catalog.changes import (
     EnvironmentDraft,
     EnvironmentPatch,
     OwnerAssignment,
@@ -20,10 +20,10 @@ from providers.changes import (
     UserDraft,
     UserPatch,
 )
+from domain.catalog.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
 from providers.postgres.audited import AuditedTransactions
 from providers.postgres.writes import environments, services, teams
 from providers.postgres.writes.common import Connection
-from providers.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -9,8 +9,8 @@ from typing import Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from providers.changes import KEEP
-from providers.errors import Conflict, NotFound
+from domain.catalog.changes import KEEP
+from domain.errors import Conflict, NotFound
 
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from providers.changes import EnvironmentDraft, EnvironmentPatch
-from providers.errors import Conflict
+from domain.catalog.changes import EnvironmentDraft, EnvironmentPatch
+from domain.catalog.records import EnvironmentRecord
+from domain.errors import Conflict
 from providers.postgres import rows
 from providers.postgres.writes.common import (
     Connection,
@@ -14,7 +15,6 @@ from providers.postgres.writes.common import (
     patch_values,
     update_row,
 )
-from providers.records import EnvironmentRecord
 
 
 async def create_environment(connection: Connection, draft: EnvironmentDraft) -> EnvironmentRecord:

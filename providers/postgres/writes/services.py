@@ -8,8 +8,10 @@ from typing import Any
 
 import asyncpg
 
-from providers.changes import OwnerAssignment, ServiceDraft, ServicePatch
-from providers.errors import Conflict, NotFound
+from domain.catalog.changes import OwnerAssignment, ServiceDraft, ServicePatch
+from domain.catalog.records import Link, ServiceRecord
+from domain.catalog.rules import check_not_self_dependency, check_owner_assignments
+from domain.errors import Conflict, NotFound
 from providers.postgres import rows
 from providers.postgres.writes.common import (
     Connection,
@@ -20,8 +22,6 @@ from providers.postgres.writes.common import (
     touch,
     update_row,
 )
-from providers.records import Link, ServiceRecord
-from providers.rules import check_not_self_dependency, check_owner_assignments
 
 
 def _links_json(links: Sequence[Link]) -> list[dict[str, Any]]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from providers.changes import TeamDraft, TeamPatch, UserDraft, UserPatch
-from providers.errors import Conflict, NotFound, PreconditionFailed
+from domain.catalog.changes import TeamDraft, TeamPatch, UserDraft, UserPatch
+from domain.catalog.records import TeamRecord, UserRecord
+from domain.catalog.rules import check_no_team_cycle, describe_names
+from domain.errors import Conflict, NotFound, PreconditionFailed
 from providers.postgres import rows
 from providers.postgres.writes.common import (
     Connection,
@@ -15,8 +17,6 @@ from providers.postgres.writes.common import (
     patch_values,
     update_row,
 )
-from providers.records import TeamRecord, UserRecord
-from providers.rules import check_no_team_cycle, describe_names
 
 # Serialises changes to the team hierarchy so two concurrent moves cannot form a cycle.
 _HIERARCHY_LOCK_KEY = 0x7465616D73

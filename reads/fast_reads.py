@@ -19,8 +19,8 @@ import orjson
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules
 from strawberry.schema.schema import validate_document
 
-from providers.ports import CatalogGraphReader, PreparedRead
-from resolvers.read_planner import NotPlannable, plan_operation
+from reads.plan import CatalogGraphReader, PreparedRead
+from reads.planner import NotPlannable, plan_operation
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from typing import NoReturn, TypeAlias, TypeVar
 import asyncpg
 
 from api.settings import Settings
-from providers.access import Scope
-from providers.access_ports import VerifyResult
-from providers.errors import CatalogError
-from providers.records import UserRecord
-from providers.token_lifetimes import token_expiry
+from domain.access.model import Scope
+from domain.access.ports import VerifyResult
+from domain.access.token_lifetimes import token_expiry
+from domain.catalog.records import UserRecord
+from domain.errors import CatalogError
 
 T = TypeVar("T")
 Command: TypeAlias = Callable[[argparse.Namespace, Settings], int]

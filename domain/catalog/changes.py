@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final, TypeAlias, TypeVar
 
-from providers.records import EnvironmentTier, Lifecycle, Link, OwnershipRole
+from domain.catalog.records import EnvironmentTier, Lifecycle, Link, OwnershipRole
 
 
 class _Keep(enum.Enum):

@@ -11,9 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from providers.access import AuditEntry
-from providers.changes import EnvironmentDraft, EnvironmentPatch
-from providers.deployments import (
+from domain.access.model import AuditEntry
+from domain.catalog.changes import EnvironmentDraft, EnvironmentPatch
+from domain.catalog.records import (
+    EnvironmentRecord,
+    Page,
+    PageRequest,
+    ServiceFilter,
+    ServiceRecord,
+)
+from domain.deployments.model import (
     ApprovalDecision,
     ApprovalRecord,
     DeploymentKind,
@@ -21,13 +28,6 @@ from providers.deployments import (
     DeploymentState,
     Requester,
     StatusEvent,
-)
-from providers.records import (
-    EnvironmentRecord,
-    Page,
-    PageRequest,
-    ServiceFilter,
-    ServiceRecord,
 )
 
 Pair = tuple[int, int]

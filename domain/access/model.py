@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from providers.errors import CatalogError, ErrorCode
+from domain.errors import CatalogError, ErrorCode
 
 
 class Scope(enum.StrEnum):

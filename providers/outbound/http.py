@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import httpx2 as httpx
 
-from providers.outbound_addresses import AddressRule
+from providers.outbound.addresses import AddressRule
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from providers.access import ActorKind, Forbidden, Principal, Scope
+from domain.access.model import ActorKind, Forbidden, Principal, Scope
 
 
 class Action(enum.StrEnum):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from providers.deployment_ports import DeploymentFilter
-from providers.records import PageRequest, ServiceFilter, ServiceOrder
+from domain.catalog.records import PageRequest, ServiceFilter, ServiceOrder
+from domain.deployments.ports import DeploymentFilter
 
 
 class Entity(enum.StrEnum):
@@ -274,3 +275,21 @@ class ReadPlan:
         """Its answer depends on the moment of reading (metrics up to now), not only on
         stored data."""
         return any(isinstance(field, Metrics) and field.until is None for field in self.fields)
+
+
+class PreparedRead(Protocol):
+    volatile: bool
+    """Two reads of unchanged data may differ (`ReadPlan.volatile`)."""
+
+    async def __call__(self) -> str | None:
+        """The operation's `data` as JSON text, or None when the executor must answer
+        (a condition it would report as an error held at read time)."""
+        ...
+
+
+class CatalogGraphReader(Protocol):
+    """Answers a whole read operation at once (the fast read path)."""
+
+    def prepare(self, plan: ReadPlan) -> PreparedRead | None:
+        """A reusable read for the plan, or None when it cannot answer the plan exactly."""
+        ...

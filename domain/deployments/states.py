@@ -22,8 +22,8 @@ FAILED, CANCELED, INACTIVE and ROLLED_BACK are terminal: they never change.
 
 from __future__ import annotations
 
-from providers.deployments import DeploymentState
-from providers.errors import PreconditionFailed
+from domain.deployments.model import DeploymentState
+from domain.errors import PreconditionFailed
 
 S = DeploymentState
 

@@ -21,15 +21,21 @@ from typing import Any, cast
 
 import asyncpg
 
-from providers.access_ports import AccessStore
-from providers.changes import EnvironmentDraft, OwnerAssignment, ServiceDraft, TeamDraft, UserDraft
-from providers.deployment_ports import DeploymentStore
-from providers.ports import CatalogWriter
+from demo.deployments import load_deployment_history
+from domain.access.ports import AccessStore
+from domain.catalog.changes import (
+    EnvironmentDraft,
+    OwnerAssignment,
+    ServiceDraft,
+    TeamDraft,
+    UserDraft,
+)
+from domain.catalog.ports import CatalogWriter
+from domain.catalog.records import EnvironmentTier, Lifecycle, Link, OwnershipRole
+from domain.deployments.ports import DeploymentStore
 from providers.postgres.access_store import PostgresAccessStore
-from providers.postgres.demo_deployments import load_deployment_history
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.writes import PostgresCatalogWriter
-from providers.records import EnvironmentTier, Lifecycle, Link, OwnershipRole
 
 log = logging.getLogger(__name__)
 

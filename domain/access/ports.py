@@ -1,5 +1,5 @@
 """Ports for who may do what: identities and API tokens (`AccessStore`) and the append-only
-audit log (`AuditLog`), as structural types over the records of `providers.access`."""
+audit log (`AuditLog`), as structural types over the records of `domain.access.model`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from providers.access import (
+from domain.access.model import (
     ActorKind,
     ApiClientRecord,
     ApiTokenRecord,
@@ -17,7 +17,7 @@ from providers.access import (
     AuditOutcome,
     Scope,
 )
-from providers.records import Page, PageRequest, UserRecord
+from domain.catalog.records import Page, PageRequest, UserRecord
 
 
 @dataclass(frozen=True, slots=True)

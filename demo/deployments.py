@@ -27,8 +27,8 @@ from typing import Any
 
 import asyncpg
 
-from providers.access import ActorKind
-from providers.deployments import ApprovalDecision, DeploymentKind, DeploymentState
+from domain.access.model import ActorKind
+from domain.deployments.model import ApprovalDecision, DeploymentKind, DeploymentState
 from providers.postgres.deployments.creation import RECORDED_PROVIDER
 from providers.postgres.writes.common import Connection
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from providers.changes import OwnerAssignment
-from providers.errors import ValidationFailed
-from providers.records import OwnershipRole
+from domain.catalog.changes import OwnerAssignment
+from domain.catalog.records import OwnershipRole
+from domain.errors import ValidationFailed
 
 SLUG_PATTERN = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 """Slugs and handles: 1-63 lowercase letters, digits or hyphens, not starting or ending with a

@@ -39,10 +39,10 @@ from graphql import (
 )
 from pydantic.alias_generators import to_snake
 
-from providers import read_plans as p
-from providers.deployments import DeploymentState
-from providers.errors import CatalogError
-from providers.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
+from domain.catalog.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
+from domain.deployments.model import DeploymentState
+from domain.errors import CatalogError
+from reads import plan as p
 from resolvers.catalog_queries import ServiceFilterArgs, normalized_filter
 from resolvers.deployment_queries import deployment_filter
 from resolvers.global_ids import decode_id

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from providers.access import ActorKind
+from domain.access.model import ActorKind
 
 
 class DeploymentState(enum.StrEnum):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from providers.access import AuditEntry
-from providers.changes import (
+from domain.access.model import AuditEntry
+from domain.catalog.changes import (
     EnvironmentDraft,
     EnvironmentPatch,
     OwnerAssignment,
@@ -21,8 +21,7 @@ from providers.changes import (
     UserDraft,
     UserPatch,
 )
-from providers.read_plans import ReadPlan
-from providers.records import (
+from domain.catalog.records import (
     EnvironmentRecord,
     OwnershipRecord,
     Page,
@@ -83,7 +82,7 @@ class CatalogReader(Protocol):
 
 class CatalogWriter(Protocol):
     """Use cases that change the catalog; each runs in one transaction and raises
-    `providers.errors.CatalogError` subclasses, leaving nothing written, when refused."""
+    `domain.errors.CatalogError` subclasses, leaving nothing written, when refused."""
 
     def audited(self, entry: AuditEntry) -> CatalogWriter:
         """The same use cases, each also recording `entry` in its own transaction."""
@@ -120,21 +119,3 @@ class CatalogWriter(Protocol):
     async def delete_environment(
         self, slug: str, expected_version: int | None
     ) -> EnvironmentRecord: ...
-
-
-class PreparedRead(Protocol):
-    volatile: bool
-    """Two reads of unchanged data may differ (`ReadPlan.volatile`)."""
-
-    async def __call__(self) -> str | None:
-        """The operation's `data` as JSON text, or None when the executor must answer
-        (a condition it would report as an error held at read time)."""
-        ...
-
-
-class CatalogGraphReader(Protocol):
-    """Answers a whole read operation at once (the fast read path)."""
-
-    def prepare(self, plan: ReadPlan) -> PreparedRead | None:
-        """A reusable read for the plan, or None when it cannot answer the plan exactly."""
-        ...

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import asyncpg
 from pydantic import ValidationError
 
-from api.access_cli import Command, add_access_commands
-from api.deploy_cli import add_deploy_commands
 from api.settings import Settings, describe_settings_error
+from cli.access import Command, add_access_commands
+from cli.deployments import add_deploy_commands
 
 
 def _settings(**overrides: Any) -> Settings:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from providers.errors import ValidationFailed
+from domain.errors import ValidationFailed
 
 DEFAULT_MAX_TOKEN_DAYS = 90
 _PATH = ("input", "expiresAt")
