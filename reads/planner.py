@@ -9,7 +9,6 @@ merged by response key, fragments matched against the object's type, `@skip` and
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -37,12 +36,12 @@ from graphql import (
     type_from_ast,
     value_from_ast,
 )
-from pydantic.alias_generators import to_snake
 
 from domain.catalog.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
 from domain.deployments.model import DeploymentState
 from domain.errors import CatalogError
 from reads import plan as p
+from reads.stored_fields import column, stored_fields
 from resolvers.catalog_queries import ServiceFilterArgs, normalized_filter
 from resolvers.deployment_queries import deployment_filter
 from resolvers.global_ids import decode_id
@@ -60,35 +59,6 @@ _NODE_TYPES = {
     entity.value: entity for entity in (E.TEAM, E.USER, E.SERVICE, E.ENVIRONMENT, E.DEPLOYMENT)
 }
 _ID_TYPES = frozenset(_NODE_TYPES.values()) | {E.API_CLIENT, E.LOCAL_ADMIN, E.FORMER_ACTOR}
-_STORED: dict[p.Entity, frozenset[str]] = {
-    E.TEAM: frozenset({"slug", "name", "description", "version"}),
-    E.USER: frozenset({"handle", "name", "email", "version"}),
-    E.SERVICE: frozenset(
-        {"slug", "name", "description", "lifecycle", "tier", "tags", "repositoryUrl", "version",
-         "createdAt", "updatedAt"}
-    ),
-    E.ENVIRONMENT: frozenset({"slug", "name", "description", "tier", "version"}),
-    E.OWNERSHIP: frozenset({"role"}),
-    E.LINK: frozenset({"title", "url"}),
-    E.DEPLOYMENT: frozenset(
-        {"number", "version", "commitSha", "description", "kind", "state", "rawStatus",
-         "statusMessage", "externalId", "url", "logUrl", "createdAt", "startedAt", "finishedAt"}
-    ),
-    E.STATUS_EVENT: frozenset({"state", "rawStatus", "message", "source", "at"}),
-    E.APPROVAL: frozenset({"decision", "comment", "at"}),
-    E.SERVICE_ENVIRONMENT: frozenset(),
-    E.RELEASE_ROW: frozenset(),
-    E.PROTECTION: frozenset({"requiredApprovals", "preventSelfApproval", "frozen", "freezeReason"}),
-    E.PROVIDER: frozenset({"name", "kind"}),
-    E.COMPARISON: frozenset({"inSync"}),
-    E.METRICS: frozenset(
-        {"deployments", "succeeded", "failed", "rolledBack", "deploymentsPerDay",
-         "changeFailureRate", "meanTimeToRestoreSeconds", "medianLeadTimeSeconds"}
-    ),
-    E.API_CLIENT: frozenset({"slug", "name"}),
-    E.LOCAL_ADMIN: frozenset({"name"}),
-    E.FORMER_ACTOR: frozenset({"name"}),
-}  # fmt: skip
 _RELATED: dict[tuple[p.Entity, str], tuple[p.Relation, bool, p.Entity]] = {
     (E.TEAM, "parent"): (R.TEAM_PARENT, False, E.TEAM),
     (E.TEAM, "children"): (R.TEAM_CHILDREN, True, E.TEAM),
@@ -396,8 +366,8 @@ class _Planner:
             return p.Constant(key, entity.value)
         if name == "id" and entity in _ID_TYPES:
             return p.GlobalId(key)
-        if name in _STORED[entity]:
-            return p.Stored(key, _column(name))
+        if name in stored_fields(object_type):
+            return p.Stored(key, column(name))
         related = _RELATED.get((entity, name))
         if related is not None:
             relation, many, target = related
@@ -481,11 +451,6 @@ class _Planner:
             else:
                 raise NotPlannable
         return p.PageInfo(key, tuple(fields))
-
-
-@functools.cache
-def _column(field_name: str) -> str:
-    return to_snake(field_name)
 
 
 def _sub_selections(nodes: list[FieldNode]) -> list[SelectionSetNode]:
