@@ -7,11 +7,9 @@ from datetime import datetime
 import strawberry
 
 from domain.access import model as access
-from domain.deployments.model import DeploymentRecord
 from resolvers import access_queries as aq
 from resolvers.global_ids import encode_id
-from resolvers.nodes import NodeRecord
-from schema.catalog import CatalogInfo, Team, User, node_from_record
+from schema.catalog import CatalogInfo, Team, User
 from schema.common import Actor, Node
 
 ApiScope = strawberry.enum(access.Scope, name="ApiScope")
@@ -21,15 +19,6 @@ ApiScope = strawberry.enum(access.Scope, name="ApiScope")
 class ApiClient(Node, Actor):
     record: strawberry.Private[access.ApiClientRecord]
     slug: str
-
-    @classmethod
-    def from_record(cls, record: access.ApiClientRecord) -> ApiClient:
-        return cls(
-            id=strawberry.ID(encode_id("ApiClient", record.id)),
-            name=record.name,
-            record=record,
-            slug=record.slug,
-        )
 
     @strawberry.field
     async def team(self, info: CatalogInfo) -> Team:
@@ -54,19 +43,6 @@ class ApiToken(Node):
     revoked_at: datetime | None
     created_at: datetime
 
-    @classmethod
-    def from_record(cls, record: access.ApiTokenRecord) -> ApiToken:
-        return cls(
-            id=strawberry.ID(encode_id("ApiToken", record.id)),
-            name=record.name,
-            prefix=record.prefix,
-            scopes=list(record.scopes),
-            expires_at=record.expires_at,
-            last_used_at=record.last_used_at,
-            revoked_at=record.revoked_at,
-            created_at=record.created_at,
-        )
-
 
 async def viewer_of(info: CatalogInfo) -> Actor:
     found = await aq.viewer(info.context)
@@ -75,15 +51,3 @@ async def viewer_of(info: CatalogInfo) -> Actor:
     if found is not None:
         return User.from_record(found)
     return LocalAdmin(id=strawberry.ID(encode_id("LocalAdmin", 0)), name="local admin")
-
-
-def any_node_from_record(record: NodeRecord) -> Node:
-    if isinstance(record, access.ApiClientRecord):
-        return ApiClient.from_record(record)
-    if isinstance(record, access.ApiTokenRecord):
-        return ApiToken.from_record(record)
-    if isinstance(record, DeploymentRecord):
-        from schema.deployments import Deployment
-
-        return Deployment.from_record(record)
-    return node_from_record(record)

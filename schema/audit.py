@@ -83,13 +83,6 @@ class AuditEventFilter:
         )
 
 
-async def audit_trail(
-    info: CatalogInfo, target: str, first: int | None, after: str | None
-) -> Connection[AuditEvent]:
-    listing = await q.audit_trail(info.context, target, page(first, after))
-    return connection(listing, AuditEvent.from_record)
-
-
 @strawberry.type
 class AuditQuery:
     @strawberry.field(description="Every mutation attempt, newest first. Admins only.")

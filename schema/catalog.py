@@ -7,27 +7,31 @@ through `resolvers.catalog_queries`, which batches them per request.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Any
 
 import strawberry
 from strawberry import UNSET
 from strawberry.types import Info
 
 from domain.catalog import records, rules
-from domain.deployments import model as deployments
+from domain.deployments.model import DeploymentState
 from resolvers import access_queries as aq
+from resolvers import audit_queries as audit
 from resolvers import catalog_queries as q
 from resolvers import deployment_queries as dq
 from resolvers.context import Context
-from resolvers.global_ids import encode_id
-from schema.common import Actor, Connection, Node, connection, list_bound
+from schema.common import Actor, Connection, Node, connection, lazy, list_bound, many, schema_type
 from schema.filters import ServiceFilter
 from schema.inputs import given, page
 
-if TYPE_CHECKING:
-    from schema.access import ApiToken
-    from schema.audit import AuditEvent
-    from schema.deployments import Deployment, Protection, Provider, ServiceEnvironment
+# Types of the modules above (audit, access, deployments), named without importing them.
+AUDIT_EVENTS: Any = many(Connection, lazy("AuditEvent", "schema.audit"))
+API_TOKENS: Any = many(list, lazy("ApiToken", "schema.access"))
+DEPLOYMENTS: Any = many(Connection, lazy("Deployment", "schema.deployments"))
+DEPLOYMENT: Any = lazy("Deployment", "schema.deployments") | None
+SERVICE_ENVIRONMENTS: Any = many(list, lazy("ServiceEnvironment", "schema.deployments"))
+PROVIDER: Any = lazy("Provider", "schema.deployments")
+PROTECTION: Any = lazy("Protection", "schema.deployments")
 
 CatalogInfo = Info[Context, None]
 
@@ -46,24 +50,13 @@ class Team(Node):
     description: str | None
     version: int
 
-    @classmethod
-    def from_record(cls, record: records.TeamRecord) -> Team:
-        return cls(
-            id=strawberry.ID(encode_id("Team", record.id)),
-            record=record,
-            slug=record.slug,
-            name=record.name,
-            description=record.description,
-            version=record.version,
-        )
-
-    @strawberry.field(description="Mutation attempts on this team, newest first.")
+    @strawberry.field(
+        description="Mutation attempts on this team, newest first.", graphql_type=AUDIT_EVENTS
+    )
     async def audit_trail(
         self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
-    ) -> Connection[Annotated[AuditEvent, strawberry.lazy("schema.audit")]]:
-        from schema.audit import audit_trail
-
-        return await audit_trail(info, f"Team:{self.slug}", given(first), given(after))
+    ) -> Connection[Any]:
+        return await audit_trail(info, f"Team:{self.slug}", first, after)
 
     @strawberry.field
     async def parent(self, info: CatalogInfo) -> Team | None:
@@ -106,29 +99,17 @@ class User(Node, Actor):
     email: str
     version: int
 
-    @classmethod
-    def from_record(cls, record: records.UserRecord) -> User:
-        return cls(
-            id=strawberry.ID(encode_id("User", record.id)),
-            record=record,
-            handle=record.handle,
-            name=record.name,
-            email=record.email,
-            version=record.version,
-        )
-
     @strawberry.field
     async def teams(self, info: CatalogInfo) -> list[Team]:
         return [Team.from_record(r) for r in await q.teams_of_user(info.context, self.record.id)]
 
-    @strawberry.field(description="This user's API tokens: visible to the user and to admins.")
-    async def tokens(
-        self, info: CatalogInfo
-    ) -> list[Annotated[ApiToken, strawberry.lazy("schema.access")]]:
-        from schema.access import ApiToken
-
-        found = await aq.tokens_of_user(info.context, self.record.id)
-        return [ApiToken.from_record(record) for record in found]
+    @strawberry.field(
+        description="This user's API tokens: visible to the user and to admins.",
+        graphql_type=API_TOKENS,
+    )
+    async def tokens(self, info: CatalogInfo) -> list[Any]:
+        token = schema_type(info, "ApiToken")
+        return [token.from_record(r) for r in await aq.tokens_of_user(info.context, self.record.id)]
 
 
 @strawberry.type
@@ -152,31 +133,13 @@ class Service(Node):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def from_record(cls, record: records.ServiceRecord) -> Service:
-        return cls(
-            id=strawberry.ID(encode_id("Service", record.id)),
-            record=record,
-            slug=record.slug,
-            name=record.name,
-            description=record.description,
-            lifecycle=record.lifecycle,
-            tier=record.tier,
-            tags=list(record.tags),
-            links=[Link(title=link.title, url=link.url) for link in record.links],
-            repository_url=record.repository_url,
-            version=record.version,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-        )
-
-    @strawberry.field(description="Mutation attempts on this service, newest first.")
+    @strawberry.field(
+        description="Mutation attempts on this service, newest first.", graphql_type=AUDIT_EVENTS
+    )
     async def audit_trail(
         self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
-    ) -> Connection[Annotated[AuditEvent, strawberry.lazy("schema.audit")]]:
-        from schema.audit import audit_trail
-
-        return await audit_trail(info, f"Service:{self.slug}", given(first), given(after))
+    ) -> Connection[Any]:
+        return await audit_trail(info, f"Service:{self.slug}", first, after)
 
     @strawberry.field(description="The primary owner team.")
     async def owner(self, info: CatalogInfo) -> Team | None:
@@ -203,39 +166,38 @@ class Service(Node):
         found = await q.dependents_of_service(info.context, self.record.id)
         return [Service.from_record(r) for r in found]
 
-    @strawberry.field(description="This service's deployments, newest first.")
+    @strawberry.field(
+        description="This service's deployments, newest first.", graphql_type=DEPLOYMENTS
+    )
     async def deployments(
         self,
         info: CatalogInfo,
         first: int | None = UNSET,
         after: str | None = UNSET,
         environment: str | None = UNSET,
-        states: list[deployments.DeploymentState] | None = UNSET,
-    ) -> Connection[Annotated[Deployment, strawberry.lazy("schema.deployments")]]:
-        from schema.deployments import Deployment
-
+        states: list[DeploymentState] | None = UNSET,
+    ) -> Connection[Any]:
         listing = await dq.service_deployments(
             info.context, self.record, page(first, after), given(environment), given(states)
         )
-        return connection(listing, Deployment.from_record)
+        return connection(listing, schema_type(info, "Deployment").from_record)
 
-    @strawberry.field(description="What runs in this environment: the last success still there.")
-    async def current_deployment(
-        self, info: CatalogInfo, environment: str
-    ) -> Annotated[Deployment, strawberry.lazy("schema.deployments")] | None:
-        from schema.deployments import Deployment
-
+    @strawberry.field(
+        description="What runs in this environment: the last success still there.",
+        graphql_type=DEPLOYMENT,
+    )
+    async def current_deployment(self, info: CatalogInfo, environment: str) -> Any:
         found = await dq.current_in(info.context, self.record, environment)
-        return Deployment.from_record(found) if found else None
+        return schema_type(info, "Deployment").from_record(found) if found else None
 
-    @strawberry.field(description="What runs and what is coming, in every environment.")
-    async def environments(
-        self, info: CatalogInfo
-    ) -> list[Annotated[ServiceEnvironment, strawberry.lazy("schema.deployments")]]:
-        from schema.deployments import ServiceEnvironment
-
+    @strawberry.field(
+        description="What runs and what is coming, in every environment.",
+        graphql_type=SERVICE_ENVIRONMENTS,
+    )
+    async def environments(self, info: CatalogInfo) -> list[Any]:
+        cell = schema_type(info, "ServiceEnvironment")
         return [
-            ServiceEnvironment.of(self.record, Environment.from_record(record))
+            cell.of(self.record, Environment.from_record(record))
             for record in await dq.all_environments(info.context)
         ]
 
@@ -249,69 +211,48 @@ class Environment(Node):
     tier: records.EnvironmentTier
     version: int
 
-    @classmethod
-    def from_record(cls, record: records.EnvironmentRecord) -> Environment:
-        return cls(
-            id=strawberry.ID(encode_id("Environment", record.id)),
-            record=record,
-            slug=record.slug,
-            name=record.name,
-            description=record.description,
-            tier=record.tier,
-            version=record.version,
-        )
-
-    @strawberry.field(description="Mutation attempts on this environment, newest first.")
+    @strawberry.field(
+        description="Mutation attempts on this environment, newest first.",
+        graphql_type=AUDIT_EVENTS,
+    )
     async def audit_trail(
         self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
-    ) -> Connection[Annotated[AuditEvent, strawberry.lazy("schema.audit")]]:
-        from schema.audit import audit_trail
+    ) -> Connection[Any]:
+        return await audit_trail(info, f"Environment:{self.slug}", first, after)
 
-        return await audit_trail(info, f"Environment:{self.slug}", given(first), given(after))
+    @strawberry.field(
+        description="The adapter that does this environment's deployments.", graphql_type=PROVIDER
+    )
+    async def provider(self, info: CatalogInfo) -> Any:
+        found = await dq.environment_provider(info.context, self.record.id)
+        return schema_type(info, "Provider").from_record(found)
 
-    @strawberry.field(description="The adapter that does this environment's deployments.")
-    async def provider(
-        self, info: CatalogInfo
-    ) -> Annotated[Provider, strawberry.lazy("schema.deployments")]:
-        from schema.deployments import Provider
+    @strawberry.field(
+        description="Approvals required, approver teams, and any freeze.", graphql_type=PROTECTION
+    )
+    async def protection(self, info: CatalogInfo) -> Any:
+        found = await dq.protection(info.context, self.record.id)
+        return schema_type(info, "Protection").from_record(found)
 
-        return Provider.from_record(await dq.environment_provider(info.context, self.record.id))
-
-    @strawberry.field(description="Approvals required, approver teams, and any freeze.")
-    async def protection(
-        self, info: CatalogInfo
-    ) -> Annotated[Protection, strawberry.lazy("schema.deployments")]:
-        from schema.deployments import Protection
-
-        return Protection.from_record(await dq.protection(info.context, self.record.id))
-
-    @strawberry.field(description="Deployments to this environment, newest first.")
+    @strawberry.field(
+        description="Deployments to this environment, newest first.", graphql_type=DEPLOYMENTS
+    )
     async def deployments(
         self,
         info: CatalogInfo,
         first: int | None = UNSET,
         after: str | None = UNSET,
         service: str | None = UNSET,
-        states: list[deployments.DeploymentState] | None = UNSET,
-    ) -> Connection[Annotated[Deployment, strawberry.lazy("schema.deployments")]]:
-        from schema.deployments import Deployment
-
+        states: list[DeploymentState] | None = UNSET,
+    ) -> Connection[Any]:
         listing = await dq.environment_deployments(
             info.context, self.record, page(first, after), given(service), given(states)
         )
-        return connection(listing, Deployment.from_record)
+        return connection(listing, schema_type(info, "Deployment").from_record)
 
 
-def node_from_record(
-    record: records.TeamRecord
-    | records.UserRecord
-    | records.ServiceRecord
-    | records.EnvironmentRecord,
-) -> Node:
-    if isinstance(record, records.TeamRecord):
-        return Team.from_record(record)
-    if isinstance(record, records.UserRecord):
-        return User.from_record(record)
-    if isinstance(record, records.ServiceRecord):
-        return Service.from_record(record)
-    return Environment.from_record(record)
+async def audit_trail(
+    info: CatalogInfo, target: str, first: int | None, after: str | None
+) -> Connection[Any]:
+    listing = await audit.audit_trail(info.context, target, page(given(first), given(after)))
+    return connection(listing, schema_type(info, "AuditEvent").from_record)

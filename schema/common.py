@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar, cast
 
 import strawberry
+from strawberry.types import Info
+from strawberry.types.base import StrawberryObjectDefinition
 
 from domain import errors
 from domain.catalog import records
 from resolvers.catalog_queries import Listing
+from resolvers.global_ids import encode_id
 
 ErrorCode = strawberry.enum(errors.ErrorCode, name="ErrorCode")
 Lifecycle = strawberry.enum(records.Lifecycle, name="Lifecycle")
@@ -19,8 +23,57 @@ ServiceOrderField = strawberry.enum(records.ServiceOrderField, name="ServiceOrde
 OrderDirection = strawberry.enum(records.OrderDirection, name="OrderDirection")
 
 
+class FromRecord:
+    """A type that shows a domain record: `from_record` fills every field the record has a
+    value of the same name for, the private `record` with the record itself and a Node's `id`
+    with its global ID. Fields with resolvers read `self.record` when asked."""
+
+    @classmethod
+    def from_record(cls, record: Any) -> Self:
+        values: dict[str, Any] = {}
+        names, type_name = _shape(cls)
+        for name in names:
+            if name == "record":
+                values[name] = record
+            elif name == "id":
+                values[name] = strawberry.ID(encode_id(type_name, record.id))
+            elif hasattr(record, name):
+                values[name] = getattr(record, name)
+        return cls(**values)
+
+
+_SHAPES: dict[type[Any], tuple[tuple[str, ...], str]] = {}
+
+
+def _shape(cls: type[Any]) -> tuple[tuple[str, ...], str]:
+    """The type's field names and GraphQL name, looked up once per type."""
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        names = tuple(field.name for field in dataclasses.fields(cls) if field.init)
+        shape = _SHAPES[cls] = (names, str(cls.__strawberry_definition__.name))
+    return shape
+
+
+def lazy(type_name: str, module: str) -> Any:
+    """A type declared in a module above this one, named without importing it (use as a
+    field's `graphql_type`); `schema_type` builds its objects."""
+    return Annotated[type_name, strawberry.lazy(module)]
+
+
+def many(container: type[Any], item: Any) -> Any:
+    """`container[item]` for a lazily named item (`list`, `Connection`)."""
+    return cast(Any, container)[item]
+
+
+def schema_type(info: Info[Any, Any], type_name: str) -> Any:
+    """The class behind the running schema's type `type_name`."""
+    definition = info.schema.get_type_by_name(type_name)
+    assert isinstance(definition, StrawberryObjectDefinition), type_name
+    return definition.origin
+
+
 @strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
-class Node:
+class Node(FromRecord):
     id: strawberry.ID
 
 

@@ -20,7 +20,7 @@ from resolvers.catalog_queries import Listing
 from resolvers.global_ids import encode_id
 from schema.access import ApiClient, LocalAdmin
 from schema.catalog import CatalogInfo, Environment, Service, Team, User
-from schema.common import Actor, Connection, Edge, Node, PageInfo
+from schema.common import Actor, Connection, Edge, FromRecord, Node, PageInfo
 from schema.inputs import given
 
 DeploymentState = strawberry.enum(deployments.DeploymentState, name="DeploymentState")
@@ -49,7 +49,7 @@ async def actor_of(info: CatalogInfo, requester: deployments.Requester) -> Actor
 
 
 @strawberry.type(description="What an environment's provider says runs there now.")
-class LiveStatus:
+class LiveStatus(FromRecord):
     health: deployments.Health
     version: str | None
     replicas: int | None
@@ -57,18 +57,6 @@ class LiveStatus:
     message: str | None
     observed_at: datetime
     source: str
-
-    @classmethod
-    def from_record(cls, record: deployments.LiveStatus) -> LiveStatus:
-        return cls(
-            health=record.health,
-            version=record.version,
-            replicas=record.replicas,
-            ready_replicas=record.ready_replicas,
-            message=record.message,
-            observed_at=record.observed_at,
-            source=record.source,
-        )
 
 
 def _live(record: deployments.LiveStatus | None) -> LiveStatus | None:
@@ -92,22 +80,12 @@ class Provider:
 
 
 @strawberry.type(description="An environment's rules for deployments.")
-class Protection:
+class Protection(FromRecord):
     record: strawberry.Private[deployment_ports.Protection]
     required_approvals: int
     prevent_self_approval: bool
     frozen: bool
     freeze_reason: str | None
-
-    @classmethod
-    def from_record(cls, record: deployment_ports.Protection) -> Protection:
-        return cls(
-            record=record,
-            required_approvals=record.required_approvals,
-            prevent_self_approval=record.prevent_self_approval,
-            frozen=record.frozen,
-            freeze_reason=record.freeze_reason,
-        )
 
     @strawberry.field(description="Teams whose members may approve.")
     async def approver_teams(self, info: CatalogInfo) -> list[Team]:
@@ -115,15 +93,11 @@ class Protection:
 
 
 @strawberry.type(description="One decision on a deployment waiting for approval.")
-class Approval:
+class Approval(FromRecord):
     record: strawberry.Private[deployments.ApprovalRecord]
     decision: deployments.ApprovalDecision
     comment: str | None
     at: datetime
-
-    @classmethod
-    def from_record(cls, record: deployments.ApprovalRecord) -> Approval:
-        return cls(record=record, decision=record.decision, comment=record.comment, at=record.at)
 
     @strawberry.field
     async def actor(self, info: CatalogInfo) -> Actor:
@@ -131,7 +105,7 @@ class Approval:
 
 
 @strawberry.type(description="One step of a deployment's history.")
-class DeploymentStatusEvent:
+class DeploymentStatusEvent(FromRecord):
     state: deployments.DeploymentState
     raw_status: str | None
     message: str | None
@@ -139,16 +113,6 @@ class DeploymentStatusEvent:
         description="Who moved it: `api`, `provider:<kind>`, `reconciler`..."
     )
     at: datetime
-
-    @classmethod
-    def from_record(cls, record: deployments.StatusEvent) -> DeploymentStatusEvent:
-        return cls(
-            state=record.state,
-            raw_status=record.raw_status,
-            message=record.message,
-            source=record.source,
-            at=record.at,
-        )
 
 
 @strawberry.type(description="One version of a service rolled out (or recorded) in an environment.")
@@ -168,27 +132,6 @@ class Deployment(Node):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-
-    @classmethod
-    def from_record(cls, record: deployments.DeploymentRecord) -> Deployment:
-        return cls(
-            id=strawberry.ID(encode_id("Deployment", record.id)),
-            record=record,
-            number=record.number,
-            version=record.version,
-            commit_sha=record.commit_sha,
-            description=record.description,
-            kind=record.kind,
-            state=record.state,
-            raw_status=record.raw_status,
-            status_message=record.status_message,
-            external_id=record.external_id,
-            url=record.url,
-            log_url=record.log_url,
-            created_at=record.created_at,
-            started_at=record.started_at,
-            finished_at=record.finished_at,
-        )
 
     @strawberry.field
     async def service(self, info: CatalogInfo) -> Service:
@@ -356,7 +299,7 @@ class EnvironmentComparison:
 
 
 @strawberry.type(description="Delivery metrics of one environment over a window.")
-class DeploymentMetrics:
+class DeploymentMetrics(FromRecord):
     deployments: int = strawberry.field(description="Created in the window, whatever their state.")
     succeeded: int = strawberry.field(description="Succeeded, whether still running or replaced.")
     failed: int
@@ -371,16 +314,3 @@ class DeploymentMetrics:
     median_lead_time_seconds: float | None = strawberry.field(
         description="From commit (when reported) or creation to success."
     )
-
-    @classmethod
-    def from_record(cls, record: deployment_ports.DeploymentMetrics) -> DeploymentMetrics:
-        return cls(
-            deployments=record.deployments,
-            succeeded=record.succeeded,
-            failed=record.failed,
-            rolled_back=record.rolled_back,
-            deployments_per_day=record.deployments_per_day,
-            change_failure_rate=record.change_failure_rate,
-            mean_time_to_restore_seconds=record.mean_time_to_restore_seconds,
-            median_lead_time_seconds=record.median_lead_time_seconds,
-        )

@@ -5,11 +5,14 @@ from __future__ import annotations
 import strawberry
 from strawberry import UNSET
 
+from domain.access.model import ApiClientRecord, ApiTokenRecord
+from domain.catalog.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
+from domain.deployments.model import DeploymentRecord
 from domain.errors import ValidationFailed
 from resolvers import catalog_queries as q
 from resolvers import nodes as node_resolvers
 from resolvers.paging import MAX_PAGE_SIZE
-from schema.access import any_node_from_record
+from schema.access import ApiClient, ApiToken
 from schema.catalog import (
     CatalogInfo,
     Environment,
@@ -18,8 +21,23 @@ from schema.catalog import (
     User,
 )
 from schema.common import Connection, Node, connection
+from schema.deployments import Deployment
 from schema.filters import ServiceFilter, ServiceOrder
 from schema.inputs import given, page
+
+_NODE_TYPES: dict[type[node_resolvers.NodeRecord], type[Node]] = {
+    TeamRecord: Team,
+    UserRecord: User,
+    ServiceRecord: Service,
+    EnvironmentRecord: Environment,
+    ApiClientRecord: ApiClient,
+    ApiTokenRecord: ApiToken,
+    DeploymentRecord: Deployment,
+}
+
+
+def as_node(record: node_resolvers.NodeRecord) -> Node:
+    return _NODE_TYPES[type(record)].from_record(record)
 
 
 @strawberry.type
@@ -27,14 +45,14 @@ class CatalogQuery:
     @strawberry.field(description="Fetches any object by its global ID.")
     async def node(self, info: CatalogInfo, id: strawberry.ID) -> Node | None:
         found = await node_resolvers.node(info.context, id)
-        return any_node_from_record(found) if found else None
+        return as_node(found) if found else None
 
     @strawberry.field(description="Fetches objects by global IDs, in order; null where not found.")
     async def nodes(self, info: CatalogInfo, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_PAGE_SIZE:
             raise ValidationFailed(f"`ids` may hold at most {MAX_PAGE_SIZE} IDs, got {len(ids)}")
         found = await node_resolvers.nodes(info.context, ids)
-        return [any_node_from_record(record) if record else None for record in found]
+        return [as_node(record) if record else None for record in found]
 
     @strawberry.field
     async def service(self, info: CatalogInfo, slug: str) -> Service | None:
