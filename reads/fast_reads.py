@@ -19,7 +19,7 @@ import orjson
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules
 from strawberry.schema.schema import validate_document
 
-from reads.plan import CatalogGraphReader, PreparedRead
+from domain.read_plan import CatalogGraphReader, PreparedRead
 from reads.planner import NotPlannable, plan_operation
 
 log = logging.getLogger(__name__)

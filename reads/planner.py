@@ -37,10 +37,10 @@ from graphql import (
     value_from_ast,
 )
 
+from domain import read_plan as p
 from domain.catalog.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
 from domain.deployments.model import DeploymentState
 from domain.errors import CatalogError
-from reads import plan as p
 from reads.stored_fields import column, stored_fields
 from resolvers.catalog_queries import ServiceFilterArgs, normalized_filter
 from resolvers.deployment_queries import deployment_filter

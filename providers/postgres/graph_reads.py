@@ -7,8 +7,8 @@ from typing import Any
 import asyncpg
 
 from domain.errors import CatalogError
+from domain.read_plan import ReadPlan
 from providers.postgres.graph_sql import NotCompilable, compile_plan
-from reads.plan import ReadPlan
 
 
 class _CompiledRead:

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from domain import read_plan as p
 from providers.postgres import catalog_listings as listings
 from providers.postgres.catalog_listings import ListingQuery
 from providers.postgres.deployments.metrics import metrics_select
 from providers.postgres.deployments.reads import listing_query as deployment_listing
 from providers.postgres.deployments.rows import UNFINISHED_SQL
 from providers.postgres.keyset import Params, build_window
-from reads import plan as p
 
 # json_build_object takes at most 100 arguments: 50 keys and their values.
 MAX_FIELDS_PER_OBJECT = 50
