@@ -1,8 +1,11 @@
-"""The composition root: settings -> database -> migrations -> pool -> ports -> schema."""
+"""The composition root: settings -> database -> migrations -> pool -> ports -> schema.
+
+The server (`running`) and the `paved` administration commands build their ports here."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import time
@@ -84,38 +87,61 @@ async def migrate(dsn: str) -> list[str]:
 
 
 @asynccontextmanager
+async def database(
+    settings: Settings, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
+) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the migrated database (`database_url`), closed on exit."""
+    async with database_url(settings) as dsn:
+        await migrate(dsn)
+        pool = await create_pool(
+            dsn, min_size=min_size, max_size=max_size, query_logger=query_logger
+        )
+        try:
+            yield pool
+        finally:
+            await pool.close()
+
+
+def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
+    """The stores on `pool` and the limits the use cases apply: what the server and the
+    `paved` administration commands share. Nothing here runs deployments; the server adds
+    its rollouts and live status (see `running`)."""
+    audit_log = PostgresAuditLog(pool)
+    return Ports(
+        reader=PostgresCatalogReader(pool),
+        writer=PostgresCatalogWriter(pool, audit_log),
+        access=PostgresAccessStore(pool, audit_log),
+        audit=audit_log,
+        deployments=PostgresDeploymentStore(pool, audit_log),
+        max_token_days=settings.max_token_days,
+        provider_policy=provider_policy(settings),
+    )
+
+
+@asynccontextmanager
+async def command_ports(settings: Settings) -> AsyncIterator[Ports]:
+    """The ports of one `paved` administration command: a small pool, no rollouts."""
+    async with database(settings, min_size=1, max_size=2) as pool:
+        yield build_ports(settings, pool)
+
+
+@asynccontextmanager
 async def running(
     settings: Settings, overrides: Overrides | None = None
 ) -> AsyncIterator[Container]:
     overrides = overrides or Overrides()
-    async with database_url(settings) as dsn:
-        await migrate(dsn)
-        pool = await create_pool(
-            dsn,
-            min_size=settings.pool_min_size,
-            max_size=max(settings.pool_min_size, settings.pool_max_size),
-            query_logger=overrides.query_logger,
-        )
-        audit_log = PostgresAuditLog(pool)
-        reader = PostgresCatalogReader(pool)
-        deployments = PostgresDeploymentStore(pool, audit_log)
-        policy = provider_policy(settings)
-        rollouts, live, deployers = _providers(settings, overrides, deployments, reader, policy)
+    async with database(
+        settings,
+        min_size=settings.pool_min_size,
+        max_size=max(settings.pool_min_size, settings.pool_max_size),
+        query_logger=overrides.query_logger,
+    ) as pool:
+        ports = build_ports(settings, pool)
+        rollouts, live, deployers = _providers(settings, overrides, ports)
+        ports = dataclasses.replace(ports, rollouts=rollouts, live=live)
         try:
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
-            access = PostgresAccessStore(pool, audit_log)
-            ports = Ports(
-                reader=reader,
-                writer=PostgresCatalogWriter(pool, audit_log),
-                access=access,
-                audit=audit_log,
-                deployments=deployments,
-                rollouts=rollouts,
-                live=live,
-                max_token_days=settings.max_token_days,
-                provider_policy=policy,
-            )
             resumed = await rollouts.resume_unfinished()
             if resumed:
                 log.info("resumed %d unfinished deployments", resumed)
@@ -131,7 +157,7 @@ async def running(
                     ports=ports,
                     graph_reader=PostgresGraphReader(pool),
                     authenticator=Authenticator(
-                        access, oidc, anonymous_is_admin=not settings.production
+                        ports.access, oidc, anonymous_is_admin=not settings.production
                     ),
                     schema=build_schema(),
                     rollouts=rollouts,
@@ -140,7 +166,6 @@ async def running(
                 )
         finally:
             await rollouts.stop()
-            await pool.close()
 
 
 def provider_policy(settings: Settings) -> ProviderPolicy:
@@ -153,20 +178,17 @@ def provider_policy(settings: Settings) -> ProviderPolicy:
 
 
 def _providers(
-    settings: Settings,
-    overrides: Overrides,
-    store: PostgresDeploymentStore,
-    reader: PostgresCatalogReader,
-    policy: ProviderPolicy,
+    settings: Settings, overrides: Overrides, ports: Ports
 ) -> tuple[Rollouts, LiveStatusLookup, DeployersByEnvironment]:
     deployers = DeployersByEnvironment(
-        store,
+        ports.deployments,
         clock=overrides.deployer_clock or time.time,
-        build=overrides.deployer_factory or functools.partial(build_deployer, policy=policy),
+        build=overrides.deployer_factory
+        or functools.partial(build_deployer, policy=ports.provider_policy),
     )
     rollouts = Rollouts(
-        store,
-        reader,
+        ports.deployments,
+        ports.reader,
         deployers,
         call_deadline_seconds=settings.provider_deadline_seconds,
         poll_seconds=settings.rollout_poll_seconds,

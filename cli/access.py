@@ -1,30 +1,36 @@
 """`paved token create`, `paved user create`, `paved audit verify`: access administration
-straight on the database (DATABASE_URL, else the embedded server under PAVED_DATA_DIR),
-after applying migrations. Bad input ends with one line on stderr and exit code 2."""
+from the server's terminal, on its database (DATABASE_URL, else the embedded server under
+PAVED_DATA_DIR) after applying migrations.
+
+The commands act as the local operator, who has the local admin's full rights, through the
+same ports (`api.bootstrap`) and use cases as the GraphQL mutations: the same rules, the same
+refusals, and an audit record of every attempt. Bad input ends with one line on stderr and
+exit code 2."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import NoReturn, TypeAlias, TypeVar
-
-import asyncpg
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
 
 from api.settings import Settings
-from domain.access.model import Scope
-from domain.access.ports import VerifyResult
-from domain.access.token_lifetimes import token_expiry
-from domain.catalog.records import UserRecord
+from domain.access.model import LOCAL_ADMIN, Scope
 from domain.errors import CatalogError
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
 
 T = TypeVar("T")
 Command: TypeAlias = Callable[[argparse.Namespace, Settings], int]
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+LOCAL_OPERATOR = dataclasses.replace(LOCAL_ADMIN, name="local operator")
+"""Whoever runs `paved` at the server's terminal: the actor of these commands' audit records."""
 
 _EXPIRY = re.compile(r"([1-9][0-9]{0,5})([dhm])")
 _EXPIRY_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -46,95 +52,66 @@ def expiry(text: str) -> timedelta:
     return timedelta(**{_EXPIRY_UNITS[found.group(2)]: int(found.group(1))})
 
 
-@asynccontextmanager
-async def _database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    from api.bootstrap import database_url, migrate
-    from providers.postgres.database import create_pool
+def _as_operator(settings: Settings, work: Callable[[Context], Awaitable[T]]) -> T:
+    """`work` done by the local operator, on the server's ports."""
+    from api.bootstrap import command_ports
+    from resolvers.context import Context
 
-    async with database_url(settings) as dsn:
-        await migrate(dsn)
-        pool = await create_pool(dsn, min_size=1, max_size=2)
-        try:
-            yield pool
-        finally:
-            await pool.close()
-
-
-def _run(settings: Settings, work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
     async def run() -> T:
-        async with _database(settings) as pool:
-            return await work(pool)
+        async with command_ports(settings) as ports:
+            return await work(Context.for_request(ports, LOCAL_OPERATOR))
 
     return asyncio.run(run())
 
 
-def _refused(error: CatalogError) -> int:
-    print(f"paved: {error.message}", file=sys.stderr)
+def _refused(errors: Sequence[CatalogError]) -> int:
+    print(f"paved: {'; '.join(error.message for error in errors)}", file=sys.stderr)
     return 2
 
 
 def create_token(args: argparse.Namespace, settings: Settings) -> int:
-    from providers.postgres.access_store import PostgresAccessStore
+    from resolvers.access_mutations import create_api_token
 
-    now = datetime.now(UTC)
-    try:
-        expires_at = token_expiry(
-            now + args.expires if args.expires is not None else None,
-            now=now,
-            max_days=settings.max_token_days,
-        )
-    except CatalogError as error:
-        return _refused(error)
-
-    async def work(pool: asyncpg.Pool) -> str:
-        _, secret = await PostgresAccessStore(pool).create_token(
-            user_handle=args.user,
-            client_slug=args.client,
-            name=args.name,
-            scopes=[Scope(scope) for scope in args.scope],
-            expires_at=expires_at,
-        )
-        return secret
-
-    try:
-        secret = _run(settings, work)
-    except CatalogError as error:
-        return _refused(error)
+    data: dict[str, Any] = {
+        "user" if args.user is not None else "client": args.user or args.client,
+        "name": args.name,
+        "scopes": [Scope(scope) for scope in args.scope],
+    }
+    if args.expires is not None:
+        data["expiresAt"] = datetime.now(UTC) + args.expires
+    outcome = _as_operator(settings, lambda context: create_api_token(context, data))
+    if outcome.value is None:
+        return _refused(outcome.errors)
+    _, secret = outcome.value
     print(secret)
     return 0
 
 
 def create_user(args: argparse.Namespace, settings: Settings) -> int:
-    from providers.postgres.access_store import PostgresAccessStore
-    from resolvers import validation as v
+    from resolvers.administrators import grant_administrator
+    from resolvers.catalog_mutations import create_user as create
 
     # The user rules want a dot in the domain, so not plain `@localhost`.
     email = args.email if args.email is not None else f"{args.handle}@localhost.localdomain"
-    try:
-        model = v.validate(v.CreateUser, {"handle": args.handle, "name": args.name, "email": email})
-    except v.InvalidInput as invalid:
-        return _refused(invalid.errors[0])
+    data = {"handle": args.handle, "name": args.name, "email": email}
 
-    async def work(pool: asyncpg.Pool) -> UserRecord:
-        store = PostgresAccessStore(pool)
-        return await store.create_user(model.handle, model.name, model.email, args.admin)
+    async def work(context: Context) -> list[CatalogError]:
+        created = await create(context, data)
+        if created.value is None or not args.admin:
+            return created.errors
+        granted = await grant_administrator(context, {"user": created.value.handle})
+        return granted.errors
 
-    try:
-        _run(settings, work)
-    except CatalogError as error:
-        return _refused(error)
+    errors = _as_operator(settings, work)
+    if errors:
+        return _refused(errors)
     role = "administrator" if args.admin else "user"
-    print(f"created {role} '{model.handle}'")
+    print(f"created {role} '{args.handle}'")
     return 0
 
 
 def verify_audit_log(_: argparse.Namespace, settings: Settings) -> int:
-    from providers.postgres.audit_log import PostgresAuditLog
-
-    async def work(pool: asyncpg.Pool) -> VerifyResult:
-        return await PostgresAuditLog(pool).verify()
-
-    result = _run(settings, work)
+    result = _as_operator(settings, lambda context: context.audit.verify())
     if result.intact:
         print(f"audit log intact: {result.checked} record(s) verified")
         return 0

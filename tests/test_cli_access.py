@@ -5,25 +5,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
+from api.bootstrap import build_ports
+from api.settings import Settings
 from cli.access import expiry
-from domain.access.model import ActorKind, AuditEntry, AuditOutcome
+from domain.access.model import LOCAL_ADMIN, ActorKind, AuditEntry, AuditOutcome, Scope
 from domain.access.tokens import hash_token, looks_like_token
+from domain.catalog.records import PageRequest
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import create_pool
 from providers.postgres.migrations import apply_migrations
+from resolvers.access_mutations import create_api_token
+from resolvers.context import Context
 from tests.processes import clean_environment, run_paved, scratch_database
 
 SLUG_RULE = (
     "must be 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"
 )
+EMAIL_RULE = "String should match pattern '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'"
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +164,7 @@ async def test_bad_input_ends_with_one_line_and_exit_code_2(
             "paved: a user with handle 'eve' already exists"
         ),
         ("user", "create", "--handle", "eve2", "--name", "Eve", "--email", "nope"): (
-            "paved: `email` String should match pattern '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'"
+            f"paved: `email` {EMAIL_RULE}"
         ),
     }
     results = await asyncio.gather(*(paved(cli_database, tmp_path, *args) for args in cases))
@@ -166,6 +174,129 @@ async def test_bad_input_ends_with_one_line_and_exit_code_2(
         assert len(lines) == 1, (args, err)
         assert lines[0].startswith(expected), args
     assert await cli_pool.fetchval("SELECT count(*) FROM users WHERE handle = 'eve2'") == 0
+
+
+async def audit_trail(pool: asyncpg.Pool, target: str) -> list[AuditEntry]:
+    """The audit records naming `target`, newest first."""
+    page = await PostgresAuditLog(pool).trail(target, PageRequest(first=20))
+    return [edge.node.entry for edge in page.edges]
+
+
+def by_the_local_operator(operation: str, target: str, input: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        operation=operation,
+        outcome=AuditOutcome.ACCEPTED,
+        actor_kind=ActorKind.LOCAL_ADMIN,
+        actor_id=None,
+        actor_name="local operator",
+        targets=(target,),
+        input=input,
+    )
+
+
+async def test_a_token_made_at_the_terminal_is_audited_like_create_api_token(
+    cli_database: str, cli_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    await cli_pool.execute(
+        "INSERT INTO users (handle, name, email) VALUES ('tess', 'Tess', 'tess@example.com')"
+    )
+    code, out, err = await paved(
+        cli_database, tmp_path,
+        "token", "create", "--user", "tess", "--scope", "read", "--scope", "deploy",
+        "--name", "laptop",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert looks_like_token(out.strip())
+    # The same input, sent to `createApiToken` by the development mode's local admin.
+    context = Context.for_request(build_ports(Settings(), cli_pool), LOCAL_ADMIN)
+    sent = {"user": "tess", "name": "laptop", "scopes": [Scope.READ, Scope.DEPLOY]}
+    assert (await create_api_token(context, sent)).errors == []
+
+    by_the_mutation, by_the_terminal = await audit_trail(cli_pool, "User:tess")
+    assert by_the_terminal == dataclasses.replace(by_the_mutation, actor_name="local operator")
+    assert by_the_terminal == by_the_local_operator(
+        "createApiToken",
+        "User:tess",
+        input={"user": "tess", "name": "laptop", "scopes": ["read", "deploy"]},
+    )
+
+
+async def test_a_token_made_at_the_terminal_follows_the_rules_of_create_api_token(
+    cli_database: str, cli_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    await cli_pool.execute(
+        "INSERT INTO users (handle, name, email) VALUES ('uma', 'Uma', 'uma@example.com')"
+    )
+    await PostgresAccessStore(cli_pool).create_api_client("uma-bot", "Uma's bot", "platform")
+    beyond = "paved: scopes not available to this token: admin\n"
+    cases = {
+        # Uma is no administrator, and an API client never is one.
+        ("--user", "uma", "--scope", "read", "--scope", "admin"): beyond,
+        ("--client", "uma-bot", "--scope", "admin"): beyond,
+        ("--user", "uma", "--scope", "read", "--name", " "): "paved: `name` must not be blank\n",
+    }
+    results = await asyncio.gather(
+        *(paved(cli_database, tmp_path, "token", "create", *args) for args in cases)
+    )
+    for (args, expected), result in zip(cases.items(), results, strict=True):
+        assert result == (2, "", expected), args
+    made = await cli_pool.fetchval(
+        "SELECT count(*) FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id"
+        " LEFT JOIN api_clients c ON c.id = t.client_id"
+        " WHERE u.handle = 'uma' OR c.slug = 'uma-bot'"
+    )
+    assert made == 0
+
+    for target in ("User:uma", "ApiClient:uma-bot"):
+        for entry in await audit_trail(cli_pool, target):
+            assert (entry.operation, entry.outcome, entry.actor_name, entry.error_codes) == (
+                "createApiToken", AuditOutcome.INVALID, "local operator", ("VALIDATION",)
+            )  # fmt: skip
+    assert len(await audit_trail(cli_pool, "User:uma")) == 2
+
+
+async def test_users_made_at_the_terminal_are_audited_like_create_user(
+    cli_database: str, cli_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    plain, admin, refused = await asyncio.gather(
+        paved(cli_database, tmp_path, "user", "create", "--handle", "vic", "--name", "Vic"),
+        paved(
+            cli_database, tmp_path,
+            "user", "create", "--handle", "wes", "--name", "Wes", "--email", "w@example.com",
+            "--admin",
+        ),
+        paved(cli_database, tmp_path, "user", "create", "--handle", "Wes 2", "--name", "Wes"),
+    )  # fmt: skip
+    assert plain == (0, "created user 'vic'\n", "")
+    assert admin == (0, "created administrator 'wes'\n", "")
+    # Every refusal of the input, on one line.
+    assert refused == (2, "", f"paved: `handle` {SLUG_RULE}; `email` {EMAIL_RULE}\n")
+
+    assert await audit_trail(cli_pool, "User:vic") == [
+        by_the_local_operator(
+            "createUser",
+            "User:vic",
+            input={"handle": "vic", "name": "Vic", "email": "vic@localhost.localdomain"},
+        )
+    ]
+    assert await audit_trail(cli_pool, "User:wes") == [
+        by_the_local_operator("grantAdministrator", "User:wes", input={"user": "wes"}),
+        by_the_local_operator(
+            "createUser",
+            "User:wes",
+            input={"handle": "wes", "name": "Wes", "email": "w@example.com"},
+        ),
+    ]
+    [invalid] = await audit_trail(cli_pool, "User:Wes 2")
+    assert invalid == dataclasses.replace(
+        by_the_local_operator(
+            "createUser",
+            "User:Wes 2",
+            input={"handle": "Wes 2", "name": "Wes", "email": "Wes 2@localhost.localdomain"},
+        ),
+        outcome=AuditOutcome.INVALID,
+        error_codes=("VALIDATION", "VALIDATION"),
+    )
 
 
 async def test_audit_verify_exit_codes(

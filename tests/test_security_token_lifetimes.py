@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import Settings
-from domain.access.model import Scope
+from domain.access.model import AuditOutcome, Scope
 from domain.access.token_lifetimes import token_expiry
 from domain.access.tokens import hash_token
 from domain.errors import ValidationFailed
@@ -249,6 +249,19 @@ async def expiry_in(dsn: str, secret: str) -> datetime | None:
     return expires_at
 
 
+async def newest_audit_record(dsn: str) -> tuple[Any, ...]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        row = await connection.fetchrow(
+            "SELECT operation, outcome, actor_name, targets, error_codes FROM audit_events"
+            " ORDER BY id DESC LIMIT 1"
+        )
+    finally:
+        await connection.close()
+    assert row is not None
+    return tuple(row.values())
+
+
 async def test_the_cli_follows_the_same_cap(cli_database: str, tmp_path: Path) -> None:
     before = datetime.now(UTC)
     code, out, err = await paved_token(cli_database, tmp_path, "30")
@@ -259,6 +272,10 @@ async def test_the_cli_follows_the_same_cap(cli_database: str, tmp_path: Path) -
 
     refused = await paved_token(cli_database, tmp_path, "30", "--expires", "31d")
     assert refused == (2, "", "paved: a token may live at most 30 days (PAVED_MAX_TOKEN_DAYS)\n")
+    # Refused as `createApiToken` refuses it, and audited as such.
+    assert await newest_audit_record(cli_database) == (
+        "createApiToken", AuditOutcome.INVALID, "local operator", ["User:bob"], ["VALIDATION"]
+    )  # fmt: skip
 
     code, out, err = await paved_token(cli_database, tmp_path, "0", "--expires", "999d")
     assert (code, err) == (0, "")

@@ -351,7 +351,7 @@ class PostgresAccessStore:
 
     async def set_admin(self, handle: str, admin: bool) -> UserRecord:
         """Administration is not part of the user's record, so its version stays."""
-        row = await self._pool.fetchrow(
+        row = await self._change(
             "UPDATE users SET is_admin = $2 WHERE handle = $1 RETURNING *", handle, admin
         )
         if row is None:
