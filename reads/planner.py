@@ -42,7 +42,6 @@ from domain.catalog.records import OrderDirection, ServiceFilter, ServiceOrder, 
 from domain.deployments.model import DeploymentState
 from domain.errors import CatalogError
 from reads.stored_fields import column, stored_fields
-from resolvers.catalog_queries import ServiceFilterArgs, normalized_filter
 from resolvers.deployment_queries import deployment_filter
 from resolvers.global_ids import decode_id
 from resolvers.paging import MAX_PAGE_SIZE, page_request
@@ -504,4 +503,4 @@ def _states(args: dict[str, Any]) -> list[DeploymentState] | None:
 
 
 def _service_filter(raw: dict[str, Any] | None) -> ServiceFilter:
-    return normalized_filter(ServiceFilterArgs(**raw) if raw is not None else None)
+    return ServiceFilter.of({column(name): value for name, value in (raw or {}).items()})

@@ -3,13 +3,12 @@ statement per listing. Schema types call these and map records to GraphQL object
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from domain.catalog.records import (
     EnvironmentRecord,
-    Lifecycle,
     OrderDirection,
     OwnershipRecord,
     OwnershipRole,
@@ -37,31 +36,11 @@ class Listing(Generic[T]):
     count: Callable[[], Awaitable[int]]
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceFilterArgs:
-    search: str | None = None
-    lifecycle: Sequence[Lifecycle] | None = None
-    owner: str | None = None
-    tags: Sequence[str] | None = None
-    tier: Sequence[int] | None = None
-
-
-def normalized_filter(args: ServiceFilterArgs | None) -> ServiceFilter:
-    """The filter as the store sees it: empty search dropped, sets sorted, so equal filters
-    compare (and scope their cursors) equal."""
-    if args is None:
-        return ServiceFilter()
-    return ServiceFilter(
-        search=args.search or None,
-        lifecycle=tuple(sorted(set(args.lifecycle))) if args.lifecycle is not None else None,
-        owner=args.owner,
-        tags=tuple(sorted(set(args.tags))) if args.tags is not None else None,
-        tier=tuple(sorted(set(args.tier))) if args.tier is not None else None,
-    )
-
-
-async def resolve_service_filter(context: Context, args: ServiceFilterArgs | None) -> ServiceFilter:
-    service_filter = normalized_filter(args)
+async def resolve_service_filter(
+    context: Context, service_filter: ServiceFilter | None
+) -> ServiceFilter:
+    """The filter, once the team it names is known to exist."""
+    service_filter = service_filter or ServiceFilter()
     owner = service_filter.owner
     if owner is not None and await context.loaders.team_by_slug.load(owner) is None:
         raise NotFound(f"no team '{owner}' (filter.owner)", ["filter", "owner"])
@@ -87,10 +66,10 @@ async def environment(context: Context, slug: str) -> EnvironmentRecord | None:
 async def services(
     context: Context,
     page: PageRequest,
-    filter_args: ServiceFilterArgs | None,
+    service_filter: ServiceFilter | None,
     order: ServiceOrder | None,
 ) -> Listing[ServiceRecord]:
-    service_filter = await resolve_service_filter(context, filter_args)
+    service_filter = await resolve_service_filter(context, service_filter)
     order = order or ServiceOrder(ServiceOrderField.NAME, OrderDirection.ASC)
     found = await context.reader.services_page(page, service_filter, order)
     return Listing(found, lambda: context.reader.services_count(service_filter))
@@ -117,9 +96,9 @@ async def team_members(context: Context, team_id: int, page: PageRequest) -> Lis
 
 
 async def team_services(
-    context: Context, team_id: int, page: PageRequest, filter_args: ServiceFilterArgs | None
+    context: Context, team_id: int, page: PageRequest, service_filter: ServiceFilter | None
 ) -> Listing[ServiceRecord]:
-    service_filter = await resolve_service_filter(context, filter_args)
+    service_filter = await resolve_service_filter(context, service_filter)
     found = await context.loaders.team_services.load(TeamServicesKey(team_id, page, service_filter))
     return Listing(
         found, lambda: context.loaders.team_services_count.load((team_id, service_filter))

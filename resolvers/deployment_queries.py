@@ -16,6 +16,7 @@ from domain.catalog.records import (
     EnvironmentRecord,
     Page,
     PageRequest,
+    ServiceFilter,
     ServiceRecord,
     TeamRecord,
     UserRecord,
@@ -39,7 +40,7 @@ from domain.deployments.ports import (
 from domain.errors import NotFound
 from providers.deployers.registry import build_deployer
 from providers.deployers.settings import ProviderPolicy
-from resolvers.catalog_queries import Listing, ServiceFilterArgs, resolve_service_filter
+from resolvers.catalog_queries import Listing, resolve_service_filter
 from resolvers.context import Context
 from resolvers.deployment_loaders import CountKey, DeploymentsKey
 
@@ -217,10 +218,10 @@ async def actor_of(
 async def release_matrix(
     context: Context,
     page: PageRequest,
-    filter_args: ServiceFilterArgs | None,
+    service_filter: ServiceFilter | None,
     environment_slugs: Sequence[str] | None,
 ) -> Listing[ReleaseRow]:
-    service_filter = await resolve_service_filter(context, filter_args)
+    service_filter = await resolve_service_filter(context, service_filter)
     found: Page[ReleaseRow] = await context.deployments.release_matrix(
         page, service_filter, environment_slugs
     )

@@ -86,7 +86,7 @@ class Team(Node):
             info.context,
             self.record.id,
             page(first, after),
-            filter.to_args() if filter else None,
+            filter.to_filter() if filter else None,
         )
         return connection(listing, Service.from_record)
 

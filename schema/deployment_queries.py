@@ -53,7 +53,7 @@ class DeploymentQuery:
         listing = await q.release_matrix(
             info.context,
             page(first, after),
-            filter.to_args() if filter else None,
+            filter.to_filter() if filter else None,
             given(environments),
         )
         return ReleaseMatrixConnection.from_listing(listing)

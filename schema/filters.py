@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import strawberry
 from strawberry import UNSET
 
 from domain.catalog import records
-from resolvers.catalog_queries import ServiceFilterArgs
 from schema.inputs import given
 
 
@@ -24,13 +25,9 @@ class ServiceFilter:
     )
     tier: list[int] | None = UNSET
 
-    def to_args(self) -> ServiceFilterArgs:
-        return ServiceFilterArgs(
-            search=given(self.search),
-            lifecycle=given(self.lifecycle),
-            owner=given(self.owner),
-            tags=given(self.tags),
-            tier=given(self.tier),
+    def to_filter(self) -> records.ServiceFilter:
+        return records.ServiceFilter.of(
+            {field.name: given(getattr(self, field.name)) for field in dataclasses.fields(self)}
         )
 
 

@@ -73,7 +73,7 @@ class CatalogQuery:
         listing = await q.services(
             info.context,
             page(first, after, last, before),
-            filter.to_args() if filter else None,
+            filter.to_filter() if filter else None,
             order_by.to_order() if order_by else None,
         )
         return connection(listing, Service.from_record)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
 
 
 class Lifecycle(enum.StrEnum):
@@ -102,14 +104,33 @@ class OwnershipRecord:
     role: OwnershipRole
 
 
+ALL_OF: Mapping[str, bool] = MappingProxyType({"all_of": True})
+"""Field metadata on a filter's list: every value must match (by default any one does)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceFilter:
+    """Every given condition holds. A list condition on a column matches any of its values,
+    unless declared `ALL_OF`; `search` and `owner` have rules of their own."""
+
     search: str | None = None
     lifecycle: tuple[Lifecycle, ...] | None = None
     owner: str | None = None
     """Slug of a team: services it or any of its sub-teams own as primary."""
-    tags: tuple[str, ...] | None = None
+    tags: tuple[str, ...] | None = field(default=None, metadata=ALL_OF)
     tier: tuple[int, ...] | None = None
+
+    @classmethod
+    def of(cls, conditions: Mapping[str, Any]) -> ServiceFilter:
+        """The filter as the store sees it: an empty search dropped, lists as sorted sets, so
+        equal filters compare (and scope their cursors) equal."""
+        values: dict[str, Any] = {
+            name: tuple(sorted(set(value))) if isinstance(value, list | tuple) else value
+            for name, value in conditions.items()
+            if value is not None
+        }
+        values["search"] = values.get("search") or None
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

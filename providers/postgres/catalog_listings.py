@@ -6,8 +6,10 @@ listings here, so they filter, order and scope cursors identically.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, get_args, get_type_hints
 
 from domain.catalog.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
 from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
@@ -76,10 +78,6 @@ def _service_conditions(service_filter: ServiceFilter, params: Params) -> list[s
         conditions.append(
             f"(s.slug ILIKE {pattern} OR s.name ILIKE {pattern} OR s.description ILIKE {pattern})"
         )
-    if service_filter.lifecycle is not None:
-        conditions.append(
-            f"s.lifecycle = ANY({params.add(list(service_filter.lifecycle))}::text[])"
-        )
     if service_filter.owner is not None:
         team = params.add(service_filter.owner)
         conditions.append(
@@ -89,11 +87,34 @@ def _service_conditions(service_filter: ServiceFilter, params: Params) -> list[s
             "SELECT t.id FROM teams t JOIN subtree ON t.parent_id = subtree.id"
             ") SELECT id FROM subtree))"
         )
-    if service_filter.tags is not None:
-        conditions.append(f"s.tags @> {params.add(list(service_filter.tags))}::text[]")
-    if service_filter.tier is not None:
-        conditions.append(f"s.tier = ANY({params.add(list(service_filter.tier))}::smallint[])")
+    for name, array_type, all_of in _column_conditions():
+        values = getattr(service_filter, name)
+        if values is not None:
+            array = f"{params.add(list(values))}::{array_type}[]"
+            conditions.append(f"s.{name} @> {array}" if all_of else f"s.{name} = ANY({array})")
     return conditions
+
+
+_SPECIAL_CONDITIONS = frozenset({"search", "owner"})
+_ARRAY_TYPES = {int: "integer", str: "text"}
+
+
+@functools.cache
+def _column_conditions() -> tuple[tuple[str, str, bool], ...]:
+    """The filter's list conditions on columns of the same name: (column, SQL type, all of)."""
+    hints = get_type_hints(ServiceFilter)
+    return tuple(
+        (field.name, _array_type(hints[field.name]), bool(field.metadata.get("all_of")))
+        for field in fields(ServiceFilter)
+        if field.name not in _SPECIAL_CONDITIONS
+    )
+
+
+def _array_type(hint: Any) -> str:
+    """`tuple[X, ...] | None` → the SQL type of X (enums by their values' type)."""
+    (sequence,) = (arg for arg in get_args(hint) if arg is not type(None))
+    item = get_args(sequence)[0]
+    return next(sql for python, sql in _ARRAY_TYPES.items() if issubclass(item, python))
 
 
 def _search_condition(
