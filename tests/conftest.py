@@ -19,7 +19,7 @@ from api.graphql_http import GraphQLEndpoint
 from api.settings import Settings
 from providers.postgres.database import EmbeddedPostgres, create_pool
 from providers.postgres.tables import CATALOG_TABLES
-from tests.support import StatementLog
+from tests.support.statements import StatementLog
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +125,6 @@ async def client(
 
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> Any:
-    from tests.support import GraphQLClient
+    from tests.support.graphql import GraphQLClient
 
     return GraphQLClient(client)

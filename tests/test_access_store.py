@@ -19,7 +19,7 @@ from providers.postgres.access_store import (
     handle_base,
 )
 from providers.postgres.database import create_pool
-from tests.support import StatementLog
+from tests.support.statements import StatementLog
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from domain.errors import InvalidCursor
 from providers.postgres.audit_log import REDACTED, PostgresAuditLog, redact
 from providers.postgres.database import create_pool
 from providers.postgres.migrations import apply_migrations
-from tests.processes import scratch_database
+from tests.support.processes import scratch_database
 
 
 def entry(

@@ -19,7 +19,7 @@ from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import create_pool
 from providers.postgres.migrations import apply_migrations
-from tests.processes import clean_environment, run_paved, scratch_database
+from tests.support.processes import clean_environment, run_paved, scratch_database
 
 SLUG_RULE = (
     "must be 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"

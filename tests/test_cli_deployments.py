@@ -18,9 +18,9 @@ from starlette.applications import Starlette
 from api.graphql_http import Disagreement, GraphQLEndpoint
 from cli import deployments as deploy_cli
 from domain.access.model import Scope
-from tests.access_support import seed, token
-from tests.deployment_support import environments, settled
-from tests.support import GraphQLClient
+from tests.support.access import seed, token
+from tests.support.deployments import environments, settled
+from tests.support.graphql import GraphQLClient
 
 FAST = ("--interval", "0.02", "--timeout", "20")
 STARTED = re.compile(r"\(DEPLOY\): (?:QUEUED|IN_PROGRESS)  id (\S+)")

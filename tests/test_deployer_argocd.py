@@ -21,9 +21,9 @@ from domain.deployments.model import (
 from providers.deployers.argocd import INFO_NAME, ROLLBACK_MARK, ArgoCDDeployer
 from providers.deployers.registry import build_deployer
 from providers.deployers.settings import InvalidProviderSettings
-from tests.deployer_fakes.argocd_api import FakeArgoCD, Reply, error_body, running_argocd
-from tests.deployer_fakes.policy import LOOPBACK
-from tests.deployer_fakes.retries import instant_retries
+from tests.support.deployer_fakes.argocd_api import FakeArgoCD, Reply, error_body, running_argocd
+from tests.support.deployer_fakes.policy import LOOPBACK
+from tests.support.deployer_fakes.retries import instant_retries
 
 TOKEN_ENV = "PAVED_SECRET_TEST_ARGOCD_TOKEN"
 APP = "payments-production"

@@ -30,11 +30,15 @@ from providers.deployers.kubernetes import CHANGE_CAUSE, KubernetesDeployer
 from providers.deployers.registry import build_deployer, validate_settings
 from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import InvalidProviderSettings, ProviderPolicy
-from tests.deployer_fakes.clock import FakeClock
-from tests.deployer_fakes.kubernetes_api import FakeKubernetesApi, running_kubernetes_api
-from tests.deployer_fakes.kubernetes_objects import POD_TEMPLATE_HASH, REVISION, REVISION_HISTORY
-from tests.deployer_fakes.policy import LOOPBACK, with_secrets_dir
-from tests.deployer_fakes.retries import instant_retries
+from tests.support.deployer_fakes.clock import FakeClock
+from tests.support.deployer_fakes.kubernetes_api import FakeKubernetesApi, running_kubernetes_api
+from tests.support.deployer_fakes.kubernetes_objects import (
+    POD_TEMPLATE_HASH,
+    REVISION,
+    REVISION_HISTORY,
+)
+from tests.support.deployer_fakes.policy import LOOPBACK, with_secrets_dir
+from tests.support.deployer_fakes.retries import instant_retries
 
 TOKEN_ENV = "PAVED_SECRET_TEST_KUBE_TOKEN"
 NS = "prod"

@@ -17,7 +17,7 @@ from providers.deployers.retries import (
     call_with_retries,
     is_transient_status,
 )
-from tests.deployer_fakes.retries import instant_retries
+from tests.support.deployer_fakes.retries import instant_retries
 
 
 class Flaky:

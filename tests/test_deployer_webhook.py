@@ -23,10 +23,10 @@ from providers.deployers.registry import validate_settings
 from providers.deployers.settings import InvalidProviderSettings
 from providers.deployers.signatures import sign, verify_signature
 from providers.deployers.webhook import TIMED_OUT, UNKNOWN, WebhookDeployer
-from tests.deployer_fakes.clock import FakeClock
-from tests.deployer_fakes.policy import LOOPBACK
-from tests.deployer_fakes.receiver import Reply, WebhookReceiver, running_receiver
-from tests.deployer_fakes.retries import instant_retries
+from tests.support.deployer_fakes.clock import FakeClock
+from tests.support.deployer_fakes.policy import LOOPBACK
+from tests.support.deployer_fakes.receiver import Reply, WebhookReceiver, running_receiver
+from tests.support.deployer_fakes.retries import instant_retries
 
 SECRET_ENV = "PAVED_SECRET_TEST_HOOK"
 REQUEST = DeployRequest(42, "payments", "production", "1.2.3", "f00dcafe", DeploymentKind.PROMOTION)

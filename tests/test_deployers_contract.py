@@ -28,13 +28,13 @@ from providers.deployers.registry import KNOWN_KINDS, build_deployer, validate_s
 from providers.deployers.settings import InvalidProviderSettings
 from providers.deployers.simulated import SimulatedDeployer
 from providers.deployers.webhook import WebhookDeployer
-from tests.deployer_fakes.argocd_api import Reply as ArgoReply
-from tests.deployer_fakes.argocd_api import running_argocd
-from tests.deployer_fakes.clock import FakeClock
-from tests.deployer_fakes.kubernetes_api import running_kubernetes_api
-from tests.deployer_fakes.policy import LOOPBACK, with_secrets_dir
-from tests.deployer_fakes.receiver import Reply, running_receiver
-from tests.deployer_fakes.retries import instant_retries
+from tests.support.deployer_fakes.argocd_api import Reply as ArgoReply
+from tests.support.deployer_fakes.argocd_api import running_argocd
+from tests.support.deployer_fakes.clock import FakeClock
+from tests.support.deployer_fakes.kubernetes_api import running_kubernetes_api
+from tests.support.deployer_fakes.policy import LOOPBACK, with_secrets_dir
+from tests.support.deployer_fakes.receiver import Reply, running_receiver
+from tests.support.deployer_fakes.retries import instant_retries
 
 TERMINAL = {DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.CANCELED}
 RANK = {DeploymentState.QUEUED: 0, DeploymentState.IN_PROGRESS: 1} | dict.fromkeys(TERMINAL, 2)

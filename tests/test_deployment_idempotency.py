@@ -16,8 +16,8 @@ from api.bootstrap import Container, Overrides
 from api.settings import Settings
 from domain.deployments.model import Deployer, DeployRequest, ProviderUpdate
 from providers.deployers.registry import build_deployer
-from tests.access_support import seed
-from tests.support import GraphQLClient
+from tests.support.access import seed
+from tests.support.graphql import GraphQLClient
 
 REPLAYS = 50
 

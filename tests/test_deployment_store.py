@@ -702,7 +702,7 @@ async def test_release_matrix_shape_and_statement_count(
     store: PostgresDeploymentStore, migrated_url: str
 ) -> None:
     from domain.catalog.records import ServiceFilter
-    from tests.support import StatementLog
+    from tests.support.statements import StatementLog
 
     live = await succeed(store, (await deploy(store, "1")).id)
     waiting = await deploy(store, "2")

@@ -15,8 +15,8 @@ import httpx2 as httpx
 import pytest
 
 from domain.access.model import Scope
-from tests.access_support import seed, token
-from tests.support import GraphQLClient
+from tests.support.access import seed, token
+from tests.support.graphql import GraphQLClient
 
 SERVICE_FIELDS = "service { slug name version }"
 

@@ -29,7 +29,8 @@ from domain.errors import ProviderFailure
 from providers.postgres.deployments import PostgresDeploymentStore
 from resolvers.global_ids import encode_id
 from resolvers.live_status import LiveStatusLookup
-from tests.support import GraphQLClient, StatementLog
+from tests.support.graphql import GraphQLClient
+from tests.support.statements import StatementLog
 
 ADA = Requester(ActorKind.USER, 1, "Ada")
 BOB = Requester(ActorKind.USER, 2, "Bob")

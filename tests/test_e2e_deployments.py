@@ -13,10 +13,10 @@ import pytest
 from starlette.applications import Starlette
 
 from domain.access.model import Scope
-from tests.access_support import seed, token
-from tests.deployer_fakes.receiver import running_receiver
-from tests.deployment_support import environments, settled
-from tests.support import GraphQLClient
+from tests.support.access import seed, token
+from tests.support.deployer_fakes.receiver import running_receiver
+from tests.support.deployments import environments, settled
+from tests.support.graphql import GraphQLClient
 
 DEPLOYMENT = "deployment { id number version state kind promotedFrom { id } rollbackOf { id } }"
 

@@ -17,7 +17,7 @@ from domain.access.model import LOCAL_ADMIN
 from domain.catalog.records import TeamRecord
 from resolvers import catalog_mutations
 from resolvers.context import Context, Ports
-from tests.support import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 HOOKS = {"url": "https://hooks.example/deploy", "secretEnv": "PAVED_SECRET_HOOK"}
 ENVIRONMENT = """

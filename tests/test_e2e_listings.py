@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.support import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 
 async def seed(pool: asyncpg.Pool, services: int) -> None:

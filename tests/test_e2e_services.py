@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 SERVICE = (
     "service { id slug name description lifecycle tier tags links { title url } repositoryUrl "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.support import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 TEAM = "team { slug name description version parent { slug } }"
 

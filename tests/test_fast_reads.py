@@ -8,7 +8,7 @@ import httpx2 as httpx
 import pytest
 
 from api.graphql_http import GraphQLEndpoint
-from tests.support import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 SERVICE_PAGE = (
     "query($after: String, $order: ServiceOrder) { services(first: 2, after: $after, "

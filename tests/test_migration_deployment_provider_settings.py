@@ -10,7 +10,7 @@ import pytest
 
 from providers.postgres import migrations
 from providers.postgres.migrations import apply_migrations, bundled_migrations
-from tests.processes import scratch_database
+from tests.support.processes import scratch_database
 
 _DEPLOYMENT = (
     "INSERT INTO deployments (service_id, environment_id, number, version, kind, state, "

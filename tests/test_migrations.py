@@ -13,7 +13,7 @@ import pytest
 
 from providers.postgres.migrations import apply_migrations, bundled_migrations
 from providers.postgres.tables import CATALOG_TABLES
-from tests.processes import (
+from tests.support.processes import (
     clean_environment,
     database_name,
     run_paved,

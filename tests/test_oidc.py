@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from api.oidc import OidcIdentity, OidcVerifier
 from api.settings import Settings
 from domain.access.model import Unauthenticated
-from tests.oidc_support import (
+from tests.support.oidc import (
     DISCOVERY_PATH,
     JWKS_PATH,
     Clock,

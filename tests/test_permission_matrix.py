@@ -15,8 +15,8 @@ import pytest
 
 from domain.access.model import Scope
 from resolvers.global_ids import encode_id
-from tests.access_support import seed, token
-from tests.support import GraphQLClient
+from tests.support.access import seed, token
+from tests.support.graphql import GraphQLClient
 
 R, W = Scope.READ, Scope.WRITE
 # actor: (user handle or None, API client slug or None, the token's scopes)

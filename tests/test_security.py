@@ -38,7 +38,7 @@ from api.trusted_documents import (
 )
 from cli.main import main
 from domain.access.model import ActorKind, Principal, Scope
-from tests.support import StatementLog
+from tests.support.statements import StatementLog
 from tests.test_statement_counts import seed
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"

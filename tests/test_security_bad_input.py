@@ -18,7 +18,8 @@ import pytest
 
 from api.graphql_http import GraphQLEndpoint
 from api.rate_limits import RateLimiter
-from tests.support import GraphQLClient, StatementLog
+from tests.support.graphql import GraphQLClient
+from tests.support.statements import StatementLog
 
 SERVICES = (
     "query($after: String, $order: ServiceOrder) "

@@ -19,8 +19,8 @@ from api.bootstrap import Overrides
 from api.settings import Settings
 from domain.access.model import Scope
 from providers.postgres.access_store import PostgresAccessStore
-from tests.oidc_support import IdentityProvider, SigningKey, hmac_token, unsigned_token
-from tests.support import StatementLog
+from tests.support.oidc import IdentityProvider, SigningKey, hmac_token, unsigned_token
+from tests.support.statements import StatementLog
 
 AUDIENCE = "paved-api"
 QUERY = {"query": "{ viewer { __typename name ... on User { handle teams { slug } } } }"}

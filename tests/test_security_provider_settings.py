@@ -40,14 +40,14 @@ from api.settings import Settings
 from domain.access.model import Scope
 from providers.deployers.secret_sources import SecretSources
 from providers.outbound.addresses import refusal
-from tests.access_support import seed, token
-from tests.deployer_fakes.argocd_api import Reply as ArgoReply
-from tests.deployer_fakes.argocd_api import error_body, running_argocd
-from tests.deployer_fakes.kubernetes_api import running_kubernetes_api
-from tests.deployer_fakes.receiver import Reply, running_receiver
-from tests.deployer_fakes.retries import instant_retries
-from tests.deployment_support import settled
-from tests.support import GraphQLClient
+from tests.support.access import seed, token
+from tests.support.deployer_fakes.argocd_api import Reply as ArgoReply
+from tests.support.deployer_fakes.argocd_api import error_body, running_argocd
+from tests.support.deployer_fakes.kubernetes_api import running_kubernetes_api
+from tests.support.deployer_fakes.receiver import Reply, running_receiver
+from tests.support.deployer_fakes.retries import instant_retries
+from tests.support.deployments import settled
+from tests.support.graphql import GraphQLClient
 
 REBINDING = "rebind.paved.test"
 """A name the attacker's DNS answers with a public address first, and 127.0.0.1 after."""

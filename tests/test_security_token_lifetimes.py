@@ -26,9 +26,9 @@ from domain.access.tokens import hash_token
 from domain.errors import ValidationFailed
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.migrations import apply_migrations
-from tests.access_support import seed
-from tests.processes import clean_environment, run_paved, scratch_database
-from tests.support import GraphQLClient
+from tests.support.access import seed
+from tests.support.graphql import GraphQLClient
+from tests.support.processes import clean_environment, run_paved, scratch_database
 
 TOKEN = "token { id scopes expiresAt } secret"
 VIEWER = "{ viewer { ... on User { handle } } }"

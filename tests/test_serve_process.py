@@ -23,7 +23,7 @@ import psutil  # type: ignore[import-untyped]
 from domain.access.model import Scope
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.database import create_pool
-from tests.processes import clean_environment, paved_command, scratch_database
+from tests.support.processes import clean_environment, paved_command, scratch_database
 
 HOST = "127.0.0.1"
 READY_TIMEOUT = 60.0

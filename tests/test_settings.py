@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from api.settings import Settings, describe_settings_error
 from cli.main import main
-from tests.processes import clean_environment, paved_command
+from tests.support.processes import clean_environment, paved_command
 
 
 @pytest.fixture(autouse=True)

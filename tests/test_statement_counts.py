@@ -8,7 +8,8 @@ import asyncpg
 import pytest
 
 from api.graphql_http import GraphQLEndpoint
-from tests.support import GraphQLClient, StatementLog
+from tests.support.graphql import GraphQLClient
+from tests.support.statements import StatementLog
 
 CATALOG_PAGE = """
 query($first: Int!) {

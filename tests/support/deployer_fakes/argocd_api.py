@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
-from tests.deployer_fakes.local_server import FakeServer, serving
+from tests.support.deployer_fakes.local_server import FakeServer, serving
 
 _PATH = re.compile(r"^/api/v1/applications/(?P<name>[^/?]+)(?P<suffix>/[a-z]+)?$")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from domain.deployments.model import DeploymentState, ProviderUpdate
 from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from tests.deployer_fakes.local_server import FakeServer, serving
+from tests.support.deployer_fakes.local_server import FakeServer, serving
 
 
 @dataclass(frozen=True)

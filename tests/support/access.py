@@ -8,7 +8,7 @@ import asyncpg
 
 from domain.access.model import Scope
 from providers.postgres.access_store import PostgresAccessStore
-from tests.support import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 SERVICE_FIELDS = "service { slug name version }"
 

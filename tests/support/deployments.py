@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from tests.support import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 INSTANT = {"kind": "simulated", "settings": {"durationSeconds": 0, "failVersions": "-broken$"}}
 SLOW = {"kind": "simulated", "settings": {"durationSeconds": 3600}}

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.deployer_fakes.kubernetes_objects import (
+from tests.support.deployer_fakes.kubernetes_objects import (
     REVISION,
     REVISION_HISTORY,
     PatchError,
@@ -55,7 +55,7 @@ from tests.deployer_fakes.kubernetes_objects import (
     template_key,
     without_nulls,
 )
-from tests.deployer_fakes.local_server import FakeServer, serving
+from tests.support.deployer_fakes.local_server import FakeServer, serving
 
 _DEPLOYMENT = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)$")
 _REPLICA_SETS = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/replicasets$")
