@@ -80,19 +80,6 @@ def hmac_token(header: dict[str, Any], claims: dict[str, Any], secret: bytes) ->
     return f"{head}.{body}.{b64url(signature)}"
 
 
-class Clock:
-    """An injectable clock that moves only when told."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 

@@ -15,8 +15,6 @@ from domain.access.tokens import hash_token, looks_like_token, new_token
 from domain.errors import CatalogError, ErrorCode
 from providers.postgres.access_store import (
     PostgresAccessStore,
-    first_free_handle,
-    handle_base,
 )
 from providers.postgres.database import create_pool
 from tests.support.statements import StatementLog
@@ -375,29 +373,6 @@ async def test_an_admin_users_token_says_so(store: PostgresAccessStore) -> None:
     assert identity is not None
     assert identity.is_admin is True
     assert identity.team_ids == frozenset()
-
-
-@pytest.mark.parametrize(
-    ("email", "subject", "expected"),
-    [
-        ("Ada.Lovelace@example.com", "s", "ada-lovelace"),
-        ("  josé+work@example.com", "s", "jose-work"),
-        (None, "auth0|1234", "auth0-1234"),
-        ("___@example.com", "s", "user"),
-        (f"{'x' * 80}@example.com", "s", "x" * 50),
-        (f"{'a' * 49}-b@example.com", "s", "a" * 49),
-    ],
-)
-def test_handles_derived_from_identities_follow_the_handle_rule(
-    email: str | None, subject: str, expected: str
-) -> None:
-    assert handle_base(email, subject) == expected
-
-
-def test_a_taken_handle_gets_the_first_free_number() -> None:
-    assert first_free_handle("ada", set()) == "ada"
-    assert first_free_handle("ada", {"ada"}) == "ada-2"
-    assert first_free_handle("ada", {"ada", "ada-2", "ada-3", "ada-5"}) == "ada-4"
 
 
 async def test_an_oidc_identity_is_provisioned_once(store: PostgresAccessStore) -> None:

@@ -30,7 +30,7 @@ from providers.deployers.kubernetes import CHANGE_CAUSE, KubernetesDeployer
 from providers.deployers.registry import build_deployer, validate_settings
 from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import InvalidProviderSettings, ProviderPolicy
-from tests.support.deployer_fakes.clock import FakeClock
+from tests.support.clock import FakeClock
 from tests.support.deployer_fakes.kubernetes_api import FakeKubernetesApi, running_kubernetes_api
 from tests.support.deployer_fakes.kubernetes_objects import (
     POD_TEMPLATE_HASH,

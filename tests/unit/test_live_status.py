@@ -25,7 +25,7 @@ from domain.deployments.ports import ProviderSettings
 from domain.errors import ErrorCode, ProviderFailure
 from providers.deployers.simulated import SimulatedDeployer
 from resolvers.live_status import LiveStatusLookup
-from tests.support.deployer_fakes.clock import FakeClock
+from tests.support.clock import FakeClock
 
 SETTINGS = ProviderSettings(1, "fake", {})
 

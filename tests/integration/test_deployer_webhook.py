@@ -23,7 +23,7 @@ from providers.deployers.registry import validate_settings
 from providers.deployers.settings import InvalidProviderSettings
 from providers.deployers.signatures import sign, verify_signature
 from providers.deployers.webhook import TIMED_OUT, UNKNOWN, WebhookDeployer
-from tests.support.deployer_fakes.clock import FakeClock
+from tests.support.clock import FakeClock
 from tests.support.deployer_fakes.policy import LOOPBACK
 from tests.support.deployer_fakes.receiver import Reply, WebhookReceiver, running_receiver
 from tests.support.deployer_fakes.retries import instant_retries

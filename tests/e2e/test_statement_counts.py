@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from api.graphql_http import GraphQLEndpoint
+from tests.support.catalog import seed_two_hundred_services
 from tests.support.graphql import GraphQLClient
 from tests.support.statements import StatementLog
 
@@ -23,28 +24,6 @@ query($first: Int!) {
   }
 }
 """
-
-
-async def seed(pool: asyncpg.Pool) -> None:
-    """200 services named a-000..a-099 and b-000..b-099; every a-service depends on two
-    b-services (so dependencies never sit on the page being read), each owned by one of
-    ten teams of three members, with a contributor team."""
-    await pool.execute(
-        "INSERT INTO teams (slug, name) SELECT format('team-%s', i), format('Team %s', i) "
-        "FROM generate_series(0, 9) i;"
-        "INSERT INTO users (handle, name, email) SELECT format('user-%s', i), format('User %s', i), "
-        "format('user-%s@x.example', i) FROM generate_series(0, 29) i;"
-        "INSERT INTO team_members (team_id, user_id) SELECT 1 + (u.id - 1) % 10, u.id FROM users u;"
-        "INSERT INTO services (slug, name) SELECT format('%s-%s', p, lpad(i::text, 3, '0')), "
-        "format('%s-%s', p, lpad(i::text, 3, '0')) FROM unnest(ARRAY['a', 'b']) p, generate_series(0, 99) i;"
-        "INSERT INTO service_owners (service_id, team_id, role) SELECT id, 1 + id % 10, 'PRIMARY' FROM services;"
-        "INSERT INTO service_owners (service_id, team_id, role) "
-        "SELECT id, 1 + (id + 1) % 10, 'CONTRIBUTOR' FROM services;"
-        "INSERT INTO service_dependencies (service_id, depends_on_id) "
-        "SELECT a.id, b.id FROM services a JOIN services b ON b.slug IN "
-        "('b-' || right(a.slug, 3), 'b-' || lpad(((right(a.slug, 3)::int + 1) % 100)::text, 3, '0')) "
-        "WHERE a.slug LIKE 'a-%';"
-    )
 
 
 @pytest.fixture(params=["executor", "fast"])
@@ -72,7 +51,7 @@ async def count_statements(
 async def test_catalog_page_costs_the_same_for_1_and_100_services(
     gql: GraphQLClient, pool: asyncpg.Pool, statements: StatementLog, read_path: str
 ) -> None:
-    await seed(pool)
+    await seed_two_hundred_services(pool)
     with statements.capture() as seen:
         data = await gql(CATALOG_PAGE, first=100)
     assert len(data["services"]["nodes"]) == 100
@@ -98,7 +77,7 @@ async def test_catalog_page_costs_the_same_for_1_and_100_services(
 async def test_listing_statement_counts_do_not_grow_with_rows(
     gql: GraphQLClient, pool: asyncpg.Pool, statements: StatementLog, query: str, read_path: str
 ) -> None:
-    await seed(pool)
+    await seed_two_hundred_services(pool)
     small = await count_statements(gql, statements, query, first=1)
     large = await count_statements(gql, statements, query, first=30)
     assert small == large
@@ -113,7 +92,7 @@ async def test_fast_path_runs_one_statement_per_operation_whatever_its_roots(
     endpoint: GraphQLEndpoint,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await seed(pool)
+    await seed_two_hundred_services(pool)
     monkeypatch.setattr(endpoint, "verify", False)
     query = (
         '{ a: service(slug: "a-001") { slug owner { slug } } teams(first: 3) { totalCount } '

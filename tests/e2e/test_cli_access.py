@@ -3,7 +3,6 @@ database of their own."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from cli.access import expiry
 from domain.access.model import ActorKind, AuditEntry, AuditOutcome
 from domain.access.tokens import hash_token, looks_like_token
 from providers.postgres.access_store import PostgresAccessStore
@@ -48,25 +46,6 @@ async def cli_pool(cli_database: str) -> AsyncIterator[asyncpg.Pool]:
 
 async def paved(dsn: str, cwd: Path, *args: str) -> tuple[int, str, str]:
     return await run_paved(cwd, clean_environment(DATABASE_URL=dsn), *args)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("30d", timedelta(days=30)),
-        ("12h", timedelta(hours=12)),
-        ("45m", timedelta(minutes=45)),
-        ("999999d", timedelta(days=999999)),
-    ],
-)
-def test_expiry_durations(text: str, expected: timedelta) -> None:
-    assert expiry(text) == expected
-
-
-@pytest.mark.parametrize("text", ["0d", "3w", "d", "1.5h", "-1d", "1000000d", "30 d", "30D"])
-def test_bad_expiry_durations(text: str) -> None:
-    with pytest.raises(argparse.ArgumentTypeError):
-        expiry(text)
 
 
 async def test_users_are_created(cli_database: str, cli_pool: asyncpg.Pool, tmp_path: Path) -> None:

@@ -28,9 +28,9 @@ from providers.deployers.registry import KNOWN_KINDS, build_deployer, validate_s
 from providers.deployers.settings import InvalidProviderSettings
 from providers.deployers.simulated import SimulatedDeployer
 from providers.deployers.webhook import WebhookDeployer
+from tests.support.clock import FakeClock
 from tests.support.deployer_fakes.argocd_api import Reply as ArgoReply
 from tests.support.deployer_fakes.argocd_api import running_argocd
-from tests.support.deployer_fakes.clock import FakeClock
 from tests.support.deployer_fakes.kubernetes_api import running_kubernetes_api
 from tests.support.deployer_fakes.policy import LOOPBACK, with_secrets_dir
 from tests.support.deployer_fakes.receiver import Reply, running_receiver

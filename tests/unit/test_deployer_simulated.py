@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from domain.deployments.model import DeploymentKind, DeploymentState, DeployRequest, Health
 from providers.deployers.simulated import SimulatedDeployer
-from tests.support.deployer_fakes.clock import FakeClock
+from tests.support.clock import FakeClock
 
 
 def deploy_request(deployment_id: int, version: str, service: str = "payments") -> DeployRequest:

@@ -16,14 +16,11 @@ from typing import Any
 import asyncpg
 import httpx2 as httpx
 import pytest
-from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import Settings
 from domain.access.model import Scope
-from domain.access.token_lifetimes import token_expiry
 from domain.access.tokens import hash_token
-from domain.errors import ValidationFailed
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.migrations import apply_migrations
 from tests.support.access import seed
@@ -177,41 +174,6 @@ async def test_zero_max_token_days_means_no_cap_but_parents_still_bound(
     parent_expiry, parent = await short_lived(store)
     child = await mint(uncapped.with_token(parent))
     assert abs(expiry_of(child) - parent_expiry) < timedelta(seconds=1)
-
-
-def test_max_token_days_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PAVED_MAX_TOKEN_DAYS", raising=False)
-    assert Settings().max_token_days == 90
-    for days in ("0", "7", "36500"):
-        monkeypatch.setenv("PAVED_MAX_TOKEN_DAYS", days)
-        assert Settings().max_token_days == int(days)
-    for days in ("-1", "36501", "ninety"):
-        monkeypatch.setenv("PAVED_MAX_TOKEN_DAYS", days)
-        with pytest.raises(ValidationError):
-            Settings()
-
-
-def test_the_bounds_in_one_function() -> None:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    parent = now + timedelta(minutes=45)
-    assert token_expiry(None, now=now, max_days=90) == now + timedelta(days=90)
-    assert token_expiry(None, now=now, max_days=0) is None
-    assert token_expiry(None, now=now, max_days=90, parent_expires_at=parent) == parent
-    assert token_expiry(None, now=now, max_days=0, parent_expires_at=parent) == parent
-    long_parent = now + timedelta(days=365)  # made before the limit was lowered
-    assert token_expiry(None, now=now, max_days=90, parent_expires_at=long_parent) == (
-        now + timedelta(days=90)
-    )
-    for requested, ceiling, message in [
-        (parent + timedelta(seconds=1), parent, "outlive"),
-        (now + timedelta(days=90, seconds=1), None, "at most 90 days"),
-        (now + timedelta(days=90, seconds=1), long_parent, "at most 90 days"),
-        (now, parent, "in the future"),
-        (datetime(2026, 1, 1, 0, 30), parent, "time zone"),
-    ]:
-        with pytest.raises(ValidationFailed, match=message) as refused:
-            token_expiry(requested, now=now, max_days=90, parent_expires_at=ceiling)
-        assert refused.value.path == ("input", "expiresAt")
 
 
 # --- `paved token create` follows the same cap ---------------------------------------------

@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from api.oidc import OidcIdentity, OidcVerifier
 from api.settings import Settings
 from domain.access.model import Unauthenticated
+from tests.support.clock import FakeClock
 from tests.support.oidc import (
     DISCOVERY_PATH,
     JWKS_PATH,
-    Clock,
     IdentityProvider,
     SigningKey,
     b64url,
@@ -73,8 +73,8 @@ def idp(provider: IdentityProvider, keys: Keys) -> IdentityProvider:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(1_700_000_000.0)
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def make_verifier(idp: IdentityProvider, http: httpx.AsyncClient, clock: Clock) -> MakeVerifier:
+def make_verifier(idp: IdentityProvider, http: httpx.AsyncClient, clock: FakeClock) -> MakeVerifier:
     def make(**overrides: Any) -> OidcVerifier:
         arguments: dict[str, Any] = {
             "issuer": idp.issuer,
@@ -99,7 +99,7 @@ def make_verifier(idp: IdentityProvider, http: httpx.AsyncClient, clock: Clock) 
 
 
 @pytest.fixture
-def claims(idp: IdentityProvider, clock: Clock) -> Callable[..., dict[str, Any]]:
+def claims(idp: IdentityProvider, clock: FakeClock) -> Callable[..., dict[str, Any]]:
     """Claims of a good token at the clock's time, with `changes` (MISSING drops one)."""
 
     def build(**changes: Any) -> dict[str, Any]:
@@ -162,7 +162,7 @@ async def test_es256_token_with_a_configured_jwks_url_skips_discovery(
 
 
 async def test_keys_are_cached(
-    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: Clock
+    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: FakeClock
 ) -> None:
     verifier = make_verifier()
     for _ in range(5):
@@ -212,7 +212,7 @@ async def test_groups_come_from_the_configured_claim(
     ids=["expired-within-leeway", "nbf-within-leeway", "iat-within-leeway"],
 )
 async def test_clock_skew_within_the_leeway_is_accepted(
-    make_verifier: MakeVerifier, keys: Keys, claims: Any, clock: Clock, changes: dict[str, int]
+    make_verifier: MakeVerifier, keys: Keys, claims: Any, clock: FakeClock, changes: dict[str, int]
 ) -> None:
     now = int(clock.now)
     token = keys.rsa.sign(claims(**{name: now + delta for name, delta in changes.items()}))
@@ -353,7 +353,7 @@ async def test_bad_tokens_are_refused_with_a_safe_message(
     make_verifier: MakeVerifier,
     keys: Keys,
     claims: Any,
-    clock: Clock,
+    clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
     forge: Callable[[Forge], str],
     message: str,
@@ -380,7 +380,7 @@ async def test_refusals_before_any_key_is_needed_fetch_nothing(
 
 
 async def test_a_new_kid_triggers_one_refetch_then_verifies(
-    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: Clock
+    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: FakeClock
 ) -> None:
     verifier = make_verifier()
     await verifier.verify(keys.rsa.sign(claims()))
@@ -399,7 +399,7 @@ async def test_a_new_kid_triggers_one_refetch_then_verifies(
 
 
 async def test_a_new_kid_within_a_minute_of_the_last_fetch_waits(
-    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: Clock
+    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: FakeClock
 ) -> None:
     verifier = make_verifier()
     await verifier.verify(keys.rsa.sign(claims()))
@@ -415,7 +415,7 @@ async def test_a_new_kid_within_a_minute_of_the_last_fetch_waits(
 
 
 async def test_a_flood_of_unknown_kids_refetches_at_most_once_a_minute(
-    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: Clock
+    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: FakeClock
 ) -> None:
     verifier = make_verifier()
     await verifier.verify(keys.rsa.sign(claims()))
@@ -454,7 +454,7 @@ async def test_concurrent_first_verifications_share_one_fetch(
 
 
 async def test_cached_keys_expire_so_a_removed_key_stops_working(
-    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: Clock
+    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: FakeClock
 ) -> None:
     verifier = make_verifier()
     await verifier.verify(keys.rsa.sign(claims()))
@@ -470,7 +470,7 @@ async def test_cached_keys_expire_so_a_removed_key_stops_working(
 
 
 async def test_expired_cache_is_still_used_while_the_provider_is_down(
-    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: Clock
+    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: FakeClock
 ) -> None:
     verifier = make_verifier()
     await verifier.verify(keys.rsa.sign(claims()))
@@ -546,7 +546,7 @@ async def test_a_discovery_document_for_another_issuer_is_refused(
 
 
 async def test_after_a_failed_fetch_the_provider_is_retried_after_a_few_seconds(
-    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: Clock
+    make_verifier: MakeVerifier, idp: IdentityProvider, keys: Keys, claims: Any, clock: FakeClock
 ) -> None:
     verifier = make_verifier(jwks_url=idp.jwks_url)
     idp.status = 503
@@ -609,7 +609,7 @@ def test_symmetric_or_no_algorithms_are_refused_at_construction(
 
 
 async def test_from_settings(
-    http: httpx.AsyncClient, idp: IdentityProvider, keys: Keys, claims: Any, clock: Clock
+    http: httpx.AsyncClient, idp: IdentityProvider, keys: Keys, claims: Any, clock: FakeClock
 ) -> None:
     settings = Settings(
         oidc_issuer=idp.issuer,

@@ -1,10 +1,10 @@
-"""The demo organisation: valid data, loaded into an empty catalog once and only once."""
+"""The demo organisation: loaded into an empty catalog once and only once (its data is
+checked without a database in `tests/unit/test_demo_plan.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from demo import organisation as demo
-from demo.deployments import PIPELINE, DemoCatalog, plan_history
+from demo.deployments import PIPELINE
 from demo.organisation import (
     API_CLIENTS,
     CONTRIBUTORS,
@@ -32,7 +32,6 @@ from domain.deployments.model import DeploymentState
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.tables import CATALOG_TABLES
 
-SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 TABLES = CATALOG_TABLES
 
 
@@ -87,76 +86,6 @@ def check_history_counts(found: dict[str, int]) -> None:
     assert found["deployment_events"] >= 2 * found["deployments"]
     assert found["deployment_approvals"] >= 50
     assert {k: v for k, v in found.items() if k not in DEPLOYMENT_TABLES} == expected_counts()
-
-
-# The data itself, without a database.
-
-
-def test_slugs_handles_and_sizes_are_valid() -> None:
-    slugs = [t.slug for t in TEAMS] + [s.slug for s in SERVICES] + [e.slug for e in ENVIRONMENTS]
-    slugs += [u.handle for u in USERS]
-    assert all(SLUG.fullmatch(slug) for slug in slugs), [s for s in slugs if not SLUG.fullmatch(s)]
-    names = [t.name for t in TEAMS] + [s.name for s in SERVICES] + [u.name for u in USERS]
-    assert all(0 < len(name) <= 200 for name in names)
-    for service in SERVICES:
-        assert service.tier is None or 1 <= service.tier <= 4
-        assert len(service.tags) <= 50
-        assert len(set(service.tags)) == len(service.tags)
-        assert all(0 < len(tag) <= 63 for tag in service.tags)
-        assert all(link.url.startswith("https://") for link in service.links)
-        assert service.repository_url is None or service.repository_url.startswith("https://")
-
-
-def test_keys_are_unique() -> None:
-    for keys in (
-        [t.slug for t in TEAMS],
-        [u.handle for u in USERS],
-        [u.email.lower() for u in USERS],
-        [s.slug for s in SERVICES],
-        [e.slug for e in ENVIRONMENTS],
-    ):
-        assert len(set(keys)) == len(keys)
-
-
-def test_references_resolve() -> None:
-    teams = {t.slug for t in TEAMS}
-    services = {s.slug for s in SERVICES}
-    seen: set[str] = set()
-    for team in TEAMS:  # parents come first, so they exist when a sub-team is created
-        assert team.parent is None or team.parent in seen
-        seen.add(team.slug)
-    assert set(MEMBERSHIPS) == {u.handle for u in USERS}
-    for member_of in MEMBERSHIPS.values():
-        assert 1 <= len(member_of) <= 2
-        assert len(set(member_of)) == len(member_of)
-        assert set(member_of) <= teams
-    owners = {s.slug: s.owner for s in SERVICES}
-    assert set(owners.values()) <= teams
-    for slug, contributors in CONTRIBUTORS.items():
-        assert slug in services
-        assert set(contributors) <= teams
-        assert owners[slug] not in contributors
-        assert len(set(contributors)) == len(contributors)
-    for slug, targets in DEPENDENCIES.items():
-        assert slug in services
-        assert set(targets) <= services
-        assert slug not in targets
-        assert len(set(targets)) == len(targets)
-
-
-def test_dependency_graph_is_acyclic() -> None:
-    done: set[str] = set()
-
-    def visit(slug: str, path: tuple[str, ...]) -> None:
-        assert slug not in path, f"cycle: {' -> '.join((*path, slug))}"
-        if slug in done:
-            return
-        for target in DEPENDENCIES.get(slug, ()):
-            visit(target, (*path, slug))
-        done.add(slug)
-
-    for service in SERVICES:
-        visit(service.slug, ())
 
 
 # Loading it.
@@ -515,23 +444,3 @@ async def test_history_loads_fast(pool: asyncpg.Pool) -> None:
     started = time.perf_counter()
     assert await load_demo_if_empty(pool) is True
     assert time.perf_counter() - started < 2.0  # about 0.3 s on a laptop; history ~0.1 s
-
-
-def test_planning_is_deterministic() -> None:
-    from demo.deployments import Actor, DemoService
-    from domain.access.model import ActorKind
-
-    people = tuple(Actor(ActorKind.USER, n, f"User {n}") for n in range(1, 5))
-    catalog = DemoCatalog(
-        services=(
-            DemoService(1, "a", 1, "PRODUCTION", people[:2], Actor(ActorKind.CLIENT, 1, "CI")),
-            DemoService(2, "b", None, "EXPERIMENTAL", people[1:3], None),
-        ),
-        environments={slug: n for n, slug in enumerate(PIPELINE, 1)},
-        approvers={"production": people[2:]},
-    )
-    now = datetime(2025, 6, 1, tzinfo=UTC)
-    first, second = plan_history(catalog, now), plan_history(catalog, now)
-    assert first == second
-    assert len(first) > 20
-    assert all(d.environment != "production" for d in first if d.service_id == 2)

@@ -1,3 +1,5 @@
+"""A clock for the code under test that takes `clock=`: it moves only when told to."""
+
 from __future__ import annotations
 
 

@@ -34,7 +34,7 @@ from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.reads import PostgresCatalogReader
 from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvironment
 from resolvers.rollouts import Rollouts
-from tests.support.deployer_fakes.clock import FakeClock
+from tests.support.clock import FakeClock
 
 ADA = Requester(ActorKind.USER, 1, "Ada")
 SIMULATED = {"durationSeconds": 5, "failVersions": "-broken$"}

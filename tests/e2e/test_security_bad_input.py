@@ -18,6 +18,7 @@ import pytest
 
 from api.graphql_http import GraphQLEndpoint
 from api.rate_limits import RateLimiter
+from tests.support.clock import FakeClock
 from tests.support.graphql import GraphQLClient
 from tests.support.statements import StatementLog
 
@@ -196,15 +197,10 @@ async def test_a_mutation_given_a_non_ascii_id_answers_not_found(
 # --- deeply nested variables --------------------------------------------------------------
 
 
-class FrozenClock:
-    def __call__(self) -> float:
-        return 1_000.0
-
-
 @pytest.fixture
 def limiter(endpoint: GraphQLEndpoint, monkeypatch: pytest.MonkeyPatch) -> RateLimiter:
     """The app's limiter, replaced by a 100-point bucket that does not refill meanwhile."""
-    limiter = RateLimiter(100, 10, clock=FrozenClock())
+    limiter = RateLimiter(100, 10, clock=FakeClock(1_000.0))
     monkeypatch.setattr(endpoint, "rate_limiter", limiter)
     return limiter
 

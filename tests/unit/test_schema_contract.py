@@ -6,7 +6,7 @@ from pathlib import Path
 
 from schema.build import schema_sdl
 
-COMMITTED = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
+COMMITTED = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
 
 
 def test_code_schema_matches_the_committed_sdl() -> None:
