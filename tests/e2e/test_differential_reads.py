@@ -10,7 +10,7 @@ app runs with PAVED_FAST_READS=verify), and any disagreement fails the `client` 
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 import asyncpg
@@ -46,7 +46,7 @@ CATALOG_ROOTS = (
     "node", "nodes", "service", "services", "team", "teams", "user", "users", "environment",
     "environments", "deployments", "releaseMatrix", "compareEnvironments", "deploymentMetrics",
 )  # fmt: skip
-SCHEMA_SDL = Path(__file__).resolve().parents[1] / "schema" / "schema.graphql"
+SCHEMA_SDL = files("schema").joinpath("schema.graphql")
 # Fields only the executor answers (what providers say now, audit trails): left out of the
 # generated queries, which would otherwise mostly fall back and compare nothing.
 EXECUTOR_ONLY_FIELDS = {

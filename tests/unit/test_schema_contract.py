@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources import files
 
 from schema.build import schema_sdl
 
-COMMITTED = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
+COMMITTED = files("schema").joinpath("schema.graphql")
 
 
 def test_code_schema_matches_the_committed_sdl() -> None:
