@@ -1,6 +1,7 @@
 """A real PostgreSQL (embedded, or TEST_DATABASE_URL) and an empty catalog per test, for
-the integration and end-to-end tests. Every fixture here is lazy: the server starts only
-when a test asks for it, so the unit tests never start one."""
+the integration and end-to-end tests, and deployer retries that do not wait. Every fixture
+here is lazy: the server starts only when a test asks for it, so the unit tests never start
+one."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from api.bootstrap import migrate
 from providers.postgres.database import EmbeddedPostgres, create_pool
 from providers.postgres.tables import CATALOG_TABLES
+from tests.support.deployer_fakes.retries import instant_retries
 from tests.support.statements import StatementLog
 
 
@@ -58,3 +60,10 @@ async def pool(session_pool: asyncpg.Pool) -> asyncpg.Pool:
 @pytest.fixture(scope="session")
 def statements() -> StatementLog:
     return StatementLog()
+
+
+@pytest.fixture
+def retries_without_waiting() -> Iterator[None]:
+    """The deployer adapters retry as often as their policy says, with no wait between tries."""
+    with instant_retries():
+        yield

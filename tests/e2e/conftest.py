@@ -9,10 +9,10 @@ import httpx2 as httpx
 import pytest
 from starlette.applications import Starlette
 
-from api.app import create_app
-from api.bootstrap import Container, Overrides
+from api.bootstrap import Overrides
 from api.graphql_http import GraphQLEndpoint
 from api.settings import Settings
+from tests.support.app import forget_providers, in_process_client, started_app
 from tests.support.graphql import GraphQLClient
 from tests.support.statements import StatementLog
 
@@ -32,15 +32,13 @@ def test_settings(migrated_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def app(test_settings: Settings, statements: StatementLog) -> AsyncIterator[Starlette]:
-    app = create_app(test_settings, Overrides(query_logger=statements.record))
-    async with app.router.lifespan_context(app):
+    async with started_app(test_settings, Overrides(query_logger=statements.record)) as app:
         yield app
 
 
 @pytest.fixture(scope="session")
 async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+    async with in_process_client(app) as client:
         yield client
 
 
@@ -48,15 +46,6 @@ async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 def endpoint(app: Starlette) -> GraphQLEndpoint:
     endpoint: GraphQLEndpoint = app.state.graphql
     return endpoint
-
-
-async def forget_providers(app: Starlette) -> None:
-    """Ids restart with each test's empty catalog: what the runner and the adapters remember
-    of earlier deployments must go with them."""
-    container: Container = app.state.container
-    await container.rollouts.forget_everything()
-    container.deployers.forget()
-    container.live.forget()
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ from domain.access.tokens import hash_token, looks_like_token
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import create_pool
-from providers.postgres.migrations import apply_migrations
-from tests.support.processes import clean_environment, run_paved, scratch_database
+from tests.support.processes import clean_environment, migrated_scratch_database, run_paved
 
 SLUG_RULE = (
     "must be 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"
@@ -27,13 +26,8 @@ SLUG_RULE = (
 @pytest.fixture(scope="module")
 async def cli_database(database_url: str) -> AsyncIterator[str]:
     """Migrated beforehand, so that the commands log nothing about migrations."""
-    async with scratch_database(database_url) as dsn:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await apply_migrations(connection)
-            await connection.execute("INSERT INTO teams (slug, name) VALUES ('platform', 'P')")
-        finally:
-            await connection.close()
+    platform = "INSERT INTO teams (slug, name) VALUES ('platform', 'P')"
+    async with migrated_scratch_database(database_url, platform) as dsn:
         yield dsn
 
 

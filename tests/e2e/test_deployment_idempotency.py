@@ -7,16 +7,15 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 from starlette.applications import Starlette
 
-from api.app import create_app
 from api.bootstrap import Container, Overrides
 from api.settings import Settings
 from domain.deployments.model import Deployer, DeployRequest, ProviderUpdate
 from providers.deployers.registry import build_deployer
 from tests.support.access import seed
+from tests.support.app import in_process_client, started_app
 from tests.support.graphql import GraphQLClient
 
 REPLAYS = 50
@@ -56,8 +55,7 @@ async def counted_app(
     ) -> Deployer:
         return CountingDeployer(build_deployer(kind, settings, clock=clock), starts)
 
-    app = create_app(test_settings, Overrides(deployer_factory=build))
-    async with app.router.lifespan_context(app):
+    async with started_app(test_settings, Overrides(deployer_factory=build)) as app:
         yield app, starts
 
 
@@ -65,8 +63,7 @@ async def test_concurrent_replays_make_one_deployment_and_one_provider_call(
     counted_app: tuple[Starlette, list[int]],
 ) -> None:
     app, starts = counted_app
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+    async with in_process_client(app) as http:
         gql = GraphQLClient(http)
         await seed(gql, app.state.container.pool)
         created = await gql.mutate(

@@ -17,6 +17,7 @@ from domain.access.model import LOCAL_ADMIN
 from domain.catalog.records import TeamRecord
 from resolvers import catalog_mutations
 from resolvers.context import Context, Ports
+from tests.support.catalog import create_teams
 from tests.support.graphql import GraphQLClient
 
 HOOKS = {"url": "https://hooks.example/deploy", "secretEnv": "PAVED_SECRET_HOOK"}
@@ -26,12 +27,6 @@ environment(slug: $slug) {
   protection { requiredApprovals preventSelfApproval approverTeams { slug } }
 }
 """
-
-
-async def teams(gql: GraphQLClient, *slugs: str) -> None:
-    for slug in slugs:
-        created = await gql.mutate("createTeam", "team { slug }", slug=slug, name=slug)
-        assert created["errors"] == [], created
 
 
 async def environment(gql: GraphQLClient, slug: str) -> Any:
@@ -66,7 +61,7 @@ async def mutate(
 async def test_create_with_provider_and_protection_is_one_audited_change(
     gql: GraphQLClient, client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    await teams(gql, "sre", "platform")
+    await create_teams(gql, "sre", "platform")
     request_id = uuid.uuid4().hex
     created = await mutate(
         client,
@@ -142,7 +137,7 @@ def racing_context(app: Starlette, request_id: str, monkeypatch: pytest.MonkeyPa
 async def test_create_refused_at_write_time_writes_nothing(
     gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await teams(gql, "sre")
+    await create_teams(gql, "sre")
     request_id = uuid.uuid4().hex
     context = racing_context(app, request_id, monkeypatch)
     outcome = await catalog_mutations.create_environment(
@@ -165,7 +160,7 @@ async def test_create_refused_at_write_time_writes_nothing(
 async def test_update_refused_at_write_time_changes_nothing(
     gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await teams(gql, "sre")
+    await create_teams(gql, "sre")
     created = await gql.mutate(
         "createEnvironment", "environment { slug }", slug="prod", name="Prod", tier="PRODUCTION",
         provider={"kind": "webhook", "settings": HOOKS},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.catalog import create_teams
 from tests.support.graphql import GraphQLClient
 
 SERVICE = (
@@ -11,12 +12,6 @@ SERVICE = (
     "version createdAt updatedAt owner { slug } owners { role team { slug } } "
     "dependsOn { slug } dependents { slug } }"
 )
-
-
-async def setup_teams(gql: GraphQLClient, *slugs: str) -> None:
-    for slug in slugs:
-        payload = await gql.mutate("createTeam", "team { slug }", slug=slug, name=slug)
-        assert payload["errors"] == []
 
 
 async def make_service(gql: GraphQLClient, slug: str, owner: str, **fields: Any) -> dict[str, Any]:
@@ -29,7 +24,7 @@ async def make_service(gql: GraphQLClient, slug: str, owner: str, **fields: Any)
 
 
 async def test_create_service_with_everything(gql: GraphQLClient) -> None:
-    await setup_teams(gql, "payments")
+    await create_teams(gql, "payments")
     service = await make_service(
         gql,
         "payments-api",
@@ -54,7 +49,7 @@ async def test_create_service_with_everything(gql: GraphQLClient) -> None:
 
 
 async def test_defaults_and_unknown_owner(gql: GraphQLClient) -> None:
-    await setup_teams(gql, "t")
+    await create_teams(gql, "t")
     service = await make_service(gql, "plain", "t")
     assert service["lifecycle"] == "EXPERIMENTAL"
     assert (service["tier"], service["tags"], service["links"]) == (None, [], [])
@@ -67,7 +62,7 @@ async def test_defaults_and_unknown_owner(gql: GraphQLClient) -> None:
 
 
 async def test_bounds_are_validation_errors_and_nothing_is_written(gql: GraphQLClient) -> None:
-    await setup_teams(gql, "t")
+    await create_teams(gql, "t")
     cases: list[tuple[dict[str, Any], list[str]]] = [
         ({"tier": 5}, ["input", "tier"]),
         ({"name": "n" * 201}, ["input", "name"]),
@@ -86,7 +81,7 @@ async def test_bounds_are_validation_errors_and_nothing_is_written(gql: GraphQLC
 
 
 async def test_update_service_and_versions(gql: GraphQLClient) -> None:
-    await setup_teams(gql, "t")
+    await create_teams(gql, "t")
     created = await make_service(gql, "svc", "t", tier=2, tags=["a"])
     updated = await gql.mutate(
         "updateService", SERVICE, service="svc", expectedVersion=1, tier=None, tags=["b", "c"],
@@ -114,7 +109,7 @@ async def test_update_service_and_versions(gql: GraphQLClient) -> None:
 
 
 async def test_owners_exactly_one_primary(gql: GraphQLClient) -> None:
-    await setup_teams(gql, "a", "b", "c")
+    await create_teams(gql, "a", "b", "c")
     await make_service(gql, "svc", "a")
     fields = "service { version owner { slug } owners { role team { slug } } }"
     changed = await gql.mutate(
@@ -148,7 +143,7 @@ async def test_owners_exactly_one_primary(gql: GraphQLClient) -> None:
 
 
 async def test_dependencies(gql: GraphQLClient) -> None:
-    await setup_teams(gql, "t")
+    await create_teams(gql, "t")
     for slug in ("web", "api", "db"):
         await make_service(gql, slug, "t")
     fields = "service { version dependsOn { slug } }"
@@ -175,7 +170,7 @@ async def test_dependencies(gql: GraphQLClient) -> None:
 
 
 async def test_delete_service_removes_ownerships_and_edges(gql: GraphQLClient) -> None:
-    await setup_teams(gql, "t")
+    await create_teams(gql, "t")
     await make_service(gql, "web", "t")
     api = await make_service(gql, "api", "t")
     await gql.mutate("addServiceDependency", "service { slug }", service="web", dependsOn="api")

@@ -23,7 +23,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.actor_slots import ActorSlots
-from api.app import create_app
 from api.bootstrap import Overrides
 from api.graphql_http import GraphQLEndpoint, Hardening
 from api.rate_limits import RateLimiter
@@ -36,8 +35,10 @@ from api.trusted_documents import (
 )
 from cli.main import main
 from domain.access.model import ActorKind, Principal, Scope
+from tests.support.app import in_process_client, started_app
 from tests.support.catalog import seed_two_hundred_services
 from tests.support.clock import FakeClock
+from tests.support.logs import no_tracebacks
 from tests.support.statements import StatementLog
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -77,9 +78,7 @@ async def endpoint_client() -> AsyncIterator[Any]:
             return await endpoint(request)
 
         app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"])])
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
-        )
+        client = in_process_client(app)
         opened.append(client)
         return client
 
@@ -354,8 +353,7 @@ async def test_each_actor_has_its_own_bucket(
 @pytest.fixture(scope="module")
 async def production(test_settings: Settings, statements: StatementLog) -> AsyncIterator[Any]:
     settings = test_settings.model_copy(update={"env": "production"})
-    app = create_app(settings, Overrides(query_logger=statements.record))
-    async with app.router.lifespan_context(app):
+    async with started_app(settings, Overrides(query_logger=statements.record)) as app:
         yield app.state.graphql
 
 
@@ -475,8 +473,7 @@ async def trusting(
     test_settings: Settings, statements: StatementLog, documents_file: Path
 ) -> AsyncIterator[GraphQLEndpoint]:
     settings = test_settings.model_copy(update={"trusted_documents": documents_file})
-    app = create_app(settings, Overrides(query_logger=statements.record))
-    async with app.router.lifespan_context(app):
+    async with started_app(settings, Overrides(query_logger=statements.record)) as app:
         yield app.state.graphql
 
 
@@ -549,9 +546,8 @@ async def test_a_bad_documents_file_stops_start_up_with_one_line(
     path = tmp_path / "trusted.json"
     if content is not None:
         path.write_bytes(content)
-    app = create_app(test_settings.model_copy(update={"trusted_documents": path}))
     with pytest.raises(TrustedDocumentsError) as failed:
-        async with app.router.lifespan_context(app):
+        async with started_app(test_settings.model_copy(update={"trusted_documents": path})):
             pass
     message = str(failed.value)
     assert message.startswith("invalid setting PAVED_TRUSTED_DOCUMENTS: ")
@@ -560,11 +556,6 @@ async def test_a_bad_documents_file_stops_start_up_with_one_line(
 
 
 # --- issue 17: attacks found by probing the API ---------------------------------------------
-
-
-def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
-    logged = [record for record in caplog.records if record.exc_info]
-    assert logged == [], logged[0].getMessage()
 
 
 NINE_LEVELS = (

@@ -12,13 +12,12 @@ from typing import Any
 import asyncpg
 import httpx2 as httpx
 import pytest
-from starlette.applications import Starlette
 
-from api.app import create_app
 from api.bootstrap import Overrides
 from api.settings import Settings
 from domain.access.model import Scope
 from providers.postgres.access_store import PostgresAccessStore
+from tests.support.app import in_process_client, started_app
 from tests.support.oidc import IdentityProvider, SigningKey, hmac_token, unsigned_token
 from tests.support.statements import StatementLog
 
@@ -54,11 +53,11 @@ async def production(
             "oidc_audience": AUDIENCE,
         }
     )
-    app: Starlette = create_app(settings, Overrides(query_logger=statements.record))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            yield client
+    async with (
+        started_app(settings, Overrides(query_logger=statements.record)) as app,
+        in_process_client(app) as client,
+    ):
+        yield client
 
 
 def claims(**changes: Any) -> dict[str, Any]:

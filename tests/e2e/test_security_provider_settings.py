@@ -22,28 +22,26 @@ import contextlib
 import logging
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx2 as httpx
 import pytest
 from starlette.applications import Starlette
 
-from api.app import create_app
-from api.bootstrap import Container, Overrides
 from api.settings import Settings
 from domain.access.model import Scope
 from tests.support.access import seed, token
+from tests.support.app import forget_providers, in_process_client, started_app
 from tests.support.deployer_fakes.argocd_api import Reply as ArgoReply
 from tests.support.deployer_fakes.argocd_api import error_body, running_argocd
 from tests.support.deployer_fakes.kubernetes_api import running_kubernetes_api
 from tests.support.deployer_fakes.receiver import Reply, running_receiver
-from tests.support.deployer_fakes.retries import instant_retries
 from tests.support.deployments import settled
 from tests.support.graphql import GraphQLClient
+from tests.support.logs import no_tracebacks
 
 REBINDING = "rebind.paved.test"
 """A name the attacker's DNS answers with a public address first, and 127.0.0.1 after."""
@@ -84,27 +82,18 @@ async def guarded_app(test_settings: Settings, secrets_dir: Path) -> AsyncIterat
     settings = test_settings.model_copy(
         update={"provider_allow_private": False, "secrets_dir": secrets_dir}
     )
-    app = create_app(settings, Overrides())
-    async with app.router.lifespan_context(app):
+    async with started_app(settings) as app:
         yield app
-
-
-async def forget(app: Starlette) -> None:
-    container: Container = app.state.container
-    await container.rollouts.forget_everything()
-    container.deployers.forget()
-    container.live.forget()
 
 
 @pytest.fixture
 async def admin(guarded_app: Starlette, pool: asyncpg.Pool) -> AsyncIterator[GraphQLClient]:
     """The guarded app's local admin (development: requests without credentials), over an
     empty catalog."""
-    await forget(guarded_app)
-    transport = httpx.ASGITransport(app=guarded_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+    await forget_providers(guarded_app)
+    async with in_process_client(guarded_app) as http:
         yield GraphQLClient(http)
-    await forget(guarded_app)
+    await forget_providers(guarded_app)
 
 
 @dataclass
@@ -161,16 +150,7 @@ async def listener() -> AsyncIterator[Listener]:
         yield heard
 
 
-@pytest.fixture(autouse=True)
-def _instant_retries() -> Iterator[None]:
-    with instant_retries():
-        yield
-
-
-def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
-    logged = [record for record in caplog.records if record.exc_info]
-    assert logged == [], logged[0].getMessage()
-    assert "Traceback" not in caplog.text
+pytestmark = pytest.mark.usefixtures("retries_without_waiting")
 
 
 async def create_environment(

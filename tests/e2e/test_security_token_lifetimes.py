@@ -14,18 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx2 as httpx
 import pytest
 
-from api.app import create_app
 from api.settings import Settings
 from domain.access.model import Scope
 from domain.access.tokens import hash_token
 from providers.postgres.access_store import PostgresAccessStore
-from providers.postgres.migrations import apply_migrations
 from tests.support.access import seed
+from tests.support.app import in_process_client, started_app
 from tests.support.graphql import GraphQLClient
-from tests.support.processes import clean_environment, run_paved, scratch_database
+from tests.support.processes import clean_environment, migrated_scratch_database, run_paved
 
 TOKEN = "token { id scopes expiresAt } secret"
 VIEWER = "{ viewer { ... on User { handle } } }"
@@ -154,11 +152,8 @@ async def test_max_token_days_bounds_an_admins_tokens(
 async def uncapped(test_settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[GraphQLClient]:
     """The app started with `PAVED_MAX_TOKEN_DAYS=0`."""
     settings = test_settings.model_copy(update={"max_token_days": 0, "pool_max_size": 2})
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield GraphQLClient(http)
+    async with started_app(settings) as app, in_process_client(app) as http:
+        yield GraphQLClient(http)
 
 
 async def test_zero_max_token_days_means_no_cap_but_parents_still_bound(
@@ -181,15 +176,8 @@ async def test_zero_max_token_days_means_no_cap_but_parents_still_bound(
 
 @pytest.fixture(scope="module")
 async def cli_database(database_url: str) -> AsyncIterator[str]:
-    async with scratch_database(database_url) as dsn:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await apply_migrations(connection)
-            await connection.execute(
-                "INSERT INTO users (handle, name, email) VALUES ('bob', 'Bob', 'bob@example.com')"
-            )
-        finally:
-            await connection.close()
+    bob = "INSERT INTO users (handle, name, email) VALUES ('bob', 'Bob', 'bob@example.com')"
+    async with migrated_scratch_database(database_url, bob) as dsn:
         yield dsn
 
 

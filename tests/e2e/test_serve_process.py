@@ -23,6 +23,7 @@ import psutil  # type: ignore[import-untyped]
 from domain.access.model import Scope
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.database import create_pool
+from tests.support.network import free_port
 from tests.support.processes import clean_environment, paved_command, scratch_database
 
 HOST = "127.0.0.1"
@@ -30,13 +31,6 @@ READY_TIMEOUT = 60.0
 EXIT_TIMEOUT = 10.0
 POSTGRES_GONE_TIMEOUT = 5.0
 TOTALS = "{ teams { totalCount } users { totalCount } services { totalCount } }"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 # --- processes --------------------------------------------------------------------------
@@ -151,7 +145,7 @@ class Served:
 def paved_serve(workdir: Path, data_dir: Path, name: str, **environment: str) -> Iterator[Served]:
     """`paved serve --port <free> --data-dir <data_dir>` in `workdir`; whatever happens,
     nothing it started outlives the block."""
-    port = free_port()
+    port = free_port(HOST)
     log_path = workdir / f"{name}.log"
     log_file: IO[bytes]
     with log_path.open("wb") as log_file:

@@ -12,11 +12,12 @@ import pytest
 from domain.access.model import ActorKind, Scope
 from domain.access.ports import AccessStore
 from domain.access.tokens import hash_token, looks_like_token, new_token
-from domain.errors import CatalogError, ErrorCode
+from domain.errors import ErrorCode
 from providers.postgres.access_store import (
     PostgresAccessStore,
 )
 from providers.postgres.database import create_pool
+from tests.support.refusals import refusal
 from tests.support.statements import StatementLog
 
 
@@ -42,13 +43,6 @@ async def _id(pool: asyncpg.Pool, table: str, column: str, key: str) -> int:
     return found
 
 
-async def _refusal(code: ErrorCode, awaitable: object) -> CatalogError:
-    with pytest.raises(CatalogError) as caught:
-        await awaitable  # type: ignore[misc]
-    assert caught.value.code is code, caught.value.message
-    return caught.value
-
-
 def test_the_adapter_implements_the_port(pool: asyncpg.Pool) -> None:
     port: AccessStore = PostgresAccessStore(pool)
     assert port is not None
@@ -70,13 +64,13 @@ async def test_api_clients_are_created_listed_and_refused(store: PostgresAccessS
         payments: [],
     }
 
-    bad = await _refusal(ErrorCode.VALIDATION, store.create_api_client("CI Bot", "x", "platform"))
+    bad = await refusal(ErrorCode.VALIDATION, store.create_api_client("CI Bot", "x", "platform"))
     assert bad.path == ("input", "slug")
-    blank = await _refusal(ErrorCode.VALIDATION, store.create_api_client("x", " ", "platform"))
+    blank = await refusal(ErrorCode.VALIDATION, store.create_api_client("x", " ", "platform"))
     assert blank.path == ("input", "name")
-    taken = await _refusal(ErrorCode.CONFLICT, store.create_api_client("ci-bot", "x", "payments"))
+    taken = await refusal(ErrorCode.CONFLICT, store.create_api_client("ci-bot", "x", "payments"))
     assert taken.path == ("input", "slug")
-    missing = await _refusal(ErrorCode.NOT_FOUND, store.create_api_client("new", "x", "ghosts"))
+    missing = await refusal(ErrorCode.NOT_FOUND, store.create_api_client("new", "x", "ghosts"))
     assert missing.path == ("input", "team")
 
 
@@ -89,7 +83,7 @@ async def test_deleting_a_client_removes_its_tokens(store: PostgresAccessStore) 
     assert await store.delete_api_client("ci-bot") == client.id
     assert await store._pool.fetchval("SELECT count(*) FROM api_tokens") == 0
     assert await store.authenticate(secret) is None
-    missing = await _refusal(ErrorCode.NOT_FOUND, store.delete_api_client("ci-bot"))
+    missing = await refusal(ErrorCode.NOT_FOUND, store.delete_api_client("ci-bot"))
     assert missing.path == ("input", "apiClient")
 
 
@@ -192,7 +186,7 @@ async def test_revocation_holds_from_the_very_next_call(store: PostgresAccessSto
     assert await store.authenticate(secret) is None
     again = await store.revoke_token(record.id)
     assert again.revoked_at == revoked.revoked_at
-    missing = await _refusal(ErrorCode.NOT_FOUND, store.revoke_token(record.id + 1000))
+    missing = await refusal(ErrorCode.NOT_FOUND, store.revoke_token(record.id + 1000))
     assert missing.path == ("input", "token")
 
 
@@ -272,7 +266,7 @@ async def test_token_creation_refuses_bad_requests(store: PostgresAccessStore) -
             "expires_at": None,
             **overrides,
         }
-        refused = await _refusal(code, store.create_token(**arguments))  # type: ignore[arg-type]
+        refused = await refusal(code, store.create_token(**arguments))  # type: ignore[arg-type]
         assert refused.path == path, (overrides, refused.message)
     assert await store._pool.fetchval("SELECT count(*) FROM api_tokens") == 0
 
@@ -352,15 +346,15 @@ async def test_users_from_the_cli_and_their_administration(store: PostgresAccess
     assert await store.is_admin(carol.id) is False
     assert await store.is_admin(carol.id + 1000) is False
 
-    bad = await _refusal(ErrorCode.VALIDATION, store.create_user("No Way", "x", "x@y.z", False))
+    bad = await refusal(ErrorCode.VALIDATION, store.create_user("No Way", "x", "x@y.z", False))
     assert bad.path == ("input", "handle")
-    taken = await _refusal(ErrorCode.CONFLICT, store.create_user("ada", "x", "x@y.z", False))
+    taken = await refusal(ErrorCode.CONFLICT, store.create_user("ada", "x", "x@y.z", False))
     assert taken.path == ("input", "handle")
-    email = await _refusal(
+    email = await refusal(
         ErrorCode.CONFLICT, store.create_user("ann", "x", "ADA@example.com", False)
     )
     assert email.path == ("input", "email")
-    missing = await _refusal(ErrorCode.NOT_FOUND, store.set_admin("nobody", True))
+    missing = await refusal(ErrorCode.NOT_FOUND, store.set_admin("nobody", True))
     assert missing.path == ("input", "user")
 
 
@@ -413,7 +407,7 @@ async def test_an_oidc_identity_links_to_the_user_with_its_email(
     assert linked.user_id == ada
     assert linked.is_admin is True
     assert await pool.fetchval("SELECT oidc_subject FROM users WHERE id = $1", ada) == "sub-ada"
-    conflict = await _refusal(
+    conflict = await refusal(
         ErrorCode.CONFLICT, store.provision_oidc_user("sub-other", "ada@example.com", "Ada", [])
     )
     assert conflict.path == ("email",)

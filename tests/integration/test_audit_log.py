@@ -22,8 +22,7 @@ from domain.catalog.records import PageRequest
 from domain.errors import InvalidCursor
 from providers.postgres.audit_log import REDACTED, PostgresAuditLog
 from providers.postgres.database import create_pool
-from providers.postgres.migrations import apply_migrations
-from tests.support.processes import scratch_database
+from tests.support.processes import migrated_scratch_database
 
 
 def entry(
@@ -54,12 +53,7 @@ async def log(pool: asyncpg.Pool) -> PostgresAuditLog:
 @pytest.fixture(scope="module")
 async def chain_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A database of its own, so that its chain holds only what these tests append."""
-    async with scratch_database(database_url) as dsn:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await apply_migrations(connection)
-        finally:
-            await connection.close()
+    async with migrated_scratch_database(database_url) as dsn:
         pool = await create_pool(dsn, min_size=1, max_size=4)
         try:
             yield pool

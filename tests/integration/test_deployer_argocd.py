@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from providers.deployers.registry import build_deployer
 from providers.deployers.settings import InvalidProviderSettings
 from tests.support.deployer_fakes.argocd_api import FakeArgoCD, Reply, error_body, running_argocd
 from tests.support.deployer_fakes.policy import LOOPBACK
-from tests.support.deployer_fakes.retries import instant_retries
+from tests.support.network import free_port
 
 TOKEN_ENV = "PAVED_SECRET_TEST_ARGOCD_TOKEN"
 APP = "payments-production"
@@ -47,10 +46,7 @@ def request(
     )
 
 
-@pytest.fixture(autouse=True)
-def _instant_retries() -> Iterator[None]:
-    with instant_retries():
-        yield
+pytestmark = pytest.mark.usefixtures("retries_without_waiting")
 
 
 @pytest.fixture
@@ -463,9 +459,7 @@ async def test_an_unset_token_variable(argocd: FakeArgoCD, monkeypatch: pytest.M
 
 
 async def test_an_unreachable_server(token: str) -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
+    port = free_port()
     adapter = ArgoCDDeployer(
         {"serverUrl": f"http://127.0.0.1:{port}", "tokenEnv": TOKEN_ENV},
         backoff_seconds=0.01,

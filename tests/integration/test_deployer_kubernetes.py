@@ -38,7 +38,6 @@ from tests.support.deployer_fakes.kubernetes_objects import (
     REVISION_HISTORY,
 )
 from tests.support.deployer_fakes.policy import LOOPBACK, with_secrets_dir
-from tests.support.deployer_fakes.retries import instant_retries
 
 TOKEN_ENV = "PAVED_SECRET_TEST_KUBE_TOKEN"
 NS = "prod"
@@ -54,10 +53,7 @@ def request(
     return DeployRequest(deployment_id, service, "production", version, "abc", kind)
 
 
-@pytest.fixture(autouse=True)
-def _instant_retries() -> Iterator[None]:
-    with instant_retries():
-        yield
+pytestmark = pytest.mark.usefixtures("retries_without_waiting")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,16 +25,13 @@ from providers.deployers.webhook import TIMED_OUT, UNKNOWN, WebhookDeployer
 from tests.support.clock import FakeClock
 from tests.support.deployer_fakes.policy import LOOPBACK
 from tests.support.deployer_fakes.receiver import Reply, WebhookReceiver, running_receiver
-from tests.support.deployer_fakes.retries import instant_retries
+from tests.support.network import free_port
 
 SECRET_ENV = "PAVED_SECRET_TEST_HOOK"
 REQUEST = DeployRequest(42, "payments", "production", "1.2.3", "f00dcafe", DeploymentKind.PROMOTION)
 
 
-@pytest.fixture(autouse=True)
-def _instant_retries() -> Iterator[None]:
-    with instant_retries():
-        yield
+pytestmark = pytest.mark.usefixtures("retries_without_waiting")
 
 
 @pytest.fixture
@@ -167,9 +163,7 @@ async def test_a_4xx_is_final_and_told_by_its_status_only(
 
 
 async def test_an_unreachable_receiver_fails_with_a_provider_error(secret: str) -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
+    port = free_port()
     deployer = WebhookDeployer(
         {"url": f"http://127.0.0.1:{port}/hook?token=t0ps3cret", "secretEnv": SECRET_ENV},
         backoff_seconds=0.01,

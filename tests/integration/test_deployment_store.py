@@ -27,6 +27,7 @@ from domain.errors import CatalogError, ErrorCode
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import create_pool
 from providers.postgres.deployments import PostgresDeploymentStore
+from tests.support.refusals import refusal
 
 ADA = Requester(ActorKind.USER, 1, "Ada")
 BOB = Requester(ActorKind.USER, 2, "Bob")
@@ -57,13 +58,6 @@ async def wide_pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(migrated_url, min_size=1, max_size=25)
     yield pool
     await pool.close()
-
-
-async def refusal(code: ErrorCode, awaitable: object) -> CatalogError:
-    with pytest.raises(CatalogError) as caught:
-        await awaitable  # type: ignore[misc]
-    assert caught.value.code is code, caught.value.message
-    return caught.value
 
 
 async def deploy(

@@ -16,6 +16,7 @@ from providers.postgres.tables import CATALOG_TABLES
 from tests.support.processes import (
     clean_environment,
     database_name,
+    migrated_scratch_database,
     run_paved,
     scratch_database,
     with_database,
@@ -187,12 +188,7 @@ async def _public_tables(connection: asyncpg.Connection) -> set[str]:
 
 @pytest.fixture(scope="module")
 async def migrated_scratch(database_url: str) -> AsyncIterator[str]:
-    async with scratch_database(database_url) as dsn:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await apply_migrations(connection)
-        finally:
-            await connection.close()
+    async with migrated_scratch_database(database_url) as dsn:
         yield dsn
 
 

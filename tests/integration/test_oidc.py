@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from api.oidc import OidcIdentity, OidcVerifier
 from api.settings import Settings
 from domain.access.model import Unauthenticated
 from tests.support.clock import FakeClock
+from tests.support.network import free_port
 from tests.support.oidc import (
     DISCOVERY_PATH,
     JWKS_PATH,
@@ -119,13 +119,6 @@ def claims(idp: IdentityProvider, clock: FakeClock) -> Callable[..., dict[str, A
         return {name: value for name, value in merged.items() if value is not MISSING}
 
     return build
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def refused(verifier: OidcVerifier, token: str) -> str:

@@ -1,8 +1,11 @@
-"""A catalog written straight into the tables, for tests that need many rows."""
+"""Catalog rows for tests: teams created through the API, or many rows written straight into
+the tables."""
 
 from __future__ import annotations
 
 import asyncpg
+
+from tests.support.graphql import GraphQLClient
 
 
 async def seed_two_hundred_services(pool: asyncpg.Pool) -> None:
@@ -25,3 +28,10 @@ async def seed_two_hundred_services(pool: asyncpg.Pool) -> None:
         "('b-' || right(a.slug, 3), 'b-' || lpad(((right(a.slug, 3)::int + 1) % 100)::text, 3, '0')) "
         "WHERE a.slug LIKE 'a-%';"
     )
+
+
+async def create_teams(gql: GraphQLClient, *slugs: str) -> None:
+    """Teams named after their slugs, created through the API."""
+    for slug in slugs:
+        created = await gql.mutate("createTeam", "team { slug }", slug=slug, name=slug)
+        assert created["errors"] == [], created

@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import asyncpg
 
+from providers.postgres.migrations import apply_migrations
+
 
 def paved_command() -> list[str]:
     """The installed `paved` console script next to this interpreter, else `python -m cli.main`."""
@@ -74,6 +76,20 @@ async def scratch_database(server_dsn: str) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def migrated_scratch_database(server_dsn: str, setup: str = "") -> AsyncIterator[str]:
+    """A `scratch_database` with every migration applied, then the SQL in `setup` run."""
+    async with scratch_database(server_dsn) as dsn:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await apply_migrations(connection)
+            if setup:
+                await connection.execute(setup)
+        finally:
+            await connection.close()
+        yield dsn
 
 
 async def run_paved(cwd: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx2 as httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -18,6 +17,7 @@ from api.graphql_http import Hardening
 from api.host_guard import HostGuard, HostPolicy
 from api.rate_limits import RateLimited, RateLimiter
 from api.settings import Settings
+from tests.support.app import in_process_client
 from tests.support.clock import FakeClock
 
 
@@ -94,9 +94,7 @@ async def guarded(
         middleware=[Middleware(HostGuard, policy=policy)],
     )
     headers = {"host": host, **({"origin": origin} if origin else {})}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
-    ) as client:
+    async with in_process_client(app) as client:
         return (await client.get(path, headers=headers)).status_code
 
 
