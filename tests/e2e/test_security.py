@@ -38,6 +38,7 @@ from domain.access.model import ActorKind, Principal, Scope
 from tests.support.app import in_process_client, started_app
 from tests.support.catalog import seed_two_hundred_services
 from tests.support.clock import FakeClock
+from tests.support.graphql import aliased
 from tests.support.logs import no_tracebacks
 from tests.support.statements import StatementLog
 
@@ -48,10 +49,6 @@ NESTED_CONNECTIONS = (
     "{ teams(first: 100) { nodes { members(first: 100) { nodes { "
     "teams { services(first: 100) { nodes { slug } } } } } } } }"
 )
-
-
-def aliased(count: int) -> str:
-    return " ".join(f"a{index}: __typename" for index in range(count))
 
 
 def user(actor_id: int, *, admin: bool = False) -> Principal:

@@ -28,15 +28,12 @@ from api.query_limits import (
 )
 from domain.catalog.rules import MAX_OWNERS_PER_SERVICE
 from schema.build import build_schema
+from tests.support.graphql import aliased
 
 
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
     return build_schema()._schema
-
-
-def aliased(count: int, prefix: str = "a") -> str:
-    return " ".join(f"{prefix}{index}: __typename" for index in range(count))
 
 
 def operation(document: DocumentNode, index: int = 0) -> OperationDefinitionNode:
