@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint fmt check schema conformance bench bench-isolation clean
+.PHONY: run test test-unit test-integration test-e2e lint fmt check schema conformance bench \
+        bench-isolation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,16 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+
+# One level of the suite: unit needs no PostgreSQL and takes seconds; the others start one.
+test-unit: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q tests/integration
+
+test-e2e: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q tests/e2e
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -1,25 +1,22 @@
-"""Fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL), an empty catalog per
-test, and the ASGI app served in-process over HTTP."""
+"""A real PostgreSQL (embedded, or TEST_DATABASE_URL) and an empty catalog per test, for
+the integration and end-to-end tests, and deployer retries that do not wait. Every fixture
+here is lazy: the server starts only when a test asks for it, so the unit tests never start
+one."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-import httpx2 as httpx
 import pytest
-from starlette.applications import Starlette
 
-from api.app import create_app
-from api.bootstrap import Container, Overrides, migrate
-from api.graphql_http import GraphQLEndpoint
-from api.settings import Settings
+from api.bootstrap import migrate
 from providers.postgres.database import EmbeddedPostgres, create_pool
 from providers.postgres.tables import CATALOG_TABLES
-from tests.support import StatementLog
+from tests.support.deployer_fakes.retries import instant_retries
+from tests.support.statements import StatementLog
 
 
 @pytest.fixture(scope="session")
@@ -65,66 +62,8 @@ def statements() -> StatementLog:
     return StatementLog()
 
 
-@pytest.fixture(scope="session")
-def test_settings(migrated_url: str) -> Settings:
-    """The executor answers every request; the fast read path's answers are compared with it."""
-    return Settings(
-        database_url=migrated_url,
-        demo=False,
-        pool_min_size=1,
-        pool_max_size=8,
-        fast_reads="verify",
-        rollout_poll_seconds=0.05,
-    )
-
-
-@pytest.fixture(scope="session")
-async def app(test_settings: Settings, statements: StatementLog) -> AsyncIterator[Starlette]:
-    app = create_app(test_settings, Overrides(query_logger=statements.record))
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture(scope="session")
-async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-        yield client
-
-
 @pytest.fixture
-def endpoint(app: Starlette) -> GraphQLEndpoint:
-    endpoint: GraphQLEndpoint = app.state.graphql
-    return endpoint
-
-
-async def forget_providers(app: Starlette) -> None:
-    """Ids restart with each test's empty catalog: what the runner and the adapters remember
-    of earlier deployments must go with them."""
-    container: Container = app.state.container
-    await container.rollouts.forget_everything()
-    container.deployers.forget()
-    container.live.forget()
-
-
-@pytest.fixture
-async def client(
-    app: Starlette, app_client: httpx.AsyncClient, pool: asyncpg.Pool, endpoint: GraphQLEndpoint
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The in-process app over an empty catalog. Every query a test sends is answered by
-    both read paths; the test fails if they disagree."""
-    endpoint.disagreements.clear()
-    await forget_providers(app)
-    yield app_client
-    # Before the next test empties the tables under them.
-    await forget_providers(app)
-    disagreements = list(endpoint.disagreements)
-    endpoint.disagreements.clear()
-    assert not disagreements, disagreements[0]
-
-
-@pytest.fixture
-def gql(client: httpx.AsyncClient) -> Any:
-    from tests.support import GraphQLClient
-
-    return GraphQLClient(client)
+def retries_without_waiting() -> Iterator[None]:
+    """The deployer adapters retry as often as their policy says, with no wait between tries."""
+    with instant_retries():
+        yield

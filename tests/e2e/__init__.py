@@ -1,0 +1,1 @@
+"""The ASGI app over HTTP, the `paved` command and the served process."""

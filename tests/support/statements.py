@@ -1,0 +1,31 @@
+"""Counting the SQL statements the app runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+# asyncpg runs these itself, once per connection, the first time it meets a type.
+_DRIVER_INTROSPECTION = ("typeinfo_tree", "set_config('jit'", "current_setting('jit')")
+
+
+class StatementLog:
+    """Counts the SQL statements the app's pool runs (asyncpg's query logger), leaving
+    out the driver's own one-off type introspection."""
+
+    def __init__(self) -> None:
+        self._recording: list[str] | None = None
+
+    def record(self, logged: Any) -> None:
+        query: str = logged.query
+        if self._recording is not None and not any(m in query for m in _DRIVER_INTROSPECTION):
+            self._recording.append(query)
+
+    @contextmanager
+    def capture(self) -> Iterator[list[str]]:
+        self._recording = []
+        try:
+            yield self._recording
+        finally:
+            self._recording = None

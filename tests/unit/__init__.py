@@ -1,0 +1,1 @@
+"""Domain rules and pure logic: no database, no network, no process."""

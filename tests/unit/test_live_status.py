@@ -1,0 +1,163 @@
+"""Live status through the provider port: concurrent lookups, a deadline per call, a short cache,
+and failures as PROVIDER_ERROR."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from domain.deployments.model import (
+    Deployer,
+    DeploymentKind,
+    DeployRequest,
+    Health,
+    LiveStatus,
+    ProviderCapability,
+    ProviderError,
+    ProviderUpdate,
+)
+from domain.deployments.ports import ProviderSettings
+from domain.errors import ErrorCode, ProviderFailure
+from providers.deployers.simulated import SimulatedDeployer
+from resolvers.live_status import LiveStatusLookup
+from tests.support.clock import FakeClock
+
+SETTINGS = ProviderSettings(1, "fake", {})
+
+
+class SlowDeployer:
+    """Answers live status after `delay` seconds, or fails with `error`."""
+
+    kind = "fake"
+    capabilities = frozenset({ProviderCapability.LIVE_STATUS})
+
+    def __init__(self, delay: float = 0.0, error: Exception | None = None) -> None:
+        self.delay = delay
+        self.error = error
+        self.calls = 0
+
+    async def start(self, request: DeployRequest) -> ProviderUpdate:
+        raise NotImplementedError
+
+    async def poll(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
+        raise NotImplementedError
+
+    async def cancel(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
+        raise NotImplementedError
+
+    async def live_status(
+        self, service_slug: str, environment_slug: str, settings: Mapping[str, Any]
+    ) -> LiveStatus | None:
+        self.calls += 1
+        await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return LiveStatus(Health.HEALTHY, datetime.now(UTC), "fake", f"{service_slug}-1")
+
+
+class OneDeployer:
+    def __init__(self, deployer: Deployer) -> None:
+        self.deployer = deployer
+
+    def for_settings(self, provider: ProviderSettings) -> Deployer:
+        return self.deployer
+
+    async def for_environments(self, environment_ids: object) -> dict[int, Any]:
+        raise NotImplementedError
+
+
+def lookup(deployer: Deployer, **options: Any) -> LiveStatusLookup:
+    return LiveStatusLookup(OneDeployer(deployer), **options)
+
+
+async def test_two_hundred_lookups_run_concurrently() -> None:
+    """A page of 50 services x 4 environments against a provider answering in 200 ms."""
+    live = lookup(SlowDeployer(delay=0.2))
+    pairs = [(f"svc-{s}", f"env-{e}") for s in range(50) for e in range(4)]
+    began = time.monotonic()
+    found = await asyncio.gather(*(live.get(s, e, SETTINGS) for s, e in pairs))
+    assert time.monotonic() - began < 0.6
+    assert [status.version if status else None for status in found] == [f"{s}-1" for s, _ in pairs]
+
+
+async def test_a_slow_provider_fails_at_the_deadline() -> None:
+    live = lookup(SlowDeployer(delay=30), deadline_seconds=0.2)
+    began = time.monotonic()
+    with pytest.raises(ProviderFailure) as failure:
+        await live.get("api", "production", SETTINGS)
+    assert time.monotonic() - began < 0.5
+    assert failure.value.code is ErrorCode.PROVIDER_ERROR
+    assert failure.value.extensions == {"code": "PROVIDER_ERROR"}
+    assert failure.value.message == "the fake provider did not answer within 0.2 s"
+
+
+async def test_provider_errors_and_surprises_become_provider_failures() -> None:
+    with pytest.raises(ProviderFailure, match=r"^cluster unreachable$"):
+        await lookup(SlowDeployer(error=ProviderError("cluster unreachable"))).get(
+            "api", "production", SETTINGS
+        )
+    with pytest.raises(ProviderFailure, match=r"^the fake provider failed$"):
+        await lookup(SlowDeployer(error=KeyError("token=secret"))).get(
+            "api", "production", SETTINGS
+        )
+
+
+async def test_outcomes_are_cached_briefly_and_shared_while_in_flight() -> None:
+    clock = FakeClock()
+    provider = SlowDeployer(delay=0.05)
+    live = lookup(provider, cache_seconds=5, clock=clock)
+    await asyncio.gather(*(live.get("api", "production", SETTINGS) for _ in range(20)))
+    assert provider.calls == 1
+    await live.get("api", "production", SETTINGS)
+    await live.get("web", "production", SETTINGS)
+    assert provider.calls == 2
+    clock.advance(5)
+    await live.get("api", "production", SETTINGS)
+    assert provider.calls == 3
+
+
+async def test_failures_are_cached_too() -> None:
+    clock = FakeClock()
+    provider = SlowDeployer(error=ProviderError("down"))
+    live = lookup(provider, clock=clock)
+    for _ in range(3):
+        with pytest.raises(ProviderFailure):
+            await live.get("api", "production", SETTINGS)
+    assert provider.calls == 1
+
+
+async def test_a_canceled_caller_does_not_fail_the_others() -> None:
+    provider = SlowDeployer(delay=0.1)
+    live = lookup(provider)
+    first = asyncio.create_task(live.get("api", "production", SETTINGS))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(live.get("api", "production", SETTINGS))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    status = await second
+    assert status is not None
+    assert status.health is Health.HEALTHY
+    assert provider.calls == 2
+
+
+async def test_without_the_capability_there_is_no_live_status() -> None:
+    provider = SlowDeployer()
+    provider.capabilities = frozenset()
+    assert await lookup(provider).get("api", "production", SETTINGS) is None
+    assert provider.calls == 0
+
+
+async def test_the_simulated_provider_through_the_lookup() -> None:
+    clock = FakeClock()
+    simulated = SimulatedDeployer({"durationSeconds": 5}, clock=clock)
+    request = DeployRequest(1, "api", "production", "1.2.3", None, DeploymentKind.DEPLOY)
+    await simulated.start(request)
+    clock.advance(5)
+    status = await lookup(simulated).get("api", "production", SETTINGS)
+    assert status is not None
+    assert (status.health, status.version, status.source) == (Health.HEALTHY, "1.2.3", "simulated")
