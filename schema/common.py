@@ -113,7 +113,7 @@ class PageInfo:
 
 def list_bound(max_items: int) -> dict[str, int]:
     """Field metadata: the most items a list field returns, read by the node estimate
-    (`api.query_limits`); lists without it count as DEFAULT_LIST_SIZE items."""
+    (`api.query_cost`); lists without it count as DEFAULT_LIST_SIZE items."""
     return {"max_items": max_items}
 
 

@@ -15,17 +15,9 @@ from graphql import (
     parse,
 )
 
-from api.query_limits import (
-    DEFAULT_LIST_SIZE,
-    Estimate,
-    PageSize,
-    QueryChecker,
-    QueryLimits,
-    QueryRejected,
-    estimate_nodes,
-    measure_shape,
-    parse_within,
-)
+from api.query_cost import DEFAULT_LIST_SIZE, Estimate, PageSize, estimate_nodes
+from api.query_limits import QueryChecker, QueryLimits, QueryRejected, parse_within
+from api.query_shape import measure_shape
 from domain.catalog.rules import MAX_OWNERS_PER_SERVICE
 from schema.build import build_schema
 from tests.support.graphql import aliased
