@@ -14,7 +14,8 @@ from starlette.routing import Route
 
 from api import bootstrap
 from api.authentication import AuthenticationMiddleware, principal_of
-from api.graphql_http import GraphQLEndpoint, Hardening
+from api.graphql_http import GraphQLEndpoint
+from api.hardening import Hardening
 from api.health import healthz, readyz
 from api.host_guard import HostGuard, HostPolicy
 from api.request_ids import request_id

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 from collections.abc import Callable, Coroutine
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -35,6 +32,7 @@ from strawberry.types.graphql import OperationType
 from api import nul_characters
 from api.actor_slots import ActorSlots, Busy
 from api.authentication import principal_of
+from api.hardening import Hardening
 from api.http_requests import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -46,15 +44,14 @@ from api.http_requests import (
     wants_ide,
 )
 from api.nul_characters import carries_nul
-from api.query_limits import Checked, QueryChecker, QueryLimits, QueryRejected
-from api.rate_limits import Charge, RateLimited, RateLimiter
-from api.request_ids import request_id
-from api.settings import Settings
-from api.trusted_documents import TrustedDocuments, load_trusted_documents
+from api.query_limits import Checked, QueryChecker, QueryRejected
+from api.rate_limits import Charge, RateLimited
+from api.request_ids import current_request_id, request_id, tag_logs_with_request_ids
 from domain.access.model import Principal
 from domain.access.policy import Action, decide
 from domain.errors import ErrorCode
 from reads.fast_reads import FastReads
+from reads.verification import Disagreement, same_json
 
 log = logging.getLogger(__name__)
 
@@ -66,112 +63,7 @@ _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 _KEPT_DISAGREEMENTS = 100
 
 
-@dataclass(frozen=True, slots=True)
-class Disagreement:
-    query: str
-    variables: dict[str, Any] | None
-    fast: bytes
-    reference: bytes
-
-
-def same_json(left: bytes, right: bytes, *, float_tolerance: float = 0.0) -> bool:
-    """Equal documents once parsed, whatever the order of their keys; with a tolerance,
-    floats equal within it (relative), for answers that depend on the moment of reading."""
-    return _same(orjson.loads(left), orjson.loads(right), float_tolerance)
-
-
-def _same(left: Any, right: Any, tolerance: float) -> bool:
-    if isinstance(left, dict):
-        return (
-            isinstance(right, dict)
-            and left.keys() == right.keys()
-            and all(_same(left[key], right[key], tolerance) for key in left)
-        )
-    if isinstance(left, list):
-        return (
-            isinstance(right, list)
-            and len(left) == len(right)
-            and all(_same(a, b, tolerance) for a, b in zip(left, right, strict=True))
-        )
-    if type(left) is not type(right):
-        return False
-    if isinstance(left, float) and tolerance:
-        return math.isclose(left, right, rel_tol=tolerance)
-    return bool(left == right)
-
-
-@dataclass(frozen=True, slots=True)
-class Hardening:
-    """What the endpoint refuses, and how it reports failures."""
-
-    limits: QueryLimits = field(default_factory=QueryLimits)
-    max_body_bytes: int = 1_000_000
-    hide_suggestions: bool = False
-    """Production: no "Did you mean ...?" in error messages."""
-    rate_limiter: RateLimiter | None = None
-    trusted_documents: TrustedDocuments | None = None
-    max_response_bytes: int = 10_000_000
-    request_timeout_seconds: float = 10.0
-    """Deadline of a query's execution (mutations are not interrupted mid-transaction)."""
-    max_concurrent_per_actor: int = 4
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Hardening:
-        """Reads the trusted documents file: raises TrustedDocumentsError when it is bad."""
-        limits = QueryLimits(
-            max_depth=settings.max_depth,
-            max_aliases=settings.max_aliases,
-            max_tokens=settings.max_tokens,
-            max_nodes=settings.max_nodes,
-            max_directives_per_field=settings.max_directives_per_field,
-            introspection=settings.introspection_enabled,
-        )
-        limiter = (
-            RateLimiter(settings.rate_limit_points, settings.rate_limit_refill)
-            if settings.rate_limit_points
-            else None
-        )
-        documents = (
-            load_trusted_documents(settings.trusted_documents)
-            if settings.trusted_documents is not None
-            else None
-        )
-        return cls(
-            limits,
-            settings.max_body_bytes,
-            settings.production,
-            limiter,
-            documents,
-            max_response_bytes=settings.max_response_bytes,
-            request_timeout_seconds=settings.request_timeout_seconds,
-            max_concurrent_per_actor=settings.max_concurrent_per_actor,
-        )
-
-
 # --- error reports carry the request id ------------------------------------------------
-
-_current_request_id: ContextVar[str | None] = ContextVar("paved_request_id", default=None)
-
-
-class _RequestIdTag(logging.Filter):
-    """Prefixes records logged while a request is answered with its id, so the executor's
-    error reports (and their tracebacks) can be found from the id a client was given."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        known = _current_request_id.get()
-        if known is not None and not hasattr(record, "request_id"):
-            record.request_id = known
-            record.msg = f"request {known}: {record.msg}"
-        return True
-
-
-_REQUEST_ID_TAG = _RequestIdTag()
-
-
-def _tag_logs_with_request_ids() -> None:
-    for logger in (logging.getLogger("strawberry.execution"), log):
-        if _REQUEST_ID_TAG not in logger.filters:
-            logger.addFilter(_REQUEST_ID_TAG)
 
 
 # --- reading requests --------------------------------------------------------------------
@@ -251,7 +143,7 @@ class GraphQLEndpoint:
         self._checker = QueryChecker(schema._schema, self.hardening.limits)
         self.fast_answers = 0
         self.disagreements: list[Disagreement] = []
-        _tag_logs_with_request_ids()
+        tag_logs_with_request_ids(logging.getLogger("strawberry.execution"), log)
 
     async def __call__(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
@@ -264,7 +156,7 @@ class GraphQLEndpoint:
         if media_type is None:
             refused = RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}")
             return Response(error_body(refused.error), status_code=406, media_type=JSON)
-        reset = _current_request_id.set(request_id(request))
+        reset = current_request_id.set(request_id(request))
         try:
             return await self._answer(request, media_type)
         except RequestError as refused:
@@ -280,7 +172,7 @@ class GraphQLEndpoint:
                 error_body(_internal_error(request)), status_code=500, media_type=media_type
             )
         finally:
-            _current_request_id.reset(reset)
+            current_request_id.reset(reset)
 
     async def _answer(self, request: Request, media_type: str) -> Response:
         params = await read_params(request, self.hardening.max_body_bytes)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
+from contextvars import ContextVar
 
 from starlette.requests import Request
 
@@ -19,3 +21,28 @@ def request_id(request: Request) -> str:
         known = sent if _CLIENT_ID.fullmatch(sent) else uuid.uuid4().hex
         request.state.request_id = known
     return known
+
+
+current_request_id: ContextVar[str | None] = ContextVar("paved_request_id", default=None)
+"""The id of the request being answered, for log records written meanwhile."""
+
+
+class _RequestIdTag(logging.Filter):
+    """Prefixes records logged while a request is answered with its id, so the executor's
+    error reports (and their tracebacks) can be found from the id a client was given."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        known = current_request_id.get()
+        if known is not None and not hasattr(record, "request_id"):
+            record.request_id = known
+            record.msg = f"request {known}: {record.msg}"
+        return True
+
+
+_REQUEST_ID_TAG = _RequestIdTag()
+
+
+def tag_logs_with_request_ids(*loggers: logging.Logger) -> None:
+    for logger in loggers:
+        if _REQUEST_ID_TAG not in logger.filters:
+            logger.addFilter(_REQUEST_ID_TAG)

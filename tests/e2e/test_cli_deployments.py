@@ -15,9 +15,10 @@ import httpx2 as httpx
 import pytest
 from starlette.applications import Starlette
 
-from api.graphql_http import Disagreement, GraphQLEndpoint
+from api.graphql_http import GraphQLEndpoint
 from cli import deployments as deploy_cli
 from domain.access.model import Scope
+from reads.verification import Disagreement
 from tests.support.access import seed, token
 from tests.support.deployments import environments, settled
 from tests.support.graphql import GraphQLClient

@@ -24,7 +24,8 @@ from starlette.routing import Route
 
 from api.actor_slots import ActorSlots
 from api.bootstrap import Overrides
-from api.graphql_http import GraphQLEndpoint, Hardening
+from api.graphql_http import GraphQLEndpoint
+from api.hardening import Hardening
 from api.rate_limits import RateLimiter
 from api.settings import Settings
 from api.trusted_documents import (

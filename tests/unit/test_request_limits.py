@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.actor_slots import ActorSlots, Busy
-from api.graphql_http import Hardening
+from api.hardening import Hardening
 from api.host_guard import HostGuard, HostPolicy
 from api.rate_limits import RateLimited, RateLimiter
 from api.settings import Settings
