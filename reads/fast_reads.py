@@ -20,7 +20,8 @@ from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_
 from strawberry.schema.schema import validate_document
 
 from domain.read_plan import CatalogGraphReader, PreparedRead
-from reads.planner import NotPlannable, plan_operation
+from reads.graph_map import NotPlannable
+from reads.planner import plan_operation
 
 log = logging.getLogger(__name__)
 

@@ -38,97 +38,25 @@ from graphql import (
 )
 
 from domain import read_plan as p
-from domain.catalog.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
-from domain.deployments.model import DeploymentState
-from domain.errors import CatalogError
+from reads.graph_map import (
+    ACTORS,
+    CONNECTION_TYPES,
+    ID_TYPES,
+    LISTED_ENTITY,
+    NESTED_LISTINGS,
+    NODE_TYPES,
+    PAGE_FIELDS,
+    RELATED,
+    ROOT_LISTINGS,
+    ROOT_LOOKUPS,
+    E,
+    NotPlannable,
+    R,
+)
+from reads.listing_arguments import listing
 from reads.stored_fields import column, stored_fields
-from resolvers.deployment_queries import deployment_filter
 from resolvers.global_ids import decode_id
-from resolvers.paging import MAX_PAGE_SIZE, page_request
-
-
-class NotPlannable(Exception):
-    """The executor answers this operation (or its error) itself."""
-
-
-E = p.Entity
-R = p.Relation
-
-_NODE_TYPES = {
-    entity.value: entity for entity in (E.TEAM, E.USER, E.SERVICE, E.ENVIRONMENT, E.DEPLOYMENT)
-}
-_ID_TYPES = frozenset(_NODE_TYPES.values()) | {E.API_CLIENT, E.LOCAL_ADMIN, E.FORMER_ACTOR}
-_RELATED: dict[tuple[p.Entity, str], tuple[p.Relation, bool, p.Entity]] = {
-    (E.TEAM, "parent"): (R.TEAM_PARENT, False, E.TEAM),
-    (E.TEAM, "children"): (R.TEAM_CHILDREN, True, E.TEAM),
-    (E.USER, "teams"): (R.USER_TEAMS, True, E.TEAM),
-    (E.SERVICE, "owner"): (R.SERVICE_OWNER, False, E.TEAM),
-    (E.SERVICE, "owners"): (R.SERVICE_OWNERS, True, E.OWNERSHIP),
-    (E.SERVICE, "dependsOn"): (R.SERVICE_DEPENDS_ON, True, E.SERVICE),
-    (E.SERVICE, "dependents"): (R.SERVICE_DEPENDENTS, True, E.SERVICE),
-    (E.SERVICE, "links"): (R.SERVICE_LINKS, True, E.LINK),
-    (E.SERVICE, "environments"): (R.SERVICE_ENVIRONMENTS, True, E.SERVICE_ENVIRONMENT),
-    (E.OWNERSHIP, "team"): (R.OWNERSHIP_TEAM, False, E.TEAM),
-    (E.ENVIRONMENT, "provider"): (R.ENVIRONMENT_PROVIDER, False, E.PROVIDER),
-    (E.ENVIRONMENT, "protection"): (R.ENVIRONMENT_PROTECTION, False, E.PROTECTION),
-    (E.PROTECTION, "approverTeams"): (R.PROTECTION_APPROVER_TEAMS, True, E.TEAM),
-    (E.DEPLOYMENT, "service"): (R.DEPLOYMENT_SERVICE, False, E.SERVICE),
-    (E.DEPLOYMENT, "environment"): (R.DEPLOYMENT_ENVIRONMENT, False, E.ENVIRONMENT),
-    (E.DEPLOYMENT, "provider"): (R.DEPLOYMENT_PROVIDER, False, E.PROVIDER),
-    (E.DEPLOYMENT, "promotedFrom"): (R.DEPLOYMENT_PROMOTED_FROM, False, E.DEPLOYMENT),
-    (E.DEPLOYMENT, "rollbackOf"): (R.DEPLOYMENT_ROLLBACK_OF, False, E.DEPLOYMENT),
-    (E.DEPLOYMENT, "rollbackTo"): (R.DEPLOYMENT_ROLLBACK_TO, False, E.DEPLOYMENT),
-    (E.DEPLOYMENT, "previous"): (R.DEPLOYMENT_PREVIOUS, False, E.DEPLOYMENT),
-    (E.DEPLOYMENT, "history"): (R.DEPLOYMENT_HISTORY, True, E.STATUS_EVENT),
-    (E.DEPLOYMENT, "approvals"): (R.DEPLOYMENT_APPROVALS, True, E.APPROVAL),
-    (E.SERVICE_ENVIRONMENT, "environment"): (
-        R.SERVICE_ENVIRONMENT_ENVIRONMENT, False, E.ENVIRONMENT
-    ),
-    (E.SERVICE_ENVIRONMENT, "current"): (R.SERVICE_ENVIRONMENT_CURRENT, False, E.DEPLOYMENT),
-    (E.SERVICE_ENVIRONMENT, "pending"): (R.SERVICE_ENVIRONMENT_PENDING, True, E.DEPLOYMENT),
-    (E.RELEASE_ROW, "service"): (R.RELEASE_ROW_SERVICE, False, E.SERVICE),
-    (E.COMPARISON, "from"): (R.COMPARISON_FROM, False, E.DEPLOYMENT),
-    (E.COMPARISON, "to"): (R.COMPARISON_TO, False, E.DEPLOYMENT),
-    (E.API_CLIENT, "team"): (R.API_CLIENT_TEAM, False, E.TEAM),
-}  # fmt: skip
-_ACTORS = {
-    (E.DEPLOYMENT, "requestedBy"): p.ActorColumns.REQUESTED_BY,
-    (E.APPROVAL, "actor"): p.ActorColumns.APPROVAL,
-}
-_NESTED_LISTINGS = {
-    (E.TEAM, "members"): p.ListingSource.TEAM_MEMBERS,
-    (E.TEAM, "services"): p.ListingSource.TEAM_SERVICES,
-    (E.SERVICE, "deployments"): p.ListingSource.SERVICE_DEPLOYMENTS,
-    (E.ENVIRONMENT, "deployments"): p.ListingSource.ENVIRONMENT_DEPLOYMENTS,
-}
-_ROOT_LOOKUPS = {
-    "service": (E.SERVICE, p.LookupKey.SLUG, "slug"),
-    "team": (E.TEAM, p.LookupKey.SLUG, "slug"),
-    "user": (E.USER, p.LookupKey.HANDLE, "handle"),
-    "environment": (E.ENVIRONMENT, p.LookupKey.SLUG, "slug"),
-}
-_ROOT_LISTINGS = {
-    "services": p.ListingSource.SERVICES,
-    "teams": p.ListingSource.TEAMS,
-    "users": p.ListingSource.USERS,
-    "environments": p.ListingSource.ENVIRONMENTS,
-    "deployments": p.ListingSource.DEPLOYMENTS,
-    "releaseMatrix": p.ListingSource.RELEASE_MATRIX,
-}
-_LISTED_ENTITY = {
-    p.ListingSource.SERVICES: E.SERVICE,
-    p.ListingSource.TEAM_SERVICES: E.SERVICE,
-    p.ListingSource.TEAMS: E.TEAM,
-    p.ListingSource.USERS: E.USER,
-    p.ListingSource.TEAM_MEMBERS: E.USER,
-    p.ListingSource.ENVIRONMENTS: E.ENVIRONMENT,
-    p.ListingSource.DEPLOYMENTS: E.DEPLOYMENT,
-    p.ListingSource.SERVICE_DEPLOYMENTS: E.DEPLOYMENT,
-    p.ListingSource.ENVIRONMENT_DEPLOYMENTS: E.DEPLOYMENT,
-    p.ListingSource.RELEASE_MATRIX: E.RELEASE_ROW,
-}
-_CONNECTION_TYPES = {E.RELEASE_ROW: ("ReleaseMatrixConnection", "ReleaseMatrixRowEdge")}
-_PAGE_FIELDS = {field.value: field for field in p.PageField}
+from resolvers.paging import MAX_PAGE_SIZE
 
 FieldGroups = dict[str, list[FieldNode]]
 
@@ -296,12 +224,12 @@ class _Planner:
     def _root_field(
         self, key: str, name: str, nodes: list[FieldNode], args: dict[str, Any]
     ) -> p.RootField:
-        if name in _ROOT_LOOKUPS:
-            entity, by, argument = _ROOT_LOOKUPS[name]
+        if name in ROOT_LOOKUPS:
+            entity, by, argument = ROOT_LOOKUPS[name]
             return p.Lookup(key, by, args[argument], self._selection(entity, nodes))
-        if name in _ROOT_LISTINGS:
-            source = _ROOT_LISTINGS[name]
-            return self._connection(key, _listing(source, args), nodes)
+        if name in ROOT_LISTINGS:
+            source = ROOT_LISTINGS[name]
+            return self._connection(key, listing(source, args), nodes)
         if name == "node":
             return self._node(key, args["id"], nodes) or p.Constant(key, None)
         if name == "nodes":
@@ -338,11 +266,11 @@ class _Planner:
         if decoded is None:
             return None
         type_name, pk = decoded
-        if type_name not in _NODE_TYPES:
+        if type_name not in NODE_TYPES:
             if isinstance(self._schema.get_type(type_name), GraphQLObjectType):
                 raise NotPlannable  # a node the executor resolves (API clients, tokens)
             return None
-        return p.Lookup(key, p.LookupKey.ID, pk, self._selection(_NODE_TYPES[type_name], nodes))
+        return p.Lookup(key, p.LookupKey.ID, pk, self._selection(NODE_TYPES[type_name], nodes))
 
     # -- objects -----------------------------------------------------------------------
 
@@ -363,11 +291,11 @@ class _Planner:
         name = nodes[0].name.value
         if name == "__typename":
             return p.Constant(key, entity.value)
-        if name == "id" and entity in _ID_TYPES:
+        if name == "id" and entity in ID_TYPES:
             return p.GlobalId(key)
         if name in stored_fields(object_type):
             return p.Stored(key, column(name))
-        related = _RELATED.get((entity, name))
+        related = RELATED.get((entity, name))
         if related is not None:
             relation, many, target = related
             return p.Related(key, relation, many, self._selection(target, nodes))
@@ -383,7 +311,7 @@ class _Planner:
         if (entity, name) == (E.RELEASE_ROW, "cells"):
             selection = self._selection(E.SERVICE_ENVIRONMENT, nodes)
             return p.Related(key, R.RELEASE_ROW_CELLS, True, selection, self._matrix_environments)
-        actor = _ACTORS.get((entity, name))
+        actor = ACTORS.get((entity, name))
         if actor is not None:
             return p.ActorOf(
                 key,
@@ -393,17 +321,17 @@ class _Planner:
                     for kind in (E.USER, E.API_CLIENT, E.LOCAL_ADMIN, E.FORMER_ACTOR)
                 ),
             )
-        source = _NESTED_LISTINGS.get((entity, name))
+        source = NESTED_LISTINGS.get((entity, name))
         if source is not None:
             args = self._arguments(object_type.fields[name], nodes[0])
-            return self._connection(key, _listing(source, args), nodes)
+            return self._connection(key, listing(source, args), nodes)
         raise NotPlannable
 
     # -- connections -------------------------------------------------------------------
 
     def _connection(self, key: str, listing: p.Listing, nodes: list[FieldNode]) -> p.Connection:
-        entity = _LISTED_ENTITY[listing.source]
-        type_name, edge_type = _CONNECTION_TYPES.get(
+        entity = LISTED_ENTITY[listing.source]
+        type_name, edge_type = CONNECTION_TYPES.get(
             entity, (f"{entity.value}Connection", f"{entity.value}Edge")
         )
         if listing.source is p.ListingSource.RELEASE_MATRIX:
@@ -445,8 +373,8 @@ class _Planner:
             name = group[0].name.value
             if name == "__typename":
                 fields.append(p.Constant(field_key, "PageInfo"))
-            elif name in _PAGE_FIELDS:
-                fields.append(p.PageInfoValue(field_key, _PAGE_FIELDS[name]))
+            elif name in PAGE_FIELDS:
+                fields.append(p.PageInfoValue(field_key, PAGE_FIELDS[name]))
             else:
                 raise NotPlannable
         return p.PageInfo(key, tuple(fields))
@@ -454,53 +382,3 @@ class _Planner:
 
 def _sub_selections(nodes: list[FieldNode]) -> list[SelectionSetNode]:
     return [node.selection_set for node in nodes if node.selection_set is not None]
-
-
-def _listing(source: p.ListingSource, args: dict[str, Any]) -> p.Listing:
-    """The listing the resolvers would read, or `NotPlannable` where they would refuse."""
-    try:
-        page = page_request(
-            args.get("first"), args.get("after"), args.get("last"), args.get("before")
-        )
-    except CatalogError:
-        raise NotPlannable from None
-    if source in (p.ListingSource.SERVICES, p.ListingSource.TEAM_SERVICES):
-        service_filter = _service_filter(args.get("filter"))
-        raw_order = args.get("orderBy")
-        order = (
-            ServiceOrder(
-                ServiceOrderField(raw_order["field"]), OrderDirection(raw_order["direction"])
-            )
-            if raw_order is not None
-            else ServiceOrder()
-        )
-        return p.Listing(source, page, service_filter=service_filter, order=order)
-    if source is p.ListingSource.RELEASE_MATRIX:
-        slugs = args.get("environments")
-        return p.Listing(
-            source,
-            page,
-            service_filter=_service_filter(args.get("filter")),
-            order=ServiceOrder(),
-            environments=None if slugs is None else tuple(dict.fromkeys(slugs)),
-        )
-    if source is p.ListingSource.DEPLOYMENTS:
-        raw = args.get("filter") or {}
-        wanted = deployment_filter(raw.get("service"), raw.get("environment"), _states(raw))
-        return p.Listing(source, page, deployment_filter=wanted)
-    if source is p.ListingSource.SERVICE_DEPLOYMENTS:
-        wanted = deployment_filter(environment=args.get("environment"), states=_states(args))
-        return p.Listing(source, page, deployment_filter=wanted)
-    if source is p.ListingSource.ENVIRONMENT_DEPLOYMENTS:
-        wanted = deployment_filter(service=args.get("service"), states=_states(args))
-        return p.Listing(source, page, deployment_filter=wanted)
-    return p.Listing(source, page, search=args.get("search") or None)
-
-
-def _states(args: dict[str, Any]) -> list[DeploymentState] | None:
-    states = args.get("states")
-    return None if states is None else [DeploymentState(state) for state in states]
-
-
-def _service_filter(raw: dict[str, Any] | None) -> ServiceFilter:
-    return ServiceFilter.of({column(name): value for name, value in (raw or {}).items()})
