@@ -14,164 +14,28 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx2 as httpx
 import orjson
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError
+
+from cli.api_client import DEFAULT_API_URL, Api, ClientSettings, Refused, error_line
+from cli.deployment_documents import (
+    APPROVE,
+    CANCEL,
+    DEPLOY,
+    DEPLOYMENT_STATE,
+    PROMOTE,
+    REJECT,
+    RELEASES,
+    ROLLBACK,
+    SERVICE_STATUS,
+)
 
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-DEFAULT_API_URL = "http://127.0.0.1:8000/graphql"
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "ROLLED_BACK", "INACTIVE"})
 FAILED_STATES = frozenset({"FAILED", "CANCELED"})
-_REFUSING_STATUSES = frozenset({401, 403, 429})
-
-DEPLOYMENT_FIELDS = """
-  id number version state kind rawStatus statusMessage createdAt finishedAt
-  service { slug } environment { slug }
-"""
-ERROR_FIELDS = "errors { code message path }"
-
-
-def _deployment_mutation(field: str) -> str:
-    """`field(input:)` of a mutation whose payload is a deployment and errors."""
-    input_type = field[0].upper() + field[1:] + "Input"
-    return (
-        f"mutation($input: {input_type}!) {{ {field}(input: $input) "
-        f"{{ deployment {{ {DEPLOYMENT_FIELDS} }} {ERROR_FIELDS} }} }}"
-    )
-
-
-DEPLOY = _deployment_mutation("deploy")
-PROMOTE = f"""
-mutation Promote($input: PromoteInput!) {{
-  promote(input: $input) {{
-    deployment {{ {DEPLOYMENT_FIELDS} }}
-    plan {{ fromVersion toVersion requiredApprovals frozen }}
-    {ERROR_FIELDS}
-  }}
-}}
-"""
-ROLLBACK = _deployment_mutation("rollback")
-APPROVE = _deployment_mutation("approveDeployment")
-REJECT = _deployment_mutation("rejectDeployment")
-CANCEL = _deployment_mutation("cancelDeployment")
-DEPLOYMENT_STATE = """
-query DeploymentState($id: ID!) {
-  node(id: $id) { ... on Deployment { id state rawStatus statusMessage } }
-}
-"""
-SERVICE_STATUS = """
-query ServiceStatus($slug: String!) {
-  service(slug: $slug) {
-    slug
-    name
-    environments {
-      environment { slug name }
-      current { id number version state finishedAt }
-      pending { id number version state createdAt }
-    }
-  }
-}
-"""
-RELEASES = """
-query Releases($filter: ServiceFilter, $environments: [String!], $first: Int, $after: String) {
-  releaseMatrix(filter: $filter, environments: $environments, first: $first, after: $after) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    nodes {
-      service { slug name }
-      cells { environment { slug } current { number version state finishedAt } }
-    }
-  }
-}
-"""
-
-
-class ClientSettings(BaseSettings):
-    """Where the API is and the credential to send it, from the environment."""
-
-    model_config = SettingsConfigDict(env_prefix="PAVED_", extra="ignore", frozen=True)
-
-    api_url: str = DEFAULT_API_URL
-    token: SecretStr | None = Field(default=None)
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http:// or https:// URL")
-        return value
-
-
-class Refused(Exception):
-    """Ends a command: `lines` on stderr, then `code`."""
-
-    def __init__(self, code: int, *lines: str) -> None:
-        super().__init__(*lines)
-        self.code = code
-        self.lines = lines
-
-
-def _shown_url(url: str) -> str:
-    """`url` without any user:password part."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def _error_line(error: dict[str, Any]) -> str:
-    code = error.get("code") or (error.get("extensions") or {}).get("code") or "ERROR"
-    line = f"paved: {code}: {error.get('message', '')}"
-    path = error.get("path")
-    if path:
-        line += f" ({'.'.join(str(part) for part in path)})"
-    return line
-
-
-class Api:
-    """GraphQL over HTTP, with the failures a terminal user can act on told in one line."""
-
-    def __init__(self, http: httpx.AsyncClient, url: str) -> None:
-        self.http = http
-        self.url = url
-
-    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
-        """`data` of an operation that answered without GraphQL errors."""
-        where = _shown_url(self.url)
-        try:
-            response = await self.http.post(self.url, json={"query": query, "variables": variables})
-        except httpx.HTTPError as error:
-            # The message of a transport error names the URL at most, never the headers.
-            raise Refused(
-                2, f"paved: cannot reach the API at {where}: {type(error).__name__}: {error}"
-            ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        errors = body.get("errors") if isinstance(body, dict) else None
-        if response.status_code in _REFUSING_STATUSES:
-            message = errors[0].get("message") if errors and isinstance(errors[0], dict) else None
-            hint = " (check PAVED_TOKEN)" if response.status_code in (401, 403) else ""
-            raise Refused(
-                2,
-                f"paved: the API at {where} answered HTTP {response.status_code}: "
-                f"{message or response.reason_phrase}{hint}",
-            )
-        if isinstance(errors, list) and errors:
-            raise Refused(1, *(_error_line(e) for e in errors if isinstance(e, dict)))
-        if response.status_code != 200 or not isinstance(body, dict):
-            raise Refused(
-                2, f"paved: the API at {where} answered HTTP {response.status_code} without data"
-            )
-        data: dict[str, Any] = body.get("data") or {}
-        return data
 
 
 def _print_json(value: Any) -> None:
@@ -197,7 +61,7 @@ def _check_payload(args: argparse.Namespace, payload: dict[str, Any]) -> None:
         _print_json(payload)
     errors = payload.get("errors") or []
     if errors:
-        raise Refused(1, *(_error_line(error) for error in errors))
+        raise Refused(1, *(error_line(error) for error in errors))
 
 
 async def _wait(api: Api, args: argparse.Namespace, deployment: dict[str, Any]) -> int:

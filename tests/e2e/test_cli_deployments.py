@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from api.graphql_http import GraphQLEndpoint
 from cli import deployments as deploy_cli
+from cli.deployment_documents import DEPLOYMENT_STATE
 from domain.access.model import Scope
 from reads.verification import Disagreement
 from tests.support.access import seed, token
@@ -74,7 +75,7 @@ class Paved:
 def _a_poll_in_flight(disagreement: Disagreement) -> bool:
     """`--wait` polls a deployment while the runner moves it: the fast path and the executor,
     reading one after the other, may see two moments of it. Only that is forgiven."""
-    if disagreement.query != deploy_cli.DEPLOYMENT_STATE:
+    if disagreement.query != DEPLOYMENT_STATE:
         return False
     fast, reference = json.loads(disagreement.fast), json.loads(disagreement.reference)
     moment = {"state", "rawStatus", "statusMessage"}

@@ -1,0 +1,100 @@
+"""The CLI's client of /graphql: where it is and with which token (PAVED_API_URL,
+PAVED_TOKEN), and how refusals and errors become one clear line."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx2 as httpx
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_API_URL = "http://127.0.0.1:8000/graphql"
+
+
+_REFUSING_STATUSES = frozenset({401, 403, 429})
+
+
+class ClientSettings(BaseSettings):
+    """Where the API is and the credential to send it, from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="PAVED_", extra="ignore", frozen=True)
+
+    api_url: str = DEFAULT_API_URL
+    token: SecretStr | None = Field(default=None)
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class Refused(Exception):
+    """Ends a command: `lines` on stderr, then `code`."""
+
+    def __init__(self, code: int, *lines: str) -> None:
+        super().__init__(*lines)
+        self.code = code
+        self.lines = lines
+
+
+def _shown_url(url: str) -> str:
+    """`url` without any user:password part."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def error_line(error: dict[str, Any]) -> str:
+    code = error.get("code") or (error.get("extensions") or {}).get("code") or "ERROR"
+    line = f"paved: {code}: {error.get('message', '')}"
+    path = error.get("path")
+    if path:
+        line += f" ({'.'.join(str(part) for part in path)})"
+    return line
+
+
+class Api:
+    """GraphQL over HTTP, with the failures a terminal user can act on told in one line."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str) -> None:
+        self.http = http
+        self.url = url
+
+    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        """`data` of an operation that answered without GraphQL errors."""
+        where = _shown_url(self.url)
+        try:
+            response = await self.http.post(self.url, json={"query": query, "variables": variables})
+        except httpx.HTTPError as error:
+            # The message of a transport error names the URL at most, never the headers.
+            raise Refused(
+                2, f"paved: cannot reach the API at {where}: {type(error).__name__}: {error}"
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if response.status_code in _REFUSING_STATUSES:
+            message = errors[0].get("message") if errors and isinstance(errors[0], dict) else None
+            hint = " (check PAVED_TOKEN)" if response.status_code in (401, 403) else ""
+            raise Refused(
+                2,
+                f"paved: the API at {where} answered HTTP {response.status_code}: "
+                f"{message or response.reason_phrase}{hint}",
+            )
+        if isinstance(errors, list) and errors:
+            raise Refused(1, *(error_line(e) for e in errors if isinstance(e, dict)))
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise Refused(
+                2, f"paved: the API at {where} answered HTTP {response.status_code} without data"
+            )
+        data: dict[str, Any] = body.get("data") or {}
+        return data
