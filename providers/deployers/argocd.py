@@ -24,8 +24,8 @@ newer operation, the rollback is asked for then.
 
 The API token is read from the environment variable named by `tokenEnv` (a `PAVED_SECRET_*`
 one, see `providers/deployers/secret_sources.py`) at each call (never kept) and sent as a
-bearer token. `serverUrl` follows the address rule of `providers/outbound_addresses.py`, when
-saved and at each connection (`providers/outbound_http.py`). Only GETs are retried, as
+bearer token. `serverUrl` follows the address rule of `providers/outbound/addresses.py`, when
+saved and at each connection (`providers/outbound/http.py`). Only GETs are retried, as
 `providers/deployers/retries.py` says (at most 3 attempts, exponential backoff with jitter, on
 connection errors, timeouts, 408, 429 and 5xx); PATCH and POST are tried once. A refusal is told
 by its status only (`providers/deployers/http_errors.py`), never by Argo CD's error text.
@@ -36,13 +36,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
-import httpx2 as httpx
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from domain.deployments.model import (
@@ -55,14 +53,10 @@ from domain.deployments.model import (
     ProviderError,
     ProviderUpdate,
 )
+from providers.deployers.http_calls import http_call
 from providers.deployers.http_errors import http_status, origin, short
-from providers.deployers.retries import (
-    Backoff,
-    TransientFailure,
-    answered,
-    call_with_retries,
-    is_transient_status,
-)
+from providers.deployers.memory import Recent
+from providers.deployers.retries import Backoff
 from providers.deployers.settings import (
     STRICT,
     AdapterSettings,
@@ -72,7 +66,6 @@ from providers.deployers.settings import (
     parse_settings,
     secret_env,
 )
-from providers.outbound.http import CheckedTransport
 
 KIND = "argocd"
 INFO_NAME = "pavedDeployment"
@@ -81,7 +74,6 @@ TERMINATED_MESSAGE = "Operation terminated"
 ROLLBACK_MARK = "paved/rollback"
 """Annotation naming the deployment that asks for a rollback, and the operation before it."""
 
-_MAX_REMEMBERED = 10_000
 _HEALTH = {health.value.capitalize(): health for health in Health}
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
@@ -150,7 +142,7 @@ class ArgoCDDeployer:
         self._policy = policy
         self._clock = clock
         self._backoff = Backoff(first_wait=backoff_seconds)
-        self._started: OrderedDict[int, str] = OrderedDict()
+        self._started: Recent[int, str] = Recent()
         """External ids of the deployments this instance started."""
 
     def __repr__(self) -> str:
@@ -183,7 +175,7 @@ class ArgoCDDeployer:
             }
             app = await self._call("POST", name, "/sync", body)
         external_id = _external_id(name, app, history_id)
-        self._remember(request.deployment_id, external_id)
+        self._started.remember(request.deployment_id, external_id)
         update = self._map(app, request, external_id)
         if update.state is not DeploymentState.IN_PROGRESS:
             # Argo CD answers as the operation is handed over; it has no outcome yet.
@@ -198,7 +190,7 @@ class ArgoCDDeployer:
         """What a repeated `start()` answers: where the operation it started stands."""
         update = self._map(app, request, external_id)
         if update.external_id is not None:
-            self._remember(request.deployment_id, update.external_id)
+            self._started.remember(request.deployment_id, update.external_id)
         return update
 
     def _marked_rollback(self, app: App, request: DeployRequest) -> str | None:
@@ -400,12 +392,6 @@ class ArgoCDDeployer:
         body = {"name": name, "patch": json.dumps(patch), "patchType": "merge"}
         await self._call("PATCH", name, "", body)
 
-    def _remember(self, deployment_id: int, external_id: str) -> None:
-        self._started[deployment_id] = external_id
-        self._started.move_to_end(deployment_id)
-        if len(self._started) > _MAX_REMEMBERED:
-            self._started.popitem(last=False)
-
     async def _get_app(self, name: str) -> App:
         try:
             return await self._call("GET", name, "", None)
@@ -417,30 +403,24 @@ class ArgoCDDeployer:
         settings = self._settings
         url = f"{settings.server_url}/api/v1/applications/{quote(name, safe='')}{suffix}"
         what = f"Argo CD {method} application {name}{suffix}"
-        timeout = settings.timeout_seconds
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
-        async def send() -> App:
-            response = await answered(
-                client.request(method, url, json=body, headers=headers), timeout
-            )
-            status = response.status_code
-            if 200 <= status < 300:
-                return _read_app(response.content, what)
+        def refused(status: int) -> ProviderError:
             if status == 404:
-                raise _NotFound(what)
-            # Argo CD's error text is not quoted: status messages are shown to every reader.
-            if is_transient_status(status):
-                raise TransientFailure(http_status(status))
-            raise ProviderError(f"{what} refused: {http_status(status)}")
+                return _NotFound(what)
+            return ProviderError(f"{what} refused: {http_status(status)}")
 
-        transport = CheckedTransport(self._policy.addresses, verify=not settings.insecure)
-        async with httpx.AsyncClient(
-            transport=transport, timeout=timeout, follow_redirects=False
-        ) as client:
-            return await call_with_retries(
-                send, what=what, idempotent=method == "GET", backoff=self._backoff
-            )
+        response = await http_call(
+            lambda client: client.request(method, url, json=body, headers=headers),
+            what=what,
+            addresses=self._policy.addresses,
+            within=settings.timeout_seconds,
+            idempotent=method == "GET",
+            backoff=self._backoff,
+            refused=refused,
+            verify=not settings.insecure,
+        )
+        return _read_app(response.content, what)
 
     def _token(self) -> str:
         name = self._settings.token_env

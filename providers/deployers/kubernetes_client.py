@@ -5,7 +5,7 @@ read there and then (environment variable `tokenEnv`, or file `tokenFile`, rotat
 both through the allow-list of `providers/deployers/secret_sources.py`), `caFile` as the CA
 bundle; or else the kubeconfig read there and then
 (`providers/deployers/kubernetes_kubeconfig.py`). The client, and so the token, lives only as
-long as the call. Its connections follow the address rule of `providers/outbound_addresses.py`:
+long as the call. Its connections follow the address rule of `providers/outbound/addresses.py`:
 a literal address (of the server or a proxy) is checked before connecting, and names are
 resolved by a resolver that checks every address, the one aiohttp connects with. A refusal is
 told by its status only (kubernetes-asyncio's own `ApiException` text, which carries the

@@ -13,13 +13,11 @@ Tests make the waits instant with `stamina.set_testing(True, attempts=MAX_ATTEMP
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-import httpx2 as httpx
 import stamina
 
 from domain.deployments.model import ProviderError
@@ -43,18 +41,6 @@ class TransientFailure(Exception):
 def is_transient_status(status: int) -> bool:
     """HTTP statuses worth another attempt: 408, 429 and 5xx."""
     return status >= 500 or status in RETRIED_STATUSES
-
-
-async def answered(request: Awaitable[httpx.Response], within: float) -> httpx.Response:
-    """The HTTP answer, whatever its status; `TransientFailure` when none came `within` seconds
-    or the connection failed."""
-    try:
-        async with asyncio.timeout(within):
-            return await request
-    except (TimeoutError, httpx.TimeoutException):
-        raise TransientFailure(f"no answer within {within:g} s") from None
-    except httpx.TransportError as error:
-        raise TransientFailure(f"connection failed ({type(error).__name__})") from None
 
 
 @dataclass(frozen=True, slots=True)
