@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import fields
 from datetime import UTC, datetime
 
 import asyncpg
@@ -19,6 +18,7 @@ from domain.catalog.rules import SLUG
 from domain.errors import Conflict, NotFound, ValidationFailed
 from providers.postgres import rows
 from providers.postgres.audited import AuditedTransactions
+from providers.postgres.rows import RecordRows
 from providers.postgres.writes import teams
 from providers.postgres.writes.common import Connection
 
@@ -29,19 +29,8 @@ _LONGEST_NAME = 200
 _HANDLE_BASE_LENGTH = 50  # leaves room for a `-N` suffix within 63 characters
 _PROVISION_ATTEMPTS = 3
 
-_CLIENT_FIELDS = tuple(field.name for field in fields(ApiClientRecord))
-_TOKEN_FIELDS = tuple(field.name for field in fields(ApiTokenRecord) if field.name != "scopes")
-
-
-def _client(row: asyncpg.Record) -> ApiClientRecord:
-    return ApiClientRecord(**{name: row[name] for name in _CLIENT_FIELDS})
-
-
-def _token(row: asyncpg.Record) -> ApiTokenRecord:
-    return ApiTokenRecord(
-        **{name: row[name] for name in _TOKEN_FIELDS},
-        scopes=tuple(Scope(scope) for scope in row["scopes"]),
-    )
+_client = RecordRows(ApiClientRecord)
+_token = RecordRows(ApiTokenRecord, scopes=lambda stored: tuple(map(Scope, stored)))
 
 
 def _check_slug(value: str, field: str) -> None:
