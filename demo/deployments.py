@@ -197,12 +197,38 @@ class _Planner:
         rollback_of: PlannedDeployment | None = None,
         rollback_to: PlannedDeployment | None = None,
     ) -> PlannedDeployment:
-        pair = self.pair(service, environment)
-        if pair.free_at is not None and at <= pair.free_at:
-            at = pair.free_at + self.minutes(1, 10)
+        pair, at = self.next_slot(service, environment, at)
         self.fits(at)
         protected = bool(self.catalog.approvers.get(environment))
         state = S.WAITING_APPROVAL if protected else S.QUEUED
+        return self.add(
+            pair, service, environment, _Event(state, None, "requested", "api", at),
+            version=version, commit_sha=commit_sha, kind=kind, state=state, requester=requester,
+            description=description,
+            promoted_from=None if promoted_from is None else promoted_from.index,
+            rollback_of=None if rollback_of is None else rollback_of.index,
+            rollback_to=None if rollback_to is None else rollback_to.index,
+        )  # fmt: skip
+
+    def next_slot(
+        self, service: DemoService, environment: str, at: datetime
+    ) -> tuple[_Pair, datetime]:
+        """The pair, and when its next deployment may be created: `at`, or shortly after its
+        last one finished."""
+        pair = self.pair(service, environment)
+        if pair.free_at is not None and at <= pair.free_at:
+            at = pair.free_at + self.minutes(1, 10)
+        return pair, at
+
+    def add(
+        self,
+        pair: _Pair,
+        service: DemoService,
+        environment: str,
+        first: _Event,
+        **details: Any,
+    ) -> PlannedDeployment:
+        """The pair's next deployment, created when its `first` event says, with `details`."""
         pair.count += 1
         deployment = PlannedDeployment(
             index=len(self.deployments),
@@ -210,19 +236,11 @@ class _Planner:
             environment=environment,
             environment_id=self.catalog.environments[environment],
             number=pair.count,
-            version=version,
-            commit_sha=commit_sha,
-            kind=kind,
-            state=state,
-            requester=requester,
-            created_at=at,
-            description=description,
-            promoted_from=None if promoted_from is None else promoted_from.index,
-            rollback_of=None if rollback_of is None else rollback_of.index,
-            rollback_to=None if rollback_to is None else rollback_to.index,
+            created_at=first.at,
             previous=None if pair.current is None else pair.current.index,
+            **details,
         )
-        deployment.events.append(_Event(state, None, "requested", "api", at))
+        deployment.events.append(first)
         self.deployments.append(deployment)
         return deployment
 
@@ -287,34 +305,17 @@ class _Planner:
     ) -> PlannedDeployment:
         """What a CI job reports: IN_PROGRESS when it starts, then SUCCEEDED or FAILED."""
         environment = PIPELINE[0]
-        pair = self.pair(service, environment)
-        if pair.free_at is not None and at <= pair.free_at:
-            at = pair.free_at + self.minutes(1, 10)
+        pair, at = self.next_slot(service, environment, at)
         finish = at + self.minutes(3, 12)
         self.fits(finish)
-        pair.count += 1
         self.ci_runs += self.rng.randint(1, 40)
-        deployment = PlannedDeployment(
-            index=len(self.deployments),
-            service_id=service.id,
-            environment=environment,
-            environment_id=self.catalog.environments[environment],
-            number=pair.count,
-            version=version,
-            commit_sha=commit_sha,
-            kind=K.RECORDED,
-            state=S.IN_PROGRESS,
-            requester=client,
-            created_at=at,
-            provider=RECORDED_PROVIDER,
-            committed_at=at - self.minutes(8, 90),
-            external_id=f"run-{self.ci_runs}",
-            url=f"https://ci.acme.example/{service.slug}/runs/{self.ci_runs}",
-            started_at=at,
-            previous=None if pair.current is None else pair.current.index,
-        )
-        deployment.events.append(_Event(S.IN_PROGRESS, None, "recorded", "ci", at))
-        self.deployments.append(deployment)
+        deployment = self.add(
+            pair, service, environment, _Event(S.IN_PROGRESS, None, "recorded", "ci", at),
+            version=version, commit_sha=commit_sha, kind=K.RECORDED, state=S.IN_PROGRESS,
+            requester=client, provider=RECORDED_PROVIDER,
+            committed_at=at - self.minutes(8, 90), external_id=f"run-{self.ci_runs}",
+            url=f"https://ci.acme.example/{service.slug}/runs/{self.ci_runs}", started_at=at,
+        )  # fmt: skip
         self.finish(deployment, finish, self.rng.random() < 0.06, "ci")
         return deployment
 
