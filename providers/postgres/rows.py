@@ -4,7 +4,7 @@ stored form differs (an enum's value, an array, JSON) names its conversion."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import fields
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +20,7 @@ from domain.catalog.records import (
     UserRecord,
 )
 
+K = TypeVar("K")
 R = TypeVar("R")
 
 
@@ -43,6 +44,20 @@ class RecordRows(Generic[R]):
         for name, convert in self._conversions:
             values[name] = convert(row[name])
         return self._record_type(**values)
+
+
+def grouped(
+    keys: Iterable[K],
+    found: Iterable[asyncpg.Record],
+    under: str,
+    build: Callable[[asyncpg.Record], R],
+) -> dict[K, list[R]]:
+    """Each of `keys` with what `build` makes of the rows whose column `under` holds it, in
+    the rows' order; a key no row holds has an empty list."""
+    result: dict[K, list[R]] = {key: [] for key in keys}
+    for row in found:
+        result[row[under]].append(build(row))
+    return result
 
 
 def _links(stored: list[dict[str, str]]) -> tuple[Link, ...]:

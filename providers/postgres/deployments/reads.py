@@ -20,6 +20,7 @@ from providers.postgres.deployments import rows
 from providers.postgres.deployments.rows import UNFINISHED_SQL
 from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
 from providers.postgres.listings import Listing, count, counts, fetch_page, fetch_pages
+from providers.postgres.rows import grouped
 
 _ORDER = Ordering(
     (SortKey("d.created_at", "timestamptz"), SortKey("d.id", "bigint")), descending=True
@@ -139,32 +140,28 @@ class DeploymentReader:
     async def pending(
         self, service_ids: Sequence[int], environment_ids: Sequence[int]
     ) -> dict[Pair, list[DeploymentRecord]]:
-        grouped: dict[Pair, list[DeploymentRecord]] = {}
+        by_pair: dict[Pair, list[DeploymentRecord]] = {}
         for record in await self._by_pair(
             f"state IN {UNFINISHED_SQL}", service_ids, environment_ids
         ):
-            grouped.setdefault((record.service_id, record.environment_id), []).append(record)
-        return grouped
+            by_pair.setdefault((record.service_id, record.environment_id), []).append(record)
+        return by_pair
 
     async def history(self, deployment_ids: Sequence[int]) -> dict[int, list[StatusEvent]]:
-        grouped: dict[int, list[StatusEvent]] = {key: [] for key in deployment_ids}
-        for row in await self._pool.fetch(
+        found = await self._pool.fetch(
             "SELECT * FROM deployment_events WHERE deployment_id = ANY($1::bigint[]) "
             "ORDER BY at, id",
             list(deployment_ids),
-        ):
-            grouped[row["deployment_id"]].append(rows.event(row))
-        return grouped
+        )
+        return grouped(deployment_ids, found, "deployment_id", rows.event)
 
     async def approvals(self, deployment_ids: Sequence[int]) -> dict[int, list[ApprovalRecord]]:
-        grouped: dict[int, list[ApprovalRecord]] = {key: [] for key in deployment_ids}
-        for row in await self._pool.fetch(
+        found = await self._pool.fetch(
             "SELECT * FROM deployment_approvals WHERE deployment_id = ANY($1::bigint[]) "
             "ORDER BY at, id",
             list(deployment_ids),
-        ):
-            grouped[row["deployment_id"]].append(rows.approval(row))
-        return grouped
+        )
+        return grouped(deployment_ids, found, "deployment_id", rows.approval)
 
     async def unfinished(self) -> list[DeploymentRecord]:
         found = await self._pool.fetch(
