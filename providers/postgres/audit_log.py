@@ -174,18 +174,18 @@ def _conditions(audit_filter: AuditFilter, params: Params) -> list[str]:
             f" OR (e.actor_kind = 'client' AND e.actor_id = "
             f"(SELECT id FROM api_clients WHERE slug = {actor})))"
         )
-    if audit_filter.target is not None:
-        conditions.append(f"e.targets @> ARRAY[{params.add(audit_filter.target)}::text]")
-    if audit_filter.operation is not None:
-        conditions.append(f"e.operation = {params.add(audit_filter.operation)}")
-    if audit_filter.outcome is not None:
-        conditions.append(f"e.outcome = {params.add(audit_filter.outcome.value)}")
-    if audit_filter.since is not None:
-        conditions.append(f"e.at >= {params.add(audit_filter.since)}::timestamptz")
-    if audit_filter.until is not None:
-        conditions.append(f"e.at < {params.add(audit_filter.until)}::timestamptz")
-    if audit_filter.request_id is not None:
-        conditions.append(f"e.request_id = {params.add(audit_filter.request_id)}")
+    outcome = audit_filter.outcome
+    # Each condition, with `{}` where its value's parameter goes.
+    for value, condition in (
+        (audit_filter.target, "e.targets @> ARRAY[{}::text]"),
+        (audit_filter.operation, "e.operation = {}"),
+        (None if outcome is None else outcome.value, "e.outcome = {}"),
+        (audit_filter.since, "e.at >= {}::timestamptz"),
+        (audit_filter.until, "e.at < {}::timestamptz"),
+        (audit_filter.request_id, "e.request_id = {}"),
+    ):
+        if value is not None:
+            conditions.append(condition.format(params.add(value)))
     return conditions
 
 

@@ -3,7 +3,8 @@ first (by creation time, then id)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import asyncpg
 
@@ -21,6 +22,8 @@ from providers.postgres.deployments.rows import UNFINISHED_SQL
 from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
 from providers.postgres.listings import Listing, count, counts, fetch_page, fetch_pages
 from providers.postgres.rows import grouped
+
+T = TypeVar("T")
 
 _ORDER = Ordering(
     (SortKey("d.created_at", "timestamptz"), SortKey("d.id", "bigint")), descending=True
@@ -148,20 +151,20 @@ class DeploymentReader:
         return by_pair
 
     async def history(self, deployment_ids: Sequence[int]) -> dict[int, list[StatusEvent]]:
-        found = await self._pool.fetch(
-            "SELECT * FROM deployment_events WHERE deployment_id = ANY($1::bigint[]) "
-            "ORDER BY at, id",
-            list(deployment_ids),
-        )
-        return grouped(deployment_ids, found, "deployment_id", rows.event)
+        return await self._of_deployments("deployment_events", deployment_ids, rows.event)
 
     async def approvals(self, deployment_ids: Sequence[int]) -> dict[int, list[ApprovalRecord]]:
+        return await self._of_deployments("deployment_approvals", deployment_ids, rows.approval)
+
+    async def _of_deployments(
+        self, table: str, deployment_ids: Sequence[int], build: Callable[[asyncpg.Record], T]
+    ) -> dict[int, list[T]]:
+        """The rows of `table` about each deployment, oldest first."""
         found = await self._pool.fetch(
-            "SELECT * FROM deployment_approvals WHERE deployment_id = ANY($1::bigint[]) "
-            "ORDER BY at, id",
+            f"SELECT * FROM {table} WHERE deployment_id = ANY($1::bigint[]) ORDER BY at, id",
             list(deployment_ids),
         )
-        return grouped(deployment_ids, found, "deployment_id", rows.approval)
+        return grouped(deployment_ids, found, "deployment_id", build)
 
     async def unfinished(self) -> list[DeploymentRecord]:
         found = await self._pool.fetch(
