@@ -33,7 +33,6 @@ by its status only (`providers/deployers/http_errors.py`), never by Argo CD's er
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -62,6 +61,7 @@ from providers.deployers.settings import (
     AdapterSettings,
     ProviderPolicy,
     check_http_url,
+    is_loopback,
     outbound_url,
     parse_settings,
     secret_env,
@@ -75,7 +75,6 @@ ROLLBACK_MARK = "paved/rollback"
 """Annotation naming the deployment that asks for a rollback, and the operation before it."""
 
 _HEALTH = {health.value.capitalize(): health for health in Health}
-_LOOPBACK_NAMES = frozenset({"localhost"})
 
 Clock = Callable[[], float]
 App = dict[str, Any]
@@ -98,7 +97,7 @@ class ArgoCDSettings(AdapterSettings):
     def _https_url(cls, value: str, info: ValidationInfo) -> str:
         check_http_url(value)
         parts = urlsplit(value)
-        if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
+        if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
             raise ValueError("must be an https URL (http only for a loopback address)")
         if parts.query or parts.fragment:
             raise ValueError("must not carry a query or fragment")
@@ -530,15 +529,6 @@ def _render(template: str, service: str, environment: str) -> str:
         return template.format(service=service, environment=environment)
     except (KeyError, IndexError, ValueError):
         raise ValueError("may only use the placeholders {service} and {environment}") from None
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _read_app(content: bytes, what: str) -> App:
