@@ -15,12 +15,11 @@ from collections.abc import Awaitable, Callable
 import httpx2 as httpx
 
 from domain.deployments.model import ProviderError
-from providers.deployers.http_errors import http_status
 from providers.deployers.retries import (
     Backoff,
     TransientFailure,
     call_with_retries,
-    is_transient_status,
+    status_failure,
 )
 from providers.outbound.addresses import AddressRule
 from providers.outbound.http import CheckedTransport
@@ -36,9 +35,9 @@ async def answered(request: Awaitable[httpx.Response], within: float) -> httpx.R
         async with asyncio.timeout(within):
             return await request
     except (TimeoutError, httpx.TimeoutException):
-        raise TransientFailure(f"no answer within {within:g} s") from None
+        raise TransientFailure.no_answer(within) from None
     except httpx.TransportError as error:
-        raise TransientFailure(f"connection failed ({type(error).__name__})") from None
+        raise TransientFailure.connection_failed(error) from None
 
 
 async def http_call(
@@ -59,12 +58,9 @@ async def http_call(
 
     async def attempt() -> httpx.Response:
         response = await answered(send(client), within)
-        status = response.status_code
-        if 200 <= status < 300:
+        if 200 <= response.status_code < 300:
             return response
-        if is_transient_status(status):
-            raise TransientFailure(http_status(status))
-        raise refused(status)
+        raise status_failure(response.status_code, refused)
 
     transport = CheckedTransport(addresses, verify=verify)
     async with httpx.AsyncClient(
