@@ -28,7 +28,12 @@ from typing import Any
 import asyncpg
 
 from domain.access.model import ActorKind
-from domain.deployments.model import ApprovalDecision, DeploymentKind, DeploymentState
+from domain.deployments.model import (
+    ApprovalDecision,
+    DeploymentKind,
+    DeploymentState,
+    Requester,
+)
 from providers.postgres.deployments.creation import RECORDED_PROVIDER
 from providers.postgres.writes.common import Connection
 
@@ -63,21 +68,14 @@ _REJECTIONS = ("change freeze for the sale weekend", "needs a load test first")
 
 
 @dataclass(frozen=True, slots=True)
-class Actor:
-    kind: ActorKind
-    actor_id: int
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
 class DemoService:
     id: int
     slug: str
     tier: int | None
     lifecycle: str
-    requesters: tuple[Actor, ...]
+    requesters: tuple[Requester, ...]
     """Members of its owner teams (primary and contributors)."""
-    ci_client: Actor | None
+    ci_client: Requester | None
     """The API client of its primary owner team, if any: it records development deployments."""
 
 
@@ -85,7 +83,7 @@ class DemoService:
 class DemoCatalog:
     services: tuple[DemoService, ...]
     environments: dict[str, int]
-    approvers: dict[str, tuple[Actor, ...]]
+    approvers: dict[str, tuple[Requester, ...]]
     """Environment slug -> the members of its approver teams (for protected environments)."""
 
 
@@ -100,7 +98,7 @@ class _Event:
 
 @dataclass(slots=True)
 class _Approval:
-    actor: Actor
+    actor: Requester
     decision: ApprovalDecision
     comment: str | None
     at: datetime
@@ -118,7 +116,7 @@ class PlannedDeployment:
     commit_sha: str
     kind: DeploymentKind
     state: DeploymentState
-    requester: Actor
+    requester: Requester
     created_at: datetime
     provider: str = _SIMULATED
     committed_at: datetime | None = None
@@ -175,7 +173,7 @@ class _Planner:
     def pair(self, service: DemoService, environment: str) -> _Pair:
         return self.pairs.setdefault((service.id, environment), _Pair())
 
-    def approver(self, environment: str, requester: Actor) -> Actor:
+    def approver(self, environment: str, requester: Requester) -> Requester:
         return self.rng.choice(
             [actor for actor in self.catalog.approvers[environment] if actor != requester]
         )
@@ -189,7 +187,7 @@ class _Planner:
         version: str,
         commit_sha: str,
         kind: DeploymentKind,
-        requester: Actor,
+        requester: Requester,
         at: datetime,
         *,
         description: str | None = None,
@@ -301,7 +299,7 @@ class _Planner:
         pair.current = deployment
 
     def record(
-        self, service: DemoService, client: Actor, version: str, commit_sha: str, at: datetime
+        self, service: DemoService, client: Requester, version: str, commit_sha: str, at: datetime
     ) -> PlannedDeployment:
         """What a CI job reports: IN_PROGRESS when it starts, then SUCCEEDED or FAILED."""
         environment = PIPELINE[0]
@@ -484,9 +482,9 @@ FROM environments e WHERE e.slug = ANY($1::text[])
 """
 
 
-def _users(pairs: list[list[str]]) -> tuple[Actor, ...]:
+def _users(pairs: list[list[str]]) -> tuple[Requester, ...]:
     return tuple(
-        Actor(ActorKind.USER, int(key), name)
+        Requester(ActorKind.USER, int(key), name)
         for key, name in sorted(pairs, key=lambda p: int(p[0]))
     )
 
@@ -501,12 +499,12 @@ async def read_catalog(connection: Connection) -> DemoCatalog:
             requesters=_users(row["requesters"]),
             ci_client=None
             if row["ci_client"] is None
-            else Actor(ActorKind.CLIENT, int(row["ci_client"][0]), row["ci_client"][1]),
+            else Requester(ActorKind.CLIENT, int(row["ci_client"][0]), row["ci_client"][1]),
         )
         for row in await connection.fetch(_SERVICES)
     )
     environments: dict[str, int] = {}
-    approvers: dict[str, tuple[Actor, ...]] = {}
+    approvers: dict[str, tuple[Requester, ...]] = {}
     for row in await connection.fetch(_ENVIRONMENTS, list(PIPELINE)):
         environments[row["slug"]] = row["id"]
         if row["required_approvals"] > 0:

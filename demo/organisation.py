@@ -16,18 +16,7 @@ from typing import Any, cast
 
 import asyncpg
 
-from demo.acme import (
-    API_CLIENTS,
-    CONTRIBUTORS,
-    DEPENDENCIES,
-    ENVIRONMENT_PROVIDERS,
-    ENVIRONMENTS,
-    MEMBERSHIPS,
-    PROTECTIONS,
-    SERVICES,
-    TEAMS,
-    USERS,
-)
+from demo import acme
 from demo.deployments import load_deployment_history
 from domain.access.ports import AccessStore
 from domain.catalog.changes import OwnerAssignment
@@ -83,9 +72,9 @@ async def load_demo_if_empty(pool: asyncpg.Pool) -> bool:
                     log.info(
                         "loaded the demo organisation: %d teams, %d users, %d services, "
                         "%d deployments",
-                        len(TEAMS),
-                        len(USERS),
-                        len(SERVICES),
+                        len(acme.TEAMS),
+                        len(acme.USERS),
+                        len(acme.SERVICES),
                         deployments,
                     )
                     return True
@@ -102,16 +91,16 @@ async def _load_everything(pool: asyncpg.Pool) -> int:
 
 
 async def _load(writer: CatalogWriter) -> None:
-    for team in TEAMS:
+    for team in acme.TEAMS:
         await writer.create_team(team)
-    for user in USERS:
+    for user in acme.USERS:
         await writer.create_user(user)
-    for handle, teams in MEMBERSHIPS.items():
+    for handle, teams in acme.MEMBERSHIPS.items():
         for team_slug in teams:
             await writer.add_team_member(team_slug, handle)
-    for service in SERVICES:
+    for service in acme.SERVICES:
         await writer.create_service(service)
-        contributors = CONTRIBUTORS.get(service.slug, ())
+        contributors = acme.CONTRIBUTORS.get(service.slug, ())
         if contributors:
             await writer.set_service_owners(
                 service.slug,
@@ -120,19 +109,19 @@ async def _load(writer: CatalogWriter) -> None:
                     *(OwnerAssignment(team, OwnershipRole.CONTRIBUTOR) for team in contributors),
                 ],
             )
-    for slug, depends_on in DEPENDENCIES.items():
+    for slug, depends_on in acme.DEPENDENCIES.items():
         for target in depends_on:
             await writer.add_service_dependency(slug, target)
-    for environment in ENVIRONMENTS:
+    for environment in acme.ENVIRONMENTS:
         await writer.create_environment(environment)
 
 
 async def _load_access_and_environments(access: AccessStore, store: DeploymentStore) -> None:
-    for slug, name, team in API_CLIENTS:
+    for slug, name, team in acme.API_CLIENTS:
         await access.create_api_client(slug, name, team)
-    for environment, (kind, settings) in ENVIRONMENT_PROVIDERS.items():
+    for environment, (kind, settings) in acme.ENVIRONMENT_PROVIDERS.items():
         await store.set_provider(environment, kind, settings)
-    for environment, protection in PROTECTIONS.items():
+    for environment, protection in acme.PROTECTIONS.items():
         await store.set_protection(
             environment,
             protection.required_approvals,

@@ -28,7 +28,7 @@ from demo.deployments import PIPELINE, DemoCatalog, plan_history
 from demo.organisation import load_demo_if_empty
 from domain.catalog.records import PageRequest, ServiceFilter
 from domain.deployments import states as deployment_states
-from domain.deployments.model import DeploymentState
+from domain.deployments.model import DeploymentState, Requester
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.tables import CATALOG_TABLES
 
@@ -518,13 +518,13 @@ async def test_history_loads_fast(pool: asyncpg.Pool) -> None:
 
 
 def test_planning_is_deterministic() -> None:
-    from demo.deployments import Actor, DemoService
+    from demo.deployments import DemoService
     from domain.access.model import ActorKind
 
-    people = tuple(Actor(ActorKind.USER, n, f"User {n}") for n in range(1, 5))
+    people = tuple(Requester(ActorKind.USER, n, f"User {n}") for n in range(1, 5))
     catalog = DemoCatalog(
         services=(
-            DemoService(1, "a", 1, "PRODUCTION", people[:2], Actor(ActorKind.CLIENT, 1, "CI")),
+            DemoService(1, "a", 1, "PRODUCTION", people[:2], Requester(ActorKind.CLIENT, 1, "CI")),
             DemoService(2, "b", None, "EXPERIMENTAL", people[1:3], None),
         ),
         environments={slug: n for n, slug in enumerate(PIPELINE, 1)},
