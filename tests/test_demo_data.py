@@ -24,7 +24,7 @@ from demo.acme import (
     TEAMS,
     USERS,
 )
-from demo.deployments import PIPELINE, DemoCatalog, plan_history
+from demo.history import PIPELINE, DemoCatalog, plan_history
 from demo.organisation import load_demo_if_empty
 from domain.catalog.records import PageRequest, ServiceFilter
 from domain.deployments import states as deployment_states
@@ -518,7 +518,7 @@ async def test_history_loads_fast(pool: asyncpg.Pool) -> None:
 
 
 def test_planning_is_deterministic() -> None:
-    from demo.deployments import DemoService
+    from demo.history import DemoService
     from domain.access.model import ActorKind
 
     people = tuple(Requester(ActorKind.USER, n, f"User {n}") for n in range(1, 5))
