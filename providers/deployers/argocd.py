@@ -325,10 +325,9 @@ class ArgoCDDeployer:
         settings = self._settings
         if settings.mode == "kustomize" and settings.image is not None:
             wanted = _render(settings.image, service, environment)
-            images = _dig(app, "status", "summary", "images")
-            for image in images if isinstance(images, list) else []:
-                if isinstance(image, str) and _image_name(image) == wanted:
-                    return _image_tag(image)
+            image = _image_named(wanted, _dig(app, "status", "summary", "images"))
+            if image is not None:
+                return _image_tag(image)
         history = _history(app)
         source = _dict(history[-1].get("source")) if history else {}
         if not source:
@@ -347,10 +346,8 @@ class ArgoCDDeployer:
                     return value if isinstance(value, str) else None
             return None
         wanted = _render(settings.image or "", service, environment)
-        for image in _list(_dig(source, "kustomize", "images")):
-            if isinstance(image, str) and _image_name(image) == wanted:
-                return _image_tag(image)
-        return None
+        image = _image_named(wanted, _dig(source, "kustomize", "images"))
+        return None if image is None else _image_tag(image)
 
     # -- changes ----------------------------------------------------------------------------
 
@@ -514,6 +511,14 @@ def _image_name(image: str) -> str:
     image = image.partition("@")[0]
     head, colon, tail = image.rpartition(":")
     return head if colon and "/" not in tail else image
+
+
+def _image_named(wanted: str, images: Any) -> str | None:
+    """The kustomize image entry standing for the image `wanted`, if any."""
+    for image in _list(images):
+        if isinstance(image, str) and _image_name(image) == wanted:
+            return image
+    return None
 
 
 def _image_tag(image: str) -> str | None:
