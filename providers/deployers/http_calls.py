@@ -28,7 +28,7 @@ Send = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 """Sends the request with the client it is given (headers may change at each attempt)."""
 
 
-async def answered(request: Awaitable[httpx.Response], within: float) -> httpx.Response:
+async def _answered(request: Awaitable[httpx.Response], within: float) -> httpx.Response:
     """The HTTP answer, whatever its status; `TransientFailure` when none came `within` seconds
     or the connection failed."""
     try:
@@ -57,7 +57,7 @@ async def http_call(
     failed (see `call_with_retries`)."""
 
     async def attempt() -> httpx.Response:
-        response = await answered(send(client), within)
+        response = await _answered(send(client), within)
         if 200 <= response.status_code < 300:
             return response
         raise status_failure(response.status_code, refused)
