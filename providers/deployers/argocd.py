@@ -24,8 +24,8 @@ newer operation, the rollback is asked for then.
 
 The API token is read from the environment variable named by `tokenEnv` (a `PAVED_SECRET_*`
 one, see `providers/deployers/secret_sources.py`) at each call (never kept) and sent as a
-bearer token. `serverUrl` follows the address rule of `providers/outbound_addresses.py`, when
-saved and at each connection (`providers/outbound_http.py`). Only GETs are retried, as
+bearer token. `serverUrl` follows the address rule of `providers/outbound/addresses.py`, when
+saved and at each connection (`providers/outbound/http.py`). Only GETs are retried, as
 `providers/deployers/retries.py` says (at most 3 attempts, exponential backoff with jitter, on
 connection errors, timeouts, 408, 429 and 5xx); PATCH and POST are tried once. A refusal is told
 by its status only (`providers/deployers/http_errors.py`), never by Argo CD's error text.
@@ -33,16 +33,13 @@ by its status only (`providers/deployers/http_errors.py`), never by Argo CD's er
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
-import httpx2 as httpx
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from domain.deployments.model import (
@@ -55,24 +52,20 @@ from domain.deployments.model import (
     ProviderError,
     ProviderUpdate,
 )
+from providers.deployers.http_calls import http_call
 from providers.deployers.http_errors import http_status, origin, short
-from providers.deployers.retries import (
-    Backoff,
-    TransientFailure,
-    answered,
-    call_with_retries,
-    is_transient_status,
-)
+from providers.deployers.memory import Recent
+from providers.deployers.retries import Backoff
 from providers.deployers.settings import (
     STRICT,
     AdapterSettings,
     ProviderPolicy,
     check_http_url,
+    is_loopback,
     outbound_url,
     parse_settings,
     secret_env,
 )
-from providers.outbound.http import CheckedTransport
 
 KIND = "argocd"
 INFO_NAME = "pavedDeployment"
@@ -81,9 +74,7 @@ TERMINATED_MESSAGE = "Operation terminated"
 ROLLBACK_MARK = "paved/rollback"
 """Annotation naming the deployment that asks for a rollback, and the operation before it."""
 
-_MAX_REMEMBERED = 10_000
 _HEALTH = {health.value.capitalize(): health for health in Health}
-_LOOPBACK_NAMES = frozenset({"localhost"})
 
 Clock = Callable[[], float]
 App = dict[str, Any]
@@ -106,7 +97,7 @@ class ArgoCDSettings(AdapterSettings):
     def _https_url(cls, value: str, info: ValidationInfo) -> str:
         check_http_url(value)
         parts = urlsplit(value)
-        if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
+        if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
             raise ValueError("must be an https URL (http only for a loopback address)")
         if parts.query or parts.fragment:
             raise ValueError("must not carry a query or fragment")
@@ -150,7 +141,7 @@ class ArgoCDDeployer:
         self._policy = policy
         self._clock = clock
         self._backoff = Backoff(first_wait=backoff_seconds)
-        self._started: OrderedDict[int, str] = OrderedDict()
+        self._started: Recent[int, str] = Recent()
         """External ids of the deployments this instance started."""
 
     def __repr__(self) -> str:
@@ -183,7 +174,7 @@ class ArgoCDDeployer:
             }
             app = await self._call("POST", name, "/sync", body)
         external_id = _external_id(name, app, history_id)
-        self._remember(request.deployment_id, external_id)
+        self._started.remember(request.deployment_id, external_id)
         update = self._map(app, request, external_id)
         if update.state is not DeploymentState.IN_PROGRESS:
             # Argo CD answers as the operation is handed over; it has no outcome yet.
@@ -198,7 +189,7 @@ class ArgoCDDeployer:
         """What a repeated `start()` answers: where the operation it started stands."""
         update = self._map(app, request, external_id)
         if update.external_id is not None:
-            self._remember(request.deployment_id, update.external_id)
+            self._started.remember(request.deployment_id, update.external_id)
         return update
 
     def _marked_rollback(self, app: App, request: DeployRequest) -> str | None:
@@ -334,10 +325,9 @@ class ArgoCDDeployer:
         settings = self._settings
         if settings.mode == "kustomize" and settings.image is not None:
             wanted = _render(settings.image, service, environment)
-            images = _dig(app, "status", "summary", "images")
-            for image in images if isinstance(images, list) else []:
-                if isinstance(image, str) and _image_name(image) == wanted:
-                    return _image_tag(image)
+            image = _image_named(wanted, _dig(app, "status", "summary", "images"))
+            if image is not None:
+                return _image_tag(image)
         history = _history(app)
         source = _dict(history[-1].get("source")) if history else {}
         if not source:
@@ -356,10 +346,8 @@ class ArgoCDDeployer:
                     return value if isinstance(value, str) else None
             return None
         wanted = _render(settings.image or "", service, environment)
-        for image in _list(_dig(source, "kustomize", "images")):
-            if isinstance(image, str) and _image_name(image) == wanted:
-                return _image_tag(image)
-        return None
+        image = _image_named(wanted, _dig(source, "kustomize", "images"))
+        return None if image is None else _image_tag(image)
 
     # -- changes ----------------------------------------------------------------------------
 
@@ -400,12 +388,6 @@ class ArgoCDDeployer:
         body = {"name": name, "patch": json.dumps(patch), "patchType": "merge"}
         await self._call("PATCH", name, "", body)
 
-    def _remember(self, deployment_id: int, external_id: str) -> None:
-        self._started[deployment_id] = external_id
-        self._started.move_to_end(deployment_id)
-        if len(self._started) > _MAX_REMEMBERED:
-            self._started.popitem(last=False)
-
     async def _get_app(self, name: str) -> App:
         try:
             return await self._call("GET", name, "", None)
@@ -417,30 +399,24 @@ class ArgoCDDeployer:
         settings = self._settings
         url = f"{settings.server_url}/api/v1/applications/{quote(name, safe='')}{suffix}"
         what = f"Argo CD {method} application {name}{suffix}"
-        timeout = settings.timeout_seconds
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
-        async def send() -> App:
-            response = await answered(
-                client.request(method, url, json=body, headers=headers), timeout
-            )
-            status = response.status_code
-            if 200 <= status < 300:
-                return _read_app(response.content, what)
+        def refused(status: int) -> ProviderError:
             if status == 404:
-                raise _NotFound(what)
-            # Argo CD's error text is not quoted: status messages are shown to every reader.
-            if is_transient_status(status):
-                raise TransientFailure(http_status(status))
-            raise ProviderError(f"{what} refused: {http_status(status)}")
+                return _NotFound(what)
+            return ProviderError(f"{what} refused: {http_status(status)}")
 
-        transport = CheckedTransport(self._policy.addresses, verify=not settings.insecure)
-        async with httpx.AsyncClient(
-            transport=transport, timeout=timeout, follow_redirects=False
-        ) as client:
-            return await call_with_retries(
-                send, what=what, idempotent=method == "GET", backoff=self._backoff
-            )
+        response = await http_call(
+            lambda client: client.request(method, url, json=body, headers=headers),
+            what=what,
+            addresses=self._policy.addresses,
+            within=settings.timeout_seconds,
+            idempotent=method == "GET",
+            backoff=self._backoff,
+            refused=refused,
+            verify=not settings.insecure,
+        )
+        return _read_app(response.content, what)
 
     def _token(self) -> str:
         name = self._settings.token_env
@@ -537,6 +513,14 @@ def _image_name(image: str) -> str:
     return head if colon and "/" not in tail else image
 
 
+def _image_named(wanted: str, images: Any) -> str | None:
+    """The kustomize image entry standing for the image `wanted`, if any."""
+    for image in _list(images):
+        if isinstance(image, str) and _image_name(image) == wanted:
+            return image
+    return None
+
+
 def _image_tag(image: str) -> str | None:
     image = image.partition("=")[2] or image
     if "@" in image:
@@ -550,15 +534,6 @@ def _render(template: str, service: str, environment: str) -> str:
         return template.format(service=service, environment=environment)
     except (KeyError, IndexError, ValueError):
         raise ValueError("may only use the placeholders {service} and {environment}") from None
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _read_app(content: bytes, what: str) -> App:

@@ -16,7 +16,7 @@ Settings: the cluster is reached one way, either
 secrets come only from the allow-list of `providers/deployers/secret_sources.py`
 (`tokenEnv` and `kubeconfigEnv`: `PAVED_SECRET_*` variables; `tokenFile` and `kubeconfigFile`:
 files under `PAVED_SECRETS_DIR`), and the API server (`apiUrl`, or the kubeconfig's server)
-follows the address rule of `providers/outbound_addresses.py` (`apiUrl` when saved too);
+follows the address rule of `providers/outbound/addresses.py` (`apiUrl` when saved too);
 
 then `namespace`, `deploymentName` (a template with `{service}`, default `{service}`),
 `container` (default: the one named like the Deployment, else the first), `image` (a template
@@ -60,7 +60,6 @@ from __future__ import annotations
 import re
 import string
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -85,6 +84,7 @@ from providers.deployers.http_errors import origin
 from providers.deployers.kubernetes_client import KubernetesApi, NotFound, Patch, connect
 from providers.deployers.kubernetes_kubeconfig import check_server_url
 from providers.deployers.kubernetes_rollouts import CHANGE_CAUSE
+from providers.deployers.memory import Recent
 from providers.deployers.retries import Backoff
 from providers.deployers.settings import (
     STRICT,
@@ -100,7 +100,6 @@ __all__ = ["CHANGE_CAUSE", "KIND", "KubernetesDeployer", "KubernetesSettings"]
 
 KIND = "kubernetes"
 
-_MAX_REMEMBERED = 10_000
 _TERMINAL = frozenset({DeploymentState.SUCCEEDED, DeploymentState.FAILED})
 _LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -241,8 +240,8 @@ class KubernetesDeployer:
         self._policy = policy
         self._clock = clock
         self._backoff = Backoff(first_wait=backoff_seconds)
-        self._outcomes: OrderedDict[str, ProviderUpdate] = OrderedDict()
-        self._notes: OrderedDict[str, str] = OrderedDict()
+        self._outcomes: Recent[str, ProviderUpdate] = Recent()
+        self._notes: Recent[str, str] = Recent()
         """What a rollback said about the revision it went back to, by external id."""
 
     def __repr__(self) -> str:
@@ -275,7 +274,7 @@ class KubernetesDeployer:
         generation = rollouts.generation(patched)
         external_id = f"{self._settings.namespace}/{name}@{generation}"
         if note is not None:
-            _remember(self._notes, external_id, note)
+            self._notes.remember(external_id, note)
         known = self._outcomes.get(external_id)
         if known is not None:
             return known
@@ -283,8 +282,9 @@ class KubernetesDeployer:
         return self._remember(update)
 
     async def poll(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
-        if external_id is not None and external_id in self._outcomes:
-            return self._outcomes[external_id]
+        known = self._outcomes.get(external_id) if external_id is not None else None
+        if known is not None:
+            return known
         name = self._name(request.service_slug)
         image = self._image(request.service_slug, request.version)
         async with self._api() as api:
@@ -347,7 +347,7 @@ class KubernetesDeployer:
         if note is not None and update.message is None:
             update = replace(update, message=note)
         if update.state in _TERMINAL and update.external_id is not None:
-            _remember(self._outcomes, update.external_id, update)
+            self._outcomes.remember(update.external_id, update)
         return update
 
     def _name(self, service: str) -> str:
@@ -400,13 +400,6 @@ class KubernetesDeployer:
     async def _api(self) -> AsyncIterator[KubernetesApi]:
         async with connect(self._settings, self._policy, self._backoff) as api:
             yield api
-
-
-def _remember(memory: OrderedDict[str, Any], key: str, value: Any) -> None:
-    memory[key] = value
-    memory.move_to_end(key)
-    if len(memory) > _MAX_REMEMBERED:
-        memory.popitem(last=False)
 
 
 def _check_template(value: str, *, allowed: set[str], required: set[str]) -> None:

@@ -5,7 +5,7 @@ read there and then (environment variable `tokenEnv`, or file `tokenFile`, rotat
 both through the allow-list of `providers/deployers/secret_sources.py`), `caFile` as the CA
 bundle; or else the kubeconfig read there and then
 (`providers/deployers/kubernetes_kubeconfig.py`). The client, and so the token, lives only as
-long as the call. Its connections follow the address rule of `providers/outbound_addresses.py`:
+long as the call. Its connections follow the address rule of `providers/outbound/addresses.py`:
 a literal address (of the server or a proxy) is checked before connecting, and names are
 resolved by a resolver that checks every address, the one aiohttp connects with. A refusal is
 told by its status only (kubernetes-asyncio's own `ApiException` text, which carries the
@@ -40,7 +40,7 @@ from providers.deployers.retries import (
     Backoff,
     TransientFailure,
     call_with_retries,
-    is_transient_status,
+    status_failure,
 )
 from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import ProviderPolicy
@@ -212,9 +212,9 @@ class KubernetesApi:
             except ApiException as error:
                 raise self._failure(error, what) from None
             except TimeoutError:
-                raise TransientFailure(f"no answer within {self._timeout:g} s") from None
+                raise TransientFailure.no_answer(self._timeout) from None
             except aiohttp.ClientError as error:
-                raise TransientFailure(f"connection failed ({type(error).__name__})") from None
+                raise TransientFailure.connection_failed(error) from None
             except RefusedAddress:
                 raise  # told by call_with_retries
             except (ValueError, TypeError):
@@ -226,14 +226,13 @@ class KubernetesApi:
         )
 
     def _failure(self, error: ApiException, what: str) -> Exception:
-        status = int(error.status or 0)
         # The answer's body (a Status object) is not quoted: status messages are shown to
         # every reader, and bodies may name anything.
-        problem = http_status(status)
-        if is_transient_status(status):
-            return TransientFailure(problem)
-        text = f"kubernetes API refused {what}: {problem}"
-        return NotFound(text) if status == 404 else ProviderError(text)
+        def refused(status: int) -> ProviderError:
+            text = f"kubernetes API refused {what}: {http_status(status)}"
+            return NotFound(text) if status == 404 else ProviderError(text)
+
+        return status_failure(int(error.status or 0), refused)
 
 
 def read_token(settings: Connection, secrets: SecretSources) -> str:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import os
 import ssl
 import tempfile
@@ -39,6 +38,7 @@ from kubernetes_asyncio.config.kube_config import KubeConfigLoader
 
 from domain.deployments.model import ProviderError
 from providers.deployers.secret_sources import SecretSources
+from providers.deployers.settings import is_loopback
 
 __all__ = ["KubeconfigSettings", "check_server_url", "kubeconfig_client", "kubeconfig_source"]
 
@@ -68,7 +68,7 @@ def check_server_url(value: str, *, credentials: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError("must be an https URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError("must be an https URL (http only on loopback, e.g. kubectl proxy)")
     if parts.username is not None or parts.password is not None:
         raise ValueError(f"must not carry credentials; {credentials}")
@@ -238,12 +238,3 @@ def _unusable(where: str, error: Exception) -> ProviderError:
 
 def _name(name: str) -> str:
     return repr(name if len(name) <= 100 else name[:99] + "…")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

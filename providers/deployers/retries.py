@@ -13,16 +13,15 @@ Tests make the waits instant with `stamina.set_testing(True, attempts=MAX_ATTEMP
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-import httpx2 as httpx
 import stamina
 
 from domain.deployments.model import ProviderError
+from providers.deployers.http_errors import http_status
 from providers.outbound.addresses import RefusedAddress
 
 MAX_ATTEMPTS: Final = 3
@@ -39,22 +38,26 @@ class TransientFailure(Exception):
         super().__init__(problem)
         self.problem = problem
 
+    @classmethod
+    def no_answer(cls, within: float) -> TransientFailure:
+        return cls(f"no answer within {within:g} s")
+
+    @classmethod
+    def connection_failed(cls, error: Exception) -> TransientFailure:
+        return cls(f"connection failed ({type(error).__name__})")
+
 
 def is_transient_status(status: int) -> bool:
     """HTTP statuses worth another attempt: 408, 429 and 5xx."""
     return status >= 500 or status in RETRIED_STATUSES
 
 
-async def answered(request: Awaitable[httpx.Response], within: float) -> httpx.Response:
-    """The HTTP answer, whatever its status; `TransientFailure` when none came `within` seconds
-    or the connection failed."""
-    try:
-        async with asyncio.timeout(within):
-            return await request
-    except (TimeoutError, httpx.TimeoutException):
-        raise TransientFailure(f"no answer within {within:g} s") from None
-    except httpx.TransportError as error:
-        raise TransientFailure(f"connection failed ({type(error).__name__})") from None
+def status_failure(status: int, refused: Callable[[int], ProviderError]) -> Exception:
+    """What an answer with a status other than 2xx fails with: a `TransientFailure` (tried
+    again) for 408, 429 and 5xx, else `refused(status)`. Told by the status only."""
+    if is_transient_status(status):
+        return TransientFailure(http_status(status))
+    return refused(status)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ secret or a place to connect to. Without a policy, the strictest one applies.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,6 +82,17 @@ def check_http_url(value: str) -> str:
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not carry credentials; name an environment variable instead")
     return value
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a URL's lowercased hostname) is `localhost` or a loopback address:
+    where plain http may be allowed (`kubectl proxy`, a local Argo CD)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def policy_of(info: ValidationInfo) -> ProviderPolicy:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from domain.deployments.model import (
     ProviderCapability,
     ProviderUpdate,
 )
+from providers.deployers.memory import Recent
 from providers.deployers.settings import (
     STRICT,
     AdapterSettings,
@@ -36,7 +36,6 @@ from providers.deployers.settings import (
 )
 
 KIND = "simulated"
-_MAX_ROLLOUTS = 10_000
 
 Clock = Callable[[], float]
 
@@ -84,7 +83,7 @@ class SimulatedDeployer:
         self._duration = parsed.duration_seconds
         self._fail = re.compile(parsed.fail_versions) if parsed.fail_versions else None
         self._clock = clock
-        self._rollouts: OrderedDict[str, tuple[_Rollout, _Target]] = OrderedDict()
+        self._rollouts: Recent[str, tuple[_Rollout, _Target]] = Recent()
         self._targets: dict[tuple[str, str], _Target] = {}
 
     def __repr__(self) -> str:
@@ -138,10 +137,7 @@ class SimulatedDeployer:
         fails = bool(self._fail and self._fail.search(request.version))
         rollout = _Rollout(key, request.version, now + self._duration, fails)
         target.pending.append(rollout)
-        self._rollouts[key] = (rollout, target)
-        if len(self._rollouts) > _MAX_ROLLOUTS:
-            self._rollouts.popitem(last=False)
-        return rollout, target
+        return self._rollouts.remember(key, (rollout, target))
 
     def _settle(self, rollout: _Rollout, target: _Target, now: float) -> None:
         if rollout.outcome is not None or now < rollout.ends_at:

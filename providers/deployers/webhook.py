@@ -13,8 +13,8 @@ adapter first handled the deployment (its `start()`, or its first `poll()` after
 
 Requests are JSON POSTs signed as `providers/deployers/signatures.py` describes, with the
 secret read from the environment variable named by `secretEnv` at each call (never kept).
-`url` and `cancelUrl` follow the address rule of `providers/outbound_addresses.py`, when saved
-and at each connection (`providers/outbound_http.py`). Every POST carries `Idempotency-Key`,
+`url` and `cancelUrl` follow the address rule of `providers/outbound/addresses.py`, when saved
+and at each connection (`providers/outbound/http.py`). Every POST carries `Idempotency-Key`,
 so it is retried as `providers/deployers/retries.py` says (at most 3 attempts, exponential
 backoff with jitter) on connection errors, timeouts, 408, 429 and 5xx; other answers are
 final, told by their status only (`providers/deployers/http_errors.py`). The receiver may
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,14 +39,10 @@ from domain.deployments.model import (
     ProviderError,
     ProviderUpdate,
 )
+from providers.deployers.http_calls import http_call
 from providers.deployers.http_errors import http_status, origin, short
-from providers.deployers.retries import (
-    Backoff,
-    TransientFailure,
-    answered,
-    call_with_retries,
-    is_transient_status,
-)
+from providers.deployers.memory import Recent
+from providers.deployers.retries import Backoff
 from providers.deployers.settings import (
     STRICT,
     AdapterSettings,
@@ -58,7 +53,6 @@ from providers.deployers.settings import (
     secret_env,
 )
 from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from providers.outbound.http import CheckedTransport
 
 KIND = "webhook"
 UNKNOWN = "UNKNOWN"
@@ -67,7 +61,6 @@ UNKNOWN = "UNKNOWN"
 TIMED_OUT = "TimedOut"
 """`raw_status` of a deployment failed by `reportTimeoutSeconds`."""
 
-_MAX_REMEMBERED = 10_000
 _ANSWERED_STATES = {
     state.value: state
     for state in (
@@ -129,8 +122,8 @@ class WebhookDeployer:
         self._policy = policy
         self._clock = clock
         self._backoff = Backoff(first_wait=backoff_seconds)
-        self._known: OrderedDict[int, ProviderUpdate] = OrderedDict()
-        self._first_seen: OrderedDict[int, float] = OrderedDict()
+        self._known: Recent[int, ProviderUpdate] = Recent()
+        self._first_seen: Recent[int, float] = Recent()
         """When this adapter first handled each deployment (clock seconds)."""
         cancel = {ProviderCapability.CANCEL} if self._settings.cancel_url else set()
         self.capabilities = frozenset({ProviderCapability.DEPLOY, *cancel})
@@ -204,9 +197,7 @@ class WebhookDeployer:
         when this adapter first handled it."""
         first_seen = self._first_seen.get(request.deployment_id)
         if first_seen is None:
-            first_seen = self._first_seen[request.deployment_id] = self._clock()
-            if len(self._first_seen) > _MAX_REMEMBERED:
-                self._first_seen.popitem(last=False)
+            first_seen = self._first_seen.remember(request.deployment_id, self._clock())
         if request.started_at is not None:
             return min(first_seen, request.started_at.timestamp())
         return first_seen
@@ -226,45 +217,36 @@ class WebhookDeployer:
                 update.url or known.url,
                 update.log_url or known.log_url,
             )
-        self._known[deployment_id] = update
-        self._known.move_to_end(deployment_id)
-        if len(self._known) > _MAX_REMEMBERED:
-            self._known.popitem(last=False)
-        return update
+        return self._known.remember(deployment_id, update)
 
     async def _post(self, url: str, payload: Mapping[str, Any], idempotency_key: str) -> bytes:
         secret = self._secret()
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        timeout = self._settings.timeout_seconds
-        receiver = origin(url)
+        receiver = f"webhook receiver {origin(url)}"
 
-        async def send() -> bytes:
-            timestamp = str(int(self._clock()))
+        async def send(client: httpx.AsyncClient) -> httpx.Response:
+            timestamp = str(int(self._clock()))  # signed anew at each attempt
             headers = {
                 "Content-Type": "application/json",
                 "Idempotency-Key": idempotency_key,
                 TIMESTAMP_HEADER: timestamp,
                 SIGNATURE_HEADER: sign(secret, timestamp, body),
             }
-            response = await answered(client.post(url, content=body, headers=headers), timeout)
-            status = response.status_code
-            if 200 <= status < 300:
-                return response.content
-            if is_transient_status(status):
-                raise TransientFailure(http_status(status))
-            # The body is not quoted: status messages are shown to every reader.
-            raise ProviderError(
-                f"webhook receiver {receiver} refused the request: {http_status(status)}"
-            )
+            return await client.post(url, content=body, headers=headers)
 
-        transport = CheckedTransport(self._policy.addresses)
-        async with httpx.AsyncClient(
-            transport=transport, timeout=timeout, follow_redirects=False
-        ) as client:
+        response = await http_call(
+            send,
+            what=receiver,
+            addresses=self._policy.addresses,
+            within=self._settings.timeout_seconds,
             # Every POST carries its Idempotency-Key, so every POST may be sent again.
-            return await call_with_retries(
-                send, what=f"webhook receiver {receiver}", idempotent=True, backoff=self._backoff
-            )
+            idempotent=True,
+            backoff=self._backoff,
+            refused=lambda status: ProviderError(
+                f"{receiver} refused the request: {http_status(status)}"
+            ),
+        )
+        return response.content
 
     def _secret(self) -> str:
         name = self._settings.secret_env

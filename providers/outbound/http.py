@@ -1,4 +1,4 @@
-"""An httpx transport that connects only where `providers/outbound_addresses.py` allows.
+"""An httpx transport that connects only where `providers/outbound/addresses.py` allows.
 
 Each request's host is resolved once, here, every address checked by the rule, and the request
 sent to a checked address (the next one if connecting fails), with the name kept for the

@@ -5,20 +5,20 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import fields
 from datetime import UTC, datetime
 
 import asyncpg
 
-from domain.access.model import ActorKind, ApiClientRecord, ApiTokenRecord, AuditEntry, Scope
-from domain.access.ports import AuditLog, ProvisionedUser, TokenIdentity
+from domain.access.model import ActorKind, ApiClientRecord, ApiTokenRecord, Scope
+from domain.access.ports import ProvisionedUser, TokenIdentity
 from domain.access.tokens import hash_token, looks_like_token, new_token
 from domain.catalog.changes import UserDraft
 from domain.catalog.records import UserRecord
 from domain.catalog.rules import SLUG
 from domain.errors import Conflict, NotFound, ValidationFailed
 from providers.postgres import rows
-from providers.postgres.audited import AuditedTransactions
+from providers.postgres.audited import AuditedStore
+from providers.postgres.rows import RecordRows, grouped
 from providers.postgres.writes import teams
 from providers.postgres.writes.common import Connection
 
@@ -29,19 +29,8 @@ _LONGEST_NAME = 200
 _HANDLE_BASE_LENGTH = 50  # leaves room for a `-N` suffix within 63 characters
 _PROVISION_ATTEMPTS = 3
 
-_CLIENT_FIELDS = tuple(field.name for field in fields(ApiClientRecord))
-_TOKEN_FIELDS = tuple(field.name for field in fields(ApiTokenRecord) if field.name != "scopes")
-
-
-def _client(row: asyncpg.Record) -> ApiClientRecord:
-    return ApiClientRecord(**{name: row[name] for name in _CLIENT_FIELDS})
-
-
-def _token(row: asyncpg.Record) -> ApiTokenRecord:
-    return ApiTokenRecord(
-        **{name: row[name] for name in _TOKEN_FIELDS},
-        scopes=tuple(Scope(scope) for scope in row["scopes"]),
-    )
+_client = RecordRows(ApiClientRecord)
+_token = RecordRows(ApiTokenRecord, scopes=lambda stored: tuple(map(Scope, stored)))
 
 
 def _check_slug(value: str, field: str) -> None:
@@ -149,21 +138,8 @@ FROM found
 """
 
 
-class PostgresAccessStore:
+class PostgresAccessStore(AuditedStore):
     """With an audit entry (see `audited`), each change records it in its own transaction."""
-
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        audit_log: AuditLog | None = None,
-        *,
-        transactions: AuditedTransactions | None = None,
-    ) -> None:
-        self._pool = pool
-        self._transactions = transactions or AuditedTransactions(pool, audit_log)
-
-    def audited(self, entry: AuditEntry) -> PostgresAccessStore:
-        return PostgresAccessStore(self._pool, transactions=self._transactions.recording(entry))
 
     async def _change(self, sql: str, *args: object) -> asyncpg.Record | None:
         """One changing statement; when it changed a row, the audit record commits with it."""
@@ -217,10 +193,7 @@ class PostgresAccessStore:
             "SELECT * FROM api_clients WHERE team_id = ANY($1::bigint[]) ORDER BY slug",
             list(team_ids),
         )
-        grouped: dict[int, list[ApiClientRecord]] = {team_id: [] for team_id in team_ids}
-        for row in found:
-            grouped[row["team_id"]].append(_client(row))
-        return grouped
+        return grouped(team_ids, found, "team_id", _client)
 
     # --- tokens -------------------------------------------------------------------------
 
@@ -276,10 +249,7 @@ class PostgresAccessStore:
             f"SELECT * FROM api_tokens WHERE {column} = ANY($1::bigint[]) ORDER BY created_at, id",
             list(ids),
         )
-        grouped: dict[int, list[ApiTokenRecord]] = {key: [] for key in ids}
-        for row in found:
-            grouped[row[column]].append(_token(row))
-        return grouped
+        return grouped(ids, found, column, _token)
 
     async def authenticate(self, secret: str) -> TokenIdentity | None:
         """The identity behind a live token, looked up afresh on every call so that a

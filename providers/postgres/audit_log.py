@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +37,8 @@ from providers.postgres.keyset import (
     page_from_rows,
     scope_digest,
 )
-from providers.postgres.writes.common import Connection
+from providers.postgres.rows import RecordRows
+from providers.postgres.writes.common import Connection, stored_values
 
 # Any constant works; it only has to be the same for every Paved Road process.
 _CHAIN_LOCK_KEY = 0x6175646974
@@ -107,60 +108,35 @@ def _chain_hash(prev_hash: str | None, fields: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash or "").encode() + canonical).hexdigest()
 
 
-def _hashed_fields(
-    at: datetime,
-    actor_kind: str,
-    actor_id: int | None,
-    actor_name: str,
-    token_id: int | None,
-    operation: str,
-    targets: list[str],
-    input_text: str,
-    outcome: str,
-    error_codes: list[str],
-    request_id: str | None,
-    idempotency_key: str | None,
-) -> dict[str, Any]:
+_HASHED = (
+    "actor_kind", "actor_id", "actor_name", "token_id", "operation", "targets", "input",
+    "outcome", "error_codes", "request_id", "idempotency_key",
+)  # fmt: skip
+"""Besides `at`, the stored columns a record's hash covers, in the order `_INSERT` names
+them. Fixed, so that the hashes of the records already written can still be checked."""
+
+
+def _hashed_fields(at: datetime, columns: Mapping[str, Any] | asyncpg.Record) -> dict[str, Any]:
+    """What a record's hash covers: `at`, and the `_HASHED` columns as stored."""
     return {
         "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor_kind": actor_kind,
-        "actor_id": actor_id,
-        "actor_name": actor_name,
-        "token_id": token_id,
-        "operation": operation,
-        "targets": targets,
-        "input": input_text,
-        "outcome": outcome,
-        "error_codes": error_codes,
-        "request_id": request_id,
-        "idempotency_key": idempotency_key,
+        **{name: columns[name] for name in _HASHED},
     }
 
 
-def _row_fields(row: asyncpg.Record) -> dict[str, Any]:
-    return _hashed_fields(
-        row["at"], row["actor_kind"], row["actor_id"], row["actor_name"], row["token_id"],
-        row["operation"], list(row["targets"]), row["input"], row["outcome"],
-        list(row["error_codes"]), row["request_id"], row["idempotency_key"],
-    )  # fmt: skip
+_entry = RecordRows(
+    AuditEntry,
+    outcome=AuditOutcome,
+    actor_kind=ActorKind,
+    targets=tuple,
+    input=orjson.loads,
+    error_codes=tuple,
+)
 
 
 def _record(row: asyncpg.Record) -> AuditEventRecord:
-    entry = AuditEntry(
-        operation=row["operation"],
-        outcome=AuditOutcome(row["outcome"]),
-        actor_kind=ActorKind(row["actor_kind"]),
-        actor_id=row["actor_id"],
-        actor_name=row["actor_name"],
-        token_id=row["token_id"],
-        targets=tuple(row["targets"]),
-        input=orjson.loads(row["input"]),
-        error_codes=tuple(row["error_codes"]),
-        request_id=row["request_id"],
-        idempotency_key=row["idempotency_key"],
-    )
     return AuditEventRecord(
-        id=row["id"], at=row["at"], entry=entry, prev_hash=row["prev_hash"], hash=row["hash"]
+        id=row["id"], at=row["at"], entry=_entry(row), prev_hash=row["prev_hash"], hash=row["hash"]
     )
 
 
@@ -174,18 +150,18 @@ def _conditions(audit_filter: AuditFilter, params: Params) -> list[str]:
             f" OR (e.actor_kind = 'client' AND e.actor_id = "
             f"(SELECT id FROM api_clients WHERE slug = {actor})))"
         )
-    if audit_filter.target is not None:
-        conditions.append(f"e.targets @> ARRAY[{params.add(audit_filter.target)}::text]")
-    if audit_filter.operation is not None:
-        conditions.append(f"e.operation = {params.add(audit_filter.operation)}")
-    if audit_filter.outcome is not None:
-        conditions.append(f"e.outcome = {params.add(audit_filter.outcome.value)}")
-    if audit_filter.since is not None:
-        conditions.append(f"e.at >= {params.add(audit_filter.since)}::timestamptz")
-    if audit_filter.until is not None:
-        conditions.append(f"e.at < {params.add(audit_filter.until)}::timestamptz")
-    if audit_filter.request_id is not None:
-        conditions.append(f"e.request_id = {params.add(audit_filter.request_id)}")
+    outcome = audit_filter.outcome
+    # Each condition, with `{}` where its value's parameter goes.
+    for value, condition in (
+        (audit_filter.target, "e.targets @> ARRAY[{}::text]"),
+        (audit_filter.operation, "e.operation = {}"),
+        (None if outcome is None else outcome.value, "e.outcome = {}"),
+        (audit_filter.since, "e.at >= {}::timestamptz"),
+        (audit_filter.until, "e.at < {}::timestamptz"),
+        (audit_filter.request_id, "e.request_id = {}"),
+    ):
+        if value is not None:
+            conditions.append(condition.format(params.add(value)))
     return conditions
 
 
@@ -219,34 +195,19 @@ class PostgresAuditLog:
         assert head is not None
         if head["isolation"] != "read committed":
             raise RuntimeError("the audit log appends only in READ COMMITTED transactions")
-        stored = AuditEntry(
-            operation=entry.operation,
-            outcome=entry.outcome,
-            actor_kind=entry.actor_kind,
-            actor_id=entry.actor_id,
-            actor_name=entry.actor_name,
-            token_id=entry.token_id,
+        stored = replace(
+            entry,
             targets=tuple(entry.targets),
             input=orjson.loads(head["input"]),
             error_codes=tuple(entry.error_codes),
-            request_id=entry.request_id,
-            idempotency_key=entry.idempotency_key,
         )
-        fields = _hashed_fields(
-            head["at"], stored.actor_kind.value, stored.actor_id, stored.actor_name,
-            stored.token_id, stored.operation, list(stored.targets), head["input"],
-            stored.outcome.value, list(stored.error_codes), stored.request_id,
-            stored.idempotency_key,
-        )  # fmt: skip
+        # The entry as its columns hold it, `input` as PostgreSQL renders the stored jsonb.
+        columns = {**stored_values(stored), "input": head["input"]}
         prev_hash: str | None = head["prev_hash"]
-        digest = _chain_hash(prev_hash, fields)
+        digest = _chain_hash(prev_hash, _hashed_fields(head["at"], columns))
         event_id = await connection.fetchval(
-            _INSERT,
-            head["at"], fields["actor_kind"], stored.actor_id, stored.actor_name,
-            stored.token_id, stored.operation, fields["targets"], head["input"],
-            fields["outcome"], fields["error_codes"], stored.request_id,
-            stored.idempotency_key, prev_hash, digest,
-        )  # fmt: skip
+            _INSERT, head["at"], *(columns[name] for name in _HASHED), prev_hash, digest
+        )
         return AuditEventRecord(
             id=event_id, at=head["at"], entry=stored, prev_hash=prev_hash, hash=digest
         )
@@ -271,7 +232,7 @@ class PostgresAuditLog:
                     else:
                         reason = f"its prev_hash is not the hash of record {previous['id']}"
                     return VerifyResult(checked, row["id"], reason)
-                if _chain_hash(row["prev_hash"], _row_fields(row)) != row["hash"]:
+                if _chain_hash(row["prev_hash"], _hashed_fields(row["at"], row)) != row["hash"]:
                     return VerifyResult(checked, row["id"], "its hash does not match its contents")
                 checked += 1
                 previous = row

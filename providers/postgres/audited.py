@@ -7,7 +7,7 @@ this, so an accepted change and its audit record commit together or not at all.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Self, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -46,3 +46,21 @@ class AuditedTransactions:
             if self._entry is not None and self._audit_log is not None and changed(result):
                 await self._audit_log.append(self._entry, connection)
             return result
+
+
+class AuditedStore:
+    """A store whose changes run through `AuditedTransactions`: `audited(entry)` is the same
+    store over the same pool, recording `entry` with each change it makes."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        audit_log: AuditLog | None = None,
+        *,
+        transactions: AuditedTransactions | None = None,
+    ) -> None:
+        self._pool = pool
+        self._transactions = transactions or AuditedTransactions(pool, audit_log)
+
+    def audited(self, entry: AuditEntry) -> Self:
+        return type(self)(self._pool, transactions=self._transactions.recording(entry))

@@ -126,25 +126,20 @@ def _search_condition(
     return ["(" + " OR ".join(f"{alias}.{column} ILIKE {pattern}" for column in columns) + ")"]
 
 
-def services(service_filter: ServiceFilter, order: ServiceOrder, params: Params) -> ListingQuery:
+def services(
+    service_filter: ServiceFilter, order: ServiceOrder, params: Params, scope: str = "services"
+) -> ListingQuery:
     return ListingQuery(
         "services s",
         "s",
         Ordering(_SERVICE_SORT_KEYS[order.field], order.direction is OrderDirection.DESC),
         _service_conditions(service_filter, params),
-        scope_digest("services", service_filter, order),
+        scope_digest(scope, service_filter, order),
     )
 
 
 def team_services(service_filter: ServiceFilter, params: Params) -> ListingQuery:
-    order = TEAM_SERVICES_ORDER
-    return ListingQuery(
-        "services s",
-        "s",
-        Ordering(_SERVICE_SORT_KEYS[order.field], order.direction is OrderDirection.DESC),
-        _service_conditions(service_filter, params),
-        scope_digest("team-services", service_filter, order),
-    )
+    return services(service_filter, TEAM_SERVICES_ORDER, params, scope="team-services")
 
 
 def teams(search: str | None, params: Params) -> ListingQuery:

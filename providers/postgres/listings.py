@@ -10,6 +10,7 @@ import asyncpg
 
 from domain.catalog.records import Page, PageRequest
 from providers.postgres.keyset import Ordering, Params, build_window, page_from_rows
+from providers.postgres.rows import grouped
 
 T = TypeVar("T")
 
@@ -62,15 +63,16 @@ async def fetch_pages(
         f"CROSS JOIN LATERAL (SELECT {listing.alias}.*, {window.key_columns} "
         f"FROM {listing.source}{where} ORDER BY {window.order_by} LIMIT {window.limit}) AS x"
     )
-    rows = await pool.fetch(sql, *params.values)
-    grouped: dict[int, list[asyncpg.Record]] = {parent_id: [] for parent_id in parent_ids}
-    for row in rows:
-        grouped[row["_parent"]].append(row)
+    found = grouped(parent_ids, await pool.fetch(sql, *params.values), "_parent", _as_is)
     arity = len(ordering.keys)
     return {
         parent_id: page_from_rows(group, window, page, scope, listing.build, arity)
-        for parent_id, group in grouped.items()
+        for parent_id, group in found.items()
     }
+
+
+def _as_is(row: asyncpg.Record) -> asyncpg.Record:
+    return row
 
 
 async def count(pool: asyncpg.Pool, source: str, conditions: Sequence[str], params: Params) -> int:

@@ -32,6 +32,10 @@ from providers.postgres.listings import Listing, count, counts, fetch_page, fetc
 _BUILD: dict[str, Any] = {"s": rows.service, "t": rows.team, "u": rows.user, "e": rows.environment}
 
 
+def _ownership(row: asyncpg.Record) -> OwnershipRecord:
+    return OwnershipRecord(rows.team(row), OwnershipRole(row["_role"]))
+
+
 class PostgresCatalogReader:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -85,25 +89,19 @@ class PostgresCatalogReader:
     async def owners_of_services(
         self, service_ids: Sequence[int]
     ) -> dict[int, list[OwnershipRecord]]:
-        found: dict[int, list[OwnershipRecord]] = {service_id: [] for service_id in service_ids}
-        for row in await self._pool.fetch(
+        found = await self._pool.fetch(
             "SELECT so.service_id AS _service, so.role AS _role, t.* FROM service_owners so "
             "JOIN teams t ON t.id = so.team_id WHERE so.service_id = ANY($1::bigint[]) "
             "ORDER BY so.role DESC, t.name, t.id",
             list(service_ids),
-        ):
-            found[row["_service"]].append(
-                OwnershipRecord(rows.team(row), OwnershipRole(row["_role"]))
-            )
-        return found
+        )
+        return rows.grouped(service_ids, found, "_service", _ownership)
 
     async def _related_services(
         self, sql: str, service_ids: Sequence[int]
     ) -> dict[int, list[ServiceRecord]]:
-        found: dict[int, list[ServiceRecord]] = {service_id: [] for service_id in service_ids}
-        for row in await self._pool.fetch(sql, list(service_ids)):
-            found[row["_from"]].append(rows.service(row))
-        return found
+        found = await self._pool.fetch(sql, list(service_ids))
+        return rows.grouped(service_ids, found, "_from", rows.service)
 
     async def dependencies_of_services(
         self, service_ids: Sequence[int]
@@ -126,25 +124,21 @@ class PostgresCatalogReader:
         )
 
     async def children_of_teams(self, team_ids: Sequence[int]) -> dict[int, list[TeamRecord]]:
-        found: dict[int, list[TeamRecord]] = {team_id: [] for team_id in team_ids}
-        for row in await self._pool.fetch(
+        found = await self._pool.fetch(
             "SELECT * FROM teams WHERE parent_id = ANY($1::bigint[]) ORDER BY name, id",
             list(team_ids),
-        ):
-            found[row["parent_id"]].append(rows.team(row))
-        return found
+        )
+        return rows.grouped(team_ids, found, "parent_id", rows.team)
 
     async def teams_of_users(self, user_ids: Sequence[int]) -> dict[int, list[TeamRecord]]:
-        found: dict[int, list[TeamRecord]] = {user_id: [] for user_id in user_ids}
-        for row in await self._pool.fetch(
+        found = await self._pool.fetch(
             "SELECT tm.user_id AS _user, t.* FROM team_members tm "
             "JOIN teams t ON t.id = tm.team_id "
             "WHERE tm.user_id = ANY($1::bigint[]) "
             "ORDER BY t.name, t.id",
             list(user_ids),
-        ):
-            found[row["_user"]].append(rows.team(row))
-        return found
+        )
+        return rows.grouped(user_ids, found, "_user", rows.team)
 
     async def _page(self, query: ListingQuery, page: PageRequest, params: Params) -> Page[Any]:
         listing = Listing(query.source, query.alias, _BUILD[query.alias])

@@ -12,8 +12,7 @@ import asyncpg
 import pytest
 
 from demo import organisation as demo
-from demo.deployments import PIPELINE
-from demo.organisation import (
+from demo.acme import (
     API_CLIENTS,
     CONTRIBUTORS,
     DEPENDENCIES,
@@ -24,8 +23,9 @@ from demo.organisation import (
     SERVICES,
     TEAMS,
     USERS,
-    load_demo_if_empty,
 )
+from demo.history import PIPELINE
+from demo.organisation import load_demo_if_empty
 from domain.catalog.records import PageRequest, ServiceFilter
 from domain.deployments import states as deployment_states
 from domain.deployments.model import DeploymentState

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from demo.deployments import PIPELINE, DemoCatalog, plan_history
-from demo.organisation import (
+from demo.acme import (
     CONTRIBUTORS,
     DEPENDENCIES,
     ENVIRONMENTS,
@@ -16,6 +15,8 @@ from demo.organisation import (
     TEAMS,
     USERS,
 )
+from demo.history import PIPELINE, DemoCatalog, plan_history
+from domain.deployments.model import Requester
 
 SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -88,13 +89,13 @@ def test_dependency_graph_is_acyclic() -> None:
 
 
 def test_planning_is_deterministic() -> None:
-    from demo.deployments import Actor, DemoService
+    from demo.history import DemoService
     from domain.access.model import ActorKind
 
-    people = tuple(Actor(ActorKind.USER, n, f"User {n}") for n in range(1, 5))
+    people = tuple(Requester(ActorKind.USER, n, f"User {n}") for n in range(1, 5))
     catalog = DemoCatalog(
         services=(
-            DemoService(1, "a", 1, "PRODUCTION", people[:2], Actor(ActorKind.CLIENT, 1, "CI")),
+            DemoService(1, "a", 1, "PRODUCTION", people[:2], Requester(ActorKind.CLIENT, 1, "CI")),
             DemoService(2, "b", None, "EXPERIMENTAL", people[1:3], None),
         ),
         environments={slug: n for n, slug in enumerate(PIPELINE, 1)},

@@ -22,9 +22,14 @@ from domain.errors import NotFound, ValidationFailed
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.checks import provider_kind, text
 from providers.postgres.writes import environments
-from providers.postgres.writes.common import Connection, lock_row, touch, update_row
+from providers.postgres.writes.common import (
+    ENVIRONMENTS,
+    Connection,
+    lock_row,
+    touch,
+    update_row,
+)
 
-_PATH = ["input", "environment"]
 _LONGEST_REASON = 500
 
 
@@ -38,9 +43,9 @@ async def set_frozen(
     connection: Connection, slug: str, frozen: bool, reason: str | None
 ) -> Protection:
     text(reason, "reason", _LONGEST_REASON)
-    row = await lock_row(connection, "environments", "slug", slug, _PATH)
+    row = await lock_row(connection, ENVIRONMENTS, slug)
     values = {"frozen": frozen, "freeze_reason": reason if frozen else None}
-    await update_row(connection, "environments", row["id"], values)
+    await update_row(connection, ENVIRONMENTS, row["id"], values)
     return await _protection(connection, row["id"])
 
 
@@ -53,9 +58,9 @@ async def set_protection(
 ) -> Protection:
     choice = ProtectionChoice(required_approvals, tuple(approver_team_slugs), prevent_self_approval)
     _check_protection(choice)
-    row = await lock_row(connection, "environments", "slug", slug, _PATH)
+    row = await lock_row(connection, ENVIRONMENTS, slug)
     await _write_protection(connection, row["id"], choice)
-    await touch(connection, "environments", row["id"])
+    await touch(connection, ENVIRONMENTS, row["id"])
     return await _protection(connection, row["id"])
 
 
@@ -64,9 +69,9 @@ async def set_provider(
 ) -> ProviderSettings:
     choice = ProviderChoice(kind, settings)
     _check_provider(choice)
-    row = await lock_row(connection, "environments", "slug", slug, _PATH)
+    row = await lock_row(connection, ENVIRONMENTS, slug)
     await _write_provider(connection, row["id"], choice)
-    return rows.provider(await touch(connection, "environments", row["id"]))
+    return rows.provider(await touch(connection, ENVIRONMENTS, row["id"]))
 
 
 async def create_environment(

@@ -3,7 +3,8 @@ first (by creation time, then id)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import asyncpg
 
@@ -20,6 +21,9 @@ from providers.postgres.deployments import rows
 from providers.postgres.deployments.rows import UNFINISHED_SQL
 from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
 from providers.postgres.listings import Listing, count, counts, fetch_page, fetch_pages
+from providers.postgres.rows import grouped
+
+T = TypeVar("T")
 
 _ORDER = Ordering(
     (SortKey("d.created_at", "timestamptz"), SortKey("d.id", "bigint")), descending=True
@@ -139,32 +143,28 @@ class DeploymentReader:
     async def pending(
         self, service_ids: Sequence[int], environment_ids: Sequence[int]
     ) -> dict[Pair, list[DeploymentRecord]]:
-        grouped: dict[Pair, list[DeploymentRecord]] = {}
+        by_pair: dict[Pair, list[DeploymentRecord]] = {}
         for record in await self._by_pair(
             f"state IN {UNFINISHED_SQL}", service_ids, environment_ids
         ):
-            grouped.setdefault((record.service_id, record.environment_id), []).append(record)
-        return grouped
+            by_pair.setdefault((record.service_id, record.environment_id), []).append(record)
+        return by_pair
 
     async def history(self, deployment_ids: Sequence[int]) -> dict[int, list[StatusEvent]]:
-        grouped: dict[int, list[StatusEvent]] = {key: [] for key in deployment_ids}
-        for row in await self._pool.fetch(
-            "SELECT * FROM deployment_events WHERE deployment_id = ANY($1::bigint[]) "
-            "ORDER BY at, id",
-            list(deployment_ids),
-        ):
-            grouped[row["deployment_id"]].append(rows.event(row))
-        return grouped
+        return await self._of_deployments("deployment_events", deployment_ids, rows.event)
 
     async def approvals(self, deployment_ids: Sequence[int]) -> dict[int, list[ApprovalRecord]]:
-        grouped: dict[int, list[ApprovalRecord]] = {key: [] for key in deployment_ids}
-        for row in await self._pool.fetch(
-            "SELECT * FROM deployment_approvals WHERE deployment_id = ANY($1::bigint[]) "
-            "ORDER BY at, id",
+        return await self._of_deployments("deployment_approvals", deployment_ids, rows.approval)
+
+    async def _of_deployments(
+        self, table: str, deployment_ids: Sequence[int], build: Callable[[asyncpg.Record], T]
+    ) -> dict[int, list[T]]:
+        """The rows of `table` about each deployment, oldest first."""
+        found = await self._pool.fetch(
+            f"SELECT * FROM {table} WHERE deployment_id = ANY($1::bigint[]) ORDER BY at, id",
             list(deployment_ids),
-        ):
-            grouped[row["deployment_id"]].append(rows.approval(row))
-        return grouped
+        )
+        return grouped(deployment_ids, found, "deployment_id", build)
 
     async def unfinished(self) -> list[DeploymentRecord]:
         found = await self._pool.fetch(

@@ -15,19 +15,16 @@ from domain.deployments.model import (
     StatusEvent,
 )
 from domain.deployments.ports import Protection, ProviderSettings
+from providers.postgres.rows import RecordRows, column_names
 from providers.postgres.writes.common import Connection
 
 UNFINISHED_SQL = "('QUEUED', 'WAITING_APPROVAL', 'IN_PROGRESS')"
 
-_PLAIN = (
-    "id", "number", "service_id", "environment_id", "version", "commit_sha", "description",
-    "raw_status", "status_message", "provider", "external_id", "url", "log_url", "created_at",
-    "started_at", "finished_at", "promoted_from_id", "rollback_of_id", "previous_id",
-    "idempotency_key", "committed_at", "rollback_to_id",
-)  # fmt: skip
+_PLAIN = column_names(DeploymentRecord, leaving_out={"kind", "state", "requested_by"})
 
 
 def deployment(row: asyncpg.Record, prefix: str = "") -> DeploymentRecord:
+    """`prefix`: of the deployment's columns, where a query joins them with others."""
     return DeploymentRecord(
         **{name: row[prefix + name] for name in _PLAIN},
         kind=DeploymentKind(row[prefix + "kind"]),
@@ -40,15 +37,7 @@ def deployment(row: asyncpg.Record, prefix: str = "") -> DeploymentRecord:
     )
 
 
-def event(row: asyncpg.Record) -> StatusEvent:
-    return StatusEvent(
-        deployment_id=row["deployment_id"],
-        state=DeploymentState(row["state"]),
-        raw_status=row["raw_status"],
-        message=row["message"],
-        source=row["source"],
-        at=row["at"],
-    )
+event = RecordRows(StatusEvent, state=DeploymentState)
 
 
 def approval(row: asyncpg.Record) -> ApprovalRecord:

@@ -21,10 +21,6 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-import asyncpg
-
-from domain.access.model import AuditEntry
-from domain.access.ports import AuditLog
 from domain.catalog.changes import EnvironmentDraft, EnvironmentPatch
 from domain.catalog.records import EnvironmentRecord, Page, PageRequest, ServiceFilter
 from domain.deployments.model import (
@@ -45,7 +41,7 @@ from domain.deployments.ports import (
     ReleaseRow,
 )
 from domain.errors import ValidationFailed
-from providers.postgres.audited import AuditedTransactions
+from providers.postgres.audited import AuditedStore
 from providers.postgres.deployments import (
     checks,
     creation,
@@ -66,21 +62,7 @@ _KIND_SOURCE = {
 }
 
 
-class PostgresDeploymentStore(DeploymentReader):
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        audit_log: AuditLog | None = None,
-        *,
-        transactions: AuditedTransactions | None = None,
-    ) -> None:
-        super().__init__(pool)
-        self._transactions = transactions or AuditedTransactions(pool, audit_log)
-
-    def audited(self, entry: AuditEntry) -> PostgresDeploymentStore:
-        recording = self._transactions.recording(entry)
-        return PostgresDeploymentStore(self._pool, transactions=recording)
-
+class PostgresDeploymentStore(AuditedStore, DeploymentReader):
     async def _change(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         return await self._transactions.run(work)
 

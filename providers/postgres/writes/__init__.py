@@ -5,10 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
-import asyncpg
-
-from domain.access.model import AuditEntry
-from domain.access.ports import AuditLog
 from domain.catalog.changes import (
     EnvironmentDraft,
     EnvironmentPatch,
@@ -21,7 +17,7 @@ from domain.catalog.changes import (
     UserPatch,
 )
 from domain.catalog.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
-from providers.postgres.audited import AuditedTransactions
+from providers.postgres.audited import AuditedStore
 from providers.postgres.writes import environments, services, teams
 from providers.postgres.writes.common import Connection
 
@@ -29,22 +25,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class PostgresCatalogWriter:
+class PostgresCatalogWriter(AuditedStore):
     """With an audit entry (see `audited`), each use case records it in its own transaction,
     so an accepted change and its audit record commit together or not at all."""
-
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        audit_log: AuditLog | None = None,
-        *,
-        transactions: AuditedTransactions | None = None,
-    ) -> None:
-        self._transactions = transactions or AuditedTransactions(pool, audit_log)
-
-    def audited(self, entry: AuditEntry) -> PostgresCatalogWriter:
-        recording = self._transactions.recording(entry)
-        return PostgresCatalogWriter(recording.pool, transactions=recording)
 
     async def _in_transaction(
         self,

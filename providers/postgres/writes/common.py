@@ -1,9 +1,13 @@
-"""Building blocks shared by the write use cases."""
+"""Building blocks shared by the write use cases.
+
+Column names come from the code only (the `Table`s below, and the field names of the drafts
+and patches, which share their column's name); every value is bound as a parameter."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -14,60 +18,113 @@ from domain.errors import Conflict, NotFound
 
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
-_TABLE_NOUN = {
-    "teams": "team",
-    "users": "user",
-    "services": "service",
-    "environments": "environment",
-}
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A catalog table whose rows are found by a unique key and carry a version."""
+
+    name: str
+    key_column: str
+    noun: str
+    article: str = "a"
+
+    @property
+    def path(self) -> list[str]:
+        """Where the input names the row."""
+        return ["input", self.noun]
 
 
-async def lock_row(
-    connection: Connection, table: str, key_column: str, key: str, path: list[str]
-) -> asyncpg.Record:
-    row = await connection.fetchrow(
-        f"SELECT * FROM {table} WHERE {key_column} = $1 FOR UPDATE",
-        key,
-    )
-    if row is None:
-        raise NotFound(f"no {_TABLE_NOUN[table]} '{key}'", path)
-    return row
+TEAMS = Table("teams", "slug", "team")
+USERS = Table("users", "handle", "user")
+SERVICES = Table("services", "slug", "service")
+ENVIRONMENTS = Table("environments", "slug", "environment", article="an")
 
 
-async def find_id(
-    connection: Connection, table: str, key_column: str, key: str, path: list[str]
-) -> int:
-    found = await connection.fetchval(
-        f"SELECT id FROM {table} WHERE {key_column} = $1",
-        key,
-    )
-    if found is None:
-        raise NotFound(f"no {_TABLE_NOUN[table]} '{key}'", path)
-    return int(found)
-
-
-def check_version(row: asyncpg.Record, expected: int | None, table: str, key: str) -> None:
-    if expected is not None and row["version"] != expected:
-        raise Conflict(
-            f"{_TABLE_NOUN[table]} '{key}' is at version {row['version']}, not {expected}",
-            ["input", "expectedVersion"],
-        )
-
-
-def patch_values(patch: Any) -> dict[str, Any]:
+def stored_values(change: Any, *, leaving_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The columns a draft or patch sets, by their names (its fields' names, but those
+    `leaving_out` and a patch's fields left at `KEEP`), with each value as the column stores
+    it: an enum by its value, a tuple as an array, a dataclass (a link) as a JSON object."""
     return {
-        f.name: getattr(patch, f.name) for f in fields(patch) if getattr(patch, f.name) is not KEEP
+        field.name: _stored(value)
+        for field in fields(change)
+        if field.name not in leaving_out and (value := getattr(change, field.name)) is not KEEP
     }
 
 
+def _stored(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_stored(item) for item in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return value
+
+
+async def lock_row(
+    connection: Connection, table: Table, key: str, expected_version: int | None = None
+) -> asyncpg.Record:
+    """The row, locked until the transaction ends: NOT_FOUND when there is none, a CONFLICT
+    when it is not at `expected_version` (when given)."""
+    row = await connection.fetchrow(
+        f"SELECT * FROM {table.name} WHERE {table.key_column} = $1 FOR UPDATE",
+        key,
+    )
+    if row is None:
+        raise NotFound(f"no {table.noun} '{key}'", table.path)
+    if expected_version is not None and row["version"] != expected_version:
+        raise Conflict(
+            f"{table.noun} '{key}' is at version {row['version']}, not {expected_version}",
+            ["input", "expectedVersion"],
+        )
+    return row
+
+
+async def find_id(connection: Connection, table: Table, key: str, path: list[str]) -> int:
+    found = await connection.fetchval(
+        f"SELECT id FROM {table.name} WHERE {table.key_column} = $1",
+        key,
+    )
+    if found is None:
+        raise NotFound(f"no {table.noun} '{key}'", path)
+    return int(found)
+
+
+async def insert_row(
+    connection: Connection,
+    table: Table,
+    values: Mapping[str, Any],
+    *,
+    conflicts: Mapping[str, Conflict] | None = None,
+) -> asyncpg.Record:
+    """The new row. A value another row already has is the CONFLICT `conflicts` gives for
+    the unique constraint it breaks, else the one of a key already taken."""
+    columns = ", ".join(values)
+    placeholders = ", ".join(f"${index}" for index in range(1, len(values) + 1))
+    try:
+        row = await connection.fetchrow(
+            f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders}) RETURNING *",
+            *values.values(),
+        )
+    except asyncpg.UniqueViolationError as error:
+        conflict = (conflicts or {}).get(error.constraint_name or "")
+        key = values[table.key_column]
+        raise conflict or Conflict(
+            f"{table.article} {table.noun} with {table.key_column} '{key}' already exists",
+            ["input", table.key_column],
+        ) from None
+    assert row is not None
+    return row
+
+
 async def update_row(
-    connection: Connection, table: str, row_id: int, values: Mapping[str, Any]
+    connection: Connection, table: Table, row_id: int, values: Mapping[str, Any]
 ) -> asyncpg.Record:
     """Write `values` and count one new version, even when `values` is empty."""
     assignments = [f"{column} = ${index}" for index, column in enumerate(values, start=2)]
     assignments += ["version = version + 1", "updated_at = now()"]
     row = await connection.fetchrow(
-        f"UPDATE {table} SET {', '.join(assignments)} WHERE id = $1 RETURNING *",
+        f"UPDATE {table.name} SET {', '.join(assignments)} WHERE id = $1 RETURNING *",
         row_id,
         *values.values(),
     )
@@ -75,5 +132,26 @@ async def update_row(
     return row
 
 
-async def touch(connection: Connection, table: str, row_id: int) -> asyncpg.Record:
+async def touch(connection: Connection, table: Table, row_id: int) -> asyncpg.Record:
     return await update_row(connection, table, row_id, {})
+
+
+async def patch_row(
+    connection: Connection,
+    table: Table,
+    key: str,
+    expected_version: int | None,
+    values: Mapping[str, Any],
+) -> asyncpg.Record:
+    """Lock the row at `expected_version`, then write `values` as its next version."""
+    row = await lock_row(connection, table, key, expected_version)
+    return await update_row(connection, table, row["id"], values)
+
+
+async def delete_row(
+    connection: Connection, table: Table, key: str, expected_version: int | None
+) -> asyncpg.Record:
+    """Lock the row at `expected_version`, then delete it; returns it as it was."""
+    row = await lock_row(connection, table, key, expected_version)
+    await connection.execute(f"DELETE FROM {table.name} WHERE id = $1", row["id"])
+    return row

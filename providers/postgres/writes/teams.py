@@ -4,40 +4,35 @@ from __future__ import annotations
 
 import asyncpg
 
-from domain.catalog.changes import TeamDraft, TeamPatch, UserDraft, UserPatch
+from domain.catalog.changes import KEEP, TeamDraft, TeamPatch, UserDraft, UserPatch
 from domain.catalog.records import TeamRecord, UserRecord
 from domain.catalog.rules import check_no_team_cycle, describe_names
 from domain.errors import Conflict, NotFound, PreconditionFailed
 from providers.postgres import rows
 from providers.postgres.writes.common import (
+    TEAMS,
+    USERS,
     Connection,
-    check_version,
     find_id,
+    insert_row,
     lock_row,
-    patch_values,
+    patch_row,
+    stored_values,
     update_row,
 )
 
 # Serialises changes to the team hierarchy so two concurrent moves cannot form a cycle.
 _HIERARCHY_LOCK_KEY = 0x7465616D73
+_PARENT = frozenset({"parent"})
+"""Named by its slug in drafts and patches, stored as `parent_id`."""
 
 
 async def create_team(connection: Connection, draft: TeamDraft) -> TeamRecord:
     parent_id = None
     if draft.parent is not None:
-        parent_id = await find_id(connection, "teams", "slug", draft.parent, ["input", "parent"])
-    try:
-        row = await connection.fetchrow(
-            "INSERT INTO teams (slug, name, description, parent_id) "
-            "VALUES ($1, $2, $3, $4) RETURNING *",
-            draft.slug, draft.name, draft.description, parent_id,
-        )  # fmt: skip
-    except asyncpg.UniqueViolationError:
-        raise Conflict(
-            f"a team with slug '{draft.slug}' already exists", ["input", "slug"]
-        ) from None
-    assert row is not None
-    return rows.team(row)
+        parent_id = await find_id(connection, TEAMS, draft.parent, ["input", "parent"])
+    values = {**stored_values(draft, leaving_out=_PARENT), "parent_id": parent_id}
+    return rows.team(await insert_row(connection, TEAMS, values))
 
 
 async def _ancestry(connection: Connection, team_id: int) -> list[int]:
@@ -55,17 +50,15 @@ async def update_team(
     connection: Connection, slug: str, expected_version: int | None, patch: TeamPatch
 ) -> TeamRecord:
     await connection.execute("SELECT pg_advisory_xact_lock($1)", _HIERARCHY_LOCK_KEY)
-    row = await lock_row(connection, "teams", "slug", slug, ["input", "team"])
-    check_version(row, expected_version, "teams", slug)
-    values = patch_values(patch)
-    if "parent" in values:
-        parent = values.pop("parent")
+    row = await lock_row(connection, TEAMS, slug, expected_version)
+    values = stored_values(patch, leaving_out=_PARENT)
+    if patch.parent is not KEEP:
         parent_id = None
-        if parent is not None:
-            parent_id = await find_id(connection, "teams", "slug", parent, ["input", "parent"])
+        if patch.parent is not None:
+            parent_id = await find_id(connection, TEAMS, patch.parent, ["input", "parent"])
             check_no_team_cycle(row["id"], slug, await _ancestry(connection, parent_id))
         values["parent_id"] = parent_id
-    return rows.team(await update_row(connection, "teams", row["id"], values))
+    return rows.team(await update_row(connection, TEAMS, row["id"], values))
 
 
 # What keeps a team from being deleted: (slugs query, what the team has, what to do).
@@ -93,8 +86,7 @@ async def delete_team(
     connection: Connection, slug: str, expected_version: int | None
 ) -> TeamRecord:
     await connection.execute("SELECT pg_advisory_xact_lock($1)", _HIERARCHY_LOCK_KEY)
-    row = await lock_row(connection, "teams", "slug", slug, ["input", "team"])
-    check_version(row, expected_version, "teams", slug)
+    row = await lock_row(connection, TEAMS, slug, expected_version)
     for sql, what, remedy in _DELETE_BLOCKERS:
         found = await connection.fetch(sql, row["id"])
         if found:
@@ -111,28 +103,17 @@ def _email_conflict(email: str) -> Conflict:
 
 
 async def create_user(connection: Connection, draft: UserDraft) -> UserRecord:
-    try:
-        row = await connection.fetchrow(
-            "INSERT INTO users (handle, name, email) VALUES ($1, $2, $3) RETURNING *",
-            draft.handle, draft.name, draft.email,
-        )  # fmt: skip
-    except asyncpg.UniqueViolationError as error:
-        if error.constraint_name == "users_email_key":
-            raise _email_conflict(draft.email) from None
-        raise Conflict(
-            f"a user with handle '{draft.handle}' already exists", ["input", "handle"]
-        ) from None
-    assert row is not None
-    return rows.user(row)
+    email_taken = {"users_email_key": _email_conflict(draft.email)}
+    return rows.user(
+        await insert_row(connection, USERS, stored_values(draft), conflicts=email_taken)
+    )
 
 
 async def update_user(
     connection: Connection, handle: str, expected_version: int | None, patch: UserPatch
 ) -> UserRecord:
-    row = await lock_row(connection, "users", "handle", handle, ["input", "user"])
-    check_version(row, expected_version, "users", handle)
     try:
-        updated = await update_row(connection, "users", row["id"], patch_values(patch))
+        updated = await patch_row(connection, USERS, handle, expected_version, stored_values(patch))
     except asyncpg.UniqueViolationError:
         raise _email_conflict(str(patch.email)) from None
     return rows.user(updated)
