@@ -58,7 +58,7 @@ class AuditEvent:
             return ApiClient.from_record(found)
         if isinstance(found, access.ActorKind):
             return LocalAdmin(id=strawberry.ID(encode_id("LocalAdmin", 0)), name="local admin")
-        return User.from_record(found) if found is not None else None
+        return User.from_optional(found)
 
 
 @strawberry.input(description="All given conditions must hold.")

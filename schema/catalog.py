@@ -61,7 +61,7 @@ class Team(Node):
     @strawberry.field
     async def parent(self, info: CatalogInfo) -> Team | None:
         parent = await q.team_by_id(info.context, self.record.parent_id)
-        return Team.from_record(parent) if parent else None
+        return Team.from_optional(parent)
 
     @strawberry.field(description="Direct sub-teams.")
     async def children(self, info: CatalogInfo) -> list[Team]:
@@ -144,7 +144,7 @@ class Service(Node):
     @strawberry.field(description="The primary owner team.")
     async def owner(self, info: CatalogInfo) -> Team | None:
         team = await q.primary_owner(info.context, self.record.id)
-        return Team.from_record(team) if team else None
+        return Team.from_optional(team)
 
     @strawberry.field(
         description="Every owner team: the primary first, then contributors.",
@@ -188,7 +188,7 @@ class Service(Node):
     )
     async def current_deployment(self, info: CatalogInfo, environment: str) -> Any:
         found = await dq.current_in(info.context, self.record, environment)
-        return schema_type(info, "Deployment").from_record(found) if found else None
+        return schema_type(info, "Deployment").from_optional(found)
 
     @strawberry.field(
         description="What runs and what is coming, in every environment.",

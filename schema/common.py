@@ -41,6 +41,10 @@ class FromRecord:
                 values[name] = getattr(record, name)
         return cls(**values)
 
+    @classmethod
+    def from_optional(cls, record: Any | None) -> Self | None:
+        return None if record is None else cls.from_record(record)
+
 
 _SHAPES: dict[type[Any], tuple[tuple[str, ...], str]] = {}
 

@@ -59,10 +59,6 @@ class LiveStatus(FromRecord):
     source: str
 
 
-def _live(record: deployments.LiveStatus | None) -> LiveStatus | None:
-    return LiveStatus.from_record(record) if record is not None else None
-
-
 @strawberry.type(description="The adapter that does an environment's deployments.")
 class Provider:
     record: strawberry.Private[deployment_ports.ProviderSettings]
@@ -152,21 +148,29 @@ class Deployment(Node):
 
     @strawberry.field(description="The deployment whose version a promotion took.")
     async def promoted_from(self, info: CatalogInfo) -> Deployment | None:
-        return _maybe(await q.deployment_by_id(info.context, self.record.promoted_from_id))
+        return Deployment.from_optional(
+            await q.deployment_by_id(info.context, self.record.promoted_from_id)
+        )
 
     @strawberry.field(
         description="The deployment a rollback replaces (ROLLED_BACK once the rollback succeeds)."
     )
     async def rollback_of(self, info: CatalogInfo) -> Deployment | None:
-        return _maybe(await q.deployment_by_id(info.context, self.record.rollback_of_id))
+        return Deployment.from_optional(
+            await q.deployment_by_id(info.context, self.record.rollback_of_id)
+        )
 
     @strawberry.field(description="The earlier successful deployment a rollback returns to.")
     async def rollback_to(self, info: CatalogInfo) -> Deployment | None:
-        return _maybe(await q.deployment_by_id(info.context, self.record.rollback_to_id))
+        return Deployment.from_optional(
+            await q.deployment_by_id(info.context, self.record.rollback_to_id)
+        )
 
     @strawberry.field(description="The one before it for the same service and environment.")
     async def previous(self, info: CatalogInfo) -> Deployment | None:
-        return _maybe(await q.deployment_by_id(info.context, self.record.previous_id))
+        return Deployment.from_optional(
+            await q.deployment_by_id(info.context, self.record.previous_id)
+        )
 
     @strawberry.field(description="Every state it went through, oldest first.")
     async def history(self, info: CatalogInfo) -> list[DeploymentStatusEvent]:
@@ -184,11 +188,9 @@ class Deployment(Node):
     )
     async def live(self, info: CatalogInfo) -> LiveStatus | None:
         found = await q.service(info.context, self.record.service_id)
-        return _live(await q.live(info.context, found, self.record.environment_id))
-
-
-def _maybe(record: deployments.DeploymentRecord | None) -> Deployment | None:
-    return Deployment.from_record(record) if record is not None else None
+        return LiveStatus.from_optional(
+            await q.live(info.context, found, self.record.environment_id)
+        )
 
 
 @strawberry.type(description="What runs of one service in one environment, and what is coming.")
@@ -214,9 +216,9 @@ class ServiceEnvironment:
     @strawberry.field(description="The deployment that succeeded last and still runs.")
     async def current(self, info: CatalogInfo) -> Deployment | None:
         if self.cell is not None:
-            return _maybe(self.cell.current)
+            return Deployment.from_optional(self.cell.current)
         record = self.environment.record
-        return _maybe(await q.current(info.context, self.service.id, record.id))
+        return Deployment.from_optional(await q.current(info.context, self.service.id, record.id))
 
     @strawberry.field(description="Unfinished deployments, oldest first.")
     async def pending(self, info: CatalogInfo) -> list[Deployment]:
@@ -231,7 +233,9 @@ class ServiceEnvironment:
         "the provider fails or is slow."
     )
     async def live(self, info: CatalogInfo) -> LiveStatus | None:
-        return _live(await q.live(info.context, self.service, self.environment.record.id))
+        return LiveStatus.from_optional(
+            await q.live(info.context, self.service, self.environment.record.id)
+        )
 
 
 DeploymentConnection = Connection[Deployment]
@@ -294,7 +298,9 @@ class EnvironmentComparison:
     @classmethod
     def from_record(cls, record: q.Comparison) -> EnvironmentComparison:
         return cls(
-            source=_maybe(record.source), target=_maybe(record.target), in_sync=record.in_sync
+            source=Deployment.from_optional(record.source),
+            target=Deployment.from_optional(record.target),
+            in_sync=record.in_sync,
         )
 
 

@@ -57,7 +57,7 @@ class CatalogQuery:
     @strawberry.field
     async def service(self, info: CatalogInfo, slug: str) -> Service | None:
         found = await q.service(info.context, slug)
-        return Service.from_record(found) if found else None
+        return Service.from_optional(found)
 
     @strawberry.field
     async def services(
@@ -81,7 +81,7 @@ class CatalogQuery:
     @strawberry.field
     async def team(self, info: CatalogInfo, slug: str) -> Team | None:
         found = await q.team(info.context, slug)
-        return Team.from_record(found) if found else None
+        return Team.from_optional(found)
 
     @strawberry.field
     async def teams(
@@ -97,7 +97,7 @@ class CatalogQuery:
     @strawberry.field
     async def user(self, info: CatalogInfo, handle: str) -> User | None:
         found = await q.user(info.context, handle)
-        return User.from_record(found) if found else None
+        return User.from_optional(found)
 
     @strawberry.field
     async def users(
@@ -113,7 +113,7 @@ class CatalogQuery:
     @strawberry.field
     async def environment(self, info: CatalogInfo, slug: str) -> Environment | None:
         found = await q.environment(info.context, slug)
-        return Environment.from_record(found) if found else None
+        return Environment.from_optional(found)
 
     @strawberry.field
     async def environments(
