@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from domain.access.model import ActorKind, ApiClientRecord, AuditEventRecord
+from domain.access.model import ActorKind, ApiClientRecord
 from domain.access.policy import Action, require
-from domain.access.ports import AuditFilter
+from domain.audit.model import AuditEventRecord
+from domain.audit.ports import AuditFilter
 from domain.catalog.records import PageRequest, UserRecord
 from resolvers.catalog_queries import Listing
 from resolvers.context import Context

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from domain.access.model import AuditEntry, AuditOutcome, Forbidden
+from domain.access.model import Forbidden
+from domain.audit.model import AuditEntry, AuditOutcome
 from domain.catalog.ports import CatalogWriter
 from domain.errors import CatalogError
 from resolvers import validation as v

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.access.model import Principal
-from domain.access.ports import AccessStore, AuditLog
+from domain.access.ports import AccessStore
 from domain.access.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
+from domain.audit.ports import AuditLog
 from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeploymentStore
 from providers.deployers.settings import STRICT, ProviderPolicy

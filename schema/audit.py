@@ -9,7 +9,8 @@ from strawberry import UNSET
 from strawberry.scalars import JSON
 
 from domain.access import model as access
-from domain.access.ports import AuditFilter
+from domain.audit import model as audit
+from domain.audit.ports import AuditFilter
 from resolvers import audit_queries as q
 from resolvers.global_ids import encode_id
 from schema.access import ApiClient, LocalAdmin
@@ -17,25 +18,25 @@ from schema.catalog import CatalogInfo, User
 from schema.common import Actor, Connection, connection
 from schema.inputs import given, page
 
-AuditOutcome = strawberry.enum(access.AuditOutcome, name="AuditOutcome")
+AuditOutcome = strawberry.enum(audit.AuditOutcome, name="AuditOutcome")
 
 
 @strawberry.type(description="One mutation attempt: accepted, invalid or denied.")
 class AuditEvent:
-    record: strawberry.Private[access.AuditEventRecord]
+    record: strawberry.Private[audit.AuditEventRecord]
     id: strawberry.ID
     at: datetime
     operation: str
     targets: list[str] = strawberry.field(description="Objects named `Type:slug`.")
     input: JSON = strawberry.field(description="The input as sent, secrets redacted.")
-    outcome: access.AuditOutcome
+    outcome: audit.AuditOutcome
     error_codes: list[str]
     request_id: str | None
     idempotency_key: str | None
     actor_name: str = strawberry.field(description="The actor's name when it acted.")
 
     @classmethod
-    def from_record(cls, record: access.AuditEventRecord) -> AuditEvent:
+    def from_record(cls, record: audit.AuditEventRecord) -> AuditEvent:
         entry = record.entry
         return cls(
             record=record,
@@ -68,7 +69,7 @@ class AuditEventFilter:
     )
     target: str | None = strawberry.field(default=UNSET, description="`Type:slug`.")
     operation: str | None = UNSET
-    outcome: access.AuditOutcome | None = UNSET
+    outcome: audit.AuditOutcome | None = UNSET
     since: datetime | None = UNSET
     until: datetime | None = UNSET
 

@@ -1,11 +1,10 @@
-"""Who is asking: actors, API clients and tokens, scopes, and audit entries, as records."""
+"""Who is asking: actors, API clients and tokens, scopes and principals, as records."""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from domain.errors import CatalogError, ErrorCode
 
@@ -26,12 +25,6 @@ class ActorKind(enum.StrEnum):
     CLIENT = "client"
     LOCAL_ADMIN = "local-admin"
     """The built-in actor of development mode: a request without credentials on loopback."""
-
-
-class AuditOutcome(enum.StrEnum):
-    ACCEPTED = "ACCEPTED"
-    INVALID = "INVALID"
-    DENIED = "DENIED"
 
 
 class Forbidden(CatalogError):
@@ -99,29 +92,3 @@ LOCAL_ADMIN = Principal(
     scopes=ALL_SCOPES,
     is_admin=True,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One mutation attempt, as written to the append-only audit log."""
-
-    operation: str
-    outcome: AuditOutcome
-    actor_kind: ActorKind
-    actor_id: int | None
-    actor_name: str
-    token_id: int | None = None
-    targets: tuple[str, ...] = ()
-    input: dict[str, Any] = field(default_factory=dict)
-    error_codes: tuple[str, ...] = ()
-    request_id: str | None = None
-    idempotency_key: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEventRecord:
-    id: int
-    at: datetime
-    entry: AuditEntry
-    prev_hash: str | None
-    hash: str

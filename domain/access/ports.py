@@ -1,23 +1,16 @@
-"""Ports for who may do what: identities and API tokens (`AccessStore`) and the append-only
-audit log (`AuditLog`), as structural types over the records of `domain.access.model`."""
+"""The port for who may do what: identities and API tokens (`AccessStore`), as a structural
+type over the records of `domain.access.model`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
-from domain.access.model import (
-    ActorKind,
-    ApiClientRecord,
-    ApiTokenRecord,
-    AuditEntry,
-    AuditEventRecord,
-    AuditOutcome,
-    Scope,
-)
-from domain.catalog.records import Page, PageRequest, UserRecord
+from domain.access.model import ActorKind, ApiClientRecord, ApiTokenRecord, Scope
+from domain.audit.model import AuditEntry
+from domain.catalog.records import UserRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,34 +36,6 @@ class ProvisionedUser(NamedTuple):
     user_id: int
     is_admin: bool
     team_ids: frozenset[int]
-
-
-@dataclass(frozen=True, slots=True)
-class AuditFilter:
-    """Every field set narrows the listing. `actor` is a user handle or an API client slug
-    (both match when they coincide); `target` an object name such as `Service:payments-api`;
-    `since` is inclusive and `until` exclusive."""
-
-    actor: str | None = None
-    target: str | None = None
-    operation: str | None = None
-    outcome: AuditOutcome | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    request_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyResult:
-    """The outcome of walking the hash chain: `checked` records, and the first broken one."""
-
-    checked: int
-    broken_id: int | None = None
-    reason: str | None = None
-
-    @property
-    def intact(self) -> bool:
-        return self.broken_id is None
 
 
 class AccessStore(Protocol):
@@ -121,19 +86,3 @@ class AccessStore(Protocol):
     async def is_admin(self, user_id: int) -> bool:
         """False for an unknown user."""
         ...
-
-
-class AuditLog(Protocol):
-    """The append-only, hash-chained record of every mutation attempt."""
-
-    async def append(self, entry: AuditEntry, connection: Any = None) -> AuditEventRecord:
-        """Record `entry`. With `connection` (the adapter's connection, in an open
-        transaction) the record commits or rolls back with the caller's change."""
-        ...
-
-    async def verify(self) -> VerifyResult: ...
-    async def events(
-        self, page: PageRequest, audit_filter: AuditFilter
-    ) -> Page[AuditEventRecord]: ...
-    async def events_count(self, audit_filter: AuditFilter) -> int: ...
-    async def trail(self, target: str, page: PageRequest) -> Page[AuditEventRecord]: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.access.model import AuditEntry
+from domain.audit.model import AuditEntry
 from domain.catalog.changes import (
     EnvironmentDraft,
     EnvironmentPatch,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from domain.access.model import AuditEntry
+from domain.audit.model import AuditEntry
 from domain.catalog.changes import EnvironmentDraft, EnvironmentPatch
 from domain.catalog.records import (
     EnvironmentRecord,

@@ -25,9 +25,10 @@ from typing import Any
 import asyncpg
 import orjson
 
-from domain.access.model import ActorKind, AuditEntry, AuditEventRecord, AuditOutcome
-from domain.access.ports import AuditFilter, VerifyResult
+from domain.access.model import ActorKind
 from domain.access.tokens import contains_token
+from domain.audit.model import AuditEntry, AuditEventRecord, AuditOutcome
+from domain.audit.ports import AuditFilter, VerifyResult
 from domain.catalog.records import Page, PageRequest
 from providers.postgres.keyset import (
     Ordering,

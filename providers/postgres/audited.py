@@ -12,8 +12,8 @@ from typing import Self, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from domain.access.model import AuditEntry
-from domain.access.ports import AuditLog
+from domain.audit.model import AuditEntry
+from domain.audit.ports import AuditLog
 
 T = TypeVar("T")
 Connection = asyncpg.Connection | PoolConnectionProxy

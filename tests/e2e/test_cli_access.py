@@ -15,8 +15,9 @@ import pytest
 
 from api.bootstrap import build_ports
 from api.settings import Settings
-from domain.access.model import LOCAL_ADMIN, ActorKind, AuditEntry, AuditOutcome, Scope
+from domain.access.model import LOCAL_ADMIN, ActorKind, Scope
 from domain.access.tokens import hash_token, looks_like_token
+from domain.audit.model import AuditEntry, AuditOutcome
 from domain.catalog.records import PageRequest
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog

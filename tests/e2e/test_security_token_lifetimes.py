@@ -17,8 +17,9 @@ import asyncpg
 import pytest
 
 from api.settings import Settings
-from domain.access.model import AuditOutcome, Scope
+from domain.access.model import Scope
 from domain.access.tokens import hash_token
+from domain.audit.model import AuditOutcome
 from providers.postgres.access_store import PostgresAccessStore
 from tests.support.access import seed
 from tests.support.app import in_process_client, started_app

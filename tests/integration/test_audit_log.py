@@ -15,9 +15,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from domain.access.model import ActorKind, AuditEntry, AuditOutcome
-from domain.access.ports import AuditFilter, AuditLog
+from domain.access.model import ActorKind
 from domain.access.tokens import new_token
+from domain.audit.model import AuditEntry, AuditOutcome
+from domain.audit.ports import AuditFilter, AuditLog
 from domain.catalog.records import PageRequest
 from domain.errors import InvalidCursor
 from providers.postgres.audit_log import REDACTED, PostgresAuditLog

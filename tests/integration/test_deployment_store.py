@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from domain.access.model import ActorKind, AuditEntry, AuditOutcome, Forbidden
+from domain.access.model import ActorKind, Forbidden
+from domain.audit.model import AuditEntry, AuditOutcome
 from domain.catalog.changes import EnvironmentDraft, EnvironmentPatch
 from domain.catalog.records import EnvironmentTier, PageRequest
 from domain.deployments.model import ApprovalDecision, DeploymentKind, DeploymentRecord, Requester

@@ -1,0 +1,42 @@
+"""The audit log's vocabulary: one record per mutation attempt, and its outcome."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.access.model import ActorKind
+
+
+class AuditOutcome(enum.StrEnum):
+    ACCEPTED = "ACCEPTED"
+    INVALID = "INVALID"
+    DENIED = "DENIED"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One mutation attempt, as written to the append-only audit log."""
+
+    operation: str
+    outcome: AuditOutcome
+    actor_kind: ActorKind
+    actor_id: int | None
+    actor_name: str
+    token_id: int | None = None
+    targets: tuple[str, ...] = ()
+    input: dict[str, Any] = field(default_factory=dict)
+    error_codes: tuple[str, ...] = ()
+    request_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEventRecord:
+    id: int
+    at: datetime
+    entry: AuditEntry
+    prev_hash: str | None
+    hash: str
