@@ -99,12 +99,17 @@ async def _recorded(
     try:
         value = await act()
     except v.InvalidInput as invalid:
-        errors: list[CatalogError] = list(invalid.errors)
+        return await record_refusal(context, entry, list(invalid.errors))
     except CatalogError as refused:
-        errors = [refused]
-    else:
-        context.forget_loaded()
-        return Outcome(value=value)
+        return await record_refusal(context, entry, [refused])
+    context.forget_loaded()
+    return Outcome(value=value)
+
+
+async def record_refusal(
+    context: Context, entry: AuditEntry, errors: list[CatalogError]
+) -> Outcome[T]:
+    """Record a refused attempt (DENIED when the policy refused it, else INVALID)."""
     denied = any(isinstance(error, Forbidden) for error in errors)
     await context.audit.append(
         dataclasses.replace(

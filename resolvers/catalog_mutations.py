@@ -38,6 +38,8 @@ from resolvers import validation as v
 from resolvers.auditing import Outcome, attempt, attempt_with, target
 from resolvers.catalog_queries import owner_team_ids
 from resolvers.context import Context
+from resolvers.drafts import draft, patch
+from resolvers.use_cases import Transaction, UseCase, catalog
 
 Input = dict[str, Any]
 
@@ -55,84 +57,106 @@ def _links(links: list[v.LinkInput]) -> tuple[Link, ...]:
     return tuple(Link(title=link.title, url=link.url) for link in links)
 
 
-async def create_team(context: Context, data: Input) -> Outcome[TeamRecord]:
-    async def act(writer: CatalogWriter) -> TeamRecord:
-        require(context.principal, Action.MANAGE_TEAMS)
-        model = v.validate(v.CreateTeam, data)
-        draft = TeamDraft(model.slug, model.name, model.description, model.parent)
-        return await writer.create_team(draft)
-
-    return await attempt(context, "createTeam", data, [target("Team", data.get("slug"))], act)
+async def _create_team(
+    context: Context, team: v.CreateTeam, tx: Transaction[CatalogWriter]
+) -> TeamRecord:
+    return await tx.port.create_team(draft(TeamDraft, team))
 
 
-async def update_team(context: Context, data: Input) -> Outcome[TeamRecord]:
-    async def act(writer: CatalogWriter) -> TeamRecord:
-        require(context.principal, Action.MANAGE_TEAMS)
-        model = v.validate(v.UpdateTeam, data)
-        patch = TeamPatch(**v.provided(model, "name", "description", "parent"))
-        return await writer.update_team(model.team, model.expected_version, patch)
-
-    return await attempt(context, "updateTeam", data, [target("Team", data.get("team"))], act)
+async def _update_team(
+    context: Context, team: v.UpdateTeam, tx: Transaction[CatalogWriter]
+) -> TeamRecord:
+    return await tx.port.update_team(team.team, team.expected_version, patch(TeamPatch, team))
 
 
-async def delete_team(context: Context, data: Input) -> Outcome[TeamRecord]:
-    async def act(writer: CatalogWriter) -> TeamRecord:
-        require(context.principal, Action.MANAGE_TEAMS)
-        model = v.validate(v.DeleteTeam, data)
-        return await writer.delete_team(model.team, model.expected_version)
-
-    return await attempt(context, "deleteTeam", data, [target("Team", data.get("team"))], act)
+async def _delete_team(
+    context: Context, team: v.DeleteTeam, tx: Transaction[CatalogWriter]
+) -> TeamRecord:
+    return await tx.port.delete_team(team.team, team.expected_version)
 
 
-async def create_user(context: Context, data: Input) -> Outcome[UserRecord]:
-    async def act(writer: CatalogWriter) -> UserRecord:
-        require(context.principal, Action.MANAGE_USERS)
-        model = v.validate(v.CreateUser, data)
-        return await writer.create_user(UserDraft(model.handle, model.name, model.email))
-
-    return await attempt(context, "createUser", data, [target("User", data.get("handle"))], act)
+async def _create_user(
+    context: Context, user: v.CreateUser, tx: Transaction[CatalogWriter]
+) -> UserRecord:
+    return await tx.port.create_user(draft(UserDraft, user))
 
 
-async def update_user(context: Context, data: Input) -> Outcome[UserRecord]:
-    async def act(writer: CatalogWriter) -> UserRecord:
-        require(context.principal, Action.MANAGE_USERS)
-        model = v.validate(v.UpdateUser, data)
-        patch = UserPatch(**v.provided(model, "name", "email"))
-        return await writer.update_user(model.user, model.expected_version, patch)
-
-    return await attempt(context, "updateUser", data, [target("User", data.get("user"))], act)
+async def _update_user(
+    context: Context, user: v.UpdateUser, tx: Transaction[CatalogWriter]
+) -> UserRecord:
+    return await tx.port.update_user(user.user, user.expected_version, patch(UserPatch, user))
 
 
-async def add_team_member(context: Context, data: Input) -> Outcome[tuple[TeamRecord, UserRecord]]:
-    async def act(writer: CatalogWriter) -> tuple[TeamRecord, UserRecord]:
-        require(context.principal, Action.MANAGE_TEAMS)
-        model = v.validate(v.TeamMembership, data)
-        return await writer.add_team_member(model.team, model.user)
-
-    return await attempt(
-        context,
-        "addTeamMember",
-        data,
-        [target("Team", data.get("team")), target("User", data.get("user"))],
-        act,
-    )
+async def _add_team_member(
+    context: Context, membership: v.TeamMembership, tx: Transaction[CatalogWriter]
+) -> tuple[TeamRecord, UserRecord]:
+    return await tx.port.add_team_member(membership.team, membership.user)
 
 
-async def remove_team_member(
-    context: Context, data: Input
-) -> Outcome[tuple[TeamRecord, UserRecord]]:
-    async def act(writer: CatalogWriter) -> tuple[TeamRecord, UserRecord]:
-        require(context.principal, Action.MANAGE_TEAMS)
-        model = v.validate(v.TeamMembership, data)
-        return await writer.remove_team_member(model.team, model.user)
+async def _remove_team_member(
+    context: Context, membership: v.TeamMembership, tx: Transaction[CatalogWriter]
+) -> tuple[TeamRecord, UserRecord]:
+    return await tx.port.remove_team_member(membership.team, membership.user)
 
-    return await attempt(
-        context,
-        "removeTeamMember",
-        data,
-        [target("Team", data.get("team")), target("User", data.get("user"))],
-        act,
-    )
+
+_MEMBERSHIP = [("Team", "team"), ("User", "user")]
+
+create_team = UseCase(
+    operation="createTeam",
+    model=v.CreateTeam,
+    action=Action.MANAGE_TEAMS,
+    targets=[("Team", "slug")],
+    port=catalog,
+    change=_create_team,
+)
+update_team = UseCase(
+    operation="updateTeam",
+    model=v.UpdateTeam,
+    action=Action.MANAGE_TEAMS,
+    targets=[("Team", "team")],
+    port=catalog,
+    change=_update_team,
+)
+delete_team = UseCase(
+    operation="deleteTeam",
+    model=v.DeleteTeam,
+    action=Action.MANAGE_TEAMS,
+    targets=[("Team", "team")],
+    port=catalog,
+    change=_delete_team,
+)
+create_user = UseCase(
+    operation="createUser",
+    model=v.CreateUser,
+    action=Action.MANAGE_USERS,
+    targets=[("User", "handle")],
+    port=catalog,
+    change=_create_user,
+)
+update_user = UseCase(
+    operation="updateUser",
+    model=v.UpdateUser,
+    action=Action.MANAGE_USERS,
+    targets=[("User", "user")],
+    port=catalog,
+    change=_update_user,
+)
+add_team_member = UseCase(
+    operation="addTeamMember",
+    model=v.TeamMembership,
+    action=Action.MANAGE_TEAMS,
+    targets=_MEMBERSHIP,
+    port=catalog,
+    change=_add_team_member,
+)
+remove_team_member = UseCase(
+    operation="removeTeamMember",
+    model=v.TeamMembership,
+    action=Action.MANAGE_TEAMS,
+    targets=_MEMBERSHIP,
+    port=catalog,
+    change=_remove_team_member,
+)
 
 
 async def create_service(context: Context, data: Input) -> Outcome[ServiceRecord]:

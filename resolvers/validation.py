@@ -45,6 +45,13 @@ Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
+class GlobalId:
+    """Marks a reference that is a global ID (`ID` in GraphQL), not a slug."""
+
+
+NodeId = Annotated[Reference, GlobalId()]
+
+
 class InputModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
@@ -65,7 +72,7 @@ class CreateTeam(InputModel):
     slug: Slug
     name: Name
     description: Description | None = None
-    parent: Reference | None = None
+    parent: Reference | None = Field(default=None, description="Slug of the parent team.")
 
 
 class UpdateTeam(InputModel):
@@ -73,15 +80,14 @@ class UpdateTeam(InputModel):
     expected_version: int | None = None
     name: Name | None = None
     description: Description | None = None
-    parent: Reference | None = None
+    parent: Reference | None = Field(
+        default=None, description="Slug of the new parent team; null makes it top-level."
+    )
 
 
-class DeleteByVersion(InputModel):
-    expected_version: int | None = None
-
-
-class DeleteTeam(DeleteByVersion):
+class DeleteTeam(InputModel):
     team: Reference
+    expected_version: int | None = None
 
 
 class CreateUser(InputModel):
@@ -126,8 +132,9 @@ class UpdateService(InputModel):
     repository_url: Url | None = None
 
 
-class DeleteService(DeleteByVersion):
+class DeleteService(InputModel):
     service: Reference
+    expected_version: int | None = None
 
 
 class SetServiceOwners(InputModel):
@@ -172,8 +179,9 @@ class UpdateEnvironment(InputModel):
     protection: ProtectionInput | None = None
 
 
-class DeleteEnvironment(DeleteByVersion):
+class DeleteEnvironment(InputModel):
     environment: Reference
+    expected_version: int | None = None
 
 
 M = TypeVar("M", bound=InputModel)
