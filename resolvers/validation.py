@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -56,6 +56,8 @@ class InputModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
+    not_nullable: ClassVar[frozenset[str]] = frozenset()
+    """Fields (beyond `_NOT_NULLABLE`) that may be left out but not sent as null."""
 
 
 class LinkInput(InputModel):
@@ -64,7 +66,7 @@ class LinkInput(InputModel):
 
 
 class OwnerInput(InputModel):
-    team: Reference
+    team: Reference = Field(description="Slug of the team.")
     role: OwnershipRole
 
 
@@ -111,7 +113,7 @@ class TeamMembership(InputModel):
 class CreateService(InputModel):
     slug: Slug
     name: Name
-    owner: Reference
+    owner: Reference = Field(description="Slug of the primary owner team.")
     description: Description | None = None
     lifecycle: Lifecycle = Lifecycle.EXPERIMENTAL
     tier: Tier | None = None
@@ -141,7 +143,7 @@ class SetServiceOwners(InputModel):
     service: Reference
     owners: Annotated[
         list[OwnerInput], Field(min_length=1, max_length=rules.MAX_OWNERS_PER_SERVICE)
-    ]
+    ] = Field(description="Replaces every owner; exactly one must be PRIMARY.")
 
 
 class ServiceDependency(InputModel):
@@ -150,13 +152,22 @@ class ServiceDependency(InputModel):
 
 
 class ProviderInput(InputModel):
-    kind: Annotated[str, StringConstraints(min_length=1, max_length=63)]
-    settings: dict[str, Any] = Field(default_factory=dict)
+    """The provider adapter that deploys to an environment."""
+
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=63)] = Field(
+        description="`simulated` or `webhook`."
+    )
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The adapter's settings (camelCase); secrets are named, never given.",
+    )
 
 
 class ProtectionInput(InputModel):
+    """Who must approve deployments to an environment."""
+
     required_approvals: Annotated[int, Field(ge=0, le=10)]
-    approver_teams: list[Reference] = Field(default_factory=list)
+    approver_teams: list[Reference] = Field(default_factory=list, description="Team slugs.")
     prevent_self_approval: bool = True
 
 
@@ -170,6 +181,8 @@ class CreateEnvironment(InputModel):
 
 
 class UpdateEnvironment(InputModel):
+    not_nullable: ClassVar[frozenset[str]] = frozenset({"tier", "provider", "protection"})
+
     environment: Reference
     expected_version: int | None = None
     name: Name | None = None
@@ -214,7 +227,7 @@ def validate(
     """Validate `data` (camelCase keys, only the fields the client sent)."""
     problems = [
         ValidationFailed(f"`{key}` cannot be null", ["input", key])
-        for key in sorted((_NOT_NULLABLE | not_nullable) & data.keys())
+        for key in sorted((_NOT_NULLABLE | model.not_nullable | not_nullable) & data.keys())
         if data[key] is None
     ]
     try:
