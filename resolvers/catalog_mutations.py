@@ -1,8 +1,5 @@
 """Catalog mutations, each declared once as a `UseCase` (`resolvers.use_cases` runs them):
-teams, users and memberships, services, environments.
-
-Environments are created and changed through the deployment store, which writes an
-environment together with its provider and protection in one audited transaction.
+teams, users and memberships, services (environments: `resolvers.environment_mutations`).
 """
 
 from __future__ import annotations
@@ -11,8 +8,6 @@ from typing import Protocol
 
 from domain.access.policy import Action, require
 from domain.catalog.changes import (
-    EnvironmentDraft,
-    EnvironmentPatch,
     OwnerAssignment,
     ServiceDraft,
     ServicePatch,
@@ -23,18 +18,15 @@ from domain.catalog.changes import (
 )
 from domain.catalog.ports import CatalogWriter
 from domain.catalog.records import (
-    EnvironmentRecord,
     ServiceRecord,
     TeamRecord,
     UserRecord,
 )
-from domain.deployments.ports import DeploymentStore
-from resolvers import environment_settings
 from resolvers import validation as v
 from resolvers.catalog_queries import owner_team_ids
 from resolvers.context import Context
 from resolvers.drafts import draft, patch
-from resolvers.use_cases import Transaction, UseCase, catalog, deployments
+from resolvers.use_cases import Transaction, UseCase, catalog
 
 
 async def _may_change_service(context: Context, service_slug: str) -> None:
@@ -250,73 +242,4 @@ remove_service_dependency = UseCase(
     targets=_DEPENDENCY,
     port=catalog,
     change=_remove_service_dependency,
-)
-
-
-class _ChoosesSettings(Protocol):
-    @property
-    def provider(self) -> v.ProviderInput | None: ...
-    @property
-    def protection(self) -> v.ProtectionInput | None: ...
-
-
-async def _settings_valid(context: Context, environment: _ChoosesSettings) -> None:
-    await environment_settings.check(context, environment.provider, environment.protection)
-
-
-async def _create_environment(
-    context: Context, environment: v.CreateEnvironment, tx: Transaction[DeploymentStore]
-) -> EnvironmentRecord:
-    """The environment, its provider and its protection: one audited transaction."""
-    return await tx.port.create_environment(
-        draft(EnvironmentDraft, environment),
-        environment_settings.provider_choice(environment.provider),
-        environment_settings.protection_choice(environment.protection),
-    )
-
-
-async def _update_environment(
-    context: Context, environment: v.UpdateEnvironment, tx: Transaction[DeploymentStore]
-) -> EnvironmentRecord:
-    """The environment's fields, provider and protection: one audited transaction."""
-    return await tx.port.update_environment(
-        environment.environment,
-        environment.expected_version,
-        patch(EnvironmentPatch, environment),
-        environment_settings.provider_choice(environment.provider),
-        environment_settings.protection_choice(environment.protection),
-    )
-
-
-async def _delete_environment(
-    context: Context, environment: v.DeleteEnvironment, tx: Transaction[CatalogWriter]
-) -> EnvironmentRecord:
-    return await tx.port.delete_environment(environment.environment, environment.expected_version)
-
-
-create_environment = UseCase(
-    operation="createEnvironment",
-    model=v.CreateEnvironment,
-    action=Action.MANAGE_ENVIRONMENTS,
-    check=_settings_valid,
-    targets=[("Environment", "slug")],
-    port=deployments,
-    change=_create_environment,
-)
-update_environment = UseCase(
-    operation="updateEnvironment",
-    model=v.UpdateEnvironment,
-    action=Action.MANAGE_ENVIRONMENTS,
-    check=_settings_valid,
-    targets=[("Environment", "environment")],
-    port=deployments,
-    change=_update_environment,
-)
-delete_environment = UseCase(
-    operation="deleteEnvironment",
-    model=v.DeleteEnvironment,
-    action=Action.MANAGE_ENVIRONMENTS,
-    targets=[("Environment", "environment")],
-    port=catalog,
-    change=_delete_environment,
 )

@@ -7,6 +7,7 @@ from typing import Self
 import strawberry
 
 from domain.deployments import model as d
+from resolvers import deployment_lookups as lookups
 from resolvers import deployment_mutations as m
 from resolvers.auditing import Outcome
 from schema.catalog import CatalogInfo, Environment
@@ -79,7 +80,7 @@ class PromotePayload:
 
     @classmethod
     def from_outcome(
-        cls, outcome: Outcome[tuple[m.PromotionPlan, d.DeploymentRecord | None]]
+        cls, outcome: Outcome[tuple[lookups.PromotionPlan, d.DeploymentRecord | None]]
     ) -> Self:
         if outcome.value is None:
             return cls(deployment=None, plan=None, errors=user_errors(outcome.errors))

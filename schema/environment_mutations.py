@@ -7,7 +7,7 @@ from typing import Self
 import strawberry
 
 from domain.catalog import records
-from resolvers import catalog_mutations as m
+from resolvers import environment_mutations as m
 from resolvers.auditing import Outcome
 from resolvers.global_ids import encode_id
 from schema.catalog import Environment
