@@ -45,7 +45,7 @@ async def _create_team(
 
 
 async def _update_team(
-    context: Context, team: v.UpdateTeam, tx: Transaction[CatalogWriter]
+    context: Context, team: v.TeamChange, tx: Transaction[CatalogWriter]
 ) -> TeamRecord:
     return await tx.port.update_team(team.team, team.expected_version, patch(TeamPatch, team))
 
@@ -63,7 +63,7 @@ async def _create_user(
 
 
 async def _update_user(
-    context: Context, user: v.UpdateUser, tx: Transaction[CatalogWriter]
+    context: Context, user: v.UserChange, tx: Transaction[CatalogWriter]
 ) -> UserRecord:
     return await tx.port.update_user(user.user, user.expected_version, patch(UserPatch, user))
 
@@ -162,7 +162,7 @@ async def _create_service(
 
 
 async def _update_service(
-    context: Context, service: v.UpdateService, tx: Transaction[CatalogWriter]
+    context: Context, service: v.ServiceChange, tx: Transaction[CatalogWriter]
 ) -> ServiceRecord:
     changed = patch(ServicePatch, service)
     return await tx.port.update_service(service.service, service.expected_version, changed)

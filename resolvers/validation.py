@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    create_model,
 )
 from pydantic.alias_generators import to_camel
 
@@ -60,6 +61,36 @@ class InputModel(BaseModel):
     """Fields (beyond `_NOT_NULLABLE`) that may be left out but not sent as null."""
 
 
+K = TypeVar("K", bound=InputModel)
+
+
+def changes_of(
+    created: type[InputModel],
+    key: type[K],
+    *,
+    leaving_out: set[str],
+    descriptions: dict[str, str] | None = None,
+) -> type[K]:
+    """The input of an update: `key`'s fields (what names the object), then every field of
+    `created` (the input making one) but those `leaving_out`, each optional and unset unless
+    sent; so a field is declared once, where the object is created."""
+    optional: dict[str, Any] = {
+        name: (
+            _nullable(info.annotation, info.metadata),
+            Field(default=None, description=(descriptions or {}).get(name, info.description)),
+        )
+        for name, info in created.model_fields.items()
+        if name not in leaving_out
+    }
+    name = created.__name__.replace("Create", "Update", 1)
+    return create_model(name, __base__=key, __module__=__name__, **optional)
+
+
+def _nullable(annotation: Any, constraints: list[Any]) -> Any:
+    constrained = Annotated[annotation, *constraints] if constraints else annotation
+    return Optional[constrained]  # noqa: UP045 (a runtime type)
+
+
 class LinkInput(InputModel):
     title: Name
     url: Url
@@ -77,14 +108,17 @@ class CreateTeam(InputModel):
     parent: Reference | None = Field(default=None, description="Slug of the parent team.")
 
 
-class UpdateTeam(InputModel):
+class TeamChange(InputModel):
     team: Reference
     expected_version: int | None = None
-    name: Name | None = None
-    description: Description | None = None
-    parent: Reference | None = Field(
-        default=None, description="Slug of the new parent team; null makes it top-level."
-    )
+
+
+UpdateTeam = changes_of(
+    CreateTeam,
+    TeamChange,
+    leaving_out={"slug"},
+    descriptions={"parent": "Slug of the new parent team; null makes it top-level."},
+)
 
 
 class DeleteTeam(InputModel):
@@ -98,11 +132,12 @@ class CreateUser(InputModel):
     email: Email
 
 
-class UpdateUser(InputModel):
+class UserChange(InputModel):
     user: Reference
     expected_version: int | None = None
-    name: Name | None = None
-    email: Email | None = None
+
+
+UpdateUser = changes_of(CreateUser, UserChange, leaving_out={"handle"})
 
 
 class TeamMembership(InputModel):
@@ -122,16 +157,12 @@ class CreateService(InputModel):
     repository_url: Url | None = None
 
 
-class UpdateService(InputModel):
+class ServiceChange(InputModel):
     service: Reference
     expected_version: int | None = None
-    name: Name | None = None
-    description: Description | None = None
-    lifecycle: Lifecycle | None = None
-    tier: Tier | None = None
-    tags: Annotated[list[Tag], Field(max_length=rules.MAX_TAGS_PER_SERVICE)] | None = None
-    links: Annotated[list[LinkInput], Field(max_length=rules.MAX_LINKS_PER_SERVICE)] | None = None
-    repository_url: Url | None = None
+
+
+UpdateService = changes_of(CreateService, ServiceChange, leaving_out={"slug", "owner"})
 
 
 class DeleteService(InputModel):
