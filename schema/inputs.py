@@ -1,5 +1,6 @@
 """Strawberry arguments and input objects -> what the resolvers take, with "not sent"
-(strawberry's UNSET) handled here and nowhere below."""
+(strawberry's UNSET) handled here and nowhere below; and the GraphQL input types, generated
+from the resolvers' pydantic input models (`graphql_input`)."""
 
 from __future__ import annotations
 
