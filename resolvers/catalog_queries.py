@@ -48,7 +48,7 @@ class ServiceFilterArgs:
 
 def normalized_filter(args: ServiceFilterArgs | None) -> ServiceFilter:
     """The filter as the store sees it: empty search dropped, sets sorted, so equal filters
-    compare (and scope their cursors) equal."""
+    compare (and scope their cursors) equal; tiers out of the stored range dropped."""
     if args is None:
         return ServiceFilter()
     return ServiceFilter(
@@ -56,8 +56,16 @@ def normalized_filter(args: ServiceFilterArgs | None) -> ServiceFilter:
         lifecycle=tuple(sorted(set(args.lifecycle))) if args.lifecycle is not None else None,
         owner=args.owner,
         tags=tuple(sorted(set(args.tags))) if args.tags is not None else None,
-        tier=tuple(sorted(set(args.tier))) if args.tier is not None else None,
+        tier=tuple(sorted(set(filter(_storable_tier, args.tier))))
+        if args.tier is not None
+        else None,
     )
+
+
+def _storable_tier(tier: int) -> bool:
+    """A tier no stored one can equal (tiers are kept as `smallint`) matches nothing: left
+    out, rather than sent to the store, which would refuse it."""
+    return -32768 <= tier <= 32767
 
 
 async def resolve_service_filter(context: Context, args: ServiceFilterArgs | None) -> ServiceFilter:
