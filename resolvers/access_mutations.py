@@ -19,22 +19,24 @@ from domain.access.ports import AccessStore
 from domain.access.token_lifetimes import token_expiry
 from domain.errors import NotFound, ValidationFailed
 from resolvers import validation as v
-from resolvers.auditing import Input, Outcome, attempt_with, target
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
+from resolvers.use_cases import Transaction, UseCase, access
 
 
 class CreateApiClient(v.InputModel):
     slug: v.Slug
     name: v.Name
-    team: v.Reference
+    team: v.Reference = Field(description="Slug of the team the client acts for.")
 
 
 class DeleteApiClient(v.InputModel):
-    api_client: v.Reference
+    api_client: v.Reference = Field(description="Slug of the API client.")
 
 
 class CreateApiToken(v.InputModel):
+    """Exactly one of `user` (a handle) and `client` (a slug)."""
+
     user: v.Reference | None = None
     client: v.Reference | None = None
     name: v.Name
@@ -43,39 +45,19 @@ class CreateApiToken(v.InputModel):
 
 
 class RevokeApiToken(v.InputModel):
-    token: v.Reference
+    token: v.NodeId
 
 
-async def create_api_client(context: Context, data: Input) -> Outcome[ApiClientRecord]:
-    async def act(store: AccessStore) -> ApiClientRecord:
-        require(context.principal, Action.MANAGE_API_CLIENTS)
-        model = v.validate(CreateApiClient, data)
-        return await store.create_api_client(model.slug, model.name, model.team)
-
-    return await attempt_with(
-        context,
-        "createApiClient",
-        data,
-        [target("ApiClient", data.get("slug"))],
-        context.access.audited,
-        act,
-    )
+async def _create_api_client(
+    context: Context, client: CreateApiClient, tx: Transaction[AccessStore]
+) -> ApiClientRecord:
+    return await tx.port.create_api_client(client.slug, client.name, client.team)
 
 
-async def delete_api_client(context: Context, data: Input) -> Outcome[int]:
-    async def act(store: AccessStore) -> int:
-        require(context.principal, Action.MANAGE_API_CLIENTS)
-        model = v.validate(DeleteApiClient, data)
-        return await store.delete_api_client(model.api_client)
-
-    return await attempt_with(
-        context,
-        "deleteApiClient",
-        data,
-        [target("ApiClient", data.get("apiClient"))],
-        context.access.audited,
-        act,
-    )
+async def _delete_api_client(
+    context: Context, client: DeleteApiClient, tx: Transaction[AccessStore]
+) -> int:
+    return await tx.port.delete_api_client(client.api_client)
 
 
 async def _token_owner_scopes(context: Context, model: CreateApiToken) -> frozenset[Scope]:
@@ -98,54 +80,78 @@ async def _token_owner_scopes(context: Context, model: CreateApiToken) -> frozen
     return role_scopes(ActorKind.USER, is_admin)
 
 
-async def create_api_token(context: Context, data: Input) -> Outcome[tuple[ApiTokenRecord, str]]:
-    async def act(store: AccessStore) -> tuple[ApiTokenRecord, str]:
-        model = v.validate(CreateApiToken, data)
-        allowed = await _token_owner_scopes(context, model)
-        beyond = sorted(scope.value for scope in set(model.scopes) - allowed)
-        if beyond:
-            raise ValidationFailed(
-                f"scopes not available to this token: {', '.join(beyond)}", ["input", "scopes"]
-            )
-        expires_at = token_expiry(
-            model.expires_at,
-            now=datetime.now(UTC),
-            max_days=context.max_token_days,
-            parent_expires_at=context.principal.token_expires_at,
-        )
-        return await store.create_token(
-            user_handle=model.user,
-            client_slug=model.client,
-            name=model.name,
-            scopes=sorted(set(model.scopes)),
-            expires_at=expires_at,
+async def _may_mint(context: Context, token: CreateApiToken) -> None:
+    allowed = await _token_owner_scopes(context, token)
+    beyond = sorted(scope.value for scope in set(token.scopes) - allowed)
+    if beyond:
+        raise ValidationFailed(
+            f"scopes not available to this token: {', '.join(beyond)}", ["input", "scopes"]
         )
 
-    targets = [target("User", data.get("user")), target("ApiClient", data.get("client"))]
-    return await attempt_with(context, "createApiToken", data, targets, context.access.audited, act)
 
-
-async def revoke_api_token(context: Context, data: Input) -> Outcome[ApiTokenRecord]:
-    async def act(store: AccessStore) -> ApiTokenRecord:
-        model = v.validate(RevokeApiToken, data)
-        decoded = decode_id(model.token)
-        token = (
-            await context.access.token_by_id(decoded[1])
-            if decoded is not None and decoded[0] == "ApiToken"
-            else None
-        )
-        if token is None:
-            raise NotFound("no such API token", ["input", "token"])
-        principal = context.principal
-        own = principal.kind is ActorKind.USER and token.user_id == principal.actor_id
-        require(principal, Action.MANAGE_OWN_TOKENS if own else Action.MANAGE_ANY_TOKENS)
-        return await store.revoke_token(token.id)
-
-    return await attempt_with(
-        context,
-        "revokeApiToken",
-        data,
-        [target("ApiToken", data.get("token"))],
-        context.access.audited,
-        act,
+async def _create_api_token(
+    context: Context, token: CreateApiToken, tx: Transaction[AccessStore]
+) -> tuple[ApiTokenRecord, str]:
+    expires_at = token_expiry(
+        token.expires_at,
+        now=datetime.now(UTC),
+        max_days=context.max_token_days,
+        parent_expires_at=context.principal.token_expires_at,
     )
+    return await tx.port.create_token(
+        user_handle=token.user,
+        client_slug=token.client,
+        name=token.name,
+        scopes=sorted(set(token.scopes)),
+        expires_at=expires_at,
+    )
+
+
+async def _revoke_api_token(
+    context: Context, revoked: RevokeApiToken, tx: Transaction[AccessStore]
+) -> ApiTokenRecord:
+    decoded = decode_id(revoked.token)
+    token = (
+        await context.access.token_by_id(decoded[1])
+        if decoded is not None and decoded[0] == "ApiToken"
+        else None
+    )
+    if token is None:
+        raise NotFound("no such API token", ["input", "token"])
+    principal = context.principal
+    own = principal.kind is ActorKind.USER and token.user_id == principal.actor_id
+    require(principal, Action.MANAGE_OWN_TOKENS if own else Action.MANAGE_ANY_TOKENS)
+    return await tx.port.revoke_token(token.id)
+
+
+create_api_client = UseCase(
+    operation="createApiClient",
+    model=CreateApiClient,
+    action=Action.MANAGE_API_CLIENTS,
+    targets=[("ApiClient", "slug")],
+    port=access,
+    change=_create_api_client,
+)
+delete_api_client = UseCase(
+    operation="deleteApiClient",
+    model=DeleteApiClient,
+    action=Action.MANAGE_API_CLIENTS,
+    targets=[("ApiClient", "api_client")],
+    port=access,
+    change=_delete_api_client,
+)
+create_api_token = UseCase(
+    operation="createApiToken",
+    model=CreateApiToken,
+    check=_may_mint,
+    targets=[("User", "user"), ("ApiClient", "client")],
+    port=access,
+    change=_create_api_token,
+)
+revoke_api_token = UseCase(
+    operation="revokeApiToken",
+    model=RevokeApiToken,
+    targets=[("ApiToken", "token")],
+    port=access,
+    change=_revoke_api_token,
+)

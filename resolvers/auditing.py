@@ -1,27 +1,23 @@
-"""Every mutation attempt leaves exactly one audit record.
+"""Every mutation attempt leaves exactly one audit record (`resolvers.use_cases` sees to it).
 
-Accepted writes are recorded by the audited port (catalog writer, access store) inside the
-change's own transaction;
-refusals (invalid input, denied by policy) are recorded here, after the fact, since
-nothing was written.
+Accepted writes are recorded by the audited port (catalog writer, access store, deployment
+store) inside the change's own transaction; refusals (invalid input, denied by policy) are
+recorded here, after the fact, since nothing was written.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from domain.access.model import Forbidden
 from domain.audit.model import AuditEntry, AuditOutcome
-from domain.catalog.ports import CatalogWriter
 from domain.errors import CatalogError
-from resolvers import validation as v
 from resolvers.context import Context
 
 T = TypeVar("T")
-P = TypeVar("P")
 Input = dict[str, Any]
 
 
@@ -55,57 +51,10 @@ def audit_entry(
     )
 
 
-async def attempt_with(
-    context: Context,
-    operation: str,
-    data: Input,
-    targets: Sequence[str | None],
-    audited: Callable[[AuditEntry], P],
-    act: Callable[[P], Awaitable[T]],
+async def record_refusal(
+    context: Context, entry: AuditEntry, errors: list[CatalogError]
 ) -> Outcome[T]:
-    """Run `act` on a port made by `audited(entry)` (a catalog writer, the access or the
-    deployment store), which records the acceptance in the change's own transaction."""
-    entry = audit_entry(context, operation, data, targets)
-    return await _recorded(context, entry, lambda: act(audited(entry)))
-
-
-async def attempt(
-    context: Context,
-    operation: str,
-    data: Input,
-    targets: Sequence[str | None],
-    act: Callable[[CatalogWriter], Awaitable[T]],
-) -> Outcome[T]:
-    return await attempt_with(context, operation, data, targets, context.writer.audited, act)
-
-
-async def attempt_without_change(
-    context: Context,
-    operation: str,
-    data: Input,
-    targets: Sequence[str | None],
-    act: Callable[[], Awaitable[T]],
-) -> Outcome[T]:
-    """For attempts that change nothing when accepted (a dry run): recorded right after."""
-    entry = audit_entry(context, operation, data, targets)
-    outcome = await _recorded(context, entry, act)
-    if not outcome.errors:
-        await context.audit.append(entry)
-    return outcome
-
-
-async def _recorded(
-    context: Context, entry: AuditEntry, act: Callable[[], Awaitable[T]]
-) -> Outcome[T]:
-    try:
-        value = await act()
-    except v.InvalidInput as invalid:
-        errors: list[CatalogError] = list(invalid.errors)
-    except CatalogError as refused:
-        errors = [refused]
-    else:
-        context.forget_loaded()
-        return Outcome(value=value)
+    """Record a refused attempt (DENIED when the policy refused it, else INVALID)."""
     denied = any(isinstance(error, Forbidden) for error in errors)
     await context.audit.append(
         dataclasses.replace(

@@ -1,21 +1,13 @@
-"""Catalog mutations: authorize, validate the input, call the write port, report refusals.
-
-Environments are created and changed through the deployment store, which writes an
-environment together with its provider and protection in one audited transaction.
-
-Each function takes the input as sent (camelCase keys, only the fields the client
-gave) and returns an `Outcome`: the changed record, or the errors and no change. Every
-attempt is audited (`resolvers.auditing`).
+"""Catalog mutations, each declared once as a `UseCase` (`resolvers.use_cases` runs them):
+teams, users and memberships, services (environments: `resolvers.environment_mutations`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 from domain.access.policy import Action, require
 from domain.catalog.changes import (
-    EnvironmentDraft,
-    EnvironmentPatch,
     OwnerAssignment,
     ServiceDraft,
     ServicePatch,
@@ -26,20 +18,15 @@ from domain.catalog.changes import (
 )
 from domain.catalog.ports import CatalogWriter
 from domain.catalog.records import (
-    EnvironmentRecord,
-    Link,
     ServiceRecord,
     TeamRecord,
     UserRecord,
 )
-from domain.deployments.ports import DeploymentStore
-from resolvers import environment_settings
 from resolvers import validation as v
-from resolvers.auditing import Outcome, attempt, attempt_with, target
 from resolvers.catalog_queries import owner_team_ids
 from resolvers.context import Context
-
-Input = dict[str, Any]
+from resolvers.drafts import draft, patch
+from resolvers.use_cases import Transaction, UseCase, catalog
 
 
 async def _may_change_service(context: Context, service_slug: str) -> None:
@@ -51,243 +38,208 @@ async def _may_change_service(context: Context, service_slug: str) -> None:
     require(context.principal, Action.CHANGE_SERVICE, await owner_team_ids(context, service.id))
 
 
-def _links(links: list[v.LinkInput]) -> tuple[Link, ...]:
-    return tuple(Link(title=link.title, url=link.url) for link in links)
+async def _create_team(
+    context: Context, team: v.CreateTeam, tx: Transaction[CatalogWriter]
+) -> TeamRecord:
+    return await tx.port.create_team(draft(TeamDraft, team))
 
 
-async def create_team(context: Context, data: Input) -> Outcome[TeamRecord]:
-    async def act(writer: CatalogWriter) -> TeamRecord:
-        require(context.principal, Action.MANAGE_TEAMS)
-        model = v.validate(v.CreateTeam, data)
-        draft = TeamDraft(model.slug, model.name, model.description, model.parent)
-        return await writer.create_team(draft)
-
-    return await attempt(context, "createTeam", data, [target("Team", data.get("slug"))], act)
+async def _update_team(
+    context: Context, team: v.TeamChange, tx: Transaction[CatalogWriter]
+) -> TeamRecord:
+    return await tx.port.update_team(team.team, team.expected_version, patch(TeamPatch, team))
 
 
-async def update_team(context: Context, data: Input) -> Outcome[TeamRecord]:
-    async def act(writer: CatalogWriter) -> TeamRecord:
-        require(context.principal, Action.MANAGE_TEAMS)
-        model = v.validate(v.UpdateTeam, data)
-        patch = TeamPatch(**v.provided(model, "name", "description", "parent"))
-        return await writer.update_team(model.team, model.expected_version, patch)
-
-    return await attempt(context, "updateTeam", data, [target("Team", data.get("team"))], act)
+async def _delete_team(
+    context: Context, team: v.DeleteTeam, tx: Transaction[CatalogWriter]
+) -> TeamRecord:
+    return await tx.port.delete_team(team.team, team.expected_version)
 
 
-async def delete_team(context: Context, data: Input) -> Outcome[TeamRecord]:
-    async def act(writer: CatalogWriter) -> TeamRecord:
-        require(context.principal, Action.MANAGE_TEAMS)
-        model = v.validate(v.DeleteTeam, data)
-        return await writer.delete_team(model.team, model.expected_version)
-
-    return await attempt(context, "deleteTeam", data, [target("Team", data.get("team"))], act)
+async def _create_user(
+    context: Context, user: v.CreateUser, tx: Transaction[CatalogWriter]
+) -> UserRecord:
+    return await tx.port.create_user(draft(UserDraft, user))
 
 
-async def create_user(context: Context, data: Input) -> Outcome[UserRecord]:
-    async def act(writer: CatalogWriter) -> UserRecord:
-        require(context.principal, Action.MANAGE_USERS)
-        model = v.validate(v.CreateUser, data)
-        return await writer.create_user(UserDraft(model.handle, model.name, model.email))
-
-    return await attempt(context, "createUser", data, [target("User", data.get("handle"))], act)
+async def _update_user(
+    context: Context, user: v.UserChange, tx: Transaction[CatalogWriter]
+) -> UserRecord:
+    return await tx.port.update_user(user.user, user.expected_version, patch(UserPatch, user))
 
 
-async def update_user(context: Context, data: Input) -> Outcome[UserRecord]:
-    async def act(writer: CatalogWriter) -> UserRecord:
-        require(context.principal, Action.MANAGE_USERS)
-        model = v.validate(v.UpdateUser, data)
-        patch = UserPatch(**v.provided(model, "name", "email"))
-        return await writer.update_user(model.user, model.expected_version, patch)
-
-    return await attempt(context, "updateUser", data, [target("User", data.get("user"))], act)
+async def _add_team_member(
+    context: Context, membership: v.TeamMembership, tx: Transaction[CatalogWriter]
+) -> tuple[TeamRecord, UserRecord]:
+    return await tx.port.add_team_member(membership.team, membership.user)
 
 
-async def add_team_member(context: Context, data: Input) -> Outcome[tuple[TeamRecord, UserRecord]]:
-    async def act(writer: CatalogWriter) -> tuple[TeamRecord, UserRecord]:
-        require(context.principal, Action.MANAGE_TEAMS)
-        model = v.validate(v.TeamMembership, data)
-        return await writer.add_team_member(model.team, model.user)
-
-    return await attempt(
-        context,
-        "addTeamMember",
-        data,
-        [target("Team", data.get("team")), target("User", data.get("user"))],
-        act,
-    )
+async def _remove_team_member(
+    context: Context, membership: v.TeamMembership, tx: Transaction[CatalogWriter]
+) -> tuple[TeamRecord, UserRecord]:
+    return await tx.port.remove_team_member(membership.team, membership.user)
 
 
-async def remove_team_member(
-    context: Context, data: Input
-) -> Outcome[tuple[TeamRecord, UserRecord]]:
-    async def act(writer: CatalogWriter) -> tuple[TeamRecord, UserRecord]:
-        require(context.principal, Action.MANAGE_TEAMS)
-        model = v.validate(v.TeamMembership, data)
-        return await writer.remove_team_member(model.team, model.user)
+_MEMBERSHIP = [("Team", "team"), ("User", "user")]
 
-    return await attempt(
-        context,
-        "removeTeamMember",
-        data,
-        [target("Team", data.get("team")), target("User", data.get("user"))],
-        act,
-    )
-
-
-async def create_service(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act(writer: CatalogWriter) -> ServiceRecord:
-        model = v.validate(v.CreateService, data)
-        owner = await context.loaders.team_by_slug.load(model.owner)
-        if owner is not None:
-            require(context.principal, Action.CREATE_SERVICE, {owner.id})
-        draft = ServiceDraft(
-            slug=model.slug,
-            name=model.name,
-            owner=model.owner,
-            description=model.description,
-            lifecycle=model.lifecycle,
-            tier=model.tier,
-            tags=tuple(model.tags),
-            links=_links(model.links),
-            repository_url=model.repository_url,
-        )
-        return await writer.create_service(draft)
-
-    return await attempt(context, "createService", data, [target("Service", data.get("slug"))], act)
-
-
-async def update_service(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act(writer: CatalogWriter) -> ServiceRecord:
-        model = v.validate(v.UpdateService, data)
-        await _may_change_service(context, model.service)
-        values = v.provided(
-            model, "name", "description", "lifecycle", "tier", "tags", "links", "repository_url"
-        )
-        if "tags" in values:
-            values["tags"] = tuple(values["tags"])
-        if "links" in values:
-            values["links"] = _links(values["links"])
-        return await writer.update_service(
-            model.service, model.expected_version, ServicePatch(**values)
-        )
-
-    return await attempt(
-        context, "updateService", data, [target("Service", data.get("service"))], act
-    )
-
-
-async def delete_service(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act(writer: CatalogWriter) -> ServiceRecord:
-        model = v.validate(v.DeleteService, data)
-        await _may_change_service(context, model.service)
-        return await writer.delete_service(model.service, model.expected_version)
-
-    return await attempt(
-        context, "deleteService", data, [target("Service", data.get("service"))], act
-    )
+create_team = UseCase(
+    operation="createTeam",
+    model=v.CreateTeam,
+    action=Action.MANAGE_TEAMS,
+    targets=[("Team", "slug")],
+    port=catalog,
+    change=_create_team,
+)
+update_team = UseCase(
+    operation="updateTeam",
+    model=v.UpdateTeam,
+    action=Action.MANAGE_TEAMS,
+    targets=[("Team", "team")],
+    port=catalog,
+    change=_update_team,
+)
+delete_team = UseCase(
+    operation="deleteTeam",
+    model=v.DeleteTeam,
+    action=Action.MANAGE_TEAMS,
+    targets=[("Team", "team")],
+    port=catalog,
+    change=_delete_team,
+)
+create_user = UseCase(
+    operation="createUser",
+    model=v.CreateUser,
+    action=Action.MANAGE_USERS,
+    targets=[("User", "handle")],
+    port=catalog,
+    change=_create_user,
+)
+update_user = UseCase(
+    operation="updateUser",
+    model=v.UpdateUser,
+    action=Action.MANAGE_USERS,
+    targets=[("User", "user")],
+    port=catalog,
+    change=_update_user,
+)
+add_team_member = UseCase(
+    operation="addTeamMember",
+    model=v.TeamMembership,
+    action=Action.MANAGE_TEAMS,
+    targets=_MEMBERSHIP,
+    port=catalog,
+    change=_add_team_member,
+)
+remove_team_member = UseCase(
+    operation="removeTeamMember",
+    model=v.TeamMembership,
+    action=Action.MANAGE_TEAMS,
+    targets=_MEMBERSHIP,
+    port=catalog,
+    change=_remove_team_member,
+)
 
 
-async def set_service_owners(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act(writer: CatalogWriter) -> ServiceRecord:
-        model = v.validate(v.SetServiceOwners, data)
-        await _may_change_service(context, model.service)
-        owners = [OwnerAssignment(owner.team, owner.role) for owner in model.owners]
-        return await writer.set_service_owners(model.service, owners)
-
-    return await attempt(
-        context, "setServiceOwners", data, [target("Service", data.get("service"))], act
-    )
+async def _may_create_service(context: Context, service: v.CreateService) -> None:
+    owner = await context.loaders.team_by_slug.load(service.owner)
+    if owner is not None:
+        require(context.principal, Action.CREATE_SERVICE, {owner.id})
 
 
-async def add_service_dependency(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act(writer: CatalogWriter) -> ServiceRecord:
-        model = v.validate(v.ServiceDependency, data)
-        await _may_change_service(context, model.service)
-        return await writer.add_service_dependency(model.service, model.depends_on)
-
-    return await attempt(
-        context,
-        "addServiceDependency",
-        data,
-        [target("Service", data.get("service")), target("Service", data.get("dependsOn"))],
-        act,
-    )
+class _NamesService(Protocol):
+    @property
+    def service(self) -> str: ...
 
 
-async def remove_service_dependency(context: Context, data: Input) -> Outcome[ServiceRecord]:
-    async def act(writer: CatalogWriter) -> ServiceRecord:
-        model = v.validate(v.ServiceDependency, data)
-        await _may_change_service(context, model.service)
-        return await writer.remove_service_dependency(model.service, model.depends_on)
-
-    return await attempt(
-        context,
-        "removeServiceDependency",
-        data,
-        [target("Service", data.get("service")), target("Service", data.get("dependsOn"))],
-        act,
-    )
+async def _may_change(context: Context, named: _NamesService) -> None:
+    await _may_change_service(context, named.service)
 
 
-async def create_environment(context: Context, data: Input) -> Outcome[EnvironmentRecord]:
-    """The environment, its provider and its protection: one audited transaction."""
-
-    async def act(store: DeploymentStore) -> EnvironmentRecord:
-        require(context.principal, Action.MANAGE_ENVIRONMENTS)
-        model = v.validate(v.CreateEnvironment, data)
-        await environment_settings.check(context, model.provider, model.protection)
-        draft = EnvironmentDraft(model.slug, model.name, model.tier, model.description)
-        return await store.create_environment(
-            draft,
-            environment_settings.provider_choice(model.provider),
-            environment_settings.protection_choice(model.protection),
-        )
-
-    return await attempt_with(
-        context,
-        "createEnvironment",
-        data,
-        [target("Environment", data.get("slug"))],
-        context.deployments.audited,
-        act,
-    )
+async def _create_service(
+    context: Context, service: v.CreateService, tx: Transaction[CatalogWriter]
+) -> ServiceRecord:
+    return await tx.port.create_service(draft(ServiceDraft, service))
 
 
-async def update_environment(context: Context, data: Input) -> Outcome[EnvironmentRecord]:
-    """The environment's fields, provider and protection: one audited transaction."""
-
-    async def act(store: DeploymentStore) -> EnvironmentRecord:
-        require(context.principal, Action.MANAGE_ENVIRONMENTS)
-        model = v.validate(
-            v.UpdateEnvironment, data, not_nullable=frozenset({"tier", "provider", "protection"})
-        )
-        await environment_settings.check(context, model.provider, model.protection)
-        patch = EnvironmentPatch(**v.provided(model, "name", "description", "tier"))
-        return await store.update_environment(
-            model.environment,
-            model.expected_version,
-            patch,
-            environment_settings.provider_choice(model.provider),
-            environment_settings.protection_choice(model.protection),
-        )
-
-    return await attempt_with(
-        context,
-        "updateEnvironment",
-        data,
-        [target("Environment", data.get("environment"))],
-        context.deployments.audited,
-        act,
-    )
+async def _update_service(
+    context: Context, service: v.ServiceChange, tx: Transaction[CatalogWriter]
+) -> ServiceRecord:
+    changed = patch(ServicePatch, service)
+    return await tx.port.update_service(service.service, service.expected_version, changed)
 
 
-async def delete_environment(context: Context, data: Input) -> Outcome[EnvironmentRecord]:
-    async def act(writer: CatalogWriter) -> EnvironmentRecord:
-        require(context.principal, Action.MANAGE_ENVIRONMENTS)
-        model = v.validate(v.DeleteEnvironment, data)
-        return await writer.delete_environment(model.environment, model.expected_version)
+async def _delete_service(
+    context: Context, service: v.DeleteService, tx: Transaction[CatalogWriter]
+) -> ServiceRecord:
+    return await tx.port.delete_service(service.service, service.expected_version)
 
-    return await attempt(
-        context, "deleteEnvironment", data, [target("Environment", data.get("environment"))], act
-    )
+
+async def _set_service_owners(
+    context: Context, owners: v.SetServiceOwners, tx: Transaction[CatalogWriter]
+) -> ServiceRecord:
+    assigned = [OwnerAssignment(owner.team, owner.role) for owner in owners.owners]
+    return await tx.port.set_service_owners(owners.service, assigned)
+
+
+async def _add_service_dependency(
+    context: Context, dependency: v.ServiceDependency, tx: Transaction[CatalogWriter]
+) -> ServiceRecord:
+    return await tx.port.add_service_dependency(dependency.service, dependency.depends_on)
+
+
+async def _remove_service_dependency(
+    context: Context, dependency: v.ServiceDependency, tx: Transaction[CatalogWriter]
+) -> ServiceRecord:
+    return await tx.port.remove_service_dependency(dependency.service, dependency.depends_on)
+
+
+_DEPENDENCY = [("Service", "service"), ("Service", "depends_on")]
+
+create_service = UseCase(
+    operation="createService",
+    model=v.CreateService,
+    check=_may_create_service,
+    targets=[("Service", "slug")],
+    port=catalog,
+    change=_create_service,
+)
+update_service = UseCase(
+    operation="updateService",
+    model=v.UpdateService,
+    check=_may_change,
+    targets=[("Service", "service")],
+    port=catalog,
+    change=_update_service,
+)
+delete_service = UseCase(
+    operation="deleteService",
+    model=v.DeleteService,
+    check=_may_change,
+    targets=[("Service", "service")],
+    port=catalog,
+    change=_delete_service,
+)
+set_service_owners = UseCase(
+    operation="setServiceOwners",
+    model=v.SetServiceOwners,
+    check=_may_change,
+    targets=[("Service", "service")],
+    port=catalog,
+    change=_set_service_owners,
+)
+add_service_dependency = UseCase(
+    operation="addServiceDependency",
+    model=v.ServiceDependency,
+    check=_may_change,
+    targets=_DEPENDENCY,
+    port=catalog,
+    change=_add_service_dependency,
+)
+remove_service_dependency = UseCase(
+    operation="removeServiceDependency",
+    model=v.ServiceDependency,
+    check=_may_change,
+    targets=_DEPENDENCY,
+    port=catalog,
+    change=_remove_service_dependency,
+)

@@ -1,386 +1,264 @@
-"""Deploy, promote, roll back, cancel, approve, record and report: authorize, validate, write
-through the audited deployment store, then hand accepted rollouts to the runner.
+"""Deploy, promote, roll back, cancel, approve, record and report, each declared once as a
+`UseCase` (`resolvers.use_cases` runs them) writing through the audited deployment store.
 
-Provider calls never happen here: the runner (`resolvers/rollouts.py`) makes them after the
-change has committed.
+Provider calls never happen here: a deployment that may start is handed to the rollouts
+(`resolvers/rollouts.py`) after its transaction committed (`Transaction.after_commit`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated
+from collections.abc import Awaitable, Callable
 
-from pydantic import Field
-
-from domain.access.model import ActorKind, Forbidden
 from domain.access.policy import Action, acts_as_admin, require
-from domain.catalog.records import PageRequest
 from domain.deployments.model import (
     ApprovalDecision,
     DeploymentKind,
     DeploymentRecord,
     DeploymentState,
-    Requester,
 )
-from domain.deployments.ports import DeploymentFilter, DeploymentStore, RecordedDeployment
-from domain.errors import NotFound, PreconditionFailed
+from domain.deployments.ports import DeploymentStore, RecordedDeployment
+from domain.errors import PreconditionFailed
+from resolvers import deployment_lookups as lookups
 from resolvers import validation as v
-from resolvers.auditing import Input, Outcome, attempt_with, attempt_without_change, target
 from resolvers.catalog_queries import owner_team_ids
 from resolvers.context import Context
-from resolvers.global_ids import decode_id
-
-Version = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(max_length=4000)]
-IdempotencyKey = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class Deploy(v.InputModel):
-    service: v.Reference
-    environment: v.Reference
-    version: Version
-    commit_sha: str | None = None
-    description: Text | None = None
-    idempotency_key: IdempotencyKey | None = None
-
-
-class Promote(v.InputModel):
-    service: v.Reference
-    from_environment: v.Reference
-    to_environment: v.Reference
-    idempotency_key: IdempotencyKey | None = None
-    dry_run: bool = False
+from resolvers.deployment_inputs import (
+    CancelDeployment,
+    DecideDeployment,
+    Deploy,
+    Freeze,
+    Promote,
+    Record,
+    Report,
+    Rollback,
+    Unfreeze,
+)
+from resolvers.deployment_lookups import PromotionPlan
+from resolvers.drafts import draft
+from resolvers.use_cases import Transaction, UseCase, deployments
 
 
-class Rollback(v.InputModel):
-    service: v.Reference
-    environment: v.Reference
-    to_deployment: v.Reference | None = None
-    idempotency_key: IdempotencyKey | None = None
+def _start_after_commit(
+    context: Context, tx: Transaction[DeploymentStore], deployment: DeploymentRecord
+) -> None:
+    """Hand a deployment that may start now to the rollouts (which call the provider), once
+    its transaction committed."""
+    rollouts = context.rollouts
+    if deployment.state is DeploymentState.QUEUED and rollouts is not None:
+        tx.after_commit(lambda: rollouts.begin(deployment))
 
 
-class DeploymentReference(v.InputModel):
-    deployment: v.Reference
-    comment: Text | None = None
+async def _may_deploy_service(context: Context, named: Deploy | Promote | Rollback) -> None:
+    await lookups.may_deploy(context, named.service)
 
 
-class Record(v.InputModel):
-    service: v.Reference
-    environment: v.Reference
-    version: Version
-    state: DeploymentState
-    commit_sha: str | None = None
-    committed_at: datetime | None = None
-    url: v.Url | None = None
-    external_id: str | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    description: Text | None = None
-
-
-class Report(v.InputModel):
-    deployment: v.Reference
-    state: DeploymentState
-    raw_status: Text | None = None
-    message: Text | None = None
-    url: v.Url | None = None
-
-
-class Freeze(v.InputModel):
-    environment: v.Reference
-    reason: Text | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PromotionPlan:
-    from_version: str | None
-    """What runs in the target environment now."""
-    to_version: str
-    required_approvals: int
-    frozen: bool
-
-
-def requester(context: Context) -> Requester:
-    principal = context.principal
-    return Requester(principal.kind, principal.actor_id, principal.name)
-
-
-async def _service_id(context: Context, service_slug: str) -> int:
-    service = await context.loaders.service_by_slug.load(service_slug)
-    if service is None:
-        raise NotFound(f"no service '{service_slug}'", ["input", "service"])
-    return service.id
-
-
-async def _environment_id(context: Context, slug: str, field: str) -> int:
-    environment = await context.loaders.environment_by_slug.load(slug)
-    if environment is None:
-        raise NotFound(f"no environment '{slug}'", ["input", field])
-    return environment.id
-
-
-async def _deployment(context: Context, global_id: str) -> DeploymentRecord:
-    decoded = decode_id(global_id)
-    if decoded is not None and decoded[0] == "Deployment":
-        found = (await context.deployments.by_ids([decoded[1]])).get(decoded[1])
-        if found is not None:
-            return found
-    raise NotFound("no such deployment", ["input", "deployment"])
-
-
-async def _may_deploy(context: Context, service_slug: str) -> int:
-    service_id = await _service_id(context, service_slug)
-    require(context.principal, Action.DEPLOY, await owner_team_ids(context, service_id))
-    return service_id
-
-
-async def _may_report(context: Context, service_id: int) -> None:
-    """Recording and reporting are for the owner teams' API clients, and admins."""
-    principal = context.principal
-    require(principal, Action.DEPLOY, await owner_team_ids(context, service_id))
-    if principal.kind is not ActorKind.CLIENT and not acts_as_admin(principal):
-        raise Forbidden("only API clients of an owner team, and admins, report deployments")
-
-
-async def _started(context: Context, deployment: DeploymentRecord, created: bool) -> None:
-    """Hand a deployment that may start now to the runner (which calls the provider)."""
-    if created and deployment.state is DeploymentState.QUEUED and context.rollouts is not None:
-        await context.rollouts.begin(deployment)
-
-
-def _targets(data: Input, *keys: str) -> list[str | None]:
-    named = {"service": "Service", "environment": "Environment"}
-    found = [target(named.get(key, "Environment"), data.get(key)) for key in keys]
-    return [*found, target("Deployment", data.get("deployment"))]
-
-
-async def deploy(context: Context, data: Input) -> Outcome[DeploymentRecord]:
-    async def act(store: DeploymentStore) -> DeploymentRecord:
-        model = v.validate(Deploy, data)
-        await _may_deploy(context, model.service)
-        deployment, created = await store.create(
-            model.service, model.environment, model.version, model.commit_sha,
-            model.description, DeploymentKind.DEPLOY, requester(context),
-            idempotency_key=model.idempotency_key,
-        )  # fmt: skip
-        await _started(context, deployment, created)
-        return deployment
-
-    return await attempt_with(
-        context,
-        "deploy",
-        data,
-        _targets(data, "service", "environment"),
-        context.deployments.audited,
-        act,
-    )
-
-
-async def promotion_plan(
-    context: Context, model: Promote
-) -> tuple[PromotionPlan, DeploymentRecord]:
-    service_id = await _service_id(context, model.service)
-    source_id = await _environment_id(context, model.from_environment, "fromEnvironment")
-    target_id = await _environment_id(context, model.to_environment, "toEnvironment")
-    current = await context.deployments.current([service_id], [source_id, target_id])
-    source = current.get((service_id, source_id))
-    if source is None:
-        raise PreconditionFailed(
-            f"nothing has succeeded in '{model.from_environment}' to promote",
-            ["input", "fromEnvironment"],
-        )
-    running = current.get((service_id, target_id))
-    protection = (await context.deployments.protection([target_id]))[target_id]
-    plan = PromotionPlan(
-        from_version=running.version if running else None,
-        to_version=source.version,
-        required_approvals=protection.required_approvals,
-        frozen=protection.frozen,
-    )
-    return plan, source
-
-
-async def promote(
-    context: Context, data: Input
-) -> Outcome[tuple[PromotionPlan, DeploymentRecord | None]]:
-    targets = _targets(data, "service", "fromEnvironment", "toEnvironment")
-
-    async def plan_only() -> tuple[PromotionPlan, DeploymentRecord | None]:
-        model = v.validate(Promote, data)
-        await _may_deploy(context, model.service)
-        plan, _ = await promotion_plan(context, model)
-        return plan, None
-
-    if data.get("dryRun") is True:
-        return await attempt_without_change(context, "promote", data, targets, plan_only)
-
-    async def act(store: DeploymentStore) -> tuple[PromotionPlan, DeploymentRecord | None]:
-        model = v.validate(Promote, data)
-        await _may_deploy(context, model.service)
-        plan, source = await promotion_plan(context, model)
-        deployment, created = await store.create(
-            model.service, model.to_environment, source.version, source.commit_sha,
-            f"promoted from {model.from_environment}", DeploymentKind.PROMOTION,
-            requester(context), idempotency_key=model.idempotency_key,
-            promoted_from_id=source.id, fingerprint=data,
-        )  # fmt: skip
-        await _started(context, deployment, created)
-        return plan, deployment
-
-    return await attempt_with(context, "promote", data, targets, context.deployments.audited, act)
-
-
-async def _rollback_target(
-    context: Context, model: Rollback, service_id: int, environment_id: int
+async def _deploy(
+    context: Context, deploy: Deploy, tx: Transaction[DeploymentStore]
 ) -> DeploymentRecord:
-    if model.to_deployment is not None:
-        chosen = await _deployment(context, model.to_deployment)
-        if (chosen.service_id, chosen.environment_id) != (service_id, environment_id) or (
-            chosen.state not in (DeploymentState.INACTIVE, DeploymentState.ROLLED_BACK)
-        ):
-            raise PreconditionFailed(
-                "`toDeployment` must be an earlier successful deployment of this service "
-                "to this environment",
-                ["input", "toDeployment"],
-            )
-        return chosen
-    earlier = await context.deployments.page(
-        PageRequest(first=1),
-        DeploymentFilter(
-            service=model.service,
-            environment=model.environment,
-            states=(DeploymentState.INACTIVE,),
-        ),
+    deployment, created = await tx.port.create(
+        deploy.service, deploy.environment, deploy.version, deploy.commit_sha,
+        deploy.description, DeploymentKind.DEPLOY, lookups.requester(context),
+        idempotency_key=deploy.idempotency_key,
+    )  # fmt: skip
+    if created:
+        _start_after_commit(context, tx, deployment)
+    return deployment
+
+
+async def _plan_only(
+    context: Context, promote: Promote
+) -> tuple[PromotionPlan, DeploymentRecord | None]:
+    plan, _ = await lookups.promotion_plan(context, promote)
+    return plan, None
+
+
+async def _promote(
+    context: Context, promote: Promote, tx: Transaction[DeploymentStore]
+) -> tuple[PromotionPlan, DeploymentRecord | None]:
+    plan, source = await lookups.promotion_plan(context, promote)
+    deployment, created = await tx.port.create(
+        promote.service, promote.to_environment, source.version, source.commit_sha,
+        f"promoted from {promote.from_environment}", DeploymentKind.PROMOTION,
+        lookups.requester(context), idempotency_key=promote.idempotency_key,
+        promoted_from_id=source.id, fingerprint=v.as_sent(promote),
+    )  # fmt: skip
+    if created:
+        _start_after_commit(context, tx, deployment)
+    return plan, deployment
+
+
+async def _rollback(
+    context: Context, rollback: Rollback, tx: Transaction[DeploymentStore]
+) -> DeploymentRecord:
+    service_id = await lookups.service_id_of(context, rollback.service)
+    environment_id = await lookups.environment_id_of(context, rollback.environment, "environment")
+    current = (await context.deployments.current([service_id], [environment_id])).get(
+        (service_id, environment_id)
     )
-    if not earlier.edges:
-        raise PreconditionFailed(
-            "no earlier successful deployment to roll back to", ["input", "environment"]
+    if current is None:
+        raise PreconditionFailed("nothing runs there to roll back", ["input", "environment"])
+    chosen = await lookups.rollback_target(context, rollback, service_id, environment_id)
+    deployment, created = await tx.port.create(
+        rollback.service, rollback.environment, chosen.version, chosen.commit_sha,
+        f"rollback to #{chosen.number}", DeploymentKind.ROLLBACK, lookups.requester(context),
+        idempotency_key=rollback.idempotency_key, rollback_of_id=current.id,
+        rollback_to_id=chosen.id, fingerprint=v.as_sent(rollback),
+    )  # fmt: skip
+    if created:
+        _start_after_commit(context, tx, deployment)
+    return deployment
+
+
+async def _cancel(
+    context: Context, cancel: CancelDeployment, tx: Transaction[DeploymentStore]
+) -> DeploymentRecord:
+    deployment = await lookups.deployment_by_id(context, cancel.deployment)
+    require(context.principal, Action.DEPLOY, await owner_team_ids(context, deployment.service_id))
+    if context.rollouts is None:
+        return await tx.port.transition(
+            deployment.id, DeploymentState.CANCELED, raw_status=None, message=None, source="api"
         )
-    return earlier.edges[0].node
+    return await context.rollouts.cancel(deployment, tx.port)
 
 
-async def rollback(context: Context, data: Input) -> Outcome[DeploymentRecord]:
-    async def act(store: DeploymentStore) -> DeploymentRecord:
-        model = v.validate(Rollback, data)
-        service_id = await _may_deploy(context, model.service)
-        environment_id = await _environment_id(context, model.environment, "environment")
-        current = (await context.deployments.current([service_id], [environment_id])).get(
-            (service_id, environment_id)
-        )
-        if current is None:
-            raise PreconditionFailed("nothing runs there to roll back", ["input", "environment"])
-        chosen = await _rollback_target(context, model, service_id, environment_id)
-        deployment, created = await store.create(
-            model.service, model.environment, chosen.version, chosen.commit_sha,
-            f"rollback to #{chosen.number}", DeploymentKind.ROLLBACK, requester(context),
-            idempotency_key=model.idempotency_key, rollback_of_id=current.id,
-            rollback_to_id=chosen.id, fingerprint=data,
-        )  # fmt: skip
-        await _started(context, deployment, created)
-        return deployment
-
-    targets = _targets(data, "service", "environment")
-    return await attempt_with(context, "rollback", data, targets, context.deployments.audited, act)
-
-
-async def cancel_deployment(context: Context, data: Input) -> Outcome[DeploymentRecord]:
-    async def act(store: DeploymentStore) -> DeploymentRecord:
-        model = v.validate(DeploymentReference, data)
-        deployment = await _deployment(context, model.deployment)
-        owners = await owner_team_ids(context, deployment.service_id)
-        require(context.principal, Action.DEPLOY, owners)
-        if context.rollouts is None:
-            return await store.transition(
-                deployment.id, DeploymentState.CANCELED, raw_status=None,
-                message=None, source="api",
-            )  # fmt: skip
-        return await context.rollouts.cancel(deployment, store)
-
-    return await attempt_with(
-        context, "cancelDeployment", data, _targets(data), context.deployments.audited, act
-    )
-
-
-async def decide_deployment(
-    context: Context, data: Input, decision: ApprovalDecision
-) -> Outcome[DeploymentRecord]:
-    async def act(store: DeploymentStore) -> DeploymentRecord:
-        model = v.validate(DeploymentReference, data)
-        deployment = await _deployment(context, model.deployment)
+def _deciding(
+    decision: ApprovalDecision,
+) -> Callable[
+    [Context, DecideDeployment, Transaction[DeploymentStore]], Awaitable[DeploymentRecord]
+]:
+    async def decide(
+        context: Context, decided: DecideDeployment, tx: Transaction[DeploymentStore]
+    ) -> DeploymentRecord:
+        deployment = await lookups.deployment_by_id(context, decided.deployment)
         environment_id = deployment.environment_id
         protection = (await context.deployments.protection([environment_id]))[environment_id]
         principal = context.principal
         require(principal, Action.APPROVE, protection.approver_team_ids)
-        approved = await store.approve(
-            deployment.id, requester(context), decision, model.comment,
+        approved = await tx.port.approve(
+            deployment.id, lookups.requester(context), decision, decided.comment,
             None if acts_as_admin(principal) else principal.team_ids,
         )  # fmt: skip
-        await _started(context, approved, created=True)
+        _start_after_commit(context, tx, approved)
         return approved
 
-    operation = "approveDeployment" if decision is ApprovalDecision.APPROVED else "rejectDeployment"
-    return await attempt_with(
-        context, operation, data, _targets(data), context.deployments.audited, act
+    return decide
+
+
+async def _may_record(context: Context, record: Record) -> None:
+    await lookups.may_report(context, await lookups.service_id_of(context, record.service))
+
+
+async def _record(
+    context: Context, record: Record, tx: Transaction[DeploymentStore]
+) -> DeploymentRecord:
+    deployment, _ = await tx.port.record(
+        draft(RecordedDeployment, record), lookups.requester(context)
     )
+    return deployment
 
 
-async def record_deployment(context: Context, data: Input) -> Outcome[DeploymentRecord]:
-    async def act(store: DeploymentStore) -> DeploymentRecord:
-        model = v.validate(Record, data)
-        service_id = await _service_id(context, model.service)
-        await _may_report(context, service_id)
-        report = RecordedDeployment(
-            service=model.service, environment=model.environment, version=model.version,
-            state=model.state, commit_sha=model.commit_sha, committed_at=model.committed_at,
-            url=model.url, external_id=model.external_id, started_at=model.started_at,
-            finished_at=model.finished_at, description=model.description,
-        )  # fmt: skip
-        deployment, _ = await store.record(report, requester(context))
-        return deployment
-
-    targets = _targets(data, "service", "environment")
-    return await attempt_with(
-        context, "recordDeployment", data, targets, context.deployments.audited, act
-    )
+async def _report(
+    context: Context, report: Report, tx: Transaction[DeploymentStore]
+) -> DeploymentRecord:
+    deployment = await lookups.deployment_by_id(context, report.deployment)
+    await lookups.may_report(context, deployment.service_id)
+    return await tx.port.transition(
+        deployment.id, report.state, raw_status=report.raw_status, message=report.message,
+        source=f"api:{context.principal.name}", url=report.url,
+    )  # fmt: skip
 
 
-async def report_deployment_status(context: Context, data: Input) -> Outcome[DeploymentRecord]:
-    async def act(store: DeploymentStore) -> DeploymentRecord:
-        model = v.validate(Report, data)
-        deployment = await _deployment(context, model.deployment)
-        await _may_report(context, deployment.service_id)
-        return await store.transition(
-            deployment.id, model.state, raw_status=model.raw_status, message=model.message,
-            source=f"api:{context.principal.name}", url=model.url,
-        )  # fmt: skip
-
-    return await attempt_with(
-        context, "reportDeploymentStatus", data, _targets(data), context.deployments.audited, act
-    )
+async def _freeze(context: Context, freeze: Freeze, tx: Transaction[DeploymentStore]) -> str:
+    await tx.port.freeze(freeze.environment, freeze.reason)
+    return freeze.environment
 
 
-async def freeze_environment(context: Context, data: Input) -> Outcome[str]:
-    async def act(store: DeploymentStore) -> str:
-        require(context.principal, Action.MANAGE_ENVIRONMENTS)
-        model = v.validate(Freeze, data)
-        await store.freeze(model.environment, model.reason)
-        return model.environment
-
-    targets = _targets(data, "environment")
-    return await attempt_with(
-        context, "freezeEnvironment", data, targets, context.deployments.audited, act
-    )
+async def _unfreeze(context: Context, unfreeze: Unfreeze, tx: Transaction[DeploymentStore]) -> str:
+    await tx.port.unfreeze(unfreeze.environment)
+    return unfreeze.environment
 
 
-async def unfreeze_environment(context: Context, data: Input) -> Outcome[str]:
-    async def act(store: DeploymentStore) -> str:
-        require(context.principal, Action.MANAGE_ENVIRONMENTS)
-        model = v.validate(Freeze, data)
-        await store.unfreeze(model.environment)
-        return model.environment
+_SERVICE_ENVIRONMENT = [("Service", "service"), ("Environment", "environment")]
+_DEPLOYMENT = [("Deployment", "deployment")]
 
-    targets = _targets(data, "environment")
-    return await attempt_with(
-        context, "unfreezeEnvironment", data, targets, context.deployments.audited, act
-    )
+deploy = UseCase(
+    operation="deploy",
+    model=Deploy,
+    check=_may_deploy_service,
+    targets=_SERVICE_ENVIRONMENT,
+    port=deployments,
+    change=_deploy,
+)
+promote = UseCase(
+    operation="promote",
+    model=Promote,
+    check=_may_deploy_service,
+    targets=[
+        ("Service", "service"),
+        ("Environment", "from_environment"),
+        ("Environment", "to_environment"),
+    ],
+    port=deployments,
+    change=_promote,
+    preview=_plan_only,
+)
+rollback = UseCase(
+    operation="rollback",
+    model=Rollback,
+    check=_may_deploy_service,
+    targets=_SERVICE_ENVIRONMENT,
+    port=deployments,
+    change=_rollback,
+)
+cancel_deployment = UseCase(
+    operation="cancelDeployment",
+    model=CancelDeployment,
+    targets=_DEPLOYMENT,
+    port=deployments,
+    change=_cancel,
+)
+approve_deployment = UseCase(
+    operation="approveDeployment",
+    model=DecideDeployment,
+    targets=_DEPLOYMENT,
+    port=deployments,
+    change=_deciding(ApprovalDecision.APPROVED),
+)
+reject_deployment = UseCase(
+    operation="rejectDeployment",
+    model=DecideDeployment,
+    targets=_DEPLOYMENT,
+    port=deployments,
+    change=_deciding(ApprovalDecision.REJECTED),
+)
+record_deployment = UseCase(
+    operation="recordDeployment",
+    model=Record,
+    check=_may_record,
+    targets=_SERVICE_ENVIRONMENT,
+    port=deployments,
+    change=_record,
+)
+report_deployment_status = UseCase(
+    operation="reportDeploymentStatus",
+    model=Report,
+    targets=_DEPLOYMENT,
+    port=deployments,
+    change=_report,
+)
+freeze_environment = UseCase(
+    operation="freezeEnvironment",
+    model=Freeze,
+    action=Action.MANAGE_ENVIRONMENTS,
+    targets=[("Environment", "environment")],
+    port=deployments,
+    change=_freeze,
+)
+unfreeze_environment = UseCase(
+    operation="unfreezeEnvironment",
+    model=Unfreeze,
+    action=Action.MANAGE_ENVIRONMENTS,
+    targets=[("Environment", "environment")],
+    port=deployments,
+    change=_unfreeze,
+)

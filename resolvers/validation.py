@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    create_model,
 )
 from pydantic.alias_generators import to_camel
 
@@ -45,10 +46,49 @@ Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
+class GlobalId:
+    """Marks a reference that is a global ID (`ID` in GraphQL), not a slug."""
+
+
+NodeId = Annotated[Reference, GlobalId()]
+
+
 class InputModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
+    not_nullable: ClassVar[frozenset[str]] = frozenset()
+    """Fields (beyond `_NOT_NULLABLE`) that may be left out but not sent as null."""
+
+
+K = TypeVar("K", bound=InputModel)
+
+
+def changes_of(
+    created: type[InputModel],
+    key: type[K],
+    *,
+    leaving_out: set[str],
+    descriptions: dict[str, str] | None = None,
+) -> type[K]:
+    """The input of an update: `key`'s fields (what names the object), then every field of
+    `created` (the input making one) but those `leaving_out`, each optional and unset unless
+    sent; so a field is declared once, where the object is created."""
+    optional: dict[str, Any] = {
+        name: (
+            _nullable(info.annotation, info.metadata),
+            Field(default=None, description=(descriptions or {}).get(name, info.description)),
+        )
+        for name, info in created.model_fields.items()
+        if name not in leaving_out
+    }
+    name = created.__name__.replace("Create", "Update", 1)
+    return create_model(name, __base__=key, __module__=__name__, **optional)
+
+
+def _nullable(annotation: Any, constraints: list[Any]) -> Any:
+    constrained = Annotated[annotation, *constraints] if constraints else annotation
+    return Optional[constrained]  # noqa: UP045 (a runtime type)
 
 
 class LinkInput(InputModel):
@@ -57,7 +97,7 @@ class LinkInput(InputModel):
 
 
 class OwnerInput(InputModel):
-    team: Reference
+    team: Reference = Field(description="Slug of the team.")
     role: OwnershipRole
 
 
@@ -65,23 +105,25 @@ class CreateTeam(InputModel):
     slug: Slug
     name: Name
     description: Description | None = None
-    parent: Reference | None = None
+    parent: Reference | None = Field(default=None, description="Slug of the parent team.")
 
 
-class UpdateTeam(InputModel):
+class TeamChange(InputModel):
     team: Reference
     expected_version: int | None = None
-    name: Name | None = None
-    description: Description | None = None
-    parent: Reference | None = None
 
 
-class DeleteByVersion(InputModel):
-    expected_version: int | None = None
+UpdateTeam = changes_of(
+    CreateTeam,
+    TeamChange,
+    leaving_out={"slug"},
+    descriptions={"parent": "Slug of the new parent team; null makes it top-level."},
+)
 
 
-class DeleteTeam(DeleteByVersion):
+class DeleteTeam(InputModel):
     team: Reference
+    expected_version: int | None = None
 
 
 class CreateUser(InputModel):
@@ -90,11 +132,12 @@ class CreateUser(InputModel):
     email: Email
 
 
-class UpdateUser(InputModel):
+class UserChange(InputModel):
     user: Reference
     expected_version: int | None = None
-    name: Name | None = None
-    email: Email | None = None
+
+
+UpdateUser = changes_of(CreateUser, UserChange, leaving_out={"handle"})
 
 
 class TeamMembership(InputModel):
@@ -105,7 +148,7 @@ class TeamMembership(InputModel):
 class CreateService(InputModel):
     slug: Slug
     name: Name
-    owner: Reference
+    owner: Reference = Field(description="Slug of the primary owner team.")
     description: Description | None = None
     lifecycle: Lifecycle = Lifecycle.EXPERIMENTAL
     tier: Tier | None = None
@@ -114,27 +157,24 @@ class CreateService(InputModel):
     repository_url: Url | None = None
 
 
-class UpdateService(InputModel):
+class ServiceChange(InputModel):
     service: Reference
     expected_version: int | None = None
-    name: Name | None = None
-    description: Description | None = None
-    lifecycle: Lifecycle | None = None
-    tier: Tier | None = None
-    tags: Annotated[list[Tag], Field(max_length=rules.MAX_TAGS_PER_SERVICE)] | None = None
-    links: Annotated[list[LinkInput], Field(max_length=rules.MAX_LINKS_PER_SERVICE)] | None = None
-    repository_url: Url | None = None
 
 
-class DeleteService(DeleteByVersion):
+UpdateService = changes_of(CreateService, ServiceChange, leaving_out={"slug", "owner"})
+
+
+class DeleteService(InputModel):
     service: Reference
+    expected_version: int | None = None
 
 
 class SetServiceOwners(InputModel):
     service: Reference
     owners: Annotated[
         list[OwnerInput], Field(min_length=1, max_length=rules.MAX_OWNERS_PER_SERVICE)
-    ]
+    ] = Field(description="Replaces every owner; exactly one must be PRIMARY.")
 
 
 class ServiceDependency(InputModel):
@@ -143,13 +183,22 @@ class ServiceDependency(InputModel):
 
 
 class ProviderInput(InputModel):
-    kind: Annotated[str, StringConstraints(min_length=1, max_length=63)]
-    settings: dict[str, Any] = Field(default_factory=dict)
+    """The provider adapter that deploys to an environment."""
+
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=63)] = Field(
+        description="`simulated` or `webhook`."
+    )
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The adapter's settings (camelCase); secrets are named, never given.",
+    )
 
 
 class ProtectionInput(InputModel):
+    """Who must approve deployments to an environment."""
+
     required_approvals: Annotated[int, Field(ge=0, le=10)]
-    approver_teams: list[Reference] = Field(default_factory=list)
+    approver_teams: list[Reference] = Field(default_factory=list, description="Team slugs.")
     prevent_self_approval: bool = True
 
 
@@ -163,6 +212,8 @@ class CreateEnvironment(InputModel):
 
 
 class UpdateEnvironment(InputModel):
+    not_nullable: ClassVar[frozenset[str]] = frozenset({"tier", "provider", "protection"})
+
     environment: Reference
     expected_version: int | None = None
     name: Name | None = None
@@ -172,8 +223,9 @@ class UpdateEnvironment(InputModel):
     protection: ProtectionInput | None = None
 
 
-class DeleteEnvironment(DeleteByVersion):
+class DeleteEnvironment(InputModel):
     environment: Reference
+    expected_version: int | None = None
 
 
 M = TypeVar("M", bound=InputModel)
@@ -206,7 +258,7 @@ def validate(
     """Validate `data` (camelCase keys, only the fields the client sent)."""
     problems = [
         ValidationFailed(f"`{key}` cannot be null", ["input", key])
-        for key in sorted((_NOT_NULLABLE | not_nullable) & data.keys())
+        for key in sorted((_NOT_NULLABLE | model.not_nullable | not_nullable) & data.keys())
         if data[key] is None
     ]
     try:
@@ -224,3 +276,8 @@ def validate(
 def provided(model: InputModel, *names: str) -> dict[str, Any]:
     """The model's values for `names` that the client actually sent (snake_case keys)."""
     return {name: getattr(model, name) for name in names if name in model.model_fields_set}
+
+
+def as_sent(model: InputModel) -> dict[str, Any]:
+    """The input as the client sent it: camelCase keys, only the fields it gave."""
+    return model.model_dump(by_alias=True, exclude_unset=True)

@@ -2,103 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TypeVar
+from typing import Self
 
 import strawberry
-from strawberry import UNSET
 
 from domain.deployments import model as d
+from resolvers import deployment_lookups as lookups
 from resolvers import deployment_mutations as m
 from resolvers.auditing import Outcome
 from schema.catalog import CatalogInfo, Environment
 from schema.common import UserError, user_errors
 from schema.deployments import Deployment
-from schema.inputs import sent_fields
-
-
-@strawberry.input
-class DeployInput:
-    service: str
-    environment: str
-    version: str
-    commit_sha: str | None = UNSET
-    description: str | None = UNSET
-    idempotency_key: str | None = UNSET
-
-
-@strawberry.input
-class PromoteInput:
-    service: str
-    from_environment: str
-    to_environment: str
-    idempotency_key: str | None = UNSET
-    dry_run: bool | None = strawberry.field(
-        default=UNSET, description="Only answer the plan; change nothing."
-    )
-
-
-@strawberry.input
-class RollbackInput:
-    service: str
-    environment: str
-    to_deployment: strawberry.ID | None = strawberry.field(
-        default=UNSET,
-        description="An earlier successful deployment here; by default the previous one.",
-    )
-    idempotency_key: str | None = UNSET
-
-
-@strawberry.input
-class CancelDeploymentInput:
-    deployment: strawberry.ID
-
-
-@strawberry.input
-class ApproveDeploymentInput:
-    deployment: strawberry.ID
-    comment: str | None = UNSET
-
-
-@strawberry.input
-class RejectDeploymentInput:
-    deployment: strawberry.ID
-    comment: str | None = UNSET
-
-
-@strawberry.input(description="A deployment CI made itself, reported for the record.")
-class RecordDeploymentInput:
-    service: str
-    environment: str
-    version: str
-    state: d.DeploymentState
-    commit_sha: str | None = UNSET
-    committed_at: datetime | None = UNSET
-    url: str | None = UNSET
-    external_id: str | None = UNSET
-    started_at: datetime | None = UNSET
-    finished_at: datetime | None = UNSET
-    description: str | None = UNSET
-
-
-@strawberry.input
-class ReportDeploymentStatusInput:
-    deployment: strawberry.ID
-    state: d.DeploymentState
-    raw_status: str | None = UNSET
-    message: str | None = UNSET
-    url: str | None = UNSET
-
-
-@strawberry.input
-class FreezeEnvironmentInput:
-    environment: str
-    reason: str | None = UNSET
-
-
-@strawberry.input
-class UnfreezeEnvironmentInput:
-    environment: str
+from schema.mutation_fields import mutation
 
 
 @strawberry.type(description="What a promotion would do.")
@@ -115,6 +30,11 @@ class PromotionPlan:
 class DeploymentPayload:
     deployment: Deployment | None
     errors: list[UserError]
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome[d.DeploymentRecord]) -> Self:
+        deployment = Deployment.from_record(outcome.value) if outcome.value else None
+        return cls(deployment=deployment, errors=user_errors(outcome.errors))
 
 
 @strawberry.type
@@ -158,11 +78,42 @@ class PromotePayload:
     plan: PromotionPlan | None
     errors: list[UserError]
 
+    @classmethod
+    def from_outcome(
+        cls, outcome: Outcome[tuple[lookups.PromotionPlan, d.DeploymentRecord | None]]
+    ) -> Self:
+        if outcome.value is None:
+            return cls(deployment=None, plan=None, errors=user_errors(outcome.errors))
+        plan, deployment = outcome.value
+        return cls(
+            deployment=Deployment.from_record(deployment) if deployment else None,
+            plan=PromotionPlan(
+                from_version=plan.from_version,
+                to_version=plan.to_version,
+                required_approvals=plan.required_approvals,
+                frozen=plan.frozen,
+            ),
+            errors=[],
+        )
+
+
+async def _environment_now(root: EnvironmentPayload, info: CatalogInfo) -> Environment | None:
+    """The environment as the change left it."""
+    if root.slug is None:
+        return None
+    record = await info.context.loaders.environment_by_slug.load(root.slug)
+    return Environment.from_record(record) if record else None
+
 
 @strawberry.type
 class EnvironmentPayload:
-    environment: Environment | None
+    environment: Environment | None = strawberry.field(resolver=_environment_now)
     errors: list[UserError]
+    slug: strawberry.Private[str | None]
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome[str]) -> Self:
+        return cls(slug=outcome.value, errors=user_errors(outcome.errors))
 
 
 @strawberry.type
@@ -175,107 +126,25 @@ class UnfreezeEnvironmentPayload(EnvironmentPayload):
     pass
 
 
-DeploymentPayloadT = TypeVar("DeploymentPayloadT", bound=DeploymentPayload)
-EnvironmentPayloadT = TypeVar("EnvironmentPayloadT", bound=EnvironmentPayload)
-
-
-def _deployment_payload(
-    outcome: Outcome[d.DeploymentRecord], payload: type[DeploymentPayloadT]
-) -> DeploymentPayloadT:
-    deployment = Deployment.from_record(outcome.value) if outcome.value else None
-    return payload(deployment=deployment, errors=user_errors(outcome.errors))
-
-
-async def _environment_payload(
-    info: CatalogInfo, outcome: Outcome[str], payload: type[EnvironmentPayloadT]
-) -> EnvironmentPayloadT:
-    if outcome.value is None:
-        return payload(environment=None, errors=user_errors(outcome.errors))
-    record = await info.context.loaders.environment_by_slug.load(outcome.value)
-    environment = Environment.from_record(record) if record else None
-    return payload(environment=environment, errors=[])
-
-
 @strawberry.type
 class DeploymentMutation:
-    @strawberry.mutation(description="Deploy a version of a service to an environment.")
-    async def deploy(self, info: CatalogInfo, input: DeployInput) -> DeployPayload:
-        return _deployment_payload(await m.deploy(info.context, sent_fields(input)), DeployPayload)
-
-    @strawberry.mutation(
-        description="Deploy what succeeded in one environment to another (kind PROMOTION)."
+    deploy = mutation(
+        m.deploy, DeployPayload, description="Deploy a version of a service to an environment."
     )
-    async def promote(self, info: CatalogInfo, input: PromoteInput) -> PromotePayload:
-        outcome = await m.promote(info.context, sent_fields(input))
-        if outcome.value is None:
-            return PromotePayload(deployment=None, plan=None, errors=user_errors(outcome.errors))
-        plan, deployment = outcome.value
-        return PromotePayload(
-            deployment=Deployment.from_record(deployment) if deployment else None,
-            plan=PromotionPlan(
-                from_version=plan.from_version,
-                to_version=plan.to_version,
-                required_approvals=plan.required_approvals,
-                frozen=plan.frozen,
-            ),
-            errors=[],
-        )
-
-    @strawberry.mutation(description="Redeploy an earlier successful version (kind ROLLBACK).")
-    async def rollback(self, info: CatalogInfo, input: RollbackInput) -> RollbackPayload:
-        return _deployment_payload(
-            await m.rollback(info.context, sent_fields(input)), RollbackPayload
-        )
-
-    @strawberry.mutation
-    async def cancel_deployment(
-        self, info: CatalogInfo, input: CancelDeploymentInput
-    ) -> CancelDeploymentPayload:
-        outcome = await m.cancel_deployment(info.context, sent_fields(input))
-        return _deployment_payload(outcome, CancelDeploymentPayload)
-
-    @strawberry.mutation
-    async def approve_deployment(
-        self, info: CatalogInfo, input: ApproveDeploymentInput
-    ) -> ApproveDeploymentPayload:
-        outcome = await m.decide_deployment(
-            info.context, sent_fields(input), d.ApprovalDecision.APPROVED
-        )
-        return _deployment_payload(outcome, ApproveDeploymentPayload)
-
-    @strawberry.mutation
-    async def reject_deployment(
-        self, info: CatalogInfo, input: RejectDeploymentInput
-    ) -> RejectDeploymentPayload:
-        outcome = await m.decide_deployment(
-            info.context, sent_fields(input), d.ApprovalDecision.REJECTED
-        )
-        return _deployment_payload(outcome, RejectDeploymentPayload)
-
-    @strawberry.mutation
-    async def record_deployment(
-        self, info: CatalogInfo, input: RecordDeploymentInput
-    ) -> RecordDeploymentPayload:
-        outcome = await m.record_deployment(info.context, sent_fields(input))
-        return _deployment_payload(outcome, RecordDeploymentPayload)
-
-    @strawberry.mutation
-    async def report_deployment_status(
-        self, info: CatalogInfo, input: ReportDeploymentStatusInput
-    ) -> ReportDeploymentStatusPayload:
-        outcome = await m.report_deployment_status(info.context, sent_fields(input))
-        return _deployment_payload(outcome, ReportDeploymentStatusPayload)
-
-    @strawberry.mutation
-    async def freeze_environment(
-        self, info: CatalogInfo, input: FreezeEnvironmentInput
-    ) -> FreezeEnvironmentPayload:
-        outcome = await m.freeze_environment(info.context, sent_fields(input))
-        return await _environment_payload(info, outcome, FreezeEnvironmentPayload)
-
-    @strawberry.mutation
-    async def unfreeze_environment(
-        self, info: CatalogInfo, input: UnfreezeEnvironmentInput
-    ) -> UnfreezeEnvironmentPayload:
-        outcome = await m.unfreeze_environment(info.context, sent_fields(input))
-        return await _environment_payload(info, outcome, UnfreezeEnvironmentPayload)
+    promote = mutation(
+        m.promote,
+        PromotePayload,
+        description="Deploy what succeeded in one environment to another (kind PROMOTION).",
+    )
+    rollback = mutation(
+        m.rollback,
+        RollbackPayload,
+        description="Redeploy an earlier successful version (kind ROLLBACK).",
+    )
+    cancel_deployment = mutation(m.cancel_deployment, CancelDeploymentPayload)
+    approve_deployment = mutation(m.approve_deployment, ApproveDeploymentPayload)
+    reject_deployment = mutation(m.reject_deployment, RejectDeploymentPayload)
+    record_deployment = mutation(m.record_deployment, RecordDeploymentPayload)
+    report_deployment_status = mutation(m.report_deployment_status, ReportDeploymentStatusPayload)
+    freeze_environment = mutation(m.freeze_environment, FreezeEnvironmentPayload)
+    unfreeze_environment = mutation(m.unfreeze_environment, UnfreezeEnvironmentPayload)

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from domain.access.model import LOCAL_ADMIN
 from domain.catalog.records import TeamRecord
-from resolvers import catalog_mutations
+from resolvers import environment_mutations
 from resolvers.context import Context, Ports
 from tests.support.catalog import create_teams
 from tests.support.graphql import GraphQLClient
@@ -140,7 +140,7 @@ async def test_create_refused_at_write_time_writes_nothing(
     await create_teams(gql, "sre")
     request_id = uuid.uuid4().hex
     context = racing_context(app, request_id, monkeypatch)
-    outcome = await catalog_mutations.create_environment(
+    outcome = await environment_mutations.create_environment(
         context,
         {
             "slug": "prod", "name": "Prod", "tier": "PRODUCTION",
@@ -169,7 +169,7 @@ async def test_update_refused_at_write_time_changes_nothing(
     before = await environment(gql, "prod")
     request_id = uuid.uuid4().hex
     context = racing_context(app, request_id, monkeypatch)
-    outcome = await catalog_mutations.update_environment(
+    outcome = await environment_mutations.update_environment(
         context,
         {
             "environment": "prod", "name": "Production",

@@ -245,3 +245,17 @@ async def test_node_and_nodes(gql: GraphQLClient, pool: asyncpg.Pool) -> None:
         "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["x"] * 101}
     )
     assert "at most 100" in too_many["errors"][0]["message"]
+
+
+async def test_a_tier_no_service_can_have_matches_nothing(
+    gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    await seed(pool, 8)
+    data = await gql(
+        "{ services(filter: {tier: [1, 40000, -40000]}) { totalCount }"
+        " none: services(filter: {tier: [40000]}) { totalCount nodes { slug } }"
+        " releaseMatrix(filter: {tier: [-28206745]}) { totalCount nodes { service { slug } } } }"
+    )
+    assert data["services"]["totalCount"] == 2
+    assert data["none"] == {"totalCount": 0, "nodes": []}
+    assert data["releaseMatrix"] == {"totalCount": 0, "nodes": []}

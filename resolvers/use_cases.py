@@ -1,0 +1,139 @@
+"""One runner for every mutation: policy, validation, one audited transaction, then the work
+that must wait for the commit.
+
+A mutation is declared once, as a `UseCase`: its operation (the audit log's name for it), its
+input model (`resolvers.validation`), the policy action every caller needs, the further checks
+that need the validated input, the targets it audits, and the change itself. `run` does the
+rest, in this order:
+
+1. `action`: refused (DENIED) before the input is even read;
+2. validation of the input as sent (INVALID with every problem and its path);
+3. `check`: policy on the objects the input names, references that must exist;
+4. the change, in ONE transaction: the port it writes through (`Transaction.port`) records the
+   attempt's audit record in the change's own transaction (`_in_transaction` is the one place
+   a port is bound to the record);
+5. after the commit: this request's loaded data is forgotten, then the work the change asked
+   for (`Transaction.after_commit`, such as handing a deployment to its provider) runs.
+
+Every attempt leaves exactly one audit record: an accepted change's is written with it; a
+refusal's (DENIED, INVALID, with the error codes) right after, since nothing was written; a
+preview (`preview`, for an input with `dryRun`) changes nothing and is recorded as accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from domain.access.policy import Action, require
+from domain.access.ports import AccessStore
+from domain.audit.model import AuditEntry
+from domain.catalog.ports import CatalogWriter
+from domain.deployments.ports import DeploymentStore
+from domain.errors import CatalogError
+from resolvers import validation as v
+from resolvers.auditing import Input, Outcome, audit_entry, record_refusal, target
+from resolvers.context import Context
+
+M = TypeVar("M", bound=v.InputModel)
+P = TypeVar("P")
+P_co = TypeVar("P_co", covariant=True)
+T = TypeVar("T")
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+class Auditable(Protocol[P_co]):
+    """A write port whose changes can also record an audit entry, in their own transaction."""
+
+    def audited(self, entry: AuditEntry) -> P_co: ...
+
+
+def catalog(context: Context) -> CatalogWriter:
+    return context.writer
+
+
+def deployments(context: Context) -> DeploymentStore:
+    return context.deployments
+
+
+def access(context: Context) -> AccessStore:
+    return context.access
+
+
+@dataclass(slots=True)
+class Transaction(Generic[P]):
+    """What a use case's change is given: the port its write goes through (which commits the
+    attempt's audit record with it), and where to leave the work for after the commit."""
+
+    port: P
+    followups: list[AfterCommit] = field(default_factory=list)
+
+    def after_commit(self, work: AfterCommit) -> None:
+        self.followups.append(work)
+
+
+@dataclass(frozen=True, slots=True)
+class UseCase(Generic[M, P, T]):
+    """One mutation, declared once; calling it with the input as sent runs it."""
+
+    operation: str
+    model: type[M]
+    port: Callable[[Context], Auditable[P]]
+    change: Callable[[Context, M, Transaction[P]], Awaitable[T]]
+    targets: Sequence[tuple[str, str]] = ()
+    """(type, input field) pairs: the audit log's `<Type>:<slug>` names, from the input as sent."""
+    action: Action | None = None
+    check: Callable[[Context, M], Awaitable[None]] | None = None
+    preview: Callable[[Context, M], Awaitable[T]] | None = None
+    """The answer without the change, for an input whose `dry_run` is set."""
+
+    async def __call__(self, context: Context, data: Input) -> Outcome[T]:
+        """Run it on `data`: the input as sent (camelCase keys, only the fields given)."""
+        return await run(context, self, data)
+
+    def named_targets(self, data: Input) -> list[str | None]:
+        fields = self.model.model_fields
+        return [target(kind, data.get(fields[name].alias or name)) for kind, name in self.targets]
+
+
+async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outcome[T]:
+    entry = audit_entry(context, use_case.operation, data, use_case.named_targets(data))
+    transaction: Transaction[P] | None = None
+    try:
+        model = await _admitted(context, use_case, data)
+        if use_case.preview is not None and getattr(model, "dry_run", False) is True:
+            value = await use_case.preview(context, model)
+        else:
+            transaction = _in_transaction(context, use_case, entry)
+            value = await use_case.change(context, model, transaction)
+    except v.InvalidInput as invalid:
+        return await record_refusal(context, entry, list(invalid.errors))
+    except CatalogError as refused:
+        return await record_refusal(context, entry, [refused])
+    context.forget_loaded()
+    if transaction is None:
+        await context.audit.append(entry)
+        return Outcome(value=value)
+    for work in transaction.followups:
+        await work()
+    return Outcome(value=value)
+
+
+async def _admitted(context: Context, use_case: UseCase[M, P, T], data: Input) -> M:
+    """The validated input, once the actor may make this attempt."""
+    if use_case.action is not None:
+        require(context.principal, use_case.action)
+    model = v.validate(use_case.model, data)
+    if use_case.check is not None:
+        await use_case.check(context, model)
+    return model
+
+
+def _in_transaction(
+    context: Context, use_case: UseCase[M, P, T], entry: AuditEntry
+) -> Transaction[P]:
+    """The change's one transaction: the port records `entry` in the transaction of the
+    change made through it."""
+    return Transaction(use_case.port(context).audited(entry))

@@ -1,0 +1,36 @@
+"""A GraphQL mutation from a use case: its input type generated from the use case's input
+model, its resolver the use case itself (`resolvers.use_cases`), its answer the payload's."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Self, TypeVar
+
+import strawberry
+
+from resolvers.auditing import Outcome
+from resolvers.use_cases import UseCase
+from schema.catalog import CatalogInfo
+from schema.inputs import graphql_input, sent_fields
+
+T = TypeVar("T")
+
+
+class Answer(Protocol[T]):
+    """A mutation's payload type, made from the use case's outcome."""
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome[T]) -> Self: ...
+
+
+def mutation(
+    use_case: UseCase[Any, Any, T], payload: type[Answer[T]], description: str | None = None
+) -> Any:
+    """`<operation>(input: <Operation>Input!): <payload>!`."""
+    operation = use_case.operation
+    input_type = graphql_input(use_case.model, f"{operation[0].upper()}{operation[1:]}Input")
+
+    async def resolve(info: CatalogInfo, input: Any) -> Any:
+        return payload.from_outcome(await use_case(info.context, sent_fields(input)))
+
+    resolve.__annotations__ = {"info": CatalogInfo, "input": input_type, "return": payload}
+    return strawberry.mutation(resolver=resolve, description=description)
