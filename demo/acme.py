@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from domain.catalog.changes import EnvironmentDraft, ServiceDraft, TeamDraft, UserDraft
-from domain.catalog.records import EnvironmentTier, Lifecycle, Link
+from domain.catalog.changes import EnvironmentDraft, TeamDraft, UserDraft
+from domain.catalog.records import EnvironmentTier
+from domain.catalog.services import Lifecycle, Link, ServiceDraft
 
 # Parents come before their sub-teams.
 TEAMS: tuple[TeamDraft, ...] = (

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.catalog.records import PageRequest, ServiceFilter, ServiceOrder
+from domain.catalog.records import PageRequest
+from domain.catalog.services import ServiceFilter, ServiceOrder
 from domain.deployments.ports import DeploymentFilter
 
 

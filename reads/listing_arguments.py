@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from domain import read_plan as p
-from domain.catalog.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
+from domain.catalog.records import OrderDirection
+from domain.catalog.services import ServiceFilter, ServiceOrder, ServiceOrderField
 from domain.deployments.model import DeploymentState
 from domain.errors import CatalogError
 from reads.graph_map import (

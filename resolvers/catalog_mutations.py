@@ -7,21 +7,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from domain.access.policy import Action, require
-from domain.catalog.changes import (
-    OwnerAssignment,
-    ServiceDraft,
-    ServicePatch,
-    TeamDraft,
-    TeamPatch,
-    UserDraft,
-    UserPatch,
-)
+from domain.catalog.changes import OwnerAssignment, TeamDraft, TeamPatch, UserDraft, UserPatch
 from domain.catalog.ports import CatalogWriter
-from domain.catalog.records import (
-    ServiceRecord,
-    TeamRecord,
-    UserRecord,
-)
+from domain.catalog.records import TeamRecord, UserRecord
+from domain.catalog.services import ServiceDraft, ServicePatch, ServiceRecord
 from resolvers import validation as v
 from resolvers.catalog_queries import owner_team_ids
 from resolvers.context import Context

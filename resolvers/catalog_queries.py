@@ -14,13 +14,10 @@ from domain.catalog.records import (
     OwnershipRole,
     Page,
     PageRequest,
-    ServiceFilter,
-    ServiceOrder,
-    ServiceOrderField,
-    ServiceRecord,
     TeamRecord,
     UserRecord,
 )
+from domain.catalog.services import ServiceFilter, ServiceOrder, ServiceOrderField, ServiceRecord
 from domain.errors import NotFound
 from resolvers.context import Context
 from resolvers.loaders import TeamMembersKey, TeamServicesKey

@@ -12,15 +12,8 @@ from typing import Any
 import orjson
 
 from domain.access.model import ActorKind, ApiClientRecord
-from domain.catalog.records import (
-    EnvironmentRecord,
-    Page,
-    PageRequest,
-    ServiceFilter,
-    ServiceRecord,
-    TeamRecord,
-    UserRecord,
-)
+from domain.catalog.records import EnvironmentRecord, Page, PageRequest, TeamRecord, UserRecord
+from domain.catalog.services import ServiceFilter, ServiceRecord
 from domain.deployments.model import (
     ApprovalRecord,
     DeploymentRecord,

@@ -15,11 +15,10 @@ from domain.catalog.records import (
     OwnershipRecord,
     Page,
     PageRequest,
-    ServiceFilter,
-    ServiceRecord,
     TeamRecord,
     UserRecord,
 )
+from domain.catalog.services import ServiceFilter, ServiceRecord
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from domain.access.model import ActorKind, ApiClientRecord, ApiTokenRecord
 from domain.access.policy import acts_as_admin
-from domain.catalog.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
+from domain.catalog.records import EnvironmentRecord, TeamRecord, UserRecord
+from domain.catalog.services import ServiceRecord
 from domain.deployments.model import DeploymentRecord
 from resolvers.context import Context
 from resolvers.global_ids import decode_id

@@ -17,7 +17,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from domain.catalog import rules
-from domain.catalog.records import EnvironmentTier, Lifecycle, OwnershipRole
+from domain.catalog.records import EnvironmentTier, OwnershipRole
+from domain.catalog.services import Lifecycle
 from domain.errors import ValidationFailed
 
 SLUG_PATTERN = f"^{rules.SLUG_PATTERN}$"

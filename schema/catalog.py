@@ -6,6 +6,7 @@ through `resolvers.catalog_queries`, which batches them per request.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ import strawberry
 from strawberry import UNSET
 from strawberry.types import Info
 
-from domain.catalog import records, rules
+from domain.catalog import records, rules, services
 from domain.deployments.model import DeploymentState
 from resolvers import access_queries as aq
 from resolvers import audit_queries as audit
@@ -21,7 +22,6 @@ from resolvers import catalog_queries as q
 from resolvers import deployment_queries as dq
 from resolvers.context import Context
 from schema.common import Actor, Connection, Node, connection, lazy, list_bound, many, schema_type
-from schema.filters import ServiceFilter
 from schema.inputs import given, page
 
 # Types of the modules above (audit, access, deployments), named without importing them.
@@ -34,6 +34,35 @@ PROVIDER: Any = lazy("Provider", "schema.deployments")
 PROTECTION: Any = lazy("Protection", "schema.deployments")
 
 CatalogInfo = Info[Context, None]
+
+
+@strawberry.input(description="All given conditions must hold.")
+class ServiceFilter:
+    search: str | None = strawberry.field(
+        default=UNSET, description="Case-insensitive match on slug, name or description."
+    )
+    lifecycle: list[services.Lifecycle] | None = UNSET
+    owner: str | None = strawberry.field(
+        default=UNSET, description="Slug of a team: services it or any of its sub-teams own."
+    )
+    tags: list[str] | None = strawberry.field(
+        default=UNSET, description="Services with all these tags."
+    )
+    tier: list[int] | None = UNSET
+
+    def to_filter(self) -> services.ServiceFilter:
+        return services.ServiceFilter.of(
+            {field.name: given(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        )
+
+
+@strawberry.input
+class ServiceOrder:
+    field: services.ServiceOrderField = services.ServiceOrderField.NAME
+    direction: records.OrderDirection = records.OrderDirection.ASC
+
+    def to_order(self) -> services.ServiceOrder:
+        return services.ServiceOrder(self.field, self.direction)
 
 
 @strawberry.type
@@ -120,11 +149,11 @@ class Ownership:
 
 @strawberry.type(description="A deployable piece of software, owned by teams.")
 class Service(Node):
-    record: strawberry.Private[records.ServiceRecord]
+    record: strawberry.Private[services.ServiceRecord]
     slug: str
     name: str
     description: str | None
-    lifecycle: records.Lifecycle
+    lifecycle: services.Lifecycle
     tier: int | None
     tags: list[str]
     links: list[Link] = strawberry.field(metadata=list_bound(rules.MAX_LINKS_PER_SERVICE))

@@ -11,15 +11,15 @@ from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
 from domain import errors
-from domain.catalog import records
+from domain.catalog import records, services
 from resolvers.catalog_queries import Listing
 from resolvers.global_ids import encode_id
 
 ErrorCode = strawberry.enum(errors.ErrorCode, name="ErrorCode")
-Lifecycle = strawberry.enum(records.Lifecycle, name="Lifecycle")
+Lifecycle = strawberry.enum(services.Lifecycle, name="Lifecycle")
 EnvironmentTier = strawberry.enum(records.EnvironmentTier, name="EnvironmentTier")
 OwnershipRole = strawberry.enum(records.OwnershipRole, name="OwnershipRole")
-ServiceOrderField = strawberry.enum(records.ServiceOrderField, name="ServiceOrderField")
+ServiceOrderField = strawberry.enum(services.ServiceOrderField, name="ServiceOrderField")
 OrderDirection = strawberry.enum(records.OrderDirection, name="OrderDirection")
 
 

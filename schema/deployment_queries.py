@@ -10,7 +10,7 @@ from strawberry import UNSET
 
 from domain.deployments.ports import DeploymentFilter as StoreDeploymentFilter
 from resolvers import deployment_queries as q
-from schema.catalog import CatalogInfo
+from schema.catalog import CatalogInfo, ServiceFilter
 from schema.common import connection
 from schema.deployments import (
     Deployment,
@@ -20,7 +20,6 @@ from schema.deployments import (
     EnvironmentComparison,
     ReleaseMatrixConnection,
 )
-from schema.filters import ServiceFilter
 from schema.inputs import given, page
 
 

@@ -12,7 +12,7 @@ import strawberry
 from strawberry import UNSET
 
 from domain.access import model as access
-from domain.catalog import records
+from domain.catalog import services
 from domain.deployments import model as deployments
 from domain.deployments import ports as deployment_ports
 from resolvers import deployment_queries as q
@@ -195,13 +195,13 @@ class Deployment(Node):
 
 @strawberry.type(description="What runs of one service in one environment, and what is coming.")
 class ServiceEnvironment:
-    service: strawberry.Private[records.ServiceRecord]
+    service: strawberry.Private[services.ServiceRecord]
     environment: Environment
     cell: strawberry.Private[deployment_ports.ReleaseCell | None]
 
     @classmethod
     def from_record(
-        cls, service: records.ServiceRecord, record: deployment_ports.ReleaseCell
+        cls, service: services.ServiceRecord, record: deployment_ports.ReleaseCell
     ) -> ServiceEnvironment:
         """A cell already read (the release matrix)."""
         return cls(
@@ -209,7 +209,7 @@ class ServiceEnvironment:
         )
 
     @classmethod
-    def of(cls, service: records.ServiceRecord, environment: Environment) -> ServiceEnvironment:
+    def of(cls, service: services.ServiceRecord, environment: Environment) -> ServiceEnvironment:
         """A cell whose deployments are read when asked for."""
         return cls(service=service, environment=environment, cell=None)
 

@@ -6,7 +6,8 @@ import strawberry
 from strawberry import UNSET
 
 from domain.access.model import ApiClientRecord, ApiTokenRecord
-from domain.catalog.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
+from domain.catalog.records import EnvironmentRecord, TeamRecord, UserRecord
+from domain.catalog.services import ServiceRecord
 from domain.deployments.model import DeploymentRecord
 from domain.errors import ValidationFailed
 from resolvers import catalog_queries as q
@@ -17,12 +18,13 @@ from schema.catalog import (
     CatalogInfo,
     Environment,
     Service,
+    ServiceFilter,
+    ServiceOrder,
     Team,
     User,
 )
 from schema.common import Connection, Node, connection
 from schema.deployments import Deployment
-from schema.filters import ServiceFilter, ServiceOrder
 from schema.inputs import given, page
 
 _NODE_TYPES: dict[type[node_resolvers.NodeRecord], type[Node]] = {

@@ -6,7 +6,7 @@ from typing import Self
 
 import strawberry
 
-from domain.catalog import records
+from domain.catalog import services
 from resolvers import catalog_mutations as m
 from resolvers.auditing import Outcome
 from resolvers.global_ids import encode_id
@@ -21,7 +21,7 @@ class ServicePayload:
     errors: list[UserError]
 
     @classmethod
-    def from_outcome(cls, outcome: Outcome[records.ServiceRecord]) -> Self:
+    def from_outcome(cls, outcome: Outcome[services.ServiceRecord]) -> Self:
         service = Service.from_record(outcome.value) if outcome.value else None
         return cls(service=service, errors=user_errors(outcome.errors))
 
@@ -57,7 +57,7 @@ class DeleteServicePayload:
     errors: list[UserError]
 
     @classmethod
-    def from_outcome(cls, outcome: Outcome[records.ServiceRecord]) -> Self:
+    def from_outcome(cls, outcome: Outcome[services.ServiceRecord]) -> Self:
         deleted = strawberry.ID(encode_id("Service", outcome.value.id)) if outcome.value else None
         return cls(deleted_id=deleted, errors=user_errors(outcome.errors))
 

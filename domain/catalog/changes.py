@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final, TypeAlias, TypeVar
 
-from domain.catalog.records import EnvironmentTier, Lifecycle, Link, OwnershipRole
+from domain.catalog.records import EnvironmentTier, OwnershipRole
 
 
 class _Keep(enum.Enum):
@@ -48,30 +48,6 @@ class UserDraft:
 class UserPatch:
     name: str | Keep = KEEP
     email: str | Keep = KEEP
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceDraft:
-    slug: str
-    name: str
-    owner: str
-    description: str | None = None
-    lifecycle: Lifecycle = Lifecycle.EXPERIMENTAL
-    tier: int | None = None
-    tags: tuple[str, ...] = ()
-    links: tuple[Link, ...] = ()
-    repository_url: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ServicePatch:
-    name: str | Keep = KEEP
-    description: str | Keep | None = KEEP
-    lifecycle: Lifecycle | Keep = KEEP
-    tier: int | Keep | None = KEEP
-    tags: tuple[str, ...] | Keep = KEEP
-    links: tuple[Link, ...] | Keep = KEEP
-    repository_url: str | Keep | None = KEEP
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,6 @@ from domain.catalog.changes import (
     EnvironmentDraft,
     EnvironmentPatch,
     OwnerAssignment,
-    ServiceDraft,
-    ServicePatch,
     TeamDraft,
     TeamPatch,
     UserDraft,
@@ -26,11 +24,15 @@ from domain.catalog.records import (
     OwnershipRecord,
     Page,
     PageRequest,
-    ServiceFilter,
-    ServiceOrder,
-    ServiceRecord,
     TeamRecord,
     UserRecord,
+)
+from domain.catalog.services import (
+    ServiceDraft,
+    ServiceFilter,
+    ServiceOrder,
+    ServicePatch,
+    ServiceRecord,
 )
 
 

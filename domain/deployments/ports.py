@@ -13,13 +13,8 @@ from typing import Any, Protocol
 
 from domain.audit.model import AuditEntry
 from domain.catalog.changes import EnvironmentDraft, EnvironmentPatch
-from domain.catalog.records import (
-    EnvironmentRecord,
-    Page,
-    PageRequest,
-    ServiceFilter,
-    ServiceRecord,
-)
+from domain.catalog.records import EnvironmentRecord, Page, PageRequest
+from domain.catalog.services import ServiceFilter, ServiceRecord
 from domain.deployments.model import (
     ApprovalDecision,
     ApprovalRecord,

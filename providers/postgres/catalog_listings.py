@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, get_args, get_type_hints
 
-from domain.catalog.records import OrderDirection, ServiceFilter, ServiceOrder, ServiceOrderField
+from domain.catalog.records import OrderDirection
+from domain.catalog.services import ServiceFilter, ServiceOrder, ServiceOrderField
 from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
 from providers.postgres.listings import like_pattern
 

@@ -17,12 +17,10 @@ from domain.catalog.records import (
     OwnershipRole,
     Page,
     PageRequest,
-    ServiceFilter,
-    ServiceOrder,
-    ServiceRecord,
     TeamRecord,
     UserRecord,
 )
+from domain.catalog.services import ServiceFilter, ServiceOrder, ServiceRecord
 from providers.postgres import catalog_listings as listings
 from providers.postgres import rows
 from providers.postgres.catalog_listings import ListingQuery

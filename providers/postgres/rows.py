@@ -10,15 +10,8 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
-from domain.catalog.records import (
-    EnvironmentRecord,
-    EnvironmentTier,
-    Lifecycle,
-    Link,
-    ServiceRecord,
-    TeamRecord,
-    UserRecord,
-)
+from domain.catalog.records import EnvironmentRecord, EnvironmentTier, TeamRecord, UserRecord
+from domain.catalog.services import Lifecycle, Link, ServiceRecord
 
 K = TypeVar("K")
 R = TypeVar("R")

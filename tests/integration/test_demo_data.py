@@ -26,7 +26,8 @@ from demo.acme import (
 )
 from demo.history import PIPELINE
 from demo.organisation import load_demo_if_empty
-from domain.catalog.records import PageRequest, ServiceFilter
+from domain.catalog.records import PageRequest
+from domain.catalog.services import ServiceFilter
 from domain.deployments import states as deployment_states
 from domain.deployments.model import DeploymentState
 from providers.postgres.deployments import PostgresDeploymentStore

@@ -696,7 +696,7 @@ async def test_environment_settings_reads(
 async def test_release_matrix_shape_and_statement_count(
     store: PostgresDeploymentStore, migrated_url: str
 ) -> None:
-    from domain.catalog.records import ServiceFilter
+    from domain.catalog.services import ServiceFilter
     from tests.support.statements import StatementLog
 
     live = await succeed(store, (await deploy(store, "1")).id)

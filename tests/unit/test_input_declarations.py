@@ -11,14 +11,12 @@ from domain.catalog.changes import (
     KEEP,
     EnvironmentDraft,
     EnvironmentPatch,
-    ServiceDraft,
-    ServicePatch,
     TeamDraft,
     TeamPatch,
     UserDraft,
     UserPatch,
 )
-from domain.catalog.records import Lifecycle, Link
+from domain.catalog.services import Lifecycle, Link, ServiceDraft, ServicePatch
 from resolvers import validation as v
 from resolvers.drafts import draft, patch
 from schema.inputs import graphql_input, sent_fields

@@ -10,16 +10,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from domain.catalog.records import (
-    Edge,
-    EnvironmentRecord,
-    EnvironmentTier,
-    Page,
-    PageRequest,
-    ServiceFilter,
-    ServiceOrder,
-    ServiceRecord,
-)
+from domain.catalog.records import Edge, EnvironmentRecord, EnvironmentTier, Page, PageRequest
+from domain.catalog.services import ServiceFilter, ServiceOrder, ServiceRecord
 from domain.deployments.model import DeploymentRecord, DeploymentState
 from domain.deployments.ports import ReleaseCell, ReleaseRow
 from domain.errors import NotFound

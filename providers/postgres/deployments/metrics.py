@@ -18,7 +18,7 @@ from datetime import datetime
 
 import asyncpg
 
-from domain.catalog.records import ServiceFilter, ServiceOrder
+from domain.catalog.services import ServiceFilter, ServiceOrder
 from domain.deployments.ports import DeploymentMetrics
 from domain.errors import NotFound, ValidationFailed
 from providers.postgres import catalog_listings

@@ -22,7 +22,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from domain.catalog.changes import EnvironmentDraft, EnvironmentPatch
-from domain.catalog.records import EnvironmentRecord, Page, PageRequest, ServiceFilter
+from domain.catalog.records import EnvironmentRecord, Page, PageRequest
+from domain.catalog.services import ServiceFilter
 from domain.deployments.model import (
     ApprovalDecision,
     DeploymentKind,

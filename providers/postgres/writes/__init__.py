@@ -9,14 +9,13 @@ from domain.catalog.changes import (
     EnvironmentDraft,
     EnvironmentPatch,
     OwnerAssignment,
-    ServiceDraft,
-    ServicePatch,
     TeamDraft,
     TeamPatch,
     UserDraft,
     UserPatch,
 )
-from domain.catalog.records import EnvironmentRecord, ServiceRecord, TeamRecord, UserRecord
+from domain.catalog.records import EnvironmentRecord, TeamRecord, UserRecord
+from domain.catalog.services import ServiceDraft, ServicePatch, ServiceRecord
 from providers.postgres.audited import AuditedStore
 from providers.postgres.writes import environments, services, teams
 from providers.postgres.writes.common import Connection

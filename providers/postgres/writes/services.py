@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.catalog.changes import OwnerAssignment, ServiceDraft, ServicePatch
-from domain.catalog.records import ServiceRecord
+from domain.catalog.changes import OwnerAssignment
 from domain.catalog.rules import check_not_self_dependency, check_owner_assignments
+from domain.catalog.services import ServiceDraft, ServicePatch, ServiceRecord
 from domain.errors import NotFound
 from providers.postgres import rows
 from providers.postgres.writes.common import (
