@@ -156,6 +156,9 @@ class CreateService(InputModel):
     tags: Annotated[list[Tag], Field(max_length=rules.MAX_TAGS_PER_SERVICE)] = []
     links: Annotated[list[LinkInput], Field(max_length=rules.MAX_LINKS_PER_SERVICE)] = []
     repository_url: Url | None = None
+    system: Slug | None = Field(
+        default=None, description="The system it is part of (a slug such as `payments`)."
+    )
 
 
 class ServiceChange(InputModel):

@@ -49,6 +49,9 @@ class ServiceFilter:
         default=UNSET, description="Services with all these tags."
     )
     tier: list[int] | None = UNSET
+    system: list[str] | None = strawberry.field(
+        default=UNSET, description="Services in any of these systems."
+    )
 
     def to_filter(self) -> services.ServiceFilter:
         return services.ServiceFilter.of(
@@ -158,6 +161,9 @@ class Service(Node):
     tags: list[str]
     links: list[Link] = strawberry.field(metadata=list_bound(rules.MAX_LINKS_PER_SERVICE))
     repository_url: str | None
+    system: str | None = strawberry.field(
+        description="The system it is part of (a slug such as `payments`), if any."
+    )
     version: int
     created_at: datetime
     updated_at: datetime

@@ -43,6 +43,7 @@ class ServiceRecord:
     tags: tuple[str, ...]
     links: tuple[Link, ...]
     repository_url: str | None
+    system: str | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -63,6 +64,7 @@ class ServiceFilter:
     """Slug of a team: services it or any of its sub-teams own as primary."""
     tags: tuple[str, ...] | None = field(default=None, metadata=ALL_OF)
     tier: tuple[int, ...] | None = None
+    system: tuple[str, ...] | None = None
 
     @classmethod
     def of(cls, conditions: Mapping[str, Any]) -> ServiceFilter:
@@ -94,6 +96,7 @@ class ServiceDraft:
     tags: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
     repository_url: str | None = None
+    system: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +108,4 @@ class ServicePatch:
     tags: tuple[str, ...] | Keep = KEEP
     links: tuple[Link, ...] | Keep = KEEP
     repository_url: str | Keep | None = KEEP
+    system: str | Keep | None = KEEP
