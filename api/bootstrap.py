@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -21,7 +20,7 @@ from api.authentication import Authenticator
 from api.oidc import OidcVerifier
 from api.settings import Settings
 from demo.organisation import load_demo_if_empty
-from providers.deployers.registry import build_deployer
+from providers.deployers.registry import DeployerRegistry
 from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import ProviderPolicy
 from providers.outbound.addresses import AddressRule
@@ -114,7 +113,7 @@ def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
         audit=audit_log,
         deployments=PostgresDeploymentStore(pool, audit_log),
         max_token_days=settings.max_token_days,
-        provider_policy=provider_policy(settings),
+        deployer_kinds=DeployerRegistry(provider_policy(settings)),
     )
 
 
@@ -183,8 +182,7 @@ def _providers(
     deployers = DeployersByEnvironment(
         ports.deployments,
         clock=overrides.deployer_clock or time.time,
-        build=overrides.deployer_factory
-        or functools.partial(build_deployer, policy=ports.provider_policy),
+        build=overrides.deployer_factory or ports.deployer_kinds.build,
     )
     rollouts = Rollouts(
         ports.deployments,

@@ -9,8 +9,7 @@ from domain.access.ports import AccessStore
 from domain.access.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
 from domain.audit.ports import AuditLog
 from domain.catalog.ports import CatalogReader, CatalogWriter
-from domain.deployments.ports import DeploymentStore
-from providers.deployers.settings import STRICT, ProviderPolicy
+from domain.deployments.ports import DeployerKinds, DeploymentStore
 from resolvers.access_loaders import AccessLoaders
 from resolvers.deployment_loaders import DeploymentLoaders
 from resolvers.live_status import LiveStatusLookup
@@ -25,13 +24,13 @@ class Ports:
     access: AccessStore
     audit: AuditLog
     deployments: DeploymentStore
+    deployer_kinds: DeployerKinds
+    """The adapters this server can build, under its provider policy."""
     rollouts: Rollouts | None = None
     """Hands committed deployments to their providers; None where nothing runs them."""
     live: LiveStatusLookup | None = None
     max_token_days: int = DEFAULT_MAX_TOKEN_DAYS
     """The longest an API token may live (`PAVED_MAX_TOKEN_DAYS`; 0: no limit)."""
-    provider_policy: ProviderPolicy = STRICT
-    """What provider settings may name (`PAVED_SECRETS_DIR`, `PAVED_PROVIDER_ALLOW_PRIVATE`)."""
 
 
 @dataclass(slots=True)
@@ -45,11 +44,11 @@ class Context:
     access_loaders: AccessLoaders
     deployment_loaders: DeploymentLoaders
     principal: Principal
+    deployer_kinds: DeployerKinds
     request_id: str | None = None
     rollouts: Rollouts | None = None
     live: LiveStatusLookup | None = None
     max_token_days: int = DEFAULT_MAX_TOKEN_DAYS
-    provider_policy: ProviderPolicy = STRICT
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -71,9 +70,9 @@ class Context:
             access_loaders=AccessLoaders(ports.access),
             deployment_loaders=DeploymentLoaders(ports.deployments, ports.reader),
             principal=principal,
+            deployer_kinds=ports.deployer_kinds,
             request_id=request_id,
             rollouts=ports.rollouts,
             live=ports.live,
             max_token_days=ports.max_token_days,
-            provider_policy=ports.provider_policy,
         )

@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from domain.deployments.model import Deployer
 from domain.deployments.ports import DeploymentStore, ProviderSettings
-from providers.deployers.registry import build_deployer
 
 Clock = Callable[[], float]
 _MAX_ADAPTERS = 1024
@@ -52,7 +51,7 @@ class DeployersByEnvironment:
         store: DeploymentStore,
         *,
         clock: Clock = time.time,
-        build: DeployerFactory = build_deployer,
+        build: DeployerFactory,
     ) -> None:
         self._store = store
         self._clock = clock

@@ -3,13 +3,9 @@ through the request's loaders. Schema types call these and map records to GraphQ
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import orjson
 
 from domain.access.model import ActorKind, ApiClientRecord
 from domain.catalog.records import EnvironmentRecord, Page, PageRequest, TeamRecord, UserRecord
@@ -19,7 +15,6 @@ from domain.deployments.model import (
     DeploymentRecord,
     DeploymentState,
     LiveStatus,
-    ProviderCapability,
     Requester,
     StatusEvent,
 )
@@ -31,8 +26,6 @@ from domain.deployments.ports import (
     ReleaseRow,
 )
 from domain.errors import NotFound
-from providers.deployers.registry import build_deployer
-from providers.deployers.settings import ProviderPolicy
 from resolvers.catalog_queries import Listing, resolve_service_filter
 from resolvers.context import Context
 from resolvers.deployment_loaders import CountKey, DeploymentsKey
@@ -171,25 +164,6 @@ async def deployment_provider(context: Context, record: DeploymentRecord) -> Pro
     configured = await environment_provider(context, record.environment_id)
     settings = configured.settings if configured.kind == record.provider else {}
     return ProviderSettings(record.environment_id, record.provider, settings)
-
-
-def capabilities(
-    kind: str, settings: Mapping[str, Any], policy: ProviderPolicy
-) -> list[ProviderCapability]:
-    """What the adapter declares for these settings; none for a kind or settings no adapter
-    accepts (under the server's provider policy). Every deployment of an environment asks the
-    same, so the answer is kept."""
-    return list(_declared(kind, orjson.dumps(settings, option=orjson.OPT_SORT_KEYS), policy))
-
-
-@functools.lru_cache(maxsize=256)
-def _declared(kind: str, settings: bytes, policy: ProviderPolicy) -> tuple[ProviderCapability, ...]:
-    """Building an adapter validates its settings and makes no network call."""
-    try:
-        declared = build_deployer(kind, orjson.loads(settings), policy=policy).capabilities
-    except ValueError:
-        return ()
-    return tuple(capability for capability in ProviderCapability if capability in declared)
 
 
 async def approver_teams(context: Context, record: Protection) -> list[TeamRecord]:

@@ -11,10 +11,9 @@ leaves nothing written and no ACCEPTED record.
 
 from __future__ import annotations
 
+from domain.deployments.model import InvalidProviderSettings
 from domain.deployments.ports import ProtectionChoice, ProviderChoice
 from domain.errors import NotFound, ValidationFailed
-from providers.deployers.registry import check_settings
-from providers.deployers.settings import InvalidProviderSettings
 from resolvers import validation as v
 from resolvers.context import Context
 
@@ -24,7 +23,7 @@ async def check(
 ) -> None:
     if provider is not None:
         try:
-            await check_settings(provider.kind, provider.settings, policy=context.provider_policy)
+            await context.deployer_kinds.check(provider.kind, provider.settings)
         except InvalidProviderSettings as refused:
             path = ["input", "provider"]
             path += ["kind"] if refused.setting == "kind" else ["settings"]

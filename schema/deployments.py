@@ -67,8 +67,7 @@ class Provider:
 
     @strawberry.field
     def capabilities(self, info: CatalogInfo) -> list[deployments.ProviderCapability]:
-        policy = info.context.provider_policy
-        return q.capabilities(self.record.kind, self.record.settings, policy)
+        return info.context.deployer_kinds.capabilities(self.record.kind, self.record.settings)
 
     @classmethod
     def from_record(cls, record: deployment_ports.ProviderSettings) -> Provider:

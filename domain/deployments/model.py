@@ -180,3 +180,11 @@ class ProviderError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class InvalidProviderSettings(ProviderError, ValueError):
+    """Settings that cannot build an adapter; `setting` names the first one at fault."""
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting

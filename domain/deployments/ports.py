@@ -6,7 +6,7 @@ The shared vocabulary (states, kinds, `DeploymentRecord`, `Requester`...) is
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -18,9 +18,11 @@ from domain.catalog.services import ServiceFilter, ServiceRecord
 from domain.deployments.model import (
     ApprovalDecision,
     ApprovalRecord,
+    Deployer,
     DeploymentKind,
     DeploymentRecord,
     DeploymentState,
+    ProviderCapability,
     Requester,
     StatusEvent,
 )
@@ -292,4 +294,24 @@ class DeploymentStore(Protocol):
     ) -> DeploymentMetrics:
         """One statement. Unknown environment, service or team: NOT_FOUND at `environment`,
         `service`, `team`; naive times or an empty window: VALIDATION at `since`/`until`."""
+        ...
+
+
+class DeployerKinds(Protocol):
+    """The deployment adapters this server can build, under its provider policy (where
+    secrets may come from, which addresses may be reached)."""
+
+    def build(
+        self, kind: str, settings: Mapping[str, Any], *, clock: Callable[[], float] = ...
+    ) -> Deployer:
+        """Raises `InvalidProviderSettings` for settings no adapter accepts."""
+        ...
+
+    async def check(self, kind: str, settings: Mapping[str, Any]) -> None:
+        """What saving settings checks, the addresses their host names resolve to now
+        included: raises `InvalidProviderSettings` naming the setting at fault."""
+        ...
+
+    def capabilities(self, kind: str, settings: Mapping[str, Any]) -> list[ProviderCapability]:
+        """What the adapter declares for these settings; none when no adapter accepts them."""
         ...

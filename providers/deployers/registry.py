@@ -16,14 +16,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol, cast
 
-from domain.deployments.model import Deployer
-from providers.deployers.settings import (
-    STRICT,
-    AdapterSettings,
-    InvalidProviderSettings,
-    ProviderPolicy,
-    parse_settings,
-)
+import orjson
+
+from domain.deployments.model import Deployer, InvalidProviderSettings, ProviderCapability
+from providers.deployers.settings import STRICT, AdapterSettings, ProviderPolicy, parse_settings
 from providers.outbound.addresses import RefusedAddress
 
 
@@ -93,3 +89,34 @@ def _imported(kind: str) -> tuple[type[AdapterSettings], _Factory]:
     module = importlib.import_module(module_name)
     settings = cast(type[AdapterSettings], getattr(module, settings_name))
     return settings, cast(_Factory, getattr(module, deployer_name))
+
+
+class DeployerRegistry:
+    """The `DeployerKinds` port: every kind above, under one provider policy."""
+
+    def __init__(self, policy: ProviderPolicy = STRICT) -> None:
+        self._policy = policy
+
+    def build(
+        self, kind: str, settings: Mapping[str, Any], *, clock: Callable[[], float] = time.time
+    ) -> Deployer:
+        return build_deployer(kind, settings, clock=clock, policy=self._policy)
+
+    async def check(self, kind: str, settings: Mapping[str, Any]) -> None:
+        await check_settings(kind, settings, policy=self._policy)
+
+    def capabilities(self, kind: str, settings: Mapping[str, Any]) -> list[ProviderCapability]:
+        """Every deployment of an environment asks the same, so the answer is kept."""
+        return list(
+            _declared(kind, orjson.dumps(settings, option=orjson.OPT_SORT_KEYS), self._policy)
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _declared(kind: str, settings: bytes, policy: ProviderPolicy) -> tuple[ProviderCapability, ...]:
+    """Building an adapter validates its settings and makes no network call."""
+    try:
+        declared = build_deployer(kind, orjson.loads(settings), policy=policy).capabilities
+    except ValueError:
+        return ()
+    return tuple(capability for capability in ProviderCapability if capability in declared)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
 from pydantic.alias_generators import to_camel
 
-from domain.deployments.model import ProviderError
+from domain.deployments.model import InvalidProviderSettings
 from providers.deployers.secret_sources import SecretSources
 from providers.outbound.addresses import AddressRule
 
@@ -34,14 +34,6 @@ class ProviderPolicy:
 
 STRICT: Final = ProviderPolicy()
 _POLICY: Final = "provider_policy"
-
-
-class InvalidProviderSettings(ProviderError, ValueError):
-    """Settings that cannot build an adapter; `setting` names the first one at fault."""
-
-    def __init__(self, message: str, setting: str | None = None) -> None:
-        super().__init__(message)
-        self.setting = setting
 
 
 class AdapterSettings(BaseModel):

@@ -14,12 +14,12 @@ from domain.deployments.model import (
     DeploymentState,
     DeployRequest,
     Health,
+    InvalidProviderSettings,
     ProviderCapability,
     ProviderError,
 )
 from providers.deployers.argocd import INFO_NAME, ROLLBACK_MARK, ArgoCDDeployer
 from providers.deployers.registry import build_deployer
-from providers.deployers.settings import InvalidProviderSettings
 from tests.support.deployer_fakes.argocd_api import FakeArgoCD, Reply, error_body, running_argocd
 from tests.support.deployer_fakes.policy import LOOPBACK
 from tests.support.network import free_port

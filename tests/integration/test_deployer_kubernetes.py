@@ -23,13 +23,14 @@ from domain.deployments.model import (
     DeploymentState,
     DeployRequest,
     Health,
+    InvalidProviderSettings,
     ProviderCapability,
     ProviderError,
 )
 from providers.deployers.kubernetes import CHANGE_CAUSE, KubernetesDeployer
 from providers.deployers.registry import build_deployer, validate_settings
 from providers.deployers.secret_sources import SecretSources
-from providers.deployers.settings import InvalidProviderSettings, ProviderPolicy
+from providers.deployers.settings import ProviderPolicy
 from tests.support.clock import FakeClock
 from tests.support.deployer_fakes.kubernetes_api import FakeKubernetesApi, running_kubernetes_api
 from tests.support.deployer_fakes.kubernetes_objects import (

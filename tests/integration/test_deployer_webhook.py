@@ -15,11 +15,11 @@ from domain.deployments.model import (
     DeploymentKind,
     DeploymentState,
     DeployRequest,
+    InvalidProviderSettings,
     ProviderError,
     ProviderUpdate,
 )
 from providers.deployers.registry import validate_settings
-from providers.deployers.settings import InvalidProviderSettings
 from providers.deployers.signatures import sign, verify_signature
 from providers.deployers.webhook import TIMED_OUT, UNKNOWN, WebhookDeployer
 from tests.support.clock import FakeClock

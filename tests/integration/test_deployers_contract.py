@@ -17,6 +17,7 @@ from domain.deployments.model import (
     DeploymentState,
     DeployRequest,
     Health,
+    InvalidProviderSettings,
     LiveStatus,
     ProviderCapability,
     ProviderError,
@@ -25,7 +26,6 @@ from domain.deployments.model import (
 from providers.deployers.argocd import ArgoCDDeployer
 from providers.deployers.kubernetes import KubernetesDeployer
 from providers.deployers.registry import KNOWN_KINDS, build_deployer, validate_settings
-from providers.deployers.settings import InvalidProviderSettings
 from providers.deployers.simulated import SimulatedDeployer
 from providers.deployers.webhook import WebhookDeployer
 from tests.support.clock import FakeClock

@@ -128,7 +128,7 @@ class World:
         if build is not None:
             deployers = DeployersByEnvironment(store, clock=self.clock, build=build)
         elif deployer is None:
-            deployers = DeployersByEnvironment(store, clock=self.clock)
+            deployers = DeployersByEnvironment(store, clock=self.clock, build=build_deployer)
         else:
             fake = deployer
             deployers = DeployersByEnvironment(store, build=lambda *_, **__: fake)
@@ -368,7 +368,7 @@ async def test_stop_leaves_no_task_behind(world: World) -> None:
 
 
 async def test_one_adapter_per_environment_while_its_settings_stay(world: World) -> None:
-    deployers = DeployersByEnvironment(world.store, clock=world.clock)
+    deployers = DeployersByEnvironment(world.store, clock=world.clock, build=build_deployer)
     environment_id = (await world.deploy()).environment_id
     first = (await deployers.for_environments([environment_id]))[environment_id]
     again = await deployers.for_environments([environment_id, 999])
