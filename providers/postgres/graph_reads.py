@@ -8,7 +8,8 @@ import asyncpg
 
 from domain.errors import CatalogError
 from domain.read_plan import ReadPlan
-from providers.postgres.graph_sql import NotCompilable, compile_plan
+from providers.postgres.graph_sql import compile_plan
+from providers.postgres.graph_values import NotCompilable
 
 
 class _CompiledRead:
