@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from domain.access.model import ActorKind, ApiClientRecord
 from domain.catalog.records import EnvironmentRecord, Page, PageRequest, TeamRecord, UserRecord
@@ -29,6 +30,8 @@ from domain.errors import NotFound
 from resolvers.catalog_queries import Listing, resolve_service_filter
 from resolvers.context import Context
 from resolvers.deployment_loaders import CountKey, DeploymentsKey
+
+T = TypeVar("T")
 
 
 def deployment_filter(
@@ -136,25 +139,27 @@ async def all_environments(context: Context) -> list[EnvironmentRecord]:
 
 async def service(context: Context, service_id: int) -> ServiceRecord:
     found = await context.loaders.service_by_id.load(service_id)
-    assert found is not None, f"deployment of a missing service {service_id}"
-    return found
+    return _present(found, f"deployment of a missing service {service_id}")
 
 
 async def environment(context: Context, environment_id: int) -> EnvironmentRecord:
     found = await context.loaders.environment_by_id.load(environment_id)
-    assert found is not None, f"deployment in a missing environment {environment_id}"
-    return found
+    return _present(found, f"deployment in a missing environment {environment_id}")
 
 
 async def protection(context: Context, environment_id: int) -> Protection:
     found = await context.deployment_loaders.protection.load(environment_id)
-    assert found is not None, f"no protection for environment {environment_id}"
-    return found
+    return _present(found, f"no protection for environment {environment_id}")
 
 
 async def environment_provider(context: Context, environment_id: int) -> ProviderSettings:
     found = await context.deployment_loaders.provider.load(environment_id)
-    assert found is not None, f"no provider for environment {environment_id}"
+    return _present(found, f"no provider for environment {environment_id}")
+
+
+def _present(found: T | None, missing: str) -> T:
+    """What the database's own references guarantee exists."""
+    assert found is not None, missing
     return found
 
 
