@@ -277,11 +277,6 @@ def validate(
     return validated
 
 
-def provided(model: InputModel, *names: str) -> dict[str, Any]:
-    """The model's values for `names` that the client actually sent (snake_case keys)."""
-    return {name: getattr(model, name) for name in names if name in model.model_fields_set}
-
-
 def as_sent(model: InputModel) -> dict[str, Any]:
     """The input as the client sent it: camelCase keys, only the fields it gave."""
     return model.model_dump(by_alias=True, exclude_unset=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.catalog.changes import OwnerAssignment
+from domain.catalog.changes import OwnerAssignment, TeamPatch
 from domain.catalog.records import OwnershipRole
 from domain.catalog.rules import (
     check_no_team_cycle,
@@ -14,6 +14,7 @@ from domain.catalog.rules import (
 from domain.errors import InvalidCursor, ValidationFailed
 from providers.postgres.keyset import SortKey, decode_cursor, encode_cursor
 from resolvers import validation as v
+from resolvers.drafts import patch
 from resolvers.global_ids import decode_id, encode_id
 from resolvers.paging import page_request
 
@@ -105,7 +106,7 @@ def test_null_for_a_required_update_field_is_refused() -> None:
         v.validate(v.UpdateTeam, {"team": "t", "name": None})
     assert refused.value.errors[0].path == ("input", "name")
     model = v.validate(v.UpdateTeam, {"team": "t", "description": None})
-    assert v.provided(model, "name", "description") == {"description": None}
+    assert patch(TeamPatch, model) == TeamPatch(description=None)
 
 
 def test_page_request_limits() -> None:
