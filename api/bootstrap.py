@@ -28,6 +28,7 @@ from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
 from providers.postgres.deployments import PostgresDeploymentStore
+from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.reads import PostgresCatalogReader
@@ -114,6 +115,7 @@ def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
         deployments=PostgresDeploymentStore(pool, audit_log),
         max_token_days=settings.max_token_days,
         deployer_kinds=DeployerRegistry(provider_policy(settings)),
+        events=PostgresEventLog(pool),
     )
 
 

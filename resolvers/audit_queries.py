@@ -31,9 +31,16 @@ async def actor_of(
     context: Context, event: AuditEventRecord
 ) -> UserRecord | ApiClientRecord | ActorKind | None:
     """The record of who acted, the kind for the built-in local admin, None once deleted."""
-    entry = event.entry
-    if entry.actor_kind is ActorKind.LOCAL_ADMIN or entry.actor_id is None:
-        return entry.actor_kind
-    if entry.actor_kind is ActorKind.CLIENT:
-        return await context.access_loaders.api_client_by_id.load(entry.actor_id)
-    return await context.loaders.user_by_id.load(entry.actor_id)
+    return await actor_record(context, event.entry.actor_kind, event.entry.actor_id)
+
+
+async def actor_record(
+    context: Context, kind: ActorKind, actor_id: int | None
+) -> UserRecord | ApiClientRecord | ActorKind | None:
+    """The record of the actor `kind` `actor_id`, the kind for the built-in local admin, None
+    once deleted."""
+    if kind is ActorKind.LOCAL_ADMIN or actor_id is None:
+        return kind
+    if kind is ActorKind.CLIENT:
+        return await context.access_loaders.api_client_by_id.load(actor_id)
+    return await context.loaders.user_by_id.load(actor_id)

@@ -10,6 +10,7 @@ from domain.access.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
 from domain.audit.ports import AuditLog
 from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeployerKinds, DeploymentStore
+from domain.events.ports import EventLog
 from resolvers.access_loaders import AccessLoaders
 from resolvers.deployment_loaders import DeploymentLoaders
 from resolvers.live_status import LiveStatusLookup
@@ -26,6 +27,7 @@ class Ports:
     deployments: DeploymentStore
     deployer_kinds: DeployerKinds
     """The adapters this server can build, under its provider policy."""
+    events: EventLog
     rollouts: Rollouts | None = None
     """Hands committed deployments to their providers; None where nothing runs them."""
     live: LiveStatusLookup | None = None
@@ -40,6 +42,7 @@ class Context:
     access: AccessStore
     audit: AuditLog
     deployments: DeploymentStore
+    events: EventLog
     loaders: Loaders
     access_loaders: AccessLoaders
     deployment_loaders: DeploymentLoaders
@@ -66,6 +69,7 @@ class Context:
             access=ports.access,
             audit=ports.audit,
             deployments=ports.deployments,
+            events=ports.events,
             loaders=Loaders(ports.reader),
             access_loaders=AccessLoaders(ports.access),
             deployment_loaders=DeploymentLoaders(ports.deployments, ports.reader),

@@ -10,6 +10,8 @@ from domain.access.policy import acts_as_admin
 from domain.catalog.records import EnvironmentRecord, TeamRecord, UserRecord
 from domain.catalog.services import ServiceRecord
 from domain.deployments.model import DeploymentRecord
+from domain.events.model import EventRecord
+from resolvers import event_queries
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
 
@@ -21,6 +23,7 @@ NodeRecord = (
     | ApiClientRecord
     | ApiTokenRecord
     | DeploymentRecord
+    | EventRecord
 )
 
 
@@ -44,6 +47,8 @@ async def node(context: Context, global_id: str) -> NodeRecord | None:
         return await _visible_token(context, pk)
     if type_name == "Deployment":
         return await context.deployment_loaders.by_id.load(pk)
+    if type_name == "Event":
+        return await event_queries.event(context, pk)
     return None
 
 

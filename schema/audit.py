@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from domain.access import model as access
 from domain.audit import model as audit
 from domain.audit.ports import AuditFilter
+from domain.catalog.records import UserRecord
 from resolvers import audit_queries as q
 from resolvers.global_ids import encode_id
 from schema.access import ApiClient, LocalAdmin
@@ -54,12 +55,18 @@ class AuditEvent:
 
     @strawberry.field(description="Who acted; null once that actor was deleted.")
     async def actor(self, info: CatalogInfo) -> Actor | None:
-        found = await q.actor_of(info.context, self.record)
-        if isinstance(found, access.ApiClientRecord):
-            return ApiClient.from_record(found)
-        if isinstance(found, access.ActorKind):
-            return LocalAdmin(id=strawberry.ID(encode_id("LocalAdmin", 0)), name="local admin")
-        return User.from_optional(found)
+        return shown_actor(await q.actor_of(info.context, self.record))
+
+
+def shown_actor(
+    found: UserRecord | access.ApiClientRecord | access.ActorKind | None,
+) -> Actor | None:
+    """An actor as `audit_queries.actor_record` found it."""
+    if isinstance(found, access.ApiClientRecord):
+        return ApiClient.from_record(found)
+    if isinstance(found, access.ActorKind):
+        return LocalAdmin(id=strawberry.ID(encode_id("LocalAdmin", 0)), name="local admin")
+    return User.from_optional(found)
 
 
 @strawberry.input(description="All given conditions must hold.")

@@ -19,6 +19,7 @@ from schema.deployment_mutations import DeploymentMutation
 from schema.deployment_queries import DeploymentQuery
 from schema.deployments import Deployment, FormerActor
 from schema.environment_mutations import EnvironmentMutation
+from schema.events import Event, EventQuery
 from schema.queries import CatalogQuery
 from schema.read_scope import ReadScope
 from schema.service_mutations import ServiceMutation
@@ -51,7 +52,9 @@ class _Schema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (CatalogQuery, AccessQuery, AuditQuery, DeploymentQuery))
+    query = merge_types(
+        "Query", (CatalogQuery, AccessQuery, AuditQuery, DeploymentQuery, EventQuery)
+    )
     mutation = merge_types(
         "Mutation",
         (TeamMutation, ServiceMutation, EnvironmentMutation, AccessMutation, DeploymentMutation),
@@ -69,6 +72,7 @@ def build_schema() -> strawberry.Schema:
             LocalAdmin,
             Deployment,
             FormerActor,
+            Event,
         ],
         extensions=[
             lambda: MaskErrors(

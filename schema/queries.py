@@ -10,6 +10,7 @@ from domain.catalog.records import EnvironmentRecord, TeamRecord, UserRecord
 from domain.catalog.services import ServiceRecord
 from domain.deployments.model import DeploymentRecord
 from domain.errors import ValidationFailed
+from domain.events.model import EventRecord
 from resolvers import catalog_queries as q
 from resolvers import nodes as node_resolvers
 from resolvers.paging import MAX_PAGE_SIZE
@@ -39,6 +40,11 @@ _NODE_TYPES: dict[type[node_resolvers.NodeRecord], type[Node]] = {
 
 
 def as_node(record: node_resolvers.NodeRecord) -> Node:
+    if isinstance(record, EventRecord):
+        # Events sit above the queries (an event's subject is any node): imported when shown.
+        from schema.events import Event
+
+        return Event.from_record(record)
     return _NODE_TYPES[type(record)].from_record(record)
 
 

@@ -1,4 +1,4 @@
-"""One transaction per change, with the change's audit record inside it when there is one.
+"""One transaction per change, with the change's audit record and events inside it.
 
 The catalog writer, the access store and the deployment store all run their changes through
 this, so an accepted change and its audit record commit together or not at all.
@@ -14,6 +14,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from domain.audit.model import AuditEntry
 from domain.audit.ports import AuditLog
+from providers.postgres import outbox
 
 T = TypeVar("T")
 Connection = asyncpg.Connection | PoolConnectionProxy
@@ -40,11 +41,14 @@ class AuditedTransactions:
         work: Callable[[Connection], Awaitable[T]],
         changed: Callable[[T], bool] = _always,
     ) -> T:
-        """`work` in one transaction; the audit record joins it when `changed(result)`."""
+        """`work` in one transaction; the audit record joins it when `changed(result)`, and
+        the events `work` emitted (`outbox.emit`) are written with it."""
         async with self.pool.acquire() as connection, connection.transaction():
-            result = await work(connection)
+            with outbox.collecting() as events:
+                result = await work(connection)
             if self._entry is not None and self._audit_log is not None and changed(result):
                 await self._audit_log.append(self._entry, connection)
+            await outbox.append(connection, events, self._entry)
             return result
 
 

@@ -1,8 +1,10 @@
-"""The catalog's tables, in an order that respects foreign keys when emptying them."""
+"""The tables a catalog's state lives in, in an order that respects foreign keys when emptying
+them: the catalog, its deployments and the events about them."""
 
 from __future__ import annotations
 
 CATALOG_TABLES = (
+    "events",
     "deployment_approvals",
     "deployment_events",
     "deployments",

@@ -16,9 +16,12 @@ from domain.deployments import states
 from domain.deployments.model import DeploymentKind, DeploymentRecord, DeploymentState, Requester
 from domain.deployments.ports import RecordedDeployment
 from domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from domain.events import describe
+from domain.events.model import EventType
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.progress import apply, supersede
 from providers.postgres.deployments.rows import UNFINISHED_SQL, add_event, lock_pair
+from providers.postgres.outbox import emit
 from providers.postgres.writes.common import Connection
 
 RECORDED_PROVIDER = "recorded"
@@ -183,7 +186,16 @@ async def create(connection: Connection, draft: Draft) -> tuple[DeploymentRecord
         raise
     assert row is not None
     await add_event(connection, row["id"], state, None, "requested", "api")
-    return rows.deployment(row), True
+    created = rows.deployment(row)
+    emit(describe.deployment(EventType.DEPLOYMENT_CREATED, created, state=state))
+    if state is DeploymentState.WAITING_APPROVAL:
+        required = environment["required_approvals"]
+        emit(
+            describe.deployment(
+                EventType.DEPLOYMENT_APPROVAL_REQUESTED, created, requiredApprovals=required
+            )
+        )
+    return created, True
 
 
 def _recorded_times(
@@ -247,7 +259,9 @@ async def record(
     )  # fmt: skip
     assert row is not None
     await add_event(connection, row["id"], state, None, "recorded", "ci")
-    return rows.deployment(row), True
+    recorded = rows.deployment(row)
+    emit(describe.deployment(EventType.DEPLOYMENT_CREATED, recorded, state=state))
+    return recorded, True
 
 
 async def _record_again(

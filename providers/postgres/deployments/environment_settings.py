@@ -19,8 +19,12 @@ from domain.deployments.ports import (
     ProviderSettings,
 )
 from domain.errors import NotFound, ValidationFailed
+from domain.events import describe
+from domain.events.changes import changed_fields
+from domain.events.model import EventType, SubjectKind
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.checks import provider_kind, text
+from providers.postgres.outbox import emit
 from providers.postgres.writes import environments
 from providers.postgres.writes.common import (
     ENVIRONMENTS,
@@ -46,6 +50,10 @@ async def set_frozen(
     row = await lock_row(connection, ENVIRONMENTS, slug)
     values = {"frozen": frozen, "freeze_reason": reason if frozen else None}
     await update_row(connection, ENVIRONMENTS, row["id"], values)
+    if frozen != row["frozen"] or (frozen and reason != row["freeze_reason"]):
+        type_ = EventType.ENVIRONMENT_FROZEN if frozen else EventType.ENVIRONMENT_UNFROZEN
+        data = {"environment": slug, "reason": values["freeze_reason"]}
+        emit(describe.about(type_, _KIND, row["id"], data))
     return await _protection(connection, row["id"])
 
 
@@ -59,8 +67,10 @@ async def set_protection(
     choice = ProtectionChoice(required_approvals, tuple(approver_team_slugs), prevent_self_approval)
     _check_protection(choice)
     row = await lock_row(connection, ENVIRONMENTS, slug)
+    before = await _settings(connection, row["id"])
     await _write_protection(connection, row["id"], choice)
     await touch(connection, ENVIRONMENTS, row["id"])
+    await _emit_settings_changes(connection, row["id"], before, {})
     return await _protection(connection, row["id"])
 
 
@@ -70,8 +80,11 @@ async def set_provider(
     choice = ProviderChoice(kind, settings)
     _check_provider(choice)
     row = await lock_row(connection, ENVIRONMENTS, slug)
+    before = await _settings(connection, row["id"])
     await _write_provider(connection, row["id"], choice)
-    return rows.provider(await touch(connection, ENVIRONMENTS, row["id"]))
+    updated = rows.provider(await touch(connection, ENVIRONMENTS, row["id"]))
+    await _emit_settings_changes(connection, row["id"], before, {})
+    return updated
 
 
 async def create_environment(
@@ -99,9 +112,49 @@ async def update_environment(
     """The environment's own fields, provider and protection, in the caller's transaction: one
     new version for all of it."""
     _check_settings(provider, protection)
-    updated = await environments.update_environment(connection, slug, expected_version, patch)
+    before, updated = await environments.patch_environment(
+        connection, slug, expected_version, patch
+    )
+    settings = await _settings(connection, updated.id)
     await _write_settings(connection, updated.id, provider, protection)
+    await _emit_settings_changes(connection, updated.id, settings, changed_fields(before, updated))
     return updated
+
+
+_KIND = SubjectKind.ENVIRONMENT
+_SETTINGS_SQL = """
+SELECT e.provider_kind AS "providerKind", md5(e.provider_settings::text) AS "providerSettings",
+       e.required_approvals AS "requiredApprovals",
+       e.prevent_self_approval AS "preventSelfApproval",
+       ARRAY(SELECT t.slug FROM environment_approver_teams a JOIN teams t ON t.id = a.team_id
+             WHERE a.environment_id = e.id ORDER BY t.slug) AS "approverTeams"
+FROM environments e WHERE e.id = $1
+"""
+
+
+async def _settings(connection: Connection, environment_id: int) -> dict[str, Any]:
+    """The provider and protection, as an event describes them (settings only by a digest:
+    whether they changed, not what they say)."""
+    row = await connection.fetchrow(_SETTINGS_SQL, environment_id)
+    assert row is not None
+    return dict(row)
+
+
+async def _emit_settings_changes(
+    connection: Connection,
+    environment_id: int,
+    before: dict[str, Any],
+    changes: dict[str, dict[str, Any]],
+) -> None:
+    """ENVIRONMENT_UPDATED with `changes` and whatever of the provider and protection
+    changed since `before`; nothing when nothing did."""
+    after = await _settings(connection, environment_id)
+    for name, old in before.items():
+        if after[name] != old:
+            hidden = name == "providerSettings"
+            changes[name] = {"changed": True} if hidden else {"old": old, "new": after[name]}
+    if changes:
+        emit(describe.about(EventType.ENVIRONMENT_UPDATED, _KIND, environment_id, changes))
 
 
 # --- the parts ----------------------------------------------------------------------------

@@ -27,8 +27,11 @@ from domain.deployments.model import (
     Requester,
 )
 from domain.errors import Conflict, NotFound, PreconditionFailed
+from domain.events import describe
+from domain.events.model import EventType
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.rows import add_event, lock_pair
+from providers.postgres.outbox import emit
 from providers.postgres.writes.common import Connection
 
 
@@ -55,6 +58,8 @@ async def supersede(
         "UPDATE deployments SET state = $2 WHERE id = $1", current["id"], state.value
     )
     await add_event(connection, current["id"], state, None, "replaced", source)
+    source_state = DeploymentState(current["state"])
+    emit(describe.state_changed(rows.deployment(current), source_state, state, message="replaced"))
 
 
 _UPDATE = """
@@ -121,7 +126,10 @@ async def apply(
     assert updated is not None
     if changed:
         await add_event(connection, row["id"], target, raw_status, message, source)
-    return rows.deployment(updated)
+    moved = rows.deployment(updated)
+    if source_state != target:
+        emit(describe.state_changed(moved, source_state, target, message=message))
+    return moved
 
 
 async def _replace_current(connection: Connection, row: asyncpg.Record, source: str) -> None:
@@ -186,6 +194,12 @@ async def approve(
             f"{actor.name} already decided on deployment {deployment_id}", path
         ) from None
     now: datetime = await connection.fetchval("SELECT clock_timestamp()")
+    type_ = (
+        EventType.DEPLOYMENT_REJECTED
+        if decision is ApprovalDecision.REJECTED
+        else EventType.DEPLOYMENT_APPROVED
+    )
+    emit(describe.deployment(type_, rows.deployment(row), by=actor.name, comment=comment))
     if decision is ApprovalDecision.REJECTED:
         message = f"rejected by {actor.name}" + (f": {comment}" if comment else "")
         return await apply(

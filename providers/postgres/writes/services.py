@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import asyncpg
+
 from domain.catalog.changes import OwnerAssignment
 from domain.catalog.rules import check_not_self_dependency, check_owner_assignments
 from domain.catalog.services import ServiceDraft, ServicePatch, ServiceRecord
 from domain.errors import NotFound
+from domain.events import describe
+from domain.events.changes import described
+from domain.events.model import EventType, SubjectKind
 from providers.postgres import rows
+from providers.postgres.outbox import emit
 from providers.postgres.writes.common import (
     SERVICES,
     TEAMS,
@@ -17,10 +23,12 @@ from providers.postgres.writes.common import (
     find_id,
     insert_row,
     lock_row,
-    patch_row,
     stored_values,
     touch,
+    update_row,
 )
+
+_KIND = SubjectKind.SERVICE
 
 _NOT_COLUMNS = frozenset({"owner"})
 """Draft fields stored elsewhere: the owner is a row of `service_owners`."""
@@ -33,21 +41,45 @@ async def create_service(connection: Connection, draft: ServiceDraft) -> Service
         "INSERT INTO service_owners (service_id, team_id, role) VALUES ($1, $2, 'PRIMARY')",
         row["id"], owner_id,
     )  # fmt: skip
-    return rows.service(row)
+    service = rows.service(row)
+    data = {**described(service), "owner": draft.owner}
+    emit(describe.about(EventType.SERVICE_CREATED, _KIND, service.id, data, team_id=owner_id))
+    return service
 
 
 async def update_service(
     connection: Connection, slug: str, expected_version: int | None, patch: ServicePatch
 ) -> ServiceRecord:
-    return rows.service(
-        await patch_row(connection, SERVICES, slug, expected_version, stored_values(patch))
-    )
+    row = await lock_row(connection, SERVICES, slug, expected_version)
+    service = rows.service(await update_row(connection, SERVICES, row["id"], stored_values(patch)))
+    if event := describe.updated(EventType.SERVICE_UPDATED, _KIND, rows.service(row), service):
+        emit(event)
+    return service
 
 
 async def delete_service(
     connection: Connection, slug: str, expected_version: int | None
 ) -> ServiceRecord:
-    return rows.service(await delete_row(connection, SERVICES, slug, expected_version))
+    row = await lock_row(connection, SERVICES, slug, expected_version)
+    owners = await _owners(connection, row["id"])
+    await delete_row(connection, SERVICES, slug, expected_version)
+    service = rows.service(row)
+    primary = next((owner["team_id"] for owner in owners if owner["role"] == "PRIMARY"), None)
+    data = {**described(service), "owners": _described_owners(owners)}
+    emit(describe.about(EventType.SERVICE_DELETED, _KIND, service.id, data, team_id=primary))
+    return service
+
+
+async def _owners(connection: Connection, service_id: int) -> list[asyncpg.Record]:
+    return await connection.fetch(
+        "SELECT o.team_id, t.slug, o.role FROM service_owners o JOIN teams t ON t.id = o.team_id "
+        "WHERE o.service_id = $1 ORDER BY o.role DESC, t.slug",
+        service_id,
+    )
+
+
+def _described_owners(owners: Sequence[asyncpg.Record]) -> list[dict[str, str]]:
+    return [{"team": owner["slug"], "role": owner["role"]} for owner in owners]
 
 
 async def set_service_owners(
@@ -62,11 +94,16 @@ async def set_service_owners(
     for index, owner in enumerate(owners):
         if owner.team not in team_ids:
             raise NotFound(f"no team '{owner.team}'", ["input", "owners", str(index), "team"])
+    before = await _owners(connection, row["id"])
     await connection.execute("DELETE FROM service_owners WHERE service_id = $1", row["id"])
     await connection.executemany(
         "INSERT INTO service_owners (service_id, team_id, role) VALUES ($1, $2, $3)",
         [(row["id"], team_ids[owner.team], owner.role.value) for owner in owners],
     )
+    old, new = _described_owners(before), _described_owners(await _owners(connection, row["id"]))
+    if old != new:
+        data = {"service": slug, "owners": {"old": old, "new": new}}
+        emit(describe.about(EventType.OWNERSHIP_CHANGED, _KIND, row["id"], data))
     return rows.service(await touch(connection, SERVICES, row["id"]))
 
 
@@ -83,6 +120,8 @@ async def add_service_dependency(
     )  # fmt: skip
     if added is None:
         return rows.service(row)
+    data = {"service": slug, "dependsOn": depends_on}
+    emit(describe.about(EventType.DEPENDENCY_ADDED, _KIND, row["id"], data))
     return rows.service(await touch(connection, SERVICES, row["id"]))
 
 
@@ -99,4 +138,6 @@ async def remove_service_dependency(
         raise NotFound(
             f"service '{slug}' does not depend on '{depends_on}'", ["input", "dependsOn"]
         )
+    data = {"service": slug, "dependsOn": depends_on}
+    emit(describe.about(EventType.DEPENDENCY_REMOVED, _KIND, row["id"], data))
     return rows.service(await touch(connection, SERVICES, row["id"]))

@@ -8,7 +8,10 @@ from domain.catalog.changes import KEEP, TeamDraft, TeamPatch, UserDraft, UserPa
 from domain.catalog.records import TeamRecord, UserRecord
 from domain.catalog.rules import check_no_team_cycle, describe_names
 from domain.errors import Conflict, NotFound, PreconditionFailed
+from domain.events import describe
+from domain.events.model import EventDraft, EventType, SubjectKind
 from providers.postgres import rows
+from providers.postgres.outbox import emit
 from providers.postgres.writes.common import (
     TEAMS,
     USERS,
@@ -32,7 +35,9 @@ async def create_team(connection: Connection, draft: TeamDraft) -> TeamRecord:
     if draft.parent is not None:
         parent_id = await find_id(connection, TEAMS, draft.parent, ["input", "parent"])
     values = {**stored_values(draft, leaving_out=_PARENT), "parent_id": parent_id}
-    return rows.team(await insert_row(connection, TEAMS, values))
+    team = rows.team(await insert_row(connection, TEAMS, values))
+    emit(describe.created(EventType.TEAM_CREATED, SubjectKind.TEAM, team))
+    return team
 
 
 async def _ancestry(connection: Connection, team_id: int) -> list[int]:
@@ -58,7 +63,10 @@ async def update_team(
             parent_id = await find_id(connection, TEAMS, patch.parent, ["input", "parent"])
             check_no_team_cycle(row["id"], slug, await _ancestry(connection, parent_id))
         values["parent_id"] = parent_id
-    return rows.team(await update_row(connection, TEAMS, row["id"], values))
+    team = rows.team(await update_row(connection, TEAMS, row["id"], values))
+    if event := describe.updated(EventType.TEAM_UPDATED, SubjectKind.TEAM, rows.team(row), team):
+        emit(event)
+    return team
 
 
 # What keeps a team from being deleted: (slugs query, what the team has, what to do).
@@ -95,7 +103,9 @@ async def delete_team(
                 f"team '{slug}' still {what} {names}; {remedy}", ["input", "team"]
             )
     await connection.execute("DELETE FROM teams WHERE id = $1", row["id"])
-    return rows.team(row)
+    team = rows.team(row)
+    emit(describe.deleted(EventType.TEAM_DELETED, SubjectKind.TEAM, team))
+    return team
 
 
 def _email_conflict(email: str) -> Conflict:
@@ -135,10 +145,13 @@ async def add_team_member(
     connection: Connection, team: str, user: str
 ) -> tuple[TeamRecord, UserRecord]:
     team_row, user_row = await _team_and_user(connection, team, user)
-    await connection.execute(
-        "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    added = await connection.fetchval(
+        "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING "
+        "RETURNING 1",
         team_row["id"], user_row["id"],
     )  # fmt: skip
+    if added is not None:
+        emit(_membership(team_row, user_row, "ADDED"))
     return rows.team(team_row), rows.user(user_row)
 
 
@@ -152,4 +165,10 @@ async def remove_team_member(
     )  # fmt: skip
     if removed is None:
         raise NotFound(f"user '{user}' is not a member of team '{team}'", ["input", "user"])
+    emit(_membership(team_row, user_row, "REMOVED"))
     return rows.team(team_row), rows.user(user_row)
+
+
+def _membership(team: asyncpg.Record, user: asyncpg.Record, change: str) -> EventDraft:
+    data = {"team": team["slug"], "user": user["handle"], "change": change}
+    return describe.about(EventType.MEMBERSHIP_CHANGED, SubjectKind.TEAM, team["id"], data)

@@ -1,0 +1,94 @@
+"""The outbox: events written in the transaction of the change they describe.
+
+A change's code says what happened with `emit` while its transaction runs; the transaction
+(`AuditedTransactions.run`) writes what was emitted just before it commits, with the actor and
+request id of its audit entry (and, for an event on a service that names no team, its primary
+owner team), and notifies listeners (`NOTIFY paved_events`, carrying only the
+newest id: a wake-up, not the event). Events are inserted under a transaction-scoped advisory
+lock, so ids follow commit order and a reader resuming after id N misses nothing that commits
+later. A change that rolls back leaves no event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import asyncpg
+import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+from domain.audit.model import AuditEntry
+from domain.events.model import EventDraft
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+CHANNEL = "paved_events"
+# Any constant works; it only has to be the same for every Paved Road process.
+_OUTBOX_LOCK_KEY = 0x6F7574626F78
+
+_pending: ContextVar[list[EventDraft] | None] = ContextVar("paved_pending_events", default=None)
+
+# One statement: the lock first (the insert reads from it), then the rows, then the wake-up.
+_APPEND = f"""
+WITH locked AS (SELECT pg_advisory_xact_lock({_OUTBOX_LOCK_KEY}) AS held),
+appended AS (
+    INSERT INTO events (type, actor_kind, actor_id, actor_name, request_id, subject_kind,
+                        subject_id, service_id, team_id, environment_id, deployment_id, data)
+    SELECT e.type, $1, $2, $3, $4, e.subject_kind, e.subject_id, e.service_id,
+           coalesce(e.team_id, (SELECT o.team_id FROM service_owners o
+                                WHERE o.service_id = e.service_id AND o.role = 'PRIMARY')),
+           e.environment_id, e.deployment_id, e.data::jsonb
+    FROM locked, unnest($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
+                        $10::bigint[], $11::bigint[], $12::text[])
+         WITH ORDINALITY AS e(type, subject_kind, subject_id, service_id, team_id,
+                              environment_id, deployment_id, data, position)
+    ORDER BY e.position
+    RETURNING id
+)
+SELECT pg_notify('{CHANNEL}', max(id)::text) FROM appended
+"""
+
+
+def emit(draft: EventDraft) -> None:
+    """Say what the running change did; written when its transaction commits."""
+    pending = _pending.get()
+    if pending is None:
+        raise RuntimeError("an event was emitted outside a change's transaction")
+    pending.append(draft)
+
+
+@contextmanager
+def collecting() -> Iterator[list[EventDraft]]:
+    """The events emitted until the block ends (a transaction's)."""
+    events: list[EventDraft] = []
+    token = _pending.set(events)
+    try:
+        yield events
+    finally:
+        _pending.reset(token)
+
+
+async def append(
+    connection: Connection, events: Sequence[EventDraft], entry: AuditEntry | None
+) -> None:
+    """Write `events` in `connection`'s transaction, made by `entry`'s actor (None: by the
+    platform itself)."""
+    if not events:
+        return
+    await connection.fetchval(
+        _APPEND,
+        None if entry is None else entry.actor_kind.value,
+        None if entry is None else entry.actor_id,
+        None if entry is None else entry.actor_name,
+        None if entry is None else entry.request_id,
+        [event.type.value for event in events],
+        [event.subject_kind.value for event in events],
+        [event.subject_id for event in events],
+        [event.service_id for event in events],
+        [event.team_id for event in events],
+        [event.environment_id for event in events],
+        [event.deployment_id for event in events],
+        [orjson.dumps(dict(event.data)).decode() for event in events],
+    )
