@@ -39,13 +39,10 @@ def deleted(type_: EventType, kind: SubjectKind, record: Any, **refs: int | None
 
 def updated(
     type_: EventType, kind: SubjectKind, before: Any, after: Any, **refs: int | None
-) -> EventDraft | None:
-    """The changed fields with their old and new values; None when nothing but bookkeeping
-    changed."""
-    changes = changed_fields(before, after)
-    if not changes:
-        return None
-    return about(type_, kind, after.id, changes, **refs)
+) -> EventDraft:
+    """The changed fields with their old and new values (none when the change only counted a
+    new version: it is still a committed change)."""
+    return about(type_, kind, after.id, changed_fields(before, after), **refs)
 
 
 def deployment(type_: EventType, record: DeploymentRecord, **data: Any) -> EventDraft:

@@ -50,10 +50,9 @@ async def set_frozen(
     row = await lock_row(connection, ENVIRONMENTS, slug)
     values = {"frozen": frozen, "freeze_reason": reason if frozen else None}
     await update_row(connection, ENVIRONMENTS, row["id"], values)
-    if frozen != row["frozen"] or (frozen and reason != row["freeze_reason"]):
-        type_ = EventType.ENVIRONMENT_FROZEN if frozen else EventType.ENVIRONMENT_UNFROZEN
-        data = {"environment": slug, "reason": values["freeze_reason"]}
-        emit(describe.about(type_, _KIND, row["id"], data))
+    type_ = EventType.ENVIRONMENT_FROZEN if frozen else EventType.ENVIRONMENT_UNFROZEN
+    data = {"environment": slug, "reason": values["freeze_reason"], "wasFrozen": row["frozen"]}
+    emit(describe.about(type_, _KIND, row["id"], data))
     return await _protection(connection, row["id"])
 
 
@@ -147,14 +146,13 @@ async def _emit_settings_changes(
     changes: dict[str, dict[str, Any]],
 ) -> None:
     """ENVIRONMENT_UPDATED with `changes` and whatever of the provider and protection
-    changed since `before`; nothing when nothing did."""
+    changed since `before`."""
     after = await _settings(connection, environment_id)
     for name, old in before.items():
         if after[name] != old:
             hidden = name == "providerSettings"
             changes[name] = {"changed": True} if hidden else {"old": old, "new": after[name]}
-    if changes:
-        emit(describe.about(EventType.ENVIRONMENT_UPDATED, _KIND, environment_id, changes))
+    emit(describe.about(EventType.ENVIRONMENT_UPDATED, _KIND, environment_id, changes))
 
 
 # --- the parts ----------------------------------------------------------------------------

@@ -31,8 +31,7 @@ async def update_environment(
     connection: Connection, slug: str, expected_version: int | None, patch: EnvironmentPatch
 ) -> EnvironmentRecord:
     before, environment = await patch_environment(connection, slug, expected_version, patch)
-    if event := describe.updated(EventType.ENVIRONMENT_UPDATED, _KIND, before, environment):
-        emit(event)
+    emit(describe.updated(EventType.ENVIRONMENT_UPDATED, _KIND, before, environment))
     return environment
 
 

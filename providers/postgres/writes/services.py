@@ -52,8 +52,7 @@ async def update_service(
 ) -> ServiceRecord:
     row = await lock_row(connection, SERVICES, slug, expected_version)
     service = rows.service(await update_row(connection, SERVICES, row["id"], stored_values(patch)))
-    if event := describe.updated(EventType.SERVICE_UPDATED, _KIND, rows.service(row), service):
-        emit(event)
+    emit(describe.updated(EventType.SERVICE_UPDATED, _KIND, rows.service(row), service))
     return service
 
 
@@ -101,9 +100,8 @@ async def set_service_owners(
         [(row["id"], team_ids[owner.team], owner.role.value) for owner in owners],
     )
     old, new = _described_owners(before), _described_owners(await _owners(connection, row["id"]))
-    if old != new:
-        data = {"service": slug, "owners": {"old": old, "new": new}}
-        emit(describe.about(EventType.OWNERSHIP_CHANGED, _KIND, row["id"], data))
+    data = {"service": slug, "owners": {"old": old, "new": new}}
+    emit(describe.about(EventType.OWNERSHIP_CHANGED, _KIND, row["id"], data))
     return rows.service(await touch(connection, SERVICES, row["id"]))
 
 

@@ -64,8 +64,7 @@ async def update_team(
             check_no_team_cycle(row["id"], slug, await _ancestry(connection, parent_id))
         values["parent_id"] = parent_id
     team = rows.team(await update_row(connection, TEAMS, row["id"], values))
-    if event := describe.updated(EventType.TEAM_UPDATED, SubjectKind.TEAM, rows.team(row), team):
-        emit(event)
+    emit(describe.updated(EventType.TEAM_UPDATED, SubjectKind.TEAM, rows.team(row), team))
     return team
 
 
