@@ -35,6 +35,7 @@ from bench.measure import (
 from bench.memory import CHECKPOINTS, MemoryResult, RequestDriver, measure_rss, vm_rss_kib
 from bench.queries import MATRIX_PAGE, MATRIX_PAGES, BenchQuery, QueryCheckError, bench_queries
 from bench.report import Context, results_markdown, tables, targets_table
+from bench.results import write_keeping_sections
 from bench.seed import ENVIRONMENT_SLUGS, DatabaseInfo, Sizes, lookup_slug, prepare_database
 from bench.server import PavedServer, ServerError, ServerProcess, find_paved
 from bench.statements import StatementCount
@@ -335,7 +336,7 @@ def _write(
         peak_rss_kib=peak_rss,
     )
     command = shlex.join(["python", "-m", "bench.run", *sys.argv[1:]])
-    RESULTS_PATH.write_text(results_markdown(results, targets, memory, context, command))
+    write_keeping_sections(results_markdown(results, targets, memory, context, command))
     log.info("wrote %s", RESULTS_PATH)
     failed = any(row.failures for result in results for row in result.rows.values())
     if memory is not None and memory.failures:
