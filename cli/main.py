@@ -89,7 +89,9 @@ def serve(args: argparse.Namespace) -> int:
         lifespan="on",
         log_level=settings.log_level,
         access_log=False,
-        timeout_graceful_shutdown=5,
+        # SIGTERM: stop accepting, give in-flight requests this long, then the lifespan's
+        # shutdown releases what this replica holds (rollout leases).
+        timeout_graceful_shutdown=settings.shutdown_seconds,
     )
     # Ctrl-C: uvicorn shuts down (the database stopped) and then re-raises the signal it
     # caught; end quietly, as `uvicorn.run` does, instead of with a traceback.
