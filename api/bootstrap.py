@@ -49,14 +49,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Overrides:
     """What tests swap in: a statement observer, provider adapters, their clock, the pauses
-    of the background jobs (None: their defaults), this replica's id."""
+    of the background jobs (None: their defaults)."""
 
     query_logger: QueryLogger | None = None
     deployer_factory: DeployerFactory | None = None
     deployer_clock: Callable[[], float] | None = None
     rollout_sweep_seconds: float | None = None
     event_prune_seconds: float | None = None
-    replica_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +146,7 @@ async def running(
         query_logger=overrides.query_logger,
     ) as pool:
         ports = build_ports(settings, pool)
-        replica = overrides.replica_id or replica_id()
+        replica = replica_id()
         rollouts, live, deployers = _providers(settings, overrides, ports, replica)
         ports = dataclasses.replace(ports, rollouts=rollouts, live=live)
         retention = EventRetention(
