@@ -111,6 +111,8 @@ class Rollouts:
         self._sweep_batch = sweep_batch
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._started: set[int] = set()
+        self._held_aside: set[int] = set()
+        """Deployments whose lease is held here while they are not followed (being canceled)."""
         self._upkeep: list[asyncio.Task[None]] = []
         self._stopped = False
 
@@ -146,6 +148,7 @@ class Rollouts:
             and deployment.state in _DRIVEN
             and deployment.kind is not DeploymentKind.RECORDED
             and deployment.id not in self._tasks
+            and deployment.id not in self._held_aside
         )
 
     def _follow_in_background(self, deployment: DeploymentRecord) -> None:
@@ -197,7 +200,7 @@ class Rollouts:
     async def renew(self) -> None:
         """Renew the leases of the deployments followed here; stop following those whose
         lease is not ours any more (finished, or taken by another process)."""
-        followed = list(self._tasks)
+        followed = [*self._tasks, *self._held_aside]
         if not followed:
             return
         try:
@@ -280,6 +283,8 @@ class Rollouts:
             raise PreconditionFailed("the provider cannot cancel", list(_PATH))
         following = self._tasks.get(current.id)
         if following is not None:
+            # Held aside while canceling: its lease is still renewed, no sweep resumes it.
+            self._held_aside.add(current.id)
             await self._halt([following])
         try:
             if target is None or not can_cancel:
@@ -296,8 +301,11 @@ class Rollouts:
             return await self._cancel_in(store, current, update, source, message)
         except Exception:
             if following is not None:
+                self._held_aside.discard(current.id)
                 self._follow_in_background(current)
             raise
+        finally:
+            self._held_aside.discard(current.id)
 
     # --- following one deployment -------------------------------------------------------
 

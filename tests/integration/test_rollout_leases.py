@@ -37,14 +37,18 @@ SERVICES = 30
 
 
 class CountingDeployer:
-    """Starts into IN_PROGRESS; polls say IN_PROGRESS until `done` is set, then SUCCEEDED."""
+    """Starts into IN_PROGRESS; polls say IN_PROGRESS until `done` is set, then SUCCEEDED;
+    cancels once `cancel_gate` is set."""
 
     kind = "simulated"
-    capabilities = frozenset({ProviderCapability.DEPLOY})
+    capabilities = frozenset({ProviderCapability.DEPLOY, ProviderCapability.CANCEL})
 
     def __init__(self) -> None:
-        self.calls: dict[str, Counter[int]] = {"start": Counter(), "poll": Counter()}
+        self.calls: dict[str, Counter[int]] = {
+            "start": Counter(), "poll": Counter(), "cancel": Counter()
+        }  # fmt: skip
         self.done = asyncio.Event()
+        self.cancel_gate = asyncio.Event()
 
     async def start(self, request: DeployRequest) -> ProviderUpdate:
         self.calls["start"][request.deployment_id] += 1
@@ -55,7 +59,9 @@ class CountingDeployer:
         return ProviderUpdate(S.SUCCEEDED if self.done.is_set() else S.IN_PROGRESS, "polled")
 
     async def cancel(self, request: DeployRequest, external_id: str | None) -> ProviderUpdate:
-        raise AssertionError("not canceled here")
+        self.calls["cancel"][request.deployment_id] += 1
+        await self.cancel_gate.wait()
+        return ProviderUpdate(S.CANCELED, "canceled")
 
     async def live_status(
         self, service_slug: str, environment_slug: str, settings: Mapping[str, Any]
@@ -243,3 +249,23 @@ async def test_the_periodic_sweep_finds_deployments_nobody_follows(replicas: Rep
     made = [await replicas.deploy(f"s{i}") for i in range(1, 4)]
     await replicas.until_states(S.SUCCEEDED, len(made))
     assert replicas.provider.calls["start"] == Counter({d.id: 1 for d in made})
+
+
+async def test_a_deployment_being_canceled_is_not_resumed_meanwhile(replicas: Replicas) -> None:
+    a = replicas.runner("a")
+    deployment = await replicas.deploy("s1")
+    await a.begin(deployment)
+    await replicas.until_states(S.IN_PROGRESS, 1)
+    current = (await replicas.store.by_ids([deployment.id]))[deployment.id]
+    canceling = asyncio.create_task(a.cancel(current))
+    while not replicas.provider.calls["cancel"][deployment.id]:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+    assert await a.sweep() == 0
+    await a.renew()
+    assert not a.running()
+    assert await replicas.leases() == {deployment.id: "a"}
+    replicas.provider.cancel_gate.set()
+    assert (await canceling).state is S.CANCELED
+    assert await replicas.leases() == {deployment.id: None}
+    assert replicas.provider.calls["start"] == Counter({deployment.id: 1})
