@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -35,6 +38,7 @@ from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.writes import PostgresCatalogWriter
 from resolvers.context import Ports
 from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvironment
+from resolvers.event_retention import EventRetention
 from resolvers.live_status import LiveStatusLookup
 from resolvers.rollouts import Rollouts
 from schema.build import build_schema
@@ -44,11 +48,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Overrides:
-    """What tests swap in: a statement observer, provider adapters, their clock."""
+    """What tests swap in: a statement observer, provider adapters, their clock, the pauses
+    of the background jobs (None: their defaults)."""
 
     query_logger: QueryLogger | None = None
     deployer_factory: DeployerFactory | None = None
     deployer_clock: Callable[[], float] | None = None
+    rollout_sweep_seconds: float | None = None
+    event_prune_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,7 @@ class Container:
     rollouts: Rollouts
     deployers: DeployersByEnvironment
     live: LiveStatusLookup
+    replica_id: str
 
 
 @asynccontextmanager
@@ -138,14 +146,22 @@ async def running(
         query_logger=overrides.query_logger,
     ) as pool:
         ports = build_ports(settings, pool)
-        rollouts, live, deployers = _providers(settings, overrides, ports)
+        replica = replica_id()
+        rollouts, live, deployers = _providers(settings, overrides, ports, replica)
         ports = dataclasses.replace(ports, rollouts=rollouts, live=live)
+        retention = EventRetention(
+            ports.events,
+            retention_days=settings.event_retention_days,
+            interval_seconds=overrides.event_prune_seconds or 3600.0,
+        )
         try:
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
             resumed = await rollouts.resume_unfinished()
             if resumed:
                 log.info("resumed %d unfinished deployments", resumed)
+            rollouts.start()
+            retention.start()
             async with httpx.AsyncClient() as http:
                 oidc = OidcVerifier.from_settings(settings, http) if settings.oidc_enabled else None
                 if not settings.production:
@@ -164,9 +180,16 @@ async def running(
                     rollouts=rollouts,
                     deployers=deployers,
                     live=live,
+                    replica_id=replica,
                 )
         finally:
+            await retention.stop()
             await rollouts.stop()
+
+
+def replica_id() -> str:
+    """This process's name on the rollout leases it holds: hostname-pid-random."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def provider_policy(settings: Settings) -> ProviderPolicy:
@@ -179,7 +202,7 @@ def provider_policy(settings: Settings) -> ProviderPolicy:
 
 
 def _providers(
-    settings: Settings, overrides: Overrides, ports: Ports
+    settings: Settings, overrides: Overrides, ports: Ports, replica: str
 ) -> tuple[Rollouts, LiveStatusLookup, DeployersByEnvironment]:
     deployers = DeployersByEnvironment(
         ports.deployments,
@@ -192,6 +215,9 @@ def _providers(
         deployers,
         call_deadline_seconds=settings.provider_deadline_seconds,
         poll_seconds=settings.rollout_poll_seconds,
+        owner=replica,
+        lease_seconds=settings.rollout_lease_seconds,
+        sweep_seconds=overrides.rollout_sweep_seconds,
     )
     live = LiveStatusLookup(
         deployers,

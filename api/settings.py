@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     live_status_deadline_seconds: float = Field(default=2.0, gt=0, le=60)
     live_status_cache_seconds: float = Field(default=5.0, ge=0, le=3_600)
     rollout_poll_seconds: float = Field(default=2.0, gt=0, le=3_600)
+    # Replicas on one database: a deployment's rollout is followed by the replica holding its
+    # lease; a replica that dies loses its leases this long after its last renewal.
+    rollout_lease_seconds: float = Field(default=15.0, ge=0.3, le=3_600)
+    # SIGTERM: how long in-flight requests may take to finish before the server stops.
+    shutdown_seconds: int = Field(default=10, ge=1, le=3_600)
+    # Events older than this are deleted in the background (hourly, by every replica).
+    event_retention_days: int = Field(default=30, ge=1, le=36_500)
     # Provider settings: secrets only from PAVED_SECRET_* variables and files under
     # `secrets_dir` (unset: no file); private addresses: None = allowed outside production only.
     secrets_dir: DirectoryPath | None = None

@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -18,6 +18,10 @@ from pydantic import ValidationError
 from api.settings import Settings, describe_settings_error
 from cli.access import Command, add_access_commands
 from cli.deployments import add_deploy_commands
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -62,6 +66,25 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
+def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """How `paved serve` runs `app` (tests serve theirs the same way)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level=settings.log_level,
+        access_log=False,
+        # SIGTERM: stop accepting, give in-flight requests this long; then the lifespan's
+        # shutdown releases what this replica holds (rollout leases).
+        timeout_graceful_shutdown=settings.shutdown_seconds,
+    )
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -80,17 +103,7 @@ def serve(args: argparse.Namespace) -> int:
         logging.getLogger("paved").info(
             "GraphiQL at http://%s:%s/graphql", settings.host, settings.port
         )
-    config = uvicorn.Config(
-        create_app(settings, tune_gc=True),
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_level=settings.log_level,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
+    config = server_config(create_app(settings, tune_gc=True), settings)
     # Ctrl-C: uvicorn shuts down (the database stopped) and then re-raises the signal it
     # caught; end quietly, as `uvicorn.run` does, instead of with a traceback.
     with contextlib.suppress(KeyboardInterrupt):

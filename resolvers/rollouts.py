@@ -16,16 +16,32 @@ environment has now: changing an environment's provider never moves a running ro
 Nothing is lost or stuck: a store step that fails (the database restarting, a dropped
 connection) is retried with a growing pause (`store_retry_seconds`, doubling up to
 `store_retry_max_seconds`) for as long as the runner runs, with a warning each time; refusals
-(`CatalogError`s) are answers, not failures, and are not retried. After a restart,
-`resume_unfinished()` picks up every QUEUED and IN_PROGRESS deployment and reconciles it with
-its own provider (a deployment whose provider cannot be built any more is FAILED with the
-reason); a WAITING_APPROVAL one waits for whoever approves it to call `begin` again.
+(`CatalogError`s) are answers, not failures, and are not retried. A WAITING_APPROVAL
+deployment waits for whoever approves it to call `begin` again.
+
+Several processes (replicas) may run on one store: each deployment is followed by the one
+holding its lease (`DeploymentStore.claim_rollouts`), named by this runner's `owner`. `begin`
+claims the deployment it is given; `sweep()` (at start-up, `resume_unfinished`, then every
+`sweep_seconds` once `start()` ran) claims every driven deployment nobody holds or whose lease
+lapsed (its process died) and reconciles it with its own provider (one whose provider cannot
+be built any more is FAILED with the reason). The leases of followed deployments are renewed
+every third of `lease_seconds`; a deployment whose lease was lost (renewals failed for longer
+than the lease, and another process took it) stops being followed here. `stop()` releases
+every lease, so another process continues at its next sweep rather than after the lease.
+
+`start()` on the provider is called for a QUEUED deployment only, while this runner holds its
+lease (checked just before the call); a deployment taken over IN_PROGRESS is polled, never
+started again. A process dying between the provider accepting `start()` and IN_PROGRESS being
+stored leaves a QUEUED deployment that the next holder starts again: the adapters make a
+repeated start of the same deployment id harmless (the webhook's `Idempotency-Key`, Argo CD's
+operation info, Kubernetes' patch of the same version).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -72,7 +88,13 @@ class Rollouts:
         store_retry_seconds: float = 0.5,
         store_retry_max_seconds: float = 30.0,
         sleep: Sleep = asyncio.sleep,
+        owner: str | None = None,
+        lease_seconds: float = 15.0,
+        sweep_seconds: float | None = None,
+        sweep_batch: int = 100,
     ) -> None:
+        """`owner`: this process's name on the leases it holds (by default a random one);
+        `sweep_seconds`: the pause between sweeps (by default a third of `lease_seconds`)."""
         self._store = store
         self._catalog = catalog
         self._deployers = deployers
@@ -82,42 +104,126 @@ class Rollouts:
         self._retry_seconds = store_retry_seconds
         self._retry_max_seconds = max(store_retry_seconds, store_retry_max_seconds)
         self._sleep = sleep
+        self._owner = owner or f"rollouts-{uuid.uuid4().hex[:12]}"
+        self._lease_seconds = lease_seconds
+        self._renew_seconds = lease_seconds / 3
+        self._sweep_seconds = sweep_seconds if sweep_seconds is not None else lease_seconds / 3
+        self._sweep_batch = sweep_batch
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._started: set[int] = set()
+        self._held_aside: set[int] = set()
+        """Deployments whose lease is held here while they are not followed (being canceled)."""
+        self._upkeep: list[asyncio.Task[None]] = []
         self._stopped = False
+
+    @property
+    def owner(self) -> str:
+        return self._owner
 
     # --- the runner ---------------------------------------------------------------------
 
     async def begin(self, deployment: DeploymentRecord) -> None:
-        """Follow `deployment` in the background (after its transaction committed). Nothing
-        happens when it is already followed, waiting for approval, finished, or recorded (CI
-        runs those itself and reports their progress)."""
-        self._follow_in_background(deployment)
+        """Claim `deployment` and follow it in the background (after its transaction
+        committed). Nothing happens when it is already followed (here or by another process),
+        waiting for approval, finished, or recorded (CI runs those itself and reports their
+        progress). When the store cannot be reached, a later sweep (of any process) takes it."""
+        if not self._drivable(deployment):
+            return
+        try:
+            claimed = await self._store.claim_rollouts(
+                self._owner, self._lease_seconds, ids=[deployment.id]
+            )
+        except Exception as error:
+            log.warning(
+                "deployment %d: claiming it failed (%s: %s); a sweep takes it later",
+                deployment.id, type(error).__name__, error,
+            )  # fmt: skip
+            return
+        for mine in claimed:
+            self._follow_in_background(mine)
+
+    def _drivable(self, deployment: DeploymentRecord) -> bool:
+        return (
+            not self._stopped
+            and deployment.state in _DRIVEN
+            and deployment.kind is not DeploymentKind.RECORDED
+            and deployment.id not in self._tasks
+            and deployment.id not in self._held_aside
+        )
 
     def _follow_in_background(self, deployment: DeploymentRecord) -> None:
-        if (
-            self._stopped
-            or deployment.state not in _DRIVEN
-            or deployment.kind is DeploymentKind.RECORDED
-            or deployment.id in self._tasks
-        ):
+        """Follow `deployment`, whose lease this runner holds."""
+        if not self._drivable(deployment):
             return
         task = asyncio.create_task(self._follow(deployment.id), name=f"rollout-{deployment.id}")
         self._tasks[deployment.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(deployment.id, None))
 
     async def resume_unfinished(self) -> int:
-        """At start-up: follow every QUEUED and IN_PROGRESS deployment again (not those CI
-        records itself), each on the provider it was created with, whatever its environment's
-        provider is now. How many."""
-        unfinished = [
-            d
-            for d in await self._store.unfinished()
-            if d.state in _DRIVEN and d.kind is not DeploymentKind.RECORDED
+        """At start-up: the first `sweep()`."""
+        return await self.sweep()
+
+    async def sweep(self) -> int:
+        """Claim and follow the QUEUED and IN_PROGRESS deployments (not those CI records
+        itself) that no process holds, or whose holder let its lease lapse, each on the
+        provider it was created with, whatever its environment's provider is now. How many
+        this runner follows now that it did not before."""
+        if self._stopped:
+            return 0
+        followed = 0
+        while True:
+            claimed = await self._store.claim_rollouts(
+                self._owner, self._lease_seconds, limit=self._sweep_batch
+            )
+            fresh = [d for d in claimed if self._drivable(d)]
+            for deployment in fresh:
+                self._follow_in_background(deployment)
+            followed += len(fresh)
+            if len(claimed) < self._sweep_batch or not fresh:
+                return followed
+
+    def start(self) -> None:
+        """Keep the leases of followed deployments and sweep, in background tasks, until
+        `stop()`."""
+        if self._upkeep or self._stopped:
+            return
+        self._upkeep = [
+            asyncio.create_task(self._renew_forever(), name="rollout-leases"),
+            asyncio.create_task(self._sweep_forever(), name="rollout-sweep"),
         ]
-        for deployment in unfinished:
-            self._follow_in_background(deployment)
-        return len(unfinished)
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._renew_seconds)
+            await self.renew()
+
+    async def renew(self) -> None:
+        """Renew the leases of the deployments followed here; stop following those whose
+        lease is not ours any more (finished, or taken by another process)."""
+        followed = [*self._tasks, *self._held_aside]
+        if not followed:
+            return
+        try:
+            held = await self._store.renew_rollouts(self._owner, followed, self._lease_seconds)
+        except Exception as error:
+            log.warning("renewing rollout leases failed: %s: %s", type(error).__name__, error)
+            return
+        for lost in set(followed) - held:
+            task = self._tasks.get(lost)
+            if task is not None:
+                log.info("deployment %d: its lease is not ours any more; not followed here", lost)
+                task.cancel()
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_seconds)
+            try:
+                taken = await self.sweep()
+            except Exception as error:
+                log.warning("sweeping for rollouts failed: %s: %s", type(error).__name__, error)
+                continue
+            if taken:
+                log.info("took over %d unfinished deployments", taken)
 
     def running(self) -> frozenset[int]:
         return frozenset(self._tasks)
@@ -128,14 +234,29 @@ class Rollouts:
             await asyncio.wait(list(self._tasks.values()))
 
     async def stop(self) -> None:
+        """Stop following anything and release every lease held here, so that other
+        processes take the deployments over at their next sweep."""
         self._stopped = True
-        await self._halt(list(self._tasks.values()))
+        await self._halt([*self._upkeep, *self._tasks.values()])
+        self._upkeep = []
+        await self._release(None)
 
     async def forget_everything(self) -> None:
         """Stop following anything and forget what was started, but keep running: for
         tests, whose database (ids included) starts afresh each time."""
         await self._halt(list(self._tasks.values()))
         self._started.clear()
+        await self._release(None)
+
+    async def _release(self, ids: list[int] | None) -> None:
+        """Give up leases (`ids`, or all); when the store cannot be reached they lapse."""
+        try:
+            await self._store.release_rollouts(self._owner, ids)
+        except Exception as error:
+            log.warning(
+                "releasing rollout leases failed (%s: %s); they lapse within %g s",
+                type(error).__name__, error, self._lease_seconds,
+            )  # fmt: skip
 
     async def cancel(
         self,
@@ -162,6 +283,8 @@ class Rollouts:
             raise PreconditionFailed("the provider cannot cancel", list(_PATH))
         following = self._tasks.get(current.id)
         if following is not None:
+            # Held aside while canceling: its lease is still renewed, no sweep resumes it.
+            self._held_aside.add(current.id)
             await self._halt([following])
         try:
             if target is None or not can_cancel:
@@ -177,23 +300,30 @@ class Rollouts:
                 )
             return await self._cancel_in(store, current, update, source, message)
         except Exception:
-            self._follow_in_background(current)
+            if following is not None:
+                self._held_aside.discard(current.id)
+                self._follow_in_background(current)
             raise
+        finally:
+            self._held_aside.discard(current.id)
 
     # --- following one deployment -------------------------------------------------------
 
     async def _follow(self, deployment_id: int) -> None:
+        """Drive the deployment, then give up its lease. A task canceled (a lost lease, a
+        cancel, `stop()`) leaves the lease to whoever canceled it."""
         try:
             await self._drive(deployment_id)
         except NotFound:
             log.info("deployment %d: gone, no longer followed", deployment_id)
         except Exception:
             log.exception(
-                "deployment %d: following it failed; it is resumed at the next start",
+                "deployment %d: following it failed; a later sweep takes it up again",
                 deployment_id,
             )
         finally:
             self._started.discard(deployment_id)
+        await self._release([deployment_id])
 
     async def _drive(self, deployment_id: int) -> None:
         current = await self._patiently(deployment_id, "reading it", self._reread, deployment_id)
@@ -208,6 +338,9 @@ class Rollouts:
             return
         source = f"provider:{deployer.kind}"
         if current.state is S.QUEUED:
+            if not await self._patiently(deployment_id, "renewing its lease", self._hold, current):
+                log.info("deployment %d: its lease is not ours any more; not started", current.id)
+                return
             self._started.add(deployment_id)
             try:
                 update = await self._call(deployer.start(request), deployer)
@@ -345,6 +478,11 @@ class Rollouts:
             external_id=update.external_id if update else None,
             log_url=update.log_url if update else None,
         )  # fmt: skip
+
+    async def _hold(self, deployment: DeploymentRecord) -> bool:
+        """Whether this runner still holds `deployment`'s lease (renewed if so)."""
+        held = await self._store.renew_rollouts(self._owner, [deployment.id], self._lease_seconds)
+        return deployment.id in held
 
     async def _reread(self, deployment_id: int) -> DeploymentRecord:
         found = (await self._store.by_ids([deployment_id])).get(deployment_id)

@@ -234,6 +234,38 @@ class DeploymentStore(Protocol):
         """Like `create_environment`: all of it in one transaction, counting one version."""
         ...
 
+    # --- rollout leases -----------------------------------------------------------------
+    # With several processes on one store, each deployment a provider drives (QUEUED or
+    # IN_PROGRESS, not RECORDED) is followed by the one process holding its lease. A lease
+    # lapses `lease_seconds` after it was taken or last renewed (by the store's clock); a
+    # finished deployment loses its lease with the change that finishes it. One statement each.
+
+    async def claim_rollouts(
+        self,
+        owner: str,
+        lease_seconds: float,
+        *,
+        ids: Sequence[int] | None = None,
+        limit: int = 100,
+    ) -> list[DeploymentRecord]:
+        """Take the lease of (at most `limit`) driven unfinished deployments that nobody
+        holds, whose lease lapsed, or that `owner` holds already (renewed); only those of
+        `ids` when given. Never waits for, nor takes, one another claimer is taking. The
+        deployments claimed, by id."""
+        ...
+
+    async def renew_rollouts(
+        self, owner: str, ids: Sequence[int], lease_seconds: float
+    ) -> set[int]:
+        """Extend the leases `owner` still holds among `ids`; the ids it still holds (a
+        deployment left out finished, or its lease lapsed and was taken by another)."""
+        ...
+
+    async def release_rollouts(self, owner: str, ids: Sequence[int] | None = None) -> int:
+        """Give up `owner`'s leases (of `ids`, or all of them): another process may take the
+        deployments at once. How many were released."""
+        ...
+
     # --- reads (one statement each) -----------------------------------------------------
 
     async def by_ids(self, ids: Sequence[int]) -> dict[int, DeploymentRecord]: ...

@@ -32,7 +32,15 @@ def test_settings(migrated_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def app(test_settings: Settings, statements: StatementLog) -> AsyncIterator[Starlette]:
-    async with started_app(test_settings, Overrides(query_logger=statements.record)) as app:
+    # No background job during the session: tests make deployments straight in the store and
+    # expect them left as they are (begin claims those made through the API), and may write
+    # events of any age.
+    overrides = Overrides(
+        query_logger=statements.record,
+        rollout_sweep_seconds=3600,
+        event_prune_seconds=365 * 86400,
+    )
+    async with started_app(test_settings, overrides) as app:
         yield app
 
 

@@ -71,7 +71,9 @@ UPDATE deployments SET
     external_id = coalesce($6, external_id),
     log_url = coalesce($7, log_url),
     started_at = $8,
-    finished_at = $9
+    finished_at = $9,
+    lease_owner = CASE WHEN $2 IN ('QUEUED', 'IN_PROGRESS') THEN lease_owner END,
+    lease_expires_at = CASE WHEN $2 IN ('QUEUED', 'IN_PROGRESS') THEN lease_expires_at END
 WHERE id = $1
 RETURNING *
 """
@@ -96,7 +98,8 @@ async def apply(
     """Move the locked `row` to `target`, or refresh its details when it is already there.
 
     Entering IN_PROGRESS (or finishing without a start) sets `started_at`; entering SUCCEEDED,
-    FAILED or CANCELED sets `finished_at`. A report of the state a deployment is already in
+    FAILED or CANCELED sets `finished_at`; leaving QUEUED and IN_PROGRESS clears the rollout
+    lease (nobody follows a finished deployment). A report of the state a deployment is already in
     is accepted: an unfinished one takes the new details (and an event when the provider's
     words changed), a finished one stays as it is.
     """

@@ -5,6 +5,9 @@ Every change is one transaction, an environment written with its provider and pr
 call that returns (idempotent replays included) records the entry once in that transaction; a
 refused call records nothing (the caller audits refusals).
 
+Rollout leases (`claim_rollouts`, `renew_rollouts`, `release_rollouts`; see `leases.py`) say
+which process follows each deployment a provider drives.
+
 A deployment keeps the provider it was created with: the kind (`provider`) and, since
 migration 0004, the settings (`provider_settings`: names of secrets, never their values), read
 back by `deployment_providers`.
@@ -47,6 +50,7 @@ from providers.postgres.deployments import (
     checks,
     creation,
     environment_settings,
+    leases,
     matrix,
     metrics,
     progress,
@@ -194,6 +198,26 @@ class PostgresDeploymentStore(AuditedStore, DeploymentReader):
                 connection, deployment_id, actor, decision, comment, approver_team_ids_of_actor
             )
         )
+
+    # --- rollout leases (no audit: bookkeeping of the processes, not a change) ----------
+
+    async def claim_rollouts(
+        self,
+        owner: str,
+        lease_seconds: float,
+        *,
+        ids: Sequence[int] | None = None,
+        limit: int = 100,
+    ) -> list[DeploymentRecord]:
+        return await leases.claim(self._pool, owner, lease_seconds, ids, limit)
+
+    async def renew_rollouts(
+        self, owner: str, ids: Sequence[int], lease_seconds: float
+    ) -> set[int]:
+        return await leases.renew(self._pool, owner, ids, lease_seconds)
+
+    async def release_rollouts(self, owner: str, ids: Sequence[int] | None = None) -> int:
+        return await leases.release(self._pool, owner, ids)
 
     # --- environments -------------------------------------------------------------------
 
