@@ -32,7 +32,13 @@ from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.reads import PostgresCatalogReader
+from providers.postgres.webhook_queue import Limits, PostgresWebhookQueue
+from providers.postgres.webhooks import PostgresWebhookStore
 from providers.postgres.writes import PostgresCatalogWriter
+from providers.webhooks.secret_box import SecretBox
+from providers.webhooks.sender import WebhookSender
+from providers.webhooks.targets import WebhookTargets
+from providers.webhooks.worker import WebhookWorker, WorkerTimings
 from resolvers.context import Ports
 from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvironment
 from resolvers.live_status import LiveStatusLookup
@@ -49,6 +55,8 @@ class Overrides:
     query_logger: QueryLogger | None = None
     deployer_factory: DeployerFactory | None = None
     deployer_clock: Callable[[], float] | None = None
+    webhook_backoff_scale: float | None = None
+    """Multiplies the webhook retry schedule (0: retry at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,7 @@ class Container:
     rollouts: Rollouts
     deployers: DeployersByEnvironment
     live: LiveStatusLookup
+    webhook_worker: WebhookWorker | None = None
 
 
 @asynccontextmanager
@@ -91,15 +100,25 @@ async def database(
     settings: Settings, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
 ) -> AsyncIterator[asyncpg.Pool]:
     """A pool on the migrated database (`database_url`), closed on exit."""
-    async with database_url(settings) as dsn:
-        await migrate(dsn)
-        pool = await create_pool(
+    async with (
+        database_url(settings) as dsn,
+        _migrated_pool(
             dsn, min_size=min_size, max_size=max_size, query_logger=query_logger
-        )
-        try:
-            yield pool
-        finally:
-            await pool.close()
+        ) as pool,
+    ):
+        yield pool
+
+
+@asynccontextmanager
+async def _migrated_pool(
+    dsn: str, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
+) -> AsyncIterator[asyncpg.Pool]:
+    await migrate(dsn)
+    pool = await create_pool(dsn, min_size=min_size, max_size=max_size, query_logger=query_logger)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
@@ -116,6 +135,7 @@ def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
         max_token_days=settings.max_token_days,
         deployer_kinds=DeployerRegistry(provider_policy(settings)),
         events=PostgresEventLog(pool),
+        webhooks=PostgresWebhookStore(pool, webhook_secret_box(settings), audit_log),
     )
 
 
@@ -131,21 +151,29 @@ async def running(
     settings: Settings, overrides: Overrides | None = None
 ) -> AsyncIterator[Container]:
     overrides = overrides or Overrides()
-    async with database(
-        settings,
-        min_size=settings.pool_min_size,
-        max_size=max(settings.pool_min_size, settings.pool_max_size),
-        query_logger=overrides.query_logger,
-    ) as pool:
+    if settings.production and settings.webhook_encryption_key is None:
+        raise RuntimeError(MISSING_WEBHOOK_KEY)
+    async with (
+        database_url(settings) as dsn,
+        _migrated_pool(
+            dsn,
+            min_size=settings.pool_min_size,
+            max_size=max(settings.pool_min_size, settings.pool_max_size),
+            query_logger=overrides.query_logger,
+        ) as pool,
+        _webhooks(settings, overrides, dsn) as (targets, worker),
+    ):
         ports = build_ports(settings, pool)
         rollouts, live, deployers = _providers(settings, overrides, ports)
-        ports = dataclasses.replace(ports, rollouts=rollouts, live=live)
+        ports = dataclasses.replace(ports, rollouts=rollouts, live=live, webhook_targets=targets)
         try:
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
             resumed = await rollouts.resume_unfinished()
             if resumed:
                 log.info("resumed %d unfinished deployments", resumed)
+            if worker is not None:
+                worker.start()
             async with httpx.AsyncClient() as http:
                 oidc = OidcVerifier.from_settings(settings, http) if settings.oidc_enabled else None
                 if not settings.production:
@@ -164,9 +192,61 @@ async def running(
                     rollouts=rollouts,
                     deployers=deployers,
                     live=live,
+                    webhook_worker=worker,
                 )
         finally:
+            if worker is not None:
+                await worker.stop()
             await rollouts.stop()
+
+
+MISSING_WEBHOOK_KEY = (
+    "PAVED_WEBHOOK_ENCRYPTION_KEY is required in production: the key webhook secrets are "
+    "encrypted with (make one with `python -c 'from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())'`)"
+)
+
+
+def webhook_secret_box(settings: Settings) -> SecretBox:
+    """The key from `PAVED_WEBHOOK_ENCRYPTION_KEY`; in development without it, one kept under
+    the data directory; in production without it, none (`running` refuses to start)."""
+    key = settings.webhook_encryption_key
+    if key is not None:
+        return SecretBox(key.get_secret_value().encode())
+    return SecretBox(key_dir=None if settings.production else settings.data_dir)
+
+
+@asynccontextmanager
+async def _webhooks(
+    settings: Settings, overrides: Overrides, dsn: str
+) -> AsyncIterator[tuple[WebhookTargets, WebhookWorker | None]]:
+    """What sends webhooks: the URL check and ping of the mutations, and (unless
+    `PAVED_WEBHOOK_DELIVERY=false`) this process's delivery worker, on a pool of its own so
+    that deliveries never wait for request connections (nor requests for deliveries)."""
+    rule = AddressRule(
+        allow_private=settings.webhook_private_allowed, setting="PAVED_WEBHOOK_ALLOW_PRIVATE"
+    )
+    sender = WebhookSender(rule, timeout_seconds=settings.webhook_timeout_seconds)
+    own_pool = await create_pool(dsn, min_size=1, max_size=4)
+    try:
+        store = PostgresWebhookStore(own_pool, webhook_secret_box(settings))
+        worker: WebhookWorker | None = None
+        if settings.webhook_delivery:
+            scale = overrides.webhook_backoff_scale
+            worker = WebhookWorker(
+                PostgresWebhookQueue(own_pool, store),
+                sender,
+                Limits(settings.webhook_max_attempts, settings.webhook_disable_after),
+                WorkerTimings(
+                    poll_seconds=settings.webhook_poll_seconds,
+                    lease_seconds=settings.webhook_lease_seconds,
+                    backoff_scale=1.0 if scale is None else scale,
+                ),
+            )
+        yield WebhookTargets(rule, sender, store.signing_secrets), worker
+    finally:
+        await own_pool.close()
+        await sender.aclose()
 
 
 def provider_policy(settings: Settings) -> ProviderPolicy:

@@ -27,6 +27,8 @@ def test_settings(migrated_url: str) -> Settings:
         pool_max_size=8,
         fast_reads="verify",
         rollout_poll_seconds=0.05,
+        # The webhook tests run apps of their own that deliver.
+        webhook_delivery=False,
     )
 
 
