@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx2 as httpx
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from api.bootstrap import Overrides
@@ -29,6 +31,7 @@ def test_settings(migrated_url: str) -> Settings:
         rollout_poll_seconds=0.05,
         # The webhook tests run apps of their own that deliver.
         webhook_delivery=False,
+        webhook_encryption_key=SecretStr(Fernet.generate_key().decode()),
     )
 
 
