@@ -144,7 +144,7 @@ async def test_410_gone_disables_the_webhook_at_once(
         assert delivery["statusCode"] == 410
         assert len(inbox.messages) == 1  # nothing more once disabled
         events = await gql(
-            'query { events(filter: { types: [WEBHOOK_DISABLED] }) { nodes { data subject { id } } } }'
+            "query { events(filter: { types: [WEBHOOK_DISABLED] }) { nodes { data subject { id } } } }"
         )
         [disabled] = events["events"]["nodes"]
         assert disabled["subject"] == {"id": webhook["id"]}
