@@ -55,7 +55,7 @@ class Inbox:
     messages: list[Message] = field(default_factory=list)
     """Every message received, verified or not."""
     accepted: list[Any] = field(default_factory=list)
-    """The payloads of the messages answered 2xx after verifying."""
+    """The payloads of the messages answered 2xx at once after verifying."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -72,7 +72,7 @@ class Inbox:
             payload = Webhook(self.secret).verify(message.body, message.headers)
         except WebhookVerificationError:
             return Answer(status=401, body=b"bad signature")
-        if 200 <= answer.status < 300:
+        if 200 <= answer.status < 300 and answer.hang is None:
             with self.lock:
                 self.accepted.append(payload)
         return answer
