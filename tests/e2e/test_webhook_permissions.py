@@ -20,10 +20,9 @@ LISTED = "query($team: String) { webhooks(team: $team) { totalCount nodes { id u
 
 
 async def _create(gql: GraphQLClient, **fields: Any) -> dict[str, Any]:
-    created = await gql.mutate(
+    return await gql.mutate(
         "createWebhook", "webhook { id } secret", url=URL, events=["SERVICE_UPDATED"], **fields
     )
-    return created
 
 
 def _codes(payload: dict[str, Any]) -> list[str]:

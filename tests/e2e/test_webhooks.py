@@ -100,6 +100,7 @@ async def test_an_event_reaches_a_receiver_that_fails_twice_then_accepts(
         assert data["actor"] == "local-admin" or data["actor"]
         assert data["data"]["slug"] == "payments"
         assert set(data) >= {"id", "cursor", "occurredAt", "requestId", "service", "deployment"}
+        assert inbox.secret is not None
         assert inbox.secret not in inbox.messages[-1].body.decode()
 
         shown = await deliveries(gql, webhook["id"])
