@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test test-unit test-integration test-e2e lint fmt check schema conformance bench \
-        bench-isolation clean
+        bench-isolation bench-webhooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench: $(VENV)/.installed-dev
 # Does one actor's flood slow another actor's lookups? Writes bench/ISOLATION.md.
 bench-isolation: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.isolation $(BENCH_ARGS)
+
+# Webhook deliveries per second and recovery after a 30 s receiver outage: bench/RESULTS.md.
+bench-webhooks: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .paved .mypy_cache .ruff_cache .pytest_cache

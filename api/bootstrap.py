@@ -227,7 +227,7 @@ async def _webhooks(
         allow_private=settings.webhook_private_allowed, setting="PAVED_WEBHOOK_ALLOW_PRIVATE"
     )
     sender = WebhookSender(rule, timeout_seconds=settings.webhook_timeout_seconds)
-    own_pool = await create_pool(dsn, min_size=1, max_size=4)
+    own_pool = await create_pool(dsn, min_size=1, max_size=10)
     try:
         store = PostgresWebhookStore(own_pool, webhook_secret_box(settings))
         worker: WebhookWorker | None = None

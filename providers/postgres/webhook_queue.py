@@ -227,14 +227,21 @@ async def _count_on_webhook(
 ) -> None:
     """Its run of consecutive failures; disabled (with an event) when the receiver is gone or
     the run reaches the limit."""
+    if attempt.delivered:
+        # Writes (and locks) the webhook's row only to end a run of failures: deliveries to
+        # one webhook do not queue behind each other on it.
+        await connection.execute(
+            "UPDATE webhooks SET consecutive_failures = 0 "
+            "WHERE id = $1 AND consecutive_failures > 0",
+            webhook_id,
+        )
+        return
     row = await connection.fetchrow(
-        "UPDATE webhooks SET consecutive_failures = CASE WHEN $2 THEN 0 "
-        "    ELSE consecutive_failures + 1 END "
+        "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 "
         "WHERE id = $1 RETURNING consecutive_failures, active, team_id",
         webhook_id,
-        attempt.delivered,
     )
-    if row is None or not row["active"] or attempt.delivered:
+    if row is None or not row["active"]:
         return
     failures = row["consecutive_failures"]
     if attempt.gone:
