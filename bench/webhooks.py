@@ -217,6 +217,7 @@ def write_section(results: dict[str, Any]) -> None:
     ).stdout.strip()
     recovery = results["recovery_seconds"]
     most, mean = results["most_attempts"], results["mean_attempts"]
+    per_second = results["per_second"]
     section = f"""{SECTION}
 
 Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{BREAK}
@@ -241,9 +242,10 @@ failed attempts, so with its default of 50 the outage above would have disabled 
 (each event fails once at once and again after 5 s) and nothing would recover without
 `updateWebhook(active: true)`.
 
-Recovery follows the retry schedule (5 s, 30 s, 2 min, 5 min... with ±20 % jitter): events
-that failed at the start of a 30 s outage are on their third attempt, due about 2.5 min after
-the first, so catching up takes until that attempt comes due, not longer.
+Recovery follows the retry schedule (5 s, 30 s, 2 min, 5 min... each ±20 %): an event that
+failed when the outage began is tried again after about 5 s and 35 s; those whose third attempt
+came due just before the receiver was back wait about 2 more minutes for their fourth. Catching
+up is bounded by the schedule, not by the worker (which sends {per_second:.0f} per second).
 """
     text = RESULTS.read_text() if RESULTS.exists() else ""
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
