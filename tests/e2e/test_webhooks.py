@@ -399,3 +399,22 @@ async def test_inputs_are_bounded(gql: GraphQLClient) -> None:
         team="nobody",
     )
     assert [e["code"] for e in unknown_team["errors"]] == ["NOT_FOUND"]
+
+
+async def test_an_update_is_checked_like_a_creation(gql: GraphQLClient) -> None:
+    with receiver() as inbox:
+        webhook = await create_webhook(gql, inbox)
+    for url in ("http://169.254.169.254/", "http://user:pw@example.com/", "ftp://example.com/"):
+        refused = await gql.mutate(
+            "updateWebhook", "webhook { url }", webhook=webhook["id"], url=url
+        )
+        assert [e["code"] for e in refused["errors"]] == ["VALIDATION"], refused
+    for field in ("url", "events", "active"):
+        refused = await gql.mutate(
+            "updateWebhook", "webhook { url }", webhook=webhook["id"], **{field: None}
+        )
+        assert [e["path"] for e in refused["errors"]] == [["input", field]]
+    shown = await gql(
+        "query($id: ID!) { node(id: $id) { ... on Webhook { url version } } }", id=webhook["id"]
+    )
+    assert shown["node"] == {"url": inbox.url, "version": 1}
