@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test test-unit test-integration test-e2e lint fmt check schema conformance bench \
-        bench-isolation bench-events clean
+        bench-isolation bench-events bench-webhooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ bench-isolation: $(VENV)/.installed-dev
 # bench/RESULTS.md.
 bench-events: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.events $(BENCH_ARGS)
+
+# Webhook deliveries per second and recovery after a 30 s receiver outage: bench/RESULTS.md.
+bench-webhooks: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .paved .mypy_cache .ruff_cache .pytest_cache

@@ -35,7 +35,13 @@ from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.reads import PostgresCatalogReader
+from providers.postgres.webhook_queue import Limits, PostgresWebhookQueue
+from providers.postgres.webhooks import PostgresWebhookStore
 from providers.postgres.writes import PostgresCatalogWriter
+from providers.webhooks.secret_box import SecretBox
+from providers.webhooks.sender import WebhookSender
+from providers.webhooks.targets import WebhookTargets
+from providers.webhooks.worker import WebhookWorker, WorkerTimings
 from resolvers.context import Ports
 from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvironment
 from resolvers.event_retention import EventRetention
@@ -56,6 +62,8 @@ class Overrides:
     deployer_clock: Callable[[], float] | None = None
     rollout_sweep_seconds: float | None = None
     event_prune_seconds: float | None = None
+    webhook_backoff_scale: float | None = None
+    """Multiplies the webhook retry schedule (0: retry at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,7 @@ class Container:
     deployers: DeployersByEnvironment
     live: LiveStatusLookup
     replica_id: str
+    webhook_worker: WebhookWorker | None = None
 
 
 @asynccontextmanager
@@ -99,15 +108,25 @@ async def database(
     settings: Settings, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
 ) -> AsyncIterator[asyncpg.Pool]:
     """A pool on the migrated database (`database_url`), closed on exit."""
-    async with database_url(settings) as dsn:
-        await migrate(dsn)
-        pool = await create_pool(
+    async with (
+        database_url(settings) as dsn,
+        _migrated_pool(
             dsn, min_size=min_size, max_size=max_size, query_logger=query_logger
-        )
-        try:
-            yield pool
-        finally:
-            await pool.close()
+        ) as pool,
+    ):
+        yield pool
+
+
+@asynccontextmanager
+async def _migrated_pool(
+    dsn: str, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
+) -> AsyncIterator[asyncpg.Pool]:
+    await migrate(dsn)
+    pool = await create_pool(dsn, min_size=min_size, max_size=max_size, query_logger=query_logger)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
@@ -124,6 +143,7 @@ def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
         max_token_days=settings.max_token_days,
         deployer_kinds=DeployerRegistry(provider_policy(settings)),
         events=PostgresEventLog(pool),
+        webhooks=PostgresWebhookStore(pool, webhook_secret_box(settings), audit_log),
     )
 
 
@@ -139,16 +159,22 @@ async def running(
     settings: Settings, overrides: Overrides | None = None
 ) -> AsyncIterator[Container]:
     overrides = overrides or Overrides()
-    async with database(
-        settings,
-        min_size=settings.pool_min_size,
-        max_size=max(settings.pool_min_size, settings.pool_max_size),
-        query_logger=overrides.query_logger,
-    ) as pool:
+    if settings.production and settings.webhook_encryption_key is None:
+        raise RuntimeError(MISSING_WEBHOOK_KEY)
+    async with (
+        database_url(settings) as dsn,
+        _migrated_pool(
+            dsn,
+            min_size=settings.pool_min_size,
+            max_size=max(settings.pool_min_size, settings.pool_max_size),
+            query_logger=overrides.query_logger,
+        ) as pool,
+        _webhooks(settings, overrides, dsn) as (targets, worker),
+    ):
         ports = build_ports(settings, pool)
         replica = replica_id()
         rollouts, live, deployers = _providers(settings, overrides, ports, replica)
-        ports = dataclasses.replace(ports, rollouts=rollouts, live=live)
+        ports = dataclasses.replace(ports, rollouts=rollouts, live=live, webhook_targets=targets)
         retention = EventRetention(
             ports.events,
             retention_days=settings.event_retention_days,
@@ -162,6 +188,8 @@ async def running(
                 log.info("resumed %d unfinished deployments", resumed)
             rollouts.start()
             retention.start()
+            if worker is not None:
+                worker.start()
             async with httpx.AsyncClient() as http:
                 oidc = OidcVerifier.from_settings(settings, http) if settings.oidc_enabled else None
                 if not settings.production:
@@ -181,8 +209,11 @@ async def running(
                     deployers=deployers,
                     live=live,
                     replica_id=replica,
+                    webhook_worker=worker,
                 )
         finally:
+            if worker is not None:
+                await worker.stop()
             await retention.stop()
             await rollouts.stop()
 
@@ -190,6 +221,55 @@ async def running(
 def replica_id() -> str:
     """This process's name on the rollout leases it holds: hostname-pid-random."""
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+MISSING_WEBHOOK_KEY = (
+    "PAVED_WEBHOOK_ENCRYPTION_KEY is required in production: the key webhook secrets are "
+    "encrypted with (make one with `python -c 'from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())'`)"
+)
+
+
+def webhook_secret_box(settings: Settings) -> SecretBox:
+    """The key from `PAVED_WEBHOOK_ENCRYPTION_KEY`; in development without it, one kept under
+    the data directory; in production without it, none (`running` refuses to start)."""
+    key = settings.webhook_encryption_key
+    if key is not None:
+        return SecretBox(key.get_secret_value().encode())
+    return SecretBox(key_dir=None if settings.production else settings.data_dir)
+
+
+@asynccontextmanager
+async def _webhooks(
+    settings: Settings, overrides: Overrides, dsn: str
+) -> AsyncIterator[tuple[WebhookTargets, WebhookWorker | None]]:
+    """What sends webhooks: the URL check and ping of the mutations, and (unless
+    `PAVED_WEBHOOK_DELIVERY=false`) this process's delivery worker, on a pool of its own so
+    that deliveries never wait for request connections (nor requests for deliveries)."""
+    rule = AddressRule(
+        allow_private=settings.webhook_private_allowed, setting="PAVED_WEBHOOK_ALLOW_PRIVATE"
+    )
+    sender = WebhookSender(rule, timeout_seconds=settings.webhook_timeout_seconds)
+    own_pool = await create_pool(dsn, min_size=1, max_size=10)
+    try:
+        store = PostgresWebhookStore(own_pool, webhook_secret_box(settings))
+        worker: WebhookWorker | None = None
+        if settings.webhook_delivery:
+            scale = overrides.webhook_backoff_scale
+            worker = WebhookWorker(
+                PostgresWebhookQueue(own_pool, store),
+                sender,
+                Limits(settings.webhook_max_attempts, settings.webhook_disable_after),
+                WorkerTimings(
+                    poll_seconds=settings.webhook_poll_seconds,
+                    lease_seconds=settings.webhook_lease_seconds,
+                    backoff_scale=1.0 if scale is None else scale,
+                ),
+            )
+        yield WebhookTargets(rule, sender, store.signing_secrets), worker
+    finally:
+        await own_pool.close()
+        await sender.aclose()
 
 
 def provider_policy(settings: Settings) -> ProviderPolicy:

@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, DirectoryPath, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    DirectoryPath,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -77,16 +84,29 @@ class Settings(BaseSettings):
     secrets_dir: DirectoryPath | None = None
     provider_allow_private: bool | None = None
 
+    # Outgoing webhooks: the key their secrets are encrypted with (a Fernet key; required in
+    # production, kept in a file under `data_dir` in development), where they may point, how
+    # deliveries are retried, and whether this process delivers at all.
+    webhook_encryption_key: SecretStr | None = None
+    webhook_allow_private: bool | None = None
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    webhook_disable_after: int = Field(default=50, ge=1, le=100_000)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_lease_seconds: float = Field(default=30.0, gt=0, le=3_600)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_delivery: bool = True
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _any_case(cls, value: object) -> object:
         """`INFO` reads as `info`, as logging itself takes either."""
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("secrets_dir", mode="before")
+    @field_validator("secrets_dir", "webhook_encryption_key", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
-        """An empty `PAVED_SECRETS_DIR` means unset (not the working directory)."""
+        """An empty `PAVED_SECRETS_DIR` means unset (not the working directory); so does an
+        empty key."""
         return None if value == "" else value
 
     @field_validator("allowed_hosts")
@@ -135,6 +155,13 @@ class Settings(BaseSettings):
         """Whether provider settings may reach private, loopback... addresses."""
         if self.provider_allow_private is not None:
             return self.provider_allow_private
+        return not self.production
+
+    @property
+    def webhook_private_allowed(self) -> bool:
+        """Whether webhook URLs may reach private, loopback... addresses."""
+        if self.webhook_allow_private is not None:
+            return self.webhook_allow_private
         return not self.production
 
     @property

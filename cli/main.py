@@ -89,6 +89,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.bootstrap import MISSING_WEBHOOK_KEY
 
     settings = _settings(
         host=args.host,
@@ -97,6 +98,9 @@ def serve(args: argparse.Namespace) -> int:
         demo=False if args.no_demo else None,
     )
     _configure_logging(settings)
+    if settings.production and settings.webhook_encryption_key is None:
+        print(f"paved: {MISSING_WEBHOOK_KEY}", file=sys.stderr)
+        return 2
     if settings.database_url:
         _check_database(settings.database_url)
     if not settings.production and settings.graphiql_enabled:

@@ -11,6 +11,7 @@ from domain.audit.ports import AuditLog
 from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeployerKinds, DeploymentStore
 from domain.events.ports import EventLog
+from domain.webhooks.ports import WebhookOutbound, WebhookStore
 from resolvers.access_loaders import AccessLoaders
 from resolvers.deployment_loaders import DeploymentLoaders
 from resolvers.live_status import LiveStatusLookup
@@ -33,6 +34,9 @@ class Ports:
     live: LiveStatusLookup | None = None
     max_token_days: int = DEFAULT_MAX_TOKEN_DAYS
     """The longest an API token may live (`PAVED_MAX_TOKEN_DAYS`; 0: no limit)."""
+    webhooks: WebhookStore | None = None
+    webhook_targets: WebhookOutbound | None = None
+    """Checks webhook URLs and pings; None where nothing sends webhooks."""
 
 
 @dataclass(slots=True)
@@ -52,6 +56,8 @@ class Context:
     rollouts: Rollouts | None = None
     live: LiveStatusLookup | None = None
     max_token_days: int = DEFAULT_MAX_TOKEN_DAYS
+    webhooks: WebhookStore | None = None
+    webhook_targets: WebhookOutbound | None = None
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -79,4 +85,6 @@ class Context:
             rollouts=ports.rollouts,
             live=ports.live,
             max_token_days=ports.max_token_days,
+            webhooks=ports.webhooks,
+            webhook_targets=ports.webhook_targets,
         )

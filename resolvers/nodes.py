@@ -11,7 +11,8 @@ from domain.catalog.records import EnvironmentRecord, TeamRecord, UserRecord
 from domain.catalog.services import ServiceRecord
 from domain.deployments.model import DeploymentRecord
 from domain.events.model import EventRecord
-from resolvers import event_queries
+from domain.webhooks.model import DeliveryRecord, WebhookRecord
+from resolvers import event_queries, webhook_queries
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
 
@@ -24,6 +25,8 @@ NodeRecord = (
     | ApiTokenRecord
     | DeploymentRecord
     | EventRecord
+    | WebhookRecord
+    | DeliveryRecord
 )
 
 
@@ -49,6 +52,10 @@ async def node(context: Context, global_id: str) -> NodeRecord | None:
         return await context.deployment_loaders.by_id.load(pk)
     if type_name == "Event":
         return await event_queries.event(context, pk)
+    if type_name == "Webhook":
+        return await webhook_queries.webhook(context, pk)
+    if type_name == "WebhookDelivery":
+        return await webhook_queries.delivery(context, pk)
     return None
 
 

@@ -24,6 +24,8 @@ from schema.queries import CatalogQuery
 from schema.read_scope import ReadScope
 from schema.service_mutations import ServiceMutation
 from schema.team_mutations import TeamMutation
+from schema.webhook_mutations import WebhookMutation
+from schema.webhooks import Webhook, WebhookDelivery, WebhookQuery
 
 log = logging.getLogger("strawberry.execution")
 _DOCUMENT_CACHE_SIZE = 1024
@@ -53,11 +55,19 @@ class _Schema(strawberry.Schema):
 
 def build_schema() -> strawberry.Schema:
     query = merge_types(
-        "Query", (CatalogQuery, AccessQuery, AuditQuery, DeploymentQuery, EventQuery)
+        "Query",
+        (CatalogQuery, AccessQuery, AuditQuery, DeploymentQuery, EventQuery, WebhookQuery),
     )
     mutation = merge_types(
         "Mutation",
-        (TeamMutation, ServiceMutation, EnvironmentMutation, AccessMutation, DeploymentMutation),
+        (
+            TeamMutation,
+            ServiceMutation,
+            EnvironmentMutation,
+            AccessMutation,
+            DeploymentMutation,
+            WebhookMutation,
+        ),
     )
     return _Schema(
         query=query,
@@ -73,6 +83,8 @@ def build_schema() -> strawberry.Schema:
             Deployment,
             FormerActor,
             Event,
+            Webhook,
+            WebhookDelivery,
         ],
         extensions=[
             lambda: MaskErrors(

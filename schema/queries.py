@@ -11,6 +11,7 @@ from domain.catalog.services import ServiceRecord
 from domain.deployments.model import DeploymentRecord
 from domain.errors import ValidationFailed
 from domain.events.model import EventRecord
+from domain.webhooks.model import DeliveryRecord, WebhookRecord
 from resolvers import catalog_queries as q
 from resolvers import nodes as node_resolvers
 from resolvers.paging import MAX_PAGE_SIZE
@@ -45,6 +46,11 @@ def as_node(record: node_resolvers.NodeRecord) -> Node:
         from schema.events import Event
 
         return Event.from_record(record)
+    if isinstance(record, WebhookRecord | DeliveryRecord):
+        from schema.webhooks import Webhook, WebhookDelivery
+
+        shown = Webhook if isinstance(record, WebhookRecord) else WebhookDelivery
+        return shown.from_record(record)
     return _NODE_TYPES[type(record)].from_record(record)
 
 

@@ -28,6 +28,7 @@ class Action(enum.StrEnum):
     READ_AUDIT_LOG = "read the audit log"
     DEPLOY = "deploy this service"
     APPROVE = "approve deployments to this environment"
+    MANAGE_WEBHOOKS = "manage this webhook"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ _OWNED = {
     Action.CHANGE_SERVICE: Scope.WRITE,
     Action.DEPLOY: Scope.DEPLOY,
     Action.APPROVE: Scope.APPROVE,
+    Action.MANAGE_WEBHOOKS: Scope.WRITE,
 }
 
 
@@ -67,7 +69,8 @@ def acts_as_admin(principal: Principal) -> bool:
 
 def decide(principal: Principal, action: Action, teams: Collection[int] = frozenset()) -> Decision:
     """`teams`: for CREATE_SERVICE the new primary owner; for CHANGE_SERVICE and DEPLOY the
-    service's owner teams (primary and contributors); for APPROVE the approver teams."""
+    service's owner teams (primary and contributors); for APPROVE the approver teams; for
+    MANAGE_WEBHOOKS the webhook's team (none: a webhook only admins manage)."""
     if action is Action.READ_CATALOG:
         return _needs(principal, Scope.READ, action)
     if action in _ADMIN_ONLY:

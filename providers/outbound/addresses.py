@@ -76,6 +76,8 @@ def refusal(address: IPAddress, *, allow_private: bool) -> str | None:
 class AddressRule:
     allow_private: bool = False
     """Private, loopback and other non-public addresses are allowed (metadata never is)."""
+    setting: str = "PAVED_PROVIDER_ALLOW_PRIVATE"
+    """The setting that allows them, named in refusals."""
 
     def check_url(self, url: str) -> None:
         """`RefusedAddress` when the URL's host is refused as written: a literal address or
@@ -87,12 +89,12 @@ class AddressRule:
         if name in _METADATA_NAMES:
             raise RefusedAddress(f"{host} is a cloud metadata service")
         if not self.allow_private and (name == "localhost" or name.endswith(".localhost")):
-            raise RefusedAddress(f"{host} is a loopback name" + _HINT)
+            raise RefusedAddress(f"{host} is a loopback name" + _hint("", self.setting))
         literal = _literal(name)
         if literal is not None:
             reason = refusal(literal, allow_private=self.allow_private)
             if reason is not None:
-                raise RefusedAddress(f"{host} is {reason}" + _hint(reason))
+                raise RefusedAddress(f"{host} is {reason}" + _hint(reason, self.setting))
 
     async def addresses(self, host: str, port: int, family: int = 0) -> list[IPAddress]:
         """Every address `host` resolves to now, each one checked: `RefusedAddress` if the
@@ -105,7 +107,7 @@ class AddressRule:
         for address in found:
             reason = refusal(address, allow_private=self.allow_private)
             if reason is not None:
-                raise RefusedAddress(f"{host} resolves to {reason}" + _hint(reason))
+                raise RefusedAddress(f"{host} resolves to {reason}" + _hint(reason, self.setting))
         if not found:
             raise OSError(f"{host} resolves to no address")
         return found
@@ -122,11 +124,8 @@ class AddressRule:
             return
 
 
-_HINT: Final = " (allowed only with PAVED_PROVIDER_ALLOW_PRIVATE=true)"
-
-
-def _hint(reason: str) -> str:
-    return "" if reason == "a cloud metadata address" else _HINT
+def _hint(reason: str, setting: str) -> str:
+    return "" if reason == "a cloud metadata address" else f" (allowed only with {setting}=true)"
 
 
 async def _lookup(host: str, port: int, family: int) -> list[IPAddress]:

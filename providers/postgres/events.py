@@ -12,7 +12,7 @@ from domain.events.model import EventActor, EventFilter, EventRecord, EventType,
 from domain.events.visibility import EventVisibility
 from providers.postgres.keyset import Params
 
-_COLUMNS = (
+COLUMNS = (
     "id, type, occurred_at, actor_kind, actor_id, actor_name, request_id, subject_kind, "
     "subject_id, service_id, team_id, environment_id, deployment_id, data"
 )
@@ -85,7 +85,7 @@ class PostgresEventLog:
             *_conditions(event_filter, visibility, params),
         ]
         found = await self._pool.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(conditions)} "
+            f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(conditions)} "
             f"ORDER BY id LIMIT {params.add(limit)}",
             *params.values,
         )
@@ -104,7 +104,7 @@ class PostgresEventLog:
 
     async def by_ids(self, ids: Sequence[int]) -> list[EventRecord | None]:
         found = await self._pool.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE id = ANY($1::bigint[])", list(ids)
+            f"SELECT {COLUMNS} FROM events WHERE id = ANY($1::bigint[])", list(ids)
         )
         by_id = {row["id"]: event(row) for row in found}
         return [by_id.get(event_id) for event_id in ids]

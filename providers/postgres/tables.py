@@ -4,6 +4,9 @@ them: the catalog, its deployments and the events about them."""
 from __future__ import annotations
 
 CATALOG_TABLES = (
+    "webhook_dispatch",
+    "webhook_deliveries",
+    "webhooks",
     "events",
     "deployment_approvals",
     "deployment_events",

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx2 as httpx
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from api.bootstrap import Overrides
@@ -27,6 +29,9 @@ def test_settings(migrated_url: str) -> Settings:
         pool_max_size=8,
         fast_reads="verify",
         rollout_poll_seconds=0.05,
+        # The webhook tests run apps of their own that deliver.
+        webhook_delivery=False,
+        webhook_encryption_key=SecretStr(Fernet.generate_key().decode()),
     )
 
 

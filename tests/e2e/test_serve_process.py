@@ -19,6 +19,7 @@ from typing import IO, Any
 import asyncpg
 import httpx2 as httpx
 import psutil  # type: ignore[import-untyped]
+from cryptography.fernet import Fernet
 
 from domain.access.model import Scope
 from providers.postgres.access_store import PostgresAccessStore
@@ -293,7 +294,12 @@ def _serve_on(dsn: str, workdir: Path) -> dict[str, int]:
     with (
         httpx.Client() as client,
         paved_serve(
-            workdir, data_dir, "url-production", DATABASE_URL=dsn, PAVED_ENV="production"
+            workdir,
+            data_dir,
+            "url-production",
+            DATABASE_URL=dsn,
+            PAVED_ENV="production",
+            PAVED_WEBHOOK_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         ) as served,
     ):
         served.wait_ready(client)
