@@ -6,7 +6,11 @@
   (`domain.webhooks.matching`) and advances it, in one transaction: each event is dispatched
   exactly once. Event ids follow commit order, so reading after the position misses nothing.
 - `claim`: due deliveries leased to one worker (`leased_until`, FOR UPDATE SKIP LOCKED): no two
-  workers send one at the same time, and a lease left by a process that died expires.
+  workers send one at the same time, and a lease left by a process that died expires. While a
+  webhook is failing (a run of consecutive failures), only its oldest waiting delivery is sent,
+  as a probe on its own retry schedule; the others wait instead of failing too, and are all due
+  again as soon as a delivery succeeds. A receiver that is down for a while is thus neither
+  flooded nor disabled by the backlog, and catches up as soon as it is back.
 - `record`: an attempt's outcome, only while the lease is still the worker's; retries are
   scheduled, a webhook failing too often (or answered 410 Gone) is disabled with a
   WEBHOOK_DISABLED event in the same transaction.
@@ -38,6 +42,9 @@ WITH due AS (
     SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
     WHERE d.state IN ('PENDING', 'RETRYING') AND d.next_attempt_at <= clock_timestamp()
       AND (d.leased_until IS NULL OR d.leased_until < clock_timestamp()) AND w.active
+      AND (w.consecutive_failures = 0 OR d.id = (
+          SELECT min(p.id) FROM webhook_deliveries p
+          WHERE p.webhook_id = d.webhook_id AND p.state IN ('PENDING', 'RETRYING')))
     ORDER BY d.next_attempt_at, d.id
     LIMIT $3
     FOR UPDATE OF d SKIP LOCKED
@@ -229,10 +236,13 @@ async def _count_on_webhook(
     the run reaches the limit."""
     if attempt.delivered:
         # Writes (and locks) the webhook's row only to end a run of failures: deliveries to
-        # one webhook do not queue behind each other on it.
+        # one webhook do not queue behind each other on it. The deliveries that waited
+        # during the run are due at once.
         await connection.execute(
-            "UPDATE webhooks SET consecutive_failures = 0 "
-            "WHERE id = $1 AND consecutive_failures > 0",
+            "WITH ended AS (UPDATE webhooks SET consecutive_failures = 0 "
+            "               WHERE id = $1 AND consecutive_failures > 0 RETURNING id) "
+            "UPDATE webhook_deliveries d SET next_attempt_at = clock_timestamp() FROM ended "
+            "WHERE d.webhook_id = ended.id AND d.state = 'RETRYING'",
             webhook_id,
         )
         return

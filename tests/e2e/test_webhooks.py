@@ -3,6 +3,8 @@ delivery worker of a served app on the test database, and the graph that manages
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -418,3 +420,39 @@ async def test_an_update_is_checked_like_a_creation(gql: GraphQLClient) -> None:
         "query($id: ID!) { node(id: $id) { ... on Webhook { url version } } }", id=webhook["id"]
     )
     assert shown["node"] == {"url": inbox.url, "version": 1}
+
+
+async def _until(pool: asyncpg.Pool, condition: str) -> None:
+    """Until the SQL `condition` on the one webhook holds (a deadline against hanging)."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while not await pool.fetchval(f"SELECT {condition} FROM webhooks"):
+        assert asyncio.get_running_loop().time() < deadline, condition
+        await asyncio.sleep(0.02)
+
+
+async def test_a_receiver_that_was_down_gets_the_backlog_once_it_is_back(
+    gql: GraphQLClient, test_settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """While a webhook fails, only its oldest delivery is tried (on its retry schedule); the
+    others wait without failing, and all are sent as soon as the probe gets through."""
+    with receiver() as inbox:
+        await create_webhook(gql, inbox)
+        inbox.answer_next(*[Answer(503, b"down")] * 1000)
+        settings = test_settings.model_copy(
+            update={"webhook_delivery": True, "webhook_poll_seconds": 0.02}
+        )
+        async with started_app(settings, Overrides(webhook_backoff_scale=0.02)):
+            await create_team(gql, "first")
+            await _until(pool, "consecutive_failures > 0")
+            for index in range(9):
+                await create_team(gql, f"later-{index}")
+            await _until(pool, "consecutive_failures >= 3")
+            inbox.script.clear()
+            await eventually(lambda: len(inbox.accepted) == 10)
+        sent = Counter(message.headers["webhook-id"] for message in inbox.messages)
+        # Every failed attempt was the probe's: one event tried again and again, the nine
+        # others sent once each, after it got through.
+        [(_, probe_attempts)] = [(id_, count) for id_, count in sent.items() if count > 1]
+        assert probe_attempts >= 4
+        assert sorted(sent.values()) == [1] * 9 + [probe_attempts]
+        assert await pool.fetchval("SELECT consecutive_failures FROM webhooks") == 0

@@ -63,6 +63,8 @@ async def catalog_state(pool: asyncpg.Pool) -> tuple[dict[str, int], int, object
 
 DEPLOYMENT_TABLES = ("deployments", "deployment_events", "deployment_approvals")
 HISTORY_TABLES = (*DEPLOYMENT_TABLES, "events")
+NOT_DEMO_TABLES = ("webhooks", "webhook_deliveries", "webhook_dispatch")
+"""Tables the demo never fills (webhooks are made by people, not loaded)."""
 
 
 def expected_counts() -> dict[str, int]:
@@ -88,7 +90,8 @@ def check_history_counts(found: dict[str, int]) -> None:
     assert found["deployment_events"] >= 2 * found["deployments"]
     assert found["deployment_approvals"] >= 50
     assert found["events"] > 0
-    assert {k: v for k, v in found.items() if k not in HISTORY_TABLES} == expected_counts()
+    loaded = {k: v for k, v in found.items() if k not in HISTORY_TABLES + NOT_DEMO_TABLES}
+    assert loaded == expected_counts()
 
 
 # Loading it.
