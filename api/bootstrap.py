@@ -20,6 +20,7 @@ from api.authentication import Authenticator
 from api.oidc import OidcVerifier
 from api.settings import Settings
 from demo.organisation import load_demo_if_empty
+from domain.events.ports import EventLog
 from providers.deployers.registry import DeployerRegistry
 from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import ProviderPolicy
@@ -31,10 +32,12 @@ from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
+from providers.postgres.notifications import PostgresWakeups
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.writes import PostgresCatalogWriter
 from resolvers.context import Ports
 from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvironment
+from resolvers.event_feed import EventFeed
 from resolvers.live_status import LiveStatusLookup
 from resolvers.rollouts import Rollouts
 from schema.build import build_schema
@@ -62,6 +65,7 @@ class Container:
     rollouts: Rollouts
     deployers: DeployersByEnvironment
     live: LiveStatusLookup
+    feed: EventFeed
 
 
 @asynccontextmanager
@@ -91,13 +95,22 @@ async def database(
     settings: Settings, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
 ) -> AsyncIterator[asyncpg.Pool]:
     """A pool on the migrated database (`database_url`), closed on exit."""
+    async with _database(settings, min_size, max_size, query_logger) as (_, pool):
+        yield pool
+
+
+@asynccontextmanager
+async def _database(
+    settings: Settings, min_size: int, max_size: int, query_logger: QueryLogger | None
+) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
+    """The migrated database's URL and a pool on it, closed on exit."""
     async with database_url(settings) as dsn:
         await migrate(dsn)
         pool = await create_pool(
             dsn, min_size=min_size, max_size=max_size, query_logger=query_logger
         )
         try:
-            yield pool
+            yield dsn, pool
         finally:
             await pool.close()
 
@@ -131,16 +144,21 @@ async def running(
     settings: Settings, overrides: Overrides | None = None
 ) -> AsyncIterator[Container]:
     overrides = overrides or Overrides()
-    async with database(
+    async with _database(
         settings,
-        min_size=settings.pool_min_size,
-        max_size=max(settings.pool_min_size, settings.pool_max_size),
-        query_logger=overrides.query_logger,
-    ) as pool:
+        settings.pool_min_size,
+        max(settings.pool_min_size, settings.pool_max_size),
+        overrides.query_logger,
+    ) as (dsn, pool):
         ports = build_ports(settings, pool)
         rollouts, live, deployers = _providers(settings, overrides, ports)
-        ports = dataclasses.replace(ports, rollouts=rollouts, live=live)
+        # The feed reads on a connection of its own: outside the request pool (and what
+        # counts its statements), the same one statement per wake-up whoever subscribes.
+        feed_pool = await create_pool(dsn, min_size=1, max_size=1)
+        feed = event_feed(settings, dsn, PostgresEventLog(feed_pool))
+        ports = dataclasses.replace(ports, rollouts=rollouts, live=live, feed=feed)
         try:
+            await feed.start()
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
             resumed = await rollouts.resume_unfinished()
@@ -164,9 +182,28 @@ async def running(
                     rollouts=rollouts,
                     deployers=deployers,
                     live=live,
+                    feed=feed,
                 )
         finally:
+            await feed.stop()
+            await feed_pool.close()
             await rollouts.stop()
+
+
+def event_feed(settings: Settings, dsn: str, events: EventLog) -> EventFeed:
+    """This process's live events: woken by `LISTEN` on its own connection, polling as a
+    fallback (`PAVED_EVENT_POLL_SECONDS`)."""
+    wakeups = PostgresWakeups(
+        dsn,
+        check_seconds=max(settings.event_poll_seconds, 1.0),
+        retry_seconds=min(settings.event_poll_seconds, 1.0),
+    )
+    return EventFeed(
+        events,
+        wakeups,
+        poll_seconds=settings.event_poll_seconds,
+        queue_size=settings.subscriber_queue_size,
+    )
 
 
 def provider_policy(settings: Settings) -> ProviderPolicy:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -66,6 +67,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.server import PavedServer
 
     settings = _settings(
         host=args.host,
@@ -80,8 +82,9 @@ def serve(args: argparse.Namespace) -> int:
         logging.getLogger("paved").info(
             "GraphiQL at http://%s:%s/graphql", settings.host, settings.port
         )
+    app = create_app(settings, tune_gc=True)
     config = uvicorn.Config(
-        create_app(settings, tune_gc=True),
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -89,12 +92,12 @@ def serve(args: argparse.Namespace) -> int:
         lifespan="on",
         log_level=settings.log_level,
         access_log=False,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_seconds),
     )
     # Ctrl-C: uvicorn shuts down (the database stopped) and then re-raises the signal it
     # caught; end quietly, as `uvicorn.run` does, instead of with a traceback.
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run()
+        PavedServer(config, app).run()
     return 0
 
 

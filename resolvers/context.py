@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from domain.access.model import Principal
@@ -13,6 +14,7 @@ from domain.deployments.ports import DeployerKinds, DeploymentStore
 from domain.events.ports import EventLog
 from resolvers.access_loaders import AccessLoaders
 from resolvers.deployment_loaders import DeploymentLoaders
+from resolvers.event_feed import EventFeed, StreamPosition
 from resolvers.live_status import LiveStatusLookup
 from resolvers.loaders import Loaders
 from resolvers.rollouts import Rollouts
@@ -33,6 +35,8 @@ class Ports:
     live: LiveStatusLookup | None = None
     max_token_days: int = DEFAULT_MAX_TOKEN_DAYS
     """The longest an API token may live (`PAVED_MAX_TOKEN_DAYS`; 0: no limit)."""
+    feed: EventFeed | None = None
+    """This process's live events; None where nothing subscribes (commands)."""
 
 
 @dataclass(slots=True)
@@ -52,6 +56,12 @@ class Context:
     rollouts: Rollouts | None = None
     live: LiveStatusLookup | None = None
     max_token_days: int = DEFAULT_MAX_TOKEN_DAYS
+    feed: EventFeed | None = None
+    reauthenticate: Callable[[], Awaitable[Principal]] | None = None
+    """A subscription's: who its credential stands for now (raises Unauthenticated once it
+    was revoked or expired); None where the principal cannot change (the local admin)."""
+    stream: StreamPosition | None = None
+    """A subscription's resume point and delivered position, for its transport."""
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -79,4 +89,5 @@ class Context:
             rollouts=ports.rollouts,
             live=ports.live,
             max_token_days=ports.max_token_days,
+            feed=ports.feed,
         )

@@ -1,0 +1,208 @@
+"""What both subscription transports (WebSocket, SSE) share: the same checks as a query's
+before anything is subscribed, the per-actor limit, the subscriber's context, the shape of
+each result, and ending every open subscription at shutdown.
+
+Refusals happen in this order, all before any SQL: the credential (by the caller), the
+document (trusted documents, size, depth, aliases, node estimate, introspection), the
+operation type (only subscriptions), the rate limit, the per-actor limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError, OperationType
+from strawberry import Schema
+from strawberry.types.execution import ExecutionResult
+
+from api.authentication import Authenticator
+from api.graphql_http import INTERNAL_ERROR, GraphQLEndpoint
+from api.http_requests import RequestError
+from domain.access.model import LOCAL_ADMIN, Principal
+from domain.errors import ErrorCode
+from resolvers.context import Context, Ports
+from resolvers.event_feed import StreamPosition
+
+log = logging.getLogger(__name__)
+
+
+def actor_key(principal: Principal, address: str | None) -> str:
+    """Whose subscriptions are counted together: the actor, or for the local admin (no
+    credential, development only) its client address."""
+    if principal.actor_id is not None:
+        return f"{principal.kind}:{principal.actor_id}"
+    return f"{principal.kind}@{address or 'unknown'}"
+
+
+@dataclass(slots=True)
+class Subscriber:
+    """Who subscribes, as a transport found out."""
+
+    principal: Principal
+    authorization: str | None
+    """The credential as sent, checked again while the subscription runs."""
+    address: str | None
+    request_id: str | None = None
+    resume_after: str | None = None
+
+
+@dataclass(slots=True)
+class Running:
+    """A subscription started: its results, as JSON-ready payloads, and its position."""
+
+    results: AsyncGenerator[dict[str, Any], None]
+    stream: StreamPosition
+    release: Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Open:
+    per_actor: Counter[str] = field(default_factory=Counter)
+
+
+class Subscriptions:
+    def __init__(
+        self,
+        schema: Schema,
+        endpoint: GraphQLEndpoint,
+        ports: Ports,
+        authenticator: Authenticator,
+        *,
+        per_actor: int,
+        per_connection: int,
+        keepalive_seconds: float,
+    ) -> None:
+        self._schema = schema
+        self._endpoint = endpoint
+        self._ports = ports
+        self.authenticator = authenticator
+        self.per_actor = per_actor
+        self.per_connection = per_connection
+        self.keepalive_seconds = keepalive_seconds
+        self._open = _Open()
+        self.closing = asyncio.Event()
+        """Set at shutdown: every transport ends its subscriptions."""
+        self._transports: set[asyncio.Task[Any]] = set()
+
+    def open_for(self, principal: Principal, address: str | None) -> int:
+        return self._open.per_actor[actor_key(principal, address)]
+
+    @contextlib.asynccontextmanager
+    async def transport(self) -> AsyncIterator[None]:
+        """Around a WebSocket connection or an SSE stream: shutdown waits for it to end."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._transports.add(task)
+        try:
+            yield
+        finally:
+            self._transports.discard(task)
+
+    async def close_all(self, grace_seconds: float = 2.0) -> None:
+        """Ask every transport to end its subscriptions (WebSockets close with 1001, SSE
+        streams send `complete`) and wait, at most `grace_seconds`, for them to do so."""
+        self.closing.set()
+        pending = [task for task in self._transports if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=grace_seconds)
+
+    async def start(self, params: dict[str, Any], subscriber: Subscriber) -> Running:
+        """Check and start the subscription `params` (query, variables...) asks for; raises
+        RequestError for anything refused."""
+        principal = subscriber.principal
+        query, operation_name, variables, checked = self._endpoint.checked_document(
+            params, principal
+        )
+        operation = checked.operation
+        if operation is not None and operation.operation is not OperationType.SUBSCRIPTION:
+            raise RequestError(
+                400,
+                f"only subscriptions are served here; send {operation.operation.value} "
+                "operations over HTTP (POST /graphql with application/json)",
+            )
+        actor = actor_key(principal, subscriber.address)
+        self._endpoint.charge(actor, max(checked.nodes, 1))
+        if self._open.per_actor[actor] >= self.per_actor:
+            raise RequestError(
+                429,
+                f"you have {self.per_actor} subscriptions open, the limit; end one first",
+                ErrorCode.RATE_LIMITED,
+                extensions={"limit": "max_subscriptions_per_actor"},
+            )
+        self._open.per_actor[actor] += 1
+        released = False
+
+        async def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._open.per_actor[actor] -= 1
+                if self._open.per_actor[actor] <= 0:
+                    del self._open.per_actor[actor]
+
+        try:
+            stream = StreamPosition(resume_after=subscriber.resume_after)
+            context = self._context(subscriber, stream)
+            result = await self._schema.subscribe(
+                query, variables, context_value=context, operation_name=operation_name
+            )
+        except BaseException:
+            await release()
+            raise
+        if isinstance(result, ExecutionResult):
+            await release()
+            raise _refused(result)
+        return Running(self._payloads(result, subscriber), stream, release)
+
+    def _context(self, subscriber: Subscriber, stream: StreamPosition) -> Context:
+        context = Context.for_request(self._ports, subscriber.principal, subscriber.request_id)
+        context.stream = stream
+        if subscriber.principal is not LOCAL_ADMIN:
+            authenticator, authorization = self.authenticator, subscriber.authorization
+            context.reauthenticate = lambda: authenticator.principal(authorization)
+        return context
+
+    async def _payloads(
+        self, results: AsyncGenerator[ExecutionResult, None], subscriber: Subscriber
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        try:
+            async for result in results:
+                yield payload(result, subscriber.request_id)
+        finally:
+            await results.aclose()
+
+
+def _refused(result: ExecutionResult) -> RequestError:
+    """A document that did not validate, or whose variables did not fit."""
+    errors = [formatted(error, None) for error in result.errors or ()]
+    refused = RequestError(400, errors[0]["message"] if errors else "refused", ErrorCode.VALIDATION)
+    refused.error = errors[0] if errors else refused.error
+    return refused
+
+
+def formatted(error: GraphQLError, request_id: str | None) -> dict[str, Any]:
+    shown: dict[str, Any] = dict(error.formatted)
+    if error.original_error is None and error.message == INTERNAL_ERROR:
+        shown["extensions"] = {"code": ErrorCode.INTERNAL.value, "requestId": request_id}
+    elif not shown.get("extensions", {}).get("code"):
+        shown["extensions"] = {"code": ErrorCode.VALIDATION.value, **shown.get("extensions", {})}
+    return shown
+
+
+def payload(result: ExecutionResult, request_id: str | None) -> dict[str, Any]:
+    """One result as sent: `data`, and `errors` when there are any."""
+    sent: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        sent["errors"] = [formatted(error, request_id) for error in result.errors]
+    return sent
+
+
+def ends_stream(sent: dict[str, Any]) -> bool:
+    """Whether a result says the subscription failed (no data, only errors): nothing follows."""
+    return sent.get("data") is None and bool(sent.get("errors"))

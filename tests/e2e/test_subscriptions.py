@@ -1,0 +1,415 @@
+"""Subscriptions on `/graphql` with real clients against the app served on a socket: WebSocket
+(graphql-transport-ws) and Server-Sent Events, live events, replay and resume, permissions,
+limits and hardening, slow subscribers, and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx2 as httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from api.settings import Settings
+from domain.access.model import Scope
+from domain.events.cursors import event_cursor
+from tests.support.access import seed, token
+from tests.support.graphql import GraphQLClient
+from tests.support.served import Served, served_app
+from tests.support.statements import StatementLog
+from tests.support.subscribers import sse_stream, ws_client
+
+EVENTS = "subscription($after: String) { events(after: $after) { type cursor data } }"
+TEAM_EVENTS = (
+    "subscription($after: String) { events(after: $after, filter: {types: [TEAM_CREATED]}) "
+    "{ cursor data } }"
+)
+
+
+def settings_for(url: str, **changes: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": url,
+        "demo": False,
+        "pool_min_size": 1,
+        "pool_max_size": 6,
+        "rollout_poll_seconds": 0.05,
+        "event_poll_seconds": 0.2,
+        "subscription_keepalive_seconds": 0.5,
+        "max_subscriptions_per_actor": 3,
+        "max_subscriptions_per_connection": 2,
+        "subscriber_queue_size": 30,
+        **changes,
+    }
+    return Settings(**values)
+
+
+@pytest.fixture(scope="module")
+async def served(migrated_url: str, statements: StatementLog) -> AsyncIterator[Served]:
+    from api.bootstrap import Overrides
+
+    async with served_app(
+        settings_for(migrated_url), Overrides(query_logger=statements.record)
+    ) as served:
+        yield served
+
+
+@pytest.fixture
+async def server(served: Served, pool: asyncpg.Pool) -> Served:
+    """The served app over an empty catalog (ids start again at 1)."""
+    await served.container.rollouts.forget_everything()
+    served.container.feed.position = 0
+    return served
+
+
+@pytest.fixture
+async def http(server: Served) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url.removesuffix("/graphql")) as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
+
+
+async def create_team(gql: GraphQLClient, slug: str) -> None:
+    created = await gql.mutate("createTeam", "team { slug }", slug=slug, name=slug)
+    assert created["errors"] == [], created
+
+
+async def cursors_in_outbox(pool: asyncpg.Pool, type_: str = "TEAM_CREATED") -> list[str]:
+    rows = await pool.fetch("SELECT id FROM events WHERE type = $1 ORDER BY id", type_)
+    return [event_cursor(row["id"]) for row in rows]
+
+
+# --- live events over both transports ---------------------------------------------------
+
+
+async def test_websocket_events_arrive_live_after_mutations(
+    server: Served, gql: GraphQLClient
+) -> None:
+    async with ws_client(server.ws_url) as ws:
+        await ws.subscribe("1", EVENTS)
+        await asyncio.sleep(0.05)  # subscribed before the change commits
+        await create_team(gql, "pay")
+        first = await ws.next_payload()
+        assert first["data"]["events"]["type"] == "TEAM_CREATED"
+        assert first["data"]["events"]["data"]["slug"] == "pay"
+        await create_team(gql, "web")
+        second = await ws.next_payload()
+        assert second["data"]["events"]["data"]["slug"] == "web"
+        await ws.send({"id": "1", "type": "complete"})
+        await ws.send({"type": "ping"})
+        assert (await ws.receive())["type"] == "pong"
+
+
+async def test_sse_events_arrive_live_with_their_cursor_as_id(
+    server: Served, http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    async with sse_stream(http, server.url, EVENTS) as stream:
+        assert stream.response.headers["content-type"].startswith("text/event-stream")
+        await create_team(gql, "pay")
+        event = await stream.next_event()
+        assert event.event == "next"
+        sent = event.payload["data"]["events"]
+        assert sent["type"] == "TEAM_CREATED"
+        assert event.id == sent["cursor"]
+
+
+async def test_queries_and_mutations_over_http_are_unchanged(
+    server: Served, gql: GraphQLClient, http: httpx.AsyncClient
+) -> None:
+    await create_team(gql, "pay")
+    assert (await gql("{ teams { totalCount } }"))["teams"]["totalCount"] == 1
+    refused = await http.post("/graphql", json={"query": EVENTS})
+    assert refused.status_code == 400
+    assert "errors" in refused.json()
+
+
+# --- replay, the seam, resume -------------------------------------------------------------
+
+
+async def test_after_replays_then_goes_live(
+    server: Served, http: httpx.AsyncClient, gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    for slug in ("a", "b", "c"):
+        await create_team(gql, slug)
+    first, *_ = await cursors_in_outbox(pool)
+    async with sse_stream(http, server.url, TEAM_EVENTS, {"after": first}) as stream:
+        replayed = [(await stream.next_event()).payload["data"]["events"] for _ in range(2)]
+        assert [event["data"]["slug"] for event in replayed] == ["b", "c"]
+        await create_team(gql, "d")
+        live = (await stream.next_event()).payload["data"]["events"]
+        assert live["data"]["slug"] == "d"
+
+
+async def test_events_committed_while_a_subscriber_reconnects_are_neither_lost_nor_doubled(
+    server: Served, http: httpx.AsyncClient, gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    """A writer commits without pause while the subscriber reads a few events, disconnects
+    and resumes after the last one it received, twice: every event arrives exactly once."""
+    total = 24
+    received: list[str] = []
+
+    async def write() -> None:
+        for index in range(total):
+            await create_team(gql, f"t{index}")
+
+    writer = asyncio.create_task(write())
+    after: str | None = None
+    try:
+        for until in (5, 12, total):
+            async with sse_stream(http, server.url, TEAM_EVENTS, {"after": after}) as stream:
+                while len(received) < until:
+                    event = await stream.next_event()
+                    received.append(event.payload["data"]["events"]["cursor"])
+                    assert event.id == received[-1]
+            after = received[-1]
+    finally:
+        await writer
+    assert len(received) == len(set(received)) == total
+    assert received == await cursors_in_outbox(pool)
+
+
+async def test_last_event_id_resumes_after_that_event(
+    server: Served, http: httpx.AsyncClient, gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    for slug in ("a", "b", "c"):
+        await create_team(gql, slug)
+    first, second, third = await cursors_in_outbox(pool)
+    # The document says nothing of `after`: a reconnecting EventSource sends the header.
+    query = "subscription { events { cursor data } }"
+    async with sse_stream(http, server.url, query, headers={"Last-Event-ID": first}) as stream:
+        assert [(await stream.next_event()).id for _ in range(2)] == [second, third]
+    async with sse_stream(http, server.url, query, headers={"Last-Event-ID": "nope"}) as stream:
+        refused = await stream.next_event()
+        assert refused.payload["errors"][0]["extensions"]["code"] == "VALIDATION"
+        assert (await stream.next_event()).event == "complete"
+
+
+# --- permissions ------------------------------------------------------------------------------
+
+
+async def _webhook_event(pool: asyncpg.Pool, team: str) -> None:
+    """An event about a webhook of `team` (written as the webhooks will write theirs)."""
+    await pool.execute(
+        "INSERT INTO events (type, subject_kind, subject_id, team_id, data) "
+        "SELECT 'WEBHOOK_DISABLED', 'Webhook', 1, id, '{\"reason\": \"gone\"}' FROM teams "
+        "WHERE slug = $1",
+        team,
+    )
+    await pool.execute("SELECT pg_notify('paved_events', '0')")
+
+
+async def test_an_event_about_another_teams_webhook_is_never_sent(
+    server: Served, gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    store = await seed(gql, pool)
+    ana = await token(store, Scope.READ, user="ana")  # in `pay`, not in `web`
+    bob = await token(store, Scope.READ, user="bob")  # in `web`
+    async with (
+        ws_client(server.ws_url, f"Bearer {ana}") as outsider,
+        ws_client(server.ws_url, f"Bearer {bob}") as member,
+    ):
+        for ws in (outsider, member):
+            await ws.subscribe("1", EVENTS)
+        await asyncio.sleep(0.05)
+        await _webhook_event(pool, "web")
+        await create_team(gql, "after-the-webhook-event")
+        assert (await member.next_payload())["data"]["events"]["type"] == "WEBHOOK_DISABLED"
+        assert (await member.next_payload())["data"]["events"]["type"] == "TEAM_CREATED"
+        # The outsider's next event is the one after it: the webhook's was left out.
+        assert (await outsider.next_payload())["data"]["events"]["type"] == "TEAM_CREATED"
+
+
+async def test_a_revoked_token_ends_the_subscription_at_the_next_event(
+    server: Served, gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    store = await seed(gql, pool)
+    ana = await token(store, Scope.READ, user="ana")
+    async with ws_client(server.ws_url, f"Bearer {ana}") as ws:
+        await ws.subscribe("1", EVENTS)
+        await asyncio.sleep(0.05)
+        await create_team(gql, "one")
+        assert (await ws.next_payload())["data"]["events"]["type"] == "TEAM_CREATED"
+        await pool.execute("UPDATE api_tokens SET revoked_at = now()")
+        await create_team(gql, "two")
+        ended = await ws.receive()
+        assert ended["type"] == "error", ended
+        assert ended["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_production_refuses_subscribers_without_credentials(
+    migrated_url: str, pool: asyncpg.Pool
+) -> None:
+    settings = settings_for(migrated_url, env="production", allowed_hosts=("127.0.0.1",))
+    async with served_app(settings) as served:
+        async with httpx.AsyncClient() as http:
+            refused = await http.post(
+                served.url, json={"query": EVENTS}, headers={"Accept": "text/event-stream"}
+            )
+            assert refused.status_code == 401
+        with pytest.raises(ConnectionClosed) as closed:
+            async with ws_client(served.ws_url):
+                pass
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4403
+
+
+# --- hardening and limits -----------------------------------------------------------------------
+
+
+HOSTILE = {
+    "too deep": "subscription { events { "
+    + "deployment { service { " * 8
+    + "slug"
+    + " } }" * 8
+    + " } }",
+    "too many aliases": "subscription { events { "
+    + " ".join(f"a{i}: cursor" for i in range(40))
+    + " } }",
+    "does not parse": "subscription { events { ",
+    "a query": "{ teams { totalCount } }",
+}
+
+
+@pytest.mark.parametrize("document", HOSTILE.values(), ids=HOSTILE.keys())
+async def test_hostile_documents_are_refused_before_any_sql(
+    server: Served, http: httpx.AsyncClient, statements: StatementLog, document: str
+) -> None:
+    with statements.capture() as executed:
+        refused = await http.post(
+            "/graphql", json={"query": document}, headers={"Accept": "text/event-stream"}
+        )
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["errors"][0]["extensions"]["code"] in ("VALIDATION", "BAD_REQUEST")
+        async with ws_client(server.ws_url) as ws:
+            await ws.subscribe("1", document)
+            message = await ws.receive()
+            assert message["type"] == "error", message
+    assert executed == []
+
+
+async def test_open_subscriptions_are_limited_per_actor_and_per_connection(
+    server: Served, http: httpx.AsyncClient, gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    store = await seed(gql, pool)
+    ana = {"Authorization": f"Bearer {await token(store, Scope.READ, user='ana')}"}
+    async with (
+        sse_stream(http, server.url, EVENTS, headers=ana),
+        sse_stream(http, server.url, EVENTS, headers=ana),
+        sse_stream(http, server.url, EVENTS, headers=ana),
+    ):
+        over = await http.post(
+            "/graphql", json={"query": EVENTS}, headers={"Accept": "text/event-stream", **ana}
+        )
+        assert over.status_code == 429
+        assert over.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    async with ws_client(server.ws_url) as ws:
+        for operation_id in ("1", "2", "3"):
+            await ws.subscribe(operation_id, EVENTS)
+        refused = await ws.receive()
+        assert (refused["id"], refused["type"]) == ("3", "error")
+        assert refused["payload"][0]["extensions"]["limit"] == "max_subscriptions_per_connection"
+
+
+async def test_a_subscriber_that_falls_behind_is_dropped(
+    server: Served, gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    """More events at once than its queue holds (30 here): the subscriber is dropped with an
+    error instead of buffered without bound; the others go on."""
+    async with ws_client(server.ws_url) as ws, ws_client(server.ws_url) as other:
+        await ws.subscribe("1", EVENTS)
+        await other.subscribe(
+            "1", "subscription { events(filter: {types: [TEAM_CREATED]}) { type } }"
+        )
+        await asyncio.sleep(0.05)
+        await pool.execute(
+            "INSERT INTO events (type, subject_kind, subject_id) "
+            "SELECT 'SERVICE_UPDATED', 'Service', n FROM generate_series(1, 100) AS n"
+        )
+        await pool.execute("SELECT pg_notify('paved_events', '0')")
+        dropped = await ws.receive()
+        assert dropped["type"] == "error", dropped
+        assert dropped["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+        await create_team(gql, "still-served")
+        assert (await other.next_payload())["data"]["events"]["type"] == "TEAM_CREATED"
+
+
+# --- deployments -------------------------------------------------------------------------------
+
+
+async def test_deployment_updated_follows_a_deployment_to_its_end(
+    server: Served, gql: GraphQLClient
+) -> None:
+    from tests.support.deployments import environments
+
+    await create_team(gql, "pay")
+    created = await gql.mutate(
+        "createService", "service { slug }", slug="pay-api", name="pay", owner="pay"
+    )
+    assert created["errors"] == []
+    await environments(gql)
+    query = (
+        'subscription { deploymentUpdated(service: "pay-api", environment: "staging") '
+        "{ version state } }"
+    )
+    async with ws_client(server.ws_url) as ws:
+        await ws.subscribe("1", query)
+        await asyncio.sleep(0.05)
+        deployed = await gql.mutate(
+            "deploy", "deployment { id }", service="pay-api", environment="staging", version="1.0"
+        )
+        assert deployed["errors"] == [], deployed
+        states: list[str] = []
+        while not states or states[-1] not in ("SUCCEEDED", "FAILED"):
+            states.append((await ws.next_payload())["data"]["deploymentUpdated"]["state"])
+        assert states[-1] == "SUCCEEDED"
+        assert states[0] in ("QUEUED", "IN_PROGRESS")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code"),
+    [
+        ('service: "nope"', "NOT_FOUND"),
+        ('environment: "nope"', "NOT_FOUND"),
+        ('deployment: "VGVhbTox"', "NOT_FOUND"),  # a Team's id
+        ('deployment: "!!!"', "NOT_FOUND"),
+        ('after: "forged"', "VALIDATION"),
+    ],
+)
+async def test_bad_arguments_are_typed_errors(
+    server: Served, http: httpx.AsyncClient, arguments: str, code: str
+) -> None:
+    field = "events" if arguments.startswith("after") else "deploymentUpdated"
+    selection = "cursor" if field == "events" else "state"
+    query = f"subscription {{ {field}({arguments}) {{ {selection} }} }}"
+    async with sse_stream(http, server.url, query) as stream:
+        refused = await stream.next_event()
+        assert refused.payload["errors"][0]["extensions"]["code"] == code, refused.payload
+        assert (await stream.next_event()).event == "complete"
+
+
+# --- shutdown ---------------------------------------------------------------------------------
+
+
+async def test_shutdown_closes_websockets_with_1001_and_ends_sse_streams(
+    migrated_url: str, pool: asyncpg.Pool
+) -> None:
+    async with (
+        served_app(settings_for(migrated_url)) as served,
+        httpx.AsyncClient() as http,
+        ws_client(served.ws_url) as ws,
+    ):
+        await ws.subscribe("1", EVENTS)
+        async with sse_stream(http, served.url, EVENTS) as stream:
+            await asyncio.sleep(0.05)
+            await served.shutdown()
+            assert (await stream.next_event()).event == "complete"
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.receive()
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1001
