@@ -119,7 +119,7 @@ class EventFeed:
         page: int = READ_PAGE,
     ) -> None:
         self._events = events
-        self._wakeups = wakeups
+        self.wakeups = wakeups
         self._poll_seconds = poll_seconds
         self._queue_size = queue_size
         self._page = page
@@ -138,7 +138,7 @@ class EventFeed:
     async def start(self) -> None:
         self.position = await self._events.newest()
         self._tasks = [
-            asyncio.create_task(self._wakeups.run(self._wake.set), name="event-feed-listen"),
+            asyncio.create_task(self.wakeups.run(self._wake.set), name="event-feed-listen"),
             asyncio.create_task(self._read_forever(), name="event-feed-read"),
         ]
 

@@ -13,21 +13,25 @@ events: once it was revoked or expired the subscription ends with UNAUTHENTICATE
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from domain.access.model import Forbidden
 from domain.access.policy import Action, decide
-from domain.deployments.model import DeploymentRecord
+from domain.deployments.model import DeploymentRecord, DeploymentState
 from domain.errors import NotFound, PreconditionFailed
 from domain.events.cursors import event_cursor, position_of
 from domain.events.model import EventFilter, EventRecord, EventType
 from domain.events.visibility import EventVisibility
 from resolvers.context import Context
-from resolvers.event_feed import EventFeed, FeedClosed
+from resolvers.event_feed import EventFeed, FeedClosed, FeedSubscription
 from resolvers.global_ids import decode_id
 
 REPLAY_PAGE = 100
 """Events read per statement while replaying."""
+
+UNFINISHED = frozenset(
+    {DeploymentState.QUEUED, DeploymentState.WAITING_APPROVAL, DeploymentState.IN_PROGRESS}
+)
 
 DEPLOYMENT_EVENTS = frozenset(
     {
@@ -59,17 +63,36 @@ async def _visibility(context: Context) -> EventVisibility:
     return EventVisibility.of(context.principal)
 
 
+def _start(context: Context, after: str | None) -> int | None:
+    """The position to replay after: the transport's resume point (SSE's `Last-Event-ID`)
+    over the `after` argument; None: live only."""
+    stream = context.stream
+    if stream is not None and stream.resume_after is not None:
+        after = stream.resume_after
+    return None if after is None else position_of(after)
+
+
 async def events(
     context: Context, event_filter: EventFilter, after: str | None
 ) -> AsyncIterator[EventRecord]:
     """The events matching `event_filter`: those after `after` first (if given), then live."""
     may_subscribe(context)
-    stream = context.stream
-    if stream is not None and stream.resume_after is not None:
-        after = stream.resume_after
-    start = None if after is None else position_of(after)
+    start = _start(context, after)
     feed = _feed(context)
     subscription = feed.subscribe(event_filter.matches)
+    async for event in _delivered(context, feed, subscription, event_filter, start):
+        yield event
+
+
+async def _delivered(
+    context: Context,
+    feed: EventFeed,
+    subscription: FeedSubscription,
+    event_filter: EventFilter,
+    start: int | None,
+) -> AsyncGenerator[EventRecord, None]:
+    """The replay after `start` (if any), then the live events of `subscription` (made
+    before the replay began), each once, in commit order."""
     try:
         delivered = subscription.start if start is None else start
         if start is not None:
@@ -132,23 +155,48 @@ async def _deployment_id(context: Context, global_id: str | None) -> int | None:
     raise NotFound("no such deployment", ["deployment"])
 
 
+def _finished(deployment: DeploymentRecord) -> bool:
+    return deployment.state not in UNFINISHED
+
+
+async def _deployment(context: Context, deployment_id: int) -> DeploymentRecord | None:
+    return (await context.deployments.by_ids([deployment_id])).get(deployment_id)
+
+
 async def deployment_updates(
     context: Context, service: str | None, environment: str | None, deployment: str | None
 ) -> AsyncIterator[DeploymentRecord]:
-    """Each deployment (of `service` in `environment`, or the one `deployment` names) as it
-    is after each change, read again from the store."""
+    """Each deployment (of `service` in `environment`, or all) as it is after each change,
+    read again from the store. With `deployment`, that one only: first as it is when
+    subscribed, then after each change, until it finishes (the subscription then completes)."""
     may_subscribe(context)
+    start = _start(context, None)
     service_id = await _id_of(context, "service", service)
     environment_id = await _id_of(context, "environment", environment)
     deployment_id = await _deployment_id(context, deployment)
     wanted = EventFilter(
         types=DEPLOYMENT_EVENTS, service_id=service_id, environment_id=environment_id
     )
-    async for event in events(context, wanted, None):
-        if event.deployment_id is None:
-            continue
-        if deployment_id is not None and event.deployment_id != deployment_id:
-            continue
-        found = (await context.deployments.by_ids([event.deployment_id])).get(event.deployment_id)
-        if found is not None:
-            yield found
+    feed = _feed(context)
+    subscription = feed.subscribe(wanted.matches)  # before the first read: nothing slips by
+    updates = _delivered(context, feed, subscription, wanted, start)
+    try:
+        if deployment_id is not None and start is None:
+            current = await _deployment(context, deployment_id)
+            if current is not None:
+                yield current
+                if _finished(current):
+                    return
+        async for event in updates:
+            if event.deployment_id is None:
+                continue
+            if deployment_id is not None and event.deployment_id != deployment_id:
+                continue
+            found = await _deployment(context, event.deployment_id)
+            if found is not None:
+                yield found
+                if deployment_id is not None and _finished(found):
+                    return
+    finally:
+        subscription.close()
+        await updates.aclose()

@@ -34,8 +34,9 @@ class Subscription:
 
     @strawberry.subscription(
         description="The deployment after each change (created, state changed, approval "
-        "requested, approved, rejected): those of `service` in `environment`, or the one "
-        "`deployment` names."
+        "requested, approved, rejected): those of `service` in `environment`. With "
+        "`deployment`, that one: first as it is now, then after each change until it "
+        "finishes (SUCCEEDED, FAILED, CANCELED...), when the subscription completes."
     )
     async def deployment_updated(
         self,

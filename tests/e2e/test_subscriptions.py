@@ -5,20 +5,24 @@ limits and hardening, slow subscribers, and shutdown."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import asyncpg
 import httpx2 as httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from api.settings import Settings
+from api.bootstrap import Overrides
 from domain.access.model import Scope
 from domain.events.cursors import event_cursor
+from providers.postgres.notifications import APPLICATION_NAME, PostgresWakeups
 from tests.support.access import seed, token
 from tests.support.graphql import GraphQLClient
-from tests.support.served import Served, served_app
+from tests.support.network import free_port
+from tests.support.processes import clean_environment, paved_command
+from tests.support.served import Served, served_app, served_settings
 from tests.support.statements import StatementLog
 from tests.support.subscribers import sse_stream, ws_client
 
@@ -29,29 +33,10 @@ TEAM_EVENTS = (
 )
 
 
-def settings_for(url: str, **changes: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": url,
-        "demo": False,
-        "pool_min_size": 1,
-        "pool_max_size": 6,
-        "rollout_poll_seconds": 0.05,
-        "event_poll_seconds": 0.2,
-        "subscription_keepalive_seconds": 0.5,
-        "max_subscriptions_per_actor": 3,
-        "max_subscriptions_per_connection": 2,
-        "subscriber_queue_size": 30,
-        **changes,
-    }
-    return Settings(**values)
-
-
 @pytest.fixture(scope="module")
 async def served(migrated_url: str, statements: StatementLog) -> AsyncIterator[Served]:
-    from api.bootstrap import Overrides
-
     async with served_app(
-        settings_for(migrated_url), Overrides(query_logger=statements.record)
+        served_settings(migrated_url), Overrides(query_logger=statements.record)
     ) as served:
         yield served
 
@@ -78,6 +63,14 @@ def gql(http: httpx.AsyncClient) -> GraphQLClient:
 async def create_team(gql: GraphQLClient, slug: str) -> None:
     created = await gql.mutate("createTeam", "team { slug }", slug=slug, name=slug)
     assert created["errors"] == [], created
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the condition never held")
 
 
 async def cursors_in_outbox(pool: asyncpg.Pool, type_: str = "TEAM_CREATED") -> list[str]:
@@ -245,7 +238,7 @@ async def test_a_revoked_token_ends_the_subscription_at_the_next_event(
 async def test_production_refuses_subscribers_without_credentials(
     migrated_url: str, pool: asyncpg.Pool
 ) -> None:
-    settings = settings_for(migrated_url, env="production", allowed_hosts=("127.0.0.1",))
+    settings = served_settings(migrated_url, env="production", allowed_hosts=("127.0.0.1",))
     async with served_app(settings) as served:
         async with httpx.AsyncClient() as http:
             refused = await http.post(
@@ -400,7 +393,7 @@ async def test_shutdown_closes_websockets_with_1001_and_ends_sse_streams(
     migrated_url: str, pool: asyncpg.Pool
 ) -> None:
     async with (
-        served_app(settings_for(migrated_url)) as served,
+        served_app(served_settings(migrated_url)) as served,
         httpx.AsyncClient() as http,
         ws_client(served.ws_url) as ws,
     ):
@@ -413,3 +406,121 @@ async def test_shutdown_closes_websockets_with_1001_and_ends_sse_streams(
                 await ws.receive()
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 1001
+
+
+# --- across processes, and the LISTEN connection ------------------------------------------------
+
+
+async def test_the_listen_connection_recovers_after_it_is_killed(
+    migrated_url: str, pool: asyncpg.Pool
+) -> None:
+    """With polling too slow to matter (a minute), events still arrive after the listening
+    backend was terminated: the feed reconnects and LISTENs again by itself."""
+    settings = served_settings(migrated_url, event_poll_seconds=60)
+    async with (
+        served_app(settings) as served,
+        httpx.AsyncClient(base_url=served.url.removesuffix("/graphql")) as http,
+        ws_client(served.ws_url) as ws,
+    ):
+        gql = GraphQLClient(http)
+        await ws.subscribe("1", EVENTS)
+        await asyncio.sleep(0.05)
+        await create_team(gql, "before")
+        assert (await ws.next_payload())["data"]["events"]["data"]["slug"] == "before"
+        killed = await pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = $1",
+            APPLICATION_NAME,
+        )
+        assert killed >= 1
+        wakeups = served.container.feed.wakeups
+        assert isinstance(wakeups, PostgresWakeups)
+        await until(lambda: wakeups.connections >= 2)
+        await create_team(gql, "after")
+        assert (await ws.next_payload())["data"]["events"]["data"]["slug"] == "after"
+
+
+async def test_a_mutation_on_one_process_reaches_a_subscriber_of_another(
+    server: Served, gql: GraphQLClient, migrated_url: str, tmp_path: Path
+) -> None:
+    """B is `paved serve` in its own process on the same database; A is the served app."""
+    port = free_port()
+    environment = clean_environment(
+        DATABASE_URL=migrated_url, PAVED_DEMO="false", PAVED_PORT=str(port),
+        PAVED_EVENT_POLL_SECONDS="60", PAVED_LOG_LEVEL="warning",
+    )  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        *paved_command(), "serve", cwd=tmp_path, env=environment,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        b = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=b) as http_b:
+            async with asyncio.timeout(60):
+                while True:
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await http_b.get("/readyz")).status_code == 200:
+                            break
+                    await asyncio.sleep(0.1)
+            async with sse_stream(http_b, f"{b}/graphql", EVENTS) as stream:
+                await create_team(gql, "made-on-a")
+                event = await stream.next_event()
+                assert event.payload["data"]["events"]["data"]["slug"] == "made-on-a"
+    finally:
+        process.terminate()
+        async with asyncio.timeout(20):
+            await process.wait()
+
+
+async def test_sql_per_event_does_not_grow_with_subscribers(
+    migrated_url: str, pool: asyncpg.Pool
+) -> None:
+    """One outbox read per wake-up, and no statement per subscriber, for 1 or 8 of them."""
+    statements = StatementLog()
+    settings = served_settings(migrated_url, event_poll_seconds=60, max_subscriptions_per_actor=20)
+    async with (
+        served_app(settings, Overrides(query_logger=statements.record)) as served,
+        httpx.AsyncClient(base_url=served.url.removesuffix("/graphql")) as http,
+    ):
+        gql, feed = GraphQLClient(http), served.container.feed
+        costs = []
+        for count in (1, 8):
+            async with contextlib.AsyncExitStack() as stack:
+                clients = [
+                    await stack.enter_async_context(ws_client(served.ws_url)) for _ in range(count)
+                ]
+                for ws in clients:
+                    await ws.subscribe("1", "subscription { events { type cursor } }")
+                await asyncio.sleep(0.05)
+                reads = feed.reads
+                with statements.capture() as executed:
+                    await create_team(gql, f"team-{count}")
+                    for ws in clients:
+                        assert (await ws.next_payload())["data"]["events"]["type"] == "TEAM_CREATED"
+                costs.append((feed.reads - reads, len(executed)))
+        assert costs[0] == costs[1], costs
+        assert costs[0][0] == 1
+
+
+async def test_following_one_deployment_starts_with_it_and_completes_when_it_finishes(
+    server: Served, gql: GraphQLClient, http: httpx.AsyncClient
+) -> None:
+    from tests.support.deployments import environments
+
+    await create_team(gql, "pay")
+    created = await gql.mutate(
+        "createService", "service { slug }", slug="pay-api", name="pay", owner="pay"
+    )
+    assert created["errors"] == []
+    await environments(gql)
+    deployed = await gql.mutate(
+        "deploy", "deployment { id }", service="pay-api", environment="staging", version="1.0"
+    )
+    query = "subscription($id: ID!) { deploymentUpdated(deployment: $id) { id state } }"
+    variables = {"id": deployed["deployment"]["id"]}
+    async with sse_stream(http, server.url, query, variables) as stream:
+        states = []
+        while (event := await stream.next_event()).event == "next":
+            states.append(event.payload["data"]["deploymentUpdated"]["state"])
+    assert states[-1] == "SUCCEEDED"
+    assert len(states) == len(set(states))

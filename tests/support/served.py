@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -19,6 +20,25 @@ from api.settings import Settings
 from tests.support.network import free_port
 
 HOST = "127.0.0.1"
+
+
+def served_settings(url: str, **changes: Any) -> Settings:
+    """Settings for a served app on database `url`: short intervals, small limits (3
+    subscriptions per actor, 2 per connection, 30 queued events per subscriber)."""
+    values: dict[str, Any] = {
+        "database_url": url,
+        "demo": False,
+        "pool_min_size": 1,
+        "pool_max_size": 6,
+        "rollout_poll_seconds": 0.05,
+        "event_poll_seconds": 0.2,
+        "subscription_keepalive_seconds": 0.5,
+        "max_subscriptions_per_actor": 3,
+        "max_subscriptions_per_connection": 2,
+        "subscriber_queue_size": 30,
+        **changes,
+    }
+    return Settings(**values)
 
 
 @dataclass(frozen=True, slots=True)
