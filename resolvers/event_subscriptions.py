@@ -180,12 +180,13 @@ async def deployment_updates(
     feed = _feed(context)
     subscription = feed.subscribe(wanted.matches)  # before the first read: nothing slips by
     updates = _delivered(context, feed, subscription, wanted, start)
+    shown: DeploymentRecord | None = None
     try:
         if deployment_id is not None and start is None:
-            current = await _deployment(context, deployment_id)
-            if current is not None:
-                yield current
-                if _finished(current):
+            shown = await _deployment(context, deployment_id)
+            if shown is not None:
+                yield shown
+                if _finished(shown):
                     return
         async for event in updates:
             if event.deployment_id is None:
@@ -193,7 +194,9 @@ async def deployment_updates(
             if deployment_id is not None and event.deployment_id != deployment_id:
                 continue
             found = await _deployment(context, event.deployment_id)
-            if found is not None:
+            # An event the first read already reflected shows nothing new.
+            if found is not None and found != shown:
+                shown = found
                 yield found
                 if deployment_id is not None and _finished(found):
                     return
