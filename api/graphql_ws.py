@@ -108,6 +108,8 @@ class _Connection:
             self._closed = True
             raise _Closed
         raw = message.get("text") if message.get("text") is not None else message.get("bytes")
+        if raw is not None and len(raw) > self._subscriptions.max_message_bytes:
+            await self._close(INVALID_MESSAGE, "the message exceeds the request size limit")
         try:
             parsed = orjson.loads(raw) if raw is not None else None
         except orjson.JSONDecodeError:

@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import GraphQLError, OperationType
+from graphql import DocumentNode, GraphQLError, OperationType, validate
 from strawberry import Schema
 from strawberry.types.execution import ExecutionResult
 
@@ -30,6 +30,8 @@ from resolvers.context import Context, Ports
 from resolvers.event_feed import StreamPosition
 
 log = logging.getLogger(__name__)
+
+_VALIDATED_CACHE_SIZE = 1024
 
 
 def actor_key(principal: Principal, address: str | None) -> str:
@@ -85,10 +87,14 @@ class Subscriptions:
         self.per_actor = per_actor
         self.per_connection = per_connection
         self.keepalive_seconds = keepalive_seconds
+        self.max_message_bytes = endpoint.hardening.max_body_bytes
+        """A WebSocket message is held to the size of a request body."""
         self._open = _Open()
         self.closing = asyncio.Event()
         """Set at shutdown: every transport ends its subscriptions."""
         self._transports: set[asyncio.Task[Any]] = set()
+        self._checks: dict[str, asyncio.Future[Principal]] = {}
+        self._valid: dict[str, GraphQLError | None] = {}
 
     def open_for(self, principal: Principal, address: str | None) -> int:
         return self._open.per_actor[actor_key(principal, address)]
@@ -120,12 +126,19 @@ class Subscriptions:
             params, principal
         )
         operation = checked.operation
-        if operation is not None and operation.operation is not OperationType.SUBSCRIPTION:
+        if operation is None:
+            raise RequestError(400, "no single operation to run: name one with `operationName`")
+        if operation.operation is not OperationType.SUBSCRIPTION:
             raise RequestError(
                 400,
                 f"only subscriptions are served here; send {operation.operation.value} "
                 "operations over HTTP (POST /graphql with application/json)",
             )
+        invalid = self._invalid(query, checked.document)
+        if invalid is not None:
+            refused = RequestError(400, invalid.message, ErrorCode.VALIDATION)
+            refused.error = formatted(invalid, subscriber.request_id)
+            raise refused
         actor = actor_key(principal, subscriber.address)
         self._endpoint.charge(actor, max(checked.nodes, 1))
         if self._open.per_actor[actor] >= self.per_actor:
@@ -160,13 +173,34 @@ class Subscriptions:
             raise _refused(result)
         return Running(self._payloads(result, subscriber), stream, release)
 
+    def _invalid(self, query: str, document: DocumentNode) -> GraphQLError | None:
+        """The first error of a document that does not validate against the schema
+        (remembered per text): refused before it is subscribed, like a request error."""
+        if query not in self._valid:
+            errors = validate(self._schema._schema, document)
+            if len(self._valid) >= _VALIDATED_CACHE_SIZE:
+                self._valid.clear()
+            self._valid[query] = errors[0] if errors else None
+        return self._valid[query]
+
     def _context(self, subscriber: Subscriber, stream: StreamPosition) -> Context:
         context = Context.for_request(self._ports, subscriber.principal, subscriber.request_id)
         context.stream = stream
         if subscriber.principal is not LOCAL_ADMIN:
-            authenticator, authorization = self.authenticator, subscriber.authorization
-            context.reauthenticate = lambda: authenticator.principal(authorization)
+            authorization = subscriber.authorization
+            context.reauthenticate = lambda: self._recheck(authorization)
         return context
+
+    async def _recheck(self, authorization: str | None) -> Principal:
+        """Who `authorization` stands for now. The subscribers that share a credential are
+        woken by the same events at the same moment: they share one check (one lookup)."""
+        key = authorization or ""
+        pending = self._checks.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self.authenticator.principal(authorization))
+            self._checks[key] = pending
+            pending.add_done_callback(lambda _: self._checks.pop(key, None))
+        return await asyncio.shield(pending)
 
     async def _payloads(
         self, results: AsyncGenerator[ExecutionResult, None], subscriber: Subscriber

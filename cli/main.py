@@ -93,6 +93,7 @@ def serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_seconds),
+        ws_max_size=settings.max_body_bytes,
     )
     # Ctrl-C: uvicorn shuts down (the database stopped) and then re-raises the signal it
     # caught; end quietly, as `uvicorn.run` does, instead of with a traceback.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from api.bootstrap import Overrides
+from api.trusted_documents import document_id
 from domain.access.model import Scope
 from domain.events.cursors import event_cursor
 from providers.postgres.notifications import APPLICATION_NAME, PostgresWakeups
@@ -266,6 +268,8 @@ HOSTILE = {
     + " } }",
     "does not parse": "subscription { events { ",
     "a query": "{ teams { totalCount } }",
+    "an unknown field": "subscription { events { nope } }",
+    "two anonymous operations": "subscription { events { cursor } } query { __typename }",
 }
 
 
@@ -301,6 +305,11 @@ async def test_open_subscriptions_are_limited_per_actor_and_per_connection(
         )
         assert over.status_code == 429
         assert over.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    # Closed streams give their places back.
+    subscriptions = server.app.state.subscriptions
+    await until(lambda: not subscriptions._open.per_actor)
+    async with sse_stream(http, server.url, EVENTS, headers=ana) as stream:
+        assert stream.response.status_code == 200
     async with ws_client(server.ws_url) as ws:
         for operation_id in ("1", "2", "3"):
             await ws.subscribe(operation_id, EVENTS)
@@ -524,3 +533,35 @@ async def test_following_one_deployment_starts_with_it_and_completes_when_it_fin
             states.append(event.payload["data"]["deploymentUpdated"]["state"])
     assert states[-1] == "SUCCEEDED"
     assert len(states) == len(set(states))
+
+
+async def test_graphiql_runs_subscriptions_over_the_websocket(http: httpx.AsyncClient) -> None:
+    page = await http.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "subscriptionUrl" in page.text  # graphql-ws (graphql-transport-ws) on /graphql
+
+
+async def test_with_trusted_documents_only_registered_subscriptions_run(
+    migrated_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    trusted = tmp_path / "documents.json"
+    trusted.write_text(json.dumps({document_id(EVENTS): EVENTS}))
+    settings = served_settings(migrated_url, trusted_documents=trusted)
+    async with (
+        served_app(settings) as served,
+        httpx.AsyncClient(base_url=served.url.removesuffix("/graphql")) as http,
+    ):
+        store = await seed(GraphQLClient(http), pool)
+        ana = f"Bearer {await token(store, Scope.READ, user='ana')}"
+        other = "subscription { events { type } }"
+        async with ws_client(served.ws_url, ana) as ws:
+            await ws.subscribe("1", other)
+            refused = await ws.receive()
+            assert refused["type"] == "error"
+            assert refused["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+            await ws.send(
+                {"id": "2", "type": "subscribe", "payload": {"documentId": document_id(EVENTS)}}
+            )
+            await asyncio.sleep(0.05)
+            await create_team(GraphQLClient(http), "trusted")
+            assert (await ws.next_payload("2"))["data"]["events"]["type"] == "TEAM_CREATED"
