@@ -12,7 +12,6 @@ the stream ends with `complete`. A request refused before it is subscribed gets 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -53,8 +52,15 @@ async def graphql_sse(request: Request, subscriptions: Subscriptions, max_body: 
             media_type=JSON,
             headers=refused.headers,
         )
+    # The response starts once the subscription receives events: a client that sees it
+    # misses nothing committed afterwards.
+    try:
+        first = await running.begin()
+    except BaseException:
+        await running.end(None)
+        raise
     return StreamingResponse(
-        _stream(running, subscriptions),
+        _stream(running, first, subscriptions),
         media_type=EVENT_STREAM,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -65,10 +71,12 @@ def _next(sent: dict[str, Any], cursor: str | None) -> bytes:
     return b"event: next\n" + event_id + b"data: " + orjson.dumps(sent) + b"\n\n"
 
 
-async def _stream(running: Running, subscriptions: Subscriptions) -> AsyncIterator[bytes]:
+async def _stream(
+    running: Running, first: asyncio.Future[dict[str, Any]], subscriptions: Subscriptions
+) -> AsyncIterator[bytes]:
     async with subscriptions.transport():
         closing = asyncio.ensure_future(subscriptions.closing.wait())
-        pending: asyncio.Future[dict[str, Any]] | None = None
+        pending: asyncio.Future[dict[str, Any]] | None = first
         try:
             yield _KEEPALIVE  # the stream is open: clients see it at once
             while True:
@@ -95,9 +103,4 @@ async def _stream(running: Running, subscriptions: Subscriptions) -> AsyncIterat
             yield _COMPLETE
         finally:
             closing.cancel()
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
-            await running.results.aclose()
-            await running.release()
+            await running.end(pending)

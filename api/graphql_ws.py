@@ -21,7 +21,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.http_requests import RequestError
-from api.subscriptions import Subscriber, Subscriptions, ends_stream
+from api.subscriptions import Running, Subscriber, Subscriptions, ends_stream
 from domain.access.model import Unauthenticated
 from domain.errors import ErrorCode
 
@@ -182,34 +182,51 @@ class _Connection:
             await self._send({"id": operation_id, "type": "error", "payload": [refused.error]})
             return
         assert self._subscriber is not None
+        # Messages are handled in order: once this one is, the subscription receives events
+        # (a client that then sends `ping` knows so from the `pong`).
+        ready = asyncio.Event()
         self._operations[operation_id] = asyncio.create_task(
-            self._operate(operation_id, payload, self._subscriber)
+            self._operate(operation_id, payload, self._subscriber, ready)
         )
+        await ready.wait()
 
-    async def _operate(self, operation_id: str, params: dict[str, Any], who: Subscriber) -> None:
+    async def _operate(
+        self, operation_id: str, params: dict[str, Any], who: Subscriber, ready: asyncio.Event
+    ) -> None:
+        """Run one subscription; `ready` is set once it receives live events (or failed)."""
+        running: Running | None = None
+        pending: asyncio.Future[dict[str, Any]] | None = None
         try:
             try:
                 running = await self._subscriptions.start(params, who)
             except RequestError as refused:
+                ready.set()
                 await self._send({"id": operation_id, "type": "error", "payload": [refused.error]})
                 return
-            try:
-                async for sent in running.results:
-                    if ends_stream(sent):
-                        await self._send(
-                            {"id": operation_id, "type": "error", "payload": sent["errors"]}
-                        )
-                        return
-                    await self._send({"id": operation_id, "type": "next", "payload": sent})
-                await self._send({"id": operation_id, "type": "complete"})
-            finally:
-                await running.results.aclose()
-                await running.release()
+            pending = await running.begin()
+            ready.set()
+            while True:
+                try:
+                    sent = await pending
+                except StopAsyncIteration:
+                    break
+                pending = None
+                if ends_stream(sent):
+                    await self._send(
+                        {"id": operation_id, "type": "error", "payload": sent["errors"]}
+                    )
+                    return
+                await self._send({"id": operation_id, "type": "next", "payload": sent})
+                pending = asyncio.ensure_future(anext(running.results))
+            await self._send({"id": operation_id, "type": "complete"})
         except _Closed:
             pass
         except Exception:
             log.exception("subscription %s failed", operation_id)
         finally:
+            ready.set()
+            if running is not None:
+                await running.end(pending)
             if self._operations.get(operation_id) is asyncio.current_task():
                 del self._operations[operation_id]
 

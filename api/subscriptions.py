@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, OperationType, validate
@@ -62,10 +62,26 @@ class Running:
     stream: StreamPosition
     release: Callable[[], Awaitable[None]]
 
+    async def begin(self) -> asyncio.Future[dict[str, Any]]:
+        """Start reading the results; returns once the subscription receives live events
+        (or has failed or ended already), so that a transport can tell its client that
+        nothing committed from then on is missed. The future is the first result."""
+        first = asyncio.ensure_future(anext(self.results))
+        subscribed = asyncio.ensure_future(self.stream.subscribed.wait())
+        try:
+            await asyncio.wait((first, subscribed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            subscribed.cancel()
+        return first
 
-@dataclass(slots=True)
-class _Open:
-    per_actor: Counter[str] = field(default_factory=Counter)
+    async def end(self, pending: asyncio.Future[dict[str, Any]] | None) -> None:
+        """Stop reading (cancelling a result still awaited) and give the place back."""
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+        await self.results.aclose()
+        await self.release()
 
 
 class Subscriptions:
@@ -89,15 +105,13 @@ class Subscriptions:
         self.keepalive_seconds = keepalive_seconds
         self.max_message_bytes = endpoint.hardening.max_body_bytes
         """A WebSocket message is held to the size of a request body."""
-        self._open = _Open()
+        self.open_per_actor: Counter[str] = Counter()
+        """Open subscriptions by `actor_key`."""
         self.closing = asyncio.Event()
         """Set at shutdown: every transport ends its subscriptions."""
         self._transports: set[asyncio.Task[Any]] = set()
         self._checks: dict[str, asyncio.Future[Principal]] = {}
         self._valid: dict[str, GraphQLError | None] = {}
-
-    def open_for(self, principal: Principal, address: str | None) -> int:
-        return self._open.per_actor[actor_key(principal, address)]
 
     @contextlib.asynccontextmanager
     async def transport(self) -> AsyncIterator[None]:
@@ -141,23 +155,23 @@ class Subscriptions:
             raise refused
         actor = actor_key(principal, subscriber.address)
         self._endpoint.charge(actor, max(checked.nodes, 1))
-        if self._open.per_actor[actor] >= self.per_actor:
+        if self.open_per_actor[actor] >= self.per_actor:
             raise RequestError(
                 429,
                 f"you have {self.per_actor} subscriptions open, the limit; end one first",
                 ErrorCode.RATE_LIMITED,
                 extensions={"limit": "max_subscriptions_per_actor"},
             )
-        self._open.per_actor[actor] += 1
+        self.open_per_actor[actor] += 1
         released = False
 
         async def release() -> None:
             nonlocal released
             if not released:
                 released = True
-                self._open.per_actor[actor] -= 1
-                if self._open.per_actor[actor] <= 0:
-                    del self._open.per_actor[actor]
+                self.open_per_actor[actor] -= 1
+                if self.open_per_actor[actor] <= 0:
+                    del self.open_per_actor[actor]
 
         try:
             stream = StreamPosition(resume_after=subscriber.resume_after)

@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain.errors import CatalogError, ErrorCode
 from domain.events.model import EventRecord
@@ -37,6 +37,9 @@ class StreamPosition:
     """A cursor the transport was given: replay after it (instead of the `after` argument)."""
     last_cursor: str | None = None
     """The cursor of the newest event the subscription delivered."""
+    subscribed: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the subscription receives live events: from then on nothing committed is
+    missed, and a transport may tell its client so."""
 
 
 class SubscriberTooSlow(CatalogError):

@@ -79,9 +79,16 @@ async def events(
     may_subscribe(context)
     start = _start(context, after)
     feed = _feed(context)
-    subscription = feed.subscribe(event_filter.matches)
+    subscription = _subscribed(context, feed, event_filter)
     async for event in _delivered(context, feed, subscription, event_filter, start):
         yield event
+
+
+def _subscribed(context: Context, feed: EventFeed, event_filter: EventFilter) -> FeedSubscription:
+    subscription = feed.subscribe(event_filter.matches)
+    if context.stream is not None:
+        context.stream.subscribed.set()
+    return subscription
 
 
 async def _delivered(
@@ -178,7 +185,7 @@ async def deployment_updates(
         types=DEPLOYMENT_EVENTS, service_id=service_id, environment_id=environment_id
     )
     feed = _feed(context)
-    subscription = feed.subscribe(wanted.matches)  # before the first read: nothing slips by
+    subscription = _subscribed(context, feed, wanted)  # before the first read: nothing slips by
     updates = _delivered(context, feed, subscription, wanted, start)
     shown: DeploymentRecord | None = None
     try:

@@ -20,12 +20,18 @@ WAIT = 10.0
 class WsClient:
     def __init__(self, connection: ClientConnection) -> None:
         self.connection = connection
+        self._early: list[dict[str, Any]] = []
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(message))
 
     async def receive(self) -> dict[str, Any]:
         """The next message other than a ping (answered)."""
+        if self._early:
+            return self._early.pop(0)
+        return await self._next_message()
+
+    async def _next_message(self) -> dict[str, Any]:
         while True:
             raw = await asyncio.wait_for(self.connection.recv(), WAIT)
             message: dict[str, Any] = json.loads(raw)
@@ -37,8 +43,17 @@ class WsClient:
     async def subscribe(
         self, operation_id: str, query: str, variables: dict[str, Any] | None = None
     ) -> None:
-        payload = {"query": query, "variables": variables or {}}
+        """Subscribe, and return once the server handled it: it handles messages in order,
+        so its `pong` to a later `ping` says the subscription receives events (or failed:
+        its `error` is the next message received)."""
+        await self.subscribe_with(operation_id, {"query": query, "variables": variables or {}})
+
+    async def subscribe_with(self, operation_id: str, payload: dict[str, Any]) -> None:
+        """`subscribe` with this payload (`documentId`...)."""
         await self.send({"id": operation_id, "type": "subscribe", "payload": payload})
+        await self.send({"type": "ping"})
+        while (message := await self._next_message())["type"] != "pong":
+            self._early.append(message)
 
     async def next_payload(self, operation_id: str = "1") -> dict[str, Any]:
         message = await self.receive()
