@@ -134,9 +134,27 @@ async def _delivered(
 
 def _delivering(context: Context, event: EventRecord) -> None:
     """Fresh loaders for each event (what they held may have changed), and the position."""
-    context.forget_loaded()
+    if _loaded_anything(context):
+        context.forget_loaded()
     if context.stream is not None:
         context.stream.last_cursor = event_cursor(event.id)
+
+
+def _loaded_anything(context: Context) -> bool:
+    """Whether the last event's answer loaded something. Most subscriptions select stored
+    fields only and load nothing: they skip making new loaders, which would otherwise cost
+    more than the rest of the event's answer."""
+    return any(
+        _holds_values(loader)
+        for loaders in (context.loaders, context.access_loaders, context.deployment_loaders)
+        for loader in vars(loaders).values()
+    )
+
+
+def _holds_values(loader: object) -> bool:
+    """Whether a DataLoader cached anything (True when its cache is not the one known)."""
+    stored = getattr(getattr(loader, "cache_map", None), "cache_map", None)
+    return not isinstance(stored, dict) or bool(stored)
 
 
 async def _id_of(context: Context, kind: str, slug: str | None) -> int | None:

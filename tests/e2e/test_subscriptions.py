@@ -565,3 +565,22 @@ async def test_with_trusted_documents_only_registered_subscriptions_run(
             await ws.subscribe_with("2", {"documentId": document_id(EVENTS)})
             await create_team(GraphQLClient(http), "trusted")
             assert (await ws.next_payload("2"))["data"]["events"]["type"] == "TEAM_CREATED"
+
+
+async def test_each_event_reads_what_it_refers_to_afresh(
+    server: Served, gql: GraphQLClient
+) -> None:
+    """Related objects are loaded again for each event: a renamed service shows its new name."""
+    await create_team(gql, "pay")
+    created = await gql.mutate(
+        "createService", "service { slug }", slug="pay-api", name="first", owner="pay"
+    )
+    assert created["errors"] == []
+    query = "subscription { events(filter: {types: [SERVICE_UPDATED]}) { service { name } } }"
+    async with ws_client(server.ws_url) as ws:
+        await ws.subscribe("1", query)
+        for name in ("second", "third"):
+            renamed = await gql.mutate("updateService", "service { name }", service="pay-api",
+                                       name=name)  # fmt: skip
+            assert renamed["errors"] == [], renamed
+            assert (await ws.next_payload())["data"]["events"]["service"]["name"] == name
