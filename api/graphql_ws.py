@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 PROTOCOL = "graphql-transport-ws"
 INIT_TIMEOUT_SECONDS = 10.0
 _MAX_ID_LENGTH = 128
+_READY_SECONDS = 10.0
+"""The longest the connection waits for a subscription to start before reading on."""
 
 # The protocol's close codes.
 INVALID_MESSAGE = 4400
@@ -188,7 +190,9 @@ class _Connection:
         self._operations[operation_id] = asyncio.create_task(
             self._operate(operation_id, payload, self._subscriber, ready)
         )
-        await ready.wait()
+        with contextlib.suppress(TimeoutError):  # a stuck start must not stall the connection
+            async with asyncio.timeout(_READY_SECONDS):
+                await ready.wait()
 
     async def _operate(
         self, operation_id: str, params: dict[str, Any], who: Subscriber, ready: asyncio.Event

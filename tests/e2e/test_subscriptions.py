@@ -584,3 +584,15 @@ async def test_each_event_reads_what_it_refers_to_afresh(
                                        name=name)  # fmt: skip
             assert renamed["errors"] == [], renamed
             assert (await ws.next_payload())["data"]["events"]["service"]["name"] == name
+
+
+async def test_a_token_without_the_read_scope_may_not_subscribe(
+    server: Served, gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    store = await seed(gql, pool)
+    deploy_only = await token(store, Scope.DEPLOY, user="ana")
+    async with ws_client(server.ws_url, f"Bearer {deploy_only}") as ws:
+        await ws.subscribe("1", EVENTS)
+        refused = await ws.receive()
+        assert refused["type"] == "error", refused
+        assert refused["payload"][0]["extensions"]["code"] == "FORBIDDEN"
