@@ -64,10 +64,10 @@ bench: $(VENV)/.installed-dev
 bench-isolation: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.isolation $(BENCH_ARGS)
 
-# Events: fan-out to 1,000 SSE subscribers, and across two processes. Writes a section of
-# bench/RESULTS.md.
+# Events: fan-out to 10, 100 and 1,000 SSE subscribers, and across two processes. Writes the
+# "Events fan-out" section of bench/RESULTS.md.
 bench-events: $(VENV)/.installed-dev
-	$(BIN)/python -m bench.events $(BENCH_ARGS)
+	$(BIN)/python -m bench.fanout $(BENCH_ARGS)
 
 # Webhook deliveries per second and recovery after a 30 s receiver outage: bench/RESULTS.md.
 bench-webhooks: $(VENV)/.installed-dev

@@ -10,22 +10,28 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from api import bootstrap
 from api.authentication import AuthenticationMiddleware, principal_of
 from api.graphql_http import GraphQLEndpoint
+from api.graphql_sse import graphql_sse, wants_event_stream
+from api.graphql_ws import graphql_ws
 from api.hardening import Hardening
 from api.health import healthz, readyz
 from api.host_guard import HostGuard, HostPolicy
 from api.request_ids import request_id
 from api.settings import Settings
+from api.subscriptions import Subscriptions
 from reads.fast_reads import FastReads
 from resolvers.context import Context
 
 
 async def graphql(request: Request) -> Response:
     endpoint: GraphQLEndpoint = request.app.state.graphql
+    if wants_event_stream(request):
+        subscriptions: Subscriptions = request.app.state.subscriptions
+        return await graphql_sse(request, subscriptions, endpoint.hardening.max_body_bytes)
     return await endpoint(request)
 
 
@@ -73,13 +79,26 @@ def create_app(
                 verify=settings.fast_reads == "verify",
                 hardening=hardening,
             )
+            app.state.subscriptions = subscriptions = Subscriptions(
+                container.schema,
+                app.state.graphql,
+                container.ports,
+                container.authenticator,
+                per_actor=settings.max_subscriptions_per_actor,
+                per_connection=settings.max_subscriptions_per_connection,
+                keepalive_seconds=settings.subscription_keepalive_seconds,
+            )
             if tune_gc:
                 tune_gc_for_serving()
-            yield
+            try:
+                yield
+            finally:
+                await subscriptions.close_all()
 
     app: Starlette = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_ws),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", ready, methods=["GET"]),
         ],

@@ -23,6 +23,7 @@ from api.authentication import Authenticator
 from api.oidc import OidcVerifier
 from api.settings import Settings
 from demo.organisation import load_demo_if_empty
+from domain.events.ports import EventLog
 from providers.deployers.registry import DeployerRegistry
 from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import ProviderPolicy
@@ -34,6 +35,7 @@ from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
+from providers.postgres.notifications import PostgresWakeups
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.webhook_queue import Limits, PostgresWebhookQueue
 from providers.postgres.webhooks import PostgresWebhookStore
@@ -44,6 +46,7 @@ from providers.webhooks.targets import WebhookTargets
 from providers.webhooks.worker import WebhookWorker, WorkerTimings
 from resolvers.context import Ports
 from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvironment
+from resolvers.event_feed import EventFeed
 from resolvers.event_retention import EventRetention
 from resolvers.live_status import LiveStatusLookup
 from resolvers.rollouts import Rollouts
@@ -78,6 +81,7 @@ class Container:
     deployers: DeployersByEnvironment
     live: LiveStatusLookup
     replica_id: str
+    feed: EventFeed
     webhook_worker: WebhookWorker | None = None
 
 
@@ -174,13 +178,20 @@ async def running(
         ports = build_ports(settings, pool)
         replica = replica_id()
         rollouts, live, deployers = _providers(settings, overrides, ports, replica)
-        ports = dataclasses.replace(ports, rollouts=rollouts, live=live, webhook_targets=targets)
+        # The feed reads on a connection of its own: outside the request pool (and what
+        # counts its statements), the same one statement per wake-up whoever subscribes.
+        feed_pool = await create_pool(dsn, min_size=1, max_size=1)
+        feed = event_feed(settings, dsn, PostgresEventLog(feed_pool))
+        ports = dataclasses.replace(
+            ports, rollouts=rollouts, live=live, webhook_targets=targets, feed=feed
+        )
         retention = EventRetention(
             ports.events,
             retention_days=settings.event_retention_days,
             interval_seconds=overrides.event_prune_seconds or 3600.0,
         )
         try:
+            await feed.start()
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
             resumed = await rollouts.resume_unfinished()
@@ -210,10 +221,13 @@ async def running(
                     live=live,
                     replica_id=replica,
                     webhook_worker=worker,
+                    feed=feed,
                 )
         finally:
             if worker is not None:
                 await worker.stop()
+            await feed.stop()
+            await feed_pool.close()
             await retention.stop()
             await rollouts.stop()
 
@@ -270,6 +284,22 @@ async def _webhooks(
     finally:
         await own_pool.close()
         await sender.aclose()
+
+
+def event_feed(settings: Settings, dsn: str, events: EventLog) -> EventFeed:
+    """This process's live events: woken by `LISTEN` on its own connection, polling as a
+    fallback (`PAVED_EVENT_POLL_SECONDS`)."""
+    wakeups = PostgresWakeups(
+        dsn,
+        check_seconds=max(settings.event_poll_seconds, 1.0),
+        retry_seconds=min(settings.event_poll_seconds, 1.0),
+    )
+    return EventFeed(
+        events,
+        wakeups,
+        poll_seconds=settings.event_poll_seconds,
+        queue_size=settings.subscriber_queue_size,
+    )
 
 
 def provider_policy(settings: Settings) -> ProviderPolicy:

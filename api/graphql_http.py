@@ -261,6 +261,20 @@ class GraphQLEndpoint:
             self._disagree(Disagreement(query, variables, str(fast).encode(), reference))
         return orjson.dumps(payload), status
 
+    def checked_document(
+        self, params: dict[str, Any], principal: Principal
+    ) -> tuple[str, str | None, dict[str, Any] | None, Checked]:
+        """The document to run, its operation name and variables, checked as every request's
+        is (trusted documents, static limits); raises RequestError. Subscriptions, whose
+        transports are not this endpoint's, go through it too."""
+        operation_name, variables = check_params(params)
+        query = self._document_text(params, principal)
+        return query, operation_name, variables, self._check(query, operation_name, variables)
+
+    def charge(self, actor: str, cost: int) -> Charge | None:
+        """Take `cost` points from `actor`'s rate-limit bucket; raises RequestError (429)."""
+        return self._charge(actor, cost)
+
     def _document_text(self, params: dict[str, Any], principal: Principal) -> str:
         """The query sent, or the trusted document `documentId` names. With trusted
         documents on, only admins may send a query that is not one of them."""

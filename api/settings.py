@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = Field(default=30.0, gt=0, le=3_600)
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_delivery: bool = True
+    # Subscriptions (WebSocket and SSE on /graphql): open ones per actor (per process) and per
+    # WebSocket connection, keep-alive pings, how often the outbox is read when no notice
+    # came, how many undelivered events a subscriber may have before it is dropped.
+    max_subscriptions_per_actor: int = Field(default=20, ge=1, le=10_000)
+    max_subscriptions_per_connection: int = Field(default=10, ge=1, le=1_000)
+    subscription_keepalive_seconds: float = Field(default=15.0, gt=0, le=3_600)
+    event_poll_seconds: float = Field(default=1.5, gt=0, le=3_600)
+    subscriber_queue_size: int = Field(default=1_000, ge=1, le=1_000_000)
 
     @field_validator("log_level", mode="before")
     @classmethod

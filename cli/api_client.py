@@ -3,10 +3,14 @@ PAVED_TOKEN), and how refusals and errors become one clear line."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx2 as httpx
+import orjson
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +35,18 @@ class ClientSettings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+
+class NoStream(Exception):
+    """The server offers no subscription stream (an older one): poll instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One result of a subscription: its `data`, and the SSE id to resume after."""
+
+    data: dict[str, Any]
+    event_id: str | None
 
 
 class Refused(Exception):
@@ -98,3 +114,60 @@ class Api:
             )
         data: dict[str, Any] = body.get("data") or {}
         return data
+
+    @asynccontextmanager
+    async def subscription(
+        self, query: str, last_event_id: str | None = None, **variables: Any
+    ) -> AsyncIterator[AsyncIterator[Update]]:
+        """A subscription over Server-Sent Events: the stream is open when the block starts;
+        iterate for its results until the server completes it. Raises NoStream when the
+        server answers anything but a stream, Refused for errors."""
+        where = _shown_url(self.url)
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        try:
+            async with self.http.stream(
+                "POST",
+                self.url,
+                json={"query": query, "variables": variables},
+                headers=headers,
+                timeout=httpx.Timeout(30.0, read=None),
+            ) as response:
+                if response.status_code in _REFUSING_STATUSES:
+                    raise Refused(
+                        2,
+                        f"paved: the API at {where} answered HTTP {response.status_code}"
+                        + (" (check PAVED_TOKEN)" if response.status_code in (401, 403) else ""),
+                    )
+                media_type = response.headers.get("content-type", "").split(";")[0].strip()
+                if response.status_code != 200 or media_type != "text/event-stream":
+                    raise NoStream
+                yield _updates(response)
+        except httpx.HTTPError as error:
+            raise Refused(
+                2, f"paved: cannot reach the API at {where}: {type(error).__name__}: {error}"
+            ) from None
+
+
+async def _updates(response: httpx.Response) -> AsyncIterator[Update]:
+    """The `next` events of a GraphQL-over-SSE stream, until `complete`."""
+    fields: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line.startswith(":"):
+            continue
+        if line:
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")
+            continue
+        event, data, event_id = fields.get("event"), fields.get("data", ""), fields.get("id")
+        fields = {}
+        if event == "complete":
+            return
+        if event != "next":
+            continue
+        body = orjson.loads(data)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if errors:
+            raise Refused(1, *(error_line(e) for e in errors if isinstance(e, dict)))
+        yield Update(body.get("data") or {}, event_id)

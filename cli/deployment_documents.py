@@ -53,6 +53,22 @@ query DeploymentState($id: ID!) {
 """
 
 
+FOLLOW_DEPLOYMENT = """
+subscription FollowDeployment($id: ID!) {
+  deploymentUpdated(deployment: $id) { id state rawStatus statusMessage }
+}
+"""
+
+
+FOLLOW_SERVICE = """
+subscription FollowService($service: String!) {
+  deploymentUpdated(service: $service) {
+    id number version state rawStatus statusMessage environment { slug }
+  }
+}
+"""
+
+
 SERVICE_STATUS = """
 query ServiceStatus($slug: String!) {
   service(slug: $slug) {

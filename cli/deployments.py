@@ -10,21 +10,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, NoReturn, TypeAlias
 
 import httpx2 as httpx
 import orjson
 from pydantic import ValidationError
 
-from cli.api_client import DEFAULT_API_URL, Api, ClientSettings, Refused, error_line
+from cli.api_client import (
+    DEFAULT_API_URL,
+    Api,
+    ClientSettings,
+    NoStream,
+    Refused,
+    Update,
+    error_line,
+)
 from cli.deployment_documents import (
     APPROVE,
     CANCEL,
     DEPLOY,
     DEPLOYMENT_STATE,
+    FOLLOW_DEPLOYMENT,
+    FOLLOW_SERVICE,
     PROMOTE,
     REJECT,
     RELEASES,
@@ -65,31 +75,64 @@ def _check_payload(args: argparse.Namespace, payload: dict[str, Any]) -> None:
 
 
 async def _wait(api: Api, args: argparse.Namespace, deployment: dict[str, Any]) -> int:
-    """Poll the deployment until a final state, printing each change."""
-    deadline = time.monotonic() + args.timeout
-    current = {key: deployment.get(key) for key in ("id", "state", "rawStatus", "statusMessage")}
-    while current["state"] not in FINAL_STATES:
-        if time.monotonic() >= deadline:
-            raise Refused(
-                1,
-                f"paved: gave up waiting after {args.timeout:g} s: deployment "
-                f"{deployment['id']} is still {current['state']}",
-            )
-        await asyncio.sleep(args.interval)
-        data = await api(DEPLOYMENT_STATE, id=deployment["id"])
-        polled = data.get("node")
-        if not polled:
-            raise Refused(1, f"paved: NOT_FOUND: deployment {deployment['id']} is gone")
-        if polled != current:
-            current = polled
-            if args.json:
-                _print_json(current)
-            else:
-                print(_state_line(current), flush=True)
+    """Follow the deployment to a final state, printing each change: through the
+    `deploymentUpdated` subscription, or by polling when the server offers no stream."""
+    followed = _Followed(
+        {key: deployment.get(key) for key in ("id", "state", "rawStatus", "statusMessage")}, args
+    )
+    try:
+        async with asyncio.timeout(args.timeout):
+            if followed.current["state"] not in FINAL_STATES:
+                with contextlib.suppress(NoStream):
+                    await _follow(api, followed)
+            await _poll(api, followed)
+    except TimeoutError:
+        raise Refused(
+            1,
+            f"paved: gave up waiting after {args.timeout:g} s: deployment "
+            f"{deployment['id']} is still {followed.current['state']}",
+        ) from None
+    current = followed.current
     if current["state"] in FAILED_STATES:
         message = current.get("statusMessage") or "no message"
         raise Refused(1, f"paved: deployment {current['state']}: {message}")
     return 0
+
+
+class _Followed:
+    """The deployment as last seen; each change printed once."""
+
+    def __init__(self, current: dict[str, Any], args: argparse.Namespace) -> None:
+        self.current = current
+        self.args = args
+
+    def saw(self, state: dict[str, Any]) -> None:
+        if state != self.current:
+            self.current = state
+            if self.args.json:
+                _print_json(state)
+            else:
+                print(_state_line(state), flush=True)
+
+
+async def _follow(api: Api, followed: _Followed) -> None:
+    """Until a final state or the end of the stream (the server shutting down: polling
+    takes over)."""
+    async with api.subscription(FOLLOW_DEPLOYMENT, id=followed.current["id"]) as updates:
+        async for update in updates:
+            followed.saw(update.data["deploymentUpdated"])
+            if followed.current["state"] in FINAL_STATES:
+                return
+
+
+async def _poll(api: Api, followed: _Followed) -> None:
+    while followed.current["state"] not in FINAL_STATES:
+        await asyncio.sleep(followed.args.interval)
+        data = await api(DEPLOYMENT_STATE, id=followed.current["id"])
+        polled = data.get("node")
+        if not polled:
+            raise Refused(1, f"paved: NOT_FOUND: deployment {followed.current['id']} is gone")
+        followed.saw(polled)
 
 
 async def _started(api: Api, args: argparse.Namespace, payload: dict[str, Any]) -> int:
@@ -189,7 +232,57 @@ def _table(rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 async def status(api: Api, args: argparse.Namespace) -> int:
-    data = await api(SERVICE_STATUS, slug=args.service)
+    if not args.follow:
+        await _print_status(api, args)
+        return 0
+    try:
+        last_id: str | None = None
+        shown = False
+        while True:  # the server ends streams when it shuts down: resume after the last one
+            async with api.subscription(FOLLOW_SERVICE, last_id, service=args.service) as updates:
+                if not shown:  # after subscribing: no change falls in between
+                    await _print_status(api, args)
+                    shown = True
+                last_id = await _print_updates(args, updates, last_id)
+    except NoStream:
+        await _poll_status(api, args)
+    return 0
+
+
+async def _print_updates(
+    args: argparse.Namespace, updates: AsyncIterator[Update], last_id: str | None
+) -> str | None:
+    """Each change of a deployment of the service, as it happens, until the stream ends;
+    the SSE id of the last one."""
+    async for update in updates:
+        last_id = update.event_id or last_id
+        deployment = update.data["deploymentUpdated"]
+        if args.json:
+            _print_json(deployment)
+        else:
+            print(
+                f"{deployment['environment']['slug']}  {deployment['version']}  "
+                f"#{deployment['number']}  {_state_line(deployment)}  id {deployment['id']}",
+                flush=True,
+            )
+    return last_id
+
+
+async def _poll_status(api: Api, args: argparse.Namespace) -> None:
+    """The status again whenever it changed, polled (a server without subscriptions)."""
+    shown = await _print_status(api, args)
+    while True:
+        await asyncio.sleep(args.interval)
+        data = await api(SERVICE_STATUS, slug=args.service)
+        if data != shown:
+            shown = await _print_status(api, args, data)
+
+
+async def _print_status(
+    api: Api, args: argparse.Namespace, data: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    if data is None:
+        data = await api(SERVICE_STATUS, slug=args.service)
     service = data.get("service")
     if service is None:
         if args.json:
@@ -197,7 +290,7 @@ async def status(api: Api, args: argparse.Namespace) -> int:
         raise Refused(1, f"paved: NOT_FOUND: no service '{args.service}'")
     if args.json:
         _print_json(data)
-        return 0
+        return data
     rows = [["ENVIRONMENT", "VERSION", "STATE", "#", "FINISHED", "PENDING"]]
     for place in service["environments"]:
         current = place["current"]
@@ -217,7 +310,8 @@ async def status(api: Api, args: argparse.Namespace) -> int:
     print(f"{service['slug']} ({service['name']})")
     for line in _table(rows):
         print(line)
-    return 0
+    sys.stdout.flush()
+    return data
 
 
 async def releases(api: Api, args: argparse.Namespace) -> int:
@@ -340,7 +434,11 @@ def add_deploy_commands(commands: Subcommands) -> None:
         "--wait", action="store_true", help="follow the deployment to a final state"
     )
     waiting.add_argument(
-        "--interval", type=_positive, default=2.0, metavar="SECONDS", help="poll every (2)"
+        "--interval",
+        type=_positive,
+        default=2.0,
+        metavar="SECONDS",
+        help="poll every (2), when the server offers no subscription stream",
     )
     waiting.add_argument(
         "--timeout", type=_positive, default=1800.0, metavar="SECONDS", help="give up after (1800)"
@@ -388,6 +486,18 @@ def add_deploy_commands(commands: Subcommands) -> None:
 
     parser = add("status", status, "what runs of a service in each environment, what is coming")
     parser.add_argument("service", metavar="SERVICE")
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="then print each change of its deployments as it happens (until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_positive,
+        default=2.0,
+        metavar="SECONDS",
+        help="poll every (2), when the server offers no subscription stream",
+    )
 
     parser = add("releases", releases, "the release matrix: services x environments")
     parser.add_argument(

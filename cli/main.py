@@ -82,14 +82,15 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         # SIGTERM: stop accepting, give in-flight requests this long; then the lifespan's
         # shutdown releases what this replica holds (rollout leases).
         timeout_graceful_shutdown=settings.shutdown_seconds,
+        ws_max_size=settings.max_body_bytes,
     )
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
 
     from api.app import create_app
     from api.bootstrap import MISSING_WEBHOOK_KEY
+    from api.server import PavedServer
 
     settings = _settings(
         host=args.host,
@@ -107,11 +108,12 @@ def serve(args: argparse.Namespace) -> int:
         logging.getLogger("paved").info(
             "GraphiQL at http://%s:%s/graphql", settings.host, settings.port
         )
-    config = server_config(create_app(settings, tune_gc=True), settings)
+    app = create_app(settings, tune_gc=True)
+    config = server_config(app, settings)
     # Ctrl-C: uvicorn shuts down (the database stopped) and then re-raises the signal it
     # caught; end quietly, as `uvicorn.run` does, instead of with a traceback.
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run()
+        PavedServer(config, app).run()
     return 0
 
 

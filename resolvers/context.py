@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from domain.access.model import Principal
@@ -14,6 +15,7 @@ from domain.events.ports import EventLog
 from domain.webhooks.ports import WebhookOutbound, WebhookStore
 from resolvers.access_loaders import AccessLoaders
 from resolvers.deployment_loaders import DeploymentLoaders
+from resolvers.event_feed import EventFeed, StreamPosition
 from resolvers.live_status import LiveStatusLookup
 from resolvers.loaders import Loaders
 from resolvers.rollouts import Rollouts
@@ -37,6 +39,8 @@ class Ports:
     webhooks: WebhookStore | None = None
     webhook_targets: WebhookOutbound | None = None
     """Checks webhook URLs and pings; None where nothing sends webhooks."""
+    feed: EventFeed | None = None
+    """This process's live events; None where nothing subscribes (commands)."""
 
 
 @dataclass(slots=True)
@@ -58,6 +62,12 @@ class Context:
     max_token_days: int = DEFAULT_MAX_TOKEN_DAYS
     webhooks: WebhookStore | None = None
     webhook_targets: WebhookOutbound | None = None
+    feed: EventFeed | None = None
+    reauthenticate: Callable[[], Awaitable[Principal]] | None = None
+    """A subscription's: who its credential stands for now (raises Unauthenticated once it
+    was revoked or expired); None where the principal cannot change (the local admin)."""
+    stream: StreamPosition | None = None
+    """A subscription's resume point and delivered position, for its transport."""
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -87,4 +97,5 @@ class Context:
             max_token_days=ports.max_token_days,
             webhooks=ports.webhooks,
             webhook_targets=ports.webhook_targets,
+            feed=ports.feed,
         )

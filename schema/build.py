@@ -23,6 +23,7 @@ from schema.events import Event, EventQuery
 from schema.queries import CatalogQuery
 from schema.read_scope import ReadScope
 from schema.service_mutations import ServiceMutation
+from schema.subscriptions import Subscription
 from schema.team_mutations import TeamMutation
 from schema.webhook_mutations import WebhookMutation
 from schema.webhooks import Webhook, WebhookDelivery, WebhookQuery
@@ -72,6 +73,7 @@ def build_schema() -> strawberry.Schema:
     return _Schema(
         query=query,
         mutation=mutation,
+        subscription=Subscription,
         types=[
             Team,
             User,

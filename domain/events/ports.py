@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -34,4 +34,14 @@ class EventLog(Protocol):
 
     async def prune(self, older_than: datetime) -> int:
         """Delete the events that occurred before `older_than`; how many."""
+        ...
+
+
+class EventWakeups(Protocol):
+    """Tells a process that new events may have been committed (by any process)."""
+
+    async def run(self, wake: Callable[[], None]) -> None:
+        """Call `wake` on every notice of new events, and once each time notices start
+        (again) to arrive, since some may have been missed meanwhile; runs until cancelled,
+        recovering by itself from a lost connection."""
         ...

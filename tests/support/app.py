@@ -35,3 +35,4 @@ async def forget_providers(app: Starlette) -> None:
     await container.rollouts.forget_everything()
     container.deployers.forget()
     container.live.forget()
+    container.feed.position = 0  # the outbox's ids restart too

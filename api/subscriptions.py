@@ -1,0 +1,256 @@
+"""What both subscription transports (WebSocket, SSE) share: the same checks as a query's
+before anything is subscribed, the per-actor limit, the subscriber's context, the shape of
+each result, and ending every open subscription at shutdown.
+
+Refusals happen in this order, all before any SQL: the credential (by the caller), the
+document (trusted documents, size, depth, aliases, node estimate, introspection), the
+operation type (only subscriptions), the rate limit, the per-actor limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import DocumentNode, GraphQLError, OperationType, validate
+from strawberry import Schema
+from strawberry.types.execution import ExecutionResult
+
+from api.authentication import Authenticator
+from api.graphql_http import INTERNAL_ERROR, GraphQLEndpoint
+from api.http_requests import RequestError
+from domain.access.model import LOCAL_ADMIN, Principal
+from domain.errors import ErrorCode
+from resolvers.context import Context, Ports
+from resolvers.event_feed import StreamPosition
+
+log = logging.getLogger(__name__)
+
+_VALIDATED_CACHE_SIZE = 1024
+
+
+def actor_key(principal: Principal, address: str | None) -> str:
+    """Whose subscriptions are counted together: the actor, or for the local admin (no
+    credential, development only) its client address."""
+    if principal.actor_id is not None:
+        return f"{principal.kind}:{principal.actor_id}"
+    return f"{principal.kind}@{address or 'unknown'}"
+
+
+@dataclass(slots=True)
+class Subscriber:
+    """Who subscribes, as a transport found out."""
+
+    principal: Principal
+    authorization: str | None
+    """The credential as sent, checked again while the subscription runs."""
+    address: str | None
+    request_id: str | None = None
+    resume_after: str | None = None
+
+
+@dataclass(slots=True)
+class Running:
+    """A subscription started: its results, as JSON-ready payloads, and its position."""
+
+    results: AsyncGenerator[dict[str, Any], None]
+    stream: StreamPosition
+    release: Callable[[], Awaitable[None]]
+
+    async def begin(self) -> asyncio.Future[dict[str, Any]]:
+        """Start reading the results; returns once the subscription receives live events
+        (or has failed or ended already), so that a transport can tell its client that
+        nothing committed from then on is missed. The future is the first result."""
+        first = asyncio.ensure_future(anext(self.results))
+        subscribed = asyncio.ensure_future(self.stream.subscribed.wait())
+        try:
+            await asyncio.wait((first, subscribed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            subscribed.cancel()
+        return first
+
+    async def end(self, pending: asyncio.Future[dict[str, Any]] | None) -> None:
+        """Stop reading (cancelling a result still awaited) and give the place back."""
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+        await self.results.aclose()
+        await self.release()
+
+
+class Subscriptions:
+    def __init__(
+        self,
+        schema: Schema,
+        endpoint: GraphQLEndpoint,
+        ports: Ports,
+        authenticator: Authenticator,
+        *,
+        per_actor: int,
+        per_connection: int,
+        keepalive_seconds: float,
+    ) -> None:
+        self._schema = schema
+        self._endpoint = endpoint
+        self._ports = ports
+        self.authenticator = authenticator
+        self.per_actor = per_actor
+        self.per_connection = per_connection
+        self.keepalive_seconds = keepalive_seconds
+        self.max_message_bytes = endpoint.hardening.max_body_bytes
+        """A WebSocket message is held to the size of a request body."""
+        self.open_per_actor: Counter[str] = Counter()
+        """Open subscriptions by `actor_key`."""
+        self.closing = asyncio.Event()
+        """Set at shutdown: every transport ends its subscriptions."""
+        self._transports: set[asyncio.Task[Any]] = set()
+        self._checks: dict[str, asyncio.Future[Principal]] = {}
+        self._valid: dict[str, GraphQLError | None] = {}
+
+    @contextlib.asynccontextmanager
+    async def transport(self) -> AsyncIterator[None]:
+        """Around a WebSocket connection or an SSE stream: shutdown waits for it to end."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._transports.add(task)
+        try:
+            yield
+        finally:
+            self._transports.discard(task)
+
+    async def close_all(self, grace_seconds: float = 2.0) -> None:
+        """Ask every transport to end its subscriptions (WebSockets close with 1001, SSE
+        streams send `complete`) and wait, at most `grace_seconds`, for them to do so."""
+        self.closing.set()
+        pending = [task for task in self._transports if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=grace_seconds)
+
+    async def start(self, params: dict[str, Any], subscriber: Subscriber) -> Running:
+        """Check and start the subscription `params` (query, variables...) asks for; raises
+        RequestError for anything refused."""
+        principal = subscriber.principal
+        query, operation_name, variables, checked = self._endpoint.checked_document(
+            params, principal
+        )
+        operation = checked.operation
+        if operation is None:
+            raise RequestError(400, "no single operation to run: name one with `operationName`")
+        if operation.operation is not OperationType.SUBSCRIPTION:
+            raise RequestError(
+                400,
+                f"only subscriptions are served here; send {operation.operation.value} "
+                "operations over HTTP (POST /graphql with application/json)",
+            )
+        invalid = self._invalid(query, checked.document)
+        if invalid is not None:
+            refused = RequestError(400, invalid.message, ErrorCode.VALIDATION)
+            refused.error = formatted(invalid, subscriber.request_id)
+            raise refused
+        actor = actor_key(principal, subscriber.address)
+        self._endpoint.charge(actor, max(checked.nodes, 1))
+        if self.open_per_actor[actor] >= self.per_actor:
+            raise RequestError(
+                429,
+                f"you have {self.per_actor} subscriptions open, the limit; end one first",
+                ErrorCode.RATE_LIMITED,
+                extensions={"limit": "max_subscriptions_per_actor"},
+            )
+        self.open_per_actor[actor] += 1
+        released = False
+
+        async def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.open_per_actor[actor] -= 1
+                if self.open_per_actor[actor] <= 0:
+                    del self.open_per_actor[actor]
+
+        try:
+            stream = StreamPosition(resume_after=subscriber.resume_after)
+            context = self._context(subscriber, stream)
+            result = await self._schema.subscribe(
+                query, variables, context_value=context, operation_name=operation_name
+            )
+        except BaseException:
+            await release()
+            raise
+        if isinstance(result, ExecutionResult):
+            await release()
+            raise _refused(result)
+        return Running(self._payloads(result, subscriber), stream, release)
+
+    def _invalid(self, query: str, document: DocumentNode) -> GraphQLError | None:
+        """The first error of a document that does not validate against the schema
+        (remembered per text): refused before it is subscribed, like a request error."""
+        if query not in self._valid:
+            errors = validate(self._schema._schema, document)
+            if len(self._valid) >= _VALIDATED_CACHE_SIZE:
+                self._valid.clear()
+            self._valid[query] = errors[0] if errors else None
+        return self._valid[query]
+
+    def _context(self, subscriber: Subscriber, stream: StreamPosition) -> Context:
+        context = Context.for_request(self._ports, subscriber.principal, subscriber.request_id)
+        context.stream = stream
+        if subscriber.principal is not LOCAL_ADMIN:
+            authorization = subscriber.authorization
+            context.reauthenticate = lambda: self._recheck(authorization)
+        return context
+
+    async def _recheck(self, authorization: str | None) -> Principal:
+        """Who `authorization` stands for now. The subscribers that share a credential are
+        woken by the same events at the same moment: they share one check (one lookup)."""
+        key = authorization or ""
+        pending = self._checks.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self.authenticator.principal(authorization))
+            self._checks[key] = pending
+            pending.add_done_callback(lambda _: self._checks.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _payloads(
+        self, results: AsyncGenerator[ExecutionResult, None], subscriber: Subscriber
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        try:
+            async for result in results:
+                yield payload(result, subscriber.request_id)
+        finally:
+            await results.aclose()
+
+
+def _refused(result: ExecutionResult) -> RequestError:
+    """A document that did not validate, or whose variables did not fit."""
+    errors = [formatted(error, None) for error in result.errors or ()]
+    refused = RequestError(400, errors[0]["message"] if errors else "refused", ErrorCode.VALIDATION)
+    refused.error = errors[0] if errors else refused.error
+    return refused
+
+
+def formatted(error: GraphQLError, request_id: str | None) -> dict[str, Any]:
+    shown: dict[str, Any] = dict(error.formatted)
+    if error.original_error is None and error.message == INTERNAL_ERROR:
+        shown["extensions"] = {"code": ErrorCode.INTERNAL.value, "requestId": request_id}
+    elif not shown.get("extensions", {}).get("code"):
+        shown["extensions"] = {"code": ErrorCode.VALIDATION.value, **shown.get("extensions", {})}
+    return shown
+
+
+def payload(result: ExecutionResult, request_id: str | None) -> dict[str, Any]:
+    """One result as sent: `data`, and `errors` when there are any."""
+    sent: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        sent["errors"] = [formatted(error, request_id) for error in result.errors]
+    return sent
+
+
+def ends_stream(sent: dict[str, Any]) -> bool:
+    """Whether a result says the subscription failed (no data, only errors): nothing follows."""
+    return sent.get("data") is None and bool(sent.get("errors"))

@@ -1,0 +1,198 @@
+"""One process's live events: the outbox read once per wake-up, fanned out in memory.
+
+Each process holds one `EventFeed`. A wake-up (a `NOTIFY` from whichever process committed,
+or the polling fallback when notices are missed) makes it read the events after the newest
+it has seen, in id order (commit order), page by page, and hand each to every subscriber's
+bounded queue. The SQL run per event is the same for one subscriber or a thousand; what each
+subscriber may see and asked for is decided in memory, per subscriber.
+
+A subscriber that does not read falls behind: once its queue is full it is dropped (its next
+read raises `SubscriberTooSlow`) rather than buffered without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from domain.errors import CatalogError, ErrorCode
+from domain.events.model import EventRecord
+from domain.events.ports import EventLog, EventWakeups
+
+log = logging.getLogger(__name__)
+
+READ_PAGE = 500
+"""Events read per statement when catching up."""
+
+
+@dataclass(slots=True)
+class StreamPosition:
+    """Where one subscription stands, for transports that resume (SSE's `Last-Event-ID`)."""
+
+    resume_after: str | None = None
+    """A cursor the transport was given: replay after it (instead of the `after` argument)."""
+    last_cursor: str | None = None
+    """The cursor of the newest event the subscription delivered."""
+    subscribed: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the subscription receives live events: from then on nothing committed is
+    missed, and a transport may tell its client so."""
+
+
+class SubscriberTooSlow(CatalogError):
+    """The subscriber did not read its events fast enough and was dropped."""
+
+    code = ErrorCode.RATE_LIMITED
+
+
+class FeedClosed(Exception):
+    """The feed stopped (the process is shutting down)."""
+
+
+class FeedSubscription:
+    """One subscriber's queue of live events (those after `start`, in id order)."""
+
+    def __init__(
+        self,
+        feed: EventFeed,
+        start: int,
+        capacity: int,
+        wants: Callable[[EventRecord], bool] | None = None,
+    ) -> None:
+        self._feed = feed
+        self._wants = wants
+        self.start = start
+        """The newest event the feed had read when this subscription began: every later
+        one reaches the queue (or drops the subscriber)."""
+        self._capacity = capacity
+        self._pending: deque[EventRecord] = deque()
+        self._signal = asyncio.Event()
+        self.dropped = False
+        self.closed = False
+
+    def offer(self, event: EventRecord) -> None:
+        if self.dropped or self.closed or (self._wants is not None and not self._wants(event)):
+            return
+        if len(self._pending) >= self._capacity:
+            self.dropped = True
+            self._pending.clear()
+            self._feed.discard(self)
+        else:
+            self._pending.append(event)
+        self._signal.set()
+
+    def end(self) -> None:
+        self.closed = True
+        self._signal.set()
+
+    async def next_batch(self) -> list[EventRecord]:
+        """The events queued now (waiting for at least one); raises SubscriberTooSlow once
+        dropped and FeedClosed once the feed stopped."""
+        while True:
+            if self.dropped:
+                raise SubscriberTooSlow(
+                    "you did not read events fast enough and were dropped; subscribe again "
+                    "with `after` set to the cursor of the last event you received"
+                )
+            if self._pending:
+                batch = list(self._pending)
+                self._pending.clear()
+                return batch
+            if self.closed:
+                raise FeedClosed
+            self._signal.clear()
+            await self._signal.wait()
+
+    def close(self) -> None:
+        self.closed = True
+        self._feed.discard(self)
+
+
+class EventFeed:
+    def __init__(
+        self,
+        events: EventLog,
+        wakeups: EventWakeups,
+        *,
+        poll_seconds: float = 1.0,
+        queue_size: int = 1_000,
+        page: int = READ_PAGE,
+    ) -> None:
+        self._events = events
+        self.wakeups = wakeups
+        self._poll_seconds = poll_seconds
+        self._queue_size = queue_size
+        self._page = page
+        self._subscribers: set[FeedSubscription] = set()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.position = 0
+        """The newest event read (and handed to subscribers)."""
+        self.reads = 0
+        """How many times the outbox was read: grows with events, never with subscribers."""
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    async def start(self) -> None:
+        self.position = await self._events.newest()
+        self._tasks = [
+            asyncio.create_task(self.wakeups.run(self._wake.set), name="event-feed-listen"),
+            asyncio.create_task(self._read_forever(), name="event-feed-read"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for subscriber in list(self._subscribers):
+            subscriber.end()
+        self._subscribers.clear()
+
+    def subscribe(self, wants: Callable[[EventRecord], bool] | None = None) -> FeedSubscription:
+        """A queue of the events after the newest read so far (those `wants` accepts)."""
+        subscription = FeedSubscription(self, self.position, self._queue_size, wants)
+        self._subscribers.add(subscription)
+        return subscription
+
+    def discard(self, subscription: FeedSubscription) -> None:
+        self._subscribers.discard(subscription)
+
+    def wake(self) -> None:
+        """Read the outbox now (as a notice would)."""
+        self._wake.set()
+
+    async def _read_forever(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_seconds):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.catch_up()
+            except Exception:  # the database may be restarting: the next wake-up retries
+                log.warning("could not read new events; retrying", exc_info=True)
+                await asyncio.sleep(self._poll_seconds)
+
+    async def catch_up(self) -> None:
+        """Read every event after `position` and hand each to every subscriber."""
+        while True:
+            found = await self._events.after(self.position, self._page)
+            self.reads += 1
+            if found:
+                self._fan_out(found)
+                self.position = found[-1].id
+            if len(found) < self._page:
+                return
+
+    def _fan_out(self, events: Sequence[EventRecord]) -> None:
+        for subscriber in list(self._subscribers):
+            for event in events:
+                subscriber.offer(event)

@@ -1,0 +1,131 @@
+"""The feed's fan-out, in memory: one read per wake-up whatever the number of subscribers,
+each subscriber's events in order, a subscriber that falls behind dropped, polling when no
+notice comes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.events.model import EventFilter, EventRecord, EventType, SubjectKind
+from domain.events.visibility import EventVisibility
+from resolvers.event_feed import EventFeed, FeedClosed, SubscriberTooSlow
+
+
+def _event(event_id: int, type_: EventType = EventType.TEAM_CREATED) -> EventRecord:
+    return EventRecord(event_id, type_, datetime.now(UTC), SubjectKind.TEAM, event_id, {})
+
+
+class MemoryLog:
+    def __init__(self) -> None:
+        self.events: list[EventRecord] = []
+        self.reads = 0
+
+    def commit(self, count: int, type_: EventType = EventType.TEAM_CREATED) -> None:
+        start = len(self.events)
+        self.events.extend(_event(start + index + 1, type_) for index in range(count))
+
+    async def after(
+        self,
+        position: int,
+        limit: int,
+        event_filter: EventFilter | None = None,
+        visibility: EventVisibility | None = None,
+    ) -> list[EventRecord]:
+        self.reads += 1
+        return [event for event in self.events if event.id > position][:limit]
+
+    async def count(
+        self, event_filter: EventFilter | None = None, visibility: EventVisibility | None = None
+    ) -> int:
+        return len(self.events)
+
+    async def newest(self) -> int:
+        return self.events[-1].id if self.events else 0
+
+    async def by_ids(self, ids: Sequence[int]) -> list[EventRecord | None]:
+        return [self.events[i - 1] if 0 < i <= len(self.events) else None for i in ids]
+
+    async def prune(self, older_than: datetime) -> int:
+        return 0
+
+
+class ManualWakeups:
+    def __init__(self) -> None:
+        self.wake: Callable[[], None] | None = None
+
+    async def run(self, wake: Callable[[], None]) -> None:
+        self.wake = wake
+        await asyncio.Event().wait()
+
+
+async def _feed(log: MemoryLog, **options: float) -> tuple[EventFeed, ManualWakeups]:
+    wakeups = ManualWakeups()
+    feed = EventFeed(log, wakeups, **{"poll_seconds": 60.0, "queue_size": 10, **options})  # type: ignore[arg-type]
+    await feed.start()
+    await asyncio.sleep(0)
+    return feed, wakeups
+
+
+async def test_one_read_per_wake_up_whatever_the_number_of_subscribers() -> None:
+    log = MemoryLog()
+    log.commit(3)  # before the feed started: nobody gets them
+    feed, _ = await _feed(log)
+    try:
+        subscribers = [feed.subscribe() for _ in range(50)]
+        log.commit(4)
+        reads = log.reads
+        await feed.catch_up()
+        assert log.reads - reads == 1
+        for subscriber in subscribers:
+            assert [event.id for event in await subscriber.next_batch()] == [4, 5, 6, 7]
+    finally:
+        await feed.stop()
+
+
+async def test_a_subscriber_whose_queue_overflows_is_dropped_and_the_others_go_on() -> None:
+    log = MemoryLog()
+    feed, _ = await _feed(log)
+    try:
+        slow = feed.subscribe()
+        picky = feed.subscribe(lambda event: event.type is EventType.TEAM_DELETED)
+        log.commit(11, EventType.SERVICE_CREATED)
+        log.commit(1, EventType.TEAM_DELETED)
+        await feed.catch_up()
+        with pytest.raises(SubscriberTooSlow):
+            await slow.next_batch()
+        assert [event.id for event in await picky.next_batch()] == [12]
+        assert feed.subscribers == 1
+    finally:
+        await feed.stop()
+    with pytest.raises(FeedClosed):
+        await picky.next_batch()
+
+
+async def test_without_notices_the_feed_polls() -> None:
+    log = MemoryLog()
+    feed, _ = await _feed(log, poll_seconds=0.01)
+    try:
+        subscriber = feed.subscribe()
+        log.commit(2)
+        async with asyncio.timeout(5):
+            assert [event.id for event in await subscriber.next_batch()] == [1, 2]
+    finally:
+        await feed.stop()
+
+
+async def test_a_notice_wakes_the_feed_at_once() -> None:
+    log = MemoryLog()
+    feed, wakeups = await _feed(log)
+    try:
+        subscriber = feed.subscribe()
+        log.commit(1)
+        assert wakeups.wake is not None
+        wakeups.wake()
+        async with asyncio.timeout(5):
+            assert [event.id for event in await subscriber.next_batch()] == [1]
+    finally:
+        await feed.stop()
