@@ -43,6 +43,13 @@ class Ports:
     """This process's live events; None where nothing subscribes (commands)."""
 
 
+@dataclass(frozen=True, slots=True)
+class LoaderSet:
+    loaders: Loaders
+    access_loaders: AccessLoaders
+    deployment_loaders: DeploymentLoaders
+
+
 @dataclass(slots=True)
 class Context:
     reader: CatalogReader
@@ -71,9 +78,21 @@ class Context:
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
-        self.loaders = Loaders(self.reader)
-        self.access_loaders = AccessLoaders(self.access)
-        self.deployment_loaders = DeploymentLoaders(self.deployments, self.reader)
+        self.use_loaders(self.fresh_loaders())
+
+    def fresh_loaders(self) -> LoaderSet:
+        """New, empty loaders over this context's ports (they hold no one's permissions:
+        contexts on the same ports may share them)."""
+        return LoaderSet(
+            Loaders(self.reader),
+            AccessLoaders(self.access),
+            DeploymentLoaders(self.deployments, self.reader),
+        )
+
+    def use_loaders(self, loader_set: LoaderSet) -> None:
+        self.loaders = loader_set.loaders
+        self.access_loaders = loader_set.access_loaders
+        self.deployment_loaders = loader_set.deployment_loaders
 
     @classmethod
     def for_request(

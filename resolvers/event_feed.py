@@ -18,12 +18,14 @@ import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from domain.errors import CatalogError, ErrorCode
 from domain.events.model import EventRecord
 from domain.events.ports import EventLog, EventWakeups
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 READ_PAGE = 500
 """Events read per statement when catching up."""
@@ -52,6 +54,23 @@ class FeedClosed(Exception):
     """The feed stopped (the process is shutting down)."""
 
 
+class Round:
+    """One read of the outbox, as its subscribers see it: what answering its events loads is
+    loaded once for all of them (`shared`), so that the SQL run per event does not grow with
+    the number of subscribers even when their answers select related objects."""
+
+    __slots__ = ("_shared",)
+
+    def __init__(self) -> None:
+        self._shared: object | None = None
+
+    def shared(self, make: Callable[[], T]) -> T:
+        """The value `make` made for the first subscriber that asked, for every one."""
+        if self._shared is None:
+            self._shared = make()
+        return cast(T, self._shared)
+
+
 class FeedSubscription:
     """One subscriber's queue of live events (those after `start`, in id order)."""
 
@@ -69,13 +88,17 @@ class FeedSubscription:
         one reaches the queue (or drops the subscriber)."""
         self._capacity = capacity
         self._pending: deque[EventRecord] = deque()
+        self.round = Round()
+        """The read the newest queued event came from."""
         self._signal = asyncio.Event()
         self.dropped = False
         self.closed = False
 
-    def offer(self, event: EventRecord) -> None:
+    def offer(self, event: EventRecord, round_: Round | None = None) -> None:
         if self.dropped or self.closed or (self._wants is not None and not self._wants(event)):
             return
+        if round_ is not None:
+            self.round = round_
         if len(self._pending) >= self._capacity:
             self.dropped = True
             self._pending.clear()
@@ -193,6 +216,7 @@ class EventFeed:
                 return
 
     def _fan_out(self, events: Sequence[EventRecord]) -> None:
+        round_ = Round()
         for subscriber in list(self._subscribers):
             for event in events:
-                subscriber.offer(event)
+                subscriber.offer(event, round_)

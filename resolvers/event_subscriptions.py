@@ -121,21 +121,29 @@ async def _delivered(
             except FeedClosed:
                 return
             seen = await _visibility(context)
+            shared = subscription.round.shared(context.fresh_loaders)
             for event in batch:
                 if event.id <= delivered:
                     continue
                 delivered = event.id
                 if event_filter.matches(event) and seen.allows(event):
-                    _delivering(context, event)
+                    context.use_loaders(shared)
+                    _positioned(context, event)
                     yield event
     finally:
         subscription.close()
 
 
 def _delivering(context: Context, event: EventRecord) -> None:
-    """Fresh loaders for each event (what they held may have changed), and the position."""
+    """Fresh loaders for each replayed event (what they held may have changed), and the
+    position. (Live events share the loaders of the read they came from with every
+    subscriber of it.)"""
     if _loaded_anything(context):
         context.forget_loaded()
+    _positioned(context, event)
+
+
+def _positioned(context: Context, event: EventRecord) -> None:
     if context.stream is not None:
         context.stream.last_cursor = event_cursor(event.id)
 
@@ -185,7 +193,8 @@ def _finished(deployment: DeploymentRecord) -> bool:
 
 
 async def _deployment(context: Context, deployment_id: int) -> DeploymentRecord | None:
-    return (await context.deployments.by_ids([deployment_id])).get(deployment_id)
+    """Through the loaders: for a live event, those its subscribers share (one read)."""
+    return await context.deployment_loaders.by_id.load(deployment_id)
 
 
 async def deployment_updates(

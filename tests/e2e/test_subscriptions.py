@@ -488,7 +488,8 @@ async def test_a_mutation_on_one_process_reaches_a_subscriber_of_another(
 async def test_sql_per_event_does_not_grow_with_subscribers(
     migrated_url: str, pool: asyncpg.Pool
 ) -> None:
-    """One outbox read per wake-up, and no statement per subscriber, for 1 or 8 of them."""
+    """One outbox read per wake-up, and no statement per subscriber, for 1 or 8 of them, also
+    when their answers load related objects (shared by the subscribers of one read)."""
     statements = StatementLog()
     settings = served_settings(migrated_url, event_poll_seconds=60, max_subscriptions_per_actor=20)
     async with (
@@ -503,7 +504,11 @@ async def test_sql_per_event_does_not_grow_with_subscribers(
                     await stack.enter_async_context(ws_client(served.ws_url)) for _ in range(count)
                 ]
                 for ws in clients:
-                    await ws.subscribe("1", "subscription { events { type cursor } }")
+                    await ws.subscribe(
+                        "1",
+                        "subscription { events { type cursor team { slug name } "
+                        "subject { id ... on Team { members { totalCount } } } } }",
+                    )
                 reads = feed.reads
                 with statements.capture() as executed:
                     await create_team(gql, f"team-{count}")
