@@ -87,6 +87,7 @@ def create_app(
                 per_actor=settings.max_subscriptions_per_actor,
                 per_connection=settings.max_subscriptions_per_connection,
                 keepalive_seconds=settings.subscription_keepalive_seconds,
+                queue_size=settings.subscriber_queue_size,
             )
             if tune_gc:
                 tune_gc_for_serving()

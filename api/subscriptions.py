@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import DocumentNode, GraphQLError, OperationType, validate
 from strawberry import Schema
 from strawberry.types.execution import ExecutionResult
@@ -24,6 +25,7 @@ from strawberry.types.execution import ExecutionResult
 from api.authentication import Authenticator
 from api.graphql_http import INTERNAL_ERROR, GraphQLEndpoint
 from api.http_requests import RequestError
+from api.shared_subscriptions import Broadcast, shareable
 from domain.access.model import LOCAL_ADMIN, Principal
 from domain.errors import ErrorCode
 from resolvers.context import Context, Ports
@@ -95,6 +97,7 @@ class Subscriptions:
         per_actor: int,
         per_connection: int,
         keepalive_seconds: float,
+        queue_size: int = 1_000,
     ) -> None:
         self._schema = schema
         self._endpoint = endpoint
@@ -112,6 +115,9 @@ class Subscriptions:
         self._transports: set[asyncio.Task[Any]] = set()
         self._checks: dict[str, asyncio.Future[Principal]] = {}
         self._valid: dict[str, GraphQLError | None] = {}
+        self._broadcasts: dict[tuple[Any, ...], Broadcast] = {}
+        self.queue_size = queue_size
+        """Results a member of a shared subscription may have waiting before it is dropped."""
 
     @contextlib.asynccontextmanager
     async def transport(self) -> AsyncIterator[None]:
@@ -174,18 +180,64 @@ class Subscriptions:
                     del self.open_per_actor[actor]
 
         try:
+            if subscriber.resume_after is None and shareable(operation):
+                key = (query, operation_name, orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
+                       subscriber.authorization, actor)  # fmt: skip
+                return await self._shared(
+                    key, query, variables, operation_name, subscriber, release
+                )
             stream = StreamPosition(resume_after=subscriber.resume_after)
-            context = self._context(subscriber, stream)
-            result = await self._schema.subscribe(
-                query, variables, context_value=context, operation_name=operation_name
-            )
+            results = await self._subscribed(query, variables, operation_name, subscriber, stream)
         except BaseException:
             await release()
             raise
+        return Running(results, stream, release)
+
+    async def _subscribed(
+        self,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        subscriber: Subscriber,
+        stream: StreamPosition,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        context = self._context(subscriber, stream)
+        result = await self._schema.subscribe(
+            query, variables, context_value=context, operation_name=operation_name
+        )
         if isinstance(result, ExecutionResult):
-            await release()
             raise _refused(result)
-        return Running(self._payloads(result, subscriber), stream, release)
+        return self._payloads(result, subscriber)
+
+    async def _shared(
+        self,
+        key: tuple[Any, ...],
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        subscriber: Subscriber,
+        release: Callable[[], Awaitable[None]],
+    ) -> Running:
+        """A member of the broadcast of this exact subscription (started if there is none):
+        one execution per event for all of them."""
+        broadcast = self._broadcasts.get(key)
+        if broadcast is None or broadcast.finished:
+            stream = StreamPosition()
+            results = await self._subscribed(query, variables, operation_name, subscriber, stream)
+            broadcast = Broadcast(results, stream, lambda ended: self._forget(key, ended))
+            self._broadcasts[key] = broadcast
+        feed = self._ports.feed
+        member = broadcast.join(feed.position if feed is not None else 0, self.queue_size)
+        return Running(member.results(), member.stream, release)
+
+    @property
+    def broadcasts(self) -> int:
+        """Shared subscriptions running (each executes once per event for all members)."""
+        return len(self._broadcasts)
+
+    def _forget(self, key: tuple[Any, ...], ended: Broadcast) -> None:
+        if self._broadcasts.get(key) is ended:
+            del self._broadcasts[key]
 
     def _invalid(self, query: str, document: DocumentNode) -> GraphQLError | None:
         """The first error of a document that does not validate against the schema

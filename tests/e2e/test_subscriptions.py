@@ -348,6 +348,60 @@ async def test_a_subscriber_that_falls_behind_is_dropped(
         assert (await other.next_payload())["data"]["events"]["type"] == "TEAM_CREATED"
 
 
+LIVE = "subscription { events { type cursor data } }"
+
+
+async def test_identical_live_subscriptions_share_one_execution(
+    server: Served, http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    """Same document, variables and credential, live only: one execution per event for all of
+    them; each still gets every event committed after it subscribed, once, and leaving does
+    not end the others'. (Three at most: the per-actor limit of these tests.)"""
+    subscriptions = server.app.state.subscriptions
+    async with contextlib.AsyncExitStack() as stack:
+        crowd = [
+            await stack.enter_async_context(sse_stream(http, server.url, LIVE)) for _ in range(2)
+        ]
+        assert subscriptions.broadcasts == 1
+        await create_team(gql, "first")
+        for stream in crowd:
+            event = await stream.next_event()
+            assert event.payload["data"]["events"]["data"]["slug"] == "first"
+            assert event.id == event.payload["data"]["events"]["cursor"]
+
+        async with sse_stream(http, server.url, LIVE) as late:
+            assert subscriptions.broadcasts == 1
+            await create_team(gql, "second")
+            for stream in [*crowd, late]:
+                event = await stream.next_event()
+                assert event.payload["data"]["events"]["data"]["slug"] == "second"
+
+        async with ws_client(server.ws_url) as ws:  # another transport, the same execution
+            await ws.subscribe("1", LIVE)
+            assert subscriptions.broadcasts == 1
+            await create_team(gql, "third")
+            assert (await ws.next_payload())["data"]["events"]["data"]["slug"] == "third"
+        for stream in crowd:
+            event = await stream.next_event()
+            assert event.payload["data"]["events"]["data"]["slug"] == "third"
+    await until(lambda: subscriptions.broadcasts == 0)
+
+
+async def test_a_subscription_with_its_own_arguments_runs_on_its_own(
+    server: Served, http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    subscriptions = server.app.state.subscriptions
+    async with (
+        sse_stream(http, server.url, LIVE) as live,
+        sse_stream(http, server.url, EVENTS) as replaying,
+        sse_stream(http, server.url, TEAM_EVENTS) as filtered,
+    ):
+        assert subscriptions.broadcasts == 1
+        await create_team(gql, "pay")
+        for stream in (live, replaying, filtered):
+            assert (await stream.next_event()).payload["data"]["events"]["data"]["slug"] == "pay"
+
+
 # --- deployments -------------------------------------------------------------------------------
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from api.app import create_app
@@ -36,6 +38,9 @@ def served_settings(url: str, **changes: Any) -> Settings:
         "max_subscriptions_per_actor": 3,
         "max_subscriptions_per_connection": 2,
         "subscriber_queue_size": 30,
+        # Production refuses to start without it; webhooks are not what these apps test.
+        "webhook_encryption_key": SecretStr(Fernet.generate_key().decode()),
+        "webhook_delivery": False,
         **changes,
     }
     return Settings(**values)
