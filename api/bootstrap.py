@@ -32,6 +32,7 @@ from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
 from providers.postgres.deployments import PostgresDeploymentStore
+from providers.postgres.deployments.leases import RELEASED_CHANNEL
 from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
@@ -177,7 +178,7 @@ async def running(
     ):
         ports = build_ports(settings, pool)
         replica = replica_id()
-        rollouts, live, deployers = _providers(settings, overrides, ports, replica)
+        rollouts, live, deployers = _providers(settings, overrides, ports, replica, dsn)
         # The feed reads on a connection of its own: outside the request pool (and what
         # counts its statements), the same one statement per wake-up whoever subscribes.
         feed_pool = await create_pool(dsn, min_size=1, max_size=1)
@@ -312,7 +313,7 @@ def provider_policy(settings: Settings) -> ProviderPolicy:
 
 
 def _providers(
-    settings: Settings, overrides: Overrides, ports: Ports, replica: str
+    settings: Settings, overrides: Overrides, ports: Ports, replica: str, dsn: str
 ) -> tuple[Rollouts, LiveStatusLookup, DeployersByEnvironment]:
     deployers = DeployersByEnvironment(
         ports.deployments,
@@ -328,6 +329,7 @@ def _providers(
         owner=replica,
         lease_seconds=settings.rollout_lease_seconds,
         sweep_seconds=overrides.rollout_sweep_seconds,
+        released=PostgresWakeups(dsn, channel=RELEASED_CHANNEL),
     )
     live = LiveStatusLookup(
         deployers,

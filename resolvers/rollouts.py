@@ -40,6 +40,7 @@ operation info, Kubernetes' patch of the same version).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,7 @@ from domain.deployments.model import (
 )
 from domain.deployments.ports import DeploymentStore, ProviderSettings
 from domain.errors import CatalogError, NotFound, PreconditionFailed, ProviderFailure
+from domain.events.ports import EventWakeups
 from resolvers.deployers_by_environment import DeployerLookup
 
 log = logging.getLogger(__name__)
@@ -92,9 +94,12 @@ class Rollouts:
         lease_seconds: float = 15.0,
         sweep_seconds: float | None = None,
         sweep_batch: int = 100,
+        released: EventWakeups | None = None,
     ) -> None:
         """`owner`: this process's name on the leases it holds (by default a random one);
-        `sweep_seconds`: the pause between sweeps (by default a third of `lease_seconds`)."""
+        `sweep_seconds`: the pause between sweeps (by default a third of `lease_seconds`);
+        `released`: notices that another process gave its leases back (it stopped): a sweep
+        runs at once instead of at its time."""
         self._store = store
         self._catalog = catalog
         self._deployers = deployers
@@ -115,6 +120,8 @@ class Rollouts:
         """Deployments whose lease is held here while they are not followed (being canceled)."""
         self._upkeep: list[asyncio.Task[None]] = []
         self._stopped = False
+        self._released = released
+        self._sweep_now = asyncio.Event()
 
     @property
     def owner(self) -> str:
@@ -191,6 +198,12 @@ class Rollouts:
             asyncio.create_task(self._renew_forever(), name="rollout-leases"),
             asyncio.create_task(self._sweep_forever(), name="rollout-sweep"),
         ]
+        if self._released is not None:
+            self._upkeep.append(
+                asyncio.create_task(
+                    self._released.run(self._sweep_now.set), name="rollout-released"
+                )
+            )
 
     async def _renew_forever(self) -> None:
         while True:
@@ -216,7 +229,10 @@ class Rollouts:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(self._sweep_seconds)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._sweep_seconds):
+                    await self._sweep_now.wait()
+            self._sweep_now.clear()
             try:
                 taken = await self.sweep()
             except Exception as error:

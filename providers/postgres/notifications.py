@@ -29,8 +29,16 @@ class PostgresWakeups:
     """`check_seconds`: how often an idle connection is probed (a half-open connection
     otherwise goes unnoticed); `retry_seconds`: the pause before reconnecting."""
 
-    def __init__(self, dsn: str, *, check_seconds: float = 5.0, retry_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        check_seconds: float = 5.0,
+        retry_seconds: float = 1.0,
+        channel: str = CHANNEL,
+    ) -> None:
         self._dsn = dsn
+        self._channel = channel
         self._check_seconds = check_seconds
         self._retry_seconds = retry_seconds
         self.connections = 0
@@ -66,7 +74,7 @@ class PostgresWakeups:
 
         try:
             connection.add_termination_listener(lambda _: lost.set())
-            await connection.add_listener(CHANNEL, on_notice)
+            await connection.add_listener(self._channel, on_notice)
             self.connections += 1
             if self.connections > 1:
                 log.info("listening for events again")

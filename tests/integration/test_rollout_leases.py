@@ -27,6 +27,8 @@ from domain.deployments.model import (
 from domain.deployments.model import DeploymentState as S
 from domain.deployments.ports import RecordedDeployment
 from providers.postgres.deployments import PostgresDeploymentStore
+from providers.postgres.deployments.leases import RELEASED_CHANNEL
+from providers.postgres.notifications import PostgresWakeups
 from providers.postgres.reads import PostgresCatalogReader
 from resolvers.deployers_by_environment import DeployersByEnvironment
 from resolvers.rollouts import Rollouts
@@ -78,12 +80,18 @@ class Replicas:
         self.provider = CountingDeployer()
         self.runners: list[Rollouts] = []
 
-    def runner(self, owner: str, *, sweep_seconds: float | None = None) -> Rollouts:
+    def runner(
+        self,
+        owner: str,
+        *,
+        sweep_seconds: float | None = None,
+        released: PostgresWakeups | None = None,
+    ) -> Rollouts:
         provider = self.provider
         deployers = DeployersByEnvironment(self.store, build=lambda *_, **__: provider)
         rollouts = Rollouts(
             self.store, PostgresCatalogReader(self.pool), deployers, poll_seconds=0.01,
-            owner=owner, lease_seconds=LEASE, sweep_seconds=sweep_seconds,
+            owner=owner, lease_seconds=LEASE, sweep_seconds=sweep_seconds, released=released,
         )  # fmt: skip
         self.runners.append(rollouts)
         return rollouts
@@ -218,6 +226,30 @@ async def test_each_deployment_is_started_once_and_handed_over_on_stop(
     await replicas.until_states(S.SUCCEEDED, len(made))
     assert replicas.provider.calls["start"] == Counter({d.id: 1 for d in made})
     assert set((await replicas.leases()).values()) == {None}
+
+
+async def test_a_process_that_stops_has_its_deployments_taken_over_at_once(
+    replicas: Replicas, migrated_url: str
+) -> None:
+    """Not at the next periodic sweep (an hour here): the stopping process's release
+    notifies the others (`NOTIFY paved_rollouts`), which sweep right away."""
+    a = replicas.runner("a")
+    b = replicas.runner(
+        "b", sweep_seconds=3600, released=PostgresWakeups(migrated_url, channel=RELEASED_CHANNEL)
+    )
+    b.start()
+    made = [await replicas.deploy(f"s{i}") for i in range(1, 4)]
+    for deployment in made:
+        await a.begin(deployment)
+    await replicas.until_states(S.IN_PROGRESS, len(made))
+    await a.stop()
+    for _ in range(500):
+        if b.running() == {d.id for d in made}:
+            break
+        await asyncio.sleep(0.01)
+    assert b.running() == {d.id for d in made}
+    assert set((await replicas.leases()).values()) == {"b"}
+    assert replicas.provider.calls["start"] == Counter({d.id: 1 for d in made})
 
 
 async def test_a_lapsed_lease_is_taken_over_and_its_old_holder_lets_go(

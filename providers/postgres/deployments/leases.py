@@ -16,6 +16,9 @@ import asyncpg
 from domain.deployments.model import DeploymentRecord
 from providers.postgres.deployments import rows
 
+RELEASED_CHANNEL = "paved_rollouts"
+"""Notified when a process gave its rollout leases back."""
+
 DRIVEN_SQL = "state IN ('QUEUED', 'IN_PROGRESS') AND kind <> 'RECORDED'"
 """Deployments a provider drives (the partial index `deployments_driven_idx`)."""
 
@@ -72,5 +75,10 @@ async def renew(
 
 
 async def release(pool: asyncpg.Pool, owner: str, ids: Sequence[int] | None) -> int:
+    """Give leases back; when it gave back every lease (the process stops), tell the others
+    (`NOTIFY paved_rollouts`) so that one takes the deployments over at once."""
     status = await pool.execute(_RELEASE, owner, None if ids is None else list(ids))
-    return int(status.split()[-1])
+    released = int(status.split()[-1])
+    if released and ids is None:
+        await pool.execute(f"SELECT pg_notify('{RELEASED_CHANNEL}', '')")
+    return released
