@@ -65,6 +65,9 @@ class Overrides:
     deployer_factory: DeployerFactory | None = None
     deployer_clock: Callable[[], float] | None = None
     rollout_sweep_seconds: float | None = None
+    rollout_takeover_notices: bool = True
+    """Whether this process sweeps at once when another one released its rollouts (off for a
+    test app that must leave other tests' deployments alone)."""
     event_prune_seconds: float | None = None
     webhook_backoff_scale: float | None = None
     """Multiplies the webhook retry schedule (0: retry at once)."""
@@ -329,7 +332,11 @@ def _providers(
         owner=replica,
         lease_seconds=settings.rollout_lease_seconds,
         sweep_seconds=overrides.rollout_sweep_seconds,
-        released=PostgresWakeups(dsn, channel=RELEASED_CHANNEL),
+        released=(
+            PostgresWakeups(dsn, channel=RELEASED_CHANNEL, catch_up=False)
+            if overrides.rollout_takeover_notices
+            else None
+        ),
     )
     live = LiveStatusLookup(
         deployers,

@@ -36,9 +36,13 @@ class PostgresWakeups:
         check_seconds: float = 5.0,
         retry_seconds: float = 1.0,
         channel: str = CHANNEL,
+        catch_up: bool = True,
     ) -> None:
+        """`catch_up`: wake the listener each time listening (re)starts, for what was notified
+        while nobody listened (not needed where a periodic task would find it anyway)."""
         self._dsn = dsn
         self._channel = channel
+        self._catch_up = catch_up
         self._check_seconds = check_seconds
         self._retry_seconds = retry_seconds
         self.connections = 0
@@ -78,7 +82,8 @@ class PostgresWakeups:
             self.connections += 1
             if self.connections > 1:
                 log.info("listening for events again")
-            wake()  # whatever was committed while nobody listened
+            if self._catch_up:
+                wake()  # whatever was committed while nobody listened
             while not connection.is_closed():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._check_seconds):

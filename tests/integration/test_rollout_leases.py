@@ -235,7 +235,9 @@ async def test_a_process_that_stops_has_its_deployments_taken_over_at_once(
     notifies the others (`NOTIFY paved_rollouts`), which sweep right away."""
     a = replicas.runner("a")
     b = replicas.runner(
-        "b", sweep_seconds=3600, released=PostgresWakeups(migrated_url, channel=RELEASED_CHANNEL)
+        "b",
+        sweep_seconds=3600,
+        released=PostgresWakeups(migrated_url, channel=RELEASED_CHANNEL, catch_up=False),
     )
     b.start()
     made = [await replicas.deploy(f"s{i}") for i in range(1, 4)]
