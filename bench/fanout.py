@@ -48,6 +48,8 @@ class Run:
     outbox_reads: int
     statements: int
     missing: int
+    distinct: bool = False
+    """Whether each subscriber sent a document of its own (no shared execution)."""
 
 
 def _serve(dsn: str, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -82,24 +84,62 @@ async def _ready(url: str) -> None:
     raise RuntimeError(f"{url} never became ready")
 
 
+failures: list[str] = []
+"""What went wrong for subscribers that got no events (reported with the results)."""
+
+
+def _document(index: int | None) -> str:
+    """The subscription; with `index`, a document of its own (an alias named after it)."""
+    if index is None:
+        return SUBSCRIPTION
+    return SUBSCRIPTION.replace("{ occurredAt }", f"{{ occurredAt s{index}: type }}")
+
+
 async def _subscriber(
-    http: httpx.AsyncClient, url: str, latencies: list[float], opened: asyncio.Event
+    http: httpx.AsyncClient,
+    url: str,
+    latencies: list[float],
+    opened: asyncio.Event,
+    document: str = SUBSCRIPTION,
+) -> None:
+    try:
+        await _follow(http, url, latencies, opened, document)
+    except (httpx.HTTPError, OSError) as error:
+        failures.append(repr(error)[:200])
+        opened.set()
+
+
+async def _follow(
+    http: httpx.AsyncClient,
+    url: str,
+    latencies: list[float],
+    opened: asyncio.Event,
+    document: str,
 ) -> None:
     async with http.stream(
         "POST",
         f"{url}/graphql",
-        json={"query": SUBSCRIPTION},
+        json={"query": document},
         headers={"Accept": "text/event-stream"},
     ) as response:
         opened.set()
+        if response.status_code != 200:
+            failures.append(f"HTTP {response.status_code}: {(await response.aread())[:200]!r}")
+            return
         async for line in response.aiter_lines():
             if line.startswith("data: {"):
                 received = time.time()
-                occurred = orjson.loads(line[6:])["data"]["events"]["occurredAt"]
+                sent = orjson.loads(line[6:])
+                if sent.get("data") is None:
+                    failures.append(str(sent.get("errors"))[:200])
+                    return
+                occurred = sent["data"]["events"]["occurredAt"]
                 latencies.append(received - datetime.fromisoformat(occurred).timestamp())
 
 
-async def _run(dsn: str, url_a: str, url_b: str, subscribers: int, events: int) -> Run:
+async def _run(
+    dsn: str, url_a: str, url_b: str, subscribers: int, events: int, distinct: bool = False
+) -> Run:
     latencies_a: list[float] = []
     latencies_b: list[float] = []
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
@@ -112,7 +152,8 @@ async def _run(dsn: str, url_a: str, url_b: str, subscribers: int, events: int) 
             tasks.append(
                 asyncio.create_task(
                     _subscriber(http, url_b if on_b else url_a,
-                                latencies_b if on_b else latencies_a, opened)
+                                latencies_b if on_b else latencies_a, opened,
+                                _document(index if distinct else None))
                 )
             )  # fmt: skip
             await opened.wait()
@@ -126,7 +167,9 @@ async def _run(dsn: str, url_a: str, url_b: str, subscribers: int, events: int) 
                     json={
                         "query": "mutation($i: CreateTeamInput!) { createTeam(input: $i) "
                         "{ errors { message } } }",
-                        "variables": {"i": {"slug": f"t-{subscribers}-{number}", "name": "t"}},
+                        "variables": {
+                            "i": {"slug": f"t-{subscribers}-{distinct:d}-{number}", "name": "t"}
+                        },
                     },
                 )
                 created.raise_for_status()
@@ -151,7 +194,7 @@ async def _run(dsn: str, url_a: str, url_b: str, subscribers: int, events: int) 
         await asyncio.gather(*tasks, return_exceptions=True)
     return Run(
         subscribers, events, latencies_a, latencies_b, int(reads), int(statements),
-        events * subscribers - len(latencies_a),
+        events * subscribers - len(latencies_a), distinct,
     )  # fmt: skip
 
 
@@ -168,24 +211,49 @@ def _report(runs: list[Run], seconds: float) -> str:
         "",
         "A writer creates a team on A every 100 ms; N SSE subscribers on A and 5 on B follow "
         "`events`. Latency: receipt minus the event's `occurredAt`. Statements: "
-        "pg_stat_statements over both processes during the run (the mutations' own included).",
+        "pg_stat_statements over both processes during the run (the mutations' own included). "
+        "Subscribers sending the same document with the same credential (here: all of them, "
+        "anonymous in development) share one execution per event; in the `distinct` rows each "
+        "sends a document of its own (an alias named after it) and runs its own execution, as "
+        "subscribers with different credentials do.",
         "",
-        "| subscribers on A | events | p50 A ms | p99 A ms | p50 A→B ms | p99 A→B ms "
-        "| outbox reads / event | statements / event | not received |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| subscribers on A | documents | events | p50 A ms | p99 A ms | p50 A→B ms "
+        "| p99 A→B ms | outbox reads / event | statements / event | not received |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         lines.append(
-            f"| {run.subscribers} | {run.events} | {_ms(run.latencies_a, 0.50)} "
+            f"| {run.subscribers} | {'distinct' if run.distinct else 'same'} | {run.events} "
+            f"| {_ms(run.latencies_a, 0.50)} "
             f"| {_ms(run.latencies_a, 0.99)} | {_ms(run.latencies_b, 0.50)} "
             f"| {_ms(run.latencies_b, 0.99)} | {run.outbox_reads / run.events:.2f} "
             f"| {run.statements / run.events:.1f} | {run.missing} |"
         )
     lines += ["", f"Total time: {seconds:.0f} s.", ""]
+    if failures:
+        lines += [f"Subscribers refused or ended early: {len(failures)}; first: {failures[0]}", ""]
     return "\n".join(lines)
 
 
-async def _main(counts: list[int], events: int) -> str:
+async def _on_fresh_servers(dsn: str, count: int, events: int, distinct: bool) -> Run:
+    port_a, port_b = free_port(), free_port()
+    servers = [
+        _serve(dsn, port_a, WORK_DIR / "fanout-a.log"),
+        _serve(dsn, port_b, WORK_DIR / "fanout-b.log"),
+    ]
+    try:
+        url_a, url_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+        await _ready(url_a)
+        await _ready(url_b)
+        return await _run(dsn, url_a, url_b, count, events, distinct)
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(30)
+
+
+async def _main(counts: list[int], events: int, distinct: list[int]) -> str:
     database = BenchDatabase(WORK_DIR)
     server_dsn = await asyncio.to_thread(database.start)
     admin = await asyncpg.connect(server_dsn)
@@ -197,23 +265,14 @@ async def _main(counts: list[int], events: int) -> str:
     connection = await asyncpg.connect(dsn)
     await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     await connection.close()
-    port_a, port_b = free_port(), free_port()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    servers = [
-        _serve(dsn, port_a, WORK_DIR / "fanout-a.log"),
-        _serve(dsn, port_b, WORK_DIR / "fanout-b.log"),
-    ]
     started = time.monotonic()
+    runs: list[Run] = []
     try:
-        url_a, url_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
-        await _ready(url_a)
-        await _ready(url_b)
-        runs = [await _run(dsn, url_a, url_b, count, events) for count in counts]
+        # Every run on servers of its own: nothing left of the last run's thousand streams.
+        for count, own_documents in [(c, False) for c in counts] + [(c, True) for c in distinct]:
+            runs.append(await _on_fresh_servers(dsn, count, events, own_documents))
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(30)
         await asyncio.to_thread(database.stop)
     return _report(runs, time.monotonic() - started)
 
@@ -222,8 +281,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout")
     parser.add_argument("--subscribers", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--events", type=int, default=50)
+    parser.add_argument(
+        "--distinct", type=int, nargs="*", default=[100, 1000],
+        help="subscriber counts to run again with a document of their own each",
+    )  # fmt: skip
     args = parser.parse_args()
-    report = asyncio.run(_main(args.subscribers, args.events))
+    report = asyncio.run(_main(args.subscribers, args.events, args.distinct))
     replace_section(SECTION, report)
     print(report)
 

@@ -234,12 +234,13 @@ async def test_a_process_that_stops_has_its_deployments_taken_over_at_once(
     """Not at the next periodic sweep (an hour here): the stopping process's release
     notifies the others (`NOTIFY paved_rollouts`), which sweep right away."""
     a = replicas.runner("a")
-    b = replicas.runner(
-        "b",
-        sweep_seconds=3600,
-        released=PostgresWakeups(migrated_url, channel=RELEASED_CHANNEL, catch_up=False),
-    )
+    released = PostgresWakeups(migrated_url, channel=RELEASED_CHANNEL, catch_up=False)
+    b = replicas.runner("b", sweep_seconds=3600, released=released)
     b.start()
+    for _ in range(500):  # listening before anything is released
+        if released.connections:
+            break
+        await asyncio.sleep(0.01)
     made = [await replicas.deploy(f"s{i}") for i in range(1, 4)]
     for deployment in made:
         await a.begin(deployment)
