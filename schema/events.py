@@ -14,10 +14,9 @@ from resolvers import audit_queries, event_queries, nodes
 from resolvers.global_ids import encode_id
 from schema.audit import shown_actor
 from schema.catalog import CatalogInfo, Environment, Service, Team
-from schema.common import Actor, Connection, Node, connection
+from schema.common import Actor, Connection, Node, connection, schema_type
 from schema.deployments import Deployment
 from schema.inputs import given
-from schema.queries import as_node
 
 EventType = strawberry.enum(events.EventType, name="EventType")
 
@@ -65,7 +64,12 @@ class Event(Node):
         found = await nodes.node(
             info.context, encode_id(record.subject_kind.value, record.subject_id)
         )
-        return as_node(found) if found is not None else None
+        if found is None:
+            return None
+        # The subject's kind is its GraphQL type's name; the type comes from the running
+        # schema (the node types sit beside this module, which they show events of).
+        node: Node = schema_type(info, record.subject_kind.value).from_record(found)
+        return node
 
     @strawberry.field(description="The service it concerns, if any (null once deleted).")
     async def service(self, info: CatalogInfo) -> Service | None:
