@@ -255,3 +255,27 @@ async def test_an_event_is_a_node(gql: GraphQLClient) -> None:
         "query($id: ID!) { node(id: $id) { id ... on Event { type } } }", id=event["id"]
     )
     assert found["node"] == {"id": event["id"], "type": "TEAM_CREATED"}
+
+
+async def test_what_ci_records_and_reports_is_told_with_its_client_as_actor(
+    gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    store = await seed(gql, pool)
+    await environments(gql)
+    await gql.mutate("createApiClient", "apiClient { slug }", slug="pay-ci", name="CI", team="pay")
+    ci = gql.with_token(await token(store, Scope.READ, Scope.DEPLOY, client="pay-ci"))
+    recorded = await ci.mutate(
+        "recordDeployment", "deployment { id }", service="pay-api", environment="staging",
+        version="9", state="IN_PROGRESS", externalId="run-1",
+    )  # fmt: skip
+    await ci.mutate(
+        "reportDeploymentStatus", "deployment { id }", deployment=recorded["deployment"]["id"],
+        state="SUCCEEDED", rawStatus="done",
+    )  # fmt: skip
+    told = await events(gql, filter={"environment": "staging", "types": [
+        "DEPLOYMENT_CREATED", "DEPLOYMENT_STATE_CHANGED"]})  # fmt: skip
+    assert [(e["type"], e["data"].get("to"), e["actor"]) for e in told] == [
+        ("DEPLOYMENT_CREATED", None, {"name": "CI"}),
+        ("DEPLOYMENT_STATE_CHANGED", "SUCCEEDED", {"name": "CI"}),
+    ]
+    assert told[0]["data"]["state"] == "IN_PROGRESS"
