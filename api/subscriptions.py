@@ -228,7 +228,15 @@ class Subscriptions:
             self._broadcasts[key] = broadcast
         feed = self._ports.feed
         member = broadcast.join(feed.position if feed is not None else 0, self.queue_size)
-        return Running(member.results(), member.stream, release)
+        joined = broadcast
+
+        async def leave_and_release() -> None:
+            # Also for a member whose results were never read (their generator's `finally`
+            # runs only once started).
+            await joined.leave(member)
+            await release()
+
+        return Running(member.results(), member.stream, leave_and_release)
 
     @property
     def broadcasts(self) -> int:
