@@ -77,6 +77,16 @@ async def deliveries(gql: GraphQLClient, webhook_id: str, **variables: Any) -> d
     return node
 
 
+async def _until_recorded(gql: GraphQLClient, webhook_id: str, state: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        nodes = (await deliveries(gql, webhook_id))["deliveries"]["nodes"]
+        if nodes and nodes[0]["state"] == state:
+            return
+        assert asyncio.get_running_loop().time() < deadline, nodes
+        await asyncio.sleep(0.02)
+
+
 async def test_an_event_reaches_a_receiver_that_fails_twice_then_accepts(
     gql: GraphQLClient, test_settings: Settings
 ) -> None:
@@ -89,6 +99,9 @@ async def test_an_event_reaches_a_receiver_that_fails_twice_then_accepts(
         async with delivering(test_settings):
             await create_team(gql, "payments")
             [payload] = await eventually(lambda: inbox.accepted)
+            # Recorded after the receiver answered: stopping the worker before that would
+            # leave the delivery to be sent again (at least once), not SUCCEEDED.
+            await _until_recorded(gql, webhook["id"], "SUCCEEDED")
         assert len(inbox.messages) == 3
         # The same message each time: one webhook-id (the event's), verified every time.
         assert {message.headers["webhook-id"] for message in inbox.messages} == {
