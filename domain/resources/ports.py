@@ -7,7 +7,7 @@ own transaction, with the events it emits.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -201,7 +201,9 @@ class ProvisionerKinds(Protocol):
     """The resource adapters this server can build, under its provider policy (where
     secrets may come from, which addresses may be reached)."""
 
-    def build(self, kind: str, settings: Mapping[str, Any]) -> Provisioner:
+    def build(
+        self, kind: str, settings: Mapping[str, Any], *, clock: Callable[[], float] = ...
+    ) -> Provisioner:
         """Raises `InvalidProviderSettings` for settings no adapter accepts."""
         ...
 
