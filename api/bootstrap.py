@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import asyncpg
 import httpx2 as httpx
 import strawberry
+from providers.postgres.resources.store import PostgresResourceStore
+from providers.resources.registry import ProvisionerRegistry
 
 from api.authentication import Authenticator
 from api.oidc import OidcVerifier
@@ -50,6 +52,7 @@ from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvir
 from resolvers.event_feed import EventFeed
 from resolvers.event_retention import EventRetention
 from resolvers.live_status import LiveStatusLookup
+from resolvers.provisioning import Provisioning, ProvisioningTimings
 from resolvers.rollouts import Rollouts
 from schema.build import build_schema
 
@@ -65,6 +68,7 @@ class Overrides:
     deployer_factory: DeployerFactory | None = None
     deployer_clock: Callable[[], float] | None = None
     rollout_sweep_seconds: float | None = None
+    provisioning_sweep_seconds: float | None = None
     rollout_takeover_notices: bool = True
     """Whether this process sweeps at once when another one released its rollouts (off for a
     test app that must leave other tests' deployments alone)."""
@@ -86,6 +90,7 @@ class Container:
     live: LiveStatusLookup
     replica_id: str
     feed: EventFeed
+    provisioning: Provisioning
     webhook_worker: WebhookWorker | None = None
 
 
@@ -152,6 +157,8 @@ def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
         deployer_kinds=DeployerRegistry(provider_policy(settings)),
         events=PostgresEventLog(pool),
         webhooks=PostgresWebhookStore(pool, webhook_secret_box(settings), audit_log),
+        resources=PostgresResourceStore(pool, audit_log),
+        provisioner_kinds=ProvisionerRegistry(provider_policy(settings)),
     )
 
 
@@ -186,8 +193,14 @@ async def running(
         # counts its statements), the same one statement per wake-up whoever subscribes.
         feed_pool = await create_pool(dsn, min_size=1, max_size=1)
         feed = event_feed(settings, dsn, PostgresEventLog(feed_pool))
+        provisioning = _provisioning(settings, overrides, ports, rollouts, replica)
         ports = dataclasses.replace(
-            ports, rollouts=rollouts, live=live, webhook_targets=targets, feed=feed
+            ports,
+            rollouts=rollouts,
+            live=live,
+            webhook_targets=targets,
+            feed=feed,
+            provisioning=provisioning,
         )
         retention = EventRetention(
             ports.events,
@@ -202,6 +215,10 @@ async def running(
             if resumed:
                 log.info("resumed %d unfinished deployments", resumed)
             rollouts.start()
+            resumed = await provisioning.resume_unfinished()
+            if resumed:
+                log.info("resumed %d unfinished resources", resumed)
+            provisioning.start()
             retention.start()
             if worker is not None:
                 worker.start()
@@ -226,6 +243,7 @@ async def running(
                     replica_id=replica,
                     webhook_worker=worker,
                     feed=feed,
+                    provisioning=provisioning,
                 )
         finally:
             if worker is not None:
@@ -233,6 +251,7 @@ async def running(
             await feed.stop()
             await feed_pool.close()
             await retention.stop()
+            await provisioning.stop()
             await rollouts.stop()
 
 
@@ -312,6 +331,29 @@ def provider_policy(settings: Settings) -> ProviderPolicy:
     return ProviderPolicy(
         secrets=SecretSources(settings.secrets_dir),
         addresses=AddressRule(allow_private=settings.provider_private_allowed),
+    )
+
+
+def _provisioning(
+    settings: Settings, overrides: Overrides, ports: Ports, rollouts: Rollouts, replica: str
+) -> Provisioning:
+    """The runner that drives resources through their providers, on the rollouts' terms
+    (lease, poll and deadline settings)."""
+    assert ports.resources is not None
+    assert ports.provisioner_kinds is not None
+    return Provisioning(
+        ports.resources,
+        ports.provisioner_kinds,
+        ports.reader,
+        ports.deployments,
+        owner=replica,
+        rollouts=rollouts,
+        timings=ProvisioningTimings(
+            lease_seconds=settings.rollout_lease_seconds,
+            poll_seconds=settings.rollout_poll_seconds,
+            sweep_seconds=overrides.provisioning_sweep_seconds or 5.0,
+            deadline_seconds=settings.provider_deadline_seconds,
+        ),
     )
 
 

@@ -12,12 +12,15 @@ from domain.audit.ports import AuditLog
 from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeployerKinds, DeploymentStore
 from domain.events.ports import EventLog
+from domain.resources.ports import ProvisionerKinds, ResourceStore
 from domain.webhooks.ports import WebhookOutbound, WebhookStore
 from resolvers.access_loaders import AccessLoaders
 from resolvers.deployment_loaders import DeploymentLoaders
 from resolvers.event_feed import EventFeed, StreamPosition
 from resolvers.live_status import LiveStatusLookup
 from resolvers.loaders import Loaders
+from resolvers.provisioning import Provisioning
+from resolvers.resource_loaders import ResourceLoaders
 from resolvers.rollouts import Rollouts
 
 
@@ -41,6 +44,10 @@ class Ports:
     """Checks webhook URLs and pings; None where nothing sends webhooks."""
     feed: EventFeed | None = None
     """This process's live events; None where nothing subscribes (commands)."""
+    resources: ResourceStore | None = None
+    provisioner_kinds: ProvisionerKinds | None = None
+    provisioning: Provisioning | None = None
+    """Hands committed resources to their providers; None where nothing runs them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,7 @@ class LoaderSet:
     loaders: Loaders
     access_loaders: AccessLoaders
     deployment_loaders: DeploymentLoaders
+    resource_loaders: ResourceLoaders | None
 
 
 @dataclass(slots=True)
@@ -75,6 +83,10 @@ class Context:
     was revoked or expired); None where the principal cannot change (the local admin)."""
     stream: StreamPosition | None = None
     """A subscription's resume point and delivered position, for its transport."""
+    resources: ResourceStore | None = None
+    provisioner_kinds: ProvisionerKinds | None = None
+    provisioning: Provisioning | None = None
+    resource_loaders: ResourceLoaders | None = None
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -87,12 +99,14 @@ class Context:
             Loaders(self.reader),
             AccessLoaders(self.access),
             DeploymentLoaders(self.deployments, self.reader),
+            None if self.resources is None else ResourceLoaders(self.resources),
         )
 
     def use_loaders(self, loader_set: LoaderSet) -> None:
         self.loaders = loader_set.loaders
         self.access_loaders = loader_set.access_loaders
         self.deployment_loaders = loader_set.deployment_loaders
+        self.resource_loaders = loader_set.resource_loaders
 
     @classmethod
     def for_request(
@@ -117,4 +131,8 @@ class Context:
             webhooks=ports.webhooks,
             webhook_targets=ports.webhook_targets,
             feed=ports.feed,
+            resources=ports.resources,
+            provisioner_kinds=ports.provisioner_kinds,
+            provisioning=ports.provisioning,
+            resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from domain.access.model import ActorKind, ApiClientRecord, ApiTokenRecord
 from domain.access.policy import acts_as_admin
@@ -11,8 +11,9 @@ from domain.catalog.records import EnvironmentRecord, TeamRecord, UserRecord
 from domain.catalog.services import ServiceRecord
 from domain.deployments.model import DeploymentRecord
 from domain.events.model import EventRecord
+from domain.resources.model import ResourceClassRecord, ResourceRecord, TemplateRecord
 from domain.webhooks.model import DeliveryRecord, WebhookRecord
-from resolvers import event_queries, webhook_queries
+from resolvers import event_queries, resource_queries, webhook_queries
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
 
@@ -27,6 +28,9 @@ NodeRecord = (
     | EventRecord
     | WebhookRecord
     | DeliveryRecord
+    | ResourceRecord
+    | ResourceClassRecord
+    | TemplateRecord
 )
 
 
@@ -35,28 +39,50 @@ async def node(context: Context, global_id: str) -> NodeRecord | None:
     if decoded is None:
         return None
     type_name, pk = decoded
-    loaders = context.loaders
-    if type_name == "Team":
-        return await loaders.team_by_id.load(pk)
-    if type_name == "User":
-        return await loaders.user_by_id.load(pk)
-    if type_name == "Service":
-        return await loaders.service_by_id.load(pk)
-    if type_name == "Environment":
-        return await loaders.environment_by_id.load(pk)
-    if type_name == "ApiClient":
-        return await context.access_loaders.api_client_by_id.load(pk)
-    if type_name == "ApiToken":
-        return await _visible_token(context, pk)
-    if type_name == "Deployment":
-        return await context.deployment_loaders.by_id.load(pk)
-    if type_name == "Event":
-        return await event_queries.event(context, pk)
-    if type_name == "Webhook":
-        return await webhook_queries.webhook(context, pk)
-    if type_name == "WebhookDelivery":
-        return await webhook_queries.delivery(context, pk)
-    return None
+    fetch = _FETCHERS.get(type_name)
+    return None if fetch is None else await fetch(context, pk)
+
+
+async def _team(context: Context, pk: int) -> NodeRecord | None:
+    return await context.loaders.team_by_id.load(pk)
+
+
+async def _user(context: Context, pk: int) -> NodeRecord | None:
+    return await context.loaders.user_by_id.load(pk)
+
+
+async def _service(context: Context, pk: int) -> NodeRecord | None:
+    return await context.loaders.service_by_id.load(pk)
+
+
+async def _environment(context: Context, pk: int) -> NodeRecord | None:
+    return await context.loaders.environment_by_id.load(pk)
+
+
+async def _api_client(context: Context, pk: int) -> NodeRecord | None:
+    return await context.access_loaders.api_client_by_id.load(pk)
+
+
+async def _deployment(context: Context, pk: int) -> NodeRecord | None:
+    return await context.deployment_loaders.by_id.load(pk)
+
+
+async def _resource(context: Context, pk: int) -> NodeRecord | None:
+    return (
+        None if context.resource_loaders is None else await resource_queries.resource(context, pk)
+    )
+
+
+async def _resource_class(context: Context, pk: int) -> NodeRecord | None:
+    if context.resource_loaders is None:
+        return None
+    return await resource_queries.resource_class(context, pk)
+
+
+async def _template(context: Context, pk: int) -> NodeRecord | None:
+    return (
+        None if context.resource_loaders is None else await resource_queries.template(context, pk)
+    )
 
 
 async def _visible_token(context: Context, token_id: int) -> ApiTokenRecord | None:
@@ -69,6 +95,23 @@ async def _visible_token(context: Context, token_id: int) -> ApiTokenRecord | No
         and token.user_id == principal.actor_id
     )
     return token if own or acts_as_admin(principal) else None
+
+
+_FETCHERS: dict[str, Callable[[Context, int], Awaitable[NodeRecord | None]]] = {
+    "Team": _team,
+    "User": _user,
+    "Service": _service,
+    "Environment": _environment,
+    "ApiClient": _api_client,
+    "ApiToken": _visible_token,
+    "Deployment": _deployment,
+    "Event": event_queries.event,
+    "Webhook": webhook_queries.webhook,
+    "WebhookDelivery": webhook_queries.delivery,
+    "Resource": _resource,
+    "ResourceClass": _resource_class,
+    "Template": _template,
+}
 
 
 async def nodes(context: Context, global_ids: Sequence[str]) -> list[NodeRecord | None]:

@@ -22,6 +22,8 @@ from schema.environment_mutations import EnvironmentMutation
 from schema.events import Event, EventQuery
 from schema.queries import CatalogQuery
 from schema.read_scope import ReadScope
+from schema.resource_mutations import ResourceMutation
+from schema.resources import Resource, ResourceClass, ResourceQuery, Template
 from schema.service_mutations import ServiceMutation
 from schema.subscriptions import Subscription
 from schema.team_mutations import TeamMutation
@@ -57,7 +59,15 @@ class _Schema(strawberry.Schema):
 def build_schema() -> strawberry.Schema:
     query = merge_types(
         "Query",
-        (CatalogQuery, AccessQuery, AuditQuery, DeploymentQuery, EventQuery, WebhookQuery),
+        (
+            CatalogQuery,
+            AccessQuery,
+            AuditQuery,
+            DeploymentQuery,
+            EventQuery,
+            WebhookQuery,
+            ResourceQuery,
+        ),
     )
     mutation = merge_types(
         "Mutation",
@@ -68,6 +78,7 @@ def build_schema() -> strawberry.Schema:
             AccessMutation,
             DeploymentMutation,
             WebhookMutation,
+            ResourceMutation,
         ),
     )
     return _Schema(
@@ -87,6 +98,9 @@ def build_schema() -> strawberry.Schema:
             Event,
             Webhook,
             WebhookDelivery,
+            Resource,
+            ResourceClass,
+            Template,
         ],
         extensions=[
             lambda: MaskErrors(

@@ -20,6 +20,7 @@ from resolvers import access_queries as aq
 from resolvers import audit_queries as audit
 from resolvers import catalog_queries as q
 from resolvers import deployment_queries as dq
+from resolvers import resource_queries as rq
 from resolvers.context import Context
 from schema.common import Actor, Connection, Node, connection, lazy, list_bound, many, schema_type
 from schema.inputs import given, page
@@ -32,6 +33,8 @@ DEPLOYMENT: Any = lazy("Deployment", "schema.deployments") | None
 SERVICE_ENVIRONMENTS: Any = many(list, lazy("ServiceEnvironment", "schema.deployments"))
 PROVIDER: Any = lazy("Provider", "schema.deployments")
 PROTECTION: Any = lazy("Protection", "schema.deployments")
+RESOURCES: Any = many(list, lazy("Resource", "schema.resources"))
+RESOURCE_CONNECTION: Any = many(Connection, lazy("Resource", "schema.resources"))
 
 CatalogInfo = Info[Context, None]
 
@@ -218,6 +221,17 @@ class Service(Node):
         return connection(listing, schema_type(info, "Deployment").from_record)
 
     @strawberry.field(
+        description="Its resources (not DELETED ones), by environment then name; "
+        "`environment`: only that environment's.",
+        graphql_type=RESOURCES,
+        metadata=list_bound(1000),
+    )
+    async def resources(self, info: CatalogInfo, environment: str | None = UNSET) -> list[Any]:
+        found = await rq.of_service(info.context, self.record.id, given(environment))
+        shown = schema_type(info, "Resource")
+        return [shown.from_record(record) for record in found]
+
+    @strawberry.field(
         description="What runs in this environment: the last success still there.",
         graphql_type=DEPLOYMENT,
     )
@@ -284,6 +298,15 @@ class Environment(Node):
             info.context, self.record, page(first, after), given(service), given(states)
         )
         return connection(listing, schema_type(info, "Deployment").from_record)
+
+    @strawberry.field(
+        description="Resources requested here, oldest first.", graphql_type=RESOURCE_CONNECTION
+    )
+    async def resources(
+        self, info: CatalogInfo, first: int | None = UNSET, after: str | None = UNSET
+    ) -> Connection[Any]:
+        listing = await rq.of_environment(info.context, self.record.id, page(first, after))
+        return connection(listing, schema_type(info, "Resource").from_record)
 
 
 async def audit_trail(

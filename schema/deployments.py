@@ -64,14 +64,24 @@ class Provider:
     record: strawberry.Private[deployment_ports.ProviderSettings]
     name: str
     kind: str
+    builds_resources: strawberry.Private[bool] = False
 
     @strawberry.field
     def capabilities(self, info: CatalogInfo) -> list[deployments.ProviderCapability]:
-        return info.context.deployer_kinds.capabilities(self.record.kind, self.record.settings)
+        record = self.record
+        kinds = info.context.provisioner_kinds if self.builds_resources else None
+        if kinds is not None:
+            return kinds.capabilities(record.kind, record.settings)
+        return info.context.deployer_kinds.capabilities(record.kind, record.settings)
 
     @classmethod
     def from_record(cls, record: deployment_ports.ProviderSettings) -> Provider:
         return cls(record=record, name=record.kind, kind=record.kind)
+
+    @classmethod
+    def for_resources(cls, record: deployment_ports.ProviderSettings) -> Provider:
+        """A resource class's provider (its capabilities are a resource adapter's)."""
+        return cls(record=record, name=record.kind, kind=record.kind, builds_resources=True)
 
 
 @strawberry.type(description="An environment's rules for deployments.")

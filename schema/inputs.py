@@ -4,7 +4,6 @@ from the resolvers' pydantic input models (`graphql_input`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import inspect
 from collections.abc import Sequence
@@ -52,10 +51,13 @@ def _plain(value: Any) -> Any:
 
 def sent_fields(input_object: Any) -> dict[str, Any]:
     """camelCase keys of the fields the client gave (null included), values made plain."""
+    fields = input_object.__strawberry_definition__.fields
     return {
-        to_camel(field.name): _plain(getattr(input_object, field.name))
-        for field in dataclasses.fields(input_object)
-        if getattr(input_object, field.name) is not UNSET
+        field.graphql_name or to_camel(field.python_name): _plain(
+            getattr(input_object, field.python_name)
+        )
+        for field in fields
+        if getattr(input_object, field.python_name) is not UNSET
     }
 
 
@@ -78,12 +80,16 @@ def _input_type(model: type[BaseModel], type_name: str) -> type:
     defaults: dict[str, Any] = {}
     for field_name, info in model.model_fields.items():
         annotation = _graphql_type(info.annotation, info.metadata)
+        # An alias the camelCase rule would not give (`class`, a Python keyword) names it.
+        named = info.alias if info.alias and info.alias != to_camel(field_name) else None
         if info.is_required():
             annotations[field_name] = annotation
-            defaults[field_name] = strawberry.field(description=info.description)
+            defaults[field_name] = strawberry.field(description=info.description, name=named)
         else:
             annotations[field_name] = Optional[annotation]  # noqa: UP045 (a runtime type)
-            defaults[field_name] = strawberry.field(default=UNSET, description=info.description)
+            defaults[field_name] = strawberry.field(
+                default=UNSET, description=info.description, name=named
+            )
     namespace = {"__annotations__": annotations, "__module__": __name__, **defaults}
     description = model.__dict__.get("__doc__")
     return strawberry.input(

@@ -11,6 +11,7 @@ from domain.catalog.services import ServiceRecord
 from domain.deployments.model import DeploymentRecord
 from domain.errors import ValidationFailed
 from domain.events.model import EventRecord
+from domain.resources.model import ResourceClassRecord, ResourceRecord, TemplateRecord
 from domain.webhooks.model import DeliveryRecord, WebhookRecord
 from resolvers import catalog_queries as q
 from resolvers import nodes as node_resolvers
@@ -46,6 +47,14 @@ def as_node(record: node_resolvers.NodeRecord) -> Node:
         from schema.events import Event
 
         return Event.from_record(record)
+    if isinstance(record, ResourceRecord | ResourceClassRecord | TemplateRecord):
+        from schema.resources import Resource, ResourceClass, Template
+
+        if isinstance(record, ResourceRecord):
+            return Resource.from_record(record)
+        if isinstance(record, ResourceClassRecord):
+            return ResourceClass.from_record(record)
+        return Template.from_record(record)
     if isinstance(record, WebhookRecord | DeliveryRecord):
         from schema.webhooks import Webhook, WebhookDelivery
 

@@ -29,6 +29,8 @@ class Action(enum.StrEnum):
     DEPLOY = "deploy this service"
     APPROVE = "approve deployments to this environment"
     MANAGE_WEBHOOKS = "manage this webhook"
+    MANAGE_RESOURCE_CATALOG = "manage resource classes and templates"
+    MANAGE_RESOURCES = "manage this service's resources"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ _ADMIN_ONLY = frozenset(
         Action.MANAGE_API_CLIENTS,
         Action.MANAGE_ANY_TOKENS,
         Action.READ_AUDIT_LOG,
+        Action.MANAGE_RESOURCE_CATALOG,
     }
 )
 _OWNED = {
@@ -53,6 +56,7 @@ _OWNED = {
     Action.DEPLOY: Scope.DEPLOY,
     Action.APPROVE: Scope.APPROVE,
     Action.MANAGE_WEBHOOKS: Scope.WRITE,
+    Action.MANAGE_RESOURCES: Scope.WRITE,
 }
 
 
@@ -69,7 +73,8 @@ def acts_as_admin(principal: Principal) -> bool:
 
 def decide(principal: Principal, action: Action, teams: Collection[int] = frozenset()) -> Decision:
     """`teams`: for CREATE_SERVICE the new primary owner; for CHANGE_SERVICE and DEPLOY the
-    service's owner teams (primary and contributors); for APPROVE the approver teams; for
+    service's owner teams (primary and contributors), and for MANAGE_RESOURCES those of the
+    resource's service; for APPROVE the approver teams; for
     MANAGE_WEBHOOKS the webhook's team (none: a webhook only admins manage)."""
     if action is Action.READ_CATALOG:
         return _needs(principal, Scope.READ, action)

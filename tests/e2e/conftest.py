@@ -43,6 +43,7 @@ async def app(test_settings: Settings, statements: StatementLog) -> AsyncIterato
     overrides = Overrides(
         query_logger=statements.record,
         rollout_sweep_seconds=3600,
+        provisioning_sweep_seconds=3600,
         rollout_takeover_notices=False,
         event_prune_seconds=365 * 86400,
     )

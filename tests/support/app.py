@@ -33,6 +33,7 @@ async def forget_providers(app: Starlette) -> None:
     of earlier deployments must go with them."""
     container: Container = app.state.container
     await container.rollouts.forget_everything()
+    await container.provisioning.forget_everything()
     container.deployers.forget()
     container.live.forget()
     container.feed.position = 0  # the outbox's ids restart too
