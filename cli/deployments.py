@@ -13,20 +13,24 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, NoReturn, TypeAlias
+from typing import Any
 
-import httpx2 as httpx
-import orjson
-from pydantic import ValidationError
-
-from cli.api_client import (
-    DEFAULT_API_URL,
-    Api,
-    ClientSettings,
-    NoStream,
-    Refused,
-    Update,
-    error_line,
+from cli.api_client import Api, NoStream, Refused, Update
+from cli.client_commands import (
+    Command,
+    OneLineParser,
+    Subcommands,
+    Transport,
+    blocking,
+    check_payload,
+    client_options,
+    given,
+    page_size,
+    print_json,
+    run_command,
+    seconds,
+    table,
+    waiting_options,
 )
 from cli.deployment_documents import (
     APPROVE,
@@ -42,17 +46,11 @@ from cli.deployment_documents import (
     SERVICE_STATUS,
 )
 
-Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "ROLLED_BACK", "INACTIVE"})
 FAILED_STATES = frozenset({"FAILED", "CANCELED"})
 
 
-def _print_json(value: Any) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-def _describe(deployment: dict[str, Any]) -> str:
+def describe_deployment(deployment: dict[str, Any]) -> str:
     return (
         f"deployment #{deployment['number']} of {deployment['service']['slug']} "
         f"{deployment['version']} to {deployment['environment']['slug']} "
@@ -65,18 +63,11 @@ def _state_line(state: dict[str, Any]) -> str:
     return f"{state['state']}" + (f"  {' - '.join(extra)}" if extra else "")
 
 
-def _check_payload(args: argparse.Namespace, payload: dict[str, Any]) -> None:
-    """Print the payload as JSON when asked; refuse with its `errors`."""
-    if args.json:
-        _print_json(payload)
-    errors = payload.get("errors") or []
-    if errors:
-        raise Refused(1, *(error_line(error) for error in errors))
-
-
-async def _wait(api: Api, args: argparse.Namespace, deployment: dict[str, Any]) -> int:
-    """Follow the deployment to a final state, printing each change: through the
-    `deploymentUpdated` subscription, or by polling when the server offers no stream."""
+async def follow_deployment(api: Api, args: argparse.Namespace, deployment: dict[str, Any]) -> int:
+    """Follow the deployment to a final state, printing each change (as JSON with
+    `args.json`): through the `deploymentUpdated` subscription, or by polling every
+    `args.interval` when the server offers no stream; up to `args.timeout`. 0 when it
+    succeeded; Refused (exit 1) when it failed, was canceled or the time ran out."""
     followed = _Followed(
         {key: deployment.get(key) for key in ("id", "state", "rawStatus", "statusMessage")}, args
     )
@@ -110,7 +101,7 @@ class _Followed:
         if state != self.current:
             self.current = state
             if self.args.json:
-                _print_json(state)
+                print_json(state)
             else:
                 print(_state_line(state), flush=True)
 
@@ -137,23 +128,19 @@ async def _poll(api: Api, followed: _Followed) -> None:
 
 async def _started(api: Api, args: argparse.Namespace, payload: dict[str, Any]) -> int:
     """What deploy, promote and rollback print; then wait when asked."""
-    _check_payload(args, payload)
+    check_payload(args, payload)
     deployment = payload["deployment"]
     if not args.json:
-        print(_describe(deployment), flush=True)
+        print(describe_deployment(deployment), flush=True)
     if args.wait:
-        return await _wait(api, args, deployment)
+        return await follow_deployment(api, args, deployment)
     return 0
-
-
-def _input(**fields: Any) -> dict[str, Any]:
-    return {key: value for key, value in fields.items() if value is not None}
 
 
 async def deploy(api: Api, args: argparse.Namespace) -> int:
     data = await api(
         DEPLOY,
-        input=_input(
+        input=given(
             service=args.service,
             environment=args.environment,
             version=args.version,
@@ -168,7 +155,7 @@ async def deploy(api: Api, args: argparse.Namespace) -> int:
 async def promote(api: Api, args: argparse.Namespace) -> int:
     data = await api(
         PROMOTE,
-        input=_input(
+        input=given(
             service=args.service,
             fromEnvironment=args.from_environment,
             toEnvironment=args.to_environment,
@@ -179,7 +166,7 @@ async def promote(api: Api, args: argparse.Namespace) -> int:
     payload = data["promote"]
     if not args.dry_run:
         return await _started(api, args, payload)
-    _check_payload(args, payload)
+    check_payload(args, payload)
     if not args.json:
         plan = payload["plan"]
         print(
@@ -195,7 +182,7 @@ async def promote(api: Api, args: argparse.Namespace) -> int:
 async def rollback(api: Api, args: argparse.Namespace) -> int:
     data = await api(
         ROLLBACK,
-        input=_input(
+        input=given(
             service=args.service,
             environment=args.environment,
             toDeployment=args.to,
@@ -208,11 +195,11 @@ async def rollback(api: Api, args: argparse.Namespace) -> int:
 def _decision(document: str, field: str) -> Callable[[Api, argparse.Namespace], Awaitable[int]]:
     async def decide(api: Api, args: argparse.Namespace) -> int:
         comment = getattr(args, "comment", None)
-        data = await api(document, input=_input(deployment=args.deployment, comment=comment))
+        data = await api(document, input=given(deployment=args.deployment, comment=comment))
         payload = data[field]
-        _check_payload(args, payload)
+        check_payload(args, payload)
         if not args.json:
-            print(_describe(payload["deployment"]))
+            print(describe_deployment(payload["deployment"]))
         return 0
 
     return decide
@@ -221,14 +208,6 @@ def _decision(document: str, field: str) -> Callable[[Api, argparse.Namespace], 
 approve = _decision(APPROVE, "approveDeployment")
 reject = _decision(REJECT, "rejectDeployment")
 cancel = _decision(CANCEL, "cancelDeployment")
-
-
-def _table(rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
 
 
 async def status(api: Api, args: argparse.Namespace) -> int:
@@ -258,7 +237,7 @@ async def _print_updates(
         last_id = update.event_id or last_id
         deployment = update.data["deploymentUpdated"]
         if args.json:
-            _print_json(deployment)
+            print_json(deployment)
         else:
             print(
                 f"{deployment['environment']['slug']}  {deployment['version']}  "
@@ -286,10 +265,10 @@ async def _print_status(
     service = data.get("service")
     if service is None:
         if args.json:
-            _print_json(data)
+            print_json(data)
         raise Refused(1, f"paved: NOT_FOUND: no service '{args.service}'")
     if args.json:
-        _print_json(data)
+        print_json(data)
         return data
     rows = [["ENVIRONMENT", "VERSION", "STATE", "#", "FINISHED", "PENDING"]]
     for place in service["environments"]:
@@ -308,7 +287,7 @@ async def _print_status(
             ]
         )
     print(f"{service['slug']} ({service['name']})")
-    for line in _table(rows):
+    for line in table(rows):
         print(line)
     sys.stdout.flush()
     return data
@@ -334,121 +313,48 @@ async def releases(api: Api, args: argparse.Namespace) -> int:
             break
         after = page["pageInfo"]["endCursor"]
     if args.json:
-        _print_json({"releaseMatrix": {"totalCount": total, "nodes": rows}})
+        print_json({"releaseMatrix": {"totalCount": total, "nodes": rows}})
         return 0
     if not rows:
         print("no services")
         return 0
     environments = [cell["environment"]["slug"] for cell in rows[0]["cells"]]
-    table = [["SERVICE", *environments]]
+    matrix = [["SERVICE", *environments]]
     for row in rows:
-        table.append(
+        matrix.append(
             [
                 row["service"]["slug"],
                 *(cell["current"]["version"] if cell["current"] else "-" for cell in row["cells"]),
             ]
         )
-    for line in _table(table):
+    for line in table(matrix):
         print(line)
     return 0
 
 
-Transport: TypeAlias = httpx.AsyncBaseTransport
-Command: TypeAlias = Callable[[Api, argparse.Namespace], Awaitable[int]]
-
-
-async def run_command(args: argparse.Namespace, transport: Transport | None = None) -> int:
-    """Run the parsed deployment command `args` against the API; `transport` (tests: an
-    `httpx.ASGITransport` over the app) replaces the network."""
-    command: Command = args.deploy_command
-    try:
-        try:
-            settings = ClientSettings(**({"api_url": args.api_url} if args.api_url else {}))
-        except ValidationError as error:
-            problem = error.errors()[0]
-            name = "PAVED_" + "_".join(str(part) for part in problem["loc"]).upper()
-            raise Refused(2, f"paved: {name}: {problem['msg']}") from None
-        headers = {"User-Agent": "paved-cli"}
-        if settings.token is not None:
-            headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
-        async with httpx.AsyncClient(
-            transport=transport, headers=headers, timeout=httpx.Timeout(30.0)
-        ) as http:
-            return await command(Api(http, settings.api_url), args)
-    except Refused as refused:
-        sys.stdout.flush()
-        for line in refused.lines:
-            print(line, file=sys.stderr)
-        return refused.code
-
-
 async def run(argv: Sequence[str], transport: Transport | None = None) -> int:
     """`paved <deployment command> ...` in a running event loop."""
-    parser: argparse.ArgumentParser = _OneLineParser(prog="paved")
+    parser: argparse.ArgumentParser = OneLineParser(prog="paved")
     add_deploy_commands(parser.add_subparsers(dest="command", required=True))
     return await run_command(parser.parse_args(list(argv)), transport)
 
 
-def _blocking(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(run_command(args))
-    except KeyboardInterrupt:
-        print("paved: interrupted", file=sys.stderr)
-        return 130
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"paved: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, not {text!r}")
-    return value
-
-
-def _page_size(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 100:
-        raise argparse.ArgumentTypeError(f"expected 1 to 100, not {text!r}")
-    return int(text)
-
-
 def add_deploy_commands(commands: Subcommands) -> None:
     """Add the deployment commands to the `paved` subcommands."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print the answer as JSON")
-    common.add_argument(
-        "--api-url", metavar="URL", help=f"the GraphQL endpoint (PAVED_API_URL; {DEFAULT_API_URL})"
-    )
-    waiting = argparse.ArgumentParser(add_help=False)
+    common = client_options()
+    waiting = waiting_options("poll every (2), when the server offers no subscription stream")
     waiting.add_argument(
         "--idempotency-key", metavar="KEY", help="replays with this key return the first one"
     )
     waiting.add_argument(
         "--wait", action="store_true", help="follow the deployment to a final state"
     )
-    waiting.add_argument(
-        "--interval",
-        type=_positive,
-        default=2.0,
-        metavar="SECONDS",
-        help="poll every (2), when the server offers no subscription stream",
-    )
-    waiting.add_argument(
-        "--timeout", type=_positive, default=1800.0, metavar="SECONDS", help="give up after (1800)"
-    )
 
     def add(name: str, command: Command, help_: str, *parents: argparse.ArgumentParser) -> Any:
         parser = commands.add_parser(
             name, help=help_, parents=[common, *parents], description=help_
         )
-        parser.set_defaults(run=_blocking, deploy_command=command)
+        parser.set_defaults(run=blocking, client_command=command)
         return parser
 
     parser = add("deploy", deploy, "deploy a version of a service to an environment", waiting)
@@ -493,7 +399,7 @@ def add_deploy_commands(commands: Subcommands) -> None:
     )
     parser.add_argument(
         "--interval",
-        type=_positive,
+        type=seconds,
         default=2.0,
         metavar="SECONDS",
         help="poll every (2), when the server offers no subscription stream",
@@ -508,5 +414,5 @@ def add_deploy_commands(commands: Subcommands) -> None:
     )
     parser.add_argument("--owner", metavar="TEAM", help="services this team (or a sub-team) owns")
     parser.add_argument(
-        "--page-size", type=_page_size, default=100, metavar="N", help="rows per request (100)"
+        "--page-size", type=page_size, default=100, metavar="N", help="rows per request (100)"
     )

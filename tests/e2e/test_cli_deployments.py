@@ -20,6 +20,7 @@ from cli import deployments as deploy_cli
 from domain.access.model import Scope
 from reads.verification import Disagreement
 from tests.support.access import seed, token
+from tests.support.cli import Paved
 from tests.support.deployments import environments, settled
 from tests.support.graphql import GraphQLClient
 from tests.support.polls import a_state_poll_in_flight
@@ -33,43 +34,6 @@ def no_client_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever the developer's shell says, the commands start without a URL or token."""
     monkeypatch.delenv("PAVED_API_URL", raising=False)
     monkeypatch.delenv("PAVED_TOKEN", raising=False)
-
-
-class Paved:
-    """Runs `paved ...` in the test's event loop, over the in-process app."""
-
-    def __init__(self, app: Starlette, capsys: pytest.CaptureFixture[str]) -> None:
-        self.app = app
-        self.capsys = capsys
-        self.transcript: list[str] = []
-        """Everything any command printed on stdout, in order, commands run meanwhile too."""
-
-    def read(self) -> tuple[str, str]:
-        out, err = self.capsys.readouterr()
-        self.transcript.append(out)
-        return out, err
-
-    async def __call__(self, *argv: str) -> tuple[int, str, str]:
-        self.read()
-        code = await deploy_cli.run(argv, transport=httpx.ASGITransport(app=self.app))
-        out, err = self.read()
-        return code, out, err
-
-    async def json(self, *argv: str) -> Any:
-        code, out, err = await self(*argv, "--json")
-        assert (code, err) == (0, ""), (code, out, err)
-        return json.loads(out)
-
-    async def json_stream(self, *argv: str) -> list[Any]:
-        """The JSON documents a `--json --wait` command printed one after the other."""
-        code, out, err = await self(*argv, "--json")
-        assert (code, err) == (0, ""), (code, out, err)
-        decoder, documents, at = json.JSONDecoder(), [], 0
-        while out[at:].strip():
-            document, end = decoder.raw_decode(out, at)
-            documents.append(document)
-            at = end + (len(out[end:]) - len(out[end:].lstrip()))
-        return documents
 
 
 def _a_poll_in_flight(disagreement: Disagreement) -> bool:
