@@ -3,6 +3,8 @@ PAVED_TOKEN), and how refusals and errors become one clear line."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +20,9 @@ DEFAULT_API_URL = "http://127.0.0.1:8000/graphql"
 
 
 _REFUSING_STATUSES = frozenset({401, 403, 429})
+
+RESEND_PAUSES = (0.5, 2.0)
+"""How long `Api.resending` waits before sending again an operation whose answer was lost."""
 
 
 class ClientSettings(BaseSettings):
@@ -85,14 +90,30 @@ class Api:
 
     async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
         """`data` of an operation that answered without GraphQL errors."""
-        where = _shown_url(self.url)
+        return self._data(await self._post(query, variables, ()))
+
+    async def resending(self, query: str, **variables: Any) -> dict[str, Any]:
+        """As calling the client, for an operation that is safe to send twice (a mutation
+        with an idempotency key: the server answers a replay with the first result): when the
+        connection fails before the answer arrives, it is sent again after each of
+        `RESEND_PAUSES`."""
+        return self._data(await self._post(query, variables, RESEND_PAUSES))
+
+    async def _post(
+        self, query: str, variables: dict[str, Any], pauses: tuple[float, ...]
+    ) -> httpx.Response:
+        body = {"query": query, "variables": variables}
+        for pause in pauses:
+            with contextlib.suppress(httpx.TransportError):
+                return await self.http.post(self.url, json=body)
+            await asyncio.sleep(pause)
         try:
-            response = await self.http.post(self.url, json={"query": query, "variables": variables})
+            return await self.http.post(self.url, json=body)
         except httpx.HTTPError as error:
-            # The message of a transport error names the URL at most, never the headers.
-            raise Refused(
-                2, f"paved: cannot reach the API at {where}: {type(error).__name__}: {error}"
-            ) from None
+            raise Refused(2, _unreachable(_shown_url(self.url), error)) from None
+
+    def _data(self, response: httpx.Response) -> dict[str, Any]:
+        where = _shown_url(self.url)
         try:
             body = response.json()
         except ValueError:
@@ -145,9 +166,12 @@ class Api:
                     raise NoStream
                 yield _updates(response)
         except httpx.HTTPError as error:
-            raise Refused(
-                2, f"paved: cannot reach the API at {where}: {type(error).__name__}: {error}"
-            ) from None
+            raise Refused(2, _unreachable(where, error)) from None
+
+
+def _unreachable(where: str, error: httpx.HTTPError) -> str:
+    # The message of a transport error names the URL at most, never the headers.
+    return f"paved: cannot reach the API at {where}: {type(error).__name__}: {error}"
 
 
 async def _updates(response: httpx.Response) -> AsyncIterator[Update]:
