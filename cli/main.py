@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from api.settings import Settings, describe_settings_error
 from cli.access import Command, add_access_commands
 from cli.deployments import add_deploy_commands
+from cli.resources import add_resource_commands
 
 if TYPE_CHECKING:
     import uvicorn
@@ -192,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     hash_parser.set_defaults(run=documents_hash)
     add_access_commands(commands, _with_settings)
     add_deploy_commands(commands)
+    add_resource_commands(commands)
 
     args = parser.parse_args(argv)
     code: int = args.run(args)
