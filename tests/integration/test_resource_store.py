@@ -44,6 +44,7 @@ ADA = Requester(ActorKind.USER, 1, "Ada")
 BOB = Requester(ActorKind.USER, 2, "Bob")
 CAROL = Requester(ActorKind.USER, 3, "Carol")
 CI = Requester(ActorKind.CLIENT, 1, "pay-ci")
+ADA_ACTOR = (ActorKind.USER, 1, "Ada")
 SCHEMA = {
     "type": "object",
     "properties": {"size": {"type": "string"}, "engine": {"type": "string"}},
@@ -210,8 +211,11 @@ async def test_a_class_is_created_read_changed_and_versioned(
         ErrorCode.NOT_FOUND, store.update_class("nope", None, ResourceClassPatch({}))
     )
     assert error.path == ("input", "resourceClass")
-    with pytest.raises(ValueError, match="provider"):
-        await store.update_class("postgres", None, ResourceClassPatch({"provider": "x"}))
+    # Patches name fields from code; anything else is refused before any SQL runs.
+    for name in ("provider", "version", "name = 'x', slug"):
+        with pytest.raises(ValueError, match="not fields"):
+            await store.update_class("postgres", None, ResourceClassPatch({name: "x"}))
+    assert (await store.classes_by_slugs(["postgres"]))["postgres"] == changed
 
 
 async def test_class_slugs_are_unique_and_links_must_exist(
@@ -403,8 +407,9 @@ async def test_an_idempotency_key_replays_the_first_request(
     other, created = await store.request(draft(ids, pg, "cache", key="k1", requester=BOB))
     assert created
     assert other.id != first_one.id
-    error = await refusal(ErrorCode.VALIDATION, store.request(draft(ids, pg, "x", key=" ")))
-    assert error.path == ("input", "idempotencyKey")
+    for hostile in (" ", "k" * 201):
+        error = await refusal(ErrorCode.VALIDATION, store.request(draft(ids, pg, "x", key=hostile)))
+        assert error.path == ("input", "idempotencyKey")
 
 
 @pytest.fixture(scope="module")
@@ -538,6 +543,12 @@ async def test_approvals_reach_the_required_count(store: PostgresResourceStore, 
         ErrorCode.NOT_FOUND, store.decide(999, CAROL, ApprovalDecision.APPROVED, None, True)
     )
     assert error.path == ("input", "resource")
+    long_comment = "x" * 2001
+    error = await refusal(
+        ErrorCode.VALIDATION,
+        store.decide(waiting.id, CAROL, ApprovalDecision.REJECTED, long_comment, True),
+    )
+    assert error.path == ("input", "comment")
 
 
 async def test_a_rejection_fails_the_request(store: PostgresResourceStore, ids: Ids) -> None:
@@ -815,6 +826,18 @@ async def test_a_replayed_template_run_returns_the_first_answer(
         ),
     )  # fmt: skip
     assert error.path == ("input", "slug")  # a new run: the slug is taken
+    # With nothing else to name it, the key is the audited actor's.
+    audited = store.audited(AuditEntry("createService", AuditOutcome.ACCEPTED, *ADA_ACTOR))
+    bare, none, created = await audited.create_service_with_resources(
+        new_service("bare"), [], [], "run-2", None
+    )
+    assert (bare.slug, none, created) == ("bare", [], True)
+    replayed, _, created = await store.create_service_with_resources(
+        new_service("bare"), [], [], "run-2", None, requester=ADA
+    )
+    assert (replayed, created) == (bare, False)
+    with pytest.raises(ValueError, match="requester"):
+        await store.create_service_with_resources(new_service("x"), [], [], "run-3", None)
 
 
 async def test_concurrent_template_runs_with_one_key_make_one_service(
@@ -988,7 +1011,7 @@ async def test_changes_are_audited_in_their_transaction(
         return int(await pool.fetchval("SELECT count(*) FROM audit_events"))
 
     def entry(operation: str) -> AuditEntry:
-        return AuditEntry(operation, AuditOutcome.ACCEPTED, ActorKind.USER, 1, "Ada")
+        return AuditEntry(operation, AuditOutcome.ACCEPTED, *ADA_ACTOR)
 
     before = await audit_count()
     pg = (await store.audited(entry("createResourceClass")).create_class(
@@ -1039,6 +1062,11 @@ async def test_pages_filter_by_service_environment_class_state_and_owner(
     assert await names(owner="ledger") == [web_db.id]
     assert await names(owner="web") == [web_db.id, other_db.id]
 
+    assert await store.count(ResourceFilter()) == len(everything)
+    assert await store.count(ResourceFilter(owner="ledger")) == 1
+    assert await store.count(ResourceFilter(service="nope")) == 0
+    assert (await store.class_count(), await store.template_count()) == (2, 0)
+
     page = await store.page(first(2), ResourceFilter())
     assert [edge.node.id for edge in page.edges] == everything[:2]
     rest = await store.page(first(10, page.end_cursor), ResourceFilter())
@@ -1047,6 +1075,9 @@ async def test_pages_filter_by_service_environment_class_state_and_owner(
         ErrorCode.VALIDATION, store.page(first(10, page.end_cursor), ResourceFilter(service="api"))
     )
     assert error.path == ("after",)  # a cursor of another filter
+    for forged in ("bm9wZQ", "W10", "x" * 5000):
+        error = await refusal(ErrorCode.VALIDATION, store.page(first(1, forged), ResourceFilter()))
+        assert error.path == ("after",)
 
 
 async def test_batched_reads(store: PostgresResourceStore, ids: Ids) -> None:
@@ -1075,6 +1106,8 @@ async def test_batched_reads(store: PostgresResourceStore, ids: Ids) -> None:
     assert [e.node.id for e in pages[ids.environment("staging")].edges] == [
         staging_db.id, gone.id,
     ]  # fmt: skip
+    counted = await store.environment_counts([production, ids.environment("staging"), 999])
+    assert counted == {production: 3, ids.environment("staging"): 2, 999: 0}
     more = await store.environment_pages([production], first(2, pages[production].end_cursor))
     assert [e.node.id for e in more[production].edges] == [web_db.id]
 

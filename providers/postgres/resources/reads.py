@@ -18,6 +18,7 @@ from domain.resources.model import (
     TemplateRecord,
 )
 from domain.resources.ports import ResourceFilter
+from providers.postgres import listings
 from providers.postgres.keyset import Ordering, Params, SortKey, scope_digest
 from providers.postgres.listings import Listing, fetch_page, fetch_pages
 from providers.postgres.resources import rows
@@ -86,6 +87,9 @@ class ResourceReader:
         scope = scope_digest("resource-classes")
         return await fetch_page(self._pool, _CLASSES, _CLASS_ORDER, page, scope, [], Params())
 
+    async def class_count(self) -> int:
+        return await listings.count(self._pool, "resource_classes c", [], Params())
+
     async def templates_by_ids(self, ids: Sequence[int]) -> dict[int, TemplateRecord]:
         found = await self._pool.fetch(
             f"{TEMPLATE_SELECT} WHERE t.id = ANY($1::bigint[])", list(ids)
@@ -101,6 +105,9 @@ class ResourceReader:
     async def template_page(self, page: PageRequest) -> Page[TemplateRecord]:
         scope = scope_digest("templates")
         return await fetch_page(self._pool, _TEMPLATES, _TEMPLATE_ORDER, page, scope, [], Params())
+
+    async def template_count(self) -> int:
+        return await listings.count(self._pool, "templates t", [], Params())
 
     # --- resources ------------------------------------------------------------------------
 
@@ -132,6 +139,13 @@ class ResourceReader:
             self._pool, _RESOURCES, _RESOURCE_ORDER, page, scope, conditions, params
         )
 
+    async def count(self, resource_filter: ResourceFilter) -> int:
+        """How many resources `page` lists under the filter."""
+        params = Params()
+        return await listings.count(
+            self._pool, "resources r", _conditions(resource_filter, params), params
+        )
+
     async def of_services(
         self, service_ids: Sequence[int], environment_slug: str | None
     ) -> dict[int, list[ResourceRecord]]:
@@ -152,6 +166,13 @@ class ResourceReader:
         return await fetch_pages(
             self._pool, _RESOURCES, _RESOURCE_ORDER, page, scope, environment_ids,
             "r.environment_id = parent.id", [], Params(),
+        )  # fmt: skip
+
+    async def environment_counts(self, environment_ids: Sequence[int]) -> dict[int, int]:
+        """How many resources each environment's page lists."""
+        return await listings.counts(
+            self._pool, "resources r", environment_ids, "r.environment_id = parent.id", [],
+            Params(),
         )  # fmt: skip
 
     async def history(self, ids: Sequence[int]) -> dict[int, list[ResourceStatusEvent]]:

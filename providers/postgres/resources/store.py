@@ -121,12 +121,11 @@ class PostgresResourceStore(AuditedStore, ResourceReader):
     ) -> tuple[ServiceRecord, list[ResourceRecord], bool]:
         """The drafts' `service_id`s are ignored: their service is the new one. The key
         belongs to `requester`, by default the requester of the first resource or first
-        deployment (one of them is needed with a key). `fingerprint` by default: the service
-        draft and the resources and first deployments asked for."""
+        deployment, else the actor of the audit entry (one of them is needed with a key).
+        `fingerprint` by default: the service draft and the resources and first deployments
+        asked for."""
         checks.idempotency_key(idempotency_key)
-        asked = [draft.requester for draft in resources]
-        asked += [first.requester for first in first_deployments]
-        who = requester or next(iter(asked), None)
+        who = requester or self._requester_of(resources, first_deployments)
         if idempotency_key is not None and who is None:
             raise ValueError("an idempotency key needs a requester")
         default = {
@@ -146,6 +145,18 @@ class PostgresResourceStore(AuditedStore, ResourceReader):
                 c, service, resources, first_deployments, who, idempotency_key, digest
             )
         )
+
+    def _requester_of(
+        self, resources: Sequence[ResourceDraft], first_deployments: Sequence[FirstDeployment]
+    ) -> Requester | None:
+        asked = [draft.requester for draft in resources]
+        asked += [first.requester for first in first_deployments]
+        if asked:
+            return asked[0]
+        entry = self._transactions.entry
+        if entry is None:
+            return None
+        return Requester(entry.actor_kind, entry.actor_id, entry.actor_name)
 
     async def update_parameters(
         self, resource_id: int, expected_version: int | None, parameters: Mapping[str, Any]
