@@ -4,13 +4,16 @@ driving them to READY, updates and deletions, and the rules that keep them consi
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
 from starlette.applications import Starlette
 
 from domain.access.model import Scope
 from tests.support.access import seed, token
+from tests.support.deployer_fakes.resource_receiver import running_resource_receiver
 from tests.support.deployments import environments
 from tests.support.graphql import GraphQLClient
 from tests.support.resources import (
@@ -313,14 +316,30 @@ async def test_class_rules(gql: GraphQLClient, pool: asyncpg.Pool) -> None:
 
 
 async def test_reported_status_is_for_api_clients_and_outputs_hold_no_secret(
-    gql: GraphQLClient, pool: asyncpg.Pool
+    gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The webhook provider hands the request on; its status comes back from the platform
+    team's API client, never with a credential in the outputs."""
     store = await seed(gql, pool)
     await environments(gql)
-    hook = {"kind": "webhook", "settings": {"url": "https://provisioner.example.com/hook"}}
-    await postgres_class(gql, provider=hook)
-    resource_id = (await request(gql))["resource"]["id"]
-    await store.create_client("pay-ci", "pay CI", "pay")
+    monkeypatch.setenv("PAVED_SECRET_TEST_RESOURCES", "whsec_test")
+    with running_resource_receiver("whsec_test") as receiver:
+        hook = {
+            "kind": "webhook",
+            "settings": {
+                "url": f"{receiver.url}/resources",
+                "secretEnv": "PAVED_SECRET_TEST_RESOURCES",
+            },
+        }
+        await postgres_class(gql, provider=hook)
+        resource_id = (await request(gql))["resource"]["id"]
+        for _ in range(200):
+            if await state_of(gql, resource_id) == "PROVISIONING":
+                break
+            await asyncio.sleep(0.025)
+        assert len(receiver.requests) == 1
+    assert await state_of(gql, resource_id) == "PROVISIONING"
+    await store.create_api_client("pay-ci", "pay CI", "pay")
     ci = gql.with_token(await token(store, Scope.READ, Scope.DEPLOY, client="pay-ci"))
     ana = gql.with_token(await token(store, Scope.READ, Scope.WRITE, Scope.DEPLOY, user="ana"))
 
@@ -411,8 +430,8 @@ async def test_live_health_and_a_provider_that_cannot_answer(
     nowhere = {
         "kind": "crossplane",
         "settings": {"apiVersion": "database.example.org/v1alpha1", "kind": "PostgreSQLInstance",
-                     "namespace": "default", "apiServer": "https://127.0.0.1:1",
-                     "tokenEnv": "PAVED_TEST_NO_SUCH_TOKEN"},
+                     "namespace": "default", "apiUrl": "https://127.0.0.1:1",
+                     "tokenEnv": "PAVED_SECRET_NO_SUCH_TOKEN"},
     }  # fmt: skip
     await postgres_class(gql, slug="cloud-db", provider=nowhere)
     ready_id = (await request(gql))["resource"]["id"]
