@@ -450,3 +450,33 @@ async def test_live_health_and_a_provider_that_cannot_answer(
     assert answer["data"]["node"] == {"name": "cloud", "live": None}
     assert answer["errors"][0]["extensions"]["code"] == "PROVIDER_ERROR"
     assert answer["errors"][0]["path"] == ["node", "live"]
+
+
+async def test_every_change_is_evented_and_audited(
+    gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette
+) -> None:
+    await seed(gql, pool)
+    await environments(gql)
+    await postgres_class(gql)
+    resource_id = (await request(gql))["resource"]["id"]
+    await provisioned(app)
+
+    found = await gql(
+        """{ events(filter: {types: [RESOURCE_REQUESTED, RESOURCE_STATE_CHANGED]}) {
+               nodes { type data subject { id ... on Resource { name } } service { slug }
+                       environment { slug } } } }"""
+    )
+    events = found["events"]["nodes"]
+    assert [event["type"] for event in events] == [
+        "RESOURCE_REQUESTED",
+        *["RESOURCE_STATE_CHANGED"] * (len(events) - 1),
+    ]
+    assert events[-1]["data"]["to"] == "READY"
+    assert {event["subject"]["id"] for event in events} == {resource_id}
+    assert {event["service"]["slug"] for event in events} == {"pay-api"}
+    audited = await pool.fetch(
+        "SELECT operation, outcome FROM audit_events WHERE operation = 'requestResource'"
+    )
+    assert [(row["operation"], row["outcome"]) for row in audited] == [
+        ("requestResource", "ACCEPTED")
+    ]
