@@ -197,6 +197,17 @@ async def test_approvals_by_the_class_approver_teams_without_self_approval(
     await provisioned(app)
     assert await state_of(gql, resource_id) == "READY"
 
+    # An approver may not approve what they asked for themselves (the environment says so).
+    bob_writer = gql.with_token(
+        await token(store, Scope.READ, Scope.WRITE, Scope.APPROVE, user="bob")
+    )
+    own_request = await request(bob_writer, service="web-api", environment="prod", name="db")
+    assert own_request["errors"] == []
+    self_approved = await bob_writer.mutate(
+        "approveResource", "resource { state }", resource=own_request["resource"]["id"]
+    )
+    assert [error["code"] for error in self_approved["errors"]] == ["PRECONDITION_FAILED"]
+
     second = await request(ana, environment="prod", name="db2")
     rejected = await bob.mutate(
         "rejectResource", "resource { state statusMessage }", resource=second["resource"]["id"],
