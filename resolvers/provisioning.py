@@ -340,7 +340,7 @@ class Provisioning:
             class_type=resource_class.type,
             parameters=resource.parameters,
             settings=resource_class.provider_settings,
-            started_at=resource.updated_at,
+            started_at=resource.action_started_at,
         )
         return provisioner, request
 

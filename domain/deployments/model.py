@@ -47,6 +47,9 @@ class ProviderCapability(enum.StrEnum):
     CANCEL = "CANCEL"
     ROLLBACK = "ROLLBACK"
     LIVE_STATUS = "LIVE_STATUS"
+    PROVISION = "PROVISION"
+    """A resource adapter (`domain.resources.model.Provisioner`): builds and removes
+    resources."""
 
 
 class ApprovalDecision(enum.StrEnum):

@@ -7,6 +7,7 @@ from typing import Any
 from domain.deployments.model import DeploymentRecord, DeploymentState
 from domain.events.changes import as_json, changed_fields, described
 from domain.events.model import EventDraft, EventType, SubjectKind
+from domain.resources.model import ResourceRecord, ResourceState
 
 _REFERENCE = {
     SubjectKind.SERVICE: "service_id",
@@ -69,4 +70,30 @@ def state_changed(
 ) -> EventDraft:
     return deployment(
         EventType.DEPLOYMENT_STATE_CHANGED, record, **{"from": source, "to": target}, **data
+    )
+
+
+def resource(type_: EventType, record: ResourceRecord, **data: Any) -> EventDraft:
+    """An event on a resource: which one (its name and class in its service x environment)
+    and `data`. Never its provider's settings: a class's settings are not the resource's."""
+    described_data = {
+        "name": record.name,
+        "classId": record.class_id,
+        **{name: as_json(value) for name, value in data.items()},
+    }
+    return about(
+        type_,
+        SubjectKind.RESOURCE,
+        record.id,
+        described_data,
+        service_id=record.service_id,
+        environment_id=record.environment_id,
+    )
+
+
+def resource_state_changed(
+    record: ResourceRecord, source: ResourceState, target: ResourceState, message: str | None
+) -> EventDraft:
+    return resource(
+        EventType.RESOURCE_STATE_CHANGED, record, **{"from": source, "to": target}, message=message
     )

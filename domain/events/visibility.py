@@ -8,11 +8,24 @@ from domain.access.model import Principal, Scope
 from domain.access.policy import acts_as_admin
 from domain.events.model import EventRecord, SubjectKind
 
+CATALOG_SUBJECTS = frozenset(
+    {
+        SubjectKind.SERVICE,
+        SubjectKind.TEAM,
+        SubjectKind.ENVIRONMENT,
+        SubjectKind.DEPLOYMENT,
+        SubjectKind.RESOURCE,
+    }
+)
+"""Subjects readable by whoever may read the catalog: a deployment's or a resource's events are
+read like its service."""
+
 
 @dataclass(frozen=True, slots=True)
 class EventVisibility:
-    """What one reader may see. Catalog and deployment events: whoever may read the catalog
-    (the `read` scope). A webhook's events: the members of its team, and admins."""
+    """What one reader may see. Catalog, deployment and resource events: whoever may read the
+    catalog (the `read` scope). A webhook's events: the members of its team, and admins. A
+    subject this rule does not name: nobody."""
 
     reads_catalog: bool
     all_webhooks: bool
@@ -31,4 +44,4 @@ class EventVisibility:
             return False
         if event.subject_kind is SubjectKind.WEBHOOK:
             return self.all_webhooks or event.team_id in self.team_ids
-        return True
+        return event.subject_kind in CATALOG_SUBJECTS

@@ -98,6 +98,9 @@ class ResourceRecord:
     version: int
     idempotency_key: str | None = None
     updated_at: datetime | None = None
+    action_started_at: datetime | None = None
+    """When its current provisioning, update or deletion began (`ProvisionRequest.started_at`);
+    None while no provider works on it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ Parameters the schema does not name are refused unless the schema says otherwise
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from jsonschema.exceptions import SchemaError
 from domain.errors import ValidationFailed
 
 MAX_SCHEMA_BYTES = 64 * 1024
+MAX_PARAMETERS_BYTES = 16 * 1024
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -23,6 +25,10 @@ def check_schema(schema: Mapping[str, Any], path: Sequence[str]) -> None:
     """VALIDATION at `path` for a schema that is not a valid draft 2020-12 object schema."""
     if not isinstance(schema, Mapping):
         raise ValidationFailed("a parameters schema is a JSON object", list(path))
+    if _size(schema) > MAX_SCHEMA_BYTES:
+        raise ValidationFailed(
+            f"a parameters schema may be at most {MAX_SCHEMA_BYTES // 1024} KiB", list(path)
+        )
     if schema.get("type", "object") != "object":
         raise ValidationFailed(
             'a parameters schema describes an object ("type": "object")', list(path)
@@ -50,6 +56,9 @@ def validate(
     schema: Mapping[str, Any], parameters: Mapping[str, Any], path: Sequence[str]
 ) -> list[ValidationFailed]:
     """Every violation, each naming the parameter at fault under `path`."""
+    if _size(parameters) > MAX_PARAMETERS_BYTES:
+        limit = MAX_PARAMETERS_BYTES // 1024
+        return [ValidationFailed(f"parameters may be at most {limit} KiB", list(path))]
     problems: list[ValidationFailed] = []
     if not _allows_unknown(schema):
         known = schema.get("properties", {})
@@ -94,6 +103,10 @@ def placeholders(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(placeholders(item) for item in value)) if value else set()
     return set()
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str))
 
 
 def _text(value: Any) -> str:

@@ -127,7 +127,14 @@ class ArgoCDSettings(AdapterSettings):
 
 class ArgoCDDeployer:
     kind: str = KIND
-    capabilities: frozenset[ProviderCapability] = frozenset(ProviderCapability)
+    capabilities: frozenset[ProviderCapability] = frozenset(
+        {
+            ProviderCapability.DEPLOY,
+            ProviderCapability.CANCEL,
+            ProviderCapability.ROLLBACK,
+            ProviderCapability.LIVE_STATUS,
+        }
+    )
 
     def __init__(
         self,

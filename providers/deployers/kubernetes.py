@@ -1,7 +1,8 @@
 """The kubernetes provider: sets a container's image on a Deployment and follows the rollout,
 through kubernetes-asyncio's `AppsV1Api` (`providers/deployers/kubernetes_client.py`).
 
-Settings: the cluster is reached one way, either
+Settings (the cluster's: `providers/deployers/kubernetes_cluster.py`): the cluster is reached
+one way, either
 - `apiUrl` (https, with `caFile` for a private CA; http only on a loopback address, e.g.
   `kubectl proxy`) with `tokenEnv` or `tokenFile` (where the bearer token is read at each call;
   service-account tokens are rotated on disk), or
@@ -67,7 +68,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes_asyncio.client import V1Container, V1Deployment
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from domain.deployments.model import (
     DeploymentKind,
@@ -80,143 +81,45 @@ from domain.deployments.model import (
     ProviderUpdate,
 )
 from providers.deployers import kubernetes_rollouts as rollouts
-from providers.deployers.http_errors import origin
 from providers.deployers.kubernetes_client import KubernetesApi, NotFound, Patch, connect
-from providers.deployers.kubernetes_kubeconfig import check_server_url
+from providers.deployers.kubernetes_cluster import LABEL, ClusterSettings, check_template
 from providers.deployers.kubernetes_rollouts import CHANGE_CAUSE
 from providers.deployers.memory import Recent
 from providers.deployers.retries import Backoff
-from providers.deployers.settings import (
-    STRICT,
-    AdapterSettings,
-    ProviderPolicy,
-    outbound_url,
-    parse_settings,
-    secret_env,
-    secret_file,
-)
+from providers.deployers.settings import STRICT, ProviderPolicy, parse_settings
 
 __all__ = ["CHANGE_CAUSE", "KIND", "KubernetesDeployer", "KubernetesSettings"]
 
 KIND = "kubernetes"
 
 _TERMINAL = frozenset({DeploymentState.SUCCEEDED, DeploymentState.FAILED})
-_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _SAMPLE = {"service": "svc", "version": "1.0.0"}
-_NOT_WITH_A_KUBECONFIG = (
-    "not with kubeconfigFile or kubeconfigEnv: the kubeconfig gives the server and credentials"
-)
 
 Clock = Callable[[], float]
 
 
-class KubernetesSettings(AdapterSettings):
-    # The kubeconfig's settings come first: the others are checked against them.
-    kubeconfig_file: str | None = Field(default=None, min_length=1, max_length=4096)
-    kubeconfig_env: str | None = Field(default=None, pattern=_ENV_NAME, max_length=200)
-    context: str | None = Field(default=None, min_length=1, max_length=253)
-    api_url: str | None = None
-    token_file: str | None = Field(default=None, min_length=1, max_length=4096)
-    token_env: str | None = Field(default=None, pattern=_ENV_NAME, max_length=200)
-    ca_file: str | None = Field(default=None, min_length=1, max_length=4096)
-    namespace: str = Field(pattern=_LABEL, max_length=63)
+class KubernetesSettings(ClusterSettings):
+    """The cluster's settings (`providers/deployers/kubernetes_cluster.py`), then these."""
+
+    namespace: str = Field(pattern=LABEL, max_length=63)
     deployment_name: str = Field(default="{service}", min_length=1, max_length=253)
-    container: str | None = Field(default=None, pattern=_LABEL, max_length=63)
+    container: str | None = Field(default=None, pattern=LABEL, max_length=63)
     image: str = Field(min_length=1, max_length=500)
     timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _absent_ones_checked(cls, data: Any) -> Any:
-        """Have `apiUrl` and `tokenEnv` validated (and so named) when they are not given."""
-        if isinstance(data, dict):
-            return {"apiUrl": None, "tokenEnv": None, **data}
-        return data
-
-    @field_validator("kubeconfig_env")
-    @classmethod
-    def _one_kubeconfig(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and info.data.get("kubeconfig_file") is not None:
-            raise ValueError("set kubeconfigFile or kubeconfigEnv, not both")
-        return value
-
-    @field_validator("context")
-    @classmethod
-    def _context_of_a_kubeconfig(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and _uses_kubeconfig(info) is False:
-            raise ValueError("names a kubeconfig's context: set kubeconfigFile or kubeconfigEnv")
-        if value is not None and not value.isprintable():
-            raise ValueError("must be printable")
-        return value
-
-    @field_validator("api_url")
-    @classmethod
-    def _api_url(cls, value: str | None, info: ValidationInfo) -> str | None:
-        kubeconfig = _uses_kubeconfig(info)
-        if value is None:
-            if kubeconfig is False:
-                raise ValueError(
-                    "apiUrl (with tokenEnv or tokenFile) or a kubeconfig (kubeconfigFile or "
-                    "kubeconfigEnv) is required"
-                )
-            return value
-        if kubeconfig:
-            raise ValueError(_NOT_WITH_A_KUBECONFIG)
-        return outbound_url(check_server_url(value, credentials="use tokenEnv or tokenFile"), info)
-
-    @field_validator("token_file", "ca_file")
-    @classmethod
-    def _not_with_a_kubeconfig(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and _uses_kubeconfig(info):
-            raise ValueError(_NOT_WITH_A_KUBECONFIG)
-        return value
-
-    @field_validator("token_env")
-    @classmethod
-    def _one_token(cls, value: str | None, info: ValidationInfo) -> str | None:
-        kubeconfig = _uses_kubeconfig(info)
-        if kubeconfig or kubeconfig is None:
-            if value is not None and kubeconfig:
-                raise ValueError(_NOT_WITH_A_KUBECONFIG)
-            return value
-        if "token_file" not in info.data:
-            return value  # tokenFile itself is at fault and reported
-        has_file = info.data["token_file"] is not None
-        if value is None and not has_file:
-            raise ValueError("tokenEnv or tokenFile is required")
-        if value is not None and has_file:
-            raise ValueError("set tokenEnv or tokenFile, not both")
-        return value
 
     @field_validator("deployment_name")
     @classmethod
     def _name_template(cls, value: str) -> str:
-        _check_template(value, allowed={"service"}, required=set())
+        check_template(value, allowed={"service"}, required=set())
         if not _SUBDOMAIN.match(value.format(**_SAMPLE)):
             raise ValueError("must give a Kubernetes name (lowercase letters, digits, '-', '.')")
         return value
 
-    # After the checks above: a setting out of place is told so first.
-    @field_validator("kubeconfig_file", "token_file")
-    @classmethod
-    def _allowed_file(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return secret_file(value, info)
-
-    @field_validator("kubeconfig_env", "token_env")
-    @classmethod
-    def _allowed_variable(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return secret_env(value, info)
-
-    def destinations(self) -> tuple[tuple[str, str], ...]:
-        """The kubeconfig's server is read (and checked) at each call."""
-        return (("apiUrl", self.api_url),) if self.api_url is not None else ()
-
     @field_validator("image")
     @classmethod
     def _image_template(cls, value: str) -> str:
-        _check_template(value, allowed={"service", "version"}, required={"version"})
+        check_template(value, allowed={"service", "version"}, required={"version"})
         if any(char.isspace() for char in value):
             raise ValueError("must not contain whitespace")
         return value
@@ -246,15 +149,7 @@ class KubernetesDeployer:
 
     def __repr__(self) -> str:
         settings = self._settings
-        if settings.api_url is not None:
-            where = f"apiUrl={origin(settings.api_url)!r}"
-        elif settings.kubeconfig_env is not None:
-            where = f"kubeconfigEnv={settings.kubeconfig_env!r}"
-        else:
-            where = f"kubeconfigFile={settings.kubeconfig_file!r}"
-        if settings.context is not None:
-            where += f", context={settings.context!r}"
-        return f"KubernetesDeployer({where}, namespace={settings.namespace!r})"
+        return f"KubernetesDeployer({settings.where()}, namespace={settings.namespace!r})"
 
     async def start(self, request: DeployRequest) -> ProviderUpdate:
         name = self._name(request.service_slug)
@@ -400,29 +295,3 @@ class KubernetesDeployer:
     async def _api(self) -> AsyncIterator[KubernetesApi]:
         async with connect(self._settings, self._policy, self._backoff) as api:
             yield api
-
-
-def _check_template(value: str, *, allowed: set[str], required: set[str]) -> None:
-    try:
-        parts = list(string.Formatter().parse(value))
-    except ValueError:
-        raise ValueError("unbalanced braces") from None
-    seen: list[str] = []
-    for _, field, spec, conversion in parts:
-        if field is None:
-            continue
-        if field not in allowed or spec or conversion:
-            names = ", ".join("{" + name + "}" for name in sorted(allowed))
-            raise ValueError(f"may only use {names}")
-        seen.append(field)
-    for name in sorted(required):
-        if seen.count(name) != 1:
-            raise ValueError(f"must use {{{name}}} exactly once")
-
-
-def _uses_kubeconfig(info: ValidationInfo) -> bool | None:
-    """Whether the settings reach the cluster through a kubeconfig; None when a kubeconfig
-    setting is itself at fault (and reported)."""
-    if "kubeconfig_file" not in info.data or "kubeconfig_env" not in info.data:
-        return None
-    return info.data["kubeconfig_file"] is not None or info.data["kubeconfig_env"] is not None

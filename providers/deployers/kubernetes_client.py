@@ -51,8 +51,8 @@ Patch = dict[str, Any] | list[dict[str, Any]]
 """A strategic merge patch (an object) or a JSON patch (a list of operations)."""
 
 
-class Connection(KubeconfigSettings, Protocol):
-    """What `connect()` needs of the adapter's settings: a kubeconfig's, or these."""
+class ClusterConnection(KubeconfigSettings, Protocol):
+    """What `connected()` needs of the adapter's settings: a kubeconfig's, or these."""
 
     @property
     def api_url(self) -> str | None: ...
@@ -62,6 +62,11 @@ class Connection(KubeconfigSettings, Protocol):
     def token_file(self) -> str | None: ...
     @property
     def ca_file(self) -> str | None: ...
+
+
+class Connection(ClusterConnection, Protocol):
+    """What `connect()` needs of the adapter's settings."""
+
     @property
     def namespace(self) -> str: ...
     @property
@@ -76,14 +81,24 @@ class NotFound(ProviderError):
 async def connect(
     settings: Connection, policy: ProviderPolicy, backoff: Backoff
 ) -> AsyncIterator[KubernetesApi]:
-    """One call's client: through `apiUrl` and its token, or else through the kubeconfig."""
+    """One call's client for Deployments and ReplicaSets."""
+    async with connected(settings, policy) as client:
+        yield KubernetesApi(client, settings, backoff)
+
+
+@asynccontextmanager
+async def connected(
+    settings: ClusterConnection, policy: ProviderPolicy
+) -> AsyncIterator[ApiClient]:
+    """One call's kubernetes-asyncio client, through `apiUrl` and its token or else through the
+    kubeconfig, connecting only where the policy's address rule allows; closed afterwards."""
     if settings.api_url is None:
         client = await kubeconfig_client(settings, policy.secrets)
     else:
         client = _api_url_client(settings, settings.api_url, policy.secrets)
     try:
         _check_addresses(client, policy.addresses)
-        yield KubernetesApi(client, settings, backoff)
+        yield client
     finally:
         await client.close()
 
@@ -132,7 +147,7 @@ class _CheckedResolver(AbstractResolver):
         return None
 
 
-def _api_url_client(settings: Connection, api_url: str, secrets: SecretSources) -> ApiClient:
+def _api_url_client(settings: ClusterConnection, api_url: str, secrets: SecretSources) -> ApiClient:
     token = read_token(settings, secrets)
     configuration = Configuration(
         host=api_url,
@@ -205,37 +220,55 @@ class KubernetesApi:
         return self._client.sanitize_for_serialization(model)
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
-        async def attempt() -> T:
-            try:
-                async with asyncio.timeout(self._timeout):
-                    return await call()
-            except ApiException as error:
-                raise self._failure(error, what) from None
-            except TimeoutError:
-                raise TransientFailure.no_answer(self._timeout) from None
-            except aiohttp.ClientError as error:
-                raise TransientFailure.connection_failed(error) from None
-            except RefusedAddress:
-                raise  # told by call_with_retries
-            except (ValueError, TypeError):
-                # kubernetes-asyncio could not read the answer into its models.
-                raise ProviderError(f"kubernetes {what}: the answer cannot be read") from None
-
-        return await call_with_retries(
-            attempt, what=f"kubernetes {what}", idempotent=idempotent, backoff=self._backoff
+        return await api_call(
+            what, call, idempotent=idempotent, within=self._timeout, backoff=self._backoff
         )
 
-    def _failure(self, error: ApiException, what: str) -> Exception:
-        # The answer's body (a Status object) is not quoted: status messages are shown to
-        # every reader, and bodies may name anything.
-        def refused(status: int) -> ProviderError:
-            text = f"kubernetes API refused {what}: {http_status(status)}"
-            return NotFound(text) if status == 404 else ProviderError(text)
 
-        return status_failure(int(error.status or 0), refused)
+async def api_call(
+    what: str,
+    call: Callable[[], Awaitable[T]],
+    *,
+    idempotent: bool,
+    within: float,
+    backoff: Backoff,
+) -> T:
+    """`call()`'s answer, each attempt bounded by `within` seconds, tried again as
+    `providers/deployers/retries.py` says when `idempotent`. A refusal is a `ProviderError`
+    (`NotFound` for 404) told by its status only, named `kubernetes <what>`."""
+
+    async def attempt() -> T:
+        try:
+            async with asyncio.timeout(within):
+                return await call()
+        except ApiException as error:
+            raise _failure(error, what) from None
+        except TimeoutError:
+            raise TransientFailure.no_answer(within) from None
+        except aiohttp.ClientError as error:
+            raise TransientFailure.connection_failed(error) from None
+        except RefusedAddress:
+            raise  # told by call_with_retries
+        except (ValueError, TypeError):
+            # kubernetes-asyncio could not read the answer into its models.
+            raise ProviderError(f"kubernetes {what}: the answer cannot be read") from None
+
+    return await call_with_retries(
+        attempt, what=f"kubernetes {what}", idempotent=idempotent, backoff=backoff
+    )
 
 
-def read_token(settings: Connection, secrets: SecretSources) -> str:
+def _failure(error: ApiException, what: str) -> Exception:
+    # The answer's body (a Status object) is not quoted: status messages are shown to every
+    # reader, and bodies may name anything.
+    def refused(status: int) -> ProviderError:
+        text = f"kubernetes API refused {what}: {http_status(status)}"
+        return NotFound(text) if status == 404 else ProviderError(text)
+
+    return status_failure(int(error.status or 0), refused)
+
+
+def read_token(settings: ClusterConnection, secrets: SecretSources) -> str:
     if settings.token_env is not None:
         try:
             token = secrets.read_env(settings.token_env).strip()

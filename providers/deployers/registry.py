@@ -54,7 +54,14 @@ async def check_settings(
 ) -> None:
     """What saving settings checks: `validate_settings`, then the addresses the host names
     of their URLs resolve to now (connecting checks them again)."""
-    parsed = parse_settings(_adapter(kind)[0], kind, settings, policy)
+    await check_destinations(
+        kind, parse_settings(_adapter(kind)[0], kind, settings, policy), policy
+    )
+
+
+async def check_destinations(kind: str, parsed: AdapterSettings, policy: ProviderPolicy) -> None:
+    """`InvalidProviderSettings` naming the setting whose URL's host name resolves, now, to an
+    address the policy refuses (any adapter's settings: deployers' and provisioners')."""
     for setting, url in parsed.destinations():
         try:
             await policy.addresses.check_resolved(url, within=RESOLVE_SECONDS)

@@ -70,7 +70,14 @@ class _Target:
 
 class SimulatedDeployer:
     kind: str = KIND
-    capabilities: frozenset[ProviderCapability] = frozenset(ProviderCapability)
+    capabilities: frozenset[ProviderCapability] = frozenset(
+        {
+            ProviderCapability.DEPLOY,
+            ProviderCapability.CANCEL,
+            ProviderCapability.ROLLBACK,
+            ProviderCapability.LIVE_STATUS,
+        }
+    )
 
     def __init__(
         self,

@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import httpx2 as httpx
 from pydantic import Field, ValidationInfo, field_validator
 
 from domain.deployments.model import (
@@ -39,8 +38,7 @@ from domain.deployments.model import (
     ProviderError,
     ProviderUpdate,
 )
-from providers.deployers.http_calls import http_call
-from providers.deployers.http_errors import http_status, origin, short
+from providers.deployers.http_errors import origin, short
 from providers.deployers.memory import Recent
 from providers.deployers.retries import Backoff
 from providers.deployers.settings import (
@@ -52,7 +50,7 @@ from providers.deployers.settings import (
     parse_settings,
     secret_env,
 )
-from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from providers.deployers.signed_posts import post_signed
 
 KIND = "webhook"
 UNKNOWN = "UNKNOWN"
@@ -220,33 +218,16 @@ class WebhookDeployer:
         return self._known.remember(deployment_id, update)
 
     async def _post(self, url: str, payload: Mapping[str, Any], idempotency_key: str) -> bytes:
-        secret = self._secret()
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        receiver = f"webhook receiver {origin(url)}"
-
-        async def send(client: httpx.AsyncClient) -> httpx.Response:
-            timestamp = str(int(self._clock()))  # signed anew at each attempt
-            headers = {
-                "Content-Type": "application/json",
-                "Idempotency-Key": idempotency_key,
-                TIMESTAMP_HEADER: timestamp,
-                SIGNATURE_HEADER: sign(secret, timestamp, body),
-            }
-            return await client.post(url, content=body, headers=headers)
-
-        response = await http_call(
-            send,
-            what=receiver,
+        return await post_signed(
+            url,
+            payload,
+            secret=self._secret(),
+            idempotency_key=idempotency_key,
+            clock=self._clock,
             addresses=self._policy.addresses,
             within=self._settings.timeout_seconds,
-            # Every POST carries its Idempotency-Key, so every POST may be sent again.
-            idempotent=True,
             backoff=self._backoff,
-            refused=lambda status: ProviderError(
-                f"{receiver} refused the request: {http_status(status)}"
-            ),
         )
-        return response.content
 
     def _secret(self) -> str:
         name = self._settings.secret_env

@@ -32,6 +32,11 @@ class AuditedTransactions:
         self._audit_log = audit_log
         self._entry = entry
 
+    @property
+    def entry(self) -> AuditEntry | None:
+        """The audit entry recorded with each change, if any: who makes the changes."""
+        return self._entry
+
     def recording(self, entry: AuditEntry) -> AuditedTransactions:
         """The same, recording `entry` with every change it runs."""
         return AuditedTransactions(self.pool, self._audit_log, entry)

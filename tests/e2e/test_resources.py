@@ -4,13 +4,16 @@ driving them to READY, updates and deletions, and the rules that keep them consi
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
 from starlette.applications import Starlette
 
 from domain.access.model import Scope
 from tests.support.access import seed, token
+from tests.support.deployer_fakes.resource_receiver import running_resource_receiver
 from tests.support.deployments import environments
 from tests.support.graphql import GraphQLClient
 from tests.support.resources import (
@@ -194,6 +197,17 @@ async def test_approvals_by_the_class_approver_teams_without_self_approval(
     await provisioned(app)
     assert await state_of(gql, resource_id) == "READY"
 
+    # An approver may not approve what they asked for themselves (the environment says so).
+    bob_writer = gql.with_token(
+        await token(store, Scope.READ, Scope.WRITE, Scope.APPROVE, user="bob")
+    )
+    own_request = await request(bob_writer, service="web-api", environment="prod", name="db")
+    assert own_request["errors"] == []
+    self_approved = await bob_writer.mutate(
+        "approveResource", "resource { state }", resource=own_request["resource"]["id"]
+    )
+    assert [error["code"] for error in self_approved["errors"]] == ["PRECONDITION_FAILED"]
+
     second = await request(ana, environment="prod", name="db2")
     rejected = await bob.mutate(
         "rejectResource", "resource { state statusMessage }", resource=second["resource"]["id"],
@@ -313,14 +327,30 @@ async def test_class_rules(gql: GraphQLClient, pool: asyncpg.Pool) -> None:
 
 
 async def test_reported_status_is_for_api_clients_and_outputs_hold_no_secret(
-    gql: GraphQLClient, pool: asyncpg.Pool
+    gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The webhook provider hands the request on; its status comes back from the platform
+    team's API client, never with a credential in the outputs."""
     store = await seed(gql, pool)
     await environments(gql)
-    hook = {"kind": "webhook", "settings": {"url": "https://provisioner.example.com/hook"}}
-    await postgres_class(gql, provider=hook)
-    resource_id = (await request(gql))["resource"]["id"]
-    await store.create_client("pay-ci", "pay CI", "pay")
+    monkeypatch.setenv("PAVED_SECRET_TEST_RESOURCES", "whsec_test")
+    with running_resource_receiver("whsec_test") as receiver:
+        hook = {
+            "kind": "webhook",
+            "settings": {
+                "url": f"{receiver.url}/resources",
+                "secretEnv": "PAVED_SECRET_TEST_RESOURCES",
+            },
+        }
+        await postgres_class(gql, provider=hook)
+        resource_id = (await request(gql))["resource"]["id"]
+        for _ in range(200):
+            if await state_of(gql, resource_id) == "PROVISIONING":
+                break
+            await asyncio.sleep(0.025)
+        assert len(receiver.requests) == 1
+    assert await state_of(gql, resource_id) == "PROVISIONING"
+    await store.create_api_client("pay-ci", "pay CI", "pay")
     ci = gql.with_token(await token(store, Scope.READ, Scope.DEPLOY, client="pay-ci"))
     ana = gql.with_token(await token(store, Scope.READ, Scope.WRITE, Scope.DEPLOY, user="ana"))
 
@@ -411,8 +441,8 @@ async def test_live_health_and_a_provider_that_cannot_answer(
     nowhere = {
         "kind": "crossplane",
         "settings": {"apiVersion": "database.example.org/v1alpha1", "kind": "PostgreSQLInstance",
-                     "namespace": "default", "apiServer": "https://127.0.0.1:1",
-                     "tokenEnv": "PAVED_TEST_NO_SUCH_TOKEN"},
+                     "namespace": "default", "apiUrl": "https://127.0.0.1:1",
+                     "tokenEnv": "PAVED_SECRET_NO_SUCH_TOKEN"},
     }  # fmt: skip
     await postgres_class(gql, slug="cloud-db", provider=nowhere)
     ready_id = (await request(gql))["resource"]["id"]
@@ -431,3 +461,33 @@ async def test_live_health_and_a_provider_that_cannot_answer(
     assert answer["data"]["node"] == {"name": "cloud", "live": None}
     assert answer["errors"][0]["extensions"]["code"] == "PROVIDER_ERROR"
     assert answer["errors"][0]["path"] == ["node", "live"]
+
+
+async def test_every_change_is_evented_and_audited(
+    gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette
+) -> None:
+    await seed(gql, pool)
+    await environments(gql)
+    await postgres_class(gql)
+    resource_id = (await request(gql))["resource"]["id"]
+    await provisioned(app)
+
+    found = await gql(
+        """{ events(filter: {types: [RESOURCE_REQUESTED, RESOURCE_STATE_CHANGED]}) {
+               nodes { type data subject { id ... on Resource { name } } service { slug }
+                       environment { slug } } } }"""
+    )
+    events = found["events"]["nodes"]
+    assert [event["type"] for event in events] == [
+        "RESOURCE_REQUESTED",
+        *["RESOURCE_STATE_CHANGED"] * (len(events) - 1),
+    ]
+    assert events[-1]["data"]["to"] == "READY"
+    assert {event["subject"]["id"] for event in events} == {resource_id}
+    assert {event["service"]["slug"] for event in events} == {"pay-api"}
+    audited = await pool.fetch(
+        "SELECT operation, outcome FROM audit_events WHERE operation = 'requestResource'"
+    )
+    assert [(row["operation"], row["outcome"]) for row in audited] == [
+        ("requestResource", "ACCEPTED")
+    ]

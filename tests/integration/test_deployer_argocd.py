@@ -475,7 +475,7 @@ def test_build_deployer_builds_it() -> None:
         "argocd", {"serverUrl": "https://argocd.example.com", "tokenEnv": "PAVED_SECRET_ARGOCD"}
     )
     assert built.kind == "argocd"
-    assert built.capabilities == set(ProviderCapability)
+    assert built.capabilities == set(ProviderCapability) - {ProviderCapability.PROVISION}
     assert repr(built) == "ArgoCDDeployer(serverUrl='https://argocd.example.com')"
 
 

@@ -120,3 +120,17 @@ def test_outputs_that_look_secret(key: str) -> None:
 @pytest.mark.parametrize("key", ["host", "port", "bucket", "url", "database"])
 def test_outputs_that_do_not(key: str) -> None:
     assert not looks_secret(key)
+
+
+def test_sizes_are_bounded() -> None:
+    huge_schema = {
+        "type": "object",
+        "properties": {f"p{i}": {"type": "string"} for i in range(4000)},
+    }
+    with pytest.raises(ValidationFailed, match="at most 64 KiB"):
+        p.check_schema(huge_schema, ["input", "parametersSchema"])
+    open_schema = {"type": "object", "additionalProperties": True}
+    problems = p.validate(open_schema, {"blob": "x" * 20_000}, ["input", "parameters"])
+    assert [(problem.path, "16 KiB" in problem.message) for problem in problems] == [
+        (("input", "parameters"), True)
+    ]

@@ -14,7 +14,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from domain.catalog.changes import KEEP
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, NotFound, PreconditionFailed
 
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
@@ -155,3 +155,32 @@ async def delete_row(
     row = await lock_row(connection, table, key, expected_version)
     await connection.execute(f"DELETE FROM {table.name} WHERE id = $1", row["id"])
     return row
+
+
+_LIVE_RESOURCES_SHOWN = 10
+
+
+async def refuse_live_resources(
+    connection: Connection, column: str, row_id: int, what: str, path: list[str]
+) -> None:
+    """PRECONDITION_FAILED at `path` when resources not DELETED have `column` (a column of
+    `resources r`, from the code) = `row_id`: `what` (the service or environment) still has
+    resources, named `name (environment)` or `service/name`, which must be deleted first."""
+    found = await connection.fetch(
+        "SELECT r.name, s.slug AS service, e.slug AS environment FROM resources r "
+        "JOIN services s ON s.id = r.service_id JOIN environments e ON e.id = r.environment_id "
+        f"WHERE {column} = $1 AND r.state <> 'DELETED' ORDER BY e.slug, s.slug, r.name "
+        f"LIMIT {_LIVE_RESOURCES_SHOWN + 1}",
+        row_id,
+    )
+    if not found:
+        return
+    by_service = column == "r.service_id"
+    shown = [
+        f"{r['name']} ({r['environment']})" if by_service else f"{r['service']}/{r['name']}"
+        for r in found[:_LIVE_RESOURCES_SHOWN]
+    ]
+    more = " and more" if len(found) > _LIVE_RESOURCES_SHOWN else ""
+    raise PreconditionFailed(
+        f"{what} still has resources: {', '.join(shown)}{more}; delete them first", path
+    )

@@ -23,6 +23,7 @@ from providers.postgres.writes.common import (
     find_id,
     insert_row,
     lock_row,
+    refuse_live_resources,
     stored_values,
     touch,
     update_row,
@@ -59,7 +60,12 @@ async def update_service(
 async def delete_service(
     connection: Connection, slug: str, expected_version: int | None
 ) -> ServiceRecord:
+    """Refused (PRECONDITION_FAILED, naming them) while the service has resources not DELETED:
+    they are infrastructure someone must remove first. Its DELETED resources go with it."""
     row = await lock_row(connection, SERVICES, slug, expected_version)
+    await refuse_live_resources(
+        connection, "r.service_id", row["id"], f"service '{slug}'", SERVICES.path
+    )
     owners = await _owners(connection, row["id"])
     await delete_row(connection, SERVICES, slug, expected_version)
     service = rows.service(row)

@@ -3,7 +3,11 @@ checks the bearer token and serves, in the real JSON shapes (zero-valued status 
 out, `metadata.generation` bumped by spec changes, `Status` objects for errors):
 
 - GET of an `apps/v1` Deployment, and its PATCH as a strategic merge patch or a JSON patch;
-- GET of the `apps/v1` ReplicaSets of a namespace (`ReplicaSetList`), with `labelSelector`.
+- GET of the `apps/v1` ReplicaSets of a namespace (`ReplicaSetList`), with `labelSelector`;
+- custom resources added with `add_custom_resource` (POST, GET, PATCH as a merge patch or a
+  server-side apply, DELETE), and Crossplane's claim controller played by `reconcile`,
+  `mark_ready`, `mark_failed`, `finish_deletions` and `finish_claims`
+  (`custom_objects.py`).
 
 Over TLS it can also take client certificates (`client_certificates=True`), as the API server
 does: a request whose certificate the client CA signed is that certificate's user (its common
@@ -14,7 +18,7 @@ ReplicaSet (owned by the Deployment, named `<deployment>-<pod-template-hash>`, a
 next `deployment.kubernetes.io/revision`), a template equal to an older ReplicaSet's brings that
 one back as the newest revision, and ReplicaSets beyond `revisionHistoryLimit` are pruned. Tests
 play the rest of the controller: `observe`, `progress`, `finish`, `exceed_deadline`;
-`fail_next` scripts error answers."""
+`fail_next` scripts error answers, `delay_next` slow ones."""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import re
 import ssl
 import tempfile
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -36,6 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support.deployer_fakes.custom_objects import CustomObjects, Resource
 from tests.support.deployer_fakes.kubernetes_objects import (
     REVISION,
     REVISION_HISTORY,
@@ -59,6 +65,7 @@ from tests.support.deployer_fakes.local_server import FakeServer, serving
 
 _DEPLOYMENT = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)$")
 _REPLICA_SETS = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/replicasets$")
+_CUSTOM = re.compile(r"^/apis/([^/]+)/([^/]+)/namespaces/([^/]+)/([^/]+)(?:/([^/]+))?$")
 _PATCH_TYPES = ("application/strategic-merge-patch+json", "application/json-patch+json")
 _UNSUPPORTED = (
     "the body of the request was in an unknown format - accepted media types include: "
@@ -89,6 +96,10 @@ class FakeKubernetesApi:
     script: deque[tuple[int, str, str | None]] = field(default_factory=deque)
     """Errors (status, message, method or None for any) answered, one per matching request,
     before anything else."""
+    custom: CustomObjects = field(default_factory=CustomObjects)
+    """Custom resources and their objects (Crossplane claims)."""
+    delays: deque[float] = field(default_factory=deque)
+    """Seconds to wait before answering, one per request, before anything else."""
     url: str = ""
     ca_file: str | None = None
     client_cert_file: str | None = None
@@ -193,6 +204,65 @@ class FakeKubernetesApi:
     ) -> None:
         with self.lock:
             self.script.extend([(status, message or f"fake failure {status}", method)] * count)
+
+    def delay_next(self, seconds: float, count: int = 1) -> None:
+        with self.lock:
+            self.delays.extend([seconds] * count)
+
+    def take_delay(self) -> float:
+        with self.lock:
+            return self.delays.popleft() if self.delays else 0.0
+
+    # --- custom resources and Crossplane's claim controller ---------------------------------
+
+    def add_custom_resource(self, api_version: str, kind: str, plural: str | None = None) -> None:
+        """Serve a custom resource, as installing its CRD does."""
+        group, version = api_version.split("/")
+        resource = Resource(group, version, kind, plural or f"{kind.lower()}s")
+        with self.lock:
+            self.custom.resources[(group, resource.plural)] = resource
+
+    def claims(self) -> list[dict[str, Any]]:
+        """Every custom object, by group, plural, namespace and name."""
+        with self.lock:
+            return [copy.deepcopy(found) for _, found in sorted(self.custom.objects.items())]
+
+    def claim(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            key = self._claim_key(namespace, name)
+            return copy.deepcopy(self.custom.objects[key]) if key else None
+
+    def reconcile(self, namespace: str, name: str) -> None:
+        with self.lock:
+            self.custom.reconcile(self._existing_claim(namespace, name))
+
+    def mark_ready(self, namespace: str, name: str, **status: Any) -> None:
+        with self.lock:
+            self.custom.mark_ready(self._existing_claim(namespace, name), **status)
+
+    def mark_failed(
+        self, namespace: str, name: str, message: str, *, for_seconds: float = 0
+    ) -> None:
+        with self.lock:
+            key = self._existing_claim(namespace, name)
+            self.custom.mark_failed(key, message, for_seconds=for_seconds)
+
+    def finish_deletions(self) -> None:
+        with self.lock:
+            self.custom.finish_deletions()
+
+    def finish_claims(self, fail_parameters: str = "broken") -> None:
+        with self.lock:
+            self.custom.finish(fail_parameters)
+
+    def _claim_key(self, namespace: str, name: str) -> tuple[str, str, str, str] | None:
+        found = [key for key in self.custom.objects if key[2:] == (namespace, name)]
+        return found[0] if found else None
+
+    def _existing_claim(self, namespace: str, name: str) -> tuple[str, str, str, str]:
+        key = self._claim_key(namespace, name)
+        assert key is not None, f"no custom object {namespace}/{name}"
+        return key
 
     def observe(self, namespace: str, name: str) -> None:
         """The controller sees the newest generation and starts a new ReplicaSet."""
@@ -368,6 +438,18 @@ class FakeKubernetesApi:
             if listing is not None and method == "GET":
                 return self._list_replica_sets(listing[1], parse_qs(url.query))
             matched = _DEPLOYMENT.match(url.path)
+            custom = _CUSTOM.match(url.path) if matched is None else None
+            resource = self.custom.resource(custom[1], custom[4]) if custom else None
+            if custom is not None and resource is not None and resource.version == custom[2]:
+                return self.custom.answer(
+                    method,
+                    resource,
+                    custom[3],
+                    custom[5],
+                    parse_qs(url.query),
+                    headers.get("content-type", ""),
+                    parsed,
+                )
             if matched is None:
                 return 404, status_object(404, "the server could not find the requested resource")
             namespace, name = matched.groups()
@@ -377,6 +459,8 @@ class FakeKubernetesApi:
                 return 404, status_object(404, message, name=name)
             if method == "GET":
                 return 200, copy.deepcopy(deployment)
+            if method != "PATCH":
+                return 405, status_object(405, "the server does not allow this method")
             return self._patch(deployment, headers.get("content-type", ""), parsed)
 
     def _list_replica_sets(self, namespace: str, query: dict[str, list[str]]) -> tuple[int, Any]:
@@ -437,7 +521,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._serve("PATCH")
 
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
     def _serve(self, method: str) -> None:
+        delay = self.server.fake.take_delay()
+        if delay:
+            time.sleep(delay)
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}

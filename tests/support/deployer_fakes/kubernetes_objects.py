@@ -22,6 +22,8 @@ _REASONS = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
     415: "UnsupportedMediaType",
     422: "Invalid",
     500: "InternalError",
