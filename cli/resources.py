@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -106,7 +107,8 @@ def _describe(resource: dict[str, Any]) -> str:
 
 
 def _compact(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    """On one line, as JSON."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
@@ -137,7 +139,6 @@ class _Watched:
 
     label: str
     state: str
-    noted_approval: bool = False
 
 
 class _Waiting:
@@ -148,9 +149,11 @@ class _Waiting:
     ) -> None:
         self.args = args
         self.goal = goal
-        self.watched = {r["id"]: _Watched(_label(r), r["state"]) for r in resources}
-        for watched in self.watched.values():
-            self._note(watched)
+        self.watched: dict[str, _Watched] = {}
+        for resource in resources:
+            watched = _Watched(_label(resource), resource["state"])
+            self.watched[resource["id"]] = watched
+            self._settle(watched, resource)
 
     @property
     def pending(self) -> list[str]:
@@ -188,15 +191,16 @@ class _Waiting:
             print(f"{watched.label}: {watched.state}{message}", flush=True)
             if watched.state == "READY":
                 _print_ready(node)
+        self._settle(watched, node)
+
+    def _settle(self, watched: _Watched, node: dict[str, Any]) -> None:
+        """Refuse a resource that cannot reach the goal any more; say it when one starts
+        waiting for approval (which it does at most once)."""
         if watched.state == "FAILED" or (watched.state == "DELETED" and self.goal != "DELETED"):
             message = node.get("statusMessage") or "no message"
             raise Refused(1, f"paved: resource {watched.label} {watched.state}: {message}")
-        self._note(watched)
-
-    def _note(self, watched: _Watched) -> None:
-        if watched.state != "WAITING_APPROVAL" or watched.noted_approval or self.args.json:
+        if watched.state != "WAITING_APPROVAL" or self.args.json:
             return
-        watched.noted_approval = True
         print(
             f"{watched.label} waits for approval by its approvers; still waiting "
             "(Ctrl-C stops the waiting, not the request)",

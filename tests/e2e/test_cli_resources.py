@@ -222,6 +222,23 @@ async def test_a_provider_failure_exits_1_with_its_message(
     assert "doomed" in line
 
 
+async def test_waiting_for_a_request_that_failed_already_exits_1_at_once(
+    paved: Paved, gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette
+) -> None:
+    await _catalog(gql, pool)
+    argv = ("resources", "request", "pay-api", "staging", "postgres", "db",
+            "--param", "label=doomed", "--idempotency-key", "doomed-db")  # fmt: skip
+    assert (await paved(*argv))[0] == 0
+    await provisioned(app)
+    # The replay answers the FAILED resource: nothing to wait for.
+    code, out, err = await paved(*argv, "--wait", "--interval", "0.02", "--timeout", "5")
+    assert code == 1
+    assert out.startswith("resource db of pay-api in staging (postgres): FAILED  id ")
+    [line] = err.splitlines()
+    assert line.startswith("paved: resource db of pay-api in staging FAILED: ")
+    assert "doomed" in line
+
+
 async def test_wait_goes_on_through_approvals_said_once(
     paved: Paved, gql: GraphQLClient, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -364,7 +381,9 @@ async def test_a_request_whose_answer_was_lost_is_sent_again_and_not_doubled(
     out, err = capsys.readouterr()
     assert (code, err) == (0, ""), (out, err)
     [resource] = await _listed(gql)
-    assert out == f"resource db of pay-api in staging (postgres): REQUESTED  id {resource['id']}\n"
+    # The replay answers the resource as it is now (perhaps READY already): the same one.
+    assert out.startswith("resource db of pay-api in staging (postgres): ")
+    assert out.endswith(f"  id {resource['id']}\n")
     first, second = transport.sent
     assert first == second
     assert first["query"] == REQUEST_RESOURCE
