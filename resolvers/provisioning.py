@@ -284,7 +284,14 @@ class Provisioning:
     async def _moved(
         self, current: ResourceRecord, update: ResourceUpdate, source: str
     ) -> ResourceRecord:
-        """Store what the provider said, if it is news; the resource as it is now."""
+        """Store what the provider said, if it is news; the resource as it is now. Building
+        and updating are both "in progress": an adapter that cannot tell them apart (after a
+        restart) may answer either, and means the one stored."""
+        in_progress = {S.PROVISIONING, S.UPDATING}
+        if current.state in in_progress and update.state in in_progress:
+            update = ResourceUpdate(
+                current.state, update.message, update.outputs, update.secret_refs
+            )
         news = update.state is not current.state or (
             update.outputs is not None and dict(update.outputs) != dict(current.outputs)
         )
