@@ -18,8 +18,6 @@ from dataclasses import dataclass
 import asyncpg
 import httpx2 as httpx
 import strawberry
-from providers.postgres.resources.store import PostgresResourceStore
-from providers.resources.registry import ProvisionerRegistry
 
 from api.authentication import Authenticator
 from api.oidc import OidcVerifier
@@ -40,9 +38,11 @@ from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.notifications import PostgresWakeups
 from providers.postgres.reads import PostgresCatalogReader
+from providers.postgres.resources.store import PostgresResourceStore
 from providers.postgres.webhook_queue import Limits, PostgresWebhookQueue
 from providers.postgres.webhooks import PostgresWebhookStore
 from providers.postgres.writes import PostgresCatalogWriter
+from providers.resources.registry import ProvisionerRegistry
 from providers.webhooks.secret_box import SecretBox
 from providers.webhooks.sender import WebhookSender
 from providers.webhooks.targets import WebhookTargets
@@ -353,6 +353,8 @@ def _provisioning(
             poll_seconds=settings.rollout_poll_seconds,
             sweep_seconds=overrides.provisioning_sweep_seconds or 5.0,
             deadline_seconds=settings.provider_deadline_seconds,
+            live_deadline_seconds=settings.live_status_deadline_seconds,
+            live_cache_seconds=settings.live_status_cache_seconds,
         ),
     )
 

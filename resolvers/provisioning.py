@@ -27,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -39,6 +41,7 @@ from domain.resources import states
 from domain.resources.model import (
     Provisioner,
     ProvisionRequest,
+    ResourceClassRecord,
     ResourceHealth,
     ResourceRecord,
     ResourceState,
@@ -51,6 +54,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 S = ResourceState
+_LIVE_ENTRIES = 10_000
 
 
 class DeploymentStarter(Protocol):
@@ -64,6 +68,8 @@ class ProvisioningTimings:
     sweep_seconds: float = 5.0
     deadline_seconds: float = 10.0
     poll_attempts: int = 5
+    live_deadline_seconds: float = 2.0
+    live_cache_seconds: float = 5.0
     store_retry_seconds: float = 0.5
     store_retry_max_seconds: float = 10.0
 
@@ -80,6 +86,7 @@ class Provisioning:
         rollouts: DeploymentStarter | None = None,
         timings: ProvisioningTimings = ProvisioningTimings(),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._kinds = kinds
@@ -92,6 +99,10 @@ class Provisioning:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._clock = clock
+        self._live: OrderedDict[int, tuple[float, ResourceHealth | ProviderFailure | None]] = (
+            OrderedDict()
+        )
 
     @property
     def owner(self) -> str:
@@ -139,11 +150,46 @@ class Provisioning:
                 await self._rollouts.begin(deployment)
         return made
 
-    async def live(self, resource: ResourceRecord) -> ResourceHealth | None:
-        """The provider's view of the resource now, under the deadline; `ProviderFailure`
-        when it cannot say."""
-        provisioner, request = await self._target(resource)
-        return await self._call(provisioner.live(request), provisioner)
+    async def live(
+        self,
+        resource: ResourceRecord,
+        resource_class: ResourceClassRecord,
+        service_slug: str,
+        environment_slug: str,
+    ) -> ResourceHealth | None:
+        """The provider's view of the resource now, under the live deadline; `ProviderFailure`
+        when it cannot say. Answers (failures too) are reused for `live_cache_seconds`, so a
+        page asking again, or a provider that is down, costs one call per resource and
+        period; no SQL (the caller's loaders found what it needs)."""
+        now = self._clock()
+        cached = self._live.get(resource.id)
+        if cached is not None and cached[0] > now:
+            outcome = cached[1]
+        else:
+            outcome = await self._live_now(resource, resource_class, service_slug, environment_slug)
+            self._live[resource.id] = (now + self._timings.live_cache_seconds, outcome)
+            self._live.move_to_end(resource.id)
+            while len(self._live) > _LIVE_ENTRIES:
+                self._live.popitem(last=False)
+        if isinstance(outcome, ProviderFailure):
+            raise outcome
+        return outcome
+
+    async def _live_now(
+        self,
+        resource: ResourceRecord,
+        resource_class: ResourceClassRecord,
+        service_slug: str,
+        environment_slug: str,
+    ) -> ResourceHealth | ProviderFailure | None:
+        try:
+            provisioner = self._built(resource_class)
+            request = _request(resource, resource_class, service_slug, environment_slug)
+            return await self._call(
+                provisioner.live(request), provisioner, self._timings.live_deadline_seconds
+            )
+        except ProviderFailure as failure:
+            return failure
 
     # --- the background ----------------------------------------------------------------------
 
@@ -183,6 +229,7 @@ class Provisioning:
 
     async def forget_everything(self) -> None:
         """Stop driving everything and forget it, leases included (tests whose ids restart)."""
+        self._live.clear()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -332,35 +379,27 @@ class Provisioning:
         )
         if resource_class is None or service is None or environment is None:
             raise NotFound("the resource's class, service or environment is gone")
+        provisioner = self._built(resource_class)
+        return provisioner, _request(resource, resource_class, service.slug, environment.slug)
+
+    def _built(self, resource_class: ResourceClassRecord) -> Provisioner:
         try:
-            provisioner = self._kinds.build(
-                resource_class.provider_kind, resource_class.provider_settings
-            )
+            return self._kinds.build(resource_class.provider_kind, resource_class.provider_settings)
         except ProviderError as refused:
             raise ProviderFailure(refused.message) from None
-        request = ProvisionRequest(
-            resource_id=resource.id,
-            name=resource.name,
-            service_slug=service.slug,
-            environment_slug=environment.slug,
-            class_slug=resource_class.slug,
-            class_type=resource_class.type,
-            parameters=resource.parameters,
-            settings=resource_class.provider_settings,
-            started_at=resource.action_started_at,
-        )
-        return provisioner, request
 
-    async def _call(self, call: Awaitable[T], provisioner: Provisioner) -> T:
+    async def _call(
+        self, call: Awaitable[T], provisioner: Provisioner, deadline: float | None = None
+    ) -> T:
+        seconds = deadline if deadline is not None else self._timings.deadline_seconds
         try:
-            async with asyncio.timeout(self._timings.deadline_seconds):
+            async with asyncio.timeout(seconds):
                 return await call
         except ProviderError as failed:
             raise ProviderFailure(failed.message) from None
         except TimeoutError:
             raise ProviderFailure(
-                f"the {provisioner.kind} provider did not answer within "
-                f"{self._timings.deadline_seconds:g} s"
+                f"the {provisioner.kind} provider did not answer within {seconds:g} s"
             ) from None
         except Exception:
             log.exception("the %s resource provider failed", provisioner.kind)
@@ -388,6 +427,25 @@ class Provisioning:
                 )  # fmt: skip
             await self._sleep(pause)
             pause = min(pause * 2, self._timings.store_retry_max_seconds)
+
+
+def _request(
+    resource: ResourceRecord,
+    resource_class: ResourceClassRecord,
+    service_slug: str,
+    environment_slug: str,
+) -> ProvisionRequest:
+    return ProvisionRequest(
+        resource_id=resource.id,
+        name=resource.name,
+        service_slug=service_slug,
+        environment_slug=environment_slug,
+        class_slug=resource_class.slug,
+        class_type=resource_class.type,
+        parameters=resource.parameters,
+        settings=resource_class.provider_settings,
+        started_at=resource.action_started_at,
+    )
 
 
 def _started(state: ResourceState, update: ResourceUpdate) -> ResourceUpdate:

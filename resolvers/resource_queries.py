@@ -11,6 +11,7 @@ from domain.resources.model import (
     ResourceClassRecord,
     ResourceHealth,
     ResourceRecord,
+    ResourceState,
     ResourceStatusEvent,
     TemplateRecord,
 )
@@ -93,7 +94,13 @@ async def approvals(context: Context, resource_id: int) -> list[ResourceApproval
 
 async def live(context: Context, resource: ResourceRecord) -> ResourceHealth | None:
     """Asked of the provider under a deadline; `ProviderFailure` (PROVIDER_ERROR at the
-    field) when it cannot answer; None where nothing runs providers, or once deleted."""
-    if context.provisioning is None or resource.state.value == "DELETED":
+    field) when it cannot answer; None where nothing runs providers, or once deleted. What
+    the provider needs is found through the request's loaders: no statement per resource."""
+    if context.provisioning is None or resource.state is ResourceState.DELETED:
         return None
-    return await context.provisioning.live(resource)
+    found_class = await resource_class(context, resource.class_id)
+    service = await context.loaders.service_by_id.load(resource.service_id)
+    environment = await context.loaders.environment_by_id.load(resource.environment_id)
+    if found_class is None or service is None or environment is None:
+        return None
+    return await context.provisioning.live(resource, found_class, service.slug, environment.slug)

@@ -24,6 +24,7 @@ from tests.support.resources import (
     request,
     state_of,
 )
+from tests.support.statements import StatementLog
 
 HISTORY = "query($id: ID!) { node(id: $id) { ... on Resource { history { state message } } } }"
 
@@ -492,3 +493,30 @@ async def test_every_change_is_evented_and_audited(
     assert newest is not None
     assert newest["outcome"] == "ACCEPTED"
     assert "Service:pay-api" in newest["targets"]
+
+
+WIDE = """{ resources(first: 20) { totalCount nodes { name state parameters outputs
+  class { slug provider { kind } } service { slug } environment { slug }
+  history { state } approvals { decision } requestedBy { name } live { healthy source } } } }"""
+
+
+async def test_statements_follow_the_query_not_the_rows_live_included(
+    gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette, statements: StatementLog
+) -> None:
+    await seed(gql, pool)
+    await environments(gql)
+    await postgres_class(gql)
+    await request(gql, name="db0")
+    await provisioned(app)
+    with statements.capture() as one:
+        assert len((await gql(WIDE))["resources"]["nodes"]) == 1
+    for index in range(1, 6):
+        service = "pay-api" if index % 2 else "web-api"
+        asked = await request(gql, service=service, name=f"db{index}")
+        assert asked["errors"] == []
+    await provisioned(app)
+    with statements.capture() as six:
+        found = (await gql(WIDE))["resources"]["nodes"]
+    assert len(found) == 6
+    assert {node["live"]["healthy"] for node in found} == {True}
+    assert len(six) == len(one)
