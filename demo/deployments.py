@@ -1,15 +1,24 @@
 """Inserts the demo's deployment history (`demo/history.py` plans it) in one transaction,
 with one statement per table: the catalog it needs is read first (services with the members
-of their owner teams and their CI client, the pipeline's environments and their approvers)."""
+of their owner teams and their CI client, the pipeline's environments and their approvers),
+and the first releases of the services made from a template (`demo/resources.py`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from demo.history import PIPELINE, SIMULATED, DemoCatalog, DemoService, plan_history
+from demo.history import (
+    PIPELINE,
+    SIMULATED,
+    DemoCatalog,
+    DemoService,
+    FirstRelease,
+    plan_history,
+)
 from domain.access.model import ActorKind
 from domain.deployments.model import Requester
 from providers.postgres.writes.common import Connection
@@ -41,7 +50,12 @@ def _users(pairs: list[list[str]]) -> tuple[Requester, ...]:
     )
 
 
-async def read_catalog(connection: Connection) -> DemoCatalog:
+async def read_catalog(
+    connection: Connection, first_releases: Mapping[int, FirstRelease] | None = None
+) -> DemoCatalog:
+    """`first_releases`: by service id, where the history of a service made from a template
+    begins."""
+    first_releases = first_releases or {}
     services = tuple(
         DemoService(
             id=row["id"],
@@ -52,6 +66,7 @@ async def read_catalog(connection: Connection) -> DemoCatalog:
             ci_client=None
             if row["ci_client"] is None
             else Requester(ActorKind.CLIENT, int(row["ci_client"][0]), row["ci_client"][1]),
+            first_release=first_releases.get(row["id"]),
         )
         for row in await connection.fetch(_SERVICES)
     )
@@ -98,14 +113,19 @@ def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
-async def load_deployment_history(pool: asyncpg.Pool, now: datetime | None = None) -> int:
+async def load_deployment_history(
+    pool: asyncpg.Pool,
+    now: datetime | None = None,
+    first_releases: Mapping[int, FirstRelease] | None = None,
+) -> int:
     """Insert the demo's deployment history (one transaction); the number of deployments.
-    `now` (default: the database's clock) is where the history ends."""
+    `now` (default: the database's clock) is where the history ends; `first_releases` (by
+    service id) where the histories of services made from a template begin."""
     async with pool.acquire() as connection, connection.transaction():
         if now is None:
             now = await connection.fetchval("SELECT now()")
         assert now is not None
-        planned = plan_history(await read_catalog(connection), now)
+        planned = plan_history(await read_catalog(connection, first_releases), now)
         ids: list[int] = [
             row[0]
             for row in await connection.fetch(

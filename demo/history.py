@@ -64,6 +64,21 @@ _REJECTIONS = ("change freeze for the sale weekend", "needs a load test first")
 
 
 @dataclass(frozen=True, slots=True)
+class FirstRelease:
+    """The first deployment of a service made from a template (its `firstVersion`, deployed to
+    the template's first environment by whoever ran it, once its resources there were READY):
+    where that service's history begins."""
+
+    version: str
+    requester: Requester
+    at: datetime
+
+
+FIRST_RELEASE_DESCRIPTION = "first deployment of a service created from a template"
+"""What the provisioning runner writes on a template's first deployment."""
+
+
+@dataclass(frozen=True, slots=True)
 class DemoService:
     id: int
     slug: str
@@ -73,6 +88,9 @@ class DemoService:
     """Members of its owner teams (primary and contributors)."""
     ci_client: Requester | None
     """The API client of its primary owner team, if any: it records development deployments."""
+    first_release: FirstRelease | None = None
+    """For a service made from a template during the history: its first deployment. Without
+    one, the service's history spans all of `HISTORY_DAYS`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +127,7 @@ class PlannedDeployment:
     environment_id: int
     number: int
     version: str
-    commit_sha: str
+    commit_sha: str | None
     kind: DeploymentKind
     state: DeploymentState
     requester: Requester
@@ -181,7 +199,7 @@ class _Planner:
         service: DemoService,
         environment: str,
         version: str,
-        commit_sha: str,
+        commit_sha: str | None,
         kind: DeploymentKind,
         requester: Requester,
         at: datetime,
@@ -332,15 +350,17 @@ class _Planner:
         self,
         service: DemoService,
         version: str,
-        commit_sha: str,
+        commit_sha: str | None,
         at: datetime,
         description: str | None,
+        by: Requester | None = None,
     ) -> PlannedDeployment:
-        """Into development: recorded by CI when the team has a client (mostly), else by a
-        member of an owner team."""
-        if service.ci_client is not None and self.rng.random() < 0.75:
+        """Into development: by `by` when given; else recorded by CI when the team has a
+        client (mostly), else by a member of an owner team."""
+        if by is None and service.ci_client is not None and self.rng.random() < 0.75:
+            assert commit_sha is not None
             return self.record(service, service.ci_client, version, commit_sha, at)
-        requester = self.rng.choice(service.requesters)
+        requester = by or self.rng.choice(service.requesters)
         deployment = self.create(
             service, PIPELINE[0], version, commit_sha, K.DEPLOY, requester, at,
             description=description,
@@ -348,20 +368,41 @@ class _Planner:
         self.run(deployment, at + self.minutes(0.1, 1), self.rng.random() < 0.08)
         return deployment
 
+    def release(
+        self,
+        service: DemoService,
+        version: str,
+        at: datetime,
+        hotfix: bool,
+        opening: FirstRelease | None,
+    ) -> PlannedDeployment:
+        """A release into development: a template's first one (made by the provisioning
+        runner: no commit, no CI), or, after release candidates now and then, the release."""
+        if opening is not None:
+            return self.deploy(
+                service, version, None, at, FIRST_RELEASE_DESCRIPTION, opening.requester
+            )
+        if not hotfix and self.rng.random() < 0.25:
+            for candidate in range(1, self.rng.randint(1, 2) + 1):
+                self.deploy(service, f"{version}-rc.{candidate}", self.sha(), at, None)
+                at += timedelta(hours=self.rng.uniform(3, 20))
+        return self.deploy(service, version, self.sha(), at, f"Release {version}")
+
     def history(self, service: DemoService) -> None:
         rng = self.rng
         pipeline = EXPERIMENTAL_PIPELINE if service.lifecycle == "EXPERIMENTAL" else PIPELINE
-        major, minor, patch = rng.randint(1, 4), rng.randint(0, 20), 0
-        at = self.now - timedelta(days=HISTORY_DAYS) + self.interval(service) / 2
+        opening = service.first_release
+        if opening is None:
+            major, minor, patch = rng.randint(1, 4), rng.randint(0, 20), 0
+            at = self.now - timedelta(days=HISTORY_DAYS) + self.interval(service) / 2
+        else:
+            major, minor, patch = (int(part) for part in opening.version.split("."))
+            at = opening.at
         hotfix = False
         while True:
             version = f"{major}.{minor}.{patch}"
-            if not hotfix and rng.random() < 0.25:
-                for candidate in range(1, rng.randint(1, 2) + 1):
-                    self.deploy(service, f"{version}-rc.{candidate}", self.sha(), at, None)
-                    at += timedelta(hours=rng.uniform(3, 20))
-            commit_sha = self.sha()
-            source = self.deploy(service, version, commit_sha, at, f"Release {version}")
+            source = self.release(service, version, at, hotfix, opening)
+            opening = None
             at = source.finished_at or at
             failed = source.state is S.FAILED
             for environment in pipeline[1:]:
@@ -445,10 +486,12 @@ class _Planner:
 
 
 def plan_history(catalog: DemoCatalog, now: datetime) -> list[PlannedDeployment]:
-    """The deployments of the last `HISTORY_DAYS` days before `now`, in creation order per
-    service x environment (their `index` order)."""
+    """The deployments of the last `HISTORY_DAYS` days before `now` (for a service made from a
+    template, since its first release), in creation order per service x environment (their
+    `index` order)."""
     planner = _Planner(catalog, now)
-    for service in catalog.services:
+    # Services made from a template come last: the others' histories stay as they were.
+    for service in sorted(catalog.services, key=lambda s: s.first_release is not None):
         if not service.requesters:
             continue
         with contextlib.suppress(_Stop):

@@ -1,9 +1,11 @@
 """Loads the demo organisation, Acme (`demo/acme.py`), into an empty catalog at `make run`.
 
 The catalog goes through the catalog's write port, the API clients through the access port,
-the environments' provider and protection through the deployment store's port, so the demo
-obeys the same rules as data entered through the API. Then a few months of deployment history
-(`demo/deployments.py`) are inserted in one transaction.
+the environments' provider and protection through the deployment store's port, the resource
+classes, the template, the services made from it and their resources through the resource
+store (`demo/resources.py`), so the demo obeys the same rules as data entered through the API.
+Then a few months of deployment history (`demo/deployments.py`) are inserted. All of it is one
+transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import asyncpg
 
 from demo import acme
 from demo.deployments import load_deployment_history
+from demo.resources import load_self_service
+from demo.self_service import RUNS
 from domain.access.ports import AccessStore
 from domain.catalog.changes import OwnerAssignment
 from domain.catalog.ports import CatalogWriter
@@ -66,15 +70,16 @@ async def load_demo_if_empty(pool: asyncpg.Pool) -> bool:
                     if await connection.fetchval("SELECT EXISTS (SELECT 1 FROM teams)"):
                         return False
                     async with connection.transaction():
-                        deployments = await _load_everything(
+                        resources, deployments = await _load_everything(
                             cast(asyncpg.Pool, _OneConnection(connection))
                         )
                     log.info(
                         "loaded the demo organisation: %d teams, %d users, %d services, "
-                        "%d deployments",
+                        "%d resources, %d deployments",
                         len(acme.TEAMS),
                         len(acme.USERS),
-                        len(acme.SERVICES),
+                        len(acme.SERVICES) + len(RUNS),
+                        resources,
                         deployments,
                     )
                     return True
@@ -83,11 +88,13 @@ async def load_demo_if_empty(pool: asyncpg.Pool) -> bool:
         await asyncio.sleep(_LOCK_RETRY_SECONDS)
 
 
-async def _load_everything(pool: asyncpg.Pool) -> int:
-    """The whole demo; how many deployments its history has."""
+async def _load_everything(pool: asyncpg.Pool) -> tuple[int, int]:
+    """The whole demo; how many resources and deployments it has."""
     await _load(PostgresCatalogWriter(pool))
     await _load_access_and_environments(PostgresAccessStore(pool), PostgresDeploymentStore(pool))
-    return await load_deployment_history(pool)
+    self_service = await load_self_service(pool)
+    deployments = await load_deployment_history(pool, first_releases=self_service.first_releases)
+    return self_service.resources, deployments
 
 
 async def _load(writer: CatalogWriter) -> None:

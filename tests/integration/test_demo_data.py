@@ -1,5 +1,6 @@
 """The demo organisation: loaded into an empty catalog once and only once (its data is
-checked without a database in `tests/unit/test_demo_plan.py`)."""
+checked without a database in `tests/unit/test_demo_plan.py` and
+`tests/unit/test_demo_self_service.py`)."""
 
 from __future__ import annotations
 
@@ -24,14 +25,25 @@ from demo.acme import (
     TEAMS,
     USERS,
 )
-from demo.history import PIPELINE
+from demo.history import FIRST_RELEASE_DESCRIPTION, PIPELINE
 from demo.organisation import load_demo_if_empty
+from demo.self_service import (
+    CLASSES,
+    CROSSPLANE_FAILURE,
+    RUNS,
+    TEMPLATE,
+    Action,
+    plan_self_service,
+)
 from domain.catalog.records import PageRequest
 from domain.catalog.services import ServiceFilter
 from domain.deployments import states as deployment_states
 from domain.deployments.model import DeploymentState
+from domain.resources.ports import ResourceFilter
 from providers.postgres.deployments import PostgresDeploymentStore
+from providers.postgres.resources import PostgresResourceStore
 from providers.postgres.tables import CATALOG_TABLES
+from providers.resources.registry import validate_settings
 
 TABLES = CATALOG_TABLES
 
@@ -63,28 +75,39 @@ async def catalog_state(pool: asyncpg.Pool) -> tuple[dict[str, int], int, object
 
 DEPLOYMENT_TABLES = ("deployments", "deployment_events", "deployment_approvals")
 HISTORY_TABLES = (*DEPLOYMENT_TABLES, "events")
-NOT_DEMO_TABLES = (
-    "webhooks", "webhook_deliveries", "webhook_dispatch",
-    "resource_classes", "resource_class_environments", "resource_class_approver_teams",
-    "resources", "resource_status_events", "resource_approvals", "templates",
-    "template_environments", "template_resources", "first_deployments", "template_runs",
-)  # fmt: skip
-"""Tables the demo never fills (webhooks and resources are made by people, not loaded)."""
+NOT_DEMO_TABLES = ("webhooks", "webhook_deliveries", "webhook_dispatch")
+"""Tables the demo never fills (webhooks are made by people, not loaded)."""
+ALL_SERVICES = len(SERVICES) + len(RUNS)
+"""Acme's services and those made from the template."""
 
 
 def expected_counts() -> dict[str, int]:
-    """Exact for the catalog; the deployment tables are checked by `check_history_counts`."""
+    """Exact for the catalog and the self-service infrastructure; the deployment tables are
+    checked by `check_history_counts`."""
+    resources = plan_self_service(datetime.now(UTC)).resources()
     return {
         "teams": len(TEAMS),
         "users": len(USERS),
         "team_members": sum(len(teams) for teams in MEMBERSHIPS.values()),
-        "services": len(SERVICES),
-        "service_owners": len(SERVICES) + sum(len(teams) for teams in CONTRIBUTORS.values()),
+        "services": ALL_SERVICES,
+        "service_owners": ALL_SERVICES + sum(len(teams) for teams in CONTRIBUTORS.values()),
         "service_dependencies": sum(len(targets) for targets in DEPENDENCIES.values()),
         "environments": len(ENVIRONMENTS),
         "api_clients": len(API_CLIENTS),
         "api_tokens": 0,
         "environment_approver_teams": sum(len(p.approver_teams) for p in PROTECTIONS.values()),
+        "resource_classes": len(CLASSES),
+        "resource_class_environments": sum(len(c.environments) for c in CLASSES),
+        "resource_class_approver_teams": sum(len(c.approver_teams) for c in CLASSES),
+        "templates": 1,
+        "template_environments": len(TEMPLATE.environments),
+        "template_resources": len(TEMPLATE.resources),
+        "resources": len(resources),
+        "resource_status_events": sum(len(r.steps) for r in resources),
+        "resource_approvals": sum(s.action is Action.APPROVE for r in resources for s in r.steps),
+        # Every first deployment was made (taken from here); no run used an idempotency key.
+        "first_deployments": 0,
+        "template_runs": 0,
     }
 
 
@@ -125,15 +148,14 @@ async def test_loads_into_an_empty_catalog(pool: asyncpg.Pool) -> None:
             "SELECT s.slug, count(o.team_id) FILTER (WHERE o.role = 'PRIMARY') AS primaries"
             " FROM services s LEFT JOIN service_owners o ON o.service_id = s.id GROUP BY s.slug"
         )
-        assert {row["slug"]: row["primaries"] for row in primaries} == {s.slug: 1 for s in SERVICES}
+        owners = {s.slug: s.owner for s in SERVICES} | {run.slug: run.owner for run in RUNS}
+        assert {row["slug"]: row["primaries"] for row in primaries} == dict.fromkeys(owners, 1)
         primary_owners = await connection.fetch(
             "SELECT s.slug, t.slug AS team FROM service_owners o"
             " JOIN services s ON s.id = o.service_id JOIN teams t ON t.id = o.team_id"
             " WHERE o.role = 'PRIMARY'"
         )
-        assert {row["slug"]: row["team"] for row in primary_owners} == {
-            s.slug: s.owner for s in SERVICES
-        }
+        assert {row["slug"]: row["team"] for row in primary_owners} == owners
         contributors = await connection.fetchval(
             "SELECT count(*) FROM service_owners WHERE role = 'CONTRIBUTOR'"
         )
@@ -190,10 +212,11 @@ async def test_does_not_load_into_a_catalog_with_teams(pool: asyncpg.Pool) -> No
 async def test_a_failed_load_leaves_nothing_and_the_next_one_loads(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(_: asyncpg.Pool) -> int:
+    async def broken(*_: object, **__: object) -> int:
         raise ConnectionResetError("the process died here")
 
-    # The catalog, API clients, environments' providers are written; the history fails.
+    # The catalog, API clients, environments' providers and resources are written; the
+    # history fails.
     monkeypatch.setattr(demo, "load_deployment_history", broken)
     with pytest.raises(ConnectionResetError):
         await load_demo_if_empty(pool)
@@ -247,7 +270,7 @@ def check_pairs(deployments: dict[int, asyncpg.Record]) -> None:
     pairs: dict[tuple[int, int], list[asyncpg.Record]] = {}
     for row in deployments.values():
         pairs.setdefault((row["service_id"], row["environment_id"]), []).append(row)
-    assert len({service for service, _ in pairs}) == len(SERVICES)
+    assert len({service for service, _ in pairs}) == ALL_SERVICES
     for history in pairs.values():
         history.sort(key=lambda row: row["number"])
         # Numbers 1..n in creation order, and each one's `previous` is what was current then.
@@ -415,7 +438,7 @@ async def test_the_matrix_and_the_metrics_are_interesting(pool: asyncpg.Pool) ->
     store = PostgresDeploymentStore(pool)
     matrix = await store.release_matrix(PageRequest(first=100), ServiceFilter())
     rows = [edge.node for edge in matrix.edges]
-    assert len(rows) == len(SERVICES)
+    assert len(rows) == ALL_SERVICES
     versions = {
         row.service.slug: {
             cell.environment.slug: cell.current.version if cell.current else None
@@ -455,3 +478,169 @@ async def test_history_loads_fast(pool: asyncpg.Pool) -> None:
     started = time.perf_counter()
     assert await load_demo_if_empty(pool) is True
     assert time.perf_counter() - started < 2.0  # about 0.3 s on a laptop; history ~0.1 s
+
+
+# The self-service infrastructure.
+
+
+async def load_time(pool: asyncpg.Pool) -> datetime:
+    """When the demo was loaded: the planned times are relative to it."""
+    created = await pool.fetchval(
+        "SELECT created_at FROM resource_classes WHERE slug = $1", CLASSES[0].slug
+    )
+    loaded: datetime = created + CLASSES[0].age
+    return loaded
+
+
+async def test_resources_and_their_history_are_loaded_as_planned(pool: asyncpg.Pool) -> None:
+    assert await load_demo_if_empty(pool) is True
+    plan = plan_self_service(await load_time(pool))
+    rows = {
+        (row["service"], row["environment"], row["name"]): row
+        for row in await pool.fetch(
+            "SELECT r.*, s.slug AS service, e.slug AS environment, c.slug AS class"
+            " FROM resources r JOIN services s ON s.id = r.service_id"
+            " JOIN environments e ON e.id = r.environment_id"
+            " JOIN resource_classes c ON c.id = r.class_id"
+        )
+    }
+    history: dict[int, list[tuple[str, object, str, str | None]]] = {}
+    for event in await pool.fetch("SELECT * FROM resource_status_events ORDER BY id"):
+        history.setdefault(event["resource_id"], []).append(
+            (event["state"], event["at"], event["source"], event["message"])
+        )
+    approvals = {
+        row["resource_id"]: (row["actor_name"], row["decision"], row["at"])
+        for row in await pool.fetch("SELECT * FROM resource_approvals")
+    }
+    names = {user.handle: user.name for user in USERS}
+    sources = {Action.REQUEST: "api", Action.APPROVE: "approval", Action.DELETE: "api"}
+    for planned in plan.resources():
+        row = rows.pop((planned.service, planned.environment, planned.name))
+        kind = planned.resource_class.provider_kind
+        assert row["class"] == planned.resource_class.slug
+        assert (row["state"], row["parameters"]) == (planned.state.value, planned.parameters)
+        assert row["requested_by_name"] == names[planned.requester]
+        assert row["required_approvals"] == planned.required_approvals
+        assert row["created_at"] == planned.requested_at
+        assert row["updated_at"] == planned.steps[-1].at
+        ready = [step.at for step in planned.steps if step.state.value == "READY"]
+        assert row["ready_at"] == (ready[0] if ready else None)
+        assert row["action_started_at"] is None
+        assert row["leased_by"] is None
+        assert [(state, at, source) for state, at, source, _ in history[row["id"]]] == [
+            (step.state.value, step.at, sources.get(step.action, f"provider:{kind}"))
+            for step in planned.steps
+        ]
+        if planned.state.value == "FAILED":
+            assert row["status_message"] == planned.steps[-1].message
+        if ready:  # what the simulated provider reports: outputs and where the secret is
+            assert row["outputs"]
+            assert row["secret_refs"][0]["store"] == "kubernetes"
+        for step in planned.steps:
+            if step.actor is not None:
+                assert approvals.pop(row["id"]) == (names[step.actor], "APPROVED", step.at)
+    assert rows == {}
+    assert approvals == {}
+
+
+async def test_every_resource_rests_where_no_provider_works_on_it(pool: asyncpg.Pool) -> None:
+    assert await load_demo_if_empty(pool) is True
+    store = PostgresResourceStore(pool)
+    assert await store.claim("the-first-start", 10.0) == []  # nothing for the runner
+    found = {
+        (row["state"], row["environment"]): row["count"]
+        for row in await pool.fetch(
+            "SELECT r.state, e.slug AS environment, count(*) FROM resources r"
+            " JOIN environments e ON e.id = r.environment_id GROUP BY 1, 2"
+        )
+    }
+    states = {state for state, _ in found}
+    assert states == {"READY", "FAILED", "DELETED", "WAITING_APPROVAL"}
+    assert {environment for state, environment in found if state == "WAITING_APPROVAL"} == {
+        "production"
+    }
+    # The production rules the classes' schemas cannot express, kept by the demo's data.
+    production = await pool.fetch(
+        "SELECT c.type, r.parameters FROM resources r JOIN resource_classes c"
+        " ON c.id = r.class_id JOIN environments e ON e.id = r.environment_id"
+        " WHERE e.slug = 'production'"
+    )
+    assert production
+    for row in production:
+        if row["type"] == "postgres":
+            assert row["parameters"]["highAvailability"] is True
+        if row["type"] == "bucket":
+            assert row["parameters"]["publicRead"] is False
+
+
+async def test_the_crossplane_resource_failed_with_the_adapters_message(
+    pool: asyncpg.Pool,
+) -> None:
+    assert await load_demo_if_empty(pool) is True
+    store = PostgresResourceStore(pool)
+    redis = (await store.classes_by_slugs(["redis"]))["redis"]
+    assert redis.provider_kind == "crossplane"
+    assert redis.requires_approval
+    validate_settings(redis.provider_kind, redis.provider_settings)
+    found = await store.page(PageRequest(first=100), ResourceFilter(resource_class="redis"))
+    (resource,) = [edge.node for edge in found.edges]
+    assert resource.state.value == "FAILED"
+    assert resource.status_message == CROSSPLANE_FAILURE
+    history = (await store.history([resource.id]))[resource.id]
+    assert [event.state.value for event in history] == ["WAITING_APPROVAL", "REQUESTED", "FAILED"]
+
+
+async def test_the_template_and_the_services_made_from_it(pool: asyncpg.Pool) -> None:
+    assert await load_demo_if_empty(pool) is True
+    loaded = await load_time(pool)
+    store = PostgresResourceStore(pool)
+    template = (await store.templates_by_slugs([TEMPLATE.slug]))[TEMPLATE.slug]
+    classes = await store.classes_by_ids([entry.class_id for entry in template.resources])
+    assert [(classes[e.class_id].slug, e.name) for e in template.resources] == [
+        ("postgres", "database"),
+        ("bucket", "assets"),
+    ]
+    assert template.first_version == "0.1.0"
+    assert template.created_at == loaded - TEMPLATE.age
+    assert dict(template.service) == {
+        "lifecycle": "EXPERIMENTAL", "tier": 3, "tags": ["python", "http"],
+    }  # fmt: skip
+    names = {user.handle: user.name for user in USERS}
+    for run in RUNS:
+        service = await pool.fetchrow("SELECT * FROM services WHERE slug = $1", run.slug)
+        assert service is not None
+        assert service["created_at"] == loaded - run.age
+        assert (service["lifecycle"], service["tier"]) == ("EXPERIMENTAL", 3)
+        ready = await pool.fetchval(
+            "SELECT max(r.ready_at) FROM resources r JOIN environments e"
+            " ON e.id = r.environment_id WHERE r.service_id = $1 AND e.slug = 'development'",
+            service["id"],
+        )
+        # Its history begins with the template's first deployment, once development was ready.
+        first = await pool.fetchrow(
+            "SELECT d.* FROM deployments d WHERE d.service_id = $1 ORDER BY d.created_at LIMIT 1",
+            service["id"],
+        )
+        assert first is not None
+        assert (first["version"], first["kind"], first["commit_sha"]) == ("0.1.0", "DEPLOY", None)
+        assert first["description"] == FIRST_RELEASE_DESCRIPTION
+        assert first["requested_by_name"] == names[run.requester]
+        assert ready < first["created_at"]
+
+
+async def test_a_load_failing_among_the_resources_leaves_nothing(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object, **__: object) -> None:
+        raise ConnectionResetError("the process died here")
+
+    # The catalog, the classes, the template and the first template run are written.
+    monkeypatch.setattr(PostgresResourceStore, "decide", broken)
+    with pytest.raises(ConnectionResetError):
+        await load_demo_if_empty(pool)
+    assert await counts(pool) == dict.fromkeys(TABLES, 0)
+
+    monkeypatch.undo()
+    assert await load_demo_if_empty(pool) is True
+    check_history_counts(await counts(pool))
