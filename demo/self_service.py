@@ -381,7 +381,7 @@ def required_approvals(resource_class: DemoClass, environment: str) -> int:
     """Whichever asks more: the class (one approval) or the environment's protection."""
     protection = PROTECTIONS.get(environment)
     by_environment = protection.required_approvals if protection is not None else 0
-    return max(1 if resource_class.requires_approval else 0, by_environment)
+    return p.required_approvals(resource_class.requires_approval, by_environment)
 
 
 def approver_teams(resource_class: DemoClass, environment: str) -> set[str]:
@@ -392,8 +392,9 @@ def approver_teams(resource_class: DemoClass, environment: str) -> set[str]:
 
 
 def final_parameters(resource_class: DemoClass, given: Mapping[str, Any]) -> dict[str, Any]:
-    final = p.with_defaults(resource_class.defaults, given)
-    problems = p.validate(resource_class.parameters_schema, final, ["parameters"])
+    final, problems = p.resolved(
+        resource_class.parameters_schema, resource_class.defaults, given, ["parameters"]
+    )
     if problems:
         raise ValueError(f"demo resource of class {resource_class.slug}: {problems[0].message}")
     return final
@@ -417,9 +418,7 @@ def service_from_template(run: DemoRun, values: Mapping[str, Any]) -> ServiceDra
 def template_values(given: Mapping[str, Any]) -> dict[str, Any]:
     """A run's template parameters: the schema's defaults, then those given, checked."""
     schema = TEMPLATE.parameters_schema
-    defaults = {name: spec["default"] for name, spec in schema["properties"].items()}
-    values = p.with_defaults(defaults, given)
-    problems = p.validate(schema, values, ["parameters"])
+    values, problems = p.resolved(schema, p.schema_defaults(schema), given, ["parameters"])
     if problems:
         raise ValueError(f"demo template run: {problems[0].message}")
     return values

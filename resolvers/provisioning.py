@@ -445,6 +445,7 @@ def _request(
         parameters=resource.parameters,
         settings=resource_class.provider_settings,
         started_at=resource.action_started_at,
+        state=resource.state,
     )
 
 

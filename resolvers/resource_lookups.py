@@ -134,10 +134,8 @@ async def protection_of(context: Context, environment_id: int) -> Protection | N
 
 
 def required_approvals(resource_class: ResourceClassRecord, protection: Protection | None) -> int:
-    """Whichever asks more: the class (one approval) or the environment's protection."""
-    by_class = 1 if resource_class.requires_approval else 0
     by_environment = protection.required_approvals if protection is not None else 0
-    return max(by_class, by_environment)
+    return p.required_approvals(resource_class.requires_approval, by_environment)
 
 
 def final_parameters(
@@ -145,8 +143,9 @@ def final_parameters(
 ) -> dict[str, Any]:
     """The class's defaults, then `given`, checked by the class's schema: every violation
     names its parameter under `path`."""
-    final = p.with_defaults(resource_class.defaults, given)
-    problems = p.validate(resource_class.parameters_schema, final, path)
+    final, problems = p.resolved(
+        resource_class.parameters_schema, resource_class.defaults, given, path
+    )
     if problems:
         raise InvalidInput(problems)
     return final

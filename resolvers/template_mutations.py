@@ -220,13 +220,7 @@ class _Checked:
 
 def _template_parameters(template: TemplateRecord, given: Mapping[str, Any]) -> dict[str, Any]:
     schema = template.parameters_schema
-    defaults = {
-        name: spec["default"]
-        for name, spec in schema.get("properties", {}).items()
-        if isinstance(spec, Mapping) and "default" in spec
-    }
-    final = p.with_defaults(defaults, given)
-    problems = p.validate(schema, final, ["input", "parameters"])
+    final, problems = p.resolved(schema, p.schema_defaults(schema), given, ["input", "parameters"])
     if problems:
         raise v.InvalidInput(problems)
     return final

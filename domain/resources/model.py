@@ -216,6 +216,8 @@ class ProvisionRequest:
     """The class's provider settings."""
     started_at: datetime | None = None
     """When the current action (provisioning, update, deletion) began."""
+    state: ResourceState | None = None
+    """The state stored for the resource when it is asked (None: not said)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,3 +148,29 @@ def _remote_ref(value: Any) -> bool:
     if isinstance(value, list):
         return any(_remote_ref(item) for item in value)
     return False
+
+
+def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The `default` of each top-level property that declares one."""
+    properties = schema.get("properties", {})
+    return {
+        name: spec["default"]
+        for name, spec in properties.items()
+        if isinstance(spec, Mapping) and "default" in spec
+    }
+
+
+def resolved(
+    schema: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    given: Mapping[str, Any],
+    path: Sequence[str],
+) -> tuple[dict[str, Any], list[ValidationFailed]]:
+    """The final parameters (`defaults`, then `given`) and every violation of `schema`."""
+    final = with_defaults(defaults, given)
+    return final, validate(schema, final, path)
+
+
+def required_approvals(class_asks: bool, environment_asks: int) -> int:
+    """Whichever asks more: the class (one approval) or the environment's protection."""
+    return max(1 if class_asks else 0, environment_asks)

@@ -107,8 +107,13 @@ class SimulatedProvisioner:
         return self._answer(request, self._action(request, deleting=True))
 
     async def live(self, request: ProvisionRequest) -> ResourceHealth:
-        update = await self.poll(request)
         observed_at = datetime.fromtimestamp(self._clock(), UTC)
+        if request.state in _SETTLED:
+            # Nothing is under way: what the platform stored is what there is.
+            healthy = request.state is ResourceState.READY
+            said = "available" if healthy else str(request.state).lower()
+            return ResourceHealth(healthy, observed_at, KIND, said)
+        update = await self.poll(request)
         healthy = update.state is ResourceState.READY
         message = update.message or ("available" if healthy else update.state.value.lower())
         return ResourceHealth(healthy, observed_at, KIND, message)
@@ -149,6 +154,9 @@ class SimulatedProvisioner:
 
     def _taking(self, what: str) -> str:
         return f"simulated {what} (takes {self._duration:g} s)"
+
+
+_SETTLED = frozenset({ResourceState.READY, ResourceState.FAILED, ResourceState.DELETED})
 
 
 def _identity(request: ProvisionRequest) -> tuple[bool, str]:
