@@ -38,6 +38,7 @@ from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.notifications import PostgresWakeups
 from providers.postgres.reads import PostgresCatalogReader
+from providers.postgres.resources.leases import RELEASED_CHANNEL as RESOURCES_RELEASED
 from providers.postgres.resources.store import PostgresResourceStore
 from providers.postgres.webhook_queue import Limits, PostgresWebhookQueue
 from providers.postgres.webhooks import PostgresWebhookStore
@@ -193,7 +194,7 @@ async def running(
         # counts its statements), the same one statement per wake-up whoever subscribes.
         feed_pool = await create_pool(dsn, min_size=1, max_size=1)
         feed = event_feed(settings, dsn, PostgresEventLog(feed_pool))
-        provisioning = _provisioning(settings, overrides, ports, rollouts, replica)
+        provisioning = _provisioning(settings, overrides, ports, rollouts, replica, dsn)
         ports = dataclasses.replace(
             ports,
             rollouts=rollouts,
@@ -335,7 +336,12 @@ def provider_policy(settings: Settings) -> ProviderPolicy:
 
 
 def _provisioning(
-    settings: Settings, overrides: Overrides, ports: Ports, rollouts: Rollouts, replica: str
+    settings: Settings,
+    overrides: Overrides,
+    ports: Ports,
+    rollouts: Rollouts,
+    replica: str,
+    dsn: str,
 ) -> Provisioning:
     """The runner that drives resources through their providers, on the rollouts' terms
     (lease, poll and deadline settings)."""
@@ -355,6 +361,11 @@ def _provisioning(
             deadline_seconds=settings.provider_deadline_seconds,
             live_deadline_seconds=settings.live_status_deadline_seconds,
             live_cache_seconds=settings.live_status_cache_seconds,
+        ),
+        released=(
+            PostgresWakeups(dsn, channel=RESOURCES_RELEASED, catch_up=False)
+            if overrides.rollout_takeover_notices
+            else None
         ),
     )
 

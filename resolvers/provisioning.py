@@ -37,6 +37,7 @@ from domain.catalog.ports import CatalogReader
 from domain.deployments.model import DeploymentKind, DeploymentRecord, ProviderError
 from domain.deployments.ports import DeploymentStore
 from domain.errors import CatalogError, NotFound, ProviderFailure
+from domain.events.ports import EventWakeups
 from domain.resources import states
 from domain.resources.model import (
     Provisioner,
@@ -87,7 +88,10 @@ class Provisioning:
         timings: ProvisioningTimings = ProvisioningTimings(),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        released: EventWakeups | None = None,
     ) -> None:
+        """`released`: notices that another process gave its leases back (it stopped): a
+        sweep runs at once instead of at its time."""
         self._store = store
         self._kinds = kinds
         self._reader = reader
@@ -100,6 +104,8 @@ class Provisioning:
         self._background: list[asyncio.Task[None]] = []
         self._stopping = False
         self._clock = clock
+        self._released = released
+        self._sweep_now = asyncio.Event()
         self._live: OrderedDict[int, tuple[float, ResourceHealth | ProviderFailure | None]] = (
             OrderedDict()
         )
@@ -210,9 +216,25 @@ class Provisioning:
 
     def start(self) -> None:
         self._background = [
-            asyncio.create_task(self._forever(self.sweep, self._timings.sweep_seconds)),
+            asyncio.create_task(self._sweep_forever()),
             asyncio.create_task(self._forever(self._renew, self._timings.lease_seconds / 3)),
         ]
+        if self._released is not None:
+            self._background.append(asyncio.create_task(self._released.run(self._sweep_now.set)))
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._timings.sweep_seconds):
+                    await self._sweep_now.wait()
+            self._sweep_now.clear()
+            try:
+                taken = await self.sweep()
+            except Exception as error:
+                log.warning("sweeping for resources failed: %s: %s", type(error).__name__, error)
+                continue
+            if taken:
+                log.info("took over %d resources a provider works on", taken)
 
     async def stop(self) -> None:
         """Stop driving and release every lease: another replica continues at once."""

@@ -35,8 +35,10 @@ from domain.resources.model import (
 from domain.resources.model import ResourceState as S
 from domain.resources.ports import FirstDeployment
 from providers.postgres.deployments import PostgresDeploymentStore
+from providers.postgres.notifications import PostgresWakeups
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.resources import PostgresResourceStore
+from providers.postgres.resources.leases import RELEASED_CHANNEL
 from resolvers.provisioning import Provisioning, ProvisioningTimings
 
 ADA = Requester(ActorKind.USER, 1, "Ada")
@@ -107,10 +109,15 @@ class Replicas:
         self.provider = CountingProvider()
         self.runners: list[Provisioning] = []
 
-    def runner(self, owner: str, timings: ProvisioningTimings = FAST) -> Provisioning:
+    def runner(
+        self,
+        owner: str,
+        timings: ProvisioningTimings = FAST,
+        released: PostgresWakeups | None = None,
+    ) -> Provisioning:
         made = Provisioning(
             self.store, Kinds(self.provider), PostgresCatalogReader(self.pool),
-            PostgresDeploymentStore(self.pool), owner=owner, timings=timings,
+            PostgresDeploymentStore(self.pool), owner=owner, timings=timings, released=released,
         )  # fmt: skip
         self.runners.append(made)
         return made
@@ -225,18 +232,32 @@ async def test_a_dead_replicas_resources_are_taken_over_when_its_leases_lapse(
     assert replicas.provider.calls["apply"] == Counter({record.id: 1 for record in made})
 
 
-async def test_a_stopped_replica_hands_its_resources_over_at_once(replicas: Replicas) -> None:
+async def test_a_stopped_replica_hands_its_resources_over_at_once(
+    replicas: Replicas, migrated_url: str
+) -> None:
+    """Not at the next periodic sweep (an hour here): the stopping process's release notifies
+    the others (`NOTIFY paved_resources`), which sweep right away."""
+    released = PostgresWakeups(migrated_url, channel=RELEASED_CHANNEL, catch_up=False)
+    staying = replicas.runner("staying", released=released)
+    staying.start()
+    for _ in range(500):  # listening before anything is released
+        if released.connections:
+            break
+        await asyncio.sleep(0.01)
     made = await _requests(replicas, 3)
     leaving = replicas.runner("leaving")
     for record in made:
         await leaving.begin(record)
     await _until(lambda: _count_state(replicas.pool, "PROVISIONING", 3))
     await leaving.stop()
-    staying = replicas.runner("staying")
-    assert await staying.sweep() == 3
+    await _until(lambda: _driving(staying, {record.id for record in made}))
     replicas.provider.done.set()
     await asyncio.wait_for(staying.wait_idle(), 10)
     assert await _states(replicas.pool) == Counter({"READY": 3})
+
+
+async def _driving(runner: Provisioning, ids: set[int]) -> bool:
+    return runner.driving == ids
 
 
 async def _count_state(pool: asyncpg.Pool, state: str, count: int) -> bool:
