@@ -17,6 +17,7 @@ from providers.postgres import catalog_listings as listings
 from providers.postgres.catalog_listings import ListingQuery
 from providers.postgres.deployments.reads import listing_query as deployment_listing
 from providers.postgres.graph_deployments import DEPLOYMENT_RELATIONS, DeploymentsSql
+from providers.postgres.graph_resources import RESOURCE_LISTINGS, RESOURCE_RELATIONS, ResourcesSql
 from providers.postgres.graph_values import (
     FLOATS,
     MAX_FIELDS_PER_OBJECT,
@@ -64,8 +65,9 @@ def compile_plan(plan: p.ReadPlan) -> Statement:
     return Statement(sql, tuple(compiler.params.values))
 
 
-class _Compiler(DeploymentsSql):
-    """The catalog's objects, relations and connections; deployments' from its base."""
+class _Compiler(DeploymentsSql, ResourcesSql):
+    """The catalog's objects, relations and connections; deployments' and resources' from
+    their parts."""
 
     # -- roots -------------------------------------------------------------------------
 
@@ -116,7 +118,7 @@ class _Compiler(DeploymentsSql):
         return self._connection(field, parent=alias)
 
     def _stored(self, entity: p.Entity, name: str, alias: str) -> str:
-        if entity is p.Entity.LINK:
+        if entity in (p.Entity.LINK, p.Entity.SECRET_REF):  # elements of a JSON array
             return f"({alias}.value ->> {text(name)})"
         if entity is p.Entity.COMPARISON:
             source, target = f"{alias}f", f"{alias}t"
@@ -133,6 +135,8 @@ class _Compiler(DeploymentsSql):
 
     def _related(self, field: p.Related, parent: str) -> str:
         relation, selection = field.relation, field.selection
+        if relation in RESOURCE_RELATIONS:
+            return self._resource_related(field, parent)
         if relation in DEPLOYMENT_RELATIONS:
             return self._deployment_related(field, parent)
         if relation is p.Relation.OWNERSHIP_TEAM:
@@ -195,6 +199,8 @@ class _Compiler(DeploymentsSql):
 
     def _listing(self, listing: p.Listing, parent: str | None) -> ListingQuery:
         source = listing.source
+        if source in RESOURCE_LISTINGS:
+            return self._resource_listing(listing, parent)
         if source in _SERVICE_LISTINGS:
             assert listing.service_filter is not None
             guard = listings.owner_team_exists(listing.service_filter, self.params)
