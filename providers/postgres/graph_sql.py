@@ -36,7 +36,7 @@ from providers.postgres.graph_values import (
     where,
     with_condition,
 )
-from providers.postgres.keyset import build_window
+from providers.postgres.keyset import Params, build_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,13 +237,15 @@ class _Compiler(DeploymentsSql, ResourcesSql):
         query = self._listing(connection.listing, parent)
         total = f"(SELECT count(*) FROM {query.source}{where(query.conditions)})"
         page = connection.listing.page
-        # Built even when no row is selected: it refuses a cursor the way the executor does.
-        window = build_window(query.ordering, page, query.scope, self.params)
         if all(isinstance(part, p.TotalCount | p.Constant) for part in connection.fields):
+            # No row is selected, but a cursor is still refused the way the executor does;
+            # the window's parameters stay out of the statement, which does not use them.
+            build_window(query.ordering, page, query.scope, Params())
             return self.fields(
                 (part.key, constant(part) if isinstance(part, p.Constant) else total)
                 for part in connection.fields
             )
+        window = build_window(query.ordering, page, query.scope, self.params)
         rows = self._alias("w")
         arity = len(query.ordering.keys)
         cursor = cursor_of(query.scope, rows, arity)
