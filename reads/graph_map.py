@@ -1,6 +1,6 @@
 """What the planner knows of the graph beyond stored fields: which (type, field) is a relation,
-an actor, a nested or root listing, a root lookup; each maps to the read plan's vocabulary
-that the graph reader compiles."""
+an actor, a JSON column a resolver renders as it is, a nested or root listing, a root lookup;
+each maps to the read plan's vocabulary that the graph reader compiles."""
 
 from __future__ import annotations
 
