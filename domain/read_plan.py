@@ -15,6 +15,7 @@ from typing import Protocol
 from domain.catalog.records import PageRequest
 from domain.catalog.services import ServiceFilter, ServiceOrder
 from domain.deployments.ports import DeploymentFilter
+from domain.resources.ports import ResourceFilter
 
 
 class Entity(enum.StrEnum):
@@ -36,6 +37,12 @@ class Entity(enum.StrEnum):
     API_CLIENT = "ApiClient"
     LOCAL_ADMIN = "LocalAdmin"
     FORMER_ACTOR = "FormerActor"
+    RESOURCE = "Resource"
+    RESOURCE_STATUS_EVENT = "ResourceStatusEvent"
+    SECRET_REF = "SecretRef"  # noqa: S105 (a type name, not a secret)
+    RESOURCE_CLASS = "ResourceClass"
+    TEMPLATE = "Template"
+    TEMPLATE_RESOURCE = "TemplateResource"
 
 
 class Relation(enum.StrEnum):
@@ -72,6 +79,19 @@ class Relation(enum.StrEnum):
     COMPARISON_FROM = "environmentComparison.from"
     COMPARISON_TO = "environmentComparison.to"
     API_CLIENT_TEAM = "apiClient.team"
+    SERVICE_RESOURCES = "service.resources"
+    RESOURCE_SERVICE = "resource.service"
+    RESOURCE_ENVIRONMENT = "resource.environment"
+    RESOURCE_CLASS = "resource.class"
+    RESOURCE_SECRET_REFS = "resource.secretRefs"  # noqa: S105 (a relation, not a secret)
+    RESOURCE_HISTORY = "resource.history"
+    RESOURCE_APPROVALS = "resource.approvals"
+    RESOURCE_CLASS_PROVIDER = "resourceClass.provider"
+    RESOURCE_CLASS_ENVIRONMENTS = "resourceClass.environments"
+    RESOURCE_CLASS_APPROVER_TEAMS = "resourceClass.approverTeams"
+    TEMPLATE_ENVIRONMENTS = "template.environments"
+    TEMPLATE_RESOURCES = "template.resources"
+    TEMPLATE_RESOURCE_CLASS = "templateResource.class"
 
 
 class ActorColumns(enum.StrEnum):
@@ -92,6 +112,10 @@ class ListingSource(enum.StrEnum):
     SERVICE_DEPLOYMENTS = "service.deployments"
     ENVIRONMENT_DEPLOYMENTS = "environment.deployments"
     RELEASE_MATRIX = "releaseMatrix"
+    RESOURCES = "resources"
+    ENVIRONMENT_RESOURCES = "environment.resources"
+    RESOURCE_CLASSES = "resourceClasses"
+    TEMPLATES = "templates"
 
 
 class PageField(enum.StrEnum):
@@ -127,7 +151,8 @@ class Related:
     """One object (or null) when `many` is false, otherwise a list in the relation's order.
 
     `slugs` are the environments a relation is about, where it has an argument for them
-    (`currentDeployment(environment:)`, the release matrix's `environments:`).
+    (`currentDeployment(environment:)`, the release matrix's `environments:`,
+    `Service.resources(environment:)`, where None means every environment).
     """
 
     key: str
@@ -158,6 +183,7 @@ class Listing:
     search: str | None = None
     deployment_filter: DeploymentFilter | None = None
     environments: tuple[str, ...] | None = None
+    resource_filter: ResourceFilter | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""The fast read path: queries of stored data (the catalog, deployments) answered by one SQL
-statement that returns the response JSON, without resolving fields in Python.
+"""The fast read path: queries of stored data (the catalog, deployments, resources) answered by
+one SQL statement that returns the response JSON, without resolving fields in Python.
 
 Anything it cannot answer exactly (mutations, introspection, provider-backed fields,
 documents or arguments the executor would answer with an error) gets None, and the

@@ -1,6 +1,6 @@
 """What the planner knows of the graph beyond stored fields: which (type, field) is a relation,
-an actor, a nested or root listing, a root lookup; each maps to the read plan's vocabulary
-that the graph reader compiles."""
+an actor, a JSON column a resolver renders as it is, a nested or root listing, a root lookup;
+each maps to the read plan's vocabulary that the graph reader compiles."""
 
 from __future__ import annotations
 
@@ -18,8 +18,12 @@ R = p.Relation
 
 
 NODE_TYPES = {
-    entity.value: entity for entity in (E.TEAM, E.USER, E.SERVICE, E.ENVIRONMENT, E.DEPLOYMENT)
-}
+    entity.value: entity
+    for entity in (
+        E.TEAM, E.USER, E.SERVICE, E.ENVIRONMENT, E.DEPLOYMENT, E.RESOURCE, E.RESOURCE_CLASS,
+        E.TEMPLATE,
+    )
+}  # fmt: skip
 
 
 ID_TYPES = frozenset(NODE_TYPES.values()) | {E.API_CLIENT, E.LOCAL_ADMIN, E.FORMER_ACTOR}
@@ -57,12 +61,36 @@ RELATED: dict[tuple[p.Entity, str], tuple[p.Relation, bool, p.Entity]] = {
     (E.COMPARISON, "from"): (R.COMPARISON_FROM, False, E.DEPLOYMENT),
     (E.COMPARISON, "to"): (R.COMPARISON_TO, False, E.DEPLOYMENT),
     (E.API_CLIENT, "team"): (R.API_CLIENT_TEAM, False, E.TEAM),
+    (E.RESOURCE, "service"): (R.RESOURCE_SERVICE, False, E.SERVICE),
+    (E.RESOURCE, "environment"): (R.RESOURCE_ENVIRONMENT, False, E.ENVIRONMENT),
+    (E.RESOURCE, "class"): (R.RESOURCE_CLASS, False, E.RESOURCE_CLASS),
+    (E.RESOURCE, "secretRefs"): (R.RESOURCE_SECRET_REFS, True, E.SECRET_REF),
+    (E.RESOURCE, "history"): (R.RESOURCE_HISTORY, True, E.RESOURCE_STATUS_EVENT),
+    (E.RESOURCE, "approvals"): (R.RESOURCE_APPROVALS, True, E.APPROVAL),
+    (E.RESOURCE_CLASS, "provider"): (R.RESOURCE_CLASS_PROVIDER, False, E.PROVIDER),
+    (E.RESOURCE_CLASS, "environments"): (R.RESOURCE_CLASS_ENVIRONMENTS, True, E.ENVIRONMENT),
+    (E.RESOURCE_CLASS, "approverTeams"): (R.RESOURCE_CLASS_APPROVER_TEAMS, True, E.TEAM),
+    (E.TEMPLATE, "environments"): (R.TEMPLATE_ENVIRONMENTS, True, E.ENVIRONMENT),
+    (E.TEMPLATE, "resources"): (R.TEMPLATE_RESOURCES, True, E.TEMPLATE_RESOURCE),
+    (E.TEMPLATE_RESOURCE, "class"): (R.TEMPLATE_RESOURCE_CLASS, False, E.RESOURCE_CLASS),
 }  # fmt: skip
+
+
+RENDERED_COLUMNS = {
+    (E.RESOURCE, "parameters"): "parameters",
+    (E.RESOURCE, "outputs"): "outputs",
+    (E.RESOURCE_CLASS, "parametersSchema"): "parameters_schema",
+    (E.RESOURCE_CLASS, "defaults"): "defaults",
+    (E.TEMPLATE, "parametersSchema"): "parameters_schema",
+    (E.TEMPLATE, "service"): "service",
+}
+"""Fields whose resolver only renders a JSON column as it is stored: read as that column."""
 
 
 ACTORS = {
     (E.DEPLOYMENT, "requestedBy"): p.ActorColumns.REQUESTED_BY,
     (E.APPROVAL, "actor"): p.ActorColumns.APPROVAL,
+    (E.RESOURCE, "requestedBy"): p.ActorColumns.REQUESTED_BY,
 }
 
 
@@ -71,6 +99,7 @@ NESTED_LISTINGS = {
     (E.TEAM, "services"): p.ListingSource.TEAM_SERVICES,
     (E.SERVICE, "deployments"): p.ListingSource.SERVICE_DEPLOYMENTS,
     (E.ENVIRONMENT, "deployments"): p.ListingSource.ENVIRONMENT_DEPLOYMENTS,
+    (E.ENVIRONMENT, "resources"): p.ListingSource.ENVIRONMENT_RESOURCES,
 }
 
 
@@ -89,6 +118,9 @@ ROOT_LISTINGS = {
     "environments": p.ListingSource.ENVIRONMENTS,
     "deployments": p.ListingSource.DEPLOYMENTS,
     "releaseMatrix": p.ListingSource.RELEASE_MATRIX,
+    "resources": p.ListingSource.RESOURCES,
+    "resourceClasses": p.ListingSource.RESOURCE_CLASSES,
+    "templates": p.ListingSource.TEMPLATES,
 }
 
 
@@ -103,6 +135,10 @@ LISTED_ENTITY = {
     p.ListingSource.SERVICE_DEPLOYMENTS: E.DEPLOYMENT,
     p.ListingSource.ENVIRONMENT_DEPLOYMENTS: E.DEPLOYMENT,
     p.ListingSource.RELEASE_MATRIX: E.RELEASE_ROW,
+    p.ListingSource.RESOURCES: E.RESOURCE,
+    p.ListingSource.ENVIRONMENT_RESOURCES: E.RESOURCE,
+    p.ListingSource.RESOURCE_CLASSES: E.RESOURCE_CLASS,
+    p.ListingSource.TEMPLATES: E.TEMPLATE,
 }
 
 

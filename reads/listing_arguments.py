@@ -9,6 +9,8 @@ from domain.catalog.records import OrderDirection
 from domain.catalog.services import ServiceFilter, ServiceOrder, ServiceOrderField
 from domain.deployments.model import DeploymentState
 from domain.errors import CatalogError
+from domain.resources.model import ResourceState
+from domain.resources.ports import ResourceFilter
 from reads.graph_map import (
     NotPlannable,
 )
@@ -55,7 +57,21 @@ def listing(source: p.ListingSource, args: dict[str, Any]) -> p.Listing:
     if source is p.ListingSource.ENVIRONMENT_DEPLOYMENTS:
         wanted = deployment_filter(service=args.get("service"), states=states(args))
         return p.Listing(source, page, deployment_filter=wanted)
+    if source is p.ListingSource.RESOURCES:
+        return p.Listing(source, page, resource_filter=resource_filter_of(args.get("filter")))
+    if source in _UNFILTERED:
+        return p.Listing(source, page)
     return p.Listing(source, page, search=args.get("search") or None)
+
+
+_UNFILTERED = frozenset(
+    {
+        p.ListingSource.ENVIRONMENT_RESOURCES,
+        p.ListingSource.RESOURCE_CLASSES,
+        p.ListingSource.TEMPLATES,
+    }
+)
+"""Resource listings with no argument but their page."""
 
 
 def states(args: dict[str, Any]) -> list[DeploymentState] | None:
@@ -65,3 +81,16 @@ def states(args: dict[str, Any]) -> list[DeploymentState] | None:
 
 def service_filter_of(raw: dict[str, Any] | None) -> ServiceFilter:
     return ServiceFilter.of({column(name): value for name, value in (raw or {}).items()})
+
+
+def resource_filter_of(raw: dict[str, Any] | None) -> ResourceFilter:
+    """As `schema.resources.ResourceFilter.to_filter` builds it (its cursor scope digests it)."""
+    given = raw or {}
+    raw_states = given.get("states")
+    return ResourceFilter(
+        service=given.get("service"),
+        environment=given.get("environment"),
+        resource_class=given.get("class"),
+        states=None if raw_states is None else tuple(ResourceState(s) for s in raw_states),
+        owner=given.get("owner"),
+    )

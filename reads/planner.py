@@ -47,6 +47,7 @@ from reads.graph_map import (
     NODE_TYPES,
     PAGE_FIELDS,
     RELATED,
+    RENDERED_COLUMNS,
     ROOT_LISTINGS,
     ROOT_LOOKUPS,
     E,
@@ -295,6 +296,8 @@ class _Planner:
             return p.GlobalId(key)
         if name in stored_fields(object_type):
             return p.Stored(key, column(name))
+        if (entity, name) in RENDERED_COLUMNS:
+            return p.Stored(key, RENDERED_COLUMNS[entity, name])
         related = RELATED.get((entity, name))
         if related is not None:
             relation, many, target = related
@@ -307,6 +310,15 @@ class _Planner:
                 False,
                 self._selection(E.DEPLOYMENT, nodes),
                 slugs=(environment,),
+            )
+        if (entity, name) == (E.SERVICE, "resources"):
+            environment = self._arguments(object_type.fields[name], nodes[0]).get("environment")
+            return p.Related(
+                key,
+                R.SERVICE_RESOURCES,
+                True,
+                self._selection(E.RESOURCE, nodes),
+                slugs=None if environment is None else (environment,),
             )
         if (entity, name) == (E.RELEASE_ROW, "cells"):
             selection = self._selection(E.SERVICE_ENVIRONMENT, nodes)

@@ -57,6 +57,17 @@ class CompilerBase(ABC):
 
         return self.fields((field.key, value(field)) for field in selection.fields)
 
+    def _by_id(self, selection: p.Selection, table: str, id_sql: str) -> str:
+        """The row of `table` whose id is `id_sql`, or null."""
+        row = self._alias("r")
+        return (
+            f"(SELECT {self._object(selection, row)} FROM {table} {row} WHERE {row}.id = {id_sql})"
+        )
+
+    def _provider(self, selection: p.Selection, kind: str) -> str:
+        """A Provider: its name is its kind (capabilities are the executor's)."""
+        return self._virtual(selection, "NULL", {"name": kind, "kind": kind})
+
     @abstractmethod
     def _object(self, selection: p.Selection, alias: str) -> str: ...
 

@@ -11,6 +11,7 @@ from providers.postgres import catalog_listings as listings
 from providers.postgres.deployments.metrics import metrics_select
 from providers.postgres.deployments.rows import UNFINISHED_SQL
 from providers.postgres.graph_base import CompilerBase
+from providers.postgres.graph_resources import RESOURCE_RELATIONS
 from providers.postgres.graph_values import (
     NotCompilable,
     id_of,
@@ -26,18 +27,22 @@ _DEPLOYMENT_LINKS = {
 }
 _ENVIRONMENT_ORDER = ", ".join(key.expression for key in listings.environments().ordering.keys)
 
-DEPLOYMENT_RELATIONS = frozenset(p.Relation) - {
-    p.Relation.TEAM_PARENT,
-    p.Relation.TEAM_CHILDREN,
-    p.Relation.USER_TEAMS,
-    p.Relation.SERVICE_OWNER,
-    p.Relation.SERVICE_OWNERS,
-    p.Relation.SERVICE_DEPENDS_ON,
-    p.Relation.SERVICE_DEPENDENTS,
-    p.Relation.SERVICE_LINKS,
-    p.Relation.OWNERSHIP_TEAM,
-}
-"""Relations the deployment part compiles (every one but the catalog's own)."""
+DEPLOYMENT_RELATIONS = (
+    frozenset(p.Relation)
+    - RESOURCE_RELATIONS
+    - {
+        p.Relation.TEAM_PARENT,
+        p.Relation.TEAM_CHILDREN,
+        p.Relation.USER_TEAMS,
+        p.Relation.SERVICE_OWNER,
+        p.Relation.SERVICE_OWNERS,
+        p.Relation.SERVICE_DEPENDS_ON,
+        p.Relation.SERVICE_DEPENDENTS,
+        p.Relation.SERVICE_LINKS,
+        p.Relation.OWNERSHIP_TEAM,
+    }
+)
+"""Relations the deployment part compiles (every one but the catalog's and the resources')."""
 
 
 class DeploymentsSql(CompilerBase):
@@ -74,10 +79,6 @@ class DeploymentsSql(CompilerBase):
         )
         return f"(SELECT {self._object(field.selection, alias)} FROM ({select}) {alias})"
 
-    def _provider(self, selection: p.Selection, kind: str) -> str:
-        """A Provider: its name is its kind (capabilities are the executor's)."""
-        return self._virtual(selection, "NULL", {"name": kind, "kind": kind})
-
     def _actor(self, field: p.ActorOf, parent: str) -> str:
         """Mirrors `schema.deployments.actor_of`: the built-in local admin, the user or API
         client while it exists, else the name it had (a FormerActor)."""
@@ -100,12 +101,6 @@ class DeploymentsSql(CompilerBase):
             f"FROM api_clients {client} WHERE {client}.id = {actor_id}), {former}) "
             f"ELSE coalesce((SELECT {self._object(field.user, user)} FROM users {user} "
             f"WHERE {user}.id = {actor_id}), {former}) END"
-        )
-
-    def _by_id(self, selection: p.Selection, table: str, id_sql: str) -> str:
-        row = self._alias("r")
-        return (
-            f"(SELECT {self._object(selection, row)} FROM {table} {row} WHERE {row}.id = {id_sql})"
         )
 
     def _current(self, selection: p.Selection, service_id: str, environment_id: str) -> str:

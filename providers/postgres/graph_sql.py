@@ -17,6 +17,7 @@ from providers.postgres import catalog_listings as listings
 from providers.postgres.catalog_listings import ListingQuery
 from providers.postgres.deployments.reads import listing_query as deployment_listing
 from providers.postgres.graph_deployments import DEPLOYMENT_RELATIONS, DeploymentsSql
+from providers.postgres.graph_resources import RESOURCE_LISTINGS, RESOURCE_RELATIONS, ResourcesSql
 from providers.postgres.graph_values import (
     FLOATS,
     MAX_FIELDS_PER_OBJECT,
@@ -35,7 +36,7 @@ from providers.postgres.graph_values import (
     where,
     with_condition,
 )
-from providers.postgres.keyset import build_window
+from providers.postgres.keyset import Params, build_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,9 @@ def compile_plan(plan: p.ReadPlan) -> Statement:
     return Statement(sql, tuple(compiler.params.values))
 
 
-class _Compiler(DeploymentsSql):
-    """The catalog's objects, relations and connections; deployments' from its base."""
+class _Compiler(DeploymentsSql, ResourcesSql):
+    """The catalog's objects, relations and connections; deployments' and resources' from
+    their parts."""
 
     # -- roots -------------------------------------------------------------------------
 
@@ -116,7 +118,7 @@ class _Compiler(DeploymentsSql):
         return self._connection(field, parent=alias)
 
     def _stored(self, entity: p.Entity, name: str, alias: str) -> str:
-        if entity is p.Entity.LINK:
+        if entity in (p.Entity.LINK, p.Entity.SECRET_REF):  # elements of a JSON array
             return f"({alias}.value ->> {text(name)})"
         if entity is p.Entity.COMPARISON:
             source, target = f"{alias}f", f"{alias}t"
@@ -133,6 +135,8 @@ class _Compiler(DeploymentsSql):
 
     def _related(self, field: p.Related, parent: str) -> str:
         relation, selection = field.relation, field.selection
+        if relation in RESOURCE_RELATIONS:
+            return self._resource_related(field, parent)
         if relation in DEPLOYMENT_RELATIONS:
             return self._deployment_related(field, parent)
         if relation is p.Relation.OWNERSHIP_TEAM:
@@ -195,6 +199,8 @@ class _Compiler(DeploymentsSql):
 
     def _listing(self, listing: p.Listing, parent: str | None) -> ListingQuery:
         source = listing.source
+        if source in RESOURCE_LISTINGS:
+            return self._resource_listing(listing, parent)
         if source in _SERVICE_LISTINGS:
             assert listing.service_filter is not None
             guard = listings.owner_team_exists(listing.service_filter, self.params)
@@ -231,13 +237,15 @@ class _Compiler(DeploymentsSql):
         query = self._listing(connection.listing, parent)
         total = f"(SELECT count(*) FROM {query.source}{where(query.conditions)})"
         page = connection.listing.page
-        # Built even when no row is selected: it refuses a cursor the way the executor does.
-        window = build_window(query.ordering, page, query.scope, self.params)
         if all(isinstance(part, p.TotalCount | p.Constant) for part in connection.fields):
+            # No row is selected, but a cursor is still refused the way the executor does;
+            # the window's parameters stay out of the statement, which does not use them.
+            build_window(query.ordering, page, query.scope, Params())
             return self.fields(
                 (part.key, constant(part) if isinstance(part, p.Constant) else total)
                 for part in connection.fields
             )
+        window = build_window(query.ordering, page, query.scope, self.params)
         rows = self._alias("w")
         arity = len(query.ordering.keys)
         cursor = cursor_of(query.scope, rows, arity)

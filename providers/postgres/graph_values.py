@@ -22,10 +22,13 @@ TABLES = {
     p.Entity.SERVICE: "services",
     p.Entity.ENVIRONMENT: "environments",
     p.Entity.DEPLOYMENT: "deployments",
+    p.Entity.RESOURCE: "resources",
+    p.Entity.RESOURCE_CLASS: "resource_classes",
+    p.Entity.TEMPLATE: "templates",
 }
 
 
-TIMESTAMPS = frozenset({"created_at", "updated_at", "started_at", "finished_at", "at"})
+TIMESTAMPS = frozenset({"created_at", "updated_at", "started_at", "finished_at", "ready_at", "at"})
 
 
 FLOATS = frozenset(

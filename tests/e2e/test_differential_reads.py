@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import httpx2 as httpx
 import hypothesis_graphql
+import pytest
 from graphql import (
     ArgumentNode,
     DocumentNode,
@@ -39,6 +40,8 @@ from hypothesis.strategies import DrawFn
 from api.graphql_http import GraphQLEndpoint
 from demo.organisation import load_demo_if_empty
 from resolvers.global_ids import encode_id
+from tests.support.resource_catalog import seed_resources
+from tests.support.resource_queries import SeededCatalog, resource_queries
 
 GENERATED_QUERIES = 500
 # The roots the fast path knows; `viewer` and other executor-only roots would only fall back.
@@ -46,6 +49,12 @@ CATALOG_ROOTS = (
     "node", "nodes", "service", "services", "team", "teams", "user", "users", "environment",
     "environments", "deployments", "releaseMatrix", "compareEnvironments", "deploymentMetrics",
 )  # fmt: skip
+GENERATED_RESOURCE_QUERIES = 300
+FIRST_PAGES = (
+    "{ resources(first: 3) { edges { cursor } } resourceClasses(first: 2) { edges { cursor } } "
+    "templates(first: 2) { edges { cursor } } "
+    "environments { nodes { resources(first: 2) { edges { cursor } } } } }"
+)
 SCHEMA_SDL = files("schema").joinpath("schema.graphql")
 # Fields only the executor answers (what providers say now, audit trails): left out of the
 # generated queries, which would otherwise mostly fall back and compare nothing.
@@ -56,11 +65,12 @@ EXECUTOR_ONLY_FIELDS = {
     "Deployment": ("live",),
     "ServiceEnvironment": ("live",),
     "Provider": ("capabilities",),
+    "Resource": ("live",),
 }
 # Arguments (and, for `slug`, root fields) naming an object of that kind by its slug.
 SLUG_KINDS = {
     "environment": "environments", "from": "environments", "to": "environments",
-    "service": "services", "team": "teams", "owner": "teams",
+    "service": "services", "team": "teams", "owner": "teams", "class": "resource_classes",
 }  # fmt: skip
 DEMO_DEPLOYMENTS_IN_IDS = 40
 DEPLOYMENT_WORDS = re.compile(
@@ -87,7 +97,7 @@ class _Catalog:
     def __init__(self, rows: dict[str, list[asyncpg.Record]]) -> None:
         self.slugs = {
             kind: [row["slug"] for row in rows[kind]]
-            for kind in ("services", "teams", "environments")
+            for kind in ("services", "teams", "environments", "resource_classes")
         }
         self.handles = [row["handle"] for row in rows["users"]]
         self.ids = [
@@ -98,6 +108,9 @@ class _Catalog:
                 ("User", "users"),
                 ("Environment", "environments"),
                 ("Deployment", "deployments"),
+                ("Resource", "resources"),
+                ("ResourceClass", "resource_classes"),
+                ("Template", "templates"),
             )
             for row in rows[kind]
         ]
@@ -186,7 +199,6 @@ class _Steer(Visitor):
 def generate_queries(catalog: _Catalog, count: int) -> list[str]:
     """`count` distinct queries, the same ones on every run."""
     schema = _plannable_schema()
-    queries: dict[str, None] = {}
 
     @st.composite
     def steered(draw: DrawFn) -> str:
@@ -200,6 +212,13 @@ def generate_queries(catalog: _Catalog, count: int) -> list[str]:
         )
         return print_ast(visit(document, _Steer(draw, catalog)))
 
+    return distinct(steered(), count)
+
+
+def distinct(queries: st.SearchStrategy[str], count: int) -> list[str]:
+    """`count` distinct examples of `queries`, the same ones on every run."""
+    found: dict[str, None] = {}
+
     @settings(
         max_examples=count * 2,
         derandomize=True,
@@ -208,12 +227,12 @@ def generate_queries(catalog: _Catalog, count: int) -> list[str]:
         suppress_health_check=list(HealthCheck),
         deadline=None,
     )
-    @given(steered())
+    @given(queries)
     def collect(query: str) -> None:
-        queries[query] = None
+        found[query] = None
 
     collect()
-    return list(queries)[:count]
+    return list(found)[:count]
 
 
 def _string_node(value: str) -> StringValueNode:
@@ -223,8 +242,11 @@ def _string_node(value: str) -> StringValueNode:
 async def _catalog(pool: asyncpg.Pool) -> _Catalog:
     rows = {
         kind: await pool.fetch(f"SELECT * FROM {kind} ORDER BY id")
-        for kind in ("services", "teams", "users", "environments")
-    }
+        for kind in (
+            "services", "teams", "users", "environments", "resources", "resource_classes",
+            "templates",
+        )
+    }  # fmt: skip
     # Deployments of every kind and state: the newest, the oldest, and some in between.
     rows["deployments"] = await pool.fetch(
         "SELECT DISTINCT ON (kind, state) * FROM deployments ORDER BY kind, state, id DESC"
@@ -259,3 +281,56 @@ async def test_generated_queries_get_the_same_answer_from_both_read_paths(
     assert with_data >= len(queries) * 0.6
     # And a good share of them read deployment data (history, what runs where, metrics).
     assert deployment_reads >= len(queries) * 0.2, deployment_reads
+
+
+async def _seeded_catalog(client: httpx.AsyncClient, pool: asyncpg.Pool) -> SeededCatalog:
+    """The seeded slugs, and cursors of the first pages of the resource listings."""
+    slugs = {
+        table: [row["slug"] for row in await pool.fetch(f"SELECT slug FROM {table} ORDER BY id")]
+        for table in ("services", "environments", "teams", "resource_classes")
+    }
+    pages = (await client.post("/graphql", json={"query": FIRST_PAGES})).json()["data"]
+    cursors = {
+        f"Query.{root}": [edge["cursor"] for edge in pages[root]["edges"]]
+        for root in ("resources", "resourceClasses", "templates")
+    }
+    cursors["Environment.resources"] = [
+        edge["cursor"]
+        for node in pages["environments"]["nodes"]
+        for edge in node["resources"]["edges"]
+    ]
+    return SeededCatalog(
+        slugs["services"][:8], slugs["environments"], slugs["teams"][:6],
+        slugs["resource_classes"], cursors,
+    )  # fmt: skip
+
+
+async def test_generated_resource_queries_get_the_same_answer_from_both_read_paths(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    endpoint: GraphQLEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Resources of several services, environments, classes and states (every kind of
+    requester and approver among them), their classes and templates, over the demo catalog:
+    queries drawn from the schema by `resource_queries`, as costly as the limits allow (the
+    rate limit, which they would soon reach, is off)."""
+    monkeypatch.setattr(endpoint, "rate_limiter", None)
+    await load_demo_if_empty(pool)
+    await seed_resources(pool)
+    catalog = await _seeded_catalog(client, pool)
+    schema = build_schema(SCHEMA_SDL.read_text())
+    queries = distinct(resource_queries(schema, catalog), GENERATED_RESOURCE_QUERIES)
+    assert len(queries) == GENERATED_RESOURCE_QUERIES
+    answered_fast = endpoint.fast_answers
+    with_data = 0
+    for query in queries:
+        response = await client.post("/graphql", json={"query": query})
+        body = response.json()
+        assert "Internal server error" not in response.text, (query, body)
+        with_data += bool(body.get("data")) and "errors" not in body
+        assert not endpoint.disagreements, (query, endpoint.disagreements[0])
+
+    compared = endpoint.fast_answers - answered_fast
+    assert compared >= len(queries) * 0.6, (compared, len(queries))
+    assert with_data >= len(queries) * 0.6, with_data

@@ -140,3 +140,22 @@ async def test_fragments_aliases_variables_and_directives(
     assert data["again"] == {"__typename": "Service"}
     assert [node and node["__typename"] for node in data["all"]] == ["Service", None, "Team"]
     assert endpoint.fast_answers == answered + 1
+
+
+async def test_a_valid_cursor_of_a_connection_that_selects_no_row(
+    gql: GraphQLClient, pool: asyncpg.Pool, endpoint: GraphQLEndpoint
+) -> None:
+    """Only the count is read: the cursor is checked, and its values are no parameters of
+    the statement (which would then not match them)."""
+    await seed_awkward(pool)
+    cursor = (await gql(SERVICE_PAGE))["services"]["pageInfo"]["endCursor"]
+    answered = endpoint.fast_answers
+    data = await gql(
+        "query($c: String) { services(after: $c) { totalCount __typename } "
+        'team(slug: "t") { slug } after: services(first: 1, after: $c) { nodes { slug } } }',
+        c=cursor,
+    )
+    assert data["services"] == {"totalCount": 5, "__typename": "ServiceConnection"}
+    assert data["team"] == {"slug": "t"}
+    assert len(data["after"]["nodes"]) == 1
+    assert endpoint.fast_answers == answered + 1

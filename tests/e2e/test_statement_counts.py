@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import asyncpg
@@ -10,7 +11,8 @@ import pytest
 from api.graphql_http import GraphQLEndpoint
 from tests.support.catalog import seed_two_hundred_services
 from tests.support.graphql import GraphQLClient
-from tests.support.statements import StatementLog
+from tests.support.resource_catalog import seed_resources
+from tests.support.statements import StatementLog, shapes
 
 CATALOG_PAGE = """
 query($first: Int!) {
@@ -99,3 +101,79 @@ async def test_fast_path_runs_one_statement_per_operation_whatever_its_roots(
         "users(first: 2) { nodes { handle teams { slug } } } environments { totalCount } }"
     )
     assert await count_statements(gql, statements, query) == 1
+
+
+RESOURCE_READS = """
+query($first: Int!) {
+  resources(first: $first) { totalCount nodes { name parameters outputs secretRefs { name }
+    service { slug resources { name } } environment { slug resources(first: 2) { nodes { name } } }
+    class { slug environments { slug } approverTeams { slug } provider { kind } }
+    requestedBy { name } history { state } approvals { decision actor { name } } } }
+  resourceClasses(first: $first) { totalCount nodes { slug environments { slug } } }
+  templates(first: $first) {
+    totalCount nodes { slug environments { slug } resources { name class { slug } } }
+  }
+}
+"""
+
+
+async def _resources_of_twenty_services(pool: asyncpg.Pool) -> None:
+    """`seed_resources` over twenty of the two hundred services, in three environments."""
+    await seed_two_hundred_services(pool)
+    await pool.execute(
+        "INSERT INTO environments (slug, name, tier) VALUES ('dev', 'Dev', 'DEVELOPMENT'), "
+        "('staging', 'Staging', 'STAGING'), ('prod', 'Prod', 'PRODUCTION')"
+    )
+    await seed_resources(pool, services=20)
+
+
+async def test_resource_reads_cost_the_same_for_2_and_10_rows(
+    gql: GraphQLClient, pool: asyncpg.Pool, statements: StatementLog, read_path: str
+) -> None:
+    """Two rows of each listing already reach every relation (a class with approver teams
+    and environments, a template with resources)."""
+    await _resources_of_twenty_services(pool)
+    with statements.capture() as for_two:
+        await gql(RESOURCE_READS, first=2)
+    with statements.capture() as for_ten:
+        data = await gql(RESOURCE_READS, first=10)
+    assert len(data["resources"]["nodes"]) == 10
+    assert sum(len(node["history"]) for node in data["resources"]["nodes"]) > 10
+    assert len(data["templates"]["nodes"]) == 3
+    if read_path == "fast":
+        assert len(for_two) == len(for_ten) == 1, for_ten
+        return
+    # The executor's loaders: the same statements for 1 and for 10 rows. A loader used at two
+    # depths may be dispatched once or twice depending on scheduling, never once per row.
+    assert set(shapes(for_two)) == set(shapes(for_ten)), "\n".join([*for_two, "---", *for_ten])
+    assert max(Counter(shapes(for_ten)).values()) <= 2, for_ten
+
+
+ENVIRONMENT_COUNTS = (
+    "query($first: Int!) { environments(first: $first) { nodes { slug "
+    "resources(first: 1) { totalCount nodes { name } } } } }"
+)
+
+
+@pytest.mark.parametrize(
+    "read_path",
+    [
+        "fast",
+        pytest.param(
+            "executor",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the executor counts each environment's resources in a statement of its "
+                "own: resolvers.resource_queries.of_environment has no count loader",
+            ),
+        ),
+    ],
+    indirect=True,
+)
+async def test_environment_resource_counts_do_not_grow_with_environments(
+    gql: GraphQLClient, pool: asyncpg.Pool, statements: StatementLog, read_path: str
+) -> None:
+    await _resources_of_twenty_services(pool)
+    for_one = await count_statements(gql, statements, ENVIRONMENT_COUNTS, first=1)
+    for_three = await count_statements(gql, statements, ENVIRONMENT_COUNTS, first=3)
+    assert for_one == for_three

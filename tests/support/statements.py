@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,3 +30,11 @@ class StatementLog:
             yield self._recording
         finally:
             self._recording = None
+
+
+def shapes(statements: list[str]) -> list[str]:
+    """Statements with their page sizes (the inlined LIMIT and row filter) taken out."""
+    return [
+        re.sub(r"_rn <= \d+", "_rn <= n", re.sub(r"LIMIT \d+", "LIMIT n", statement))
+        for statement in statements
+    ]
