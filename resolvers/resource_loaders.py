@@ -51,6 +51,9 @@ class ResourceLoaders:
             lambda key: key.service_id,
             lambda environment, ids: _of_services(store, ids, environment),
         )
+        self.count_of_environment: DataLoader[int, int] = DataLoader(
+            load_fn=lambda ids: _environment_counts(store, ids)
+        )
         self.of_environment: DataLoader[EnvironmentResourcesKey, Page[ResourceRecord]] = _grouped(
             lambda key: key.page,
             lambda key: key.environment_id,
@@ -63,3 +66,8 @@ async def _of_services(
 ) -> dict[int, list[ResourceRecord]]:
     found = await store.of_services(service_ids, environment)
     return {service_id: found.get(service_id, []) for service_id in service_ids}
+
+
+async def _environment_counts(store: ResourceStore, environment_ids: list[int]) -> list[int]:
+    found = await store.environment_counts(environment_ids)
+    return [found.get(environment_id, 0) for environment_id in environment_ids]

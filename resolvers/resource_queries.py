@@ -66,8 +66,7 @@ async def of_environment(
     )
 
     async def count() -> int:
-        counts = await store(context).environment_counts([environment_id])
-        return counts.get(environment_id, 0)
+        return await loaders(context).count_of_environment.load(environment_id)
 
     return Listing(found, count)
 

@@ -155,21 +155,6 @@ ENVIRONMENT_COUNTS = (
 )
 
 
-@pytest.mark.parametrize(
-    "read_path",
-    [
-        "fast",
-        pytest.param(
-            "executor",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the executor counts each environment's resources in a statement of its "
-                "own: resolvers.resource_queries.of_environment has no count loader",
-            ),
-        ),
-    ],
-    indirect=True,
-)
 async def test_environment_resource_counts_do_not_grow_with_environments(
     gql: GraphQLClient, pool: asyncpg.Pool, statements: StatementLog, read_path: str
 ) -> None:
