@@ -35,6 +35,7 @@ COPY reads ./reads
 COPY schema ./schema
 COPY resolvers ./resolvers
 COPY providers ./providers
+COPY portal ./portal
 RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/venv/bin/pip install --no-deps /wheels/pavedroad-*.whl \
     && /opt/venv/bin/paved --help > /dev/null

@@ -23,6 +23,7 @@ from api.host_guard import HostGuard, HostPolicy
 from api.request_ids import request_id
 from api.settings import Settings
 from api.subscriptions import Subscriptions
+from portal import serving as portal
 from reads.fast_reads import FastReads
 from resolvers.context import Context
 
@@ -115,4 +116,6 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    if settings.portal:
+        portal.install(app)
     return app

@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 # An OIDC user's memberships are re-read at most this often (provisioning writes).
 _PROVISIONED_TTL_SECONDS = 60.0
 _PROVISIONED_CACHE_SIZE = 10_000
-_OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+_CREDENTIAL_PATHS = frozenset({"/graphql"})
+"""Where a credential is read; elsewhere (health probes, the portal's page and files, which
+must load before anyone signs in) nothing reads a principal."""
 
 
 def principal_of(request: Request) -> Principal:
@@ -119,7 +121,11 @@ class AuthenticationMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         authenticator = self._authenticator()
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or authenticator is None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] not in _CREDENTIAL_PATHS
+            or authenticator is None
+        ):
             await self._app(scope, receive, send)
             return
         authorization = Headers(scope=scope).get("authorization")

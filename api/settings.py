@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=10, ge=2, le=500)
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     graphiql: bool | None = None
+    # The browser portal at `/` (package `portal`); false: only the API is served.
+    portal: bool = True
     fast_reads: Literal["on", "off", "verify"] = "on"
 
     # Access (issue 4). OIDC is on when both issuer and audience are set.

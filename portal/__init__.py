@@ -1,0 +1,1 @@
+"""The portal: a browser app on the public GraphQL API, its files shipped in `static/`."""

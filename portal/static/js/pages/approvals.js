@@ -1,0 +1,5 @@
+import { html } from '../lib.js';
+
+export function ApprovalsPage() {
+  return html`<h1>ApprovalsPage</h1>`;
+}

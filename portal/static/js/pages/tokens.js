@@ -1,0 +1,5 @@
+import { html } from '../lib.js';
+
+export function TokensPage() {
+  return html`<h1>TokensPage</h1>`;
+}

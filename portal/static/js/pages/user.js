@@ -1,0 +1,5 @@
+import { html } from '../lib.js';
+
+export function UserPage() {
+  return html`<h1>UserPage</h1>`;
+}
