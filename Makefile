@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test test-unit test-integration test-e2e lint fmt check schema conformance bench \
-        bench-isolation bench-events bench-webhooks clean
+        bench-isolation bench-events bench-webhooks vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,13 @@ bench-events: $(VENV)/.installed-dev
 # Webhook deliveries per second and recovery after a 30 s receiver outage: bench/RESULTS.md.
 bench-webhooks: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
+# The portal's browser libraries from the npm registry, as pinned in tools/vendor/manifest.toml
+# (tarballs checked, sha256 of each file in its VENDORED.md). VENDOR_ARGS=--upgrade moves each
+# to the newest release of its range; --check only compares the files with their record.
+VENDOR_ARGS ?=
+vendor: | $(BIN)/python
+	$(BIN)/python tools/vendor/vendor.py $(VENDOR_ARGS)
 
 clean:
 	rm -rf $(VENV) .paved .mypy_cache .ruff_cache .pytest_cache
