@@ -6,8 +6,7 @@
 const listeners = new Set();
 let token = null;
 let csrf = null;
-
-export const CSRF_HEADER = 'X-Paved-CSRF';
+let csrfHeader = 'X-Paved-CSRF';
 
 export function setToken(value) {
   token = value || null;
@@ -18,8 +17,10 @@ export function hasToken() {
   return token !== null;
 }
 
-export function setSessionCsrf(value) {
+/** The session's CSRF token and the header it goes in, as `/auth/session` tells them. */
+export function setSessionCsrf(value, header = csrfHeader) {
   csrf = value || null;
+  csrfHeader = header;
 }
 
 export function onCredentialChange(listener) {
@@ -30,6 +31,6 @@ export function onCredentialChange(listener) {
 /** The headers that carry the credential (none: the anonymous local admin in development). */
 export function credentialHeaders() {
   if (token) return { Authorization: `Bearer ${token}` };
-  if (csrf) return { [CSRF_HEADER]: csrf };
+  if (csrf) return { [csrfHeader]: csrf };
   return {};
 }

@@ -7,6 +7,7 @@ import { routes } from './routes.js';
 import { match, startRouter, useLocation } from './router.js';
 import { NotFound } from './pages/not-found.js';
 import { SignIn } from './pages/sign-in.js';
+import { useSession } from './session.js';
 import { VIEWER_QUERY, ViewerContext } from './viewer.js';
 
 function useFocusOnNavigation(path) {
@@ -22,14 +23,15 @@ function useFocusOnNavigation(path) {
 
 function App() {
   const location = useLocation();
-  const viewer = useQuery(VIEWER_QUERY);
+  const { loaded, session } = useSession();
+  const viewer = useQuery(VIEWER_QUERY, {}, { skip: !loaded });
   useFocusOnNavigation(location.path);
   const found = match(routes, location.path);
   const signedOut = viewer.error?.kind === 'unauthenticated';
   let body;
   if (found?.route.path === '/sign-in' || signedOut) {
-    body = html`<${SignIn} required=${signedOut} />`;
-  } else if (!viewer.data && viewer.loading) {
+    body = html`<${SignIn} required=${signedOut} loginUrl=${session?.loginUrl} />`;
+  } else if (!viewer.data && !viewer.error) {
     body = html`<${Loading} what="Loading" />`;
   } else if (!viewer.data) {
     body = html`<${Failed} error=${viewer.error} retry=${viewer.reload} />`;
@@ -41,7 +43,7 @@ function App() {
   }
   const value = { viewer: viewer.data?.viewer ?? null, reload: viewer.reload };
   return html`<${ViewerContext.Provider} value=${value}>
-    <${Layout} path=${location.path} viewer=${value.viewer}>${body}<//>
+    <${Layout} path=${location.path} viewer=${value.viewer} session=${session}>${body}<//>
   <//>`;
 }
 

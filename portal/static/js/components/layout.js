@@ -2,6 +2,7 @@
 import { onApiStatus } from '../api.js';
 import { hasToken, onCredentialChange, setToken } from '../credentials.js';
 import { html, useEffect, useState } from '../lib.js';
+import { signOut } from '../session.js';
 import { isLocalAdmin } from '../viewer.js';
 
 const SECTIONS = [
@@ -46,19 +47,20 @@ function Banners({ viewer }) {
     </div>`}`;
 }
 
-function Who({ viewer }) {
+function Who({ viewer, session }) {
   const token = useTokenPresent();
   if (!viewer) return html`<a class="who" href="/sign-in">Sign in</a>`;
+  const signedIn = session?.signedIn && !token;
   const profile = viewer.__typename === 'User' ? `/users/${encodeURIComponent(viewer.handle)}` : null;
   return html`<div class="who">
     ${profile ? html`<a href=${profile}>${viewer.name}</a>` : html`<span>${viewer.name}</span>`}
-    ${token
-      ? html`<button type="button" class="link" onClick=${() => setToken(null)}>Forget token</button>`
-      : html`<a href="/sign-in">Switch</a>`}
+    ${token && html`<button type="button" class="link" onClick=${() => setToken(null)}>Forget token</button>`}
+    ${signedIn && html`<button type="button" class="link" onClick=${() => signOut(session)}>Sign out</button>`}
+    ${!token && !signedIn && html`<a href="/sign-in">Sign in</a>`}
   </div>`;
 }
 
-export function Layout({ path, viewer, children }) {
+export function Layout({ path, viewer, session, children }) {
   return html`
     <a class="skip" href="#main">Skip to content</a>
     <header class="top">
@@ -72,7 +74,7 @@ export function Layout({ path, viewer, children }) {
           </li>`)}
         </ul>
       </nav>
-      <${Who} viewer=${viewer} />
+      <${Who} viewer=${viewer} session=${session} />
     </header>
     <${Banners} viewer=${viewer} />
     <main id="main" tabindex="-1">${children}</main>`;

@@ -5,11 +5,12 @@ import {
   DeployDialog, DeploymentActionDialog, PendingActions, PromoteDialog, RollbackDialog,
 } from '../components/actions.js';
 import { DependencyGraph } from '../components/graph.js';
+import { Timeline } from '../components/timeline.js';
 import {
   Empty, Failed, HealthBadge, Loading, PENDING_STATES, StateBadge,
 } from '../components/status.js';
 import { useQuery } from '../data.js';
-import { ago, deploymentDuration, lower, when } from '../format.js';
+import { ago, lower, when } from '../format.js';
 import { html, useRef, useState } from '../lib.js';
 import { LiveIndicator, useLiveDeployments } from '../live.js';
 import { useTitle } from '../page.js';
@@ -133,30 +134,6 @@ function Resources({ resources }) {
         ${resource.statusMessage && html`<div class="sub">${resource.statusMessage}</div>`}</td>
     </tr>`)}</tbody>
   </table></div>`;
-}
-
-export function Timeline({ deployments, showService = false }) {
-  return html`<ol class="timeline">
-    ${deployments.map((deployment) => html`<li key=${deployment.id} class=${`timeline-item state-line-${lower(deployment.state).replace(/ /g, '-')}`}>
-      <div class="timeline-head">
-        <${StateBadge} state=${deployment.state} />
-        <strong>${deployment.version}</strong>
-        ${showService && deployment.service && html`<a href=${href('services', deployment.service.slug)}>${deployment.service.name}</a>`}
-        <span>to ${deployment.environment
-          ? html`<a href=${href('environments', deployment.environment.slug)}>${deployment.environment.name}</a>`
-          : '—'}</span>
-        <span class="sub">#${deployment.number} · ${lower(deployment.kind)}</span>
-      </div>
-      <div class="sub">
-        ${deployment.requestedBy && html`by ${deployment.requestedBy.__typename === 'User'
-          ? html`<a href=${href('users', deployment.requestedBy.handle)}>${deployment.requestedBy.name}</a>`
-          : deployment.requestedBy.name} · `}
-        <time datetime=${deployment.createdAt}>${when(deployment.createdAt)}</time>
-        · took ${deploymentDuration(deployment)}
-      </div>
-      ${deployment.statusMessage && html`<div class="sub">${deployment.statusMessage}</div>`}
-    </li>`)}
-  </ol>`;
 }
 
 function Audit({ trail }) {

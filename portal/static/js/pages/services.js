@@ -1,6 +1,7 @@
 // Services: search, filters (owner team with its sub-teams, lifecycle, tier, tag), sortable
 // columns and cursor paging, all kept in the URL; "mine": the services of the viewer's teams.
 import { Field } from '../components/forms.js';
+import { teamOptions } from '../components/teams.js';
 import { Empty, Failed, Loading } from '../components/status.js';
 import { Pager, SortHeader } from '../components/table.js';
 import { useDebounced, useQuery } from '../data.js';
@@ -72,23 +73,6 @@ function sortLocally(services, sort) {
     if (x === y) return a.name.localeCompare(b.name);
     return (typeof x === 'string' ? x.localeCompare(y) : x - y) * sign;
   });
-}
-
-function teamOptions(teams) {
-  const byParent = new Map();
-  for (const team of teams) {
-    const parent = team.parent?.slug ?? '';
-    byParent.set(parent, [...(byParent.get(parent) ?? []), team]);
-  }
-  const ordered = [];
-  const walk = (parent, depth) => {
-    for (const team of (byParent.get(parent) ?? []).sort((a, b) => a.name.localeCompare(b.name))) {
-      ordered.push({ ...team, depth });
-      walk(team.slug, depth + 1);
-    }
-  };
-  walk('', 0);
-  return ordered;
 }
 
 function Filters({ filters, teams, canMine }) {

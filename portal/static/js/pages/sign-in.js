@@ -8,7 +8,7 @@ import { useTitle } from '../page.js';
 import { navigate } from '../router.js';
 import { VIEWER_QUERY } from '../viewer.js';
 
-export function SignIn({ required = false, sso = false }) {
+export function SignIn({ required = false, loginUrl = null }) {
   useTitle('Sign in');
   const [value, setValue] = useState('');
   const [errors, setErrors] = useState([]);
@@ -31,11 +31,11 @@ export function SignIn({ required = false, sso = false }) {
   };
   return html`<h1>Sign in</h1>
     ${required && html`<p class="notice">The API needs to know who you are before it shows anything.</p>`}
-    ${sso && html`<section class="card" aria-labelledby="sso-title">
+    ${loginUrl && html`<section class="card" aria-labelledby="sso-title">
       <h2 id="sso-title">With your company account</h2>
       <p>Signs you in through the identity provider; the session ends when you sign out or
         after a while without use.</p>
-      <p><a class="button" href="/auth/login">Sign in with single sign-on</a></p>
+      <p><a class="button" href=${`${loginUrl}?next=${encodeURIComponent('/services')}`}>Sign in with single sign-on</a></p>
     </section>`}
     <section class="card" aria-labelledby="token-title">
       <h2 id="token-title">With an API token</h2>
