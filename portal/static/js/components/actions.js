@@ -33,9 +33,9 @@ export function DeployDialog({ service, environments, initial, onClose, onDone }
     const payload = await run(input);
     if (payload) onDone(payload.deployment);
   };
-  const fields = ['environment', 'version', 'description', 'service'];
+  const fields = ['environment', 'version', 'description'];
   return html`<${Dialog} title=${`Deploy ${service.name}`} onClose=${onClose}>
-    <form onSubmit=${submit}>
+    <form noValidate onSubmit=${submit}>
       <${ErrorList} errors=${otherErrors(errors, fields)} id="deploy-errors" />
       <${EnvironmentSelect} id="deploy-environment" label="Environment" environments=${environments}
         value=${environment} onChange=${setEnvironment} errors=${errorsFor(errors, 'environment')} />
@@ -86,9 +86,9 @@ export function PromoteDialog({ service, environments, onClose, onDone }) {
     setter(value);
     setPlan(null);
   };
-  const fields = ['fromEnvironment', 'toEnvironment', 'service'];
+  const fields = ['fromEnvironment', 'toEnvironment'];
   return html`<${Dialog} title=${`Promote ${service.name}`} onClose=${onClose}>
-    <form onSubmit=${showPlan}>
+    <form noValidate onSubmit=${showPlan}>
       <${ErrorList} errors=${otherErrors(errors, fields)} id="promote-errors" />
       <${EnvironmentSelect} id="promote-from" label="From" environments=${environments}
         value=${from} onChange=${change(setFrom)} errors=${errorsFor(errors, 'fromEnvironment')} />
@@ -127,10 +127,10 @@ export function RollbackDialog({ service, environments, initial, onClose, onDone
     if (payload) onDone(payload.deployment);
   };
   const choices = targets.data?.service?.deployments.nodes ?? [];
-  const fields = ['environment', 'toDeployment', 'service'];
+  const fields = ['environment', 'toDeployment'];
   const targetErrors = errorsFor(errors, 'toDeployment');
   return html`<${Dialog} title=${`Roll back ${service.name}`} onClose=${onClose}>
-    <form onSubmit=${submit}>
+    <form noValidate onSubmit=${submit}>
       <${ErrorList} errors=${otherErrors(errors, fields)} id="rollback-errors" />
       <${EnvironmentSelect} id="rollback-environment" label="Environment"
         environments=${environments} value=${environment}
@@ -187,7 +187,7 @@ export function DecideDialog({ deployment, approve, onClose, onDone }) {
   const verb = approve ? 'Approve' : 'Reject';
   const what = `${deployment.service?.name ?? ''} ${deployment.version} to ${deployment.environment?.name ?? ''}`;
   return html`<${Dialog} title=${`${verb} deployment #${deployment.number}`} onClose=${onClose}>
-    <form onSubmit=${submit}>
+    <form noValidate onSubmit=${submit}>
       <p>${verb} ${what.trim()}?</p>
       <${ErrorList} errors=${otherErrors(errors, ['comment'])} id="decide-errors" />
       <${Field} id="decide-comment" label="Comment (optional)" errors=${errorsFor(errors, 'comment')}>

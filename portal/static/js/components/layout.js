@@ -63,8 +63,9 @@ function Who({ viewer, session }) {
 export function Layout({ path, viewer, session, children }) {
   return html`
     <a class="skip" href="#main">Skip to content</a>
-    <header class="top">
-      <a class="brand" href="/services" aria-label="Paved Road, services">
+    <header>
+      <div class="top">
+      <a class="brand" href="/services">
         <span class="brand-mark" aria-hidden="true">P</span> Paved Road
       </a>
       <nav aria-label="Main">
@@ -75,7 +76,8 @@ export function Layout({ path, viewer, session, children }) {
         </ul>
       </nav>
       <${Who} viewer=${viewer} session=${session} />
+      </div>
+      <${Banners} viewer=${viewer} />
     </header>
-    <${Banners} viewer=${viewer} />
     <main id="main" tabindex="-1">${children}</main>`;
 }

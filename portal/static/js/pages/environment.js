@@ -125,7 +125,7 @@ function FreezeDialog({ environment, onClose, onDone }) {
     if (await run(input)) onDone();
   };
   return html`<${Dialog} title=${`Freeze ${environment.name}`} onClose=${onClose}>
-    <form onSubmit=${submit}>
+    <form noValidate onSubmit=${submit}>
       <p>While frozen, deployments to ${environment.name} are refused, with your reason.</p>
       <${ErrorList} errors=${otherErrors(errors, ['reason'])} id="freeze-errors" />
       <${Field} id="freeze-reason" label="Reason" errors=${errorsFor(errors, 'reason')}>

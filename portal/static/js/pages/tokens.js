@@ -55,7 +55,7 @@ function CreateToken({ handle, onCreated }) {
     }
   };
   const scopeErrors = errorsFor(errors, 'scopes');
-  return html`<form class="card" onSubmit=${submit} aria-labelledby="create-title">
+  return html`<form class="card" noValidate onSubmit=${submit} aria-labelledby="create-title">
     <h2 id="create-title">Create a token</h2>
     <${ErrorList} errors=${otherErrors(errors, ['name', 'scopes', 'expiresAt'])} id="create-errors" />
     <${Field} id="token-name" label="Name" errors=${errorsFor(errors, 'name')}>
