@@ -20,9 +20,9 @@ export function otherErrors(errors, fields) {
 
 export function ErrorList({ errors, id }) {
   if (!errors?.length) return null;
-  return html`<ul class="field-errors" id=${id} role="alert">
+  return html`<div id=${id} role="alert"><ul class="field-errors">
     ${errors.map((error) => html`<li><span class="code">${error.code}</span> ${error.message}</li>`)}
-  </ul>`;
+  </ul></div>`;
 }
 
 /** A labelled control; `children` is the control, given `id` and the error's description. */

@@ -43,7 +43,7 @@ export function SignIn({ required = false, loginUrl = null }) {
         or closing the tab forgets it.</p>
       <form onSubmit=${submit}>
         <${Field} id="token" label="API token" errors=${errors}>
-          <input type="password" autocomplete="off" spellcheck="false" required
+          <input type="password" autocomplete="off" spellcheck=${false} required
             ...${described('token', errors)} value=${value}
             onInput=${(event) => setValue(event.currentTarget.value)} />
         <//>
