@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test test-unit test-integration test-e2e lint fmt check schema conformance bench \
-        bench-isolation bench-events bench-webhooks vendor clean
+        bench-isolation bench-events bench-webhooks vendor screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,10 @@ bench-webhooks: $(VENV)/.installed-dev
 VENDOR_ARGS ?=
 vendor: | $(BIN)/python
 	$(BIN)/python tools/vendor/vendor.py $(VENDOR_ARGS)
+
+# The README's pictures of the portal (docs/screenshots/), taken in Chromium on the demo data.
+screenshots: $(VENV)/.installed-dev
+	PAVED_README_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser/test_portal_pages.py -k readme
 
 clean:
 	rm -rf $(VENV) .paved .mypy_cache .ruff_cache .pytest_cache

@@ -254,3 +254,37 @@ def test_the_skip_link_and_keyboard_reach_the_content(page: Page) -> None:
     page.keyboard.press("Tab")
     focused = page.evaluate("() => document.activeElement.closest('main') !== null")
     assert focused
+
+
+def test_services_sort_page_filter_and_mine(page: Page, demo_app: DemoApp) -> None:
+    page.goto("/services")
+    loaded(page)
+    main = page.get_by_role("main")
+    expect(main).to_contain_text("25 shown of 29")
+    main.get_by_role("button", name="Next →").click()
+    expect(main).to_contain_text("4 shown of 29")
+    main.get_by_role("button", name="← Previous").click()
+    expect(main).to_contain_text("25 shown of 29")
+
+    main.get_by_role("button", name=re.compile("^Tier")).click()
+    tier = main.get_by_role("columnheader", name=re.compile("^Tier"))
+    expect(tier).to_have_attribute("aria-sort", "ascending")
+    assert "sort=TIER" in page.url
+    first_row = main.get_by_role("row").nth(1)
+    expect(first_row.get_by_role("cell").nth(3)).to_have_text("1")
+
+    main.get_by_label("Owner team (and sub-teams)").select_option("payments")
+    expect(main.get_by_role("link", name="Fraud Scoring", exact=True)).to_be_visible()  # sub-team
+    expect(main.get_by_role("link", name="Event Bus", exact=True)).to_have_count(0)
+    main.get_by_label("Lifecycle").select_option("DEPRECATED")
+    expect(main.get_by_role("link", name="Legacy Billing", exact=True)).to_be_visible()
+    expect(main.get_by_role("link", name="Ledger", exact=True)).to_have_count(0)
+
+    # Mine: the services of the signed-in person's teams (Dmitri: Developer Experience, Platform).
+    sign_in_with_token(
+        page, demo_app, token_for(demo_app, "dmitri-volkov", ["READ"]), "Dmitri Volkov"
+    )
+    main.get_by_label("Mine").check()
+    expect(main.get_by_role("link", name="CI Runners", exact=True)).to_be_visible()
+    expect(main.get_by_role("link", name="Event Bus", exact=True)).to_be_visible()
+    expect(main.get_by_role("link", name="Ledger", exact=True)).to_have_count(0)

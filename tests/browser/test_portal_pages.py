@@ -4,6 +4,7 @@ and a screenshot of each is kept (build/screenshots/)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,3 +46,21 @@ def test_every_page_is_accessible_and_fits(
     )
     assert overflow <= 0, f"{name} is {overflow}px wider than a {WIDTHS[width]}px screen"
     screenshot(page, f"{name}-{width}")
+
+
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("PAVED_README_SCREENSHOTS"),
+    reason="README screenshots are refreshed by `make screenshots`",
+)
+def test_readme_screenshots(page: Page) -> None:
+    """The README's pictures of the service page and the release matrix (`make screenshots`)."""
+    README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for name, path in (("service", "/services/checkout-api"), ("matrix", "/matrix")):
+        page.goto(path)
+        loaded(page)
+        page.wait_for_load_state("load")
+        page.screenshot(path=str(README_SCREENSHOTS / f"portal-{name}.png"))

@@ -85,7 +85,7 @@ function Live({ live, errors }) {
     return html`<span class="provider-error" role="note">Live status unavailable:
       ${errors.map((error) => error.message).join(' ')}</span>`;
   }
-  if (!live) return html`<span class="sub">—</span>`;
+  if (!live) return html`<span class="sub">not reported</span>`;
   return html`<${HealthBadge} health=${live.health} />
     ${live.version && html` <span>${live.version}</span>`}
     ${live.replicas !== null && html` <span class="sub">${live.readyReplicas ?? 0}/${live.replicas} ready</span>`}
