@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.browser.accessibility import assert_accessible
 from tests.browser.demo_apps import DemoApp
@@ -288,3 +288,74 @@ def test_services_sort_page_filter_and_mine(page: Page, demo_app: DemoApp) -> No
     expect(main.get_by_role("link", name="CI Runners", exact=True)).to_be_visible()
     expect(main.get_by_role("link", name="Event Bus", exact=True)).to_be_visible()
     expect(main.get_by_role("link", name="Ledger", exact=True)).to_have_count(0)
+
+
+def test_a_failing_provider_shows_its_error_where_live_health_would_be(page: Page) -> None:
+    """The API answers `live: null` with a PROVIDER_ERROR at that path when the provider
+    fails; the page shows that error in the environment's row (here the answer is edited on
+    its way, since the demo's simulated provider does not fail)."""
+
+    def provider_fails(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        if "live" in (route.request.post_data_json or {}).get("query", "") and body.get("data"):
+            body["data"]["service"]["environments"][3]["live"] = None
+            body["errors"] = [
+                {
+                    "message": "provider timed out after 2.0 s",
+                    "path": ["service", "environments", 3, "live"],
+                    "extensions": {"code": "PROVIDER_ERROR"},
+                }
+            ]
+        route.fulfill(response=response, json=body)
+
+    page.route("**/graphql", provider_fails)
+    page.goto("/services/checkout-api")
+    loaded(page)
+    production = page.get_by_role("row", name=re.compile(r"^Production"))
+    expect(production).to_contain_text("Live status unavailable: provider timed out after 2.0 s")
+    development = page.get_by_role("row", name=re.compile(r"^Development"))
+    expect(development).not_to_contain_text("unavailable")
+
+
+def test_cancel_a_deployment_waiting_for_approval(
+    fresh_demo_app: Callable[..., DemoApp], new_context: NewContext
+) -> None:
+    app = fresh_demo_app()
+    page = new_context().new_page()
+    page.goto(f"{app.origin}/services/checkout-api")
+    loaded(page)
+    production = page.get_by_role("row", name=re.compile(r"^Production"))
+    expect(production).to_contain_text("waiting approval")
+    production.get_by_role("button", name="Cancel").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel the deployment").click()
+    expect(production).not_to_contain_text("waiting approval")
+    expect(page.locator(".timeline-item").first.locator(".badge")).to_have_text("canceled")
+
+
+def test_without_the_event_stream_the_page_polls(
+    fresh_demo_app: Callable[..., DemoApp], new_context: NewContext, watch: PageWatch
+) -> None:
+    app = fresh_demo_app()
+    page = new_context().new_page()
+    watch.allow("ERR_FAILED")  # the stream refused on purpose
+
+    def no_stream(route: Route) -> None:
+        if "text/event-stream" in route.request.headers.get("accept", ""):
+            route.abort("failed")
+        else:
+            route.continue_()
+
+    page.route("**/graphql", no_stream)
+    page.goto(f"{app.origin}/services/payments-gateway")
+    loaded(page)
+    expect(page.get_by_role("status").filter(has_text="Updates:")).to_contain_text(
+        "refreshing every few seconds"
+    )
+    page.get_by_role("button", name="Deploy…").click()
+    dialog = page.get_by_role("dialog", name="Deploy Payments Gateway")
+    dialog.get_by_label("Environment").select_option("development")
+    dialog.get_by_label("Version").fill("4.25.0")
+    dialog.get_by_role("button", name="Deploy", exact=True).click()
+    entry = page.locator(".timeline-item", has_text="4.25.0").first
+    expect(entry.locator(".badge")).to_have_text("succeeded", timeout=30_000)

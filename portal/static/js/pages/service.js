@@ -82,8 +82,8 @@ function Owners({ owners }) {
 
 function Live({ live, errors }) {
   if (errors.length) {
-    return html`<span class="provider-error" role="note">Live status unavailable:
-      ${errors.map((error) => error.message).join(' ')}</span>`;
+    const message = errors.map((error) => error.message).join(' ');
+    return html`<span class="provider-error" role="note">${`Live status unavailable: ${message}`}</span>`;
   }
   if (!live) return html`<span class="sub">not reported</span>`;
   return html`<${HealthBadge} health=${live.health} />
