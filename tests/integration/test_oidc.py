@@ -14,9 +14,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from api.oidc import OidcIdentity, OidcVerifier
+from api.oidc import OidcVerifier
 from api.settings import Settings
-from domain.access.model import Unauthenticated
+from domain.access.model import OidcIdentity, Unauthenticated
 from tests.support.clock import FakeClock
 from tests.support.network import free_port
 from tests.support.oidc import (
