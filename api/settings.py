@@ -173,7 +173,10 @@ class Settings(BaseSettings):
             raise ValueError("expected https://host[:port], without path, query or user")
         if parts.scheme == "http" and not _loopback_name(parts.hostname):
             raise ValueError("must be https (http only on a loopback address)")
-        return f"{parts.scheme}://{parts.netloc.lower()}"
+        netloc = parts.netloc.lower()
+        if (parts.scheme, parts.port) in (("https", 443), ("http", 80)):
+            netloc = netloc.rsplit(":", 1)[0]  # as browsers write the origin
+        return f"{parts.scheme}://{netloc}"
 
     @field_validator("database_url")
     @classmethod
