@@ -12,7 +12,10 @@ import { href, setQuery } from '../router.js';
 import { useViewer, viewerTeams } from '../viewer.js';
 
 const PAGE = 25;
+// "Mine" is the union of the first MINE_LIMIT services of each of the first MINE_TEAMS teams
+// of the viewer, sorted and paged here (the API filters by one owner team at a time).
 const MINE_LIMIT = 100;
+const MINE_TEAMS = 10;
 const LIFECYCLES = ['EXPERIMENTAL', 'PRODUCTION', 'DEPRECATED'];
 const TIERS = [1, 2, 3, 4];
 const FIELDS = `slug name description lifecycle tier tags updatedAt createdAt owner { slug name }`;
@@ -153,7 +156,7 @@ function useServices(filters, teams) {
     ? { last: PAGE, before: filters.before }
     : { first: PAGE, after: filters.after };
   const all = useQuery(SERVICES, { ...paging, filter, orderBy: filters.sort }, { skip: filters.mine });
-  const slugs = teams.map((team) => team.slug).slice(0, 10);
+  const slugs = teams.map((team) => team.slug).slice(0, MINE_TEAMS);
   const variables = { filter, ...Object.fromEntries(slugs.map((slug, i) => [`t${i}`, slug])) };
   const mine = useQuery(mineQuery(slugs.length), variables, { skip: !filters.mine || !slugs.length });
   if (!filters.mine) {
@@ -180,7 +183,6 @@ function useServices(filters, teams) {
   const start = filters.page * PAGE;
   return {
     ...mine,
-    loading: mine.loading || (!slugs.length ? false : mine.loading),
     services: mine.data || !slugs.length ? sorted.slice(start, start + PAGE) : undefined,
     totalCount: sorted.length,
     pageInfo: { hasPreviousPage: filters.page > 0, hasNextPage: start + PAGE < sorted.length },
