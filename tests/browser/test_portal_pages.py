@@ -45,7 +45,7 @@ def test_every_page_is_accessible_and_fits(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{name} is {overflow}px wider than a {WIDTHS[width]}px screen"
-    screenshot(page, f"{name}-{width}")
+    screenshot(page, "page")  # named after the test, which names the page and width
 
 
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
