@@ -4,8 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-unit test-integration test-e2e lint fmt check schema conformance bench \
-        bench-isolation bench-events bench-webhooks clean
+.PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema conformance \
+        bench bench-isolation bench-events bench-webhooks vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test-integration: $(VENV)/.installed-dev
 
 test-e2e: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q tests/e2e
+
+# Pages in a real browser: Debian's Chromium (apt-get install -y chromium), driven by
+# Playwright; `make test` runs them too when Chromium is there. Screenshots: build/screenshots/.
+test-browser: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q tests/browser
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -72,6 +77,13 @@ bench-events: $(VENV)/.installed-dev
 # Webhook deliveries per second and recovery after a 30 s receiver outage: bench/RESULTS.md.
 bench-webhooks: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
+# Third-party browser files (vendor.json): fetch them from the npm registry with npm, check them
+# against their pins, rewrite them and VENDORED.md. After changing a version in vendor.json:
+# make vendor VENDOR_ARGS=--update
+VENDOR_ARGS ?=
+vendor: $(VENV)/.installed-dev
+	$(BIN)/python tools/vendor.py $(VENDOR_ARGS)
 
 clean:
 	rm -rf $(VENV) .paved .mypy_cache .ruff_cache .pytest_cache
