@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 _PROVISIONED_TTL_SECONDS = 60.0
 _PROVISIONED_CACHE_SIZE = 10_000
 _OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+# Public files (GraphiQL's scripts and styles): a browser sends no credential for them.
+_OPEN_PREFIXES = ("/graphql/assets/",)
 
 
 def principal_of(request: Request) -> Principal:
@@ -119,7 +121,12 @@ class AuthenticationMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         authenticator = self._authenticator()
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or authenticator is None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in _OPEN_PATHS
+            or scope["path"].startswith(_OPEN_PREFIXES)
+            or authenticator is None
+        ):
             await self._app(scope, receive, send)
             return
         authorization = Headers(scope=scope).get("authorization")
