@@ -114,6 +114,9 @@ def fresh_demo_app(
         return app
 
     yield start
+    if apps:
+        # Pages first: one still connected would see its server go, and say so.
+        watch.close_contexts()
     for app in apps:
         app.close()
 
@@ -167,8 +170,10 @@ def browser(launch_browser: Callable[..., Browser]) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="package")
-def browser_context_args(base_url: str) -> dict[str, Any]:
-    return {"base_url": base_url, "viewport": {"width": 1280, "height": 800}}
+def browser_context_args() -> dict[str, Any]:
+    """What every context gets (`base_url` is added by `new_context`, where a test may
+    change it)."""
+    return {"viewport": {"width": 1280, "height": 800}}
 
 
 # --- each test's contexts, watched -------------------------------------------------------
@@ -185,12 +190,13 @@ def watch(demo_app: DemoApp) -> Iterator[PageWatch]:
 
 @pytest.fixture
 def new_context(
-    new_context: Callable[..., BrowserContext], watch: PageWatch
+    new_context: Callable[..., BrowserContext], watch: PageWatch, base_url: str
 ) -> Callable[..., BrowserContext]:
-    """pytest-playwright's, with every context watched and a shorter default timeout."""
+    """pytest-playwright's, with every context watched, a shorter default timeout, and
+    `base_url` the package's app unless given (`new_context(base_url=app.origin)`)."""
 
     def create(**options: Any) -> BrowserContext:
-        context = new_context(**options)
+        context = new_context(**{"base_url": base_url, **options})
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         watch.attach(context)
         return context

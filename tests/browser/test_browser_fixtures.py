@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.accessibility import assert_accessible
 from tests.browser.demo_apps import DemoApp
@@ -109,3 +109,25 @@ def test_each_fresh_app_has_a_copy_of_the_demo_of_its_own(
     assert created["data"]["createTeam"]["errors"] == []
     assert team_count(fresh) == before + 1
     assert team_count(demo_app) == before
+
+
+def test_the_contexts_of_a_test_are_closed_before_its_fresh_apps_stop(
+    new_context: Callable[..., BrowserContext],
+    fresh_demo_app: Callable[..., DemoApp],
+    watch: PageWatch,
+) -> None:
+    """Requested in this order, pytest would stop the fresh app first, under the pages still
+    connected to it (a live subscription would log the lost connection as a console error):
+    its fixture closes the watched contexts before it stops its apps."""
+    app = fresh_demo_app()
+    kept = new_context(base_url=app.origin)
+    closed_early = new_context(base_url=app.origin)
+    page = kept.new_page()
+    page.goto("/graphql")
+    closed_early.close()
+
+    assert watch.contexts == [kept]
+    watch.close_contexts()
+
+    assert watch.contexts == []
+    assert page.is_closed()

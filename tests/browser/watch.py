@@ -29,9 +29,13 @@ class PageWatch:
     origins: set[str]
     console_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    contexts: list[BrowserContext] = field(default_factory=list)
+    """The contexts watched and still open."""
     _allowed: list[re.Pattern[str]] = field(default_factory=list)
 
     def attach(self, context: BrowserContext) -> None:
+        self.contexts.append(context)
+        context.on("close", self._closed)
         context.on("console", self._console)
         context.on("weberror", self._uncaught)
         context.on("request", self._request)
@@ -41,6 +45,12 @@ class PageWatch:
         """Console errors matching `pattern` (a regular expression) are expected: say why
         where you call it (e.g. a test that stops the API on purpose)."""
         self._allowed.append(re.compile(pattern))
+
+    def close_contexts(self) -> None:
+        """Close every watched context (before stopping the apps their pages talk to: a page
+        left open would see its server go and say so in the console)."""
+        for context in list(self.contexts):
+            context.close()
 
     def unexpected_errors(self) -> list[str]:
         return [
@@ -81,6 +91,9 @@ class PageWatch:
 
     def _request(self, request: Request) -> None:
         self.requests.append(request.url)
+
+    def _closed(self, context: BrowserContext) -> None:
+        self.contexts.remove(context)
 
     def _page(self, page: Page) -> None:
         page.on("websocket", self._websocket)
