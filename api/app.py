@@ -21,6 +21,8 @@ from api.graphql_ws import graphql_ws
 from api.hardening import Hardening
 from api.health import healthz, readyz
 from api.host_guard import HostGuard, HostPolicy
+from api.oidc_login import SignInRoutes
+from api.oidc_login import routes as sign_in_routes
 from api.request_ids import request_id
 from api.settings import Settings
 from api.subscriptions import Subscriptions
@@ -67,6 +69,10 @@ def create_app(
 
             app.state.container = container
             app.state.authenticator = container.authenticator
+            app.state.sign_in = SignInRoutes(
+                container.sign_in, anonymous_admin=not settings.production
+            )
+            app.state.web_sessions = app.state.sign_in.sessions
             fast_reads = (
                 None
                 if settings.fast_reads == "off"
@@ -85,6 +91,7 @@ def create_app(
                 app.state.graphql,
                 container.ports,
                 container.authenticator,
+                sessions=app.state.web_sessions,
                 per_actor=settings.max_subscriptions_per_actor,
                 per_connection=settings.max_subscriptions_per_connection,
                 keepalive_seconds=settings.subscription_keepalive_seconds,
@@ -102,6 +109,7 @@ def create_app(
         WebSocketRoute("/graphql", graphql_ws),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
+        *sign_in_routes(),
     ]
     if settings.graphiql_enabled:
         routes.append(graphiql_assets().route())
@@ -115,6 +123,7 @@ def create_app(
             Middleware(
                 AuthenticationMiddleware,
                 authenticator=lambda: getattr(app.state, "authenticator", None),
+                sessions=lambda: getattr(app.state, "web_sessions", None),
             ),
         ],
         lifespan=lifespan,

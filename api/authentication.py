@@ -4,8 +4,12 @@
   token fails on the very next one); its scopes narrowed to what its actor may hold.
 - `Authorization: Bearer <JWT>` with OIDC configured: an identity-provider token; the user is
   provisioned on first sight and acts with every scope their roles allow.
+- The `paved_session` cookie of a browser that signed in (`api/web_sessions.py`), only on a
+  JSON POST carrying the session's `X-Paved-CSRF` token; the principal is built from the
+  session's identity as from a JWT's. A bearer header wins over the cookie.
 - No credential: the built-in local admin in development; 401 in production.
-A bad, expired or revoked credential is 401 in every mode, before any GraphQL work.
+A bad, expired or revoked credential is 401 in every mode, before any GraphQL work. The sign-in
+routes (`/auth/...`) check what they need themselves.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.oidc import OidcIdentity, OidcVerifier
-from domain.access.model import LOCAL_ADMIN, ActorKind, Principal, Unauthenticated
+from api.oidc import OidcVerifier
+from api.web_sessions import WebSessions, carries_session_cookie, credential_of
+from domain.access.model import LOCAL_ADMIN, ActorKind, OidcIdentity, Principal, Unauthenticated
 from domain.access.policy import role_scopes
 from domain.access.ports import AccessStore, ProvisionedUser, TokenIdentity
 from domain.access.tokens import looks_like_token
@@ -31,6 +36,11 @@ log = logging.getLogger(__name__)
 _PROVISIONED_TTL_SECONDS = 60.0
 _PROVISIONED_CACHE_SIZE = 10_000
 _OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+_SIGN_IN_PATHS = "/auth/"
+_COOKIE_RULE = (
+    "the session cookie counts only on POST with `Content-Type: application/json` and the "
+    "X-Paved-CSRF header; or send `Authorization: Bearer <token>`"
+)
 # Public files (GraphiQL's scripts and styles): a browser sends no credential for them.
 _OPEN_PREFIXES = ("/graphql/assets/",)
 
@@ -87,10 +97,12 @@ class Authenticator:
                 raise Unauthenticated("the API token is invalid, expired or revoked")
             return token_principal(identity)
         if self._oidc is not None and credential.count(".") == 2:
-            return await self._oidc_principal(await self._oidc.verify(credential))
+            return await self.oidc_principal(await self._oidc.verify(credential))
         raise Unauthenticated("the credential is not a valid token")
 
-    async def _oidc_principal(self, identity: OidcIdentity) -> Principal:
+    async def oidc_principal(self, identity: OidcIdentity) -> Principal:
+        """The principal of a person the identity provider vouches for (by a bearer JWT or
+        through a browser session): provisioned on first sight, groups naming teams."""
         now = self._clock()
         cached = self._provisioned.get(identity)
         if cached is None or now - cached[0] > _PROVISIONED_TTL_SECONDS:
@@ -113,29 +125,48 @@ class Authenticator:
 
 
 class AuthenticationMiddleware:
-    """Puts the request's `Principal` in `request.state.principal`, or answers 401."""
+    """Puts the request's `Principal` in `request.state.principal`, or answers 401. A request
+    that acted through a browser session also gets its `request.state.session` (the
+    credential, which subscriptions check again while they run)."""
 
-    def __init__(self, app: ASGIApp, authenticator: Callable[[], Authenticator | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Callable[[], Authenticator | None],
+        sessions: Callable[[], WebSessions | None] = lambda: None,
+    ) -> None:
         self._app = app
         self._authenticator = authenticator
+        self._sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         authenticator = self._authenticator()
         if (
             scope["type"] != "http"
             or scope["path"] in _OPEN_PATHS
+            or scope["path"].startswith(_SIGN_IN_PATHS)
             or scope["path"].startswith(_OPEN_PREFIXES)
             or authenticator is None
         ):
             await self._app(scope, receive, send)
             return
-        authorization = Headers(scope=scope).get("authorization")
+        headers = Headers(scope=scope)
+        authorization = headers.get("authorization")
+        sessions = self._sessions()
+        credential = None
+        if not authorization and sessions is not None:
+            credential = credential_of(scope["method"], headers)
+        state = scope.setdefault("state", {})
         try:
-            principal = await authenticator.principal(authorization)
+            if credential is not None and sessions is not None:
+                state["principal"] = await sessions.principal(credential)
+                state["session"] = credential
+            else:
+                state["principal"] = await authenticator.principal(authorization)
         except Unauthenticated as refused:
-            await _unauthorized(refused.message, send)
+            ignored = credential is None and not authorization and carries_session_cookie(headers)
+            await _unauthorized(_COOKIE_RULE if ignored else refused.message, send)
             return
-        scope.setdefault("state", {})["principal"] = principal
         await self._app(scope, receive, send)
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 import httpx2 as httpx
@@ -21,7 +22,10 @@ import strawberry
 
 from api.authentication import Authenticator
 from api.oidc import OidcVerifier
+from api.oidc_client import OidcClient
+from api.oidc_login import SignIn
 from api.settings import Settings
+from api.web_sessions import WebSessions
 from demo.organisation import load_demo_if_empty
 from domain.events.ports import EventLog
 from providers.deployers.registry import DeployerRegistry
@@ -40,6 +44,7 @@ from providers.postgres.notifications import PostgresWakeups
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.resources.leases import RELEASED_CHANNEL as RESOURCES_RELEASED
 from providers.postgres.resources.store import PostgresResourceStore
+from providers.postgres.sessions import PostgresSessionStore
 from providers.postgres.webhook_queue import Limits, PostgresWebhookQueue
 from providers.postgres.webhooks import PostgresWebhookStore
 from providers.postgres.writes import PostgresCatalogWriter
@@ -76,6 +81,8 @@ class Overrides:
     event_prune_seconds: float | None = None
     webhook_backoff_scale: float | None = None
     """Multiplies the webhook retry schedule (0: retry at once)."""
+    session_clock: Callable[[], float] | None = None
+    """Unix seconds by which browser sessions and sign-ins live and expire."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,8 @@ class Container:
     feed: EventFeed
     provisioning: Provisioning
     webhook_worker: WebhookWorker | None = None
+    sign_in: SignIn | None = None
+    """Browsers signing in through the identity provider, when configured."""
 
 
 @asynccontextmanager
@@ -177,6 +186,8 @@ async def running(
     overrides = overrides or Overrides()
     if settings.production and settings.webhook_encryption_key is None:
         raise RuntimeError(MISSING_WEBHOOK_KEY)
+    if settings.production and settings.login_enabled and settings.public_url is None:
+        raise RuntimeError(MISSING_PUBLIC_URL)
     async with (
         database_url(settings) as dsn,
         _migrated_pool(
@@ -229,14 +240,16 @@ async def running(
                     log.warning(
                         "development mode: requests without credentials act as the local admin"
                     )
+                authenticator = Authenticator(
+                    ports.access, oidc, anonymous_is_admin=not settings.production
+                )
                 yield Container(
                     settings=settings,
                     pool=pool,
                     ports=ports,
                     graph_reader=PostgresGraphReader(pool),
-                    authenticator=Authenticator(
-                        ports.access, oidc, anonymous_is_admin=not settings.production
-                    ),
+                    authenticator=authenticator,
+                    sign_in=sign_in(settings, overrides, pool, http, oidc, authenticator),
                     schema=build_schema(),
                     rollouts=rollouts,
                     deployers=deployers,
@@ -266,6 +279,48 @@ MISSING_WEBHOOK_KEY = (
     "encrypted with (make one with `python -c 'from cryptography.fernet import Fernet; "
     "print(Fernet.generate_key().decode())'`)"
 )
+
+
+MISSING_PUBLIC_URL = (
+    "PAVED_PUBLIC_URL is required in production when signing in is configured "
+    "(PAVED_OIDC_CLIENT_ID): the https origin browsers reach this server at, whose "
+    "/auth/callback is the redirect URI registered with the identity provider"
+)
+
+
+def sign_in(
+    settings: Settings,
+    overrides: Overrides,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    oidc: OidcVerifier | None,
+    authenticator: Authenticator,
+) -> SignIn | None:
+    """Browsers signing in (`/auth/...`) when the issuer and the client id are set: ID tokens
+    are checked on the bearer verifier's keys (one cache), or on a verifier of their own when
+    bearer JWTs are off; sessions provision users as bearer JWTs do."""
+    if not (settings.login_enabled and settings.oidc_issuer and settings.oidc_client_id):
+        return None
+    verifier = oidc or OidcVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_client_id,
+        http=http,
+        jwks_url=settings.oidc_jwks_url,
+        algorithms=settings.oidc_algorithms,
+        groups_claim=settings.oidc_groups_claim,
+        leeway_seconds=settings.oidc_leeway_seconds,
+    )
+    store = PostgresSessionStore(pool)
+    sessions = WebSessions(
+        store,
+        authenticator.oidc_principal,
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(hours=settings.session_max_hours),
+        origin=settings.public_origin,
+        secure=settings.secure_cookies,
+        clock=overrides.session_clock or time.time,
+    )
+    return SignIn(OidcClient.from_settings(settings, http), verifier, sessions, store)
 
 
 def webhook_secret_box(settings: Settings) -> SecretBox:

@@ -6,7 +6,9 @@ Each `next` carries the cursor of the event it was made from as its SSE `id`: a 
 `EventSource` that reconnects sends it back as `Last-Event-ID`, which the subscription then
 resumes after (it stands for `after`). Comment lines keep the connection alive; at shutdown
 the stream ends with `complete`. A request refused before it is subscribed gets a JSON error
-(4xx), as for any GraphQL request.
+(4xx), as for any GraphQL request. A browser session counts on POST only, with JSON and its
+`X-Paved-CSRF` token, as for any request (`api.web_sessions`); it is checked again while
+the subscription runs, and an ended session ends it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ async def graphql_sse(request: Request, subscriptions: Subscriptions, max_body: 
         client.host if client else None,
         request_id=request_id(request),
         resume_after=request.headers.get("last-event-id") or None,
+        session=getattr(request.state, "session", None),
     )
     try:
         params = await read_params(request, max_body)

@@ -2,8 +2,11 @@
 `graphql-ws` library, which GraphiQL uses).
 
 The credential is the upgrade request's `Authorization` header or the `connection_init`
-payload's `authorization` (`"Bearer ..."`); without one, only development mode lets the
-local admin in. Each `subscribe` goes through the same checks as a query
+payload's `authorization` (`"Bearer ..."`); or, without either, the browser session of the
+`paved_session` cookie, only when the payload carries the session's `csrfToken` and the
+upgrade's `Origin` is the server's public origin (`api.web_sessions`: another site's page
+can open a WebSocket with the cookie, but cannot know the token). Without any, only
+development mode lets the local admin in. Each `subscribe` goes through the same checks as a query
 (`api.subscriptions`); a connection holds at most `PAVED_MAX_SUBSCRIPTIONS_PER_CONNECTION`
 at once. The server pings every `PAVED_SUBSCRIPTION_KEEPALIVE_SECONDS`; at shutdown it closes
 with 1001 (going away).
@@ -150,8 +153,17 @@ class _Connection:
         if sent is not None and not isinstance(sent, str):
             await self._close(INVALID_MESSAGE, "`authorization` must be a string")
         authorization = sent or self._ws.headers.get("authorization")
+        csrf = (payload or {}).get("csrfToken")
+        if csrf is not None and not isinstance(csrf, str):
+            await self._close(INVALID_MESSAGE, "`csrfToken` must be a string")
+        sessions = self._subscriptions.sessions
+        session = None
         try:
-            principal = await self._subscriptions.authenticator.principal(authorization)
+            if not authorization and csrf is not None and sessions is not None:
+                session = sessions.websocket_credential(self._ws.headers, csrf)
+                principal = await sessions.principal(session)
+            else:
+                principal = await self._subscriptions.authenticator.principal(authorization)
         except Unauthenticated as refused:
             await self._close(FORBIDDEN, refused.message[:120])
         client = self._ws.client
@@ -160,6 +172,7 @@ class _Connection:
             authorization,
             client.host if client else None,
             request_id=uuid.uuid4().hex,
+            session=session,
         )
         self._initialised = True
         await self._send({"type": "connection_ack"})

@@ -3,7 +3,9 @@
 `OidcVerifier.verify` accepts a token only when it is signed with one of the issuer's keys by a
 pinned asymmetric algorithm, names the configured issuer and audience, is within its
 validity window (give or take the leeway) and has a subject. Every refusal is an
-`Unauthenticated` with a short message that never repeats the token.
+`Unauthenticated` with a short message that never repeats the token. `verify_id_token` checks
+the ID token of a browser sign-in (`api/oidc_login.py`) the same way, for the client's id as
+audience and with the sign-in's nonce.
 
 Keys come from the JWKS document (`oidc_jwks_url`, or the `jwks_uri` of the issuer's discovery
 document) and are kept in memory. They are fetched again when a token names an unknown key id
@@ -17,11 +19,11 @@ The verifier borrows its `httpx.AsyncClient`: whoever creates the client closes 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx2 as httpx
@@ -29,7 +31,7 @@ import jwt
 from jwt import PyJWK
 
 from api.settings import Settings
-from domain.access.model import Unauthenticated
+from domain.access.model import OidcIdentity, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +45,6 @@ RETRY_INTERVAL_SECONDS = 5.0
 MAX_KEY_AGE_SECONDS = 900.0
 FETCH_TIMEOUT_SECONDS = 5.0
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
-
-
-@dataclass(frozen=True)
-class OidcIdentity:
-    subject: str
-    email: str | None
-    name: str | None
-    groups: tuple[str, ...]
 
 
 class _ProviderUnavailable(Exception):
@@ -121,6 +115,23 @@ class OidcVerifier:
 
     async def verify(self, token: str) -> OidcIdentity:
         """Whom `token` (the bare JWT, without `Bearer `) names; `Unauthenticated` otherwise."""
+        return _identity(await self._claims(token, self._audience), self._groups_claim)
+
+    async def verify_id_token(self, token: str, *, client_id: str, nonce: str) -> OidcIdentity:
+        """Whom the ID token of a sign-in names: checked as a bearer token is, but for the
+        audience `client_id` (when it names several, `azp` must be ours), and carrying the
+        `nonce` the sign-in sent (OpenID Connect Core 3.1.3.7)."""
+        claims = await self._claims(token, client_id)
+        sent = claims.get("nonce")
+        if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), nonce.encode()):
+            raise Unauthenticated("ID token nonce does not match the sign-in")
+        audience = claims.get("aud")
+        several = isinstance(audience, list) and len(audience) > 1
+        if (several or "azp" in claims) and claims.get("azp") != client_id:
+            raise Unauthenticated("ID token was issued to another client")
+        return _identity(claims, self._groups_claim)
+
+    async def _claims(self, token: str, audience: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -134,19 +145,11 @@ class OidcVerifier:
         key = await self._signing_key(kid)
         if key.algorithm_name != alg:
             raise Unauthenticated("token algorithm not allowed")
-        claims = self._decode(token, key)
+        claims = self._decode(token, key, audience)
         self._check_times(claims)
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject:
-            raise Unauthenticated("token lacks the sub claim")
-        return OidcIdentity(
-            subject=subject,
-            email=_string(claims.get("email")),
-            name=_string(claims.get("name")),
-            groups=_groups(claims.get(self._groups_claim)),
-        )
+        return claims
 
-    def _decode(self, token: str, key: PyJWK) -> dict[str, Any]:
+    def _decode(self, token: str, key: PyJWK, audience: str) -> dict[str, Any]:
         """Signature, algorithm, issuer, audience and required claims, by PyJWT.
 
         Times are checked by `_check_times` with the injected clock instead.
@@ -156,7 +159,7 @@ class OidcVerifier:
                 token,
                 key,
                 algorithms=self._algorithms,
-                audience=self._audience,
+                audience=audience,
                 issuer=self._issuer,
                 options={
                     "require": REQUIRED_CLAIMS,
@@ -284,6 +287,18 @@ class OidcVerifier:
             log.warning("OIDC: %s did not answer a JSON object", url)
             raise _ProviderUnavailable
         return document
+
+
+def _identity(claims: dict[str, Any], groups_claim: str) -> OidcIdentity:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise Unauthenticated("token lacks the sub claim")
+    return OidcIdentity(
+        subject=subject,
+        email=_string(claims.get("email")),
+        name=_string(claims.get("name")),
+        groups=_groups(claims.get(groups_claim)),
+    )
 
 
 def _timestamp(value: Any) -> float:

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
     oidc_groups_claim: str = "groups"
     oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # Signing in to the portal (api/oidc_login.py): on when the issuer and the client id are
+    # set. The secret is for confidential clients; public clients rely on PKCE alone.
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: tuple[str, ...] = ("openid", "email", "profile")
+    # Where browsers reach this server (`https://paved.example.com`): the redirect URI the
+    # identity provider sends them back to is `<public_url>/auth/callback`.
+    public_url: str | None = None
+    session_idle_minutes: int = Field(default=60, ge=1, le=10_080)
+    session_max_hours: int = Field(default=12, ge=1, le=8_760)
     # The longest any API token may live, in days; 0: no limit (providers/token_lifetimes.py).
     max_token_days: int = Field(default=90, ge=0, le=36_500)
     introspection: bool | None = None
@@ -110,7 +120,14 @@ class Settings(BaseSettings):
         """`INFO` reads as `info`, as logging itself takes either."""
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("secrets_dir", "webhook_encryption_key", mode="before")
+    @field_validator(
+        "secrets_dir",
+        "webhook_encryption_key",
+        "oidc_client_id",
+        "oidc_client_secret",
+        "public_url",
+        mode="before",
+    )
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         """An empty `PAVED_SECRETS_DIR` means unset (not the working directory); so does an
@@ -126,6 +143,40 @@ class Settings(BaseSettings):
             if not bare or any(not (c.isalnum() or c in ".-:[]") for c in bare) or "*" in bare:
                 raise ValueError(f"{name!r} is not a host name or a *.domain pattern")
         return tuple(name.lower().strip("[]") for name in value)
+
+    @field_validator("oidc_scopes")
+    @classmethod
+    def _openid_scope(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Sign-in is OpenID Connect only with the `openid` scope; scopes are plain tokens."""
+        if "openid" not in value:
+            raise ValueError("must include openid")
+        for scope in value:
+            if not scope or any(not (33 <= ord(c) <= 126) or c in '"\\' for c in scope):
+                raise ValueError(f"{scope!r} is not a scope")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_origin(cls, value: str | None) -> str | None:
+        """An origin: https (http only for a loopback host), a host, an optional port; no path,
+        query, fragment or credentials."""
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value.rstrip("/"))
+            _ = parts.port
+        except ValueError:
+            raise ValueError("expected https://host[:port]") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected https://host[:port]")
+        if parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+            raise ValueError("expected https://host[:port], without path, query or user")
+        if parts.scheme == "http" and not _loopback_name(parts.hostname):
+            raise ValueError("must be https (http only on a loopback address)")
+        netloc = parts.netloc.lower()
+        if (parts.scheme, parts.port) in (("https", 443), ("http", 80)):
+            netloc = netloc.rsplit(":", 1)[0]  # as browsers write the origin
+        return f"{parts.scheme}://{netloc}"
 
     @field_validator("database_url")
     @classmethod
@@ -182,6 +233,33 @@ class Settings(BaseSettings):
     @property
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_audience)
+
+    @property
+    def login_enabled(self) -> bool:
+        """Whether browsers may sign in through the identity provider (`/auth/login`)."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def public_origin(self) -> str:
+        """`public_url`, or in its absence this server's own address (development)."""
+        if self.public_url is not None:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are `Secure` but in development over plain http (loopback only)."""
+        return self.production or self.public_origin.startswith("https://")
+
+
+def _loopback_name(name: str) -> bool:
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -26,7 +26,9 @@ from api.authentication import Authenticator
 from api.graphql_http import INTERNAL_ERROR, GraphQLEndpoint
 from api.http_requests import RequestError
 from api.shared_subscriptions import Broadcast, shareable
+from api.web_sessions import SessionCredential, WebSessions
 from domain.access.model import LOCAL_ADMIN, Principal
+from domain.access.sessions import secret_hash
 from domain.errors import ErrorCode
 from resolvers.context import Context, Ports
 from resolvers.event_feed import StreamPosition
@@ -54,6 +56,17 @@ class Subscriber:
     address: str | None
     request_id: str | None = None
     resume_after: str | None = None
+    session: SessionCredential | None = None
+    """The browser session the subscriber acts through (then `authorization` is None),
+    checked again while the subscription runs, as a credential is."""
+
+    @property
+    def credential_key(self) -> str:
+        """Which credential this is, for sharing checks and executions: the header as sent,
+        or the hash of the session's id."""
+        if self.session is not None:
+            return "session:" + secret_hash(self.session.secret).hex()
+        return self.authorization or ""
 
 
 @dataclass(slots=True)
@@ -94,6 +107,7 @@ class Subscriptions:
         ports: Ports,
         authenticator: Authenticator,
         *,
+        sessions: WebSessions | None = None,
         per_actor: int,
         per_connection: int,
         keepalive_seconds: float,
@@ -103,6 +117,8 @@ class Subscriptions:
         self._endpoint = endpoint
         self._ports = ports
         self.authenticator = authenticator
+        self.sessions = sessions
+        """Browser sessions, when signing in is on (a WebSocket may act through one)."""
         self.per_actor = per_actor
         self.per_connection = per_connection
         self.keepalive_seconds = keepalive_seconds
@@ -182,7 +198,7 @@ class Subscriptions:
         try:
             if subscriber.resume_after is None and shareable(operation):
                 key = (query, operation_name, orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
-                       subscriber.authorization, actor)  # fmt: skip
+                       subscriber.credential_key, actor)  # fmt: skip
                 return await self._shared(
                     key, query, variables, operation_name, subscriber, release
                 )
@@ -261,20 +277,30 @@ class Subscriptions:
         context = Context.for_request(self._ports, subscriber.principal, subscriber.request_id)
         context.stream = stream
         if subscriber.principal is not LOCAL_ADMIN:
-            authorization = subscriber.authorization
-            context.reauthenticate = lambda: self._recheck(authorization)
+            authorization, session = subscriber.authorization, subscriber.session
+            key = subscriber.credential_key
+            context.reauthenticate = lambda: self._recheck(key, authorization, session)
         return context
 
-    async def _recheck(self, authorization: str | None) -> Principal:
-        """Who `authorization` stands for now. The subscribers that share a credential are
-        woken by the same events at the same moment: they share one check (one lookup)."""
-        key = authorization or ""
+    async def _recheck(
+        self, key: str, authorization: str | None, session: SessionCredential | None
+    ) -> Principal:
+        """Who the credential (`authorization` or `session`) stands for now. The subscribers
+        that share one are woken by the same events at the same moment: they share one check
+        (one lookup)."""
         pending = self._checks.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self.authenticator.principal(authorization))
+            pending = asyncio.ensure_future(self._principal(authorization, session))
             self._checks[key] = pending
             pending.add_done_callback(lambda _: self._checks.pop(key, None))
         return await asyncio.shield(pending)
+
+    async def _principal(
+        self, authorization: str | None, session: SessionCredential | None
+    ) -> Principal:
+        if session is not None and self.sessions is not None:
+            return await self.sessions.principal(session)
+        return await self.authenticator.principal(authorization)
 
     async def _payloads(
         self, results: AsyncGenerator[ExecutionResult, None], subscriber: Subscriber

@@ -90,7 +90,7 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
 def serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
-    from api.bootstrap import MISSING_WEBHOOK_KEY
+    from api.bootstrap import MISSING_PUBLIC_URL, MISSING_WEBHOOK_KEY
     from api.server import PavedServer
 
     settings = _settings(
@@ -102,6 +102,9 @@ def serve(args: argparse.Namespace) -> int:
     _configure_logging(settings)
     if settings.production and settings.webhook_encryption_key is None:
         print(f"paved: {MISSING_WEBHOOK_KEY}", file=sys.stderr)
+        return 2
+    if settings.production and settings.login_enabled and settings.public_url is None:
+        print(f"paved: {MISSING_PUBLIC_URL}", file=sys.stderr)
         return 2
     if settings.database_url:
         _check_database(settings.database_url)

@@ -63,6 +63,16 @@ class ApiTokenRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OidcIdentity:
+    """Whom the identity provider vouches for (a bearer JWT, or the ID token of a sign-in)."""
+
+    subject: str
+    email: str | None
+    name: str | None
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
     """The actor of one request and what it may do.
 

@@ -23,6 +23,8 @@ CATALOG_TABLES = (
     "resource_class_environments",
     "resource_classes",
     "environment_approver_teams",
+    "web_sessions",
+    "oidc_logins",
     "api_tokens",
     "api_clients",
     "team_members",

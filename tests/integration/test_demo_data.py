@@ -75,8 +75,14 @@ async def catalog_state(pool: asyncpg.Pool) -> tuple[dict[str, int], int, object
 
 DEPLOYMENT_TABLES = ("deployments", "deployment_events", "deployment_approvals")
 HISTORY_TABLES = (*DEPLOYMENT_TABLES, "events")
-NOT_DEMO_TABLES = ("webhooks", "webhook_deliveries", "webhook_dispatch")
-"""Tables the demo never fills (webhooks are made by people, not loaded)."""
+NOT_DEMO_TABLES = (
+    "webhooks",
+    "webhook_deliveries",
+    "webhook_dispatch",
+    "web_sessions",
+    "oidc_logins",
+)
+"""Tables the demo never fills (webhooks and sessions are made by people, not loaded)."""
 ALL_SERVICES = len(SERVICES) + len(RUNS)
 """Acme's services and those made from the template."""
 

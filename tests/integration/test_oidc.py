@@ -14,9 +14,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from api.oidc import OidcIdentity, OidcVerifier
+from api.oidc import OidcVerifier
 from api.settings import Settings
-from domain.access.model import Unauthenticated
+from domain.access.model import OidcIdentity, Unauthenticated
 from tests.support.clock import FakeClock
 from tests.support.network import free_port
 from tests.support.oidc import (
@@ -620,3 +620,52 @@ async def test_from_settings(
     assert idp.requests == [JWKS_PATH]
     with pytest.raises(ValueError, match="OIDC is off"):
         OidcVerifier.from_settings(Settings(oidc_issuer=idp.issuer), http)
+
+
+# --- ID tokens of a sign-in ------------------------------------------------------------------
+
+CLIENT_ID = "paved-portal"
+
+
+async def test_an_id_token_is_for_the_client_and_carries_the_sign_ins_nonce(
+    make_verifier: MakeVerifier, keys: Keys, claims: Any
+) -> None:
+    verifier = make_verifier()
+    token = keys.rsa.sign(claims(aud=CLIENT_ID, nonce="n-1"))
+
+    identity = await verifier.verify_id_token(token, client_id=CLIENT_ID, nonce="n-1")
+
+    assert identity.subject == "user-42"
+    assert await refused(verifier, token) == "token audience not accepted"  # not a bearer
+
+
+ID_TOKEN_REFUSALS = [
+    ("other-nonce", {"aud": CLIENT_ID, "nonce": "n-2"}, "nonce does not match"),
+    ("no-nonce", {"aud": CLIENT_ID}, "nonce does not match"),
+    ("nonce-not-a-string", {"aud": CLIENT_ID, "nonce": 1}, "nonce does not match"),
+    ("bearer-audience", {"nonce": "n-1"}, "token audience not accepted"),
+    ("several-audiences-no-azp", {"aud": [CLIENT_ID, "x"], "nonce": "n-1"}, "another client"),
+    ("azp-of-another", {"aud": CLIENT_ID, "azp": "x", "nonce": "n-1"}, "another client"),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [(changes, message) for _, changes, message in ID_TOKEN_REFUSALS],
+    ids=[case for case, _, _ in ID_TOKEN_REFUSALS],
+)
+async def test_an_id_token_that_does_not_hold_is_refused(
+    make_verifier: MakeVerifier, keys: Keys, claims: Any, changes: dict[str, Any], message: str
+) -> None:
+    token = keys.rsa.sign(claims(**changes))
+    with pytest.raises(Unauthenticated) as caught:
+        await make_verifier().verify_id_token(token, client_id=CLIENT_ID, nonce="n-1")
+    assert message in caught.value.message
+
+
+async def test_several_audiences_with_our_azp_are_accepted(
+    make_verifier: MakeVerifier, keys: Keys, claims: Any
+) -> None:
+    token = keys.rsa.sign(claims(aud=[CLIENT_ID, "x"], azp=CLIENT_ID, nonce="n-1"))
+    identity = await make_verifier().verify_id_token(token, client_id=CLIENT_ID, nonce="n-1")
+    assert identity.subject == "user-42"

@@ -1,5 +1,6 @@
 """A local identity provider for the OIDC tests: keys, tokens, and a real HTTP server on
-127.0.0.1 serving the discovery document and the JWKS, counting what it is asked."""
+127.0.0.1 serving the discovery document and the JWKS, counting what it is asked; and, for
+browser sign-ins, its authorization and token endpoints (`tests.support.oidc_authorization`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from tests.support.oidc_authorization import AUTHORIZE_PATH, TOKEN_PATH, AuthorizationServer
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -93,7 +96,8 @@ class IdentityProvider:
 
     `keys` is what the JWKS lists (replace it to rotate); `status` other than 200 makes every
     answer an error; `body` replaces the JWKS answer verbatim; `delay` slows every answer.
-    `requests` records each path asked for, in order.
+    `requests` records each path asked for, in order. `authorization` answers the
+    authorization and token endpoints.
     """
 
     keys: list[dict[str, Any]] = field(default_factory=list)
@@ -102,6 +106,7 @@ class IdentityProvider:
     delay: float = 0.0
     discovery_issuer: str | None = None
     requests: list[str] = field(default_factory=list)
+    authorization: AuthorizationServer = field(default_factory=AuthorizationServer)
     _server: _QuietServer | None = None
 
     @property
@@ -120,6 +125,7 @@ class IdentityProvider:
         self.keys, self.status, self.body, self.delay = [], 200, None, 0.0
         self.discovery_issuer = None
         self.requests.clear()
+        self.authorization = AuthorizationServer()
 
     def start(self) -> None:
         provider = self
@@ -133,13 +139,41 @@ class IdentityProvider:
                     self._answer(provider.status, b'{"error": "unavailable"}')
                 elif self.path == DISCOVERY_PATH:
                     issuer = provider.discovery_issuer or provider.issuer
-                    document = {"issuer": issuer, "jwks_uri": provider.jwks_url}
+                    document = {
+                        "issuer": issuer,
+                        "jwks_uri": provider.jwks_url,
+                        **provider.authorization.discovery(provider.issuer),
+                    }
                     self._answer(200, json.dumps(document).encode())
+                elif self.path.split("?")[0] == AUTHORIZE_PATH:
+                    query = self.path.partition("?")[2]
+                    status, answer = provider.authorization.authorize(query)
+                    if status == 302:
+                        self.send_response(302)
+                        self.send_header("Location", answer)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                    else:
+                        self._answer(status, json.dumps({"error": answer}).encode())
                 elif self.path == JWKS_PATH:
                     body = provider.body
                     if body is None:
                         body = json.dumps({"keys": provider.keys}).encode()
                     self._answer(200, body)
+                else:
+                    self._answer(404, b"{}")
+
+            def do_POST(self) -> None:
+                provider.requests.append(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if provider.status != 200:
+                    self._answer(provider.status, b'{"error": "unavailable"}')
+                elif self.path == TOKEN_PATH:
+                    authorization = self.headers.get("Authorization")
+                    status, answer = provider.authorization.token(
+                        provider.issuer, authorization, body
+                    )
+                    self._answer(status, json.dumps(answer).encode())
                 else:
                     self._answer(404, b"{}")
 

@@ -47,9 +47,12 @@ AWKWARD_JSON: dict[str, Any] = {
 """Text, numbers, nulls and nesting the two read paths must render alike."""
 
 
-async def seed_resources(pool: asyncpg.Pool, services: int = 6) -> PostgresResourceStore:
+async def seed_resources(
+    pool: asyncpg.Pool, services: int = 6, *, prefix: str = ""
+) -> PostgresResourceStore:
     """Three classes, three templates and `services` x (up to) three environments resources,
-    over the catalog in the tables (at least one service, environment, team and user)."""
+    over the catalog in the tables (at least one service, environment, team and user); the
+    slugs of classes and templates start with `prefix` (beside a catalog that has its own)."""
     store = PostgresResourceStore(pool)
     service_ids = [row["id"] for row in await _ids(pool, "services", services)]
     environment_ids = [row["id"] for row in await _ids(pool, "environments", 3)]
@@ -62,8 +65,8 @@ async def seed_resources(pool: asyncpg.Pool, services: int = 6) -> PostgresResou
         LOCAL_ADMIN,
         GONE,
     ]
-    classes = await _classes(store, environment_ids, team_ids)
-    await _templates(store, classes, environment_ids)
+    classes = await _classes(store, environment_ids, team_ids, prefix)
+    await _templates(store, classes, environment_ids, prefix)
     states = cycle(STATES)
     who = cycle(requesters)
     for index, service_id in enumerate(service_ids):
@@ -95,20 +98,23 @@ async def _ids(pool: asyncpg.Pool, table: str, limit: int) -> list[asyncpg.Recor
 
 
 async def _classes(
-    store: PostgresResourceStore, environment_ids: Sequence[int], team_ids: Sequence[int]
+    store: PostgresResourceStore,
+    environment_ids: Sequence[int],
+    team_ids: Sequence[int],
+    prefix: str,
 ) -> list[ResourceClassRecord]:
     schema = {"type": "object", "properties": {"size": {"enum": ["S", "M", "L"]}}}
     return [
         await store.create_class(
             ResourceClassDraft(
-                slug="postgres", name="PostgreSQL", type="postgres", provider_kind="simulated",
+                slug=f"{prefix}postgres", name="PostgreSQL", type="postgres", provider_kind="simulated",
                 provider_settings={"durationSeconds": 0}, parameters_schema=schema,
                 defaults={"size": "S", "version": 16}, description="Managed 'PostgreSQL'",
             )
         ),
         await store.create_class(
             ResourceClassDraft(
-                slug="redis", name="Redis", type="redis", provider_kind="webhook",
+                slug=f"{prefix}redis", name="Redis", type="redis", provider_kind="webhook",
                 provider_settings={"url": "https://hooks.example/redis"},
                 parameters_schema={**schema, "description": AWKWARD_JSON["label"]},
                 environment_ids=tuple(reversed(environment_ids[-2:])), requires_approval=True,
@@ -117,7 +123,7 @@ async def _classes(
         ),
         await store.create_class(
             ResourceClassDraft(
-                slug="bucket", name="Bucket", type="bucket", provider_kind="crossplane",
+                slug=f"{prefix}bucket", name="Bucket", type="bucket", provider_kind="crossplane",
                 provider_settings={}, parameters_schema={"type": "object"},
                 defaults=AWKWARD_JSON, environment_ids=tuple(environment_ids[:1]),
             )
@@ -129,11 +135,12 @@ async def _templates(
     store: PostgresResourceStore,
     classes: Sequence[ResourceClassRecord],
     environment_ids: Sequence[int],
+    prefix: str,
 ) -> None:
     postgres, redis, _ = classes
     await store.create_template(
         TemplateDraft(
-            slug="python-http", name="Python HTTP service",
+            slug=f"{prefix}python-http", name="Python HTTP service",
             parameters_schema={"type": "object", "properties": {"size": {"default": "S"}}},
             service={"lifecycle": "PRODUCTION", "tags": ["python", "http"], "tier": "${tier}"},
             environment_ids=tuple(reversed(environment_ids)),
@@ -145,11 +152,11 @@ async def _templates(
         )
     )  # fmt: skip
     await store.create_template(
-        TemplateDraft(slug="bare", name="Bare", parameters_schema={"type": "object"})
+        TemplateDraft(slug=f"{prefix}bare", name="Bare", parameters_schema={"type": "object"})
     )
     await store.create_template(
         TemplateDraft(
-            slug="worker", name="Worker", parameters_schema={},
+            slug=f"{prefix}worker", name="Worker", parameters_schema={},
             environment_ids=tuple(environment_ids[:1]),
             resources=(TemplateResource(postgres.id, "db"),), first_version="0.1.0",
         )

@@ -67,10 +67,11 @@ class Served:
 
 @asynccontextmanager
 async def served_app(
-    settings: Settings, overrides: Overrides | None = None
+    settings: Settings, overrides: Overrides | None = None, *, port: int | None = None
 ) -> AsyncIterator[Served]:
+    """`port`: one chosen beforehand (by `free_port`), when the settings must name it."""
     app = create_app(settings, overrides)
-    port = free_port(HOST)
+    port = port or free_port(HOST)
     config = uvicorn.Config(
         app,
         host=HOST,
