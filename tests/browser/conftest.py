@@ -102,13 +102,14 @@ def demo_app(demo_template: DemoTemplate) -> Iterator[DemoApp]:
 def fresh_demo_app(
     demo_template: DemoTemplate, watch: PageWatch
 ) -> Iterator[Callable[..., DemoApp]]:
-    """`fresh_demo_app(**settings)`: a new app on a new copy of the demo (settings as for
-    `tests.support.served.served_settings`), stopped after the test. Open its pages with
-    `new_context(base_url=app.origin)` or absolute URLs."""
+    """`fresh_demo_app(port=None, **settings)`: a new app on a new copy of the demo
+    (settings as for `tests.support.served.served_settings`; `port` chosen beforehand with
+    `free_port` when a setting must name it, e.g. `public_url`), stopped after the test. Open
+    its pages with `new_context(base_url=app.origin)` or absolute URLs."""
     apps: list[DemoApp] = []
 
-    def start(**settings: Any) -> DemoApp:
-        app = demo_template.app(**settings)
+    def start(*, port: int | None = None, **settings: Any) -> DemoApp:
+        app = demo_template.app(port=port, **settings)
         apps.append(app)
         watch.origins.add(app.origin)
         return app

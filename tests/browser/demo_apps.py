@@ -56,20 +56,23 @@ class DemoTemplate:
         self._stack = AsyncExitStack()
         self._name: str | None = None
 
-    def app(self, **settings: Any) -> DemoApp:
-        """A new app on a new copy of the demo; `settings` as for `served_settings`."""
-        return self._loop.run(self._app(settings))
+    def app(self, *, port: int | None = None, **settings: Any) -> DemoApp:
+        """A new app on a new copy of the demo; `settings` as for `served_settings`, `port`
+        as for `served_app` (chosen beforehand with `free_port` when a setting names it)."""
+        return self._loop.run(self._app(settings, port))
 
     def close(self) -> None:
         self._loop.run(self._stack.aclose())
 
-    async def _app(self, settings: dict[str, Any]) -> DemoApp:
+    async def _app(self, settings: dict[str, Any], port: int | None) -> DemoApp:
         if self._name is None:
             self._name = await self._prepare()
         stack = AsyncExitStack()
         try:
             url = await stack.enter_async_context(_copy_of(self._server_dsn, self._name))
-            served = await stack.enter_async_context(served_app(served_settings(url, **settings)))
+            served = await stack.enter_async_context(
+                served_app(served_settings(url, **settings), port=port)
+            )
         except BaseException:
             await stack.aclose()
             raise
