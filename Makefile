@@ -4,8 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-unit test-integration test-e2e lint fmt check schema conformance bench \
-        bench-isolation bench-events bench-webhooks vendor screenshots clean
+.PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema conformance \
+        bench bench-isolation bench-events bench-webhooks vendor screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test-integration: $(VENV)/.installed-dev
 
 test-e2e: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q tests/e2e
+
+# Pages in a real browser: Debian's Chromium (apt-get install -y chromium), driven by
+# Playwright; `make test` runs them too when Chromium is there. Screenshots: build/screenshots/.
+test-browser: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q tests/browser
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -73,12 +78,12 @@ bench-events: $(VENV)/.installed-dev
 bench-webhooks: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 
-# The portal's browser libraries from the npm registry, as pinned in tools/vendor/manifest.toml
-# (tarballs checked, sha256 of each file in its VENDORED.md). VENDOR_ARGS=--upgrade moves each
-# to the newest release of its range; --check only compares the files with their record.
+# Third-party browser files (vendor.json): fetch them from the npm registry with npm, check them
+# against their pins, rewrite them and VENDORED.md. After changing a version in vendor.json:
+# make vendor VENDOR_ARGS=--update
 VENDOR_ARGS ?=
-vendor: | $(BIN)/python
-	$(BIN)/python tools/vendor/vendor.py $(VENDOR_ARGS)
+vendor: $(VENV)/.installed-dev
+	$(BIN)/python tools/vendor.py $(VENDOR_ARGS)
 
 # The README's pictures of the portal (docs/screenshots/), taken in Chromium on the demo data.
 screenshots: $(VENV)/.installed-dev

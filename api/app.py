@@ -10,10 +10,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from api import bootstrap
 from api.authentication import AuthenticationMiddleware, principal_of
+from api.graphiql import graphiql_assets
 from api.graphql_http import GraphQLEndpoint
 from api.graphql_sse import graphql_sse, wants_event_stream
 from api.graphql_ws import graphql_ws
@@ -104,14 +105,17 @@ def create_app(
             finally:
                 await subscriptions.close_all()
 
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_ws),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", ready, methods=["GET"]),
+        *sign_in_routes(),
+    ]
+    if settings.graphiql_enabled:
+        routes.append(graphiql_assets().route())
     app: Starlette = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql_ws),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", ready, methods=["GET"]),
-            *sign_in_routes(),
-        ],
+        routes=routes,
         middleware=[
             Middleware(
                 HostGuard,

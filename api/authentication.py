@@ -37,8 +37,9 @@ _PROVISIONED_TTL_SECONDS = 60.0
 _PROVISIONED_CACHE_SIZE = 10_000
 _CREDENTIAL_PATHS = frozenset({"/graphql"})
 """Where a credential is read. Elsewhere nothing reads a principal: health probes, the sign-in
-routes (`/auth/...`, which check what they need themselves), and the portal's page and files,
-which must load before anyone signs in."""
+routes (`/auth/...`, which check what they need themselves), GraphiQL's files
+(`/graphql/assets/...`) and the portal's page and files, which must load before anyone signs
+in."""
 _COOKIE_RULE = (
     "the session cookie counts only on POST with `Content-Type: application/json` and the "
     "X-Paved-CSRF header; or send `Authorization: Bearer <token>`"

@@ -2,7 +2,7 @@
 
 Answers `application/graphql-response+json` when the client accepts it (request
 errors then get 4xx), and `application/json` otherwise (200 for every well-formed
-request). GET runs queries only; GraphiQL is served to browsers when enabled.
+request). GET runs queries only; GraphiQL (`api.graphiql`) is served to browsers when enabled.
 
 Everything the endpoint refuses, it refuses before either read path runs, so before any
 SQL: oversized bodies, other content types, batches, unregistered documents (with trusted
@@ -22,9 +22,8 @@ import asyncpg
 import orjson
 from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from strawberry import Schema
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
@@ -32,6 +31,7 @@ from strawberry.types.graphql import OperationType
 from api import nul_characters
 from api.actor_slots import ActorSlots, Busy
 from api.authentication import principal_of
+from api.graphiql import graphiql_page
 from api.hardening import Hardening
 from api.http_requests import (
     GRAPHQL_RESPONSE,
@@ -150,7 +150,7 @@ class GraphQLEndpoint:
             return Response(status_code=405, headers={"Allow": "GET, POST"})
         if wants_ide(request):
             if self._graphiql:
-                return HTMLResponse(get_graphql_ide_html())
+                return graphiql_page()
             return Response("GraphiQL is disabled", status_code=404, media_type="text/plain")
         media_type = negotiate(request)
         if media_type is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -600,7 +601,11 @@ async def test_following_one_deployment_starts_with_it_and_completes_when_it_fin
 async def test_graphiql_runs_subscriptions_over_the_websocket(http: httpx.AsyncClient) -> None:
     page = await http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
-    assert "subscriptionUrl" in page.text  # graphql-ws (graphql-transport-ws) on /graphql
+    bootstrap = re.search(r'src="(/graphql/assets/paved-graphiql\.[0-9a-f]+\.js)"', page.text)
+    assert bootstrap is not None
+    script = await http.get(bootstrap.group(1))
+    # graphql-ws (graphql-transport-ws) on /graphql; tests/browser/test_graphiql.py runs one.
+    assert "subscriptionUrl: webSocketURL(fetchURL)" in script.text
 
 
 async def test_with_trusted_documents_only_registered_subscriptions_run(
