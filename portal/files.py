@@ -26,6 +26,7 @@ _MEDIA_TYPES = {
     ".json": "application/json",
     ".txt": "text/plain; charset=utf-8",
     ".md": "text/plain; charset=utf-8",
+    ".license": "text/plain; charset=utf-8",
 }
 
 

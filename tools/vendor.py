@@ -22,6 +22,7 @@ import argparse
 import base64
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -46,6 +47,10 @@ class VendoredFile:
     target: str
     """Where it is kept, relative to the repository's root."""
     sha256: str | None = None
+    """Of the file as kept (after `imports`)."""
+    imports: dict[str, str] = field(default_factory=dict)
+    """Bare module specifiers and the relative paths they become (`"preact"`:
+    `"./preact.module.js"`): a page under a strict CSP has no import map to resolve them."""
 
 
 @dataclass(slots=True)
@@ -85,7 +90,9 @@ class Manifest:
                 purpose=entry.get("for", ""),
                 integrity=entry.get("integrity"),
                 files=[
-                    VendoredFile(item["from"], item["to"], item.get("sha256"))
+                    VendoredFile(
+                        item["from"], item["to"], item.get("sha256"), item.get("imports", {})
+                    )
                     for item in entry["files"]
                 ],
             )
@@ -103,14 +110,33 @@ class Manifest:
                 "license": package.license,
                 "for": package.purpose,
                 "integrity": package.integrity,
-                "files": [
-                    {"from": item.source, "to": item.target, "sha256": item.sha256}
-                    for item in package.files
-                ],
+                "files": [_file_entry(item) for item in package.files],
             }
             raw["packages"].append(entry)
         text = json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
         (root / MANIFEST).write_text(text, encoding="utf-8")
+
+
+def _file_entry(item: VendoredFile) -> dict[str, Any]:
+    entry: dict[str, Any] = {"from": item.source, "to": item.target}
+    if item.imports:
+        entry["imports"] = item.imports
+    entry["sha256"] = item.sha256
+    return entry
+
+
+def relinked(body: bytes, imports: dict[str, str]) -> bytes:
+    """An ES module with its bare imports of `imports` (`from"preact"`, `import("preact")`)
+    made relative; nothing else changes. Without `imports`, the file as it is."""
+    if not imports:
+        return body
+    text = body.decode("utf-8")
+    for specifier, relative in imports.items():
+        pattern = re.compile(
+            r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])""" + re.escape(specifier) + r"\2"
+        )
+        text = pattern.sub(r"\g<1>\g<2>" + relative.replace("\\", r"\\") + r"\g<2>", text)
+    return text.encode("utf-8")
 
 
 def sha256_of(data: bytes) -> str:
@@ -185,7 +211,7 @@ def refresh(manifest: Manifest, root: Path = ROOT, *, update: bool = False) -> l
             changes += _pin(package, "integrity", integrity_of(tarball.read_bytes()), update)
             files = unpack(package, tarball)
             for item in package.files:
-                body = files[item.source]
+                body = relinked(files[item.source], item.imports)
                 label = f"{package.spec} {item.source}"
                 changes += _pin(item, "sha256", sha256_of(body), update, label)
                 contents[item.target] = body
@@ -256,7 +282,8 @@ def render_notice(manifest: Manifest) -> str:
         f"Written by `make vendor` (`tools/vendor.py`) from `{MANIFEST}`: do not edit by hand.",
         "Each package comes from the npm registry as its release tarball (`npm pack",
         "<package>@<version>`), checked against the integrity below; each file is kept",
-        "unchanged, with its licence text beside it. To change a version, edit it in",
+        "unchanged (but for the bare imports listed, made relative: a page under a strict",
+        "CSP has no import map), with its licence text beside it. To change a version, edit it in",
         f"`{MANIFEST}` and run `make vendor VENDOR_ARGS=--update`.",
         "",
     ]
@@ -274,6 +301,12 @@ def render_notice(manifest: Manifest) -> str:
         lines += [
             f"| `{item.source}` | `{item.target}` | `{item.sha256}` |" for item in package.files
         ]
+        relinks = [
+            f"- in `{item.target}`: `{specifier}` imported as `{relative}`"
+            for item in package.files
+            for specifier, relative in item.imports.items()
+        ]
+        lines += ["", *relinks] if relinks else []
         lines.append("")
     return "\n".join(lines)
 

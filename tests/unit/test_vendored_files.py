@@ -168,3 +168,26 @@ def test_check_names_a_changed_file_and_a_stale_notice(
         "static/widget.js differs from widget@1.0.0's dist/widget.js",
         "VENDORED.md is not written from vendor.json; run `make vendor`",
     ]
+
+
+def test_listed_bare_imports_are_made_relative_and_pinned_as_kept(
+    tmp_path: Path, packed: dict[str, Path]
+) -> None:
+    root = project(tmp_path)
+    manifest = json.loads((root / "vendor.json").read_text())
+    manifest["packages"][0]["files"][0]["imports"] = {"widget-core": "./core.js"}
+    (root / "vendor.json").write_text(json.dumps(manifest))
+    module = b'import{a as b}from"widget-core";import("widget-core");import"widget-core/x";\n'
+    packed["tarball"] = tarball(
+        tmp_path / "tarballs", files={"dist/widget.js": module, "LICENSE": LICENCE}
+    )
+
+    vendor.refresh(Manifest.read(root), root)
+
+    kept = (root / "static/widget.js").read_bytes()
+    assert kept == (b'import{a as b}from"./core.js";import("./core.js");import"widget-core/x";\n')
+    pins = Manifest.read(root).packages[0].files[0]
+    assert pins.imports == {"widget-core": "./core.js"}
+    assert pins.sha256 == vendor.sha256_of(kept)
+    assert vendor.check(root) == []
+    assert "`widget-core` imported as `./core.js`" in (root / "VENDORED.md").read_text()
