@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from domain.access.model import ActorKind, ApiClientRecord
+from domain.access.policy import Action, decide
 from domain.catalog.records import EnvironmentRecord, Page, PageRequest, TeamRecord, UserRecord
 from domain.catalog.services import ServiceFilter, ServiceRecord
 from domain.deployments.model import (
@@ -99,6 +100,27 @@ async def history(context: Context, deployment_id: int) -> list[StatusEvent]:
 
 async def approvals(context: Context, deployment_id: int) -> list[ApprovalRecord]:
     return await context.deployment_loaders.approvals.load(deployment_id)
+
+
+async def viewer_can_approve(context: Context, deployment: DeploymentRecord) -> bool:
+    """Whether `approveDeployment`/`rejectDeployment` by the viewer would be taken now, by
+    the rules the store applies (a hint for pages; the mutation decides): waiting for
+    approval, the viewer an admin or in an approver team with `approve`, not its requester
+    where the environment forbids self-approval, and not decided by the viewer already."""
+    if deployment.state is not DeploymentState.WAITING_APPROVAL:
+        return False
+    principal = context.principal
+    protection = await context.deployment_loaders.protection.load(deployment.environment_id)
+    approvers = protection.approver_team_ids if protection is not None else ()
+    if not decide(principal, Action.APPROVE, approvers).allowed:
+        return False
+    viewer = (principal.kind, principal.actor_id)
+    requester = deployment.requested_by
+    forbids_self = protection is None or protection.prevent_self_approval
+    if forbids_self and (requester.kind, requester.actor_id) == viewer:
+        return False
+    decided = await context.deployment_loaders.approvals.load(deployment.id)
+    return all((approval.actor.kind, approval.actor.actor_id) != viewer for approval in decided)
 
 
 async def current(

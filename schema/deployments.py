@@ -186,6 +186,14 @@ class Deployment(Node):
         found = await q.history(info.context, self.record.id)
         return [DeploymentStatusEvent.from_record(event) for event in found]
 
+    @strawberry.field(
+        description="Whether you may approve or reject it now (waiting for approval; you an "
+        "admin or in an approver team, not its requester where the environment forbids "
+        "self-approval, not decided by you already). A hint: the mutation decides."
+    )
+    async def viewer_can_approve(self, info: CatalogInfo) -> bool:
+        return await q.viewer_can_approve(info.context, self.record)
+
     @strawberry.field(description="Approvals and rejections, oldest first.")
     async def approvals(self, info: CatalogInfo) -> list[Approval]:
         found = await q.approvals(info.context, self.record.id)

@@ -168,12 +168,24 @@ async def test_protected_environments_wait_for_approval(
     )
     assert deployed["deployment"]["state"] == "WAITING_APPROVAL"
     deployment_id = deployed["deployment"]["id"]
+    bob_reader = gql.with_token(await token(store, Scope.READ, user="bob"))
+    may = "query($id: ID!) { node(id: $id) { ... on Deployment { viewerCanApprove } } }"
+
+    async def can(client: GraphQLClient) -> bool:
+        found: bool = (await client(may, id=deployment_id))["node"]["viewerCanApprove"]
+        return found
+
+    # The hint follows the rules the mutation applies.
+    assert [await can(ana), await can(bob), await can(bob_reader), await can(gql)] == [
+        False, True, False, True,
+    ]  # fmt: skip
     not_an_approver = await ana.mutate("approveDeployment", DEPLOYMENT, deployment=deployment_id)
     assert [e["code"] for e in not_an_approver["errors"]] == ["FORBIDDEN"]
     approved = await bob.mutate(
         "approveDeployment", DEPLOYMENT, deployment=deployment_id, comment="ok"
     )
     assert approved["errors"] == [], approved
+    assert await can(bob) is False, "decided already, and no longer waiting"
     await settled(app)
     assert await state_of(gql, deployment_id) == "SUCCEEDED"
 

@@ -1,5 +1,5 @@
-// Approvals: deployments waiting for approval that the viewer can see, to approve or reject.
-// Whether the viewer may decide is the API's call: a refusal shows in the dialog.
+// Approvals: deployments waiting for the viewer's approval (`viewerCanApprove`, the API's own
+// rules), to approve or reject. The mutation still decides: a refusal shows in the dialog.
 import { DeploymentActionDialog } from '../components/actions.js';
 import { Empty, Failed, Loading } from '../components/status.js';
 import { useQuery } from '../data.js';
@@ -14,7 +14,7 @@ const WAITING = `query Waiting {
   deployments(first: 50, filter: { states: [WAITING_APPROVAL] }) {
     totalCount
     nodes {
-      id number version kind createdAt
+      id number version kind createdAt viewerCanApprove
       service { slug name }
       environment {
         slug name
@@ -54,9 +54,11 @@ export function ApprovalsPage() {
   let body;
   if (result.error && !result.data) body = html`<${Failed} error=${result.error} retry=${result.reload} />`;
   else if (!result.data) body = html`<${Loading} what="Loading deployments waiting for approval" />`;
-  else if (!result.data.deployments.nodes.length) body = html`<${Empty}>Nothing is waiting for approval.<//>`;
-  else {
-    body = html`<ul class="approvals">${result.data.deployments.nodes.map((deployment) => {
+  else if (!result.data.deployments.nodes.some((deployment) => deployment.viewerCanApprove)) {
+    body = html`<${Empty}>Nothing is waiting for your approval.<//>`;
+  } else {
+    const mine = result.data.deployments.nodes.filter((deployment) => deployment.viewerCanApprove);
+    body = html`<ul class="approvals">${mine.map((deployment) => {
       const hint = approverHint(deployment, viewer);
       return html`<li class="card" key=${deployment.id}>
         <h2><a href=${href('services', deployment.service.slug)}>${deployment.service.name}</a>
