@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Protocol
 
 from domain.deployments.model import DeploymentState, ProviderUpdate
 from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
@@ -92,8 +92,14 @@ class WebhookReceiver:
         return Reply(202, {"id": f"rcv-{deployment_id}", "state": "IN_PROGRESS"})
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeServer[WebhookReceiver]
+class Answers(Protocol):
+    def answer(self, path: str, headers: dict[str, str], body: bytes) -> Reply: ...
+
+
+class JsonReplies(BaseHTTPRequestHandler):
+    """Answers each POST with what the fake behind the server replies, as JSON."""
+
+    server: FakeServer[Answers]
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
@@ -119,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
 @contextmanager
 def running_receiver(secret: str) -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver(secret)
-    server = FakeServer(_Handler, receiver)
+    server = FakeServer(JsonReplies, receiver)
     receiver.port = server.port
     with serving(server):
         yield receiver

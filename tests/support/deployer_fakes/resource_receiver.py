@@ -13,13 +13,12 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from domain.resources.model import ResourceState, ResourceUpdate, SecretRef
 from providers.deployers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from tests.support.deployer_fakes.local_server import FakeServer, serving
-from tests.support.deployer_fakes.receiver import Received, Reply
+from tests.support.deployer_fakes.receiver import JsonReplies, Received, Reply
 
 REFUSED = "the receiver does not offer this size"
 
@@ -97,34 +96,10 @@ class ResourceReceiver:
             return len(self.done)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeServer[ResourceReceiver]
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(length)
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        reply = self.server.fake.answer(self.path, headers, body)
-        if reply.delay:
-            time.sleep(reply.delay)
-        content = json.dumps(reply.body).encode() if reply.body is not None else b""
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-        except OSError:
-            pass  # the client gave up waiting
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @contextmanager
 def running_resource_receiver(secret: str) -> Iterator[ResourceReceiver]:
     receiver = ResourceReceiver(secret)
-    server = FakeServer(_Handler, receiver)
+    server = FakeServer(JsonReplies, receiver)
     receiver.port = server.port
     with serving(server):
         yield receiver
