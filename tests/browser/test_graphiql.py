@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx2 as httpx
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.demo_apps import DemoApp
 from tests.browser.watch import PageWatch, origin_of
@@ -37,13 +38,21 @@ def type_query(page: Page, text: str) -> None:
     one input, so that the editor's bracket closing does not add to it). Returns once
     GraphiQL has taken the change in (it does so after a pause, then writes it in the
     address): run before, it would still run the text it had."""
-    page.locator(EDITOR).click()
-    page.keyboard.press("Control+A")
-    page.keyboard.press("Backspace")
-    page.keyboard.insert_text(text)
-    page.wait_for_function(
-        "text => new URLSearchParams(location.search).get('q') === text", arg=text
-    )
+    for _ in range(3):
+        page.locator(EDITOR).click()
+        page.keyboard.press("Control+A")
+        page.keyboard.press("Backspace")
+        page.keyboard.insert_text(text)
+        try:
+            page.wait_for_function(
+                "text => new URLSearchParams(location.search).get('q') === text",
+                arg=text,
+                timeout=5_000,
+            )
+        except PlaywrightTimeoutError:
+            continue  # typed before the editor took focus (a loaded machine): type again
+        return
+    raise AssertionError(f"GraphiQL never took the query in: {text}")
 
 
 def run_query(page: Page) -> None:
