@@ -12,7 +12,7 @@ from domain.catalog.records import EnvironmentRecord
 from domain.catalog.services import ServiceRecord
 from domain.deployments.model import InvalidProviderSettings
 from domain.deployments.ports import Protection
-from domain.errors import CatalogError, NotFound, PreconditionFailed, ValidationFailed
+from domain.errors import NotFound, PreconditionFailed, ValidationFailed
 from domain.resources import parameters as p
 from domain.resources.model import (
     ResourceClassRecord,
@@ -235,8 +235,3 @@ async def requested(
     approvals = required_approvals(resource_class, protection)
     plan = plan_of(service, environment, resource_class, name, given, final, approvals)
     return Requested(service, environment, resource_class, name, final, approvals, plan)
-
-
-def refused_as(error: CatalogError, path: Sequence[str]) -> CatalogError:
-    """The same refusal, at another path."""
-    return type(error)(error.message, list(path))

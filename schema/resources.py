@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry import UNSET
@@ -266,7 +265,3 @@ class ResourceQuery:
     ) -> Connection[Template]:
         listing = await q.templates(info.context, page(first, after))
         return connection(listing, Template.from_record)
-
-
-def resources_of(records: Any) -> list[Resource]:
-    return [Resource.from_record(record) for record in records]
