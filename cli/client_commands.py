@@ -55,9 +55,21 @@ async def run_command(args: argparse.Namespace, transport: Transport | None = No
     """Run the parsed client command `args` against the API; `transport` (tests: an
     `httpx.ASGITransport` over the app) replaces the network."""
     command: Command = args.client_command
+
+    async def work(api: Api) -> int:
+        return await command(api, args)
+
+    return await client_for(work, args.api_url, transport)
+
+
+async def client_for(
+    work: Callable[[Api], Awaitable[int]], api_url: str | None, transport: Transport | None
+) -> int:
+    """`work` given a client of the API (`api_url`, else PAVED_API_URL); its refusals as one
+    line each on stderr and their exit code."""
     try:
         try:
-            settings = ClientSettings(**({"api_url": args.api_url} if args.api_url else {}))
+            settings = ClientSettings(api_url=api_url) if api_url else ClientSettings()
         except ValidationError as error:
             problem = error.errors()[0]
             name = "PAVED_" + "_".join(str(part) for part in problem["loc"]).upper()
@@ -68,7 +80,7 @@ async def run_command(args: argparse.Namespace, transport: Transport | None = No
         async with httpx.AsyncClient(
             transport=transport, headers=headers, timeout=httpx.Timeout(30.0)
         ) as http:
-            return await command(Api(http, settings.api_url), args)
+            return await work(Api(http, settings.api_url))
     except Refused as refused:
         sys.stdout.flush()
         for line in refused.lines:

@@ -7,15 +7,17 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import typer
 from pydantic import ValidationError
 
 from api.settings import Settings, describe_settings_error
+from cli import framework, identity
 from cli.access import Command, add_access_commands
 from cli.deployments import add_deploy_commands
 from cli.resources import add_resource_commands
@@ -169,7 +171,58 @@ def documents_hash(args: argparse.Namespace) -> int:
     return 0
 
 
+def typer_app() -> typer.Typer:
+    """The `paved` commands built on Typer (one sub-app per noun), as `parse` runs them."""
+    app = typer.Typer(
+        name="paved",
+        help="Paved Road: the platform API, and a client of it.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def paved() -> None:
+        """Paved Road: the platform API, and a client of it."""
+
+    for register in _TYPER_COMMANDS:
+        register(app)
+    return app
+
+
+_TYPER_COMMANDS: list[Callable[[typer.Typer], None]] = [identity.register]
+"""Each adds its noun's sub-app (or commands) to the root `paved` app."""
+
+
+def _argparse_commands() -> frozenset[str]:
+    """The commands not yet ported to Typer, run by `legacy_main`."""
+    parser = _legacy_parser()
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return frozenset(actions[0].choices)
+
+
+async def run(argv: Sequence[str], transport: framework.Transport | None = None) -> int:
+    """`paved argv...` in the running event loop (the tests'), `transport` replacing the
+    network."""
+    if argv and argv[0] in _argparse_commands():
+        from cli.client_commands import run_command
+
+        args = _legacy_parser().parse_args(list(argv))
+        if getattr(args, "client_command", None) is not None:
+            return await run_command(args, transport)
+        code: int = args.run(args)
+        return code
+    return await framework.run(typer_app(), argv, transport)
+
+
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments and arguments[0] in _argparse_commands():
+        return legacy_main(arguments)
+    return framework.main(typer_app(), arguments)
+
+
+def _legacy_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paved", description="Paved Road platform API")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -197,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     add_access_commands(commands, _with_settings)
     add_deploy_commands(commands)
     add_resource_commands(commands)
+    return parser
 
+
+def legacy_main(argv: list[str]) -> int:
+    parser = _legacy_parser()
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code

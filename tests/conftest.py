@@ -5,6 +5,7 @@ one."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -52,8 +53,18 @@ async def session_pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def pool(session_pool: asyncpg.Pool) -> asyncpg.Pool:
-    """The session's pool, over a catalog emptied for this test."""
-    await session_pool.execute(f"TRUNCATE {', '.join(CATALOG_TABLES)} RESTART IDENTITY CASCADE")
+    """The session's pool, over a catalog emptied for this test. A background task of the
+    previous test may still be finishing a write: when PostgreSQL picks the emptying as the
+    deadlock's victim (it rolls back whole), empty again."""
+    truncate = f"TRUNCATE {', '.join(CATALOG_TABLES)} RESTART IDENTITY CASCADE"
+    for attempt in range(5):
+        try:
+            await session_pool.execute(truncate)
+            break
+        except asyncpg.DeadlockDetectedError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.05)
     return session_pool
 
 
