@@ -1,0 +1,355 @@
+"""`/mcp` driven by the `mcp` SDK's own client over streamable HTTP, against the app served on a
+socket over a real PostgreSQL: tools and their annotations, reads, acting with and without
+the scope it needs, the audit record's channel, promote's dry run, the service resource,
+production's refusal of anonymous agents, and hostile arguments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import httpx2 as httpx
+import pytest
+from mcp.client import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, TextResourceContents
+
+from api.bootstrap import Overrides
+from api.mcp_tools import MCP_MUTATIONS, TOOLS
+from domain.access.model import Scope
+from providers.postgres.access_store import PostgresAccessStore
+from tests.support.access import seed, token
+from tests.support.deployments import environments, settled
+from tests.support.graphql import GraphQLClient
+from tests.support.served import Served, served_app, served_settings
+from tests.support.statements import StatementLog
+
+READ_ONLY = {
+    "search_services",
+    "get_service",
+    "who_owns",
+    "what_runs_where",
+    "deployment_history",
+    "compare_environments",
+    "deployment_metrics",
+    "list_resource_classes",
+    "list_templates",
+}
+DESTRUCTIVE = {"deploy", "promote", "rollback", "approve_deployment", "freeze_environment"}
+
+
+@pytest.fixture(scope="module")
+async def served(migrated_url: str, statements: StatementLog) -> AsyncIterator[Served]:
+    async with served_app(
+        served_settings(migrated_url), Overrides(query_logger=statements.record)
+    ) as served:
+        yield served
+
+
+@pytest.fixture
+async def server(served: Served, pool: asyncpg.Pool) -> Served:
+    """The served app over an empty catalog (ids start again at 1)."""
+    await served.container.rollouts.forget_everything()
+    served.container.feed.position = 0
+    return served
+
+
+@pytest.fixture
+async def gql(server: Served) -> AsyncIterator[GraphQLClient]:
+    """The local admin (development mode, no credential) over /graphql."""
+    async with httpx.AsyncClient(base_url=server.url.removesuffix("/graphql")) as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture
+async def store(gql: GraphQLClient, pool: asyncpg.Pool) -> PostgresAccessStore:
+    """Teams pay and web owning pay-api and web-api, ana in pay; staging and prod."""
+    created = await seed(gql, pool)
+    await environments(gql)
+    return created
+
+
+def mcp_url(server: Served) -> str:
+    return server.url.removesuffix("/graphql") + "/mcp"
+
+
+@asynccontextmanager
+async def agent(url: str, secret: str | None = None) -> AsyncIterator[Client]:
+    """The SDK's client over streamable HTTP, sending `secret` as its bearer token."""
+    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http), cache=None) as client,
+    ):
+        yield client
+
+
+def result_of(called: CallToolResult) -> dict[str, Any]:
+    assert not called.is_error, called.content
+    assert isinstance(called.structured_content, dict)
+    text = called.content[0]
+    assert text.type == "text"
+    assert json.loads(text.text) == called.structured_content
+    return called.structured_content
+
+
+def error_text(called: CallToolResult) -> str:
+    assert called.is_error, called.structured_content
+    text = called.content[0]
+    assert text.type == "text"
+    return text.text
+
+
+async def deployment_count(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM deployments"))
+
+
+async def last_audit_id(pool: asyncpg.Pool) -> int:
+    """The audit log outlives each test's catalog: what a test wrote comes after this."""
+    return int(await pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_events"))
+
+
+# --- listing ------------------------------------------------------------------------------------
+
+
+async def test_tools_are_listed_with_schemas_and_annotations(server: Served) -> None:
+    async with agent(mcp_url(server)) as client:
+        listed = (await client.list_tools()).tools
+    assert [tool.name for tool in listed] == [tool.name for tool in TOOLS]
+    by_name = {tool.name: tool for tool in listed}
+    assert set(by_name) >= READ_ONLY | DESTRUCTIVE
+    for name, tool in by_name.items():
+        assert tool.input_schema["type"] == "object", name
+        assert tool.input_schema.get("additionalProperties") is False, name
+        assert tool.annotations is not None
+        assert tool.annotations.read_only_hint is (name in READ_ONLY), name
+        if name in DESTRUCTIVE:
+            assert tool.annotations.destructive_hint is True, name
+            assert "production" in (tool.description or ""), name
+    search = by_name["search_services"].input_schema["properties"]
+    assert set(search) == {"query", "owner", "first"}
+    assert search["first"]["maximum"] == 100
+    deploy = by_name["deploy"].input_schema
+    assert set(deploy["required"]) == {"service", "environment", "version"}
+    promote = by_name["promote"].input_schema["properties"]
+    assert promote["confirm"]["default"] is False
+    assert {
+        "deploy",
+        "promote",
+        "rollback",
+        "approveDeployment",
+        "freezeEnvironment",
+        "requestResource",
+        "createServiceFromTemplate",
+    } <= MCP_MUTATIONS
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+async def test_read_tools_answer_through_the_graph(
+    server: Served, store: PostgresAccessStore, gql: GraphQLClient
+) -> None:
+    reader = await token(store, Scope.READ, user="bob")
+    async with agent(mcp_url(server), reader) as client:
+        found = result_of(await client.call_tool("search_services", {"query": "pay"}))
+        assert found["totalCount"] == 1
+        assert found["nodes"][0]["slug"] == "pay-api"
+        assert found["nodes"][0]["owner"] == {"slug": "pay"}
+        owned = result_of(await client.call_tool("search_services", {"owner": "web"}))
+        assert [node["slug"] for node in owned["nodes"]] == ["web-api"]
+
+        service = result_of(await client.call_tool("get_service", {"service": "pay-api"}))
+        assert service["slug"] == "pay-api"
+        assert service["owners"] == [{"role": "PRIMARY", "team": {"slug": "pay", "name": "pay"}}]
+        assert {cell["environment"]["slug"] for cell in service["environments"]} >= {
+            "staging",
+            "prod",
+        }
+
+        owners = result_of(await client.call_tool("who_owns", {"service": "pay-api"}))
+        members = owners["owners"][0]["team"]["members"]["nodes"]
+        assert [member["handle"] for member in members] == ["ana"]
+
+        missing = await client.call_tool("get_service", {"service": "nope"})
+        assert error_text(missing) == "NOT_FOUND: no service `nope`"
+
+
+async def test_the_service_resource_reads_as_a_document(
+    server: Served, store: PostgresAccessStore
+) -> None:
+    reader = await token(store, Scope.READ, user="bob")
+    async with agent(mcp_url(server), reader) as client:
+        templates = (await client.list_resource_templates()).resource_templates
+        assert [template.uri_template for template in templates] == ["paved://service/{slug}"]
+        listed = (await client.list_resources()).resources
+        assert [str(resource.uri) for resource in listed] == [
+            "paved://service/pay-api",
+            "paved://service/web-api",
+        ]
+        read = await client.read_resource("paved://service/web-api")
+    [contents] = read.contents
+    assert isinstance(contents, TextResourceContents)
+    assert contents.mime_type == "application/json"
+    document = json.loads(contents.text)
+    assert document["slug"] == "web-api"
+    assert document["owners"][0]["team"]["slug"] == "web"
+
+
+# --- acting -------------------------------------------------------------------------------------
+
+
+async def test_deploy_without_the_deploy_scope_is_a_forbidden_tool_error(
+    server: Served, store: PostgresAccessStore, pool: asyncpg.Pool
+) -> None:
+    writer = await token(store, Scope.READ, Scope.WRITE, user="ana")
+    before = await last_audit_id(pool)
+    async with agent(mcp_url(server), writer) as client:
+        refused = await client.call_tool(
+            "deploy", {"service": "pay-api", "environment": "staging", "version": "v1"}
+        )
+    assert error_text(refused).startswith("FORBIDDEN: ")
+    assert refused.structured_content is not None
+    assert refused.structured_content["errors"][0]["code"] == "FORBIDDEN"
+    assert await deployment_count(pool) == 0
+    denied = await pool.fetchrow(
+        "SELECT outcome, channel FROM audit_events WHERE operation = 'deploy' AND id > $1",
+        before,
+    )
+    assert denied is not None
+    assert (denied["outcome"], denied["channel"]) == ("DENIED", "mcp")
+
+
+async def test_deploy_with_the_scope_deploys_and_is_audited_as_mcp(
+    server: Served, store: PostgresAccessStore, pool: asyncpg.Pool, gql: GraphQLClient
+) -> None:
+    deployer = await token(store, Scope.READ, Scope.DEPLOY, user="ana")
+    before = await last_audit_id(pool)
+    async with agent(mcp_url(server), deployer) as client:
+        deployed = result_of(
+            await client.call_tool(
+                "deploy", {"service": "pay-api", "environment": "staging", "version": "v1"}
+            )
+        )
+    assert deployed["deployment"]["version"] == "v1"
+    assert deployed["deployment"]["service"] == {"slug": "pay-api"}
+    assert await deployment_count(pool) == 1
+    await settled(server.app)
+    audited = await gql(
+        '{ auditEvents(first: 1, filter: {operation: "deploy"}) '
+        "{ nodes { outcome channel actorName } } }"
+    )
+    assert audited["auditEvents"]["nodes"] == [
+        {"outcome": "ACCEPTED", "channel": "mcp", "actorName": "ana"}
+    ]
+    # The same mutation through /graphql has no channel; the chain still verifies.
+    through_graphql = await gql.mutate(
+        "deploy", "deployment { version }", service="web-api", environment="staging", version="v9"
+    )
+    assert through_graphql["errors"] == []
+    channels = await pool.fetch(
+        "SELECT channel FROM audit_events WHERE operation = 'deploy' AND id > $1", before
+    )
+    assert sorted(row["channel"] or "" for row in channels) == ["", "mcp"]
+    assert (await server.container.ports.audit.verify()).intact
+
+
+async def test_promote_answers_a_plan_until_confirmed(
+    server: Served, store: PostgresAccessStore, pool: asyncpg.Pool
+) -> None:
+    deployer = await token(store, Scope.READ, Scope.DEPLOY, user="ana")
+    async with agent(mcp_url(server), deployer) as client:
+        result_of(
+            await client.call_tool(
+                "deploy", {"service": "pay-api", "environment": "staging", "version": "v2"}
+            )
+        )
+        await settled(server.app)
+        arguments = {"service": "pay-api", "from_environment": "staging", "to_environment": "prod"}
+        planned = result_of(await client.call_tool("promote", arguments))
+        assert planned["deployment"] is None
+        assert planned["plan"]["toVersion"] == "v2"
+        assert "confirm: true" in planned["note"]
+        assert await deployment_count(pool) == 1
+        promoted = result_of(await client.call_tool("promote", {**arguments, "confirm": True}))
+        assert "note" not in promoted
+        assert promoted["deployment"]["kind"] == "PROMOTION"
+        assert promoted["deployment"]["environment"]["slug"] == "prod"
+        await settled(server.app)
+        compared = result_of(
+            await client.call_tool(
+                "compare_environments",
+                {"service": "pay-api", "from_environment": "staging", "to_environment": "prod"},
+            )
+        )
+        assert compared["inSync"] is True
+        history = result_of(await client.call_tool("deployment_history", {"service": "pay-api"}))
+        assert [node["environment"]["slug"] for node in history["nodes"]] == ["prod", "staging"]
+    assert await deployment_count(pool) == 2
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+
+async def test_production_refuses_anonymous_agents_and_rate_limits_tools(
+    migrated_url: str, pool: asyncpg.Pool
+) -> None:
+    settings = served_settings(
+        migrated_url,
+        env="production",
+        allowed_hosts=("127.0.0.1",),
+        rate_limit_points=1,
+        rate_limit_refill_per_second=0.001,
+    )
+    store = PostgresAccessStore(pool)
+    await store.create_user("ana", "ana", "ana@example.com", admin=False)
+    reader = await token(store, Scope.READ, user="ana")
+    async with served_app(settings) as served:
+        with pytest.raises(ExceptionGroup) as refused:
+            async with agent(mcp_url(served)) as client:
+                await client.list_tools()
+        assert refused.group_contains(MCPError, depth=None)
+        async with httpx.AsyncClient() as http:
+            answered = await http.post(
+                mcp_url(served),
+                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                headers={"Accept": "application/json, text/event-stream"},
+            )
+        assert answered.status_code == 401
+        assert answered.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert answered.headers["www-authenticate"].startswith("Bearer")
+
+        async with agent(mcp_url(served), reader) as client:
+            assert len((await client.list_tools()).tools) == len(TOOLS)
+            # A full bucket lets one request through whatever it costs; the next one waits.
+            result_of(await client.call_tool("search_services", {"query": "pay"}))
+            limited = await client.call_tool("search_services", {"query": "pay"})
+        assert error_text(limited).startswith("RATE_LIMITED: rate limit exceeded")
+
+
+HOSTILE: dict[str, tuple[str, dict[str, Any]]] = {
+    "a huge query": ("search_services", {"query": "x" * 100_000}),
+    "first too large": ("search_services", {"first": 1_000_000}),
+    "first not a number": ("search_services", {"first": "many"}),
+    "first zero": ("what_runs_where", {"first": 0}),
+    "an unknown argument": ("get_service", {"service": "pay-api", "sql": "DROP TABLE"}),
+    "a slug that is no slug": ("get_service", {"service": "Pay API; --"}),
+    "a missing argument": ("deploy", {"service": "pay-api"}),
+    "too many environments": ("what_runs_where", {"environments": ["e"] * 1000}),
+}
+
+
+@pytest.mark.parametrize(("tool", "arguments"), HOSTILE.values(), ids=HOSTILE.keys())
+async def test_hostile_arguments_are_refused_before_any_sql(
+    server: Served, statements: StatementLog, tool: str, arguments: dict[str, Any]
+) -> None:
+    async with agent(mcp_url(server)) as client:
+        with statements.capture() as executed:
+            refused = await client.call_tool(tool, arguments)
+    assert error_text(refused).startswith("VALIDATION: ")
+    assert "xxxxxxxxxx" not in error_text(refused)
+    assert executed == []
