@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import httpx2 as httpx
 import pytest
-from mcp.client import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, TextResourceContents
+from mcp_types import TextResourceContents
 
 from api.bootstrap import Overrides
 from api.mcp_tools import MCP_MUTATIONS, TOOLS
@@ -25,6 +22,7 @@ from providers.postgres.access_store import PostgresAccessStore
 from tests.support.access import seed, token
 from tests.support.deployments import environments, settled
 from tests.support.graphql import GraphQLClient
+from tests.support.mcp import agent, error_text, mcp_url, result_of
 from tests.support.served import Served, served_app, served_settings
 from tests.support.statements import StatementLog
 
@@ -71,37 +69,6 @@ async def store(gql: GraphQLClient, pool: asyncpg.Pool) -> PostgresAccessStore:
     created = await seed(gql, pool)
     await environments(gql)
     return created
-
-
-def mcp_url(server: Served) -> str:
-    return server.url.removesuffix("/graphql") + "/mcp"
-
-
-@asynccontextmanager
-async def agent(url: str, secret: str | None = None) -> AsyncIterator[Client]:
-    """The SDK's client over streamable HTTP, sending `secret` as its bearer token."""
-    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
-    async with (
-        httpx.AsyncClient(headers=headers, timeout=30) as http,
-        Client(streamable_http_client(url, http_client=http), cache=None) as client,
-    ):
-        yield client
-
-
-def result_of(called: CallToolResult) -> dict[str, Any]:
-    assert not called.is_error, called.content
-    assert isinstance(called.structured_content, dict)
-    text = called.content[0]
-    assert text.type == "text"
-    assert json.loads(text.text) == called.structured_content
-    return called.structured_content
-
-
-def error_text(called: CallToolResult) -> str:
-    assert called.is_error, called.structured_content
-    text = called.content[0]
-    assert text.type == "text"
-    return text.text
 
 
 async def deployment_count(pool: asyncpg.Pool) -> int:
