@@ -8,7 +8,8 @@ policy and the audit log all apply as they do there. The Host guard stands in fr
 Mutations are audited with the channel `mcp`.
 
 Stateless, with JSON answers: every POST carries one JSON-RPC message and gets its answer; no
-session lives in a process, so any replica answers any request.
+session lives in a process, so any replica answers any request. Other methods get 405: there
+is no session to end (DELETE) and no stream of server-initiated messages to open (GET).
 
 - A tool's arguments are checked by its pydantic model first: a refusal is a tool error
   (`isError`) saying `VALIDATION` and what is wrong, before any SQL.
@@ -35,6 +36,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
 from api.graphql_http import GraphQLEndpoint
@@ -178,6 +180,11 @@ class McpFace:
             await task
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            # Stateless: no session to end (DELETE), no stream of server-sent messages (GET).
+            refused = PlainTextResponse("use POST", status_code=405, headers={"Allow": "POST"})
+            await refused(scope, receive, send)
+            return
         scope.setdefault("state", {})["channel"] = MCP_CHANNEL
         await self._manager.handle_request(scope, receive, send)
 

@@ -16,6 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import TextResourceContents
 
 from api.bootstrap import Overrides
+from api.graphql_http import GraphQLEndpoint
 from api.mcp_tools import MCP_MUTATIONS, TOOLS
 from domain.access.model import Scope
 from providers.postgres.access_store import PostgresAccessStore
@@ -38,6 +39,8 @@ READ_ONLY = {
     "list_templates",
 }
 DESTRUCTIVE = {"deploy", "promote", "rollback", "approve_deployment", "freeze_environment"}
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+ACCEPT = {"Accept": "application/json, text/event-stream"}
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +125,11 @@ async def test_read_tools_answer_through_the_graph(
     server: Served, store: PostgresAccessStore, gql: GraphQLClient
 ) -> None:
     reader = await token(store, Scope.READ, user="bob")
+    endpoint: GraphQLEndpoint = server.app.state.graphql
+    fast_before = endpoint.fast_answers
     async with agent(mcp_url(server), reader) as client:
         found = result_of(await client.call_tool("search_services", {"query": "pay"}))
+        assert endpoint.fast_answers == fast_before + 1  # the graph reader answered it
         assert found["totalCount"] == 1
         assert found["nodes"][0]["slug"] == "pay-api"
         assert found["nodes"][0]["owner"] == {"slug": "pay"}
@@ -281,11 +287,7 @@ async def test_production_refuses_anonymous_agents_and_rate_limits_tools(
                 await client.list_tools()
         assert refused.group_contains(MCPError, depth=None)
         async with httpx.AsyncClient() as http:
-            answered = await http.post(
-                mcp_url(served),
-                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-                headers={"Accept": "application/json, text/event-stream"},
-            )
+            answered = await http.post(mcp_url(served), json=LIST_TOOLS, headers=ACCEPT)
         assert answered.status_code == 401
         assert answered.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert answered.headers["www-authenticate"].startswith("Bearer")
@@ -296,6 +298,27 @@ async def test_production_refuses_anonymous_agents_and_rate_limits_tools(
             result_of(await client.call_tool("search_services", {"query": "pay"}))
             limited = await client.call_tool("search_services", {"query": "pay"})
         assert error_text(limited).startswith("RATE_LIMITED: rate limit exceeded")
+
+
+async def test_the_host_guard_body_limit_and_methods_stand_in_front(server: Served) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        url = mcp_url(server)
+        listed = await http.post(url, json=LIST_TOOLS, headers=ACCEPT)
+        assert listed.status_code == 200
+        assert len(listed.json()["result"]["tools"]) == len(TOOLS)
+        rebound = await http.post(url, json=LIST_TOOLS, headers={**ACCEPT, "Host": "evil.example"})
+        assert rebound.status_code == 421
+        cross_site = await http.post(
+            url, json=LIST_TOOLS, headers={**ACCEPT, "Origin": "http://evil.example"}
+        )
+        assert cross_site.status_code == 403
+        huge = await http.post(
+            url, content=b" " * 2_000_000, headers={**ACCEPT, "Content-Type": "application/json"}
+        )
+        assert huge.status_code == 413
+        for method in ("GET", "DELETE", "PUT"):
+            other = await http.request(method, url, headers=ACCEPT)
+            assert (other.status_code, other.headers["allow"]) == (405, "POST"), method
 
 
 HOSTILE: dict[str, tuple[str, dict[str, Any]]] = {
