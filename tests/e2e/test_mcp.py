@@ -1,11 +1,13 @@
 """`/mcp` driven by the `mcp` SDK's own client over streamable HTTP, against the app served on a
 socket over a real PostgreSQL: tools and their annotations, reads, acting with and without
 the scope it needs, the audit record's channel, promote's dry run, the service resource,
-production's refusal of anonymous agents, and hostile arguments."""
+production's refusal of anonymous agents (and its OIDC JWTs), the rate limit, the Host guard,
+and hostile arguments."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +26,7 @@ from tests.support.access import seed, token
 from tests.support.deployments import environments, settled
 from tests.support.graphql import GraphQLClient
 from tests.support.mcp import agent, error_text, mcp_url, result_of
+from tests.support.oidc import IdentityProvider, SigningKey
 from tests.support.served import Served, served_app, served_settings
 from tests.support.statements import StatementLog
 
@@ -268,36 +271,63 @@ async def test_promote_answers_a_plan_until_confirmed(
 # --- refusals -----------------------------------------------------------------------------------
 
 
-async def test_production_refuses_anonymous_agents_and_rate_limits_tools(
+async def test_production_refuses_anonymous_agents_takes_jwts_and_rate_limits_tools(
     migrated_url: str, pool: asyncpg.Pool
 ) -> None:
+    key = SigningKey.rsa("k1")
+    issuer = IdentityProvider(keys=[key.jwk()])
+    issuer.start()
     settings = served_settings(
         migrated_url,
         env="production",
         allowed_hosts=("127.0.0.1",),
         rate_limit_points=1,
         rate_limit_refill_per_second=0.001,
+        oidc_issuer=issuer.issuer,
+        oidc_audience="paved",
     )
+    await pool.execute("INSERT INTO teams (slug, name) VALUES ('pay', 'Pay')")
     store = PostgresAccessStore(pool)
     await store.create_user("ana", "ana", "ana@example.com", admin=False)
     reader = await token(store, Scope.READ, user="ana")
-    async with served_app(settings) as served:
-        with pytest.raises(ExceptionGroup) as refused:
-            async with agent(mcp_url(served)) as client:
-                await client.list_tools()
-        assert refused.group_contains(MCPError, depth=None)
-        async with httpx.AsyncClient() as http:
-            answered = await http.post(mcp_url(served), json=LIST_TOOLS, headers=ACCEPT)
-        assert answered.status_code == 401
-        assert answered.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-        assert answered.headers["www-authenticate"].startswith("Bearer")
+    now = int(time.time())
+    jwt = key.sign(
+        {
+            "iss": issuer.issuer,
+            "aud": "paved",
+            "sub": "oidc-zoe",
+            "email": "zoe@example.com",
+            "name": "Zoe",
+            "groups": ["pay"],
+            "iat": now,
+            "exp": now + 600,
+        }
+    )
+    try:
+        async with served_app(settings) as served:
+            with pytest.raises(ExceptionGroup) as refused:
+                async with agent(mcp_url(served)) as client:
+                    await client.list_tools()
+            assert refused.group_contains(MCPError, depth=None)
+            async with httpx.AsyncClient() as http:
+                answered = await http.post(mcp_url(served), json=LIST_TOOLS, headers=ACCEPT)
+            assert answered.status_code == 401
+            assert answered.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+            assert answered.headers["www-authenticate"].startswith("Bearer")
 
-        async with agent(mcp_url(served), reader) as client:
-            assert len((await client.list_tools()).tools) == len(TOOLS)
-            # A full bucket lets one request through whatever it costs; the next one waits.
-            result_of(await client.call_tool("search_services", {"query": "pay"}))
-            limited = await client.call_tool("search_services", {"query": "pay"})
-        assert error_text(limited).startswith("RATE_LIMITED: rate limit exceeded")
+            async with agent(mcp_url(served), jwt) as client:
+                found = result_of(await client.call_tool("search_services", {"owner": "pay"}))
+            assert found == {"totalCount": 0, "nodes": []}
+            assert await pool.fetchval("SELECT name FROM users WHERE oidc_subject = 'oidc-zoe'")
+
+            async with agent(mcp_url(served), reader) as client:
+                assert len((await client.list_tools()).tools) == len(TOOLS)
+                # A full bucket lets one request through whatever it costs; the next one waits.
+                result_of(await client.call_tool("search_services", {"query": "pay"}))
+                limited = await client.call_tool("search_services", {"query": "pay"})
+            assert error_text(limited).startswith("RATE_LIMITED: rate limit exceeded")
+    finally:
+        issuer.stop()
 
 
 async def test_the_host_guard_body_limit_and_methods_stand_in_front(server: Served) -> None:
