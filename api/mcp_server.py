@@ -15,7 +15,9 @@ is no session to end (DELETE) and no stream of server-initiated messages to open
   (`isError`) saying `VALIDATION` and what is wrong, before any SQL.
 - A mutation's `UserError`s, a query's GraphQL errors, and the endpoint's refusals (limits,
   `RATE_LIMITED`) are tool errors naming each code and message; the result is otherwise the
-  document's answer as JSON (`structuredContent`, and the same as text).
+  document's answer as JSON (`structuredContent`, and the same as text). An answer with both
+  data and errors (a provider's live status that failed) is a result, the errors listed in
+  its `warnings`.
 - `paved://service/{slug}` (a resource template) reads `get_service`'s document; the
   resources listed are the first services by slug.
 """
@@ -83,27 +85,42 @@ def _line(error: dict[str, Any]) -> str:
     return f"{error.get('code', ErrorCode.INTERNAL.value)}: {error.get('message', '')}{where}"
 
 
+def _named(part: object) -> str:
+    """A path part as told back: an unknown argument's name may be as long as its sender
+    liked."""
+    text = str(part)
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
 def _validation_errors(refused: ValidationError) -> list[dict[str, Any]]:
     """The arguments' problems, never echoing what was sent (it may be huge)."""
     return [
         {
             "code": ErrorCode.VALIDATION.value,
             "message": problem["msg"],
-            "path": [str(part) for part in problem["loc"]] or None,
+            "path": [_named(part) for part in problem["loc"]] or None,
         }
         for problem in refused.errors(include_url=False, include_input=False)[:10]
     ]
 
 
 def _graphql_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "code": (error.get("extensions") or {}).get("code", ErrorCode.INTERNAL.value),
-            "message": error.get("message", ""),
-            "path": error.get("path"),
-        }
-        for error in errors
-    ]
+    """GraphQL errors as tool errors: code, message (an internal failure's with the request
+    id it was logged under) and path."""
+    told = []
+    for error in errors:
+        extensions = error.get("extensions") or {}
+        message = error.get("message", "")
+        if "requestId" in extensions:
+            message = f"{message} (request {extensions['requestId']})"
+        told.append(
+            {
+                "code": extensions.get("code", ErrorCode.INTERNAL.value),
+                "message": message,
+                "path": error.get("path"),
+            }
+        )
+    return told
 
 
 def _tool(tool: McpTool) -> types.Tool:
@@ -200,9 +217,13 @@ class McpFace:
             answer = await self._endpoint.run_fixed(request, tool.document, checked.variables())
         except RequestError as refused:
             raise ToolFailure(_graphql_errors([refused.error])) from None
-        if answer.get("errors"):
-            raise ToolFailure(_graphql_errors(answer["errors"]))
+        errors = _graphql_errors(answer.get("errors") or [])
         result = (answer.get("data") or {}).get(tool.root)
+        if errors:
+            if not isinstance(result, dict):
+                raise ToolFailure(errors)
+            # Partial: what could not be answered (a provider's live status) is null, and why.
+            result = {**result, "warnings": [_line(error) for error in errors]}
         if result is None and tool.missing is not None:
             message = tool.missing.format(**checked.model_dump())
             raise ToolFailure([{"code": ErrorCode.NOT_FOUND.value, "message": message}])
