@@ -268,6 +268,34 @@ async def test_promote_answers_a_plan_until_confirmed(
     assert await deployment_count(pool) == 2
 
 
+async def test_a_client_of_the_handshake_era_is_served_alike(
+    server: Served, store: PostgresAccessStore, pool: asyncpg.Pool
+) -> None:
+    deployer = await token(store, Scope.READ, Scope.DEPLOY, user="ana")
+    before = await last_audit_id(pool)
+    async with agent(mcp_url(server), deployer, mode="legacy") as client:
+        assert len((await client.list_tools()).tools) == len(TOOLS)
+        found = result_of(await client.call_tool("search_services", {"owner": "pay"}))
+        assert [node["slug"] for node in found["nodes"]] == ["pay-api"]
+        deployed = result_of(
+            await client.call_tool(
+                "deploy", {"service": "pay-api", "environment": "staging", "version": "v7"}
+            )
+        )
+        assert deployed["deployment"]["version"] == "v7"
+        refused = await client.call_tool(
+            "deploy", {"service": "web-api", "environment": "staging", "version": "v7"}
+        )
+        assert error_text(refused).startswith("FORBIDDEN: ")
+        read = await client.read_resource("paved://service/pay-api")
+        assert isinstance(read.contents[0], TextResourceContents)
+    await settled(server.app)
+    audited = await pool.fetch(
+        "SELECT outcome, channel FROM audit_events WHERE id > $1 ORDER BY id", before
+    )
+    assert [tuple(row) for row in audited] == [("ACCEPTED", "mcp"), ("DENIED", "mcp")]
+
+
 # --- refusals -----------------------------------------------------------------------------------
 
 

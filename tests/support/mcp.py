@@ -20,13 +20,16 @@ def mcp_url(served: Served) -> str:
 
 
 @asynccontextmanager
-async def agent(url: str, secret: str | None = None) -> AsyncIterator[Client]:
+async def agent(
+    url: str, secret: str | None = None, *, mode: str = "auto"
+) -> AsyncIterator[Client]:
     """The SDK's client over streamable HTTP, sending `secret` as its bearer token (none: the
-    local admin, in development); no response cache."""
+    local admin, in development); no response cache. `mode="legacy"`: the initialize
+    handshake of the protocol's versions before 2026-07-28, as most hosts still speak it."""
     headers = {"Authorization": f"Bearer {secret}"} if secret else {}
     async with (
         httpx.AsyncClient(headers=headers, timeout=30) as http,
-        Client(streamable_http_client(url, http_client=http), cache=None) as client,
+        Client(streamable_http_client(url, http_client=http), cache=None, mode=mode) as client,
     ):
         yield client
 
