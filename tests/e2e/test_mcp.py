@@ -388,6 +388,8 @@ HOSTILE: dict[str, tuple[str, dict[str, Any]]] = {
     "a slug that is no slug": ("get_service", {"service": "Pay API; --"}),
     "a missing argument": ("deploy", {"service": "pay-api"}),
     "too many environments": ("what_runs_where", {"environments": ["e"] * 1000}),
+    "a NUL character": ("search_services", {"query": "a\x00b"}),
+    "a fraction of a page": ("deployment_history", {"service": "pay-api", "first": 2.5}),
 }
 
 
