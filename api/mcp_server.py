@@ -248,7 +248,8 @@ class McpFace:
     ) -> types.CallToolResult:
         tool = TOOLS_BY_NAME.get(params.name)
         if tool is None:
-            return _tool_error([{"code": "NOT_FOUND", "message": f"no tool `{params.name}`"}])
+            unknown = f"no tool `{_named(params.name)}`"
+            return _tool_error([{"code": ErrorCode.NOT_FOUND.value, "message": unknown}])
         request = _request_of(ctx)
         try:
             result = await self.answer(request, tool, dict(params.arguments or {}))

@@ -403,3 +403,10 @@ async def test_hostile_arguments_are_refused_before_any_sql(
     assert error_text(refused).startswith("VALIDATION: ")
     assert "xxxxxxxxxx" not in error_text(refused)
     assert executed == []
+
+
+async def test_an_unknown_tool_is_a_tool_error(server: Served) -> None:
+    async with agent(mcp_url(server)) as client:
+        unknown = await client.call_tool("drop_" + "x" * 5000, {})
+    assert error_text(unknown).startswith("NOT_FOUND: no tool `drop_xxx")
+    assert len(error_text(unknown)) < 100
