@@ -9,6 +9,7 @@ from domain.access.model import Principal
 from domain.access.ports import AccessStore
 from domain.access.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
 from domain.audit.ports import AuditLog
+from domain.catalog.backstage.ports import CatalogImporter
 from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeployerKinds, DeploymentStore
 from domain.events.ports import EventLog
@@ -48,6 +49,7 @@ class Ports:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     """Hands committed resources to their providers; None where nothing runs them."""
+    importer: CatalogImporter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class Context:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     resource_loaders: ResourceLoaders | None = None
+    importer: CatalogImporter | None = None
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -135,4 +138,5 @@ class Context:
             provisioner_kinds=ports.provisioner_kinds,
             provisioning=ports.provisioning,
             resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
+            importer=ports.importer,
         )
