@@ -316,3 +316,22 @@ def _entity_result(mapped: Mapped, document: Document, file: str, files: set[str
             failed = ImportResult(str(entity.ref), entity.kind, document.location)
         failed.fail(invalid.error)
         return failed
+
+
+def location_targets(file: str, text: str) -> list[str]:
+    """The files the Locations of `file` name (resolved against `file`'s name; URLs left
+    out), for a client that reads local files to follow them; never fails on bad input."""
+    found: list[str] = []
+    for document in read(file, text):
+        data = document.data
+        if not isinstance(data, dict) or str(data.get("kind", "")).lower() != "location":
+            continue
+        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        assert isinstance(spec, dict)
+        targets = spec.get("targets") if isinstance(spec.get("targets"), list) else []
+        assert isinstance(targets, list)
+        for target in [spec.get("target"), *targets]:
+            if isinstance(target, str) and target and not _URL.match(target):
+                joined = posixpath.join(posixpath.dirname(file), target)
+                found.append(posixpath.normpath(joined))
+    return found
