@@ -44,27 +44,35 @@ from providers.postgres.writes.common import Connection
 _IMPORT_LOCK_KEY = 0x696D706F7274
 _HIERARCHY_LOCK_KEY = 0x7465616D73
 
+# Joins of aggregates, not subqueries per row: right after a large import the planner has no
+# statistics of the new rows yet, and a per-row subquery planned blind costs seconds.
 _TEAMS = """
-SELECT t.*, p.slug AS parent_slug,
-       EXISTS (SELECT 1 FROM api_clients c WHERE c.team_id = t.id) AS has_clients
-FROM teams t LEFT JOIN teams p ON p.id = t.parent_id
+SELECT t.*, p.slug AS parent_slug, c.team_id IS NOT NULL AS has_clients
+FROM teams t
+LEFT JOIN teams p ON p.id = t.parent_id
+LEFT JOIN (SELECT DISTINCT team_id FROM api_clients) c ON c.team_id = t.id
 """
 _USERS = """
-SELECT u.*, ARRAY(SELECT t.slug FROM team_members m JOIN teams t ON t.id = m.team_id
-                  WHERE m.user_id = u.id) AS team_slugs
+SELECT u.*, coalesce(m.slugs, '{}') AS team_slugs
 FROM users u
+LEFT JOIN (SELECT m.user_id, array_agg(t.slug) AS slugs
+           FROM team_members m JOIN teams t ON t.id = m.team_id GROUP BY m.user_id) m
+       ON m.user_id = u.id
 """
 _SERVICES = """
-SELECT s.*,
-       (SELECT t.slug FROM service_owners o JOIN teams t ON t.id = o.team_id
-        WHERE o.service_id = s.id AND o.role = 'PRIMARY') AS owner_slug,
-       ARRAY(SELECT t.slug FROM service_owners o JOIN teams t ON t.id = o.team_id
-             WHERE o.service_id = s.id) AS owner_slugs,
-       ARRAY(SELECT d.slug FROM service_dependencies sd JOIN services d ON d.id = sd.depends_on_id
-             WHERE sd.service_id = s.id) AS dependency_slugs,
-       EXISTS (SELECT 1 FROM resources r WHERE r.service_id = s.id AND r.state <> 'DELETED')
-           AS has_resources
+SELECT s.*, o.owner_slug, coalesce(o.slugs, '{}') AS owner_slugs,
+       coalesce(d.slugs, '{}') AS dependency_slugs, r.service_id IS NOT NULL AS has_resources
 FROM services s
+LEFT JOIN (SELECT o.service_id, array_agg(t.slug) AS slugs,
+                  max(t.slug) FILTER (WHERE o.role = 'PRIMARY') AS owner_slug
+           FROM service_owners o JOIN teams t ON t.id = o.team_id GROUP BY o.service_id) o
+       ON o.service_id = s.id
+LEFT JOIN (SELECT sd.service_id, array_agg(d.slug) AS slugs
+           FROM service_dependencies sd JOIN services d ON d.id = sd.depends_on_id
+           GROUP BY sd.service_id) d
+       ON d.service_id = s.id
+LEFT JOIN (SELECT DISTINCT service_id FROM resources WHERE state <> 'DELETED') r
+       ON r.service_id = s.id
 """
 
 
