@@ -4,11 +4,14 @@ for hostile input."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
+import pytest
 
 from domain.access.model import Scope
+from providers.postgres import catalog_import
 from tests.support.access import seed, token
 from tests.support.catalog import create_teams
 from tests.support.graphql import GraphQLClient
@@ -441,3 +444,58 @@ async def test_too_many_documents_or_characters_are_refused_before_anything_is_r
     same = await run_import(gql, [{"name": "a", "content": ""}, {"name": "a", "content": ""}])
     assert [e["code"] for e in same["errors"]] == ["VALIDATION"]
     assert await pool.fetchval("SELECT count(*) FROM teams") == 0
+
+
+async def test_forged_references_resolve_to_nothing_and_are_quoted_short(
+    gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    forged = "\n---\n".join(
+        f"kind: Component\nmetadata: {{name: c{i}}}\nspec: {{owner: {json.dumps(owner)}, lifecycle: production}}"
+        for i, owner in enumerate(
+            (
+                "group:default/" + "x" * 5000,
+                "group:../../etc/passwd",
+                "group:default/platform'; DROP TABLE teams; --",
+                "user:platform",
+            )
+        )
+    )
+    payload = await run_import(gql, [CATALOG[0], {"name": "forged.yaml", "content": forged}])
+    failed = [r for r in payload["results"] if r["location"].startswith("forged.yaml")]
+    assert [r["action"] for r in failed] == ["FAILED"] * 4
+    assert [(r["errors"][0]["code"], r["errors"][0]["path"]) for r in failed] == [
+        ("VALIDATION", ["spec", "owner"]),  # longer than any slug
+        ("NOT_FOUND", ["spec", "owner"]),
+        ("NOT_FOUND", ["spec", "owner"]),
+        ("VALIDATION", ["spec", "owner"]),  # a user owns no service
+    ]
+    assert all(len(r["errors"][0]["message"]) < 300 for r in failed)
+    assert await pool.fetchval("SELECT count(*) FROM teams") == 2
+
+
+async def test_an_unexpected_failure_mid_import_leaves_nothing_written(
+    gql: GraphQLClient, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self: object) -> None:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(catalog_import._Writer, "_services", broken)
+    body = await gql.raw(IMPORT, {"input": {"format": "BACKSTAGE", "documents": CATALOG}})
+    assert body["errors"][0]["message"] == "Internal server error"
+    for table in ("teams", "users", "services", "team_members", "events"):
+        assert await pool.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+
+
+async def test_the_first_import_emits_an_event_per_change(
+    gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    await run_import(gql, CATALOG)
+    found = await pool.fetch("SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY type")
+    assert {r["type"]: r["n"] for r in found} == {
+        "TEAM_CREATED": 2,
+        "SERVICE_CREATED": 2,
+        "MEMBERSHIP_CHANGED": 2,
+        "DEPENDENCY_ADDED": 1,
+    }
+    actors = await pool.fetch("SELECT DISTINCT actor_kind FROM events")
+    assert [r["actor_kind"] for r in actors] == ["local-admin"]

@@ -146,8 +146,14 @@ class _Resolver:
         return found.key if isinstance(found, Candidate) else found
 
 
+def _shown(ref: EntityRef) -> str:
+    """A reference as messages quote it: whole, unless it is absurdly long."""
+    text = str(ref)
+    return text if len(text) <= 200 else f"{text[:200]}..."
+
+
 def _not_found(ref: EntityRef, path: str) -> NotFound:
-    return NotFound(f"'{ref}' is neither in the import nor in the catalog", path.split("."))
+    return NotFound(f"'{_shown(ref)}' is neither in the import nor in the catalog", path.split("."))
 
 
 def _collisions(candidates: Iterable[Candidate], what: str) -> None:
@@ -212,7 +218,9 @@ class _Needs:
             failed = queue.popleft()
             for dependent, ref in self.dependents.get(id(failed), ()):
                 if not _failed(dependent):
-                    dependent.result.fail(PreconditionFailed(f"'{ref}' failed to import", None))
+                    dependent.result.fail(
+                        PreconditionFailed(f"'{_shown(ref)}' failed to import", None)
+                    )
                     queue.append(dependent)
 
 
