@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 
 from domain.audit.model import AuditEntry
@@ -32,6 +33,7 @@ from domain.catalog.backstage.plan import (
 )
 from domain.catalog.records import TeamRecord, UserRecord
 from domain.catalog.services import ServiceRecord
+from domain.errors import Conflict
 from domain.events import describe
 from domain.events.changes import described
 from domain.events.model import EventType, SubjectKind
@@ -501,5 +503,10 @@ class PostgresCatalogImporter(AuditedStore):
                 entry, input={**entry.input, "summary": done.summary.as_dict()}
             )
 
-        done = await self._transactions.run(work, amend=with_summary)
+        try:
+            done = await self._transactions.run(work, amend=with_summary)
+        except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError):
+            # Another change committed between the snapshot and the writes (the import lock
+            # orders imports, not the other mutations): nothing was written.
+            raise Conflict("the catalog changed while the import ran; import again") from None
         return done.results

@@ -499,3 +499,31 @@ async def test_the_first_import_emits_an_event_per_change(
     }
     actors = await pool.fetch("SELECT DISTINCT actor_kind FROM events")
     assert [r["actor_kind"] for r in actors] == ["local-admin"]
+
+
+async def test_a_catalog_changed_under_the_import_is_a_conflict_and_nothing_is_written(
+    gql: GraphQLClient, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = catalog_import.snapshot
+
+    async def then_someone_creates_a_team(connection: Any) -> Any:
+        found = await original(connection)
+        await pool.execute("INSERT INTO teams (slug, name) VALUES ('platform', 'By hand')")
+        return found
+
+    monkeypatch.setattr(catalog_import, "snapshot", then_someone_creates_a_team)
+    payload = await run_import(gql, CATALOG)
+    assert [(e["code"], e["message"]) for e in payload["errors"]] == [
+        ("CONFLICT", "the catalog changed while the import ran; import again")
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM services") == 0
+    assert await pool.fetchval("SELECT name FROM teams") == "By hand"
+
+
+async def test_a_dry_run_with_prune_reports_deletions_and_deletes_nothing(
+    gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    await run_import(gql, CATALOG)
+    preview = await run_import(gql, [CATALOG[0]], prune=True, dryRun=True)
+    assert preview["summary"]["deleted"] == 2
+    assert await pool.fetchval("SELECT count(*) FROM services") == 2
