@@ -152,3 +152,12 @@ def test_an_export_is_one_file_per_team_and_a_root_location() -> None:
     assert (ledger.system, str(ledger.owner), [str(d) for d in ledger.depends_on]) == (
         "billing", "group:default/payments", ["component:default/fx"],
     )  # fmt: skip
+
+
+def test_a_refused_document_of_a_file_that_parses_fails_alone() -> None:
+    read = documents.read("f.yaml", "a: 1\n---\nb: &x [1]\nc: *x\n---\nd: 2\n")
+    assert [(d.index, d.data, d.problem) for d in read] == [
+        (1, {"a": 1}, None),
+        (2, None, "YAML aliases (*x) are not accepted (line 4)"),
+        (3, {"d": 2}, None),
+    ]

@@ -59,10 +59,6 @@ def split(text: str) -> Iterator[tuple[int, str]]:
     yield start, "".join(chunk)
 
 
-def _line(event: yaml.Event) -> int:
-    return event.start_mark.line if event.start_mark is not None else 0
-
-
 class _Refused(Exception):
     def __init__(self, reason: str, event: yaml.Event) -> None:
         super().__init__(reason)
@@ -74,16 +70,21 @@ _RESOLVER = yaml.resolver.Resolver()
 _SCALAR_TAGS = "tag:yaml.org,2002:"
 _MAP, _SEQ = f"{_SCALAR_TAGS}map", f"{_SCALAR_TAGS}seq"
 _BOOLEANS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+_NO_KEY = object()
 
 
 def _scalar(event: yaml.ScalarEvent) -> Any:
     """A scalar as plain data: text, numbers, booleans, null; timestamps stay text."""
     tag = event.tag
     if tag is None or tag == "!":
+        if not event.implicit[0]:
+            return event.value  # quoted: text
         tag = str(_RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit))  # type: ignore[no-untyped-call]
     if not tag.startswith(_SCALAR_TAGS):
         raise _Refused(f"the tag {event.tag} is not accepted", event)
     kind, value = tag.removeprefix(_SCALAR_TAGS), event.value
+    if kind == "str":
+        return value
     if kind == "null":
         return None
     if kind == "bool":
@@ -94,66 +95,86 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
             return int(number, 0) if kind == "int" else float(number)
         except ValueError:
             return value
-    if kind in ("str", "timestamp", "binary"):
+    if kind in ("timestamp", "binary"):
         return value
     raise _Refused(f"the tag {event.tag} is not accepted", event)
 
 
-def _built(text: str) -> Any:
-    """The one document of `text` as plain data, built from the parser's events without
-    recursion (so no nesting can exhaust a stack); aliases, tags other than YAML's own, keys
-    that are not scalars, too deep or too many nodes refused on the way."""
-    stack: list[tuple[Any, Any]] = []
-    """Open collections: (the dict or list, the key awaiting its value, for a dict)."""
-    pending_key: list[Any] = []
-    document: Any = None
-    documents = nodes = 0
+class _Builder:
+    """Plain data from the parser's events, one document after the other, without recursion
+    (so no nesting can exhaust a stack); aliases, tags other than YAML's own, keys that are
+    not scalars, too deep or too many nodes refused on the way (that document only)."""
 
-    def add(value: Any, event: yaml.Event) -> None:
-        nonlocal document
-        if not stack:
-            document = value
+    def __init__(self) -> None:
+        self.documents: list[tuple[int, Any]] = []
+        """(0-based line of the document's start, its data or why it was refused)."""
+        self._begin(0)
+
+    def _begin(self, line: int) -> None:
+        self.line = line
+        self.stack: list[Any] = []
+        self.keys: list[Any] = []
+        self.document: Any = None
+        self.nodes = 0
+        self.refused: _Refused | None = None
+
+    def _add(self, value: Any, event: yaml.Event) -> None:
+        if not self.stack:
+            self.document = value
             return
-        container, _ = stack[-1]
-        if isinstance(container, list):
+        container = self.stack[-1]
+        if type(container) is list:
             container.append(value)
-        elif pending_key[-1] is _NO_KEY:
+        elif self.keys[-1] is _NO_KEY:
             if isinstance(value, dict | list):
                 raise _Refused("only scalars may be mapping keys", event)
-            pending_key[-1] = value
+            self.keys[-1] = value
         else:
-            container[pending_key[-1]] = value
-            pending_key[-1] = _NO_KEY
+            container[self.keys[-1]] = value
+            self.keys[-1] = _NO_KEY
 
-    for event in yaml.parse(text, Loader=_LOADER):
-        if isinstance(event, yaml.NodeEvent):
-            nodes += 1
-            if nodes > MAX_NODES:
-                raise _Refused(f"more than {MAX_NODES} YAML nodes", event)
-        if isinstance(event, yaml.AliasEvent):
-            raise _Refused(f"YAML aliases (*{event.anchor}) are not accepted", event)
-        if isinstance(event, yaml.ScalarEvent):
-            add(_scalar(event), event)
-        elif isinstance(event, yaml.CollectionStartEvent):
-            if len(stack) >= MAX_DEPTH:
+    def feed(self, event: yaml.Event) -> None:
+        kind = type(event)
+        if kind is yaml.DocumentStartEvent:
+            self._begin(event.start_mark.line if event.start_mark is not None else 0)
+            return
+        if kind is yaml.DocumentEndEvent:
+            self.documents.append((self.line, self.refused or self.document))
+            return
+        if self.refused is not None or kind in (yaml.StreamStartEvent, yaml.StreamEndEvent):
+            return
+        try:
+            self._node(event, kind)
+        except _Refused as refused:
+            self.refused = refused
+
+    def _node(self, event: yaml.Event, kind: type) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _Refused(f"more than {MAX_NODES} YAML nodes", event)
+        if kind is yaml.ScalarEvent:
+            self._add(_scalar(event), event)  # type: ignore[arg-type]
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if len(self.stack) >= MAX_DEPTH:
                 raise _Refused(f"nested deeper than {MAX_DEPTH} levels", event)
-            if event.tag not in (None, "!", _MAP, _SEQ):
-                raise _Refused(f"the tag {event.tag} is not accepted", event)
-            container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-            stack.append((container, None))
-            pending_key.append(_NO_KEY)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            container, _ = stack.pop()
-            pending_key.pop()
-            add(container, event)
-        elif isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise _Refused("more than one document", event)
-    return document
+            tag = event.tag  # type: ignore[attr-defined]
+            if tag not in (None, "!", _MAP, _SEQ):
+                raise _Refused(f"the tag {tag} is not accepted", event)
+            self.stack.append({} if kind is yaml.MappingStartEvent else [])
+            self.keys.append(_NO_KEY)
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            self.nodes -= 1
+            self.keys.pop()
+            self._add(self.stack.pop(), event)
+        elif kind is yaml.AliasEvent:
+            raise _Refused(f"YAML aliases (*{event.anchor}) are not accepted", event)  # type: ignore[attr-defined]
 
 
-_NO_KEY = object()
+def _built(text: str) -> list[tuple[int, Any]]:
+    builder = _Builder()
+    for event in yaml.parse(text, Loader=_LOADER):
+        builder.feed(event)
+    return builder.documents
 
 
 def _described(what: str | None, mark: Any, start: int) -> str | None:
@@ -164,18 +185,20 @@ def _described(what: str | None, mark: Any, start: int) -> str | None:
 
 
 def read(file: str, text: str) -> list[Document]:
-    """Every non-empty document of `file`, each parsed or with the reason it was not."""
+    """Every non-empty document of `file`, each parsed or with the reason it was not: the
+    whole file in one pass when it parses, else document by document (cut at `---` lines), so
+    that one that does not parse fails alone."""
+    try:
+        return _numbered(file, _built(text))
+    except (yaml.YAMLError, ValueError, TypeError):
+        pass
     documents: list[Document] = []
     for start, chunk in split(text):
         if not chunk.strip():
             continue
         index = len(documents) + 1
         try:
-            data = _built(chunk)
-        except _Refused as refused:
-            where = f"{refused.reason} (line {start + refused.line + 1})"
-            documents.append(Document(file, index, start + 1, problem=where))
-            continue
+            found = _built(chunk)
         except yaml.MarkedYAMLError as error:
             problem = _described(error.problem, error.problem_mark, start)
             context = _described(error.context, error.context_mark, start)
@@ -183,14 +206,27 @@ def read(file: str, text: str) -> list[Document]:
             documents.append(Document(file, index, start + 1, problem=what))
             continue
         except (yaml.YAMLError, ValueError, TypeError) as error:
-            reason = type(error).__name__
-            documents.append(
-                Document(
-                    file, index, start + 1, problem=f"invalid YAML: {reason} (line {start + 1})"
-                )
+            what = f"invalid YAML: {type(error).__name__} (line {start + 1})"
+            documents.append(Document(file, index, start + 1, problem=what))
+            continue
+        for line, data in found:
+            documents += _numbered(
+                file, [(start + line, data)], first=len(documents) + 1, start=start
             )
-            continue
-        if data is None:
-            continue
-        documents.append(Document(file, index, start + 1, data=data))
+    return documents
+
+
+def _numbered(
+    file: str, found: list[tuple[int, Any]], first: int = 1, start: int = 0
+) -> list[Document]:
+    """`found` documents (0-based line, data or refusal) numbered from `first`, the empty
+    ones left out; a refusal's line counted from `start`."""
+    documents: list[Document] = []
+    for line, data in found:
+        index = first + len(documents)
+        if isinstance(data, _Refused):
+            where = f"{data.reason} (line {start + data.line + 1})"
+            documents.append(Document(file, index, line + 1, problem=where))
+        elif data is not None:
+            documents.append(Document(file, index, line + 1, data=data))
     return documents
