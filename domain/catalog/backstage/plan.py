@@ -31,8 +31,6 @@ from domain.catalog.rules import describe_names
 from domain.catalog.services import ServiceRecord
 from domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 
-IMPORTED = "backstage"
-
 
 @dataclass(frozen=True, slots=True)
 class TeamState:
