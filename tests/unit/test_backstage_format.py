@@ -3,14 +3,17 @@ hostile ones refused as they are read), names normalised, and the files an expor
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from domain.catalog.backstage import documents
 from domain.catalog.backstage.export import ServiceEntry, TeamEntry, UserEntry, export_catalog
 from domain.catalog.backstage.mapping import location_targets, map_documents, normalise
 from domain.catalog.backstage.model import ImportAction
-from domain.catalog.backstage.plan import Snapshot, plan
+from domain.catalog.backstage.plan import Snapshot, TeamState, plan
 from domain.catalog.backstage.refs import EntityRef, RefError, parse_ref
+from domain.catalog.records import TeamRecord
 from domain.catalog.services import Lifecycle, Link
 
 
@@ -161,3 +164,15 @@ def test_a_refused_document_of_a_file_that_parses_fails_alone() -> None:
         (2, None, "YAML aliases (*x) are not accepted (line 4)"),
         (3, {"d": 2}, None),
     ]
+
+
+def test_a_child_only_in_the_catalog_keeps_its_parent_and_the_result_says_so() -> None:
+    now = datetime.now(UTC)
+    web = TeamRecord(1, "web", "Web", None, None, 1, now, now)
+    snapshot = Snapshot(teams={"web": TeamState(web, None, None)})
+    mapped = map_documents(
+        [("org.yaml", "kind: Group\nmetadata: {name: org}\nspec: {children: [web]}\n")]
+    )
+    (result,) = plan(mapped, snapshot).results
+    assert result.action is ImportAction.CREATED
+    assert result.notes == ["child 'web' is not in this import: its parent is left as it is"]

@@ -234,6 +234,10 @@ def _parents(mapped: Mapped, resolver: _Resolver, snapshot: Snapshot) -> dict[st
             found = resolver.resolve(child)
             if isinstance(found, TeamCandidate):
                 claimed[found.key].append(team)
+            elif isinstance(found, str) and snapshot.teams[found].parent != team.key:
+                team.result.notes.append(
+                    f"child '{found}' is not in this import: its parent is left as it is"
+                )
     parents: dict[str, str | None] = {slug: s.parent for slug, s in snapshot.teams.items()}
     for team in mapped.teams:
         if _failed(team):
