@@ -17,7 +17,7 @@ import typer
 from pydantic import ValidationError
 
 from api.settings import Settings, describe_settings_error
-from cli import framework, identity
+from cli import backstage, framework, identity
 from cli.access import Command, add_access_commands
 from cli.deployments import add_deploy_commands
 from cli.resources import add_resource_commands
@@ -190,7 +190,7 @@ def typer_app() -> typer.Typer:
     return app
 
 
-_TYPER_COMMANDS: list[Callable[[typer.Typer], None]] = [identity.register]
+_TYPER_COMMANDS: list[Callable[[typer.Typer], None]] = [identity.register, backstage.register]
 """Each adds its noun's sub-app (or commands) to the root `paved` app."""
 
 

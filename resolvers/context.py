@@ -9,6 +9,7 @@ from domain.access.model import Principal
 from domain.access.ports import AccessStore
 from domain.access.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
 from domain.audit.ports import AuditLog
+from domain.catalog.backstage.ports import CatalogImporter
 from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeployerKinds, DeploymentStore
 from domain.events.ports import EventLog
@@ -48,6 +49,7 @@ class Ports:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     """Hands committed resources to their providers; None where nothing runs them."""
+    importer: CatalogImporter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ class Context:
     channel: str | None = None
     """The face the request came through when not the GraphQL API itself (`mcp`), for the
     audit log."""
+    importer: CatalogImporter | None = None
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -143,4 +146,5 @@ class Context:
             provisioning=ports.provisioning,
             resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
             channel=channel,
+            importer=ports.importer,
         )
