@@ -17,7 +17,21 @@ import typer
 from pydantic import ValidationError
 
 from api.settings import Settings, describe_settings_error
-from cli import audit_log, environments, framework, identity, raw_query, services, teams, users
+from cli import (
+    audit_log,
+    deployment_reports,
+    environments,
+    framework,
+    identity,
+    raw_query,
+    resource_classes,
+    resource_reviews,
+    services,
+    teams,
+    templates,
+    users,
+    webhooks,
+)
 from cli.access import Command, add_access_commands
 from cli.deployments import add_deploy_commands
 from cli.resources import add_resource_commands
@@ -198,6 +212,11 @@ _TYPER_COMMANDS: list[Callable[[typer.Typer], None]] = [
     environments.register,
     audit_log.register,
     raw_query.register,
+    webhooks.register,
+    resource_classes.register,
+    templates.register,
+    deployment_reports.register,
+    resource_reviews.register,
 ]
 """Each adds its noun's sub-app (or commands) to the root `paved` app."""
 
@@ -209,9 +228,12 @@ def _argparse_commands() -> frozenset[str]:
     return frozenset(actions[0].choices)
 
 
-_TYPER_VERBS_OF_LEGACY_NOUNS = {"audit": frozenset({"list"})}
-"""Verbs of a noun the legacy parser also has, already on Typer (`paved audit list`; `paved
-audit verify` is still argparse's)."""
+_TYPER_VERBS_OF_LEGACY_NOUNS = {
+    "audit": frozenset({"list"}),
+    "resources": resource_reviews.VERBS,
+}
+"""Verbs of a noun the legacy parser also has, already on Typer (`paved audit list`, `paved
+resources approve`...; `paved audit verify`, `paved resources request` are still argparse's)."""
 
 
 def _legacy(argv: Sequence[str]) -> bool:

@@ -5,46 +5,32 @@ a usage error exits 2, and a read-only token is refused with nothing written."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import pytest
+from starlette.applications import Starlette
 
 from cli.environments import ENVIRONMENT_FIELDS
 from cli.services import SERVICE_FIELDS
 from cli.teams import TEAM_FIELDS
 from cli.users import USER_FIELDS
-from domain.access.model import Scope
-from tests.support.access import seed, token
+from tests.support.access import seed
 from tests.support.cli import Paved
-from tests.support.cli_catalog import catalog_paved, no_client_settings
+from tests.support.cli_catalog import (
+    Case,
+    Check,
+    Context,
+    catalog_paved,
+    check_case,
+    deleted,
+    entity,
+    no_client_settings,
+)
 from tests.support.deployments import environments
 from tests.support.graphql import GraphQLClient
 
 __all__ = ["catalog_paved", "no_client_settings"]
-
-Check = Callable[[GraphQLClient, dict[str, Any], dict[str, str]], Awaitable[None]]
-"""Checks that the payload a `--json` run printed is the API's data (given the ids the
-catalog's entities had before)."""
-
-
-def entity(kind: str, key: str, slug: str, fields: str) -> Check:
-    """The payload's `kind` is what the API answers for it now."""
-
-    async def check(gql: GraphQLClient, payload: dict[str, Any], _: dict[str, str]) -> None:
-        data = await gql(f"query($k: String!) {{ {kind}({key}: $k) {{ {fields} }} }}", k=slug)
-        assert payload == {kind: data[kind], "errors": []}
-
-    return check
-
-
-def deleted(slug: str) -> Check:
-    async def check(_: GraphQLClient, payload: dict[str, Any], ids: dict[str, str]) -> None:
-        assert payload == {"deletedId": ids[slug], "errors": []}
-
-    return check
 
 
 def membership(team: str, user: str) -> Check:
@@ -59,22 +45,6 @@ def membership(team: str, user: str) -> Check:
 
 OWNERS = "slug version owners { team { slug name } role }"
 DEPENDENCIES = "slug version dependsOn { slug }"
-
-
-@dataclass(frozen=True)
-class Case:
-    ok: tuple[str, ...]
-    """Succeeds on the catalog (table output showing `shown`)."""
-    shown: str
-    as_json: tuple[str, ...]
-    """Succeeds after `ok`, run with --json; `check` compares what it printed."""
-    check: Check
-    refused: tuple[str, ...]
-    line: str
-    """The one stderr line of `refused`."""
-    usage: tuple[str, ...]
-    setup: tuple[tuple[str, ...], ...] = field(default=())
-    """Commands run first (they must succeed)."""
 
 
 CASES: dict[str, Case] = {
@@ -305,51 +275,18 @@ CASES: dict[str, Case] = {
 }
 
 
-async def _ids(gql: GraphQLClient) -> dict[str, str]:
-    """The global ids of the catalog's services, teams and environments, by slug."""
-    data = await gql(
-        "{ services(first: 100) { nodes { id slug } } teams(first: 100) { nodes { id slug } }"
-        " environments(first: 100) { nodes { id slug } } }"
-    )
-    return {node["slug"]: node["id"] for listing in data.values() for node in listing["nodes"]}
-
-
 @pytest.mark.parametrize("command", list(CASES))
 async def test_mutation_command(
     command: str,
     catalog_paved: Paved,
     gql: GraphQLClient,
     pool: asyncpg.Pool,
+    app: Starlette,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    case, paved = CASES[command], catalog_paved
     store = await seed(gql, pool)
     await environments(gql)
-    for argv in case.setup:
-        assert (await paved(*argv))[0] == 0, argv
-
-    events = await pool.fetchval("SELECT count(*) FROM events")
-    monkeypatch.setenv("PAVED_TOKEN", await token(store, Scope.READ, user="root"))
-    code, out, err = await paved(*case.ok)
-    assert (code, out) == (1, ""), (out, err)
-    assert err.startswith("paved: FORBIDDEN: "), err
-    assert len(err.splitlines()) == 1, err
-    assert await pool.fetchval("SELECT count(*) FROM events") == events
-    monkeypatch.delenv("PAVED_TOKEN")
-
-    code, out, err = await paved(*case.ok)
-    assert (code, err) == (0, ""), (out, err)
-    assert case.shown in out, out
-
-    ids = await _ids(gql)
-    await case.check(gql, await paved.json(*case.as_json), ids)
-
-    code, out, err = await paved(*case.refused)
-    assert (code, out, err) == (1, "", case.line + "\n")
-
-    code, out, err = await paved(*case.usage)
-    assert (code, out) == (2, ""), (out, err)
-    assert err, "a usage error says what is wrong"
+    await check_case(CASES[command], Context(catalog_paved, gql, store, pool, app), monkeypatch)
 
 
 async def test_a_refusal_with_json_prints_the_payload_too(
