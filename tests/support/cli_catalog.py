@@ -74,6 +74,9 @@ class Case:
     """The token the commands run with (None: the anonymous local admin)."""
     read_only: Callable[[PostgresAccessStore], Awaitable[str]] | None = None
     """A token that may read but not make this change (default: root's, scope read)."""
+    denied: str = "FORBIDDEN"
+    """The code the read-only token is refused with (NOT_FOUND where it may not even see the
+    entity)."""
 
 
 def entity(kind: str, key: str, slug: str, fields: str) -> Check:
@@ -157,7 +160,7 @@ async def check_case(case: Case, context: Context, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PAVED_TOKEN", await reader(context.store))
     code, out, err = await paved(*placed(case.ok))
     assert (code, out) == (1, ""), (out, err)
-    assert err.startswith("paved: FORBIDDEN: "), err
+    assert err.startswith(f"paved: {case.denied}: "), err
     assert len(err.splitlines()) == 1, err
     assert await pool.fetchval("SELECT count(*) FROM events") == events
     if case.actor is None:
@@ -173,7 +176,7 @@ async def check_case(case: Case, context: Context, monkeypatch: pytest.MonkeyPat
     await case.check(gql, await paved.json(*placed(case.as_json)), ids)
 
     code, out, err = await paved(*placed(case.refused))
-    assert (code, out, err) == (1, "", case.line + "\n")
+    assert (code, out, err) == (1, "", case.line + "\n"), err
 
     code, out, err = await paved(*placed(case.usage))
     assert (code, out) == (2, ""), (out, err)
