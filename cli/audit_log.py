@@ -16,6 +16,7 @@ from cli.catalog_common import (
     LimitOption,
     enum_value,
     given,
+    iso_time,
     joined,
     listing,
     sub_app,
@@ -71,8 +72,8 @@ def list_audit_events(
         target=target,
         operation=operation,
         outcome=enum_value(outcome),
-        since=since,
-        until=until,
+        since=iso_time(since, "--since"),
+        until=iso_time(until, "--until"),
     )
 
     async def work(api: Api) -> int:

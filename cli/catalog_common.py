@@ -5,6 +5,7 @@ every listing takes, and reading option values (JSON, `key=value`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Annotated, Any
 
@@ -129,6 +130,20 @@ def pairs(values: Sequence[str] | None, option: str) -> list[tuple[str, str]] | 
     return found
 
 
+def iso_time(text: str | None, option: str) -> str | None:
+    """A time option as given, once it reads as an ISO 8601 time with its offset; a usage
+    error otherwise."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise usage_error(f"{option}: not an ISO 8601 time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise usage_error(f"{option}: give the time's offset (Z, +02:00...): {text!r}")
+    return text
+
+
 def enum_value(value: Enum | None) -> str | None:
     return None if value is None else str(value.value)
 
@@ -208,3 +223,33 @@ class ResourceState(StrEnum):
     FAILED = "FAILED"
     DELETING = "DELETING"
     DELETED = "DELETED"
+
+
+class EventType(StrEnum):
+    SERVICE_CREATED = "SERVICE_CREATED"
+    SERVICE_UPDATED = "SERVICE_UPDATED"
+    SERVICE_DELETED = "SERVICE_DELETED"
+    OWNERSHIP_CHANGED = "OWNERSHIP_CHANGED"
+    DEPENDENCY_ADDED = "DEPENDENCY_ADDED"
+    DEPENDENCY_REMOVED = "DEPENDENCY_REMOVED"
+    TEAM_CREATED = "TEAM_CREATED"
+    TEAM_UPDATED = "TEAM_UPDATED"
+    TEAM_DELETED = "TEAM_DELETED"
+    MEMBERSHIP_CHANGED = "MEMBERSHIP_CHANGED"
+    ENVIRONMENT_CREATED = "ENVIRONMENT_CREATED"
+    ENVIRONMENT_UPDATED = "ENVIRONMENT_UPDATED"
+    ENVIRONMENT_DELETED = "ENVIRONMENT_DELETED"
+    ENVIRONMENT_FROZEN = "ENVIRONMENT_FROZEN"
+    ENVIRONMENT_UNFROZEN = "ENVIRONMENT_UNFROZEN"
+    DEPLOYMENT_CREATED = "DEPLOYMENT_CREATED"
+    DEPLOYMENT_STATE_CHANGED = "DEPLOYMENT_STATE_CHANGED"
+    DEPLOYMENT_APPROVAL_REQUESTED = "DEPLOYMENT_APPROVAL_REQUESTED"
+    DEPLOYMENT_APPROVED = "DEPLOYMENT_APPROVED"
+    DEPLOYMENT_REJECTED = "DEPLOYMENT_REJECTED"
+    WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
+    RESOURCE_REQUESTED = "RESOURCE_REQUESTED"
+    RESOURCE_UPDATED = "RESOURCE_UPDATED"
+    RESOURCE_STATE_CHANGED = "RESOURCE_STATE_CHANGED"
+    RESOURCE_APPROVAL_REQUESTED = "RESOURCE_APPROVAL_REQUESTED"
+    RESOURCE_APPROVED = "RESOURCE_APPROVED"
+    RESOURCE_REJECTED = "RESOURCE_REJECTED"

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.api_client import Api
-from cli.catalog_common import DeploymentState, given, mutate, mutation, sub_app
+from cli.catalog_common import DeploymentState, given, iso_time, mutate, mutation, sub_app
 from cli.framework import ApiUrlOption, ClientCall, JsonOption
 from cli.output import show_fields
 
@@ -68,11 +68,11 @@ def record(
         version=version,
         state=state.value,
         commitSha=commit_sha,
-        committedAt=committed_at,
+        committedAt=iso_time(committed_at, "--committed-at"),
         url=url,
         externalId=external_id,
-        startedAt=started_at,
-        finishedAt=finished_at,
+        startedAt=iso_time(started_at, "--started-at"),
+        finishedAt=iso_time(finished_at, "--finished-at"),
         description=description,
     )
 

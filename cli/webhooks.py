@@ -11,7 +11,9 @@ from cli.api_client import Api
 from cli.catalog_common import (
     PAGE_FIELDS,
     AllOption,
+    EventType,
     LimitOption,
+    enum_values,
     given,
     joined,
     listing,
@@ -67,14 +69,14 @@ app = sub_app("webhooks", "Webhooks: events POSTed, signed, to your URLs.")
 
 WebhookId = Annotated[str, typer.Argument(metavar="ID", help="the webhook's id")]
 Events = Annotated[
-    list[str] | None,
-    typer.Option("--event", metavar="TYPE", help="an event type (TEAM_CREATED...); repeat"),
+    list[EventType] | None,
+    typer.Option("--event", case_sensitive=False, metavar="TYPE", help="an event type; repeat"),
 ]
 Description = Annotated[str | None, typer.Option("--description", metavar="TEXT")]
 
 
-def _events(values: list[str] | None) -> list[str] | None:
-    return None if values is None else [value.upper().replace("-", "_") for value in values]
+def _events(values: list[EventType] | None) -> list[str] | None:
+    return enum_values(values)
 
 
 def _show(webhook: dict[str, Any]) -> None:

@@ -240,8 +240,10 @@ async def test_audit_list(
     assert "CONFLICT" in lines[1]
     assert len(lines) == 3
 
-    code, out, err = await paved("audit", "list", "--outcome", "maybe")
-    assert (code, out) == (2, "")
+    for usage in (("--outcome", "maybe"), ("--since", "yesterday"), ("--until", "2026-01-01")):
+        code, out, err = await paved("audit", "list", *usage)
+        assert (code, out) == (2, ""), usage
+        assert err, usage
 
     monkeypatch.setenv("PAVED_TOKEN", await token(store, Scope.READ, user="ana"))
     code, out, err = await paved("audit", "list")

@@ -1,19 +1,22 @@
-"""Every Typer command of `paved` answers `--help` with an example of itself, and the catalog's
-variable typing of `paved query`."""
+"""Every Typer command of `paved` answers `--help` with an example of itself; what the noun
+commands check before sending anything (enum choices, times, `paved query` variables)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from enum import StrEnum
 from typing import Any
 
 import pytest
 import typer
+from graphql import GraphQLEnumType, build_schema
 from typer.core import TyperGroup
 
-from cli import framework
+from cli import catalog_common, framework
 from cli.main import typer_app
 from cli.raw_query import variable_value
+from tools import parity
 
 
 def _leaves(group: TyperGroup, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
@@ -69,3 +72,35 @@ def test_help_shows_an_example(path: tuple[str, ...], capsys: pytest.CaptureFixt
 )
 def test_variables_are_json_when_they_parse(text: str, value: object) -> None:
     assert variable_value(text) == value
+
+
+def test_the_cli_enums_are_the_schema_s() -> None:
+    """The choices the options offer are the schema's enum values, in its order."""
+    schema = build_schema(parity.SCHEMA.read_text())
+    enums = [
+        value
+        for value in vars(catalog_common).values()
+        if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum
+    ]
+    assert len(enums) >= 8
+    for enum in enums:
+        graph_enum = schema.type_map[enum.__name__]
+        assert isinstance(graph_enum, GraphQLEnumType)
+        assert [member.value for member in enum] == list(graph_enum.values), enum.__name__
+
+
+@pytest.mark.parametrize(
+    ("text", "fine"),
+    [
+        ("2026-12-03T10:00:00Z", True),
+        ("2026-12-03T10:00:00.5+02:00", True),
+        ("2026-12-03T10:00:00", False),
+        ("yesterday", False),
+    ],
+)
+def test_times_need_their_offset(text: str, fine: bool) -> None:
+    if fine:
+        assert catalog_common.iso_time(text, "--since") == text
+    else:
+        with pytest.raises(typer.BadParameter, match="--since"):
+            catalog_common.iso_time(text, "--since")
