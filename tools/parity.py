@@ -21,6 +21,7 @@ Where each face's answer comes from:
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import pkgutil
 import re
@@ -156,14 +157,21 @@ def mcp_mutations() -> frozenset[str]:
     return frozenset(getattr(module, "MCP_MUTATIONS", ()))
 
 
-def command_exists(command: str) -> bool:
-    """Whether `paved` has `command` ("paved noun verb"), on Typer or the legacy parser."""
+@functools.cache
+def _command_trees() -> tuple[object, argparse.ArgumentParser]:
+    """`paved`'s commands: the Typer app's (as click builds them) and the legacy parser."""
     import typer
 
     from cli import main
 
+    return typer.main.get_command(main.typer_app()), main._legacy_parser()
+
+
+def command_exists(command: str) -> bool:
+    """Whether `paved` has `command` ("paved noun verb"), on Typer or the legacy parser."""
+    typer_command, legacy = _command_trees()
     words = command.split()[1:]
-    group: object = typer.main.get_command(main.typer_app())
+    group: object = typer_command
     for word in words:
         commands = getattr(group, "commands", None)
         if commands is None or word not in commands:
@@ -171,7 +179,7 @@ def command_exists(command: str) -> bool:
         group = commands[word]
     else:
         return getattr(group, "commands", None) is None
-    parser: argparse.ArgumentParser | None = main._legacy_parser()
+    parser: argparse.ArgumentParser | None = legacy
     for word in words:
         if parser is None:
             return False
