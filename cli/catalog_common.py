@@ -144,6 +144,31 @@ def iso_time(text: str | None, option: str) -> str | None:
     return text
 
 
+def clear_option(clearable: dict[str, Any]) -> Any:
+    """The `--clear FIELD` option of an update command, for these fields."""
+    return typer.Option(
+        "--clear",
+        metavar="FIELD",
+        help=f"empty this field ({', '.join(clearable)}); repeat",
+    )
+
+
+def cleared(
+    names: Sequence[str] | None, clearable: dict[str, Any], changes: dict[str, Any]
+) -> dict[str, Any]:
+    """The input fields `--clear` empties (`clearable`: option name -> (input field, empty
+    value)); a usage error for a field that cannot be cleared or that is also given."""
+    found: dict[str, Any] = {}
+    for name in names or ():
+        if name not in clearable:
+            raise usage_error(f"--clear: one of {', '.join(clearable)}, not {name!r}")
+        field, empty = clearable[name]
+        if field in changes:
+            raise usage_error(f"--clear {name}: the field is also given a value")
+        found[field] = empty
+    return found
+
+
 def enum_value(value: Enum | None) -> str | None:
     return None if value is None else str(value.value)
 

@@ -13,6 +13,8 @@ from cli.catalog_common import (
     AllOption,
     EnvironmentTier,
     LimitOption,
+    clear_option,
+    cleared,
     enum_value,
     given,
     json_value,
@@ -89,6 +91,9 @@ ExpectedVersion = Annotated[
     int | None,
     typer.Option("--expected-version", metavar="N", help="refuse (CONFLICT) unless at version N"),
 ]
+
+
+CLEARABLE: dict[str, tuple[str, Any]] = {"description": ("description", None)}
 
 
 def _provider(kind: str | None, settings: str | None) -> dict[str, Any] | None:
@@ -237,6 +242,7 @@ def update(
     required_approvals: RequiredApprovals = None,
     approver_team: ApproverTeams = None,
     prevent_self_approval: PreventSelfApproval = None,
+    clear: Annotated[list[str] | None, clear_option(CLEARABLE)] = None,
     json: JsonOption = False,
     api_url: ApiUrlOption = None,
 ) -> ClientCall:
@@ -248,9 +254,10 @@ def update(
         provider=_provider(provider, provider_settings),
         protection=_protection(required_approvals, approver_team, prevent_self_approval),
     )
+    changes |= cleared(clear, CLEARABLE, changes)
     if not changes:
         raise usage_error("nothing to change: give at least one field (see --help)")
-    input_ = given(environment=slug, expectedVersion=expected_version, **changes)
+    input_ = given(environment=slug, expectedVersion=expected_version) | changes
 
     async def work(api: Api) -> int:
         payload = await mutate(api, UPDATE_ENVIRONMENT, "updateEnvironment", input_, json=json)

@@ -15,6 +15,8 @@ from cli.catalog_common import (
     LimitOption,
     OrderDirection,
     ServiceOrderField,
+    clear_option,
+    cleared,
     enum_value,
     enum_values,
     given,
@@ -98,6 +100,16 @@ ExpectedVersion = Annotated[
     int | None,
     typer.Option("--expected-version", metavar="N", help="refuse (CONFLICT) unless at version N"),
 ]
+
+
+CLEARABLE: dict[str, tuple[str, Any]] = {
+    "description": ("description", None),
+    "tier": ("tier", None),
+    "tags": ("tags", []),
+    "links": ("links", []),
+    "repository-url": ("repositoryUrl", None),
+    "system": ("system", None),
+}
 
 
 def _links(values: list[str] | None) -> list[dict[str, str]] | None:
@@ -273,6 +285,7 @@ def update(
     link: Links = None,
     repository_url: RepositoryUrl = None,
     system: System = None,
+    clear: Annotated[list[str] | None, clear_option(CLEARABLE)] = None,
     json: JsonOption = False,
     api_url: ApiUrlOption = None,
 ) -> ClientCall:
@@ -287,9 +300,10 @@ def update(
         repositoryUrl=repository_url,
         system=system,
     )
+    changes |= cleared(clear, CLEARABLE, changes)
     if not changes:
         raise usage_error("nothing to change: give at least one field (see --help)")
-    input_ = given(service=slug, expectedVersion=expected_version, **changes)
+    input_ = given(service=slug, expectedVersion=expected_version) | changes
 
     async def work(api: Api) -> int:
         payload = await mutate(api, UPDATE_SERVICE, "updateService", input_, json=json)

@@ -11,6 +11,8 @@ from cli.catalog_common import (
     PAGE_FIELDS,
     AllOption,
     LimitOption,
+    clear_option,
+    cleared,
     given,
     listing,
     look_up,
@@ -62,6 +64,12 @@ ExpectedVersion = Annotated[
     typer.Option("--expected-version", metavar="N", help="refuse (CONFLICT) unless at version N"),
 ]
 UserOption = Annotated[str, typer.Option("--user", metavar="HANDLE", help="the user's handle")]
+
+
+CLEARABLE: dict[str, tuple[str, Any]] = {
+    "description": ("description", None),
+    "parent": ("parent", None),
+}
 
 
 def _show(team: dict[str, Any]) -> None:
@@ -152,14 +160,16 @@ def update(
     name: Annotated[str | None, typer.Option("--name", metavar="NAME")] = None,
     description: Description = None,
     parent: Parent = None,
+    clear: Annotated[list[str] | None, clear_option(CLEARABLE)] = None,
     json: JsonOption = False,
     api_url: ApiUrlOption = None,
 ) -> ClientCall:
-    """Change a team's fields (those given)."""
+    """Change a team's fields (those given; --clear parent makes it a top-level team)."""
     changes = given(name=name, description=description, parent=parent)
+    changes |= cleared(clear, CLEARABLE, changes)
     if not changes:
         raise usage_error("nothing to change: give at least one field (see --help)")
-    input_ = given(team=slug, expectedVersion=expected_version, **changes)
+    input_ = given(team=slug, expectedVersion=expected_version) | changes
 
     async def work(api: Api) -> int:
         payload = await mutate(api, UPDATE_TEAM, "updateTeam", input_, json=json)

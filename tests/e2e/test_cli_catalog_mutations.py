@@ -308,3 +308,44 @@ async def test_a_refusal_with_json_prints_the_payload_too(
         ],
     }
     assert err == "paved: CONFLICT: a team with slug 'pay' already exists (input.slug)\n"
+
+
+async def test_updates_clear_fields(
+    catalog_paved: Paved, gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    paved = catalog_paved
+    await seed(gql, pool)
+    await environments(gql)
+    assert (await paved("teams", "create", "ops", "--name", "Ops", "--parent", "pay"))[0] == 0
+    created = await paved.json(
+        "services", "create", "ledger", "--name", "Ledger", "--owner", "pay", "--tier", "2",
+        "--tag", "pci", "--link", "docs=https://docs.example", "--system", "money",
+        "--description", "the books", "--repository-url", "https://git.example/ledger",
+    )  # fmt: skip
+    assert created["service"]["tags"] == ["pci"]
+
+    cleared = await paved.json(
+        "services", "update", "ledger", "--clear", "tier", "--clear", "tags", "--clear", "links",
+        "--clear", "system", "--clear", "description", "--clear", "repository-url",
+    )  # fmt: skip
+    service = cleared["service"]
+    assert (service["tier"], service["tags"], service["links"], service["system"]) == (
+        None, [], [], None,
+    )  # fmt: skip
+    assert (service["description"], service["repositoryUrl"]) == (None, None)
+    team = (await paved.json("teams", "update", "ops", "--clear", "parent"))["team"]
+    assert team["parent"] is None
+    assert (await paved.json("envs", "update", "prod", "--description", "live"))["environment"][
+        "description"
+    ] == "live"
+    environment = await paved.json("envs", "update", "prod", "--clear", "description")
+    assert environment["environment"]["description"] is None
+
+    for usage in (
+        ("services", "update", "ledger", "--clear", "owner"),
+        ("services", "update", "ledger", "--clear", "tags", "--tag", "x"),
+        ("teams", "update", "ops", "--clear", "name"),
+    ):
+        code, out, err = await paved(*usage)
+        assert (code, out) == (2, ""), usage
+        assert "--clear" in err, err
