@@ -21,6 +21,7 @@ from api.graphql_ws import graphql_ws
 from api.hardening import Hardening
 from api.health import healthz, readyz
 from api.host_guard import HostGuard, HostPolicy
+from api.mcp_server import McpFace, McpRoute, channel_of
 from api.oidc_login import SignInRoutes
 from api.oidc_login import routes as sign_in_routes
 from api.request_ids import request_id
@@ -65,7 +66,7 @@ def create_app(
 
             def context_for(request: Request) -> Context:
                 return Context.for_request(
-                    container.ports, principal_of(request), request_id(request)
+                    container.ports, principal_of(request), request_id(request), channel_of(request)
                 )
 
             app.state.container = container
@@ -98,16 +99,19 @@ def create_app(
                 keepalive_seconds=settings.subscription_keepalive_seconds,
                 queue_size=settings.subscriber_queue_size,
             )
+            app.state.mcp = mcp = McpFace(app.state.graphql)
             if tune_gc:
                 tune_gc_for_serving()
             try:
-                yield
+                async with mcp.running():
+                    yield
             finally:
                 await subscriptions.close_all()
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_ws),
+        Route("/mcp", McpRoute()),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
         *sign_in_routes(),

@@ -87,6 +87,9 @@ class Context:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     resource_loaders: ResourceLoaders | None = None
+    channel: str | None = None
+    """The face the request came through when not the GraphQL API itself (`mcp`), for the
+    audit log."""
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -110,7 +113,11 @@ class Context:
 
     @classmethod
     def for_request(
-        cls, ports: Ports, principal: Principal, request_id: str | None = None
+        cls,
+        ports: Ports,
+        principal: Principal,
+        request_id: str | None = None,
+        channel: str | None = None,
     ) -> Context:
         return cls(
             reader=ports.reader,
@@ -135,4 +142,5 @@ class Context:
             provisioner_kinds=ports.provisioner_kinds,
             provisioning=ports.provisioning,
             resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
+            channel=channel,
         )
