@@ -30,7 +30,7 @@ query AuditEvents($filter: AuditEventFilter, $first: Int, $after: String) {{
   auditEvents(filter: $filter, first: $first, after: $after) {{
     {PAGE_FIELDS}
     nodes {{
-      id at operation targets outcome errorCodes requestId idempotencyKey actorName input
+      id at operation targets outcome errorCodes requestId idempotencyKey actorName channel input
     }}
   }}
 }}
@@ -82,11 +82,12 @@ def list_audit_events(
             print_json(data)
             return 0
         show_table(
-            ["AT", "ACTOR", "OPERATION", "OUTCOME", "TARGETS", "ERRORS"],
+            ["AT", "ACTOR", "VIA", "OPERATION", "OUTCOME", "TARGETS", "ERRORS"],
             [
                 [
                     e["at"][:19].replace("T", " "),
                     e["actorName"],
+                    e["channel"],
                     e["operation"],
                     e["outcome"],
                     joined(e["targets"]),

@@ -235,7 +235,7 @@ async def test_audit_list(
     code, out, err = await paved("audit", "list", "--limit", "2")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["AT", "ACTOR", "OPERATION", "OUTCOME", "TARGETS", "ERRORS"]
+    assert lines[0].split() == ["AT", "ACTOR", "VIA", "OPERATION", "OUTCOME", "TARGETS", "ERRORS"]
     assert "createTeam" in lines[1]
     assert "CONFLICT" in lines[1]
     assert len(lines) == 3
