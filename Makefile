@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema conformance \
+.PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema parity conformance \
         bench bench-isolation bench-events bench-webhooks bench-import vendor screenshots clean
 
 $(BIN)/python:
@@ -68,6 +68,10 @@ k8s-check: $(VENV)/.installed-dev
 # Rewrite the committed SDL from the code (the schema test fails until you do).
 schema: $(VENV)/.installed-dev
 	$(BIN)/paved schema > schema/schema.graphql
+
+# The README's table of which face (GraphiQL, CLI, portal, MCP) offers each mutation.
+parity: $(VENV)/.installed-dev
+	$(BIN)/python -m tools.parity --write
 
 # The graphql-http audit suite against a live server on an embedded database.
 conformance: $(VENV)/.installed-dev

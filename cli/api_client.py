@@ -88,7 +88,7 @@ class Api:
         self.http = http
         self.url = url
 
-    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+    async def __call__(self, query: str, /, **variables: Any) -> dict[str, Any]:
         """`data` of an operation that answered without GraphQL errors."""
         return self._data(await self._post(query, variables, ()))
 

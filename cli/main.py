@@ -17,7 +17,22 @@ import typer
 from pydantic import ValidationError
 
 from api.settings import Settings, describe_settings_error
-from cli import backstage, framework, identity
+from cli import (
+    audit_log,
+    backstage,
+    deployment_reports,
+    environments,
+    framework,
+    identity,
+    raw_query,
+    resource_classes,
+    resource_reviews,
+    services,
+    teams,
+    templates,
+    users,
+    webhooks,
+)
 from cli.access import Command, add_access_commands
 from cli.deployments import add_deploy_commands
 from cli.resources import add_resource_commands
@@ -190,7 +205,21 @@ def typer_app() -> typer.Typer:
     return app
 
 
-_TYPER_COMMANDS: list[Callable[[typer.Typer], None]] = [identity.register, backstage.register]
+_TYPER_COMMANDS: list[Callable[[typer.Typer], None]] = [
+    identity.register,
+    backstage.register,
+    services.register,
+    teams.register,
+    users.register,
+    environments.register,
+    audit_log.register,
+    raw_query.register,
+    webhooks.register,
+    resource_classes.register,
+    templates.register,
+    deployment_reports.register,
+    resource_reviews.register,
+]
 """Each adds its noun's sub-app (or commands) to the root `paved` app."""
 
 
@@ -201,10 +230,26 @@ def _argparse_commands() -> frozenset[str]:
     return frozenset(actions[0].choices)
 
 
+_TYPER_VERBS_OF_LEGACY_NOUNS = {
+    "audit": frozenset({"list"}),
+    "resources": resource_reviews.VERBS,
+}
+"""Verbs of a noun the legacy parser also has, already on Typer (`paved audit list`, `paved
+resources approve`...; `paved audit verify`, `paved resources request` are still argparse's)."""
+
+
+def _legacy(argv: Sequence[str]) -> bool:
+    """Whether `argv` is a command of the legacy (argparse) parser."""
+    if not argv or argv[0] not in _argparse_commands():
+        return False
+    typer_verbs = _TYPER_VERBS_OF_LEGACY_NOUNS.get(argv[0], frozenset())
+    return not (len(argv) > 1 and argv[1] in typer_verbs)
+
+
 async def run(argv: Sequence[str], transport: framework.Transport | None = None) -> int:
     """`paved argv...` in the running event loop (the tests'), `transport` replacing the
     network."""
-    if argv and argv[0] in _argparse_commands():
+    if _legacy(argv):
         from cli.client_commands import run_command
 
         args = _legacy_parser().parse_args(list(argv))
@@ -217,7 +262,7 @@ async def run(argv: Sequence[str], transport: framework.Transport | None = None)
 
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
-    if arguments and arguments[0] in _argparse_commands():
+    if _legacy(arguments):
         return legacy_main(arguments)
     return framework.main(typer_app(), arguments)
 
