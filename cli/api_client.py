@@ -16,10 +16,14 @@ import orjson
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cli.framework import ExitCode
+
 DEFAULT_API_URL = "http://127.0.0.1:8000/graphql"
 
 
 _REFUSING_STATUSES = frozenset({401, 403, 429})
+_UNAUTHENTICATED = frozenset({401, 403})
+CREDENTIAL_HINT = " (check PAVED_TOKEN, or run `paved login`)"
 
 RESEND_PAUSES = (0.5, 2.0)
 """How long `Api.resending` waits before sending again an operation whose answer was lost."""
@@ -110,7 +114,7 @@ class Api:
         try:
             return await self.http.post(self.url, json=body)
         except httpx.HTTPError as error:
-            raise Refused(2, _unreachable(_shown_url(self.url), error)) from None
+            raise Refused(ExitCode.UNREACHABLE, _unreachable(_shown_url(self.url), error)) from None
 
     def _data(self, response: httpx.Response) -> dict[str, Any]:
         where = _shown_url(self.url)
@@ -121,17 +125,18 @@ class Api:
         errors = body.get("errors") if isinstance(body, dict) else None
         if response.status_code in _REFUSING_STATUSES:
             message = errors[0].get("message") if errors and isinstance(errors[0], dict) else None
-            hint = " (check PAVED_TOKEN)" if response.status_code in (401, 403) else ""
+            unauthenticated = response.status_code in _UNAUTHENTICATED
             raise Refused(
-                2,
+                ExitCode.UNAUTHENTICATED if unauthenticated else ExitCode.REFUSED,
                 f"paved: the API at {where} answered HTTP {response.status_code}: "
-                f"{message or response.reason_phrase}{hint}",
+                f"{message or response.reason_phrase}{CREDENTIAL_HINT if unauthenticated else ''}",
             )
         if isinstance(errors, list) and errors:
-            raise Refused(1, *(error_line(e) for e in errors if isinstance(e, dict)))
+            raise Refused(ExitCode.REFUSED, *(error_line(e) for e in errors if isinstance(e, dict)))
         if response.status_code != 200 or not isinstance(body, dict):
             raise Refused(
-                2, f"paved: the API at {where} answered HTTP {response.status_code} without data"
+                ExitCode.UNREACHABLE,
+                f"paved: the API at {where} answered HTTP {response.status_code} without data",
             )
         data: dict[str, Any] = body.get("data") or {}
         return data
@@ -156,17 +161,18 @@ class Api:
                 timeout=httpx.Timeout(30.0, read=None),
             ) as response:
                 if response.status_code in _REFUSING_STATUSES:
+                    unauthenticated = response.status_code in _UNAUTHENTICATED
                     raise Refused(
-                        2,
+                        ExitCode.UNAUTHENTICATED if unauthenticated else ExitCode.REFUSED,
                         f"paved: the API at {where} answered HTTP {response.status_code}"
-                        + (" (check PAVED_TOKEN)" if response.status_code in (401, 403) else ""),
+                        + (CREDENTIAL_HINT if unauthenticated else ""),
                     )
                 media_type = response.headers.get("content-type", "").split(";")[0].strip()
                 if response.status_code != 200 or media_type != "text/event-stream":
                     raise NoStream
                 yield _updates(response)
         except httpx.HTTPError as error:
-            raise Refused(2, _unreachable(where, error)) from None
+            raise Refused(ExitCode.UNREACHABLE, _unreachable(where, error)) from None
 
 
 def _unreachable(where: str, error: httpx.HTTPError) -> str:
@@ -193,5 +199,5 @@ async def _updates(response: httpx.Response) -> AsyncIterator[Update]:
         body = orjson.loads(data)
         errors = body.get("errors") if isinstance(body, dict) else None
         if errors:
-            raise Refused(1, *(error_line(e) for e in errors if isinstance(e, dict)))
+            raise Refused(ExitCode.REFUSED, *(error_line(e) for e in errors if isinstance(e, dict)))
         yield Update(body.get("data") or {}, event_id)
