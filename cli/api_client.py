@@ -14,8 +14,10 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx2 as httpx
 import orjson
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from cli.credentials import load_login
 from cli.framework import ExitCode
 
 DEFAULT_API_URL = "http://127.0.0.1:8000/graphql"
@@ -30,7 +32,8 @@ RESEND_PAUSES = (0.5, 2.0)
 
 
 class ClientSettings(BaseSettings):
-    """Where the API is and the credential to send it, from the environment."""
+    """Where the API is and the credential to send it: given (`--api-url`), else from the
+    environment (PAVED_API_URL, PAVED_TOKEN), else the login `paved login` stored."""
 
     model_config = SettingsConfigDict(env_prefix="PAVED_", extra="ignore", frozen=True)
 
@@ -44,6 +47,37 @@ class ClientSettings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _StoredLoginSource(settings_cls))
+
+
+class _StoredLoginSource(PydanticBaseSettingsSource):
+    """The stored login, the lowest priority. Its token goes only to its own URL: with
+    another URL given (`--api-url`, PAVED_API_URL), it is not sent."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        login = load_login()
+        if login is None:
+            return {}
+        given_url = self.current_state.get("api_url")
+        if given_url is not None and given_url != login.api_url:
+            return {}
+        values: dict[str, Any] = {"api_url": login.api_url}
+        if login.token is not None:
+            values["token"] = login.token
+        return values
 
 
 class NoStream(Exception):

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import typer
 
-from cli import access, deployments, framework, identity, resources, server
+from cli import access, deployments, framework, identity, login, resources, server
 from cli.server import server_config
 
 __all__ = ["main", "run", "server_config", "typer_app"]
@@ -39,6 +39,7 @@ def typer_app() -> typer.Typer:
 _TYPER_COMMANDS: list[Callable[[typer.Typer], None]] = [
     server.register,
     access.register,
+    login.register,
     identity.register,
     deployments.register,
     resources.register,
