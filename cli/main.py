@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import typer
 
-from cli import access, deployments, framework, identity, login, resources, server
+from cli import access, deployments, framework, identity, login, resources, server, tokens
 from cli.server import server_config
 
 __all__ = ["main", "run", "server_config", "typer_app"]
@@ -41,6 +41,7 @@ _TYPER_COMMANDS: list[Callable[[typer.Typer], None]] = [
     access.register,
     login.register,
     identity.register,
+    tokens.register,
     deployments.register,
     resources.register,
 ]
