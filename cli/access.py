@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from api.settings import Settings
 from cli.framework import ExitCode, example, sub_app, usage_error
 from cli.server import operator_settings
 from domain.access.model import LOCAL_ADMIN, Scope
 from domain.errors import CatalogError
 
 if TYPE_CHECKING:
+    from api.settings import Settings
     from resolvers.context import Context
 
 T = TypeVar("T")

@@ -14,31 +14,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
-import asyncpg
 import typer
-from pydantic import ValidationError
 
-from api.settings import Settings, describe_settings_error
 from cli.framework import ExitCode, example, sub_app
 
+# The server's own modules are imported when a command runs: completing a command line, or
+# any client command, need not load them.
 if TYPE_CHECKING:
     import uvicorn
     from starlette.types import ASGIApp
 
+    from api.settings import Settings
+
 
 def settings_or_exit(**overrides: Any) -> Settings:
     """The server's settings (`overrides` beat the environment); a bad one ends the command."""
+    from pydantic import ValidationError
+
+    from api.settings import Settings, describe_settings_error
+
     try:
         return Settings(**{key: value for key, value in overrides.items() if value is not None})
     except ValidationError as error:
         print(f"paved: {describe_settings_error(error)}", file=sys.stderr)
         raise SystemExit(ExitCode.USAGE) from None
-
-
-_DATABASE_ERRORS = (
-    OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError,
-)  # fmt: skip
-"""What an unreachable, refusing or misspelt database raises: told in one line."""
 
 
 def _database_problem(url: str, error: BaseException) -> str:
@@ -50,6 +49,10 @@ def _database_problem(url: str, error: BaseException) -> str:
 
 def check_database(url: str) -> None:
     """Fail fast, in one line, when DATABASE_URL cannot be connected to."""
+    import asyncpg
+
+    # What an unreachable, refusing or misspelt database raises: told in one line.
+    errors = (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
     async def probe() -> None:
         connection = await asyncpg.connect(url, timeout=10)
@@ -57,7 +60,7 @@ def check_database(url: str) -> None:
 
     try:
         asyncio.run(probe())
-    except _DATABASE_ERRORS as error:
+    except errors as error:
         print(_database_problem(url, error), file=sys.stderr)
         raise SystemExit(ExitCode.USAGE) from None
 
