@@ -67,6 +67,38 @@ def sub_app(app: typer.Typer, name: str, help: str) -> typer.Typer:
     return noun
 
 
+def _given(*values: Any) -> Any:
+    """The first value actually given (Typer marks what was not with a placeholder)."""
+    for value in values:
+        if value is not None and not isinstance(value, typer.models.DefaultPlaceholder):
+            return value
+    return None
+
+
+def one_sub_app_per_noun(app: typer.Typer) -> None:
+    """Sub-apps of one noun added by several modules (each its own `add_typer`, say `audit
+    verify` and `audit list`) become one, with the verbs of all: Typer would keep only the
+    last. The sub-apps themselves are left as they are (a module may hold one for good)."""
+    by_noun: dict[str, list[typer.models.TyperInfo]] = {}
+    for group in app.registered_groups:
+        instance = group.typer_instance
+        name = _given(group.name, instance.info.name if instance else None)
+        by_noun.setdefault(name, []).append(group)
+    merged_groups = []
+    for name, groups in by_noun.items():
+        if name is None or len(groups) == 1:
+            merged_groups.extend(groups)
+            continue
+        instances = [group.typer_instance for group in groups if group.typer_instance]
+        help_ = _given(*(group.help for group in groups), *(i.info.help for i in instances))
+        merged = typer.Typer(name=name, help=help_, no_args_is_help=True)
+        for instance in instances:
+            merged.registered_commands.extend(instance.registered_commands)
+            merged.registered_groups.extend(instance.registered_groups)
+        merged_groups.append(typer.models.TyperInfo(merged, name=name, help=help_))
+    app.registered_groups[:] = merged_groups
+
+
 def example(*commands: str) -> str:
     """The epilog of a command's `--help`: `Example: paved ...` (each on its own line)."""
     if len(commands) == 1:

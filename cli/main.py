@@ -33,6 +33,7 @@ def typer_app() -> typer.Typer:
 
     for register in _TYPER_COMMANDS:
         register(app)
+    framework.one_sub_app_per_noun(app)
     return app
 
 

@@ -101,3 +101,38 @@ def test_commands_and_options_complete(tmp_path: Path, shell: str) -> None:
     assert {"list", "request", "delete"} <= offered, verbs.stdout
     options = _completions(tmp_path, shell, "paved deploy --id")
     assert "--idempotency-key" in options.stdout
+
+
+def test_verbs_of_one_noun_from_several_modules_all_stay(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another module adding `audit list` with an `add_typer` of its own keeps `audit verify`
+    (Typer alone would keep only the last `audit`)."""
+    from cli import main as paved_cli
+
+    audit = typer.Typer(name="audit", help="The audit log.")
+
+    @audit.command("list", epilog="Example: paved audit list")
+    def audit_list() -> int:
+        """List it."""
+        return 0
+
+    monkeypatch.setattr(
+        paved_cli, "_TYPER_COMMANDS", [*paved_cli._TYPER_COMMANDS, lambda app: app.add_typer(audit)]
+    )
+    paths = {path for path, _ in every_command()}
+    assert {"paved audit verify", "paved audit list"} <= paths
+    assert main(["audit", "--help"]) == 0
+    shown = capsys.readouterr().out
+    assert "verify" in shown
+    assert "list" in shown
+    # The module's own sub-app is left as it was.
+    assert [command.name for command in audit.registered_commands] == ["list"]
+
+
+def test_every_client_command_takes_json() -> None:
+    """A command that talks to the API (it takes --api-url) can print exactly its data."""
+    for path, command in every_command():
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        if "--api-url" in options:
+            assert "--json" in options, path
