@@ -86,6 +86,11 @@ CLI_COMMANDS: dict[str, str] = {
     "createTemplate": "paved templates create",
     "updateTemplate": "paved templates update",
     "deleteTemplate": "paved templates delete",
+    "createApiClient": "paved clients create",
+    "deleteApiClient": "paved clients delete",
+    "createApiToken": "paved tokens create",
+    "revokeApiToken": "paved tokens revoke",
+    "importCatalog": "paved import backstage",
 }
 """Which `paved` command sends each mutation (checked against the code by `problems`)."""
 
@@ -158,42 +163,24 @@ def mcp_mutations() -> frozenset[str]:
 
 
 @functools.cache
-def _command_trees() -> tuple[object, argparse.ArgumentParser]:
-    """`paved`'s commands: the Typer app's (as click builds them) and the legacy parser."""
+def _command_tree() -> object:
+    """`paved`'s commands, as click builds them from the Typer app."""
     import typer
 
     from cli import main
 
-    return typer.main.get_command(main.typer_app()), main._legacy_parser()
+    return typer.main.get_command(main.typer_app())
 
 
 def command_exists(command: str) -> bool:
-    """Whether `paved` has `command` ("paved noun verb"), on Typer or the legacy parser."""
-    typer_command, legacy = _command_trees()
-    words = command.split()[1:]
-    group: object = typer_command
-    for word in words:
+    """Whether `paved` has `command` ("paved noun verb"), a command and not a group."""
+    group: object = _command_tree()
+    for word in command.split()[1:]:
         commands = getattr(group, "commands", None)
         if commands is None or word not in commands:
-            break
+            return False
         group = commands[word]
-    else:
-        return getattr(group, "commands", None) is None
-    parser: argparse.ArgumentParser | None = legacy
-    for word in words:
-        if parser is None:
-            return False
-        choices = [
-            action.choices
-            for action in parser._actions
-            if isinstance(action, argparse._SubParsersAction)
-        ]
-        if not choices or word not in choices[0]:
-            return False
-        parser = choices[0][word]
-    return parser is not None and not any(
-        isinstance(action, argparse._SubParsersAction) for action in parser._actions
-    )
+    return getattr(group, "commands", None) is None
 
 
 def rows() -> list[Row]:
