@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
-from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -62,7 +61,5 @@ async def metrics(request: Request) -> Response:
             media_type="text/plain",
         )
     await telemetry.metrics.refresh_backlog()
-    return Response(
-        telemetry.metrics.render(),
-        headers={"Cache-Control": "no-store", "Content-Type": CONTENT_TYPE_LATEST},
-    )
+    body, content_type = telemetry.metrics.render(request.headers.get("accept", ""))
+    return Response(body, headers={"Cache-Control": "no-store", "Content-Type": content_type})

@@ -16,8 +16,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 import asyncpg
 from graphql import GraphQLError, OperationDefinitionNode, parse
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from resolvers.request_stats import RequestStats
@@ -242,5 +243,8 @@ class Metrics:
         for queue, count in counts.items():
             self.backlog.labels(queue).set(count)
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+    def render(self, accept: str = "") -> tuple[bytes, str]:
+        """The exposition the scraper's `Accept` asks for (Prometheus text 0.0.4 by default,
+        OpenMetrics when asked), and its content type."""
+        encode, content_type = choose_encoder(accept)
+        return encode(self.registry), content_type
