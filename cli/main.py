@@ -63,10 +63,9 @@ def _check_database(url: str) -> None:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from api.observability.logs import configure_logging
+
+    configure_logging(settings.log_level, json=settings.json_logs)
 
 
 def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
@@ -82,6 +81,8 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         lifespan="on",
         log_level=settings.log_level,
         access_log=False,
+        # JSON logs: uvicorn's own records go through the root handler, one JSON line each.
+        log_config=None if settings.json_logs else uvicorn.config.LOGGING_CONFIG,
         # SIGTERM: stop accepting, give in-flight requests this long; then the lifespan's
         # shutdown releases what this replica holds (rollout leases).
         timeout_graceful_shutdown=settings.shutdown_seconds,
