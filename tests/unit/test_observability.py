@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import string
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
@@ -149,3 +153,41 @@ def test_who_may_read_metrics_in_production() -> None:
     assert not may_read(_request("203.0.113.9", {"Authorization": "Bearer "}), without_token)
     assert not may_read(_request("203.0.113.9", {"Authorization": "Bearer x"}), without_token)
     assert may_read(_request("203.0.113.9"), Settings())  # development: loopback-bound anyway
+
+
+def test_the_dashboard_and_the_readmes_alerts_name_only_metrics_that_exist() -> None:
+    root = Path(__file__).resolve().parents[2]
+    dashboard = json.loads((root / "docs/observability/grafana-dashboard.json").read_text())
+    expressions = " ".join(
+        target["expr"] for panel in dashboard["panels"] for target in panel["targets"]
+    )
+    readme = (root / "README.md").read_text()
+    alerts = readme.split("Example alerts:", 1)[1].split("### Traces", 1)[0]
+    exported = {
+        sample.name
+        for family in text_string_to_metric_families(_every_family().render()[0].decode())
+        for sample in family.samples
+    }
+    named = set(re.findall(r"paved_[a-z_]+", expressions + alerts))
+    assert named
+    assert named <= exported, named - exported
+
+
+def _every_family() -> Metrics:
+    """Metrics with a sample in every family (the pool's and the backlog's included)."""
+    metrics = Metrics()
+    metrics.observe_request(
+        RequestStats(operation_name="A", operation_type="query", read_path="fast"), 0.1
+    )
+    metrics.observe_request(RequestStats(failure="request_error", rate_limited="points"), 0)
+    metrics.provider_call("webhook", "deploy.start", "ok", 0.2)
+    pool = SimpleNamespace(
+        get_size=lambda: 2, get_idle_size=lambda: 1, get_max_size=lambda: 10, _queue=None
+    )
+
+    async def backlog() -> dict[str, int]:
+        return {"rollouts": 0}
+
+    metrics.watch_pool(cast(Any, pool), backlog)
+    metrics.backlog.labels("rollouts").set(0)
+    return metrics
