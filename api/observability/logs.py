@@ -58,7 +58,7 @@ class JsonFormatter(logging.Formatter):
             value = record.__dict__.get(name)
             if value is not None:
                 entry[name] = value
-        if "trace_id" not in entry:
+        if "trace_id" not in record.__dict__:  # a record not of a request: the current span
             current = trace_id()
             if current is not None:
                 entry["trace_id"] = current
@@ -103,4 +103,10 @@ def log_request(fields: dict[str, Any]) -> None:
         f"actor {actor}" if actor else None,
         f"request {fields['request_id']}",
     ]
-    REQUESTS.info(" ".join(part for part in parts if part), extra=fields)
+    message = " ".join(part for part in parts if part)
+    # As `REQUESTS.info(message, extra=fields)`, without looking up the caller's frame.
+    REQUESTS.handle(
+        REQUESTS.makeRecord(
+            REQUESTS.name, logging.INFO, __file__, 0, message, (), None, extra=fields
+        )
+    )

@@ -13,6 +13,7 @@ import platform
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import asyncpg
 from graphql import GraphQLError, OperationDefinitionNode, parse
@@ -143,6 +144,8 @@ class Metrics:
         self.registry = registry = CollectorRegistry(auto_describe=True)
         self.names = operation_names or OperationNames()
         self._backlog: Backlog | None = None
+        self._series: dict[tuple[str, str, str, str, str | None], tuple[Any, Any, Any]] = {}
+        """The children of each label combination seen (bounded as the labels are)."""
         self.requests = Counter(
             "paved_graphql_requests",
             "GraphQL requests by operation, type and outcome (with the error code of user and "
@@ -221,10 +224,19 @@ class Metrics:
         name = self.names.label(stats.operation_name)
         kind = stats.operation_type if stats.operation_type in _TYPES else "unknown"
         outcome, code = outcome_of(stats)
-        self.requests.labels(name, kind, outcome, code).inc()
-        self.latency.labels(name, kind).observe(seconds)
-        if stats.read_path is not None:
-            self.answered.labels(name, stats.read_path).inc()
+        key = (name, kind, outcome, code, stats.read_path)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                self.requests.labels(name, kind, outcome, code),
+                self.latency.labels(name, kind),
+                self.answered.labels(name, stats.read_path) if stats.read_path else None,
+            )
+        requests, latency, answered = series
+        requests.inc()
+        latency.observe(seconds)
+        if answered is not None:
+            answered.inc()
 
     def provider_call(self, kind: str, operation: str, outcome: str, seconds: float) -> None:
         self.provider_calls.labels(kind, operation, outcome).inc()

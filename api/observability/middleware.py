@@ -14,13 +14,12 @@ from typing import Any
 
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.observability.logs import REQUESTS, log_request, trace_id
 from api.observability.metrics import outcome_of
 from api.observability.telemetry import Telemetry
-from api.request_ids import request_id
+from api.request_ids import assign_request_id
 from domain.access.model import Principal
 from resolvers.request_stats import RequestStats, current_stats
 
@@ -41,7 +40,7 @@ class ObserveRequests:
             return
         stats = RequestStats()
         reset = current_stats.set(stats)
-        ids = request_id(Request(scope))  # fixed now: the endpoint's errors carry the same
+        ids = assign_request_id(scope)  # fixed now: the endpoint's errors carry the same
         status = 500
 
         async def sending(message: Message) -> None:
@@ -72,7 +71,7 @@ class ObserveRequests:
                 try:
                     await self._app(scope, receive, sending)
                 finally:
-                    traced = trace_id()
+                    traced = trace_id() if current is not None else None
                     if current is not None:
                         current.set_attribute("http.response.status_code", status)
                         if status >= 500:
