@@ -74,12 +74,14 @@ def formatter(json: bool) -> logging.Formatter:
 
 
 def configure_logging(level: str, *, json: bool) -> None:
-    """The root logger writes to stderr at `level`, in JSON lines or text."""
+    """The root logger writes to stderr at `level`, in JSON lines or text; as
+    `logging.basicConfig`, nothing changes when the root logger has handlers already (a
+    command run inside a test, whose runner captures the records)."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(json))
-    root = logging.getLogger()
-    for existing in list(root.handlers):
-        root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
 
