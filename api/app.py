@@ -21,6 +21,7 @@ from api.graphql_ws import graphql_ws
 from api.hardening import Hardening
 from api.health import healthz, readyz
 from api.host_guard import HostGuard, HostPolicy
+from api.mcp_server import McpFace, McpRoute, channel_of
 from api.observability.endpoint import metrics
 from api.observability.middleware import ObserveRequests
 from api.observability.telemetry import Telemetry
@@ -74,7 +75,7 @@ def create_app(
 
             def context_for(request: Request) -> Context:
                 return Context.for_request(
-                    container.ports, principal_of(request), request_id(request)
+                    container.ports, principal_of(request), request_id(request), channel_of(request)
                 )
 
             app.state.container = container
@@ -108,10 +109,12 @@ def create_app(
                 keepalive_seconds=settings.subscription_keepalive_seconds,
                 queue_size=settings.subscriber_queue_size,
             )
+            app.state.mcp = mcp = McpFace(app.state.graphql)
             if tune_gc:
                 tune_gc_for_serving()
             try:
-                yield
+                async with mcp.running():
+                    yield
             finally:
                 await subscriptions.close_all()
                 telemetry.close()
@@ -119,6 +122,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_ws),
+        Route("/mcp", McpRoute()),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
         *sign_in_routes(),

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # An OIDC user's memberships are re-read at most this often (provisioning writes).
 _PROVISIONED_TTL_SECONDS = 60.0
 _PROVISIONED_CACHE_SIZE = 10_000
-_CREDENTIAL_PATHS = frozenset({"/graphql"})
+_CREDENTIAL_PATHS = frozenset({"/graphql", "/mcp"})
 """Where a credential is read. Elsewhere nothing reads a principal: health probes, the sign-in
 routes (`/auth/...`, which check what they need themselves), GraphiQL's files
 (`/graphql/assets/...`) and the portal's page and files, which must load before anyone signs

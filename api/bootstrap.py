@@ -40,6 +40,7 @@ from providers.outbound.addresses import AddressRule
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.backlog import backlog
+from providers.postgres.catalog_import import PostgresCatalogImporter
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.deployments.leases import RELEASED_CHANNEL
@@ -180,6 +181,7 @@ def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
         webhooks=PostgresWebhookStore(pool, webhook_secret_box(settings), audit_log),
         resources=PostgresResourceStore(pool, audit_log),
         provisioner_kinds=ProvisionerRegistry(provider_policy(settings)),
+        importer=PostgresCatalogImporter(pool, audit_log),
     )
 
 

@@ -208,6 +208,39 @@ class GraphQLEndpoint:
         operation_name, variables = check_params(params)
         principal = principal_of(request)
         query = self._document_text(params, principal)
+        body, status = await self._checked_answer(
+            request, media_type, principal, query, operation_name, variables
+        )
+        return Response(body, status_code=status, media_type=media_type)
+
+    async def run_fixed(
+        self, request: Request, query: str, variables: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The answer (`data`, `errors`, `extensions`) to a document this server holds itself
+        (the MCP tools', `api.mcp_tools`), run for `request`'s principal as a POST of it
+        would be: static limits, rate limit, per-actor slot and deadline, the fast path or
+        the executor, the response limit. Trusted documents do not apply: the document is
+        the server's own. Raises RequestError as the endpoint would answer it."""
+        reset = current_request_id.set(request_id(request))
+        try:
+            body, _ = await self._checked_answer(
+                request, JSON, principal_of(request), query, None, variables
+            )
+        finally:
+            current_request_id.reset(reset)
+        answer: dict[str, Any] = orjson.loads(body)
+        return answer
+
+    async def _checked_answer(
+        self,
+        request: Request,
+        media_type: str,
+        principal: Principal,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+    ) -> tuple[bytes, int]:
+        """The body (with its cost) and status of a document, once checked and charged."""
         checked = self._check(query, operation_name, variables)
         stats = current_stats.get()
         if stats is not None and checked.operation is not None:
@@ -236,7 +269,7 @@ class GraphQLEndpoint:
                 headers={"Retry-After": "1"},
                 extensions={"limit": "max_concurrent_per_actor", "retryAfter": 1},
             ) from None
-        return Response(self._bounded(body, charge), status_code=status, media_type=media_type)
+        return self._bounded(body, charge), status
 
     async def _within_deadline(
         self, answer: Coroutine[Any, Any, tuple[bytes, int]], reads_only: bool

@@ -49,6 +49,7 @@ def audit_entry(
         input=data,
         request_id=context.request_id,
         idempotency_key=idempotency_key if isinstance(idempotency_key, str) else None,
+        channel=context.channel,
     )
 
 

@@ -9,6 +9,7 @@ from domain.access.model import Principal
 from domain.access.ports import AccessStore
 from domain.access.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
 from domain.audit.ports import AuditLog
+from domain.catalog.backstage.ports import CatalogImporter
 from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeployerKinds, DeploymentStore
 from domain.events.ports import EventLog
@@ -48,6 +49,7 @@ class Ports:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     """Hands committed resources to their providers; None where nothing runs them."""
+    importer: CatalogImporter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,10 @@ class Context:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     resource_loaders: ResourceLoaders | None = None
+    channel: str | None = None
+    """The face the request came through when not the GraphQL API itself (`mcp`), for the
+    audit log."""
+    importer: CatalogImporter | None = None
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -110,7 +116,11 @@ class Context:
 
     @classmethod
     def for_request(
-        cls, ports: Ports, principal: Principal, request_id: str | None = None
+        cls,
+        ports: Ports,
+        principal: Principal,
+        request_id: str | None = None,
+        channel: str | None = None,
     ) -> Context:
         return cls(
             reader=ports.reader,
@@ -135,4 +145,6 @@ class Context:
             provisioner_kinds=ports.provisioner_kinds,
             provisioning=ports.provisioning,
             resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
+            channel=channel,
+            importer=ports.importer,
         )

@@ -88,6 +88,8 @@ class UseCase(Generic[M, P, T]):
     check: Callable[[Context, M], Awaitable[None]] | None = None
     preview: Callable[[Context, M], Awaitable[T]] | None = None
     """The answer without the change, for an input whose `dry_run` is set."""
+    audited_input: Callable[[Input], Input] | None = None
+    """What the audit record keeps of the input, when not all of it (an import's files)."""
 
     async def __call__(self, context: Context, data: Input) -> Outcome[T]:
         """Run it on `data`: the input as sent (camelCase keys, only the fields given)."""
@@ -99,7 +101,8 @@ class UseCase(Generic[M, P, T]):
 
 
 async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outcome[T]:
-    entry = audit_entry(context, use_case.operation, data, use_case.named_targets(data))
+    kept = data if use_case.audited_input is None else use_case.audited_input(data)
+    entry = audit_entry(context, use_case.operation, kept, use_case.named_targets(data))
     transaction: Transaction[P] | None = None
     try:
         model = await _admitted(context, use_case, data)
