@@ -22,6 +22,9 @@ from api.hardening import Hardening
 from api.health import healthz, readyz
 from api.host_guard import HostGuard, HostPolicy
 from api.mcp_server import McpFace, McpRoute, channel_of
+from api.observability.endpoint import metrics
+from api.observability.middleware import ObserveRequests
+from api.observability.telemetry import Telemetry
 from api.oidc_login import SignInRoutes
 from api.oidc_login import routes as sign_in_routes
 from api.request_ids import request_id
@@ -62,7 +65,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         hardening = Hardening.from_settings(settings)
-        async with bootstrap.running(settings, overrides) as container:
+        trusted = hardening.trusted_documents
+        app.state.telemetry = telemetry = Telemetry.build(
+            settings,
+            trusted_documents=trusted.by_id.values() if trusted is not None else (),
+            span_exporter=overrides.span_exporter if overrides is not None else None,
+        )
+        async with bootstrap.running(settings, overrides, telemetry) as container:
 
             def context_for(request: Request) -> Context:
                 return Context.for_request(
@@ -87,6 +96,7 @@ def create_app(
                 fast_reads=fast_reads,
                 verify=settings.fast_reads == "verify",
                 hardening=hardening,
+                tracer=telemetry.tracer,
             )
             app.state.subscriptions = subscriptions = Subscriptions(
                 container.schema,
@@ -107,6 +117,7 @@ def create_app(
                     yield
             finally:
                 await subscriptions.close_all()
+                telemetry.close()
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -116,11 +127,14 @@ def create_app(
         Route("/readyz", ready, methods=["GET"]),
         *sign_in_routes(),
     ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics, methods=["GET"]))
     if settings.graphiql_enabled:
         routes.append(graphiql_assets().route())
     app: Starlette = Starlette(
         routes=routes,
         middleware=[
+            Middleware(ObserveRequests, telemetry=lambda: getattr(app.state, "telemetry", None)),
             Middleware(
                 HostGuard,
                 policy=HostPolicy.of(settings.allowed_hosts, development=not settings.production),

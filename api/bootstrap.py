@@ -11,22 +11,27 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx2 as httpx
 import strawberry
 
 from api.authentication import Authenticator
+from api.observability.provider_calls import ProviderCalls
+from api.observability.telemetry import Telemetry
 from api.oidc import OidcVerifier
 from api.oidc_client import OidcClient
 from api.oidc_login import SignIn
 from api.settings import Settings
 from api.web_sessions import WebSessions
 from demo.organisation import load_demo_if_empty
+from domain.deployments.model import Deployer
 from domain.events.ports import EventLog
 from providers.deployers.registry import DeployerRegistry
 from providers.deployers.secret_sources import SecretSources
@@ -34,6 +39,7 @@ from providers.deployers.settings import ProviderPolicy
 from providers.outbound.addresses import AddressRule
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
+from providers.postgres.backlog import backlog
 from providers.postgres.catalog_import import PostgresCatalogImporter
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
 from providers.postgres.deployments import PostgresDeploymentStore
@@ -63,6 +69,9 @@ from resolvers.provisioning import Provisioning, ProvisioningTimings
 from resolvers.rollouts import Rollouts
 from schema.build import build_schema
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
 log = logging.getLogger(__name__)
 
 
@@ -84,6 +93,8 @@ class Overrides:
     """Multiplies the webhook retry schedule (0: retry at once)."""
     session_clock: Callable[[], float] | None = None
     """Unix seconds by which browser sessions and sign-ins live and expire."""
+    span_exporter: SpanExporter | None = None
+    """Where spans go (tracing on, whatever the environment says)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +194,9 @@ async def command_ports(settings: Settings) -> AsyncIterator[Ports]:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, overrides: Overrides | None = None
+    settings: Settings, overrides: Overrides | None = None, telemetry: Telemetry | None = None
 ) -> AsyncIterator[Container]:
+    """`telemetry`: what observes the requests' statements and the provider calls."""
     overrides = overrides or Overrides()
     if settings.production and settings.webhook_encryption_key is None:
         raise RuntimeError(MISSING_WEBHOOK_KEY)
@@ -196,18 +208,26 @@ async def running(
             dsn,
             min_size=settings.pool_min_size,
             max_size=max(settings.pool_min_size, settings.pool_max_size),
-            query_logger=overrides.query_logger,
+            query_logger=(
+                telemetry.query_logger(overrides.query_logger)
+                if telemetry is not None
+                else overrides.query_logger
+            ),
         ) as pool,
         _webhooks(settings, overrides, dsn) as (targets, worker),
     ):
         ports = build_ports(settings, pool)
         replica = replica_id()
-        rollouts, live, deployers = _providers(settings, overrides, ports, replica, dsn)
+        calls = None
+        if telemetry is not None:
+            telemetry.attach_pool(pool, partial(backlog, pool))
+            calls = telemetry.provider_calls()
+        rollouts, live, deployers = _providers(settings, overrides, ports, replica, dsn, calls)
         # The feed reads on a connection of its own: outside the request pool (and what
         # counts its statements), the same one statement per wake-up whoever subscribes.
         feed_pool = await create_pool(dsn, min_size=1, max_size=1)
         feed = event_feed(settings, dsn, PostgresEventLog(feed_pool))
-        provisioning = _provisioning(settings, overrides, ports, rollouts, replica, dsn)
+        provisioning = _provisioning(settings, overrides, ports, rollouts, replica, dsn, calls)
         ports = dataclasses.replace(
             ports,
             rollouts=rollouts,
@@ -399,14 +419,16 @@ def _provisioning(
     rollouts: Rollouts,
     replica: str,
     dsn: str,
+    calls: ProviderCalls | None = None,
 ) -> Provisioning:
     """The runner that drives resources through their providers, on the rollouts' terms
-    (lease, poll and deadline settings)."""
+    (lease, poll and deadline settings); `calls` observes its calls to them."""
     assert ports.resources is not None
     assert ports.provisioner_kinds is not None
+    kinds = ports.provisioner_kinds
     return Provisioning(
         ports.resources,
-        ports.provisioner_kinds,
+        calls.provisioner_kinds(kinds) if calls is not None else kinds,
         ports.reader,
         ports.deployments,
         owner=replica,
@@ -428,12 +450,18 @@ def _provisioning(
 
 
 def _providers(
-    settings: Settings, overrides: Overrides, ports: Ports, replica: str, dsn: str
+    settings: Settings,
+    overrides: Overrides,
+    ports: Ports,
+    replica: str,
+    dsn: str,
+    calls: ProviderCalls | None = None,
 ) -> tuple[Rollouts, LiveStatusLookup, DeployersByEnvironment]:
+    build: DeployerFactory = overrides.deployer_factory or ports.deployer_kinds.build
     deployers = DeployersByEnvironment(
         ports.deployments,
         clock=overrides.deployer_clock or time.time,
-        build=overrides.deployer_factory or ports.deployer_kinds.build,
+        build=build if calls is None else _observed(build, calls),
     )
     rollouts = Rollouts(
         ports.deployments,
@@ -456,3 +484,14 @@ def _providers(
         cache_seconds=settings.live_status_cache_seconds,
     )
     return rollouts, live, deployers
+
+
+def _observed(build: DeployerFactory, calls: ProviderCalls) -> DeployerFactory:
+    """`build`, its adapters' calls observed (counted, timed, traced)."""
+
+    def observed(
+        kind: str, settings: Mapping[str, Any], *, clock: Callable[[], float] = time.time
+    ) -> Deployer:
+        return calls.deployer(build(kind, settings, clock=clock))
+
+    return observed

@@ -16,11 +16,13 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import asyncpg
 import orjson
 from graphql import GraphQLError, GraphQLSyntaxError
+from opentelemetry.trace import Tracer
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry import Schema
@@ -52,6 +54,7 @@ from domain.access.policy import Action, decide
 from domain.errors import ErrorCode
 from reads.fast_reads import FastReads
 from reads.verification import Disagreement, same_json
+from resolvers.request_stats import RequestStats, current_stats
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,27 @@ def _is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+def _note_failure(failure: str, code: str) -> None:
+    stats = current_stats.get()
+    if stats is not None:
+        stats.failure, stats.code = failure, code
+
+
+def _note_rate_limited(limit: str) -> None:
+    stats = current_stats.get()
+    if stats is not None:
+        stats.rate_limited = limit
+
+
+def _codes(payload: dict[str, Any]) -> list[str]:
+    """The codes of the GraphQL errors answered."""
+    return [
+        str((error.get("extensions") or {}).get("code", ""))
+        for error in payload.get("errors") or ()
+        if isinstance(error, dict)
+    ]
+
+
 class GraphQLEndpoint:
     """`fast_reads` answers what it can before the executor runs; with `verify`, the
     executor answers every request and the fast answers are only compared with it."""
@@ -131,8 +155,11 @@ class GraphQLEndpoint:
         fast_reads: FastReads | None = None,
         verify: bool = False,
         hardening: Hardening | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
+        """`tracer`: a span per operation when tracing is on."""
         self._schema = schema
+        self._tracer = tracer
         self._context_factory = context_factory
         self._graphiql = graphiql
         self.fast_reads = fast_reads
@@ -160,6 +187,7 @@ class GraphQLEndpoint:
         try:
             return await self._answer(request, media_type)
         except RequestError as refused:
+            _note_failure("request_error", refused.error["extensions"].get("code", ""))
             return Response(
                 error_body(refused.error),
                 status_code=refused.status_for(media_type),
@@ -168,6 +196,7 @@ class GraphQLEndpoint:
             )
         except Exception:
             log.exception("unexpected failure")
+            _note_failure("internal", ErrorCode.INTERNAL.value)
             return Response(
                 error_body(_internal_error(request)), status_code=500, media_type=media_type
             )
@@ -213,6 +242,11 @@ class GraphQLEndpoint:
     ) -> tuple[bytes, int]:
         """The body (with its cost) and status of a document, once checked and charged."""
         checked = self._check(query, operation_name, variables)
+        stats = current_stats.get()
+        if stats is not None and checked.operation is not None:
+            name = checked.operation.name
+            stats.operation_name = name.value if name is not None else None
+            stats.operation_type = checked.operation.operation.value
         if request.method == "GET" and not checked.reads_only:
             raise RequestError(
                 405, "only queries may be sent with GET; use POST", headers={"Allow": "POST"}
@@ -226,6 +260,7 @@ class GraphQLEndpoint:
                     checked.reads_only,
                 )
         except Busy:
+            _note_rate_limited("concurrency")
             raise RequestError(
                 429,
                 f"too many requests of yours are running at once (at most "
@@ -278,11 +313,23 @@ class GraphQLEndpoint:
         variables: dict[str, Any] | None,
     ) -> tuple[bytes, int]:
         """The answer's body (without its cost) and status, from the fast path or the executor."""
-        may_read = decide(principal, Action.READ_CATALOG).allowed
-        fast = await self._fast_answer(query, variables, operation_name) if may_read else None
-        if isinstance(fast, bytes) and not self.verify:
-            return fast, 200
-        payload, status = await self._execute(request, media_type, query, operation_name, variables)
+        stats = current_stats.get()
+        with self._operation_span(stats) as span:
+            may_read = decide(principal, Action.READ_CATALOG).allowed
+            fast = await self._fast_answer(query, variables, operation_name) if may_read else None
+            path = "fast" if isinstance(fast, bytes) and not self.verify else "executor"
+            if span is not None:
+                span.set_attribute("paved.read_path", path)
+            if stats is not None:
+                stats.read_path = path
+            if path == "fast":
+                assert isinstance(fast, bytes)
+                return fast, 200
+            payload, status = await self._execute(
+                request, media_type, query, operation_name, variables
+            )
+        if stats is not None:
+            stats.error_codes.extend(_codes(payload))
         if isinstance(fast, bytes):
             reference = orjson.dumps(payload)
             assert self.fast_reads is not None
@@ -293,6 +340,20 @@ class GraphQLEndpoint:
             reference = orjson.dumps(payload)
             self._disagree(Disagreement(query, variables, str(fast).encode(), reference))
         return orjson.dumps(payload), status
+
+    def _operation_span(self, stats: RequestStats | None) -> AbstractContextManager[Any]:
+        """The operation's span (None without tracing): name, type, and which path answers."""
+        if self._tracer is None:
+            return nullcontext()
+        name = stats.operation_name[:100] if stats and stats.operation_name else None
+        kind = (stats.operation_type if stats is not None else None) or "operation"
+        return self._tracer.start_as_current_span(
+            f"graphql {kind} {name}" if name else f"graphql {kind}",
+            attributes={
+                "graphql.operation.type": kind,
+                **({"graphql.operation.name": name} if name else {}),
+            },
+        )
 
     def checked_document(
         self, params: dict[str, Any], principal: Principal
@@ -356,6 +417,7 @@ class GraphQLEndpoint:
         try:
             return self.rate_limiter.charge(actor, cost)
         except RateLimited as limited:
+            _note_rate_limited("points")
             raise RequestError(
                 429,
                 f"rate limit exceeded: this request costs {limited.requested} points and "
@@ -423,6 +485,8 @@ class GraphQLEndpoint:
         except CannotGetOperationTypeError:
             raise RequestError(400, "no operation matches `operationName`") from None
         request_error = _is_request_error(result)
+        if request_error:
+            _note_failure("request_error", ErrorCode.VALIDATION.value)
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         payload: dict[str, Any] = {}
         if result.errors:

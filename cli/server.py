@@ -66,10 +66,10 @@ def check_database(url: str) -> None:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """JSON lines in production, text in development (`PAVED_LOG_FORMAT`)."""
+    from api.observability.logs import configure_logging as configure
+
+    configure(settings.log_level, json=settings.json_logs)
 
 
 def operator_settings() -> Settings:
@@ -94,6 +94,8 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         lifespan="on",
         log_level=settings.log_level,
         access_log=False,
+        # JSON logs: uvicorn's own records go through the root handler, one JSON line each.
+        log_config=None if settings.json_logs else uvicorn.config.LOGGING_CONFIG,
         # SIGTERM: stop accepting, give in-flight requests this long; then the lifespan's
         # shutdown releases what this replica holds (rollout leases).
         timeout_graceful_shutdown=settings.shutdown_seconds,

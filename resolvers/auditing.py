@@ -16,6 +16,7 @@ from domain.access.model import Forbidden
 from domain.audit.model import AuditEntry, AuditOutcome
 from domain.errors import CatalogError
 from resolvers.context import Context
+from resolvers.request_stats import note_refusals
 
 T = TypeVar("T")
 Input = dict[str, Any]
@@ -57,6 +58,7 @@ async def record_refusal(
 ) -> Outcome[T]:
     """Record a refused attempt (DENIED when the policy refused it, else INVALID)."""
     denied = any(isinstance(error, Forbidden) for error in errors)
+    note_refusals(error.code.value for error in errors)
     await context.audit.append(
         dataclasses.replace(
             entry,
