@@ -48,6 +48,8 @@ class Ports:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     """Hands committed resources to their providers; None where nothing runs them."""
+    access_changed: Callable[[], Awaitable[None]] | None = None
+    """Run after a committed change to what tokens may do (the token cache's `settle`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class Context:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     resource_loaders: ResourceLoaders | None = None
+    access_changed: Callable[[], Awaitable[None]] | None = None
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -135,4 +138,5 @@ class Context:
             provisioner_kinds=ports.provisioner_kinds,
             provisioning=ports.provisioning,
             resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
+            access_changed=ports.access_changed,
         )

@@ -88,6 +88,10 @@ class UseCase(Generic[M, P, T]):
     check: Callable[[Context, M], Awaitable[None]] | None = None
     preview: Callable[[Context, M], Awaitable[T]] | None = None
     """The answer without the change, for an input whose `dry_run` is set."""
+    changes_access: bool = False
+    """Whether the change may alter what an API token's principal may do (revocations,
+    memberships...): after the commit, the request waits for the process's token cache to
+    settle (`Context.access_changed`)."""
 
     async def __call__(self, context: Context, data: Input) -> Outcome[T]:
         """Run it on `data`: the input as sent (camelCase keys, only the fields given)."""
@@ -116,6 +120,8 @@ async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outc
     if transaction is None:
         await context.audit.append(entry)
         return Outcome(value=value)
+    if use_case.changes_access and context.access_changed is not None:
+        await context.access_changed()
     for work in transaction.followups:
         await work()
     return Outcome(value=value)
