@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema conformance \
-        bench bench-isolation bench-events bench-webhooks vendor screenshots clean
+        bench bench-isolation bench-events bench-webhooks bench-tokens vendor screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ bench-events: $(VENV)/.installed-dev
 # Webhook deliveries per second and recovery after a 30 s receiver outage: bench/RESULTS.md.
 bench-webhooks: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
+# The catalog reads with and without a bearer API token, and PostGraphile anonymous: the
+# "API tokens" section of bench/RESULTS.md.
+bench-tokens: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.tokens $(BENCH_ARGS)
 
 # Third-party browser files (vendor.json): fetch them from the npm registry with npm, check them
 # against their pins, rewrite them and VENDORED.md. After changing a version in vendor.json:
