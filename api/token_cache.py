@@ -135,7 +135,7 @@ class TokenCache:
             identity = entry.identity
             if now - entry.cached_at > self.settings.max_age_seconds:
                 del self._entries[key]
-            elif _expired(identity, self._now()):
+            elif _expired(identity, self._now):
                 del self._entries[key]
                 return None
             else:
@@ -278,6 +278,6 @@ class TokenCache:
                 log.warning("could not note the last use of tokens; retrying", exc_info=True)
 
 
-def _expired(identity: TokenIdentity, now: datetime) -> bool:
+def _expired(identity: TokenIdentity, now: Callable[[], datetime]) -> bool:
     expires_at = identity.token.expires_at
-    return expires_at is not None and expires_at <= now
+    return expires_at is not None and expires_at <= now()

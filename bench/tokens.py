@@ -41,7 +41,6 @@ from bench.queries import BenchQuery, QueryCheckError, bench_queries, parse_answ
 from bench.results import replace_section
 from bench.seed import ENVIRONMENT_SLUGS, Sizes, lookup_slug, prepare_database
 from bench.server import PavedServer, ServerError, ServerProcess, find_paved
-from bench.statements import StatementCount, count_statements
 from bench.systems import PAVED, POSTGRAPHILE
 from domain.access.tokens import new_token
 
@@ -55,7 +54,6 @@ READY_TIMEOUT_SECONDS = 120.0
 WRK_THREADS = 2
 WRK_TIMEOUT_SECONDS = 10
 WARM_REQUESTS = 5
-SAMPLE_REQUESTS = 20
 TARGET_RATIO = 1.2
 
 ANONYMOUS = "paved"
@@ -82,7 +80,7 @@ class Row:
     p50_ms: float
     p99_ms: float
     runs: list[float]
-    statements: StatementCount | None
+    statements: Statements | None
     failures: int
     cpu_ms: float
     """The server process's CPU time per request, over sequential requests from one client:
@@ -187,7 +185,66 @@ def _peer(dsn: str, stack: contextlib.ExitStack) -> tuple[ServerProcess | None, 
         return None, f"not run: {error}"
 
 
-def _count(dsn: str, variant: Variant, query: BenchQuery) -> StatementCount:
+# What the server runs in the background whatever the requests (the outbox's polling
+# fallback, the webhook worker, leases and sweeps, the token cache's batched last-use write,
+# the LISTEN connections' `SELECT 1` probes); none of the catalog reads measured here names
+# these tables.
+_BACKGROUND = (
+    " events",
+    "webhook",
+    "deployments",
+    "resources",
+    "last_used_at = greatest",
+    "pg_notify",
+)
+_TOKEN_LOOKUP = "FROM api_tokens t"
+_HOUSEKEEPING = (
+    "begin",
+    "commit",
+    "rollback",
+    "set ",
+    "show ",
+    "reset all",
+    "unlisten",
+    "close all",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    """Per request over `COUNT_REQUESTS` sequential requests: the request's statements (the
+    token's lookup included), the token lookups among them, and the background's."""
+
+    per_request: float
+    token_lookups: float
+    background: float
+
+
+COUNT_REQUESTS = 200
+
+
+async def _reset_statements(dsn: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("SELECT pg_stat_statements_reset()")
+    finally:
+        await connection.close()
+
+
+async def _statements(dsn: str) -> list[tuple[str, int]]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT query, calls FROM pg_stat_statements WHERE dbid = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND query NOT ILIKE '%pg_stat_statements%'"
+        )
+    finally:
+        await connection.close()
+    return [(str(row["query"]), int(row["calls"])) for row in rows]
+
+
+def _count(dsn: str, variant: Variant, query: BenchQuery) -> Statements:
     body = query.body(variant.schema)
 
     def send() -> object:
@@ -195,7 +252,24 @@ def _count(dsn: str, variant: Variant, query: BenchQuery) -> StatementCount:
 
     for _ in range(WARM_REQUESTS):
         send()
-    return count_statements(dsn, send, SAMPLE_REQUESTS)
+    asyncio.run(_reset_statements(dsn))
+    for _ in range(COUNT_REQUESTS):
+        send()
+    found = asyncio.run(_statements(dsn))
+    request = background = lookups = 0
+    for text, calls in found:
+        lowered = text.lstrip().lower()
+        if lowered.startswith(_HOUSEKEEPING) or "pg_advisory_unlock_all" in text:
+            continue
+        if any(marker in text for marker in _BACKGROUND) or lowered.rstrip("; ") == "select $1":
+            background += calls
+            continue
+        request += calls
+        if _TOKEN_LOOKUP in text:
+            lookups += calls
+    return Statements(
+        request / COUNT_REQUESTS, lookups / COUNT_REQUESTS, background / COUNT_REQUESTS
+    )
 
 
 def _measure(
@@ -273,9 +347,14 @@ def _markdown(
         f"wrk, {WRK_THREADS} threads, {args.connections} connections, a {args.warmup} s "
         f"warm-up then a {args.duration} s measured run per cell, {args.repeat} repetitions "
         "interleaved (for each repetition: for each query: for each variant); medians. SQL "
-        f"statements per request: pg_stat_statements over {SAMPLE_REQUESTS} sequential "
-        f"requests after {WARM_REQUESTS} warm-up ones (BEGIN/COMMIT/SET and pool resets "
-        "left out). The load generator, both servers and PostgreSQL share the machine.",
+        f"statements per request: pg_stat_statements over {COUNT_REQUESTS} sequential "
+        f"requests after {WARM_REQUESTS} warm-up ones, the token's lookups included; "
+        "BEGIN/COMMIT/SET, pool resets and what the server runs in the background whatever the "
+        "requests (the outbox's polling fallback, the webhook worker, sweeps, the token cache's "
+        "batched last-use write: statements on tables these reads never name; the LISTEN "
+        "connections' `SELECT 1` probes) left out, the "
+        "background's given per variant below. The load generator, both servers and "
+        "PostgreSQL share the machine.",
         "",
         "| query | " + " | ".join(f"{LABELS[n]} req/s" for n in names)
         + " | token / PostGraphile | token / no credential | "
@@ -295,7 +374,7 @@ def _markdown(
         sql = []
         for name in names:
             counted = rows[query.key, name].statements
-            sql.append("n/a" if counted is None else f"{counted.queries:.1f}")
+            sql.append("n/a" if counted is None else f"{counted.per_request:.2f}")
         lines.append(
             f"| {query.title} | {' | '.join(cells)} | {versus_peer} | "
             f"{token / anonymous:.2f}x | {' | '.join(sql)} |"
@@ -318,9 +397,14 @@ def _markdown(
             row = rows[query.key, name]
             runs = ", ".join(f"{r:,.0f}" for r in row.runs)
             failures = f"; {row.failures} failed requests" if row.failures else ""
+            background = (
+                ""
+                if row.statements is None
+                else f"; background statements per request {row.statements.background:.3f}"
+            )
             lines.append(
                 f"- {query.title}, {LABELS[name]}: {row.p50_ms:.2f} / {row.p99_ms:.2f}; "
-                f"runs {runs}{failures}"
+                f"runs {runs}{failures}{background}"
             )
     lookup = queries[0]
     token_row, peer_row = rows[lookup.key, TOKEN], rows.get((lookup.key, PEER))
@@ -333,10 +417,11 @@ def _markdown(
         verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
         lines += ["", f"{target}: {ratio:.2f}x, {verdict}."]
     if counted_sql is not None:
-        verdict = "met" if round(counted_sql.queries, 2) == 1.0 else "NOT met"
+        verdict = "met" if counted_sql.per_request < 1.01 else "NOT met"
         lines.append(
             "Target: 1 SQL statement per request with a token: "
-            f"{counted_sql.queries:.1f}, {verdict}."
+            f"{counted_sql.per_request:.3f} ({counted_sql.token_lookups:.3f} token lookups per "
+            f"request), {verdict}."
         )
     return "\n".join(lines)
 
