@@ -334,12 +334,15 @@ def _markdown(
     variants: list[Variant],
     rows: dict[tuple[str, str], Row],
     peer_note: str,
+    load: tuple[float, float],
 ) -> str:
     names = [v.name for v in variants]
     lines = [
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  ",
         f"Command: `{shlex.join(['python', '-m', 'bench.tokens', *sys.argv[1:]])}`  ",
-        f"PostGraphile: {peer_note}",
+        f"PostGraphile: {peer_note}  ",
+        f"Machine: {os.cpu_count()} CPUs; load average (1 min) {load[0]:.2f} before the run, "
+        f"{load[1]:.2f} after (other work shares this machine: compare columns of one run)",
         "",
         "One `paved serve --no-demo` (development mode, one uvicorn worker, default settings: "
         "token cache on) answers each query without a credential and with a READ token of a "
@@ -433,6 +436,7 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
     dsn = database.start()
     info = asyncio.run(prepare_database(dsn, sizes))
     secret = asyncio.run(_issue_token(dsn))
+    load = os.getloadavg()[0]
     queries = bench_queries(lookup_slug(sizes), ENVIRONMENT_SLUGS)[:3]
     with contextlib.ExitStack() as stack:
         # This checkout's code, whatever the console script was installed from.
@@ -450,7 +454,7 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
         if peer_server is not None:
             variants.append(Variant(PEER, peer_server, POSTGRAPHILE, {}))
         rows = _measure(args, dsn, info.statements_available, variants, queries, wrk)
-    markdown = _markdown(args, queries, variants, rows, peer_note)
+    markdown = _markdown(args, queries, variants, rows, peer_note, (load, os.getloadavg()[0]))
     print(markdown)
     replace_section(SECTION, markdown)
     log.info("wrote the section %r of bench/RESULTS.md", SECTION)
