@@ -88,6 +88,7 @@ class Authenticator:
         self._anonymous_is_admin = anonymous_is_admin
         self._clock = clock
         self._provisioned: dict[OidcIdentity, tuple[float, ProvisionedUser]] = {}
+        self._token_principals: dict[int, tuple[TokenIdentity, Principal]] = {}
 
     async def principal(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -102,10 +103,22 @@ class Authenticator:
             identity = await self._tokens.authenticate(credential)
             if identity is None:
                 raise Unauthenticated("the API token is invalid, expired or revoked")
-            return token_principal(identity)
+            return self._token_principal(identity)
         if self._oidc is not None and credential.count(".") == 2:
             return await self.oidc_principal(await self._oidc.verify(credential))
         raise Unauthenticated("the credential is not a valid token")
+
+    def _token_principal(self, identity: TokenIdentity) -> Principal:
+        """The principal of `identity`, made once per identity the token cache hands out (a
+        new lookup is a new identity, so nothing outlives what the cache holds)."""
+        made = self._token_principals.get(identity.token.id)
+        if made is not None and made[0] is identity:
+            return made[1]
+        principal = token_principal(identity)
+        if len(self._token_principals) >= _PROVISIONED_CACHE_SIZE:
+            self._token_principals.clear()
+        self._token_principals[identity.token.id] = (identity, principal)
+        return principal
 
     async def oidc_principal(self, identity: OidcIdentity) -> Principal:
         """The principal of a person the identity provider vouches for (by a bearer JWT or
