@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema parity conformance \
-        bench bench-isolation bench-events bench-webhooks bench-import vendor screenshots clean
+        bench bench-isolation bench-events bench-webhooks bench-import bench-tokens vendor screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,11 @@ bench-webhooks: $(VENV)/.installed-dev
 # a dry run, an edit, an export (bench/IMPORT.md).
 bench-import: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.import_catalog $(BENCH_ARGS)
+
+# The catalog reads with and without a bearer API token, and PostGraphile anonymous: the
+# "API tokens" section of bench/RESULTS.md.
+bench-tokens: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.tokens $(BENCH_ARGS)
 
 # Third-party browser files (vendor.json): fetch them from the npm registry with npm, check them
 # against their pins, rewrite them and VENDORED.md. After changing a version in vendor.json:

@@ -11,7 +11,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,6 +29,8 @@ from api.oidc import OidcVerifier
 from api.oidc_client import OidcClient
 from api.oidc_login import SignIn
 from api.settings import Settings
+from api.token_cache import CHANNEL as ACCESS_CHANNEL
+from api.token_cache import TokenCache, TokenCacheSettings
 from api.web_sessions import WebSessions
 from demo.organisation import load_demo_if_empty
 from domain.deployments.model import Deployer
@@ -47,7 +49,7 @@ from providers.postgres.deployments.leases import RELEASED_CHANNEL
 from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.migrations import apply_migrations
-from providers.postgres.notifications import PostgresWakeups
+from providers.postgres.notifications import PostgresWakeups, Watcher, notify
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.resources.leases import RELEASED_CHANNEL as RESOURCES_RELEASED
 from providers.postgres.resources.store import PostgresResourceStore
@@ -95,6 +97,8 @@ class Overrides:
     """Unix seconds by which browser sessions and sign-ins live and expire."""
     span_exporter: SpanExporter | None = None
     """Where spans go (tracing on, whatever the environment says)."""
+    token_cache: TokenCacheSettings | None = None
+    """The token cache's size, ages and pauses (None: its defaults, the size from settings)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,8 @@ class Container:
     webhook_worker: WebhookWorker | None = None
     sign_in: SignIn | None = None
     """Browsers signing in through the identity provider, when configured."""
+    token_cache: TokenCache | None = None
+    """The API tokens this process verified (None: `PAVED_TOKEN_CACHE_SIZE=0`)."""
 
 
 @asynccontextmanager
@@ -226,7 +232,16 @@ async def running(
         # The feed reads on a connection of its own: outside the request pool (and what
         # counts its statements), the same one statement per wake-up whoever subscribes.
         feed_pool = await create_pool(dsn, min_size=1, max_size=1)
-        feed = event_feed(settings, dsn, PostgresEventLog(feed_pool))
+        # The token cache's own connection (out of the requests' pool and its statement count
+        # too): its batched last-use writes and the notices it sends after a change of access.
+        access_pool = await create_pool(dsn, min_size=1, max_size=1)
+        tokens = token_cache(settings, overrides, ports, access_pool)
+        feed = event_feed(
+            settings,
+            dsn,
+            PostgresEventLog(feed_pool),
+            () if tokens is None else [_watcher(tokens)],
+        )
         provisioning = _provisioning(settings, overrides, ports, rollouts, replica, dsn, calls)
         ports = dataclasses.replace(
             ports,
@@ -235,6 +250,7 @@ async def running(
             webhook_targets=targets,
             feed=feed,
             provisioning=provisioning,
+            access_changed=None if tokens is None else tokens.settle,
         )
         retention = EventRetention(
             ports.events,
@@ -245,17 +261,7 @@ async def running(
             await feed.start()
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
-            resumed = await rollouts.resume_unfinished()
-            if resumed:
-                log.info("resumed %d unfinished deployments", resumed)
-            rollouts.start()
-            resumed = await provisioning.resume_unfinished()
-            if resumed:
-                log.info("resumed %d unfinished resources", resumed)
-            provisioning.start()
-            retention.start()
-            if worker is not None:
-                worker.start()
+            await _start_runners(rollouts, provisioning, retention, worker)
             async with httpx.AsyncClient() as http:
                 oidc = OidcVerifier.from_settings(settings, http) if settings.oidc_enabled else None
                 if not settings.production:
@@ -263,7 +269,7 @@ async def running(
                         "development mode: requests without credentials act as the local admin"
                     )
                 authenticator = Authenticator(
-                    ports.access, oidc, anonymous_is_admin=not settings.production
+                    ports.access, oidc, anonymous_is_admin=not settings.production, tokens=tokens
                 )
                 yield Container(
                     settings=settings,
@@ -280,15 +286,37 @@ async def running(
                     webhook_worker=worker,
                     feed=feed,
                     provisioning=provisioning,
+                    token_cache=tokens,
                 )
         finally:
             if worker is not None:
                 await worker.stop()
+            await _stop_token_cache(tokens, access_pool)
             await feed.stop()
             await feed_pool.close()
             await retention.stop()
             await provisioning.stop()
             await rollouts.stop()
+
+
+async def _start_runners(
+    rollouts: Rollouts,
+    provisioning: Provisioning,
+    retention: EventRetention,
+    worker: WebhookWorker | None,
+) -> None:
+    """What runs in the background: unfinished work resumed first, then the sweeps."""
+    resumed = await rollouts.resume_unfinished()
+    if resumed:
+        log.info("resumed %d unfinished deployments", resumed)
+    rollouts.start()
+    resumed = await provisioning.resume_unfinished()
+    if resumed:
+        log.info("resumed %d unfinished resources", resumed)
+    provisioning.start()
+    retention.start()
+    if worker is not None:
+        worker.start()
 
 
 def replica_id() -> str:
@@ -387,14 +415,48 @@ async def _webhooks(
         await sender.aclose()
 
 
-def event_feed(settings: Settings, dsn: str, events: EventLog) -> EventFeed:
+def token_cache(
+    settings: Settings, overrides: Overrides, ports: Ports, pool: asyncpg.Pool
+) -> TokenCache | None:
+    """The API tokens this process verified, started: looked up through the request's store
+    (a miss is the request's one statement), last uses written and notices sent on `pool`."""
+    chosen = overrides.token_cache or TokenCacheSettings(size=settings.token_cache_size)
+    if chosen.size == 0:
+        return None
+    tokens = TokenCache(
+        ports.access,
+        record_uses=PostgresAccessStore(pool).record_token_uses,
+        announce=lambda payload: notify(pool, ACCESS_CHANNEL, payload),
+        settings=chosen,
+    )
+    tokens.start()
+    return tokens
+
+
+async def _stop_token_cache(tokens: TokenCache | None, pool: asyncpg.Pool) -> None:
+    """The last uses noted are written before the pool closes."""
+    if tokens is not None:
+        await tokens.stop()
+    await pool.close()
+
+
+def _watcher(tokens: TokenCache) -> Watcher:
+    return Watcher(ACCESS_CHANNEL, tokens.notice, tokens.listening, tokens.lost)
+
+
+def event_feed(
+    settings: Settings, dsn: str, events: EventLog, watchers: Sequence[Watcher] = ()
+) -> EventFeed:
     """This process's live events: woken by `LISTEN` on its own connection, polling as a
-    fallback (`PAVED_EVENT_POLL_SECONDS`)."""
+    fallback (`PAVED_EVENT_POLL_SECONDS`). `watchers` listen on more channels of the same
+    connection (the token cache)."""
     wakeups = PostgresWakeups(
         dsn,
         check_seconds=max(settings.event_poll_seconds, 1.0),
         retry_seconds=min(settings.event_poll_seconds, 1.0),
     )
+    for watcher in watchers:
+        wakeups.watch(watcher)
     return EventFeed(
         events,
         wakeups,

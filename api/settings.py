@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(default=12, ge=1, le=8_760)
     # The longest any API token may live, in days; 0: no limit (providers/token_lifetimes.py).
     max_token_days: int = Field(default=90, ge=0, le=36_500)
+    # API tokens verified and kept per process (api/token_cache.py); 0: each request with a
+    # token looks it up in the database.
+    token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
     introspection: bool | None = None
     trusted_documents: Path | None = None
 

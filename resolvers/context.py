@@ -50,6 +50,8 @@ class Ports:
     provisioning: Provisioning | None = None
     """Hands committed resources to their providers; None where nothing runs them."""
     importer: CatalogImporter | None = None
+    access_changed: Callable[[], Awaitable[None]] | None = None
+    """Run after a committed change to what tokens may do (the token cache's `settle`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ class Context:
     """The face the request came through when not the GraphQL API itself (`mcp`), for the
     audit log."""
     importer: CatalogImporter | None = None
+    access_changed: Callable[[], Awaitable[None]] | None = None
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -147,4 +150,5 @@ class Context:
             resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
             channel=channel,
             importer=ports.importer,
+            access_changed=ports.access_changed,
         )

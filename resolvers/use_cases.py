@@ -90,6 +90,10 @@ class UseCase(Generic[M, P, T]):
     """The answer without the change, for an input whose `dry_run` is set."""
     audited_input: Callable[[Input], Input] | None = None
     """What the audit record keeps of the input, when not all of it (an import's files)."""
+    changes_access: bool = False
+    """Whether the change may alter what an API token's principal may do (revocations,
+    memberships...): after the commit, the request waits for the process's token cache to
+    settle (`Context.access_changed`)."""
 
     async def __call__(self, context: Context, data: Input) -> Outcome[T]:
         """Run it on `data`: the input as sent (camelCase keys, only the fields given)."""
@@ -119,6 +123,8 @@ async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outc
     if transaction is None:
         await context.audit.append(entry)
         return Outcome(value=value)
+    if use_case.changes_access and context.access_changed is not None:
+        await context.access_changed()
     for work in transaction.followups:
         await work()
     return Outcome(value=value)
