@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from api.bootstrap import Overrides
 from api.graphql_http import GraphQLEndpoint
 from api.settings import Settings
+from api.token_cache import TokenCacheSettings
 from tests.support.app import forget_providers, in_process_client, started_app
 from tests.support.graphql import GraphQLClient
 from tests.support.statements import StatementLog
@@ -46,6 +47,8 @@ async def app(test_settings: Settings, statements: StatementLog) -> AsyncIterato
         provisioning_sweep_seconds=3600,
         rollout_takeover_notices=False,
         event_prune_seconds=365 * 86400,
+        # Tests write the noted token uses themselves (`flush`), when they want them.
+        token_cache=TokenCacheSettings(flush_seconds=3600),
     )
     async with started_app(test_settings, overrides) as app:
         yield app

@@ -48,9 +48,14 @@ ACCEPT = {"Accept": "application/json, text/event-stream"}
 
 @pytest.fixture(scope="module")
 async def served(migrated_url: str, statements: StatementLog) -> AsyncIterator[Served]:
-    async with served_app(
-        served_settings(migrated_url), Overrides(query_logger=statements.record)
-    ) as served:
+    # No background sweep: the statements a test captures are its requests' own.
+    overrides = Overrides(
+        query_logger=statements.record,
+        rollout_sweep_seconds=3600,
+        provisioning_sweep_seconds=3600,
+        rollout_takeover_notices=False,
+    )
+    async with served_app(served_settings(migrated_url), overrides) as served:
         yield served
 
 
