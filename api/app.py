@@ -26,6 +26,7 @@ from api.oidc_login import routes as sign_in_routes
 from api.request_ids import request_id
 from api.settings import Settings
 from api.subscriptions import Subscriptions
+from api.unavailable import UnavailableMiddleware
 from portal import serving as portal
 from reads.fast_reads import FastReads
 from resolvers.context import Context
@@ -69,6 +70,7 @@ def create_app(
                 )
 
             app.state.container = container
+            app.state.outage = container.ports.outage
             app.state.authenticator = container.authenticator
             app.state.sign_in = SignInRoutes(
                 container.sign_in, anonymous_admin=not settings.production
@@ -86,6 +88,7 @@ def create_app(
                 fast_reads=fast_reads,
                 verify=settings.fast_reads == "verify",
                 hardening=hardening,
+                outage=container.ports.outage,
             )
             app.state.subscriptions = subscriptions = Subscriptions(
                 container.schema,
@@ -117,6 +120,7 @@ def create_app(
     app: Starlette = Starlette(
         routes=routes,
         middleware=[
+            Middleware(UnavailableMiddleware, outage=lambda: getattr(app.state, "outage", None)),
             Middleware(
                 HostGuard,
                 policy=HostPolicy.of(settings.allowed_hosts, development=not settings.production),

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import httpx2 as httpx
@@ -34,6 +35,7 @@ from providers.deployers.settings import ProviderPolicy
 from providers.outbound.addresses import AddressRule
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
+from providers.postgres.availability import outage
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.deployments.leases import RELEASED_CHANNEL
@@ -134,18 +136,38 @@ async def database(
     async with (
         database_url(settings) as dsn,
         _migrated_pool(
-            dsn, min_size=min_size, max_size=max_size, query_logger=query_logger
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            query_logger=query_logger,
+            timeouts=pool_timeouts(settings),
         ) as pool,
     ):
         yield pool
 
 
+def pool_timeouts(settings: Settings) -> dict[str, Any]:
+    """`create_pool`'s bounds on waiting (`PAVED_POOL_TIMEOUT_SECONDS`,
+    `PAVED_STATEMENT_TIMEOUT_MS`): an outage is answered fast, nothing piles up."""
+    return {
+        "acquire_timeout": settings.pool_timeout_seconds,
+        "statement_timeout_ms": settings.statement_timeout_ms,
+    }
+
+
 @asynccontextmanager
 async def _migrated_pool(
-    dsn: str, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
+    dsn: str,
+    *,
+    min_size: int,
+    max_size: int,
+    query_logger: QueryLogger | None = None,
+    timeouts: dict[str, Any] | None = None,
 ) -> AsyncIterator[asyncpg.Pool]:
     await migrate(dsn)
-    pool = await create_pool(dsn, min_size=min_size, max_size=max_size, query_logger=query_logger)
+    pool = await create_pool(
+        dsn, min_size=min_size, max_size=max_size, query_logger=query_logger, **(timeouts or {})
+    )
     try:
         yield pool
     finally:
@@ -169,6 +191,7 @@ def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
         webhooks=PostgresWebhookStore(pool, webhook_secret_box(settings), audit_log),
         resources=PostgresResourceStore(pool, audit_log),
         provisioner_kinds=ProvisionerRegistry(provider_policy(settings)),
+        outage=outage,
     )
 
 
@@ -195,6 +218,7 @@ async def running(
             min_size=settings.pool_min_size,
             max_size=max(settings.pool_min_size, settings.pool_max_size),
             query_logger=overrides.query_logger,
+            timeouts=pool_timeouts(settings),
         ) as pool,
         _webhooks(settings, overrides, dsn) as (targets, worker),
     ):
@@ -203,7 +227,7 @@ async def running(
         rollouts, live, deployers = _providers(settings, overrides, ports, replica, dsn)
         # The feed reads on a connection of its own: outside the request pool (and what
         # counts its statements), the same one statement per wake-up whoever subscribes.
-        feed_pool = await create_pool(dsn, min_size=1, max_size=1)
+        feed_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
         feed = event_feed(settings, dsn, PostgresEventLog(feed_pool))
         provisioning = _provisioning(settings, overrides, ports, rollouts, replica, dsn)
         ports = dataclasses.replace(
@@ -343,7 +367,7 @@ async def _webhooks(
         allow_private=settings.webhook_private_allowed, setting="PAVED_WEBHOOK_ALLOW_PRIVATE"
     )
     sender = WebhookSender(rule, timeout_seconds=settings.webhook_timeout_seconds)
-    own_pool = await create_pool(dsn, min_size=1, max_size=10)
+    own_pool = await create_pool(dsn, min_size=1, max_size=10, **pool_timeouts(settings))
     try:
         store = PostgresWebhookStore(own_pool, webhook_secret_box(settings))
         worker: WebhookWorker | None = None

@@ -11,6 +11,7 @@ from domain.access.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
 from domain.audit.ports import AuditLog
 from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeployerKinds, DeploymentStore
+from domain.errors import Unavailable, no_outage
 from domain.events.ports import EventLog
 from domain.resources.ports import ProvisionerKinds, ResourceStore
 from domain.webhooks.ports import WebhookOutbound, WebhookStore
@@ -48,6 +49,8 @@ class Ports:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     """Hands committed resources to their providers; None where nothing runs them."""
+    outage: Callable[[BaseException], Unavailable | None] = no_outage
+    """Tells a database outage (answered UNAVAILABLE) from a bug (INTERNAL)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,7 @@ class Context:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     resource_loaders: ResourceLoaders | None = None
+    outage: Callable[[BaseException], Unavailable | None] = no_outage
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -135,4 +139,5 @@ class Context:
             provisioner_kinds=ports.provisioner_kinds,
             provisioning=ports.provisioning,
             resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
+            outage=ports.outage,
         )

@@ -22,6 +22,7 @@ preview (`preview`, for an input with `dryRun`) changes nothing and is recorded 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
@@ -35,6 +36,8 @@ from domain.errors import CatalogError
 from resolvers import validation as v
 from resolvers.auditing import Input, Outcome, audit_entry, record_refusal, target
 from resolvers.context import Context
+
+log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=v.InputModel)
 P = TypeVar("P")
@@ -112,13 +115,33 @@ async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outc
         return await record_refusal(context, entry, list(invalid.errors))
     except CatalogError as refused:
         return await record_refusal(context, entry, [refused])
+    except Exception as error:
+        down = context.outage(error)
+        if down is None:
+            raise
+        # Nothing can be recorded while the database is away; whether a change that failed
+        # at its commit was made, a retry with the same idempotency key finds out.
+        log.warning("%s: the database is unavailable (%r)", use_case.operation, error)
+        return Outcome(errors=[down])
     context.forget_loaded()
     if transaction is None:
         await context.audit.append(entry)
         return Outcome(value=value)
-    for work in transaction.followups:
-        await work()
+    await _follow_up(context, use_case.operation, transaction.followups)
     return Outcome(value=value)
+
+
+async def _follow_up(context: Context, operation: str, followups: list[AfterCommit]) -> None:
+    """The work a committed change left. The change is made: a database outage now must not
+    turn its answer into a failure the client would retry (the runners' sweeps take up what
+    was not handed over)."""
+    for work in followups:
+        try:
+            await work()
+        except Exception as error:
+            if context.outage(error) is None:
+                raise
+            log.warning("%s: its follow-up waits for the database (%r)", operation, error)
 
 
 async def _admitted(context: Context, use_case: UseCase[M, P, T], data: Input) -> M:

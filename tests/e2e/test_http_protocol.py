@@ -130,6 +130,7 @@ async def test_graphiql_for_browsers(client: httpx.AsyncClient) -> None:
     assert "Team" in {type_["name"] for type_ in schema.json()["data"]["__schema"]["types"]}
 
 
+@pytest.mark.allows_internal
 async def test_internal_errors_are_masked(
     client: httpx.AsyncClient, pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
