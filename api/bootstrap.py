@@ -41,6 +41,7 @@ from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.deployments.leases import RELEASED_CHANNEL
 from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
+from providers.postgres.idempotency import PostgresIdempotencyKeys
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.notifications import PostgresWakeups
 from providers.postgres.reads import PostgresCatalogReader
@@ -192,6 +193,7 @@ def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
         resources=PostgresResourceStore(pool, audit_log),
         provisioner_kinds=ProvisionerRegistry(provider_policy(settings)),
         outage=outage,
+        idempotency=PostgresIdempotencyKeys(pool),
     )
 
 
@@ -242,6 +244,7 @@ async def running(
             ports.events,
             retention_days=settings.event_retention_days,
             interval_seconds=overrides.event_prune_seconds or 3600.0,
+            idempotency=ports.idempotency,
         )
         try:
             await feed.start()

@@ -13,6 +13,7 @@ from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeployerKinds, DeploymentStore
 from domain.errors import Unavailable, no_outage
 from domain.events.ports import EventLog
+from domain.idempotency import IdempotencyKeys
 from domain.resources.ports import ProvisionerKinds, ResourceStore
 from domain.webhooks.ports import WebhookOutbound, WebhookStore
 from resolvers.access_loaders import AccessLoaders
@@ -49,6 +50,8 @@ class Ports:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     """Hands committed resources to their providers; None where nothing runs them."""
+    idempotency: IdempotencyKeys | None = None
+    """Where idempotency keys are kept; None: keys are not honoured (nothing stores them)."""
     outage: Callable[[BaseException], Unavailable | None] = no_outage
     """Tells a database outage (answered UNAVAILABLE) from a bug (INTERNAL)."""
 
@@ -90,6 +93,7 @@ class Context:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     resource_loaders: ResourceLoaders | None = None
+    idempotency: IdempotencyKeys | None = None
     outage: Callable[[BaseException], Unavailable | None] = no_outage
 
     def forget_loaded(self) -> None:
@@ -139,5 +143,6 @@ class Context:
             provisioner_kinds=ports.provisioner_kinds,
             provisioning=ports.provisioning,
             resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
+            idempotency=ports.idempotency,
             outage=ports.outage,
         )

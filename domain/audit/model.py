@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.access.model import ActorKind
+from domain.idempotency import KeyClaim
 
 
 class AuditOutcome(enum.StrEnum):
@@ -31,6 +32,8 @@ class AuditEntry:
     error_codes: tuple[str, ...] = ()
     request_id: str | None = None
     idempotency_key: str | None = None
+    claim: KeyClaim | None = None
+    """The idempotency key this attempt takes with its change (not part of the record)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""One transaction per change, with the change's audit record and events inside it.
+"""One transaction per change, with the change's audit record, events and idempotency key
+inside it.
 
 The catalog writer, the access store and the deployment store all run their changes through
 this, so an accepted change and its audit record commit together or not at all.
@@ -14,7 +15,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from domain.audit.model import AuditEntry
 from domain.audit.ports import AuditLog
-from providers.postgres import outbox
+from providers.postgres import idempotency, outbox
 
 T = TypeVar("T")
 Connection = asyncpg.Connection | PoolConnectionProxy
@@ -48,11 +49,17 @@ class AuditedTransactions:
     ) -> T:
         """`work` in one transaction; the audit record joins it when `changed(result)`, and
         the events `work` emitted (`outbox.emit`) are written with it."""
+        claim = None if self._audit_log is None or self._entry is None else self._entry.claim
         async with self.pool.acquire() as connection, connection.transaction():
+            if claim is not None:
+                # First: a concurrent attempt with the same key waits here, then stops.
+                await idempotency.claim(connection, claim)
             with outbox.collecting() as events:
                 result = await work(connection)
             if self._entry is not None and self._audit_log is not None and changed(result):
                 await self._audit_log.append(self._entry, connection)
+            elif claim is not None:
+                await idempotency.release(connection, claim)
             await outbox.append(connection, events, self._entry)
             return result
 
