@@ -268,10 +268,13 @@ class GraphQLEndpoint:
         seconds = self.hardening.request_timeout_seconds
         if not reads_only:
             return await answer
+        deadline = asyncio.timeout(seconds)
         try:
-            async with asyncio.timeout(seconds):
+            async with deadline:
                 return await answer
         except TimeoutError:
+            if not deadline.expired():
+                raise  # not the deadline's: a pool that had no connection in time
             raise RequestError(
                 None,
                 f"the query ran longer than {seconds:g} s, the limit; ask for less "

@@ -8,8 +8,8 @@ payload or GraphQL error otherwise), never `INTERNAL`. It covers: the server unr
 (`AdminShutdownError`, `CannotConnectNowError`, class 57), out of connections or resources
 (`TooManyConnectionsError`, class 53), a statement cut by `statement_timeout`
 (`QueryCanceledError`, 57014), a pool that had no connection within its acquire timeout
-(`TimeoutError`), a standby reached during a failover (read-only transaction, 25006) and a
-pool or connection already closed."""
+(`TimeoutError`), a standby reached during a failover (read-only transaction, 25006), a
+pool or connection already closed, and a pooled connection the restart left half-used."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ _OUTAGES: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
+_BROKEN = "another operation"
+"""asyncpg's `InternalClientError` on a pooled connection whose server went away while it
+was in use ("cannot switch to state ...; another operation is in progress"): met right after
+a restart, never otherwise (no connection is shared between tasks here)."""
 _CLOSED = ("connection is closed", "pool is closing", "pool is closed")
 _CHAIN = 5
 """How far the causes of an error are followed."""
@@ -45,6 +49,8 @@ def outage(error: BaseException) -> Unavailable | None:
         if isinstance(seen, asyncpg.InterfaceError) and any(
             closed in str(seen) for closed in _CLOSED
         ):
+            return Unavailable()
+        if isinstance(seen, asyncpg.exceptions.InternalClientError) and _BROKEN in str(seen):
             return Unavailable()
         seen = seen.__cause__
     return None
