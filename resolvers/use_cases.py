@@ -22,7 +22,6 @@ preview (`preview`, for an input with `dryRun`) changes nothing and is recorded 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from typing import Generic, Protocol, TypeVar
 
 from domain.access.policy import Action, require
 from domain.access.ports import AccessStore
-from domain.audit.model import AuditEntry
+from domain.audit.model import AuditEntry, ClaimingEntry
 from domain.catalog.ports import CatalogWriter
 from domain.deployments.ports import DeploymentStore
 from domain.errors import CatalogError
@@ -120,7 +119,7 @@ async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outc
         if use_case.preview is not None and getattr(model, "dry_run", False) is True:
             value = await use_case.preview(context, model)
         else:
-            claiming = entry if claim is None else dataclasses.replace(entry, claim=claim)
+            claiming = entry if claim is None else ClaimingEntry.of(entry, claim)
             transaction = _in_transaction(context, use_case, claiming)
             value = await use_case.change(context, model, transaction)
     except KeyInUse:

@@ -32,8 +32,20 @@ class AuditEntry:
     error_codes: tuple[str, ...] = ()
     request_id: str | None = None
     idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimingEntry(AuditEntry):
+    """An attempt that takes its idempotency key with its change: the key's claim is written
+    in the change's transaction with the record (it is not part of the record)."""
+
     claim: KeyClaim | None = None
-    """The idempotency key this attempt takes with its change (not part of the record)."""
+
+    @classmethod
+    def of(cls, entry: AuditEntry, claim: KeyClaim) -> ClaimingEntry:
+        return cls(
+            **{name: getattr(entry, name) for name in AuditEntry.__dataclass_fields__}, claim=claim
+        )
 
 
 @dataclass(frozen=True, slots=True)

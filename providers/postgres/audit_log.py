@@ -201,7 +201,6 @@ class PostgresAuditLog:
             targets=tuple(entry.targets),
             input=orjson.loads(head["input"]),
             error_codes=tuple(entry.error_codes),
-            claim=None,
         )
         # The entry as its columns hold it, `input` as PostgreSQL renders the stored jsonb.
         columns = {**stored_values(stored), "input": head["input"]}

@@ -13,7 +13,7 @@ from typing import Self, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from domain.audit.model import AuditEntry
+from domain.audit.model import AuditEntry, ClaimingEntry
 from domain.audit.ports import AuditLog
 from providers.postgres import idempotency, outbox
 
@@ -49,7 +49,11 @@ class AuditedTransactions:
     ) -> T:
         """`work` in one transaction; the audit record joins it when `changed(result)`, and
         the events `work` emitted (`outbox.emit`) are written with it."""
-        claim = None if self._audit_log is None or self._entry is None else self._entry.claim
+        claim = (
+            self._entry.claim
+            if self._audit_log is not None and isinstance(self._entry, ClaimingEntry)
+            else None
+        )
         async with self.pool.acquire() as connection, connection.transaction():
             if claim is not None:
                 # First: a concurrent attempt with the same key waits here, then stops.

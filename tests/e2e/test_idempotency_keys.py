@@ -31,7 +31,8 @@ async def test_a_replayed_create_answers_the_first_team_and_makes_no_other(
     assert again == first
     assert await _count(pool, "SELECT count(*) FROM teams") == 1
     outcomes = await pool.fetch(
-        "SELECT outcome FROM audit_events WHERE operation = 'createTeam' ORDER BY id"
+        "SELECT outcome FROM audit_events WHERE operation = 'createTeam' "
+        "AND idempotency_key = 'k-1' ORDER BY id"
     )
     assert [row["outcome"] for row in outcomes] == ["ACCEPTED", "ACCEPTED"]
 
