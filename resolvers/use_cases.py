@@ -123,13 +123,8 @@ async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outc
             transaction = _in_transaction(context, use_case, claiming)
             value = await use_case.change(context, model, transaction)
     except KeyInUse:
-        # Another attempt with this key committed first: this one's change was rolled back.
         assert claim is not None
-        replayed = await _replayed(context, use_case, claim)
-        if replayed is None:
-            raise
-        await context.audit.append(entry)
-        return replayed
+        return await _after_the_other(context, use_case, claim, entry)
     except v.InvalidInput as invalid:
         return await record_refusal(context, entry, list(invalid.errors))
     except CatalogError as refused:
@@ -150,6 +145,21 @@ async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outc
         await _remember(context, use_case, claim, value)
     await _follow_up(context, use_case.operation, transaction.followups)
     return Outcome(value=value)
+
+
+async def _after_the_other(
+    context: Context, use_case: UseCase[M, P, T], claim: KeyClaim, entry: AuditEntry
+) -> Outcome[T]:
+    """Another attempt with this key committed first (this one's change was rolled back):
+    its answer, or CONFLICT when its input was another."""
+    try:
+        replayed = await _replayed(context, use_case, claim)
+    except CatalogError as refused:
+        return Outcome(errors=[refused])
+    if replayed is None:
+        raise KeyInUse(claim.key)
+    await context.audit.append(entry)
+    return replayed
 
 
 def _admitted(
