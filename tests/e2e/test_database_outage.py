@@ -266,3 +266,32 @@ async def test_a_statement_cut_by_the_statement_timeout_is_unavailable(
         assert write["errors"] == [{"code": "UNAVAILABLE", "message": write["errors"][0]["message"],
                                     "path": None}]  # fmt: skip
         assert served.app.state.graphql.internal_count == 0
+
+
+async def test_a_token_checked_while_the_database_is_down_is_a_503(cluster: OwnCluster) -> None:
+    """The credential is looked up before the endpoint runs: still 503, never a 500."""
+    async with (
+        _served(cluster) as served,
+        httpx.AsyncClient(base_url=served.url.removesuffix("/graphql"), timeout=30) as http,
+    ):
+        gql = GraphQLClient(http)
+        await _setup(gql)
+        made = await gql.mutate("createApiToken", "secret", client="load-bot", name="reader",
+                                scopes=["READ"])  # fmt: skip
+        reader = {"Authorization": f"Bearer {made['secret']}"}
+        await cluster.stopped()
+        try:
+            answer = await http.post(
+                "/graphql", json={"query": "{ teams { totalCount } }"}, headers=reader
+            )
+            assert await _ready_is(http, 503)
+        finally:
+            await cluster.started_again()
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["retry-after"] == "1"
+        assert answer.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        await _eventually(lambda: _ready_is(http, 200))
+        again = await http.post(
+            "/graphql", json={"query": "{ teams { totalCount } }"}, headers=reader
+        )
+        assert again.status_code == 200
