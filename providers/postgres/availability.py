@@ -9,7 +9,8 @@ payload or GraphQL error otherwise), never `INTERNAL`. It covers: the server unr
 (`TooManyConnectionsError`, class 53), a statement cut by `statement_timeout`
 (`QueryCanceledError`, 57014), a pool that had no connection within its acquire timeout
 (`TimeoutError`), a standby reached during a failover (read-only transaction, 25006), a
-pool or connection already closed, and a pooled connection the restart left half-used."""
+pool or connection already closed, a pooled connection the restart left half-used, and a
+prepared statement a migration just invalidated."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ _OUTAGES: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.ReadOnlySQLTransactionError,
+    # A migration ran under this process (a rolling upgrade): asyncpg drops the prepared
+    # statement, and the same request succeeds when sent again.
+    asyncpg.exceptions.InvalidCachedStatementError,
 )
 _BROKEN = "another operation"
 """asyncpg's `InternalClientError` on a pooled connection whose server went away while it

@@ -23,6 +23,7 @@ OUTAGES: list[BaseException] = [
     pg.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only transaction"),
     asyncpg.InterfaceError("cannot call Transaction.__aexit__(): connection is closed"),
     pg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+    pg.InvalidCachedStatementError("cached statement plan is invalid due to a schema change"),
 ]
 BUGS: list[BaseException] = [
     KeyError("x"),
