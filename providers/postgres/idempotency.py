@@ -1,4 +1,4 @@
-"""Idempotency keys on PostgreSQL (the `IdempotencyKeys` port; table from migration 0014).
+"""Idempotency keys on PostgreSQL (the `IdempotencyKeys` port; table from migration 0015).
 
 `claim` runs first in the transaction of the change (`AuditedTransactions.run`): the key is
 inserted there, so that it is taken exactly when the change commits; a concurrent attempt's
