@@ -4,8 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema conformance \
-        bench bench-isolation bench-events bench-webhooks vendor screenshots clean
+.PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema parity conformance \
+        bench bench-isolation bench-events bench-webhooks bench-import bench-tokens vendor screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,9 +51,27 @@ fmt: $(VENV)/.installed-dev
 
 check: lint test
 
+# deploy/kubernetes: every overlay rendered with `kubectl kustomize`, each object validated
+# against the Kubernetes API's schemas, the security properties asserted
+# (tests/unit/test_kubernetes_manifests.py; `make test` runs it too, skipped without kubectl).
+# kubectl, when missing, from Debian's kubernetes-client; here a kubectl that cannot render
+# the overlays (older than 1.21) fails the check instead of skipping it.
+.PHONY: k8s-check
+k8s-check: $(VENV)/.installed-dev
+	@command -v kubectl >/dev/null 2>&1 || { \
+	  echo "== installing kubectl (Debian's kubernetes-client) to render the manifests"; \
+	  apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    kubernetes-client >/dev/null; }
+	PAVED_K8S_CHECK=required $(BIN)/python -m pytest -q tests/unit/test_kubernetes_manifests.py
+
 # Rewrite the committed SDL from the code (the schema test fails until you do).
 schema: $(VENV)/.installed-dev
 	$(BIN)/paved schema > schema/schema.graphql
+
+# The README's table of which face (GraphiQL, CLI, portal, MCP) offers each mutation.
+parity: $(VENV)/.installed-dev
+	$(BIN)/python -m tools.parity --write
 
 # The graphql-http audit suite against a live server on an embedded database.
 conformance: $(VENV)/.installed-dev
@@ -77,6 +95,16 @@ bench-events: $(VENV)/.installed-dev
 # Webhook deliveries per second and recovery after a 30 s receiver outage: bench/RESULTS.md.
 bench-webhooks: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
+# importCatalog of 5,000 components + 500 groups + 2,000 users: first import, again unchanged,
+# a dry run, an edit, an export (bench/IMPORT.md).
+bench-import: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.import_catalog $(BENCH_ARGS)
+
+# The catalog reads with and without a bearer API token, and PostGraphile anonymous: the
+# "API tokens" section of bench/RESULTS.md.
+bench-tokens: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.tokens $(BENCH_ARGS)
 
 # Third-party browser files (vendor.json): fetch them from the npm registry with npm, check them
 # against their pins, rewrite them and VENDORED.md. After changing a version in vendor.json:

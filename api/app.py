@@ -21,6 +21,10 @@ from api.graphql_ws import graphql_ws
 from api.hardening import Hardening
 from api.health import healthz, readyz
 from api.host_guard import HostGuard, HostPolicy
+from api.mcp_server import McpFace, McpRoute, channel_of
+from api.observability.endpoint import metrics
+from api.observability.middleware import ObserveRequests
+from api.observability.telemetry import Telemetry
 from api.oidc_login import SignInRoutes
 from api.oidc_login import routes as sign_in_routes
 from api.request_ids import request_id
@@ -62,11 +66,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         hardening = Hardening.from_settings(settings)
-        async with bootstrap.running(settings, overrides) as container:
+        trusted = hardening.trusted_documents
+        app.state.telemetry = telemetry = Telemetry.build(
+            settings,
+            trusted_documents=trusted.by_id.values() if trusted is not None else (),
+            span_exporter=overrides.span_exporter if overrides is not None else None,
+        )
+        async with bootstrap.running(settings, overrides, telemetry) as container:
 
             def context_for(request: Request) -> Context:
                 return Context.for_request(
-                    container.ports, principal_of(request), request_id(request)
+                    container.ports, principal_of(request), request_id(request), channel_of(request)
                 )
 
             app.state.container = container
@@ -89,6 +99,7 @@ def create_app(
                 verify=settings.fast_reads == "verify",
                 hardening=hardening,
                 outage=container.ports.outage,
+                tracer=telemetry.tracer,
             )
             app.state.subscriptions = subscriptions = Subscriptions(
                 container.schema,
@@ -101,25 +112,32 @@ def create_app(
                 keepalive_seconds=settings.subscription_keepalive_seconds,
                 queue_size=settings.subscriber_queue_size,
             )
+            app.state.mcp = mcp = McpFace(app.state.graphql)
             if tune_gc:
                 tune_gc_for_serving()
             try:
-                yield
+                async with mcp.running():
+                    yield
             finally:
                 await subscriptions.close_all()
+                telemetry.close()
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_ws),
+        Route("/mcp", McpRoute()),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
         *sign_in_routes(),
     ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics, methods=["GET"]))
     if settings.graphiql_enabled:
         routes.append(graphiql_assets().route())
     app: Starlette = Starlette(
         routes=routes,
         middleware=[
+            Middleware(ObserveRequests, telemetry=lambda: getattr(app.state, "telemetry", None)),
             Middleware(UnavailableMiddleware, outage=lambda: getattr(app.state, "outage", None)),
             Middleware(
                 HostGuard,

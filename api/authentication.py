@@ -1,7 +1,9 @@
 """Who is asking: the credential of each request turned into a `Principal`.
 
-- `Authorization: Bearer paved_...`: an API token, looked up on every request (a revoked
-  token fails on the very next one); its scopes narrowed to what its actor may hold.
+- `Authorization: Bearer paved_...`: an API token, verified by the database once and then
+  answered from the process's token cache (`api/token_cache.py`), which notices from the
+  database keep true (a revoked token fails on the very next request); its scopes narrowed to
+  what its actor may hold.
 - `Authorization: Bearer <JWT>` with OIDC configured: an identity-provider token; the user is
   provisioned on first sight and acts with every scope their roles allow.
 - The `paved_session` cookie of a browser that signed in (`api/web_sessions.py`), only on a
@@ -24,6 +26,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.oidc import OidcVerifier
+from api.token_cache import TokenLookup
 from api.web_sessions import WebSessions, carries_session_cookie, credential_of
 from domain.access.model import LOCAL_ADMIN, ActorKind, OidcIdentity, Principal, Unauthenticated
 from domain.access.policy import role_scopes
@@ -35,7 +38,7 @@ log = logging.getLogger(__name__)
 # An OIDC user's memberships are re-read at most this often (provisioning writes).
 _PROVISIONED_TTL_SECONDS = 60.0
 _PROVISIONED_CACHE_SIZE = 10_000
-_CREDENTIAL_PATHS = frozenset({"/graphql"})
+_CREDENTIAL_PATHS = frozenset({"/graphql", "/mcp"})
 """Where a credential is read. Elsewhere nothing reads a principal: health probes, the sign-in
 routes (`/auth/...`, which check what they need themselves), GraphiQL's files
 (`/graphql/assets/...`) and the portal's page and files, which must load before anyone signs
@@ -76,12 +79,16 @@ class Authenticator:
         *,
         anonymous_is_admin: bool,
         clock: Callable[[], float] = time.monotonic,
+        tokens: TokenLookup | None = None,
     ) -> None:
+        """`tokens`: where API tokens are verified (the token cache); the store by default."""
         self._store = store
+        self._tokens: TokenLookup = store if tokens is None else tokens
         self._oidc = oidc
         self._anonymous_is_admin = anonymous_is_admin
         self._clock = clock
         self._provisioned: dict[OidcIdentity, tuple[float, ProvisionedUser]] = {}
+        self._token_principals: dict[int, tuple[TokenIdentity, Principal]] = {}
 
     async def principal(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -93,13 +100,25 @@ class Authenticator:
         if scheme.lower() != "bearer" or not credential:
             raise Unauthenticated("use `Authorization: Bearer <token>`")
         if looks_like_token(credential):
-            identity = await self._store.authenticate(credential)
+            identity = await self._tokens.authenticate(credential)
             if identity is None:
                 raise Unauthenticated("the API token is invalid, expired or revoked")
-            return token_principal(identity)
+            return self._token_principal(identity)
         if self._oidc is not None and credential.count(".") == 2:
             return await self.oidc_principal(await self._oidc.verify(credential))
         raise Unauthenticated("the credential is not a valid token")
+
+    def _token_principal(self, identity: TokenIdentity) -> Principal:
+        """The principal of `identity`, made once per identity the token cache hands out (a
+        new lookup is a new identity, so nothing outlives what the cache holds)."""
+        made = self._token_principals.get(identity.token.id)
+        if made is not None and made[0] is identity:
+            return made[1]
+        principal = token_principal(identity)
+        if len(self._token_principals) >= _PROVISIONED_CACHE_SIZE:
+            self._token_principals.clear()
+        self._token_principals[identity.token.id] = (identity, principal)
+        return principal
 
     async def oidc_principal(self, identity: OidcIdentity) -> Principal:
         """The principal of a person the identity provider vouches for (by a bearer JWT or

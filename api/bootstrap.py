@@ -11,23 +11,29 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx2 as httpx
 import strawberry
 
 from api.authentication import Authenticator
+from api.observability.provider_calls import ProviderCalls
+from api.observability.telemetry import Telemetry
 from api.oidc import OidcVerifier
 from api.oidc_client import OidcClient
 from api.oidc_login import SignIn
 from api.settings import Settings
+from api.token_cache import CHANNEL as ACCESS_CHANNEL
+from api.token_cache import TokenCache, TokenCacheSettings
 from api.web_sessions import WebSessions
 from demo.organisation import load_demo_if_empty
+from domain.deployments.model import Deployer
 from domain.events.ports import EventLog
 from providers.deployers.registry import DeployerRegistry
 from providers.deployers.secret_sources import SecretSources
@@ -36,6 +42,8 @@ from providers.outbound.addresses import AddressRule
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.availability import outage
+from providers.postgres.backlog import backlog
+from providers.postgres.catalog_import import PostgresCatalogImporter
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.deployments.leases import RELEASED_CHANNEL
@@ -43,7 +51,7 @@ from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.idempotency import PostgresIdempotencyKeys
 from providers.postgres.migrations import apply_migrations
-from providers.postgres.notifications import PostgresWakeups
+from providers.postgres.notifications import PostgresWakeups, Watcher, notify
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.resources.leases import RELEASED_CHANNEL as RESOURCES_RELEASED
 from providers.postgres.resources.store import PostgresResourceStore
@@ -64,6 +72,9 @@ from resolvers.live_status import LiveStatusLookup
 from resolvers.provisioning import Provisioning, ProvisioningTimings
 from resolvers.rollouts import Rollouts
 from schema.build import build_schema
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +97,10 @@ class Overrides:
     """Multiplies the webhook retry schedule (0: retry at once)."""
     session_clock: Callable[[], float] | None = None
     """Unix seconds by which browser sessions and sign-ins live and expire."""
+    span_exporter: SpanExporter | None = None
+    """Where spans go (tracing on, whatever the environment says)."""
+    token_cache: TokenCacheSettings | None = None
+    """The token cache's size, ages and pauses (None: its defaults, the size from settings)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +120,8 @@ class Container:
     webhook_worker: WebhookWorker | None = None
     sign_in: SignIn | None = None
     """Browsers signing in through the identity provider, when configured."""
+    token_cache: TokenCache | None = None
+    """The API tokens this process verified (None: `PAVED_TOKEN_CACHE_SIZE=0`)."""
 
 
 @asynccontextmanager
@@ -194,6 +211,7 @@ def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
         provisioner_kinds=ProvisionerRegistry(provider_policy(settings)),
         outage=outage,
         idempotency=PostgresIdempotencyKeys(pool),
+        importer=PostgresCatalogImporter(pool, audit_log),
     )
 
 
@@ -206,8 +224,9 @@ async def command_ports(settings: Settings) -> AsyncIterator[Ports]:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, overrides: Overrides | None = None
+    settings: Settings, overrides: Overrides | None = None, telemetry: Telemetry | None = None
 ) -> AsyncIterator[Container]:
+    """`telemetry`: what observes the requests' statements and the provider calls."""
     overrides = overrides or Overrides()
     if settings.production and settings.webhook_encryption_key is None:
         raise RuntimeError(MISSING_WEBHOOK_KEY)
@@ -219,19 +238,36 @@ async def running(
             dsn,
             min_size=settings.pool_min_size,
             max_size=max(settings.pool_min_size, settings.pool_max_size),
-            query_logger=overrides.query_logger,
+            query_logger=(
+                telemetry.query_logger(overrides.query_logger)
+                if telemetry is not None
+                else overrides.query_logger
+            ),
             timeouts=pool_timeouts(settings),
         ) as pool,
         _webhooks(settings, overrides, dsn) as (targets, worker),
     ):
         ports = build_ports(settings, pool)
         replica = replica_id()
-        rollouts, live, deployers = _providers(settings, overrides, ports, replica, dsn)
+        calls = None
+        if telemetry is not None:
+            telemetry.attach_pool(pool, partial(backlog, pool))
+            calls = telemetry.provider_calls()
+        rollouts, live, deployers = _providers(settings, overrides, ports, replica, dsn, calls)
         # The feed reads on a connection of its own: outside the request pool (and what
         # counts its statements), the same one statement per wake-up whoever subscribes.
         feed_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
-        feed = event_feed(settings, dsn, PostgresEventLog(feed_pool))
-        provisioning = _provisioning(settings, overrides, ports, rollouts, replica, dsn)
+        # The token cache's own connection (out of the requests' pool and its statement count
+        # too): its batched last-use writes and the notices it sends after a change of access.
+        access_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
+        tokens = token_cache(settings, overrides, ports, access_pool)
+        feed = event_feed(
+            settings,
+            dsn,
+            PostgresEventLog(feed_pool),
+            () if tokens is None else [_watcher(tokens)],
+        )
+        provisioning = _provisioning(settings, overrides, ports, rollouts, replica, dsn, calls)
         ports = dataclasses.replace(
             ports,
             rollouts=rollouts,
@@ -239,6 +275,7 @@ async def running(
             webhook_targets=targets,
             feed=feed,
             provisioning=provisioning,
+            access_changed=None if tokens is None else tokens.settle,
         )
         retention = EventRetention(
             ports.events,
@@ -250,17 +287,7 @@ async def running(
             await feed.start()
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
-            resumed = await rollouts.resume_unfinished()
-            if resumed:
-                log.info("resumed %d unfinished deployments", resumed)
-            rollouts.start()
-            resumed = await provisioning.resume_unfinished()
-            if resumed:
-                log.info("resumed %d unfinished resources", resumed)
-            provisioning.start()
-            retention.start()
-            if worker is not None:
-                worker.start()
+            await _start_runners(rollouts, provisioning, retention, worker)
             async with httpx.AsyncClient() as http:
                 oidc = OidcVerifier.from_settings(settings, http) if settings.oidc_enabled else None
                 if not settings.production:
@@ -268,7 +295,7 @@ async def running(
                         "development mode: requests without credentials act as the local admin"
                     )
                 authenticator = Authenticator(
-                    ports.access, oidc, anonymous_is_admin=not settings.production
+                    ports.access, oidc, anonymous_is_admin=not settings.production, tokens=tokens
                 )
                 yield Container(
                     settings=settings,
@@ -285,15 +312,37 @@ async def running(
                     webhook_worker=worker,
                     feed=feed,
                     provisioning=provisioning,
+                    token_cache=tokens,
                 )
         finally:
             if worker is not None:
                 await worker.stop()
+            await _stop_token_cache(tokens, access_pool)
             await feed.stop()
             await feed_pool.close()
             await retention.stop()
             await provisioning.stop()
             await rollouts.stop()
+
+
+async def _start_runners(
+    rollouts: Rollouts,
+    provisioning: Provisioning,
+    retention: EventRetention,
+    worker: WebhookWorker | None,
+) -> None:
+    """What runs in the background: unfinished work resumed first, then the sweeps."""
+    resumed = await rollouts.resume_unfinished()
+    if resumed:
+        log.info("resumed %d unfinished deployments", resumed)
+    rollouts.start()
+    resumed = await provisioning.resume_unfinished()
+    if resumed:
+        log.info("resumed %d unfinished resources", resumed)
+    provisioning.start()
+    retention.start()
+    if worker is not None:
+        worker.start()
 
 
 def replica_id() -> str:
@@ -392,14 +441,48 @@ async def _webhooks(
         await sender.aclose()
 
 
-def event_feed(settings: Settings, dsn: str, events: EventLog) -> EventFeed:
+def token_cache(
+    settings: Settings, overrides: Overrides, ports: Ports, pool: asyncpg.Pool
+) -> TokenCache | None:
+    """The API tokens this process verified, started: looked up through the request's store
+    (a miss is the request's one statement), last uses written and notices sent on `pool`."""
+    chosen = overrides.token_cache or TokenCacheSettings(size=settings.token_cache_size)
+    if chosen.size == 0:
+        return None
+    tokens = TokenCache(
+        ports.access,
+        record_uses=PostgresAccessStore(pool).record_token_uses,
+        announce=lambda payload: notify(pool, ACCESS_CHANNEL, payload),
+        settings=chosen,
+    )
+    tokens.start()
+    return tokens
+
+
+async def _stop_token_cache(tokens: TokenCache | None, pool: asyncpg.Pool) -> None:
+    """The last uses noted are written before the pool closes."""
+    if tokens is not None:
+        await tokens.stop()
+    await pool.close()
+
+
+def _watcher(tokens: TokenCache) -> Watcher:
+    return Watcher(ACCESS_CHANNEL, tokens.notice, tokens.listening, tokens.lost)
+
+
+def event_feed(
+    settings: Settings, dsn: str, events: EventLog, watchers: Sequence[Watcher] = ()
+) -> EventFeed:
     """This process's live events: woken by `LISTEN` on its own connection, polling as a
-    fallback (`PAVED_EVENT_POLL_SECONDS`)."""
+    fallback (`PAVED_EVENT_POLL_SECONDS`). `watchers` listen on more channels of the same
+    connection (the token cache)."""
     wakeups = PostgresWakeups(
         dsn,
         check_seconds=max(settings.event_poll_seconds, 1.0),
         retry_seconds=min(settings.event_poll_seconds, 1.0),
     )
+    for watcher in watchers:
+        wakeups.watch(watcher)
     return EventFeed(
         events,
         wakeups,
@@ -424,14 +507,16 @@ def _provisioning(
     rollouts: Rollouts,
     replica: str,
     dsn: str,
+    calls: ProviderCalls | None = None,
 ) -> Provisioning:
     """The runner that drives resources through their providers, on the rollouts' terms
-    (lease, poll and deadline settings)."""
+    (lease, poll and deadline settings); `calls` observes its calls to them."""
     assert ports.resources is not None
     assert ports.provisioner_kinds is not None
+    kinds = ports.provisioner_kinds
     return Provisioning(
         ports.resources,
-        ports.provisioner_kinds,
+        calls.provisioner_kinds(kinds) if calls is not None else kinds,
         ports.reader,
         ports.deployments,
         owner=replica,
@@ -453,12 +538,18 @@ def _provisioning(
 
 
 def _providers(
-    settings: Settings, overrides: Overrides, ports: Ports, replica: str, dsn: str
+    settings: Settings,
+    overrides: Overrides,
+    ports: Ports,
+    replica: str,
+    dsn: str,
+    calls: ProviderCalls | None = None,
 ) -> tuple[Rollouts, LiveStatusLookup, DeployersByEnvironment]:
+    build: DeployerFactory = overrides.deployer_factory or ports.deployer_kinds.build
     deployers = DeployersByEnvironment(
         ports.deployments,
         clock=overrides.deployer_clock or time.time,
-        build=overrides.deployer_factory or ports.deployer_kinds.build,
+        build=build if calls is None else _observed(build, calls),
     )
     rollouts = Rollouts(
         ports.deployments,
@@ -481,3 +572,14 @@ def _providers(
         cache_seconds=settings.live_status_cache_seconds,
     )
     return rollouts, live, deployers
+
+
+def _observed(build: DeployerFactory, calls: ProviderCalls) -> DeployerFactory:
+    """`build`, its adapters' calls observed (counted, timed, traced)."""
+
+    def observed(
+        kind: str, settings: Mapping[str, Any], *, clock: Callable[[], float] = time.time
+    ) -> Deployer:
+        return calls.deployer(build(kind, settings, clock=clock))
+
+    return observed

@@ -17,11 +17,13 @@ import logging
 import re
 from collections import deque
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import asyncpg
 import orjson
 from graphql import GraphQLError, GraphQLSyntaxError
+from opentelemetry.trace import Tracer
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry import Schema
@@ -54,6 +56,7 @@ from domain.access.policy import Action, decide
 from domain.errors import ErrorCode, Unavailable
 from reads.fast_reads import FastReads
 from reads.verification import Disagreement, same_json
+from resolvers.request_stats import RequestStats, current_stats
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +140,27 @@ def _is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+def _note_failure(failure: str, code: str) -> None:
+    stats = current_stats.get()
+    if stats is not None:
+        stats.failure, stats.code = failure, code
+
+
+def _note_rate_limited(limit: str) -> None:
+    stats = current_stats.get()
+    if stats is not None:
+        stats.rate_limited = limit
+
+
+def _codes(payload: dict[str, Any]) -> list[str]:
+    """The codes of the GraphQL errors answered."""
+    return [
+        str((error.get("extensions") or {}).get("code", ""))
+        for error in payload.get("errors") or ()
+        if isinstance(error, dict)
+    ]
+
+
 class GraphQLEndpoint:
     """`fast_reads` answers what it can before the executor runs; with `verify`, the
     executor answers every request and the fast answers are only compared with it."""
@@ -151,10 +175,13 @@ class GraphQLEndpoint:
         verify: bool = False,
         hardening: Hardening | None = None,
         outage: Outage | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
-        """`outage`: tells a database outage (answered UNAVAILABLE) from a bug (INTERNAL)."""
+        """`outage`: tells a database outage (answered UNAVAILABLE) from a bug (INTERNAL);
+        `tracer`: a span per operation when tracing is on."""
         self._schema = schema
         self._outage = outage
+        self._tracer = tracer
         self._context_factory = context_factory
         self._graphiql = graphiql
         self.fast_reads = fast_reads
@@ -187,6 +214,7 @@ class GraphQLEndpoint:
         try:
             return await self._answer(request, media_type)
         except RequestError as refused:
+            _note_failure("request_error", refused.error["extensions"].get("code", ""))
             return Response(
                 error_body(refused.error),
                 status_code=refused.status_for(media_type),
@@ -201,6 +229,7 @@ class GraphQLEndpoint:
                 log.warning("the database is unavailable (%r)", error)
                 return self._unavailable(down, media_type)
             log.exception("unexpected failure")
+            _note_failure("internal", ErrorCode.INTERNAL.value)
             return Response(
                 error_body(self._internal_error(request)),
                 status_code=500,
@@ -214,7 +243,52 @@ class GraphQLEndpoint:
         operation_name, variables = check_params(params)
         principal = principal_of(request)
         query = self._document_text(params, principal)
+        body, status = await self._checked_answer(
+            request, media_type, principal, query, operation_name, variables
+        )
+        return Response(body, status_code=status, media_type=media_type)
+
+    async def run_fixed(
+        self, request: Request, query: str, variables: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The answer (`data`, `errors`, `extensions`) to a document this server holds itself
+        (the MCP tools', `api.mcp_tools`), run for `request`'s principal as a POST of it
+        would be: static limits, rate limit, per-actor slot and deadline, the fast path or
+        the executor, the response limit. Trusted documents do not apply: the document is
+        the server's own. Raises RequestError as the endpoint would answer it."""
+        reset = current_request_id.set(request_id(request))
+        try:
+            body, _ = await self._checked_answer(
+                request, JSON, principal_of(request), query, None, variables
+            )
+        except _NothingDone as nothing_done:
+            raise RequestError(
+                503,
+                nothing_done.down.message,
+                ErrorCode.UNAVAILABLE.value,
+                headers=unavailable_headers(),
+            ) from None
+        finally:
+            current_request_id.reset(reset)
+        answer: dict[str, Any] = orjson.loads(body)
+        return answer
+
+    async def _checked_answer(
+        self,
+        request: Request,
+        media_type: str,
+        principal: Principal,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+    ) -> tuple[bytes, int]:
+        """The body (with its cost) and status of a document, once checked and charged."""
         checked = self._check(query, operation_name, variables)
+        stats = current_stats.get()
+        if stats is not None and checked.operation is not None:
+            name = checked.operation.name
+            stats.operation_name = name.value if name is not None else None
+            stats.operation_type = checked.operation.operation.value
         if request.method == "GET" and not checked.reads_only:
             raise RequestError(
                 405, "only queries may be sent with GET; use POST", headers={"Allow": "POST"}
@@ -236,6 +310,7 @@ class GraphQLEndpoint:
                     checked.reads_only,
                 )
         except Busy:
+            _note_rate_limited("concurrency")
             raise RequestError(
                 429,
                 f"too many requests of yours are running at once (at most "
@@ -244,7 +319,7 @@ class GraphQLEndpoint:
                 headers={"Retry-After": "1"},
                 extensions={"limit": "max_concurrent_per_actor", "retryAfter": 1},
             ) from None
-        return Response(self._bounded(body, charge), status_code=status, media_type=media_type)
+        return self._bounded(body, charge), status
 
     @staticmethod
     def _unavailable(down: Unavailable, media_type: str) -> Response:
@@ -309,11 +384,23 @@ class GraphQLEndpoint:
     ) -> tuple[bytes, int]:
         """The answer's body (without its cost) and status, from the fast path or the executor.
         A query the database could not answer raises `_NothingDone` (answered 503)."""
-        may_read = decide(principal, Action.READ_CATALOG).allowed
-        fast = await self._fast_answer(query, variables, operation_name) if may_read else None
-        if isinstance(fast, bytes) and not self.verify:
-            return fast, 200
-        payload, status = await self._execute(request, media_type, query, operation_name, variables)
+        stats = current_stats.get()
+        with self._operation_span(stats) as span:
+            may_read = decide(principal, Action.READ_CATALOG).allowed
+            fast = await self._fast_answer(query, variables, operation_name) if may_read else None
+            path = "fast" if isinstance(fast, bytes) and not self.verify else "executor"
+            if span is not None:
+                span.set_attribute("paved.read_path", path)
+            if stats is not None:
+                stats.read_path = path
+            if path == "fast":
+                assert isinstance(fast, bytes)
+                return fast, 200
+            payload, status = await self._execute(
+                request, media_type, query, operation_name, variables
+            )
+        if stats is not None:
+            stats.error_codes.extend(_codes(payload))
         if reads_only and (down := _outage_in(payload)) is not None:
             raise _NothingDone(down)
         if isinstance(fast, bytes):
@@ -326,6 +413,20 @@ class GraphQLEndpoint:
             reference = orjson.dumps(payload)
             self._disagree(Disagreement(query, variables, str(fast).encode(), reference))
         return orjson.dumps(payload), status
+
+    def _operation_span(self, stats: RequestStats | None) -> AbstractContextManager[Any]:
+        """The operation's span (None without tracing): name, type, and which path answers."""
+        if self._tracer is None:
+            return nullcontext()
+        name = stats.operation_name[:100] if stats and stats.operation_name else None
+        kind = (stats.operation_type if stats is not None else None) or "operation"
+        return self._tracer.start_as_current_span(
+            f"graphql {kind} {name}" if name else f"graphql {kind}",
+            attributes={
+                "graphql.operation.type": kind,
+                **({"graphql.operation.name": name} if name else {}),
+            },
+        )
 
     def checked_document(
         self, params: dict[str, Any], principal: Principal
@@ -389,6 +490,7 @@ class GraphQLEndpoint:
         try:
             return self.rate_limiter.charge(actor, cost)
         except RateLimited as limited:
+            _note_rate_limited("points")
             raise RequestError(
                 429,
                 f"rate limit exceeded: this request costs {limited.requested} points and "
@@ -458,6 +560,8 @@ class GraphQLEndpoint:
         except CannotGetOperationTypeError:
             raise RequestError(400, "no operation matches `operationName`") from None
         request_error = _is_request_error(result)
+        if request_error:
+            _note_failure("request_error", ErrorCode.VALIDATION.value)
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         payload: dict[str, Any] = {}
         if result.errors:

@@ -5,7 +5,8 @@ visits must not reach the API by rebinding its own name to 127.0.0.1 (DNS rebind
 loopback names and `PAVED_ALLOWED_HOSTS` are answered (421), and a browser request from
 another origin is refused (403). In production, `PAVED_ALLOWED_HOSTS`, when set, is the
 list of names answered. Health probes (`/healthz`, `/readyz`) are answered for any host:
-they reveal nothing, and orchestrators address them by the pod's IP.
+they reveal nothing, and orchestrators address them by the pod's IP. So is `/metrics`, which
+scrapers address the same way and which guards itself (`api/observability/endpoint.py`).
 
 Starlette's `TrustedHostMiddleware` checks only the host, with a 400 and no exemptions.
 """
@@ -22,7 +23,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-_OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+_OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def host_name(host: str) -> str | None:

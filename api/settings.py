@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(default=12, ge=1, le=8_760)
     # The longest any API token may live, in days; 0: no limit (providers/token_lifetimes.py).
     max_token_days: int = Field(default=90, ge=0, le=36_500)
+    # API tokens verified and kept per process (api/token_cache.py); 0: each request with a
+    # token looks it up in the database.
+    token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
     introspection: bool | None = None
     trusted_documents: Path | None = None
 
@@ -121,6 +124,17 @@ class Settings(BaseSettings):
     event_poll_seconds: float = Field(default=1.5, gt=0, le=3_600)
     subscriber_queue_size: int = Field(default=1_000, ge=1, le=1_000_000)
 
+    # Observability (README "Observability"): `/metrics` (in production only for loopback
+    # clients or `Authorization: Bearer <PAVED_METRICS_TOKEN>`), the log format (json in
+    # production, text in development). Traces follow the standard `OTEL_*` variables
+    # (`api/observability/tracing.py`): exported when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    metrics: bool = True
+    metrics_token: SecretStr | None = None
+    log_format: Literal["json", "text"] | None = None
+    # Operation names kept as metric labels: those of the trusted documents, then the first
+    # this many distinct names seen; every other name is counted as `other`.
+    metrics_operation_names: int = Field(default=200, ge=0, le=10_000)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _any_case(cls, value: object) -> object:
@@ -130,6 +144,7 @@ class Settings(BaseSettings):
     @field_validator(
         "secrets_dir",
         "webhook_encryption_key",
+        "metrics_token",
         "oidc_client_id",
         "oidc_client_secret",
         "public_url",
@@ -236,6 +251,13 @@ class Settings(BaseSettings):
         if self.rate_limit_refill_per_second is not None:
             return self.rate_limit_refill_per_second
         return self.rate_limit_points / 60
+
+    @property
+    def json_logs(self) -> bool:
+        """One JSON object per log line: by default in production."""
+        if self.log_format is not None:
+            return self.log_format == "json"
+        return self.production
 
     @property
     def oidc_enabled(self) -> bool:

@@ -4,30 +4,31 @@ PAVED_DATA_DIR) after applying migrations.
 
 The commands act as the local operator, who has the local admin's full rights, through the
 same ports (`api.bootstrap`) and use cases as the GraphQL mutations: the same rules, the same
-refusals, and an audit record of every attempt. Bad input ends with one line on stderr and
-exit code 2."""
+refusals, and an audit record of every attempt. Bad input, and input the use case refuses, end
+with one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from api.settings import Settings
+import typer
+
+from cli.framework import ExitCode, example, sub_app, usage_error
+from cli.server import operator_settings
 from domain.access.model import LOCAL_ADMIN, Scope
 from domain.errors import CatalogError
 
 if TYPE_CHECKING:
+    from api.settings import Settings
     from resolvers.context import Context
 
 T = TypeVar("T")
-Command: TypeAlias = Callable[[argparse.Namespace, Settings], int]
-Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 LOCAL_OPERATOR = dataclasses.replace(LOCAL_ADMIN, name="local operator")
 """Whoever runs `paved` at the server's terminal: the actor of these commands' audit records."""
@@ -36,19 +37,11 @@ _EXPIRY = re.compile(r"([1-9][0-9]{0,5})([dhm])")
 _EXPIRY_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"paved: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def expiry(text: str) -> timedelta:
     """`30d`, `12h` or `45m`."""
     found = _EXPIRY.fullmatch(text)
     if found is None:
-        raise argparse.ArgumentTypeError(
-            f"expected a duration such as 30d, 12h or 45m, not {text!r}"
-        )
+        raise typer.BadParameter(f"expected a duration such as 30d, 12h or 45m, not {text!r}")
     return timedelta(**{_EXPIRY_UNITS[found.group(2)]: int(found.group(1))})
 
 
@@ -66,38 +59,72 @@ def _as_operator(settings: Settings, work: Callable[[Context], Awaitable[T]]) ->
 
 def _refused(errors: Sequence[CatalogError]) -> int:
     print(f"paved: {'; '.join(error.message for error in errors)}", file=sys.stderr)
-    return 2
+    return ExitCode.USAGE
 
 
-def create_token(args: argparse.Namespace, settings: Settings) -> int:
+def create_token(
+    scope: Annotated[
+        list[Scope], typer.Option("--scope", help="a scope of the token; repeat for more")
+    ],
+    user: Annotated[
+        str | None, typer.Option("--user", metavar="HANDLE", help="the user the token acts for")
+    ] = None,
+    client: Annotated[
+        str | None,
+        typer.Option("--client", metavar="SLUG", help="the API client the token acts for"),
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="what the token is for")] = "cli",
+    expires: Annotated[
+        timedelta | None,
+        typer.Option(
+            "--expires", parser=expiry, metavar="DURATION", help="lifetime such as 30d, 12h or 45m"
+        ),
+    ] = None,
+) -> int:
+    """Create an API token for a user or an API client and print it (only it) on stdout."""
     from resolvers.access_mutations import create_api_token
 
+    if (user is None) == (client is None):
+        raise usage_error("give exactly one of them", "--user", "--client")
+    settings = operator_settings()
     data: dict[str, Any] = {
-        "user" if args.user is not None else "client": args.user or args.client,
-        "name": args.name,
-        "scopes": [Scope(scope) for scope in args.scope],
+        "user" if user is not None else "client": user or client,
+        "name": name,
+        "scopes": list(scope),
     }
-    if args.expires is not None:
-        data["expiresAt"] = datetime.now(UTC) + args.expires
+    if expires is not None:
+        data["expiresAt"] = datetime.now(UTC) + expires
     outcome = _as_operator(settings, lambda context: create_api_token(context, data))
     if outcome.value is None:
         return _refused(outcome.errors)
     _, secret = outcome.value
     print(secret)
-    return 0
+    return ExitCode.OK
 
 
-def create_user(args: argparse.Namespace, settings: Settings) -> int:
+def create_user(
+    handle: Annotated[str, typer.Option("--handle", help="the user's handle")],
+    name: Annotated[str, typer.Option("--name", help="the user's name")],
+    email: Annotated[
+        str | None, typer.Option("--email", help="default: HANDLE@localhost.localdomain")
+    ] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="make the user an administrator")] = False,
+) -> int:
+    """Create a user (an administrator with --admin)."""
     from resolvers.administrators import grant_administrator
     from resolvers.catalog_mutations import create_user as create
 
+    settings = operator_settings()
     # The user rules want a dot in the domain, so not plain `@localhost`.
-    email = args.email if args.email is not None else f"{args.handle}@localhost.localdomain"
-    data = {"handle": args.handle, "name": args.name, "email": email}
+    data = {
+        "handle": handle,
+        "name": name,
+        "email": email if email is not None else f"{handle}@localhost.localdomain",
+    }
 
     async def work(context: Context) -> list[CatalogError]:
         created = await create(context, data)
-        if created.value is None or not args.admin:
+        if created.value is None or not admin:
             return created.errors
         granted = await grant_administrator(context, {"user": created.value.handle})
         return granted.errors
@@ -105,16 +132,17 @@ def create_user(args: argparse.Namespace, settings: Settings) -> int:
     errors = _as_operator(settings, work)
     if errors:
         return _refused(errors)
-    role = "administrator" if args.admin else "user"
-    print(f"created {role} '{args.handle}'")
-    return 0
+    print(f"created {'administrator' if admin else 'user'} '{handle}'")
+    return ExitCode.OK
 
 
-def verify_audit_log(_: argparse.Namespace, settings: Settings) -> int:
+def verify_audit_log() -> int:
+    """Check the audit log's hash chain (exit 1 if it is broken)."""
+    settings = operator_settings()
     result = _as_operator(settings, lambda context: context.audit.verify())
     if result.intact:
         print(f"audit log intact: {result.checked} record(s) verified")
-        return 0
+        return ExitCode.OK
     print(
         f"audit log broken at record {result.broken_id}: {result.reason}"
         f" ({result.checked} record(s) before it verified)"
@@ -122,43 +150,19 @@ def verify_audit_log(_: argparse.Namespace, settings: Settings) -> int:
     return 1
 
 
-def add_access_commands(
-    commands: Subcommands, run: Callable[[Command], Callable[[argparse.Namespace], int]]
-) -> None:
-    """Add `token`, `user` and `audit` to the `paved` subcommands; `run` turns a command
-    that takes the arguments and the settings into one that takes the arguments."""
-    token = commands.add_parser("token", help="API tokens").add_subparsers(
-        dest="action", required=True, parser_class=_OneLineParser
+def register(app: typer.Typer) -> None:
+    """Add `token create`, `user create` and `audit verify` to the root `paved` app."""
+    token = sub_app(app, "token", "API tokens, made at the server's terminal (its database).")
+    token.command(
+        "create",
+        epilog=example(
+            "paved token create --user ada --scope read --scope deploy --expires 30d",
+            "paved token create --client ci-bot --scope deploy --name ci",
+        ),
+    )(create_token)
+    user = sub_app(app, "user", "Users, made at the server's terminal (its database).")
+    user.command("create", epilog=example("paved user create --handle root --name Root --admin"))(
+        create_user
     )
-    create = token.add_parser("create", help="create a token and print it (only it) on stdout")
-    owner = create.add_mutually_exclusive_group(required=True)
-    owner.add_argument("--user", metavar="HANDLE", help="the user the token acts for")
-    owner.add_argument("--client", metavar="SLUG", help="the API client the token acts for")
-    create.add_argument(
-        "--scope",
-        action="append",
-        required=True,
-        choices=[scope.value for scope in Scope],
-        help="a scope of the token; repeat for more",
-    )
-    create.add_argument("--name", default="cli", help="what the token is for (default: cli)")
-    create.add_argument(
-        "--expires", type=expiry, metavar="DURATION", help="lifetime such as 30d, 12h or 45m"
-    )
-    create.set_defaults(run=run(create_token))
-
-    user = commands.add_parser("user", help="users").add_subparsers(
-        dest="action", required=True, parser_class=_OneLineParser
-    )
-    create = user.add_parser("create", help="create a user")
-    create.add_argument("--handle", required=True)
-    create.add_argument("--name", required=True)
-    create.add_argument("--email", help="default: HANDLE@localhost.localdomain")
-    create.add_argument("--admin", action="store_true", help="make the user an administrator")
-    create.set_defaults(run=run(create_user))
-
-    audit = commands.add_parser("audit", help="the audit log").add_subparsers(
-        dest="action", required=True, parser_class=_OneLineParser
-    )
-    verify = audit.add_parser("verify", help="check the audit log's hash chain (exit 1 if broken)")
-    verify.set_defaults(run=run(verify_audit_log))
+    audit = sub_app(app, "audit", "The audit log.")
+    audit.command("verify", epilog=example("paved audit verify"))(verify_audit_log)

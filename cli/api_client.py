@@ -14,19 +14,26 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx2 as httpx
 import orjson
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from cli.credentials import load_login
+from cli.framework import ExitCode
 
 DEFAULT_API_URL = "http://127.0.0.1:8000/graphql"
 
 
 _REFUSING_STATUSES = frozenset({401, 403, 429})
+_UNAUTHENTICATED = frozenset({401, 403})
+CREDENTIAL_HINT = " (check PAVED_TOKEN, or run `paved login`)"
 
 RESEND_PAUSES = (0.5, 2.0)
 """How long `Api.resending` waits before sending again an operation whose answer was lost."""
 
 
 class ClientSettings(BaseSettings):
-    """Where the API is and the credential to send it, from the environment."""
+    """Where the API is and the credential to send it: given (`--api-url`), else from the
+    environment (PAVED_API_URL, PAVED_TOKEN), else the login `paved login` stored."""
 
     model_config = SettingsConfigDict(env_prefix="PAVED_", extra="ignore", frozen=True)
 
@@ -40,6 +47,37 @@ class ClientSettings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _StoredLoginSource(settings_cls))
+
+
+class _StoredLoginSource(PydanticBaseSettingsSource):
+    """The stored login, the lowest priority. Its token goes only to its own URL: with
+    another URL given (`--api-url`, PAVED_API_URL), it is not sent."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        login = load_login()
+        if login is None:
+            return {}
+        given_url = self.current_state.get("api_url")
+        if given_url is not None and given_url != login.api_url:
+            return {}
+        values: dict[str, Any] = {"api_url": login.api_url}
+        if login.token is not None:
+            values["token"] = login.token
+        return values
 
 
 class NoStream(Exception):
@@ -88,7 +126,7 @@ class Api:
         self.http = http
         self.url = url
 
-    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+    async def __call__(self, query: str, /, **variables: Any) -> dict[str, Any]:
         """`data` of an operation that answered without GraphQL errors."""
         return self._data(await self._post(query, variables, ()))
 
@@ -110,7 +148,7 @@ class Api:
         try:
             return await self.http.post(self.url, json=body)
         except httpx.HTTPError as error:
-            raise Refused(2, _unreachable(_shown_url(self.url), error)) from None
+            raise Refused(ExitCode.UNREACHABLE, _unreachable(_shown_url(self.url), error)) from None
 
     def _data(self, response: httpx.Response) -> dict[str, Any]:
         where = _shown_url(self.url)
@@ -121,17 +159,18 @@ class Api:
         errors = body.get("errors") if isinstance(body, dict) else None
         if response.status_code in _REFUSING_STATUSES:
             message = errors[0].get("message") if errors and isinstance(errors[0], dict) else None
-            hint = " (check PAVED_TOKEN)" if response.status_code in (401, 403) else ""
+            unauthenticated = response.status_code in _UNAUTHENTICATED
             raise Refused(
-                2,
+                ExitCode.UNAUTHENTICATED if unauthenticated else ExitCode.REFUSED,
                 f"paved: the API at {where} answered HTTP {response.status_code}: "
-                f"{message or response.reason_phrase}{hint}",
+                f"{message or response.reason_phrase}{CREDENTIAL_HINT if unauthenticated else ''}",
             )
         if isinstance(errors, list) and errors:
-            raise Refused(1, *(error_line(e) for e in errors if isinstance(e, dict)))
+            raise Refused(ExitCode.REFUSED, *(error_line(e) for e in errors if isinstance(e, dict)))
         if response.status_code != 200 or not isinstance(body, dict):
             raise Refused(
-                2, f"paved: the API at {where} answered HTTP {response.status_code} without data"
+                ExitCode.UNREACHABLE,
+                f"paved: the API at {where} answered HTTP {response.status_code} without data",
             )
         data: dict[str, Any] = body.get("data") or {}
         return data
@@ -156,17 +195,18 @@ class Api:
                 timeout=httpx.Timeout(30.0, read=None),
             ) as response:
                 if response.status_code in _REFUSING_STATUSES:
+                    unauthenticated = response.status_code in _UNAUTHENTICATED
                     raise Refused(
-                        2,
+                        ExitCode.UNAUTHENTICATED if unauthenticated else ExitCode.REFUSED,
                         f"paved: the API at {where} answered HTTP {response.status_code}"
-                        + (" (check PAVED_TOKEN)" if response.status_code in (401, 403) else ""),
+                        + (CREDENTIAL_HINT if unauthenticated else ""),
                     )
                 media_type = response.headers.get("content-type", "").split(";")[0].strip()
                 if response.status_code != 200 or media_type != "text/event-stream":
                     raise NoStream
                 yield _updates(response)
         except httpx.HTTPError as error:
-            raise Refused(2, _unreachable(where, error)) from None
+            raise Refused(ExitCode.UNREACHABLE, _unreachable(where, error)) from None
 
 
 def _unreachable(where: str, error: httpx.HTTPError) -> str:
@@ -193,5 +233,5 @@ async def _updates(response: httpx.Response) -> AsyncIterator[Update]:
         body = orjson.loads(data)
         errors = body.get("errors") if isinstance(body, dict) else None
         if errors:
-            raise Refused(1, *(error_line(e) for e in errors if isinstance(e, dict)))
+            raise Refused(ExitCode.REFUSED, *(error_line(e) for e in errors if isinstance(e, dict)))
         yield Update(body.get("data") or {}, event_id)

@@ -1,37 +1,25 @@
 """`paved deploy`, `promote`, `rollback`, `approve`, `reject`, `cancel`, `status`, `releases`:
 deployments from a terminal, as a client of the GraphQL API over HTTP (never the database).
 
-Where: `PAVED_API_URL` (or `--api-url`); credential: `PAVED_TOKEN`, sent as a bearer token and
-never taken on the command line nor printed. Refusals in a mutation's `errors`, and GraphQL
-errors, end with one line each on stderr (`paved: CODE: message (path)`) and exit code 1;
-an unreachable API, HTTP 401/403/429 and bad settings with one line and exit code 2."""
+Where and with which credential: see `cli/client_commands.py`. Refusals in a mutation's
+`errors`, and GraphQL errors, end with one line each on stderr (`paved: CODE: message (path)`)
+and exit code 1; a failed or canceled deployment waited for (`--wait`) too. An unreachable API
+ends with one line and exit code 3, a token refused (HTTP 401/403) with exit code 4, bad
+settings with exit code 2 (`cli/framework.py`, `ExitCode`)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
 
 from cli.api_client import Api, NoStream, Refused, Update
-from cli.client_commands import (
-    Command,
-    OneLineParser,
-    Subcommands,
-    Transport,
-    blocking,
-    check_payload,
-    client_options,
-    given,
-    page_size,
-    print_json,
-    run_command,
-    seconds,
-    table,
-    waiting_options,
-)
+from cli.client_commands import Following, check_payload, given, print_json
 from cli.deployment_documents import (
     APPROVE,
     CANCEL,
@@ -45,6 +33,17 @@ from cli.deployment_documents import (
     ROLLBACK,
     SERVICE_STATUS,
 )
+from cli.framework import (
+    ApiUrlOption,
+    ClientCall,
+    ExitCode,
+    IntervalOption,
+    JsonOption,
+    TimeoutOption,
+    example,
+    page_size,
+)
+from cli.output import show_table
 
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "ROLLED_BACK", "INACTIVE"})
 FAILED_STATES = frozenset({"FAILED", "CANCELED"})
@@ -63,7 +62,7 @@ def _state_line(state: dict[str, Any]) -> str:
     return f"{state['state']}" + (f"  {' - '.join(extra)}" if extra else "")
 
 
-async def follow_deployment(api: Api, args: argparse.Namespace, deployment: dict[str, Any]) -> int:
+async def follow_deployment(api: Api, args: Following, deployment: dict[str, Any]) -> int:
     """Follow the deployment to a final state, printing each change (as JSON with
     `args.json`): through the `deploymentUpdated` subscription, or by polling every
     `args.interval` when the server offers no stream; up to `args.timeout`. 0 when it
@@ -79,21 +78,21 @@ async def follow_deployment(api: Api, args: argparse.Namespace, deployment: dict
             await _poll(api, followed)
     except TimeoutError:
         raise Refused(
-            1,
+            ExitCode.REFUSED,
             f"paved: gave up waiting after {args.timeout:g} s: deployment "
             f"{deployment['id']} is still {followed.current['state']}",
         ) from None
     current = followed.current
     if current["state"] in FAILED_STATES:
         message = current.get("statusMessage") or "no message"
-        raise Refused(1, f"paved: deployment {current['state']}: {message}")
+        raise Refused(ExitCode.REFUSED, f"paved: deployment {current['state']}: {message}")
     return 0
 
 
 class _Followed:
     """The deployment as last seen; each change printed once."""
 
-    def __init__(self, current: dict[str, Any], args: argparse.Namespace) -> None:
+    def __init__(self, current: dict[str, Any], args: Following) -> None:
         self.current = current
         self.args = args
 
@@ -122,114 +121,248 @@ async def _poll(api: Api, followed: _Followed) -> None:
         data = await api(DEPLOYMENT_STATE, id=followed.current["id"])
         polled = data.get("node")
         if not polled:
-            raise Refused(1, f"paved: NOT_FOUND: deployment {followed.current['id']} is gone")
+            raise Refused(
+                ExitCode.REFUSED, f"paved: NOT_FOUND: deployment {followed.current['id']} is gone"
+            )
         followed.saw(polled)
 
 
-async def _started(api: Api, args: argparse.Namespace, payload: dict[str, Any]) -> int:
+async def _started(api: Api, args: Following, wait: bool, payload: dict[str, Any]) -> int:
     """What deploy, promote and rollback print; then wait when asked."""
-    check_payload(args, payload)
+    check_payload(args.json, payload)
     deployment = payload["deployment"]
     if not args.json:
         print(describe_deployment(deployment), flush=True)
-    if args.wait:
+    if wait:
         return await follow_deployment(api, args, deployment)
     return 0
 
 
-async def deploy(api: Api, args: argparse.Namespace) -> int:
-    data = await api(
-        DEPLOY,
-        input=given(
-            service=args.service,
-            environment=args.environment,
-            version=args.version,
-            commitSha=args.commit,
-            description=args.description,
-            idempotencyKey=args.idempotency_key,
-        ),
-    )
-    return await _started(api, args, data["deploy"])
+# --- the commands ----------------------------------------------------------------------------
+
+ServiceArgument = Annotated[str, typer.Argument(metavar="SERVICE", help="the service's slug")]
+EnvironmentArgument = Annotated[
+    str, typer.Argument(metavar="ENVIRONMENT", help="the environment's slug")
+]
+DeploymentArgument = Annotated[
+    str, typer.Argument(metavar="DEPLOYMENT_ID", help="the deployment's id")
+]
+IdempotencyKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--idempotency-key", metavar="KEY", help="replays with this key return the first one"
+    ),
+]
+WaitOption = Annotated[
+    bool, typer.Option("--wait", help="follow the deployment to a final state (exit 1 if it fails)")
+]
+CommentOption = Annotated[str | None, typer.Option("--comment", metavar="TEXT")]
 
 
-async def promote(api: Api, args: argparse.Namespace) -> int:
-    data = await api(
-        PROMOTE,
-        input=given(
-            service=args.service,
-            fromEnvironment=args.from_environment,
-            toEnvironment=args.to_environment,
-            idempotencyKey=args.idempotency_key,
-            dryRun=args.dry_run or None,
-        ),
-    )
-    payload = data["promote"]
-    if not args.dry_run:
-        return await _started(api, args, payload)
-    check_payload(args, payload)
-    if not args.json:
-        plan = payload["plan"]
-        print(
-            f"plan: promote {args.service} from {args.from_environment} to "
-            f"{args.to_environment}: {plan['fromVersion'] or '(nothing)'} -> {plan['toVersion']}"
+def deploy(
+    service: ServiceArgument,
+    environment: EnvironmentArgument,
+    version: Annotated[str, typer.Argument(metavar="VERSION", help="the version to deploy")],
+    commit: Annotated[
+        str | None,
+        typer.Option("--commit", metavar="SHA", help="the commit the version was built from"),
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", metavar="TEXT")] = None,
+    idempotency_key: IdempotencyKeyOption = None,
+    wait: WaitOption = False,
+    interval: IntervalOption = 2.0,
+    timeout: TimeoutOption = 1800.0,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """Deploy a version of a service to an environment."""
+    following = Following(json, interval, timeout)
+
+    async def work(api: Api) -> int:
+        data = await api(
+            DEPLOY,
+            input=given(
+                service=service,
+                environment=environment,
+                version=version,
+                commitSha=commit,
+                description=description,
+                idempotencyKey=idempotency_key,
+            ),
         )
-        print(f"required approvals: {plan['requiredApprovals']}")
-        print(f"frozen: {'yes' if plan['frozen'] else 'no'}")
-        print("dry run: nothing changed")
-    return 0
+        return await _started(api, following, wait, data["deploy"])
+
+    return ClientCall(work, api_url)
 
 
-async def rollback(api: Api, args: argparse.Namespace) -> int:
-    data = await api(
-        ROLLBACK,
-        input=given(
-            service=args.service,
-            environment=args.environment,
-            toDeployment=args.to,
-            idempotencyKey=args.idempotency_key,
+def promote(
+    service: ServiceArgument,
+    from_environment: Annotated[
+        str, typer.Argument(metavar="FROM_ENV", help="where the version succeeded")
+    ],
+    to_environment: Annotated[str, typer.Argument(metavar="TO_ENV", help="where it goes")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the plan only; change nothing")
+    ] = False,
+    idempotency_key: IdempotencyKeyOption = None,
+    wait: WaitOption = False,
+    interval: IntervalOption = 2.0,
+    timeout: TimeoutOption = 1800.0,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """Deploy what succeeded in one environment to another."""
+    following = Following(json, interval, timeout)
+
+    async def work(api: Api) -> int:
+        data = await api(
+            PROMOTE,
+            input=given(
+                service=service,
+                fromEnvironment=from_environment,
+                toEnvironment=to_environment,
+                idempotencyKey=idempotency_key,
+                dryRun=dry_run or None,
+            ),
+        )
+        payload = data["promote"]
+        if not dry_run:
+            return await _started(api, following, wait, payload)
+        check_payload(json, payload)
+        if not json:
+            plan = payload["plan"]
+            print(
+                f"plan: promote {service} from {from_environment} to {to_environment}: "
+                f"{plan['fromVersion'] or '(nothing)'} -> {plan['toVersion']}"
+            )
+            print(f"required approvals: {plan['requiredApprovals']}")
+            print(f"frozen: {'yes' if plan['frozen'] else 'no'}")
+            print("dry run: nothing changed")
+        return 0
+
+    return ClientCall(work, api_url)
+
+
+def rollback(
+    service: ServiceArgument,
+    environment: EnvironmentArgument,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="DEPLOYMENT_ID", help="that deployment (default: the previous one)"
         ),
-    )
-    return await _started(api, args, data["rollback"])
+    ] = None,
+    idempotency_key: IdempotencyKeyOption = None,
+    wait: WaitOption = False,
+    interval: IntervalOption = 2.0,
+    timeout: TimeoutOption = 1800.0,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """Redeploy an earlier successful version."""
+    following = Following(json, interval, timeout)
+
+    async def work(api: Api) -> int:
+        data = await api(
+            ROLLBACK,
+            input=given(
+                service=service,
+                environment=environment,
+                toDeployment=to,
+                idempotencyKey=idempotency_key,
+            ),
+        )
+        return await _started(api, following, wait, data["rollback"])
+
+    return ClientCall(work, api_url)
 
 
-def _decision(document: str, field: str) -> Callable[[Api, argparse.Namespace], Awaitable[int]]:
-    async def decide(api: Api, args: argparse.Namespace) -> int:
-        comment = getattr(args, "comment", None)
-        data = await api(document, input=given(deployment=args.deployment, comment=comment))
+def _decide(
+    document: str, field: str, deployment: str, comment: str | None, json: bool, api_url: str | None
+) -> ClientCall:
+    async def work(api: Api) -> int:
+        data = await api(document, input=given(deployment=deployment, comment=comment))
         payload = data[field]
-        check_payload(args, payload)
-        if not args.json:
+        check_payload(json, payload)
+        if not json:
             print(describe_deployment(payload["deployment"]))
         return 0
 
-    return decide
+    return ClientCall(work, api_url)
 
 
-approve = _decision(APPROVE, "approveDeployment")
-reject = _decision(REJECT, "rejectDeployment")
-cancel = _decision(CANCEL, "cancelDeployment")
+def approve(
+    deployment: DeploymentArgument,
+    comment: CommentOption = None,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """Approve a deployment waiting for approval."""
+    return _decide(APPROVE, "approveDeployment", deployment, comment, json, api_url)
 
 
-async def status(api: Api, args: argparse.Namespace) -> int:
-    if not args.follow:
-        await _print_status(api, args)
+def reject(
+    deployment: DeploymentArgument,
+    comment: CommentOption = None,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """Reject (and so cancel) a deployment waiting for approval."""
+    return _decide(REJECT, "rejectDeployment", deployment, comment, json, api_url)
+
+
+def cancel(
+    deployment: DeploymentArgument, json: JsonOption = False, api_url: ApiUrlOption = None
+) -> ClientCall:
+    """Cancel an unfinished deployment."""
+    return _decide(CANCEL, "cancelDeployment", deployment, None, json, api_url)
+
+
+@dataclass(frozen=True, slots=True)
+class _Status:
+    service: str
+    json: bool
+    interval: float
+
+
+def status(
+    service: ServiceArgument,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="then print each change of its deployments as it happens (until Ctrl-C)",
+        ),
+    ] = False,
+    interval: IntervalOption = 2.0,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """What runs of a service in each environment, and what is coming."""
+    args = _Status(service, json, interval)
+
+    async def work(api: Api) -> int:
+        if not follow:
+            await _print_status(api, args)
+            return 0
+        try:
+            last_id: str | None = None
+            shown = False
+            while True:  # the server ends streams when it shuts down: resume after the last
+                async with api.subscription(FOLLOW_SERVICE, last_id, service=service) as updates:
+                    if not shown:  # after subscribing: no change falls in between
+                        await _print_status(api, args)
+                        shown = True
+                    last_id = await _print_updates(args, updates, last_id)
+        except NoStream:
+            await _poll_status(api, args)
         return 0
-    try:
-        last_id: str | None = None
-        shown = False
-        while True:  # the server ends streams when it shuts down: resume after the last one
-            async with api.subscription(FOLLOW_SERVICE, last_id, service=args.service) as updates:
-                if not shown:  # after subscribing: no change falls in between
-                    await _print_status(api, args)
-                    shown = True
-                last_id = await _print_updates(args, updates, last_id)
-    except NoStream:
-        await _poll_status(api, args)
-    return 0
+
+    return ClientCall(work, api_url)
 
 
 async def _print_updates(
-    args: argparse.Namespace, updates: AsyncIterator[Update], last_id: str | None
+    args: _Status, updates: AsyncIterator[Update], last_id: str | None
 ) -> str | None:
     """Each change of a deployment of the service, as it happens, until the stream ends;
     the SSE id of the last one."""
@@ -247,7 +380,7 @@ async def _print_updates(
     return last_id
 
 
-async def _poll_status(api: Api, args: argparse.Namespace) -> None:
+async def _poll_status(api: Api, args: _Status) -> None:
     """The status again whenever it changed, polled (a server without subscriptions)."""
     shown = await _print_status(api, args)
     while True:
@@ -258,7 +391,7 @@ async def _poll_status(api: Api, args: argparse.Namespace) -> None:
 
 
 async def _print_status(
-    api: Api, args: argparse.Namespace, data: dict[str, Any] | None = None
+    api: Api, args: _Status, data: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     if data is None:
         data = await api(SERVICE_STATUS, slug=args.service)
@@ -266,153 +399,120 @@ async def _print_status(
     if service is None:
         if args.json:
             print_json(data)
-        raise Refused(1, f"paved: NOT_FOUND: no service '{args.service}'")
+        raise Refused(ExitCode.REFUSED, f"paved: NOT_FOUND: no service '{args.service}'")
     if args.json:
         print_json(data)
         return data
-    rows = [["ENVIRONMENT", "VERSION", "STATE", "#", "FINISHED", "PENDING"]]
+    rows = []
     for place in service["environments"]:
-        current = place["current"]
+        current = place["current"] or {}
         pending = ", ".join(
             f"{d['version']} {d['state']} (#{d['number']}, id {d['id']})" for d in place["pending"]
         )
         rows.append(
             [
                 place["environment"]["slug"],
-                current["version"] if current else "-",
-                current["state"] if current else "-",
-                str(current["number"]) if current else "-",
-                (current["finishedAt"] or "-") if current else "-",
-                pending or "-",
+                current.get("version"),
+                current.get("state"),
+                current.get("number"),
+                current.get("finishedAt"),
+                pending or None,
             ]
         )
     print(f"{service['slug']} ({service['name']})")
-    for line in table(rows):
-        print(line)
+    show_table(["ENVIRONMENT", "VERSION", "STATE", "#", "FINISHED", "PENDING"], rows)
     sys.stdout.flush()
     return data
 
 
-async def releases(api: Api, args: argparse.Namespace) -> int:
-    rows: list[dict[str, Any]] = []
-    after: str | None = None
-    total = 0
-    filter_ = {"owner": args.owner} if args.owner else None
-    while True:
-        data = await api(
-            RELEASES,
-            filter=filter_,
-            environments=args.environment,
-            first=args.page_size,
-            after=after,
-        )
-        page = data["releaseMatrix"]
-        total = page["totalCount"]
-        rows.extend(page["nodes"])
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    if args.json:
-        print_json({"releaseMatrix": {"totalCount": total, "nodes": rows}})
-        return 0
-    if not rows:
-        print("no services")
-        return 0
-    environments = [cell["environment"]["slug"] for cell in rows[0]["cells"]]
-    matrix = [["SERVICE", *environments]]
-    for row in rows:
-        matrix.append(
+def releases(
+    environment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--environment",
+            metavar="SLUG",
+            help="only these environments, in this order; repeat for more",
+        ),
+    ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", metavar="TEAM", help="services this team (or a sub-team) owns"),
+    ] = None,
+    page_size_: Annotated[
+        int, typer.Option("--page-size", parser=page_size, metavar="N", help="rows per request")
+    ] = 100,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """The release matrix: which version of each service runs in each environment."""
+
+    async def work(api: Api) -> int:
+        rows: list[dict[str, Any]] = []
+        after: str | None = None
+        total = 0
+        filter_ = {"owner": owner} if owner else None
+        while True:
+            data = await api(
+                RELEASES,
+                filter=filter_,
+                environments=environment or None,
+                first=page_size_,
+                after=after,
+            )
+            page = data["releaseMatrix"]
+            total = page["totalCount"]
+            rows.extend(page["nodes"])
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        if json:
+            print_json({"releaseMatrix": {"totalCount": total, "nodes": rows}})
+            return 0
+        if not rows:
+            print("no services")
+            return 0
+        environments = [cell["environment"]["slug"] for cell in rows[0]["cells"]]
+        show_table(
+            ["SERVICE", *environments],
             [
-                row["service"]["slug"],
-                *(cell["current"]["version"] if cell["current"] else "-" for cell in row["cells"]),
-            ]
+                [
+                    row["service"]["slug"],
+                    *(
+                        cell["current"]["version"] if cell["current"] else None
+                        for cell in row["cells"]
+                    ),
+                ]
+                for row in rows
+            ],
         )
-    for line in table(matrix):
-        print(line)
-    return 0
+        return 0
+
+    return ClientCall(work, api_url)
 
 
-async def run(argv: Sequence[str], transport: Transport | None = None) -> int:
-    """`paved <deployment command> ...` in a running event loop."""
-    parser: argparse.ArgumentParser = OneLineParser(prog="paved")
-    add_deploy_commands(parser.add_subparsers(dest="command", required=True))
-    return await run_command(parser.parse_args(list(argv)), transport)
-
-
-def add_deploy_commands(commands: Subcommands) -> None:
-    """Add the deployment commands to the `paved` subcommands."""
-    common = client_options()
-    waiting = waiting_options("poll every (2), when the server offers no subscription stream")
-    waiting.add_argument(
-        "--idempotency-key", metavar="KEY", help="replays with this key return the first one"
-    )
-    waiting.add_argument(
-        "--wait", action="store_true", help="follow the deployment to a final state"
-    )
-
-    def add(name: str, command: Command, help_: str, *parents: argparse.ArgumentParser) -> Any:
-        parser = commands.add_parser(
-            name, help=help_, parents=[common, *parents], description=help_
+def register(app: typer.Typer) -> None:
+    """Add the deployment commands to the root `paved` app."""
+    app.command(
+        epilog=example(
+            "paved deploy pay-api staging 1.4.2 --commit abc1234 --wait",
+            "paved deploy pay-api prod 1.4.2 --idempotency-key ci-run-42 --json",
         )
-        parser.set_defaults(run=blocking, client_command=command)
-        return parser
-
-    parser = add("deploy", deploy, "deploy a version of a service to an environment", waiting)
-    parser.add_argument("service", metavar="SERVICE")
-    parser.add_argument("environment", metavar="ENVIRONMENT")
-    parser.add_argument("version", metavar="VERSION")
-    parser.add_argument("--commit", metavar="SHA", help="the commit the version was built from")
-    parser.add_argument("--description", metavar="TEXT")
-
-    parser = add("promote", promote, "deploy what succeeded in one environment to another", waiting)
-    parser.add_argument("service", metavar="SERVICE")
-    parser.add_argument("from_environment", metavar="FROM_ENV")
-    parser.add_argument("to_environment", metavar="TO_ENV")
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the plan only; change nothing"
+    )(deploy)
+    app.command(
+        epilog=example(
+            "paved promote pay-api staging prod --dry-run",
+            "paved promote pay-api staging prod --wait",
+        )
+    )(promote)
+    app.command(epilog=example("paved rollback pay-api prod --wait"))(rollback)
+    app.command(epilog=example("paved approve RGVwbG95bWVudDo0Mg== --comment 'looks good'"))(
+        approve
     )
-
-    parser = add("rollback", rollback, "redeploy an earlier successful version", waiting)
-    parser.add_argument("service", metavar="SERVICE")
-    parser.add_argument("environment", metavar="ENVIRONMENT")
-    parser.add_argument(
-        "--to", metavar="DEPLOYMENT_ID", help="that deployment (default: the previous one)"
+    app.command(epilog=example("paved reject RGVwbG95bWVudDo0Mg== --comment 'not today'"))(reject)
+    app.command(epilog=example("paved cancel RGVwbG95bWVudDo0Mg=="))(cancel)
+    app.command(epilog=example("paved status pay-api", "paved status pay-api --follow --json"))(
+        status
     )
-
-    for name, command, help_ in (
-        ("approve", approve, "approve a deployment waiting for approval"),
-        ("reject", reject, "reject (and so cancel) a deployment waiting for approval"),
-    ):
-        parser = add(name, command, help_)
-        parser.add_argument("deployment", metavar="DEPLOYMENT_ID")
-        parser.add_argument("--comment", metavar="TEXT")
-
-    parser = add("cancel", cancel, "cancel an unfinished deployment")
-    parser.add_argument("deployment", metavar="DEPLOYMENT_ID")
-
-    parser = add("status", status, "what runs of a service in each environment, what is coming")
-    parser.add_argument("service", metavar="SERVICE")
-    parser.add_argument(
-        "--follow",
-        action="store_true",
-        help="then print each change of its deployments as it happens (until Ctrl-C)",
-    )
-    parser.add_argument(
-        "--interval",
-        type=seconds,
-        default=2.0,
-        metavar="SECONDS",
-        help="poll every (2), when the server offers no subscription stream",
-    )
-
-    parser = add("releases", releases, "the release matrix: services x environments")
-    parser.add_argument(
-        "--environment",
-        action="append",
-        metavar="SLUG",
-        help="only these environments, in this order; repeat for more",
-    )
-    parser.add_argument("--owner", metavar="TEAM", help="services this team (or a sub-team) owns")
-    parser.add_argument(
-        "--page-size", type=page_size, default=100, metavar="N", help="rows per request (100)"
-    )
+    app.command(
+        epilog=example("paved releases --environment staging --environment prod --owner payments")
+    )(releases)

@@ -3,30 +3,63 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from cli.api_client import Refused, error_line
 from cli.framework import ExitCode
 
+UNWRAPPED_WIDTH = 100_000
+"""The width of output that is no terminal (a pipe, a file): every row on one line, for grep,
+awk and the like."""
+
 
 def console() -> Console:
-    """stdout, as wide as the terminal (80 columns when it is not one); no colour when it is
-    not a terminal or NO_COLOR is set."""
-    return Console(highlight=False, soft_wrap=False)
+    """stdout, as wide as the terminal; no colour when it is not a terminal or NO_COLOR is set.
+    When it is no terminal, lines are not wrapped at all. Text is shown as it is (no markup)."""
+    shown = Console(highlight=False, soft_wrap=False, markup=False, emoji=False)
+    if not shown.is_terminal:
+        shown.width = UNWRAPPED_WIDTH
+    return shown
+
+
+def _cell(value: Any) -> Text:
+    return Text("-" if value is None else str(value))
 
 
 def show_table(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    title: str | None = None,
+    indent: int = 0,
 ) -> None:
-    """`rows` under `columns`; None shows as "-". Long cells wrap within the terminal's width."""
-    table = Table(*columns, title=title, box=None, header_style="bold", pad_edge=False)
+    """`rows` under `columns`, `indent` spaces in; None shows as "-". Long cells wrap within
+    the terminal's width."""
+    table = Table(title=title, box=None, header_style="bold", pad_edge=False)
+    for column in columns:
+        table.add_column(Text(column))
     for row in rows:
-        table.add_row(*("-" if cell is None else str(cell) for cell in row))
-    console().print(table)
+        table.add_row(*(_cell(cell) for cell in row))
+    _print(Padding(table, (0, 0, 0, indent), expand=False) if indent else table)
+
+
+def _print(renderable: RenderableType) -> None:
+    """On the terminal as Rich draws it; elsewhere without the spaces that end its lines."""
+    shown = console()
+    if shown.is_terminal:
+        shown.print(renderable)
+        return
+    with shown.capture() as captured:
+        shown.print(renderable)
+    lines = captured.get().splitlines()
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
+    sys.stdout.flush()
 
 
 def show_fields(fields: Sequence[tuple[str, Any]]) -> None:
@@ -35,8 +68,8 @@ def show_fields(fields: Sequence[tuple[str, Any]]) -> None:
     table.add_column(style="bold")
     table.add_column()
     for name, value in fields:
-        table.add_row(name, "-" if value is None else str(value))
-    console().print(table)
+        table.add_row(Text(name), _cell(value))
+    _print(table)
 
 
 def refuse_on_errors(payload: dict[str, Any]) -> None:

@@ -18,32 +18,30 @@ is not made twice."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+import typer
 
 from cli.api_client import Api, Refused
-from cli.client_commands import (
-    Command,
-    OneLineParser,
-    Subcommands,
-    Transport,
-    blocking,
-    check_payload,
-    client_options,
-    given,
-    print_json,
-    run_command,
-    table,
-    waiting_options,
-)
+from cli.client_commands import Following, check_payload, given, print_json
 from cli.deployments import describe_deployment, follow_deployment
+from cli.framework import (
+    ApiUrlOption,
+    ClientCall,
+    ExitCode,
+    JsonOption,
+    TimeoutOption,
+    example,
+    seconds,
+    sub_app,
+)
+from cli.output import show_table
 from cli.resource_documents import (
     DELETE_RESOURCE,
     FIRST_DEPLOYMENT,
@@ -65,29 +63,51 @@ def parameter(text: str) -> tuple[str, Any]:
     """`KEY=VALUE`: VALUE as JSON when it is JSON, else as the string written."""
     key, equals, value = text.partition("=")
     if not equals or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
+        raise typer.BadParameter(f"expected KEY=VALUE, not {text!r}", param_hint="'--param'")
     try:
         return key, orjson.loads(value)
     except orjson.JSONDecodeError:
         return key, value
 
 
-class _Parameters(argparse.Action):
-    """Collects `--param` pairs into one dict; a key given twice is a usage error."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        key, value = values
-        collected: dict[str, Any] = dict(getattr(namespace, self.dest) or {})
+def parameters(texts: list[str] | None) -> dict[str, Any] | None:
+    """The `--param` pairs as one object; a key given twice is a usage error."""
+    if not texts:
+        return None
+    collected: dict[str, Any] = {}
+    for text in texts:
+        key, value = parameter(text)
         if key in collected:
-            parser.error(f"argument {option_string}: {key!r} is given twice")
+            raise typer.BadParameter(f"{key!r} is given twice", param_hint="'--param'")
         collected[key] = value
-        setattr(namespace, self.dest, collected)
+    return collected
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """What a resource command was asked."""
+
+    json: bool = False
+    interval: float = 2.0
+    timeout: float = 1800.0
+    wait: bool = False
+    dry_run: bool = False
+    idempotency_key: str | None = None
+    params: dict[str, Any] | None = None
+    service: str | None = None
+    environment: str | None = None
+    name: str | None = None
+    resource_class: str | None = None
+    resource: str | None = None
+    expected_version: int | None = None
+    template: str | None = None
+    slug: str | None = None
+    owner: str | None = None
+    description: str | None = None
+
+    @property
+    def following(self) -> Following:
+        return Following(self.json, self.interval, self.timeout)
 
 
 # --- printing --------------------------------------------------------------------------------
@@ -144,9 +164,7 @@ class _Watched:
 class _Waiting:
     """Resources polled until each is in `goal`, each change printed once."""
 
-    def __init__(
-        self, args: argparse.Namespace, resources: Iterable[dict[str, Any]], goal: str
-    ) -> None:
+    def __init__(self, args: _Asked, resources: Iterable[dict[str, Any]], goal: str) -> None:
         self.args = args
         self.goal = goal
         self.watched: dict[str, _Watched] = {}
@@ -179,7 +197,9 @@ class _Waiting:
         watched = self.watched[id_]
         if node is None:
             if self.goal != "DELETED":
-                raise Refused(1, f"paved: NOT_FOUND: resource {watched.label} is gone")
+                raise Refused(
+                    ExitCode.REFUSED, f"paved: NOT_FOUND: resource {watched.label} is gone"
+                )
             node = {"id": id_, "state": "DELETED", "statusMessage": None}
         if node["state"] == watched.state:
             return
@@ -198,7 +218,9 @@ class _Waiting:
         waiting for approval (which it does at most once)."""
         if watched.state == "FAILED" or (watched.state == "DELETED" and self.goal != "DELETED"):
             message = node.get("statusMessage") or "no message"
-            raise Refused(1, f"paved: resource {watched.label} {watched.state}: {message}")
+            raise Refused(
+                ExitCode.REFUSED, f"paved: resource {watched.label} {watched.state}: {message}"
+            )
         if watched.state != "WAITING_APPROVAL" or self.args.json:
             return
         print(
@@ -208,16 +230,14 @@ class _Waiting:
         )
 
 
-async def _wait(
-    api: Api, args: argparse.Namespace, resources: list[dict[str, Any]], goal: str
-) -> int:
+async def _wait(api: Api, args: _Asked, resources: list[dict[str, Any]], goal: str) -> int:
     waiting = _Waiting(args, resources, goal)
     try:
         async with asyncio.timeout(args.timeout):
             await waiting.until_done(api)
     except TimeoutError:
         raise Refused(
-            1, f"paved: gave up waiting after {args.timeout:g} s: {waiting.still()}"
+            ExitCode.REFUSED, f"paved: gave up waiting after {args.timeout:g} s: {waiting.still()}"
         ) from None
     return 0
 
@@ -225,7 +245,7 @@ async def _wait(
 # --- commands --------------------------------------------------------------------------------
 
 
-async def list_resources(api: Api, args: argparse.Namespace) -> int:
+async def list_resources(api: Api, args: _Asked) -> int:
     filter_ = given(service=args.service, environment=args.environment) or None
     found: list[dict[str, Any]] = []
     after: str | None = None
@@ -244,10 +264,10 @@ async def list_resources(api: Api, args: argparse.Namespace) -> int:
     if not found:
         print("no resources")
         return 0
-    rows = [["NAME", "SERVICE", "ENVIRONMENT", "CLASS", "STATE", "ID"]]
-    rows.extend(_row(resource) for resource in found)
-    for line in table(rows):
-        print(line)
+    show_table(
+        ["NAME", "SERVICE", "ENVIRONMENT", "CLASS", "STATE", "ID"],
+        [_row(resource) for resource in found],
+    )
     return 0
 
 
@@ -262,14 +282,14 @@ def _row(resource: dict[str, Any]) -> list[str]:
     ]
 
 
-def _idempotency_key(args: argparse.Namespace) -> str | None:
+def _idempotency_key(args: _Asked) -> str | None:
     """The key a real request carries (a dry run writes nothing to replay)."""
     if args.dry_run:
         return None
     return str(args.idempotency_key or uuid.uuid4())
 
 
-async def request(api: Api, args: argparse.Namespace) -> int:
+async def request(api: Api, args: _Asked) -> int:
     fields = given(
         service=args.service,
         environment=args.environment,
@@ -281,7 +301,7 @@ async def request(api: Api, args: argparse.Namespace) -> int:
     fields["class"] = args.resource_class
     send = api.resending if "idempotencyKey" in fields else api
     payload = (await send(REQUEST_RESOURCE, input=fields))["requestResource"]
-    check_payload(args, payload)
+    check_payload(args.json, payload)
     if args.dry_run:
         if not args.json:
             _print_plan(payload["plan"])
@@ -295,10 +315,10 @@ async def request(api: Api, args: argparse.Namespace) -> int:
     return 0
 
 
-async def delete(api: Api, args: argparse.Namespace) -> int:
+async def delete(api: Api, args: _Asked) -> int:
     fields = given(resource=args.resource, expectedVersion=args.expected_version)
     payload = (await api(DELETE_RESOURCE, input=fields))["deleteResource"]
-    check_payload(args, payload)
+    check_payload(args.json, payload)
     resource = payload["resource"]
     if not args.json:
         print(_describe(resource), flush=True)
@@ -307,7 +327,7 @@ async def delete(api: Api, args: argparse.Namespace) -> int:
     return 0
 
 
-async def new(api: Api, args: argparse.Namespace) -> int:
+async def new(api: Api, args: _Asked) -> int:
     fields = given(
         template=args.template,
         slug=args.slug,
@@ -320,7 +340,7 @@ async def new(api: Api, args: argparse.Namespace) -> int:
     )
     send = api.resending if "idempotencyKey" in fields else api
     payload = (await send(NEW_SERVICE, input=fields))["createServiceFromTemplate"]
-    check_payload(args, payload)
+    check_payload(args.json, payload)
     if not args.json:
         _print_made(args, payload)
     if args.dry_run or not args.wait:
@@ -331,14 +351,16 @@ async def new(api: Api, args: argparse.Namespace) -> int:
             await waiting.until_done(api)
             deployments = payload["deployments"] or await _first_deployment(api, args)
             for deployment in deployments:
-                await follow_deployment(api, args, deployment)
+                await follow_deployment(api, args.following, deployment)
     except TimeoutError:
         still = waiting.still() or f"the first deployment of {args.slug} has not finished"
-        raise Refused(1, f"paved: gave up waiting after {args.timeout:g} s: {still}") from None
+        raise Refused(
+            ExitCode.REFUSED, f"paved: gave up waiting after {args.timeout:g} s: {still}"
+        ) from None
     return 0
 
 
-def _print_made(args: argparse.Namespace, payload: dict[str, Any]) -> None:
+def _print_made(args: _Asked, payload: dict[str, Any]) -> None:
     """The service made, its resources by environment, its deployments and the plan."""
     service = payload["service"]
     if service is not None:
@@ -348,14 +370,15 @@ def _print_made(args: argparse.Namespace, payload: dict[str, Any]) -> None:
         )
     resources = sorted(payload["resources"], key=lambda r: r["environment"]["slug"])
     if resources:
-        rows = [["ENVIRONMENT", "NAME", "CLASS", "STATE", "ID"]]
-        rows.extend(
-            [r["environment"]["slug"], r["name"], r["class"]["slug"], r["state"], r["id"]]
-            for r in resources
-        )
         print("resources:")
-        for line in table(rows):
-            print(f"  {line}")
+        show_table(
+            ["ENVIRONMENT", "NAME", "CLASS", "STATE", "ID"],
+            [
+                [r["environment"]["slug"], r["name"], r["class"]["slug"], r["state"], r["id"]]
+                for r in resources
+            ],
+            indent=2,
+        )
     for deployment in payload["deployments"]:
         print(describe_deployment(deployment))
     _print_plan(payload["plan"])
@@ -363,10 +386,10 @@ def _print_made(args: argparse.Namespace, payload: dict[str, Any]) -> None:
         print("dry run: nothing changed")
 
 
-async def _first_deployment(api: Api, args: argparse.Namespace) -> list[dict[str, Any]]:
+async def _first_deployment(api: Api, args: _Asked) -> list[dict[str, Any]]:
     """The template's first deployment, made once the resources of its environment are READY
     (just after the last of them is): none when the template deploys nothing."""
-    template = await _template(api, args.template)
+    template = await _template(api, args.template or "")
     if template is None or not template["firstVersion"] or not template["environments"]:
         return []
     environment = template["environments"][0]["slug"]
@@ -374,7 +397,7 @@ async def _first_deployment(api: Api, args: argparse.Namespace) -> list[dict[str
         data = await api(FIRST_DEPLOYMENT, service=args.slug, environment=environment)
         service = data.get("service")
         if service is None:
-            raise Refused(1, f"paved: NOT_FOUND: no service '{args.slug}'")
+            raise Refused(ExitCode.REFUSED, f"paved: NOT_FOUND: no service '{args.slug}'")
         found: list[dict[str, Any]] = service["deployments"]["nodes"]
         if found:
             if args.json:
@@ -398,92 +421,162 @@ async def _template(api: Api, slug: str) -> dict[str, Any] | None:
         after = page["pageInfo"]["endCursor"]
 
 
-# --- the parser ------------------------------------------------------------------------------
-
-
-async def run(argv: Sequence[str], transport: Transport | None = None) -> int:
-    """`paved resources ...` or `paved new ...` in a running event loop."""
-    parser: argparse.ArgumentParser = OneLineParser(prog="paved")
-    add_resource_commands(parser.add_subparsers(dest="command", required=True))
-    return await run_command(parser.parse_args(list(argv)), transport)
-
+# --- the commands ----------------------------------------------------------------------------
 
 WAIT_HELP = "wait until READY (exit 0) or FAILED (exit 1); through approvals too, said once"
 
-
-def _requesting() -> argparse.ArgumentParser:
-    """The options of a command that requests resources (a parent parser)."""
-    requesting = waiting_options()
-    requesting.add_argument(
+IntervalOption = Annotated[
+    float, typer.Option("--interval", parser=seconds, metavar="SECONDS", help="poll every")
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
         "--param",
-        dest="params",
-        type=parameter,
-        action=_Parameters,
         metavar="KEY=VALUE",
         help='a parameter; VALUE is JSON when it parses (16, true, ["a"]), else a string',
-    )
-    requesting.add_argument(
-        "--dry-run", action="store_true", help="print the plan only; change nothing"
-    )
-    requesting.add_argument(
+    ),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="print the plan only; change nothing")
+]
+IdempotencyKeyOption = Annotated[
+    str | None,
+    typer.Option(
         "--idempotency-key",
         metavar="KEY",
         help="replays with this key return the first answer (default: a new one)",
+    ),
+]
+
+
+def _call(command: Any, asked: _Asked, api_url: str | None) -> ClientCall:
+    async def work(api: Api) -> int:
+        code: int = await command(api, asked)
+        return code
+
+    return ClientCall(work, api_url)
+
+
+def list_command(
+    service: Annotated[
+        str | None, typer.Option("--service", metavar="SLUG", help="only this service's")
+    ] = None,
+    environment: Annotated[
+        str | None, typer.Option("--environment", metavar="SLUG", help="only this environment's")
+    ] = None,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """List resources (every page)."""
+    return _call(
+        list_resources, _Asked(json=json, service=service, environment=environment), api_url
     )
-    return requesting
 
 
-def add_resource_commands(commands: Subcommands) -> None:
-    """Add `resources` (list, request, delete) and `new` to the `paved` subcommands."""
-    common = client_options()
-    requesting = _requesting()
-
-    def add(
-        parent: Subcommands, name: str, command: Command, help_: str,
-        *parents: argparse.ArgumentParser,
-    ) -> argparse.ArgumentParser:  # fmt: skip
-        parser = parent.add_parser(name, help=help_, parents=[common, *parents], description=help_)
-        parser.set_defaults(run=blocking, client_command=command)
-        return parser
-
-    resources = commands.add_parser(
-        "resources", help="self-service infrastructure: list, request, delete"
-    ).add_subparsers(dest="resources_command", required=True)
-
-    parser = add(resources, "list", list_resources, "list resources (every page)")
-    parser.add_argument("--service", metavar="SLUG", help="only this service's")
-    parser.add_argument("--environment", metavar="SLUG", help="only this environment's")
-
-    parser = add(
-        resources, "request", request, "ask for a resource of a class for a service",
-        requesting,
+def request_command(
+    service: Annotated[str, typer.Argument(metavar="SERVICE", help="the service's slug")],
+    environment: Annotated[
+        str, typer.Argument(metavar="ENVIRONMENT", help="the environment's slug")
+    ],
+    resource_class: Annotated[
+        str, typer.Argument(metavar="CLASS", help="the resource class's slug")
+    ],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="the resource's name")],
+    param: ParamOption = None,
+    dry_run: DryRunOption = False,
+    idempotency_key: IdempotencyKeyOption = None,
+    wait: Annotated[bool, typer.Option("--wait", help=WAIT_HELP)] = False,
+    interval: IntervalOption = 2.0,
+    timeout: TimeoutOption = 1800.0,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """Ask for a resource of a class for a service in an environment."""
+    asked = _Asked(
+        json=json, interval=interval, timeout=timeout, wait=wait, dry_run=dry_run,
+        idempotency_key=idempotency_key, params=parameters(param), service=service,
+        environment=environment, name=name, resource_class=resource_class,
     )  # fmt: skip
-    parser.add_argument("service", metavar="SERVICE")
-    parser.add_argument("environment", metavar="ENVIRONMENT")
-    parser.add_argument("resource_class", metavar="CLASS")
-    parser.add_argument("name", metavar="NAME")
-    parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
+    return _call(request, asked, api_url)
 
-    parser = add(resources, "delete", delete, "delete a resource", waiting_options())
-    parser.add_argument("resource", metavar="ID")
-    parser.add_argument(
-        "--expected-version", type=int, metavar="N", help="refuse if it changed since version N"
-    )
-    parser.add_argument(
-        "--wait", action="store_true", help="wait until DELETED (exit 0) or FAILED (exit 1)"
-    )
 
-    parser = add(
-        commands, "new", new, "the golden path: a new service from a template, with its "
-        "resources (and first deployment)", requesting,
+def delete_command(
+    resource: Annotated[str, typer.Argument(metavar="ID", help="the resource's id")],
+    expected_version: Annotated[
+        int | None,
+        typer.Option(
+            "--expected-version", metavar="N", help="refuse if it changed since version N"
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="wait until DELETED (exit 0) or FAILED (exit 1)")
+    ] = False,
+    interval: IntervalOption = 2.0,
+    timeout: TimeoutOption = 1800.0,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """Delete a resource."""
+    asked = _Asked(
+        json=json, interval=interval, timeout=timeout, wait=wait, resource=resource,
+        expected_version=expected_version,
     )  # fmt: skip
-    parser.add_argument("template", metavar="TEMPLATE")
-    parser.add_argument("slug", metavar="SLUG")
-    parser.add_argument("--owner", required=True, metavar="TEAM", help="the primary owner team")
-    parser.add_argument("--name", metavar="NAME", help="(default: the slug)")
-    parser.add_argument("--description", metavar="TEXT")
-    parser.add_argument(
-        "--wait",
-        action="store_true",
-        help=WAIT_HELP + "; then for the template's first deployment to finish",
+    return _call(delete, asked, api_url)
+
+
+def new_command(
+    template: Annotated[str, typer.Argument(metavar="TEMPLATE", help="the template's slug")],
+    slug: Annotated[str, typer.Argument(metavar="SLUG", help="the new service's slug")],
+    owner: Annotated[str, typer.Option("--owner", metavar="TEAM", help="the primary owner team")],
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="NAME", help="(default: the slug)")
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", metavar="TEXT")] = None,
+    param: ParamOption = None,
+    dry_run: DryRunOption = False,
+    idempotency_key: IdempotencyKeyOption = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help=WAIT_HELP + "; then for the template's first deployment to finish"
+        ),
+    ] = False,
+    interval: IntervalOption = 2.0,
+    timeout: TimeoutOption = 1800.0,
+    json: JsonOption = False,
+    api_url: ApiUrlOption = None,
+) -> ClientCall:
+    """The golden path: a new service from a template, with its resources (and its first
+    deployment)."""
+    asked = _Asked(
+        json=json, interval=interval, timeout=timeout, wait=wait, dry_run=dry_run,
+        idempotency_key=idempotency_key, params=parameters(param), template=template,
+        slug=slug, owner=owner, name=name, description=description,
+    )  # fmt: skip
+    return _call(new, asked, api_url)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `resources` (list, request, delete) and `new` to the root `paved` app."""
+    resources = sub_app(app, "resources", "Self-service infrastructure: list, request, delete.")
+    resources.command(
+        "list",
+        epilog=example("paved resources list --service pay-api --environment staging"),
+    )(list_command)
+    resources.command(
+        "request",
+        epilog=example(
+            "paved resources request pay-api staging postgres db --param size=M "
+            "--param version=16 --wait"
+        ),
+    )(request_command)
+    resources.command("delete", epilog=example("paved resources delete UmVzb3VyY2U6Nw== --wait"))(
+        delete_command
     )
+    app.command(
+        "new",
+        epilog=example(
+            "paved new svc-template orders --owner payments --param size=M --dry-run",
+            "paved new svc-template orders --owner payments --param size=M --wait",
+        ),
+    )(new_command)

@@ -16,6 +16,9 @@ class AccessLoaders:
         self.api_client_by_id: DataLoader[int, ApiClientRecord | None] = lookup_loader(
             store.api_clients_by_id, none
         )
+        self.api_clients_of_team: DataLoader[int, list[ApiClientRecord]] = lookup_many_loader(
+            store.api_clients_of_teams
+        )
         self.tokens_of_user: DataLoader[int, list[ApiTokenRecord]] = lookup_many_loader(
             store.tokens_of_users
         )

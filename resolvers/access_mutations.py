@@ -140,6 +140,7 @@ delete_api_client = UseCase(
     targets=[("ApiClient", "api_client")],
     port=access,
     change=_delete_api_client,
+    changes_access=True,
 )
 create_api_token = UseCase(
     operation="createApiToken",
@@ -156,4 +157,5 @@ revoke_api_token = UseCase(
     targets=[("ApiToken", "token")],
     port=access,
     change=_revoke_api_token,
+    changes_access=True,
 )

@@ -27,6 +27,11 @@ async def tokens_of_user(context: Context, user_id: int) -> list[ApiTokenRecord]
     return await context.access_loaders.tokens_of_user.load(user_id)
 
 
+async def api_clients_of_team(context: Context, team_id: int) -> list[ApiClientRecord]:
+    require(context.principal, Action.MANAGE_API_CLIENTS)
+    return await context.access_loaders.api_clients_of_team.load(team_id)
+
+
 async def team_of_client(context: Context, client: ApiClientRecord) -> TeamRecord:
     team = await context.loaders.team_by_id.load(client.team_id)
     assert team is not None, "api_clients.team_id is a foreign key"

@@ -16,6 +16,7 @@ from domain.access.model import Forbidden
 from domain.audit.model import AuditEntry, AuditOutcome
 from domain.errors import CatalogError
 from resolvers.context import Context
+from resolvers.request_stats import note_refusals
 
 T = TypeVar("T")
 Input = dict[str, Any]
@@ -48,6 +49,7 @@ def audit_entry(
         input=data,
         request_id=context.request_id,
         idempotency_key=idempotency_key if isinstance(idempotency_key, str) else None,
+        channel=context.channel,
     )
 
 
@@ -56,6 +58,7 @@ async def record_refusal(
 ) -> Outcome[T]:
     """Record a refused attempt (DENIED when the policy refused it, else INVALID)."""
     denied = any(isinstance(error, Forbidden) for error in errors)
+    note_refusals(error.code.value for error in errors)
     await context.audit.append(
         dataclasses.replace(
             entry,

@@ -94,6 +94,7 @@ delete_team = UseCase(
     targets=[("Team", "team")],
     port=catalog,
     change=_delete_team,
+    changes_access=True,
 )
 create_user = UseCase(
     operation="createUser",
@@ -110,6 +111,7 @@ update_user = UseCase(
     targets=[("User", "user")],
     port=catalog,
     change=_update_user,
+    changes_access=True,
 )
 add_team_member = UseCase(
     operation="addTeamMember",
@@ -118,6 +120,7 @@ add_team_member = UseCase(
     targets=_MEMBERSHIP,
     port=catalog,
     change=_add_team_member,
+    changes_access=True,
 )
 remove_team_member = UseCase(
     operation="removeTeamMember",
@@ -126,6 +129,7 @@ remove_team_member = UseCase(
     targets=_MEMBERSHIP,
     port=catalog,
     change=_remove_team_member,
+    changes_access=True,
 )
 
 

@@ -9,6 +9,7 @@ from domain.access.model import Principal
 from domain.access.ports import AccessStore
 from domain.access.token_lifetimes import DEFAULT_MAX_TOKEN_DAYS
 from domain.audit.ports import AuditLog
+from domain.catalog.backstage.ports import CatalogImporter
 from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeployerKinds, DeploymentStore
 from domain.errors import Unavailable, no_outage
@@ -54,6 +55,9 @@ class Ports:
     """Where idempotency keys are kept; None: keys are not honoured (nothing stores them)."""
     outage: Callable[[BaseException], Unavailable | None] = no_outage
     """Tells a database outage (answered UNAVAILABLE) from a bug (INTERNAL)."""
+    importer: CatalogImporter | None = None
+    access_changed: Callable[[], Awaitable[None]] | None = None
+    """Run after a committed change to what tokens may do (the token cache's `settle`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,11 @@ class Context:
     resource_loaders: ResourceLoaders | None = None
     idempotency: IdempotencyKeys | None = None
     outage: Callable[[BaseException], Unavailable | None] = no_outage
+    channel: str | None = None
+    """The face the request came through when not the GraphQL API itself (`mcp`), for the
+    audit log."""
+    importer: CatalogImporter | None = None
+    access_changed: Callable[[], Awaitable[None]] | None = None
 
     def forget_loaded(self) -> None:
         """After a change: what this request's loaders hold may be stale."""
@@ -118,7 +127,11 @@ class Context:
 
     @classmethod
     def for_request(
-        cls, ports: Ports, principal: Principal, request_id: str | None = None
+        cls,
+        ports: Ports,
+        principal: Principal,
+        request_id: str | None = None,
+        channel: str | None = None,
     ) -> Context:
         return cls(
             reader=ports.reader,
@@ -145,4 +158,7 @@ class Context:
             resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
             idempotency=ports.idempotency,
             outage=ports.outage,
+            channel=channel,
+            importer=ports.importer,
+            access_changed=ports.access_changed,
         )

@@ -95,6 +95,12 @@ class UseCase(Generic[M, P, T]):
     """The answer without the change, for an input whose `dry_run` is set."""
     conceal: Callable[[T], T] | None = None
     """The answer as its idempotency key keeps it: without a secret shown only once."""
+    audited_input: Callable[[Input], Input] | None = None
+    """What the audit record keeps of the input, when not all of it (an import's files)."""
+    changes_access: bool = False
+    """Whether the change may alter what an API token's principal may do (revocations,
+    memberships...): after the commit, the request waits for the process's token cache to
+    settle (`Context.access_changed`)."""
 
     async def __call__(self, context: Context, data: Input) -> Outcome[T]:
         """Run it on `data`: the input as sent (camelCase keys, only the fields given)."""
@@ -106,7 +112,8 @@ class UseCase(Generic[M, P, T]):
 
 
 async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outcome[T]:
-    entry = audit_entry(context, use_case.operation, data, use_case.named_targets(data))
+    kept = data if use_case.audited_input is None else use_case.audited_input(data)
+    entry = audit_entry(context, use_case.operation, kept, use_case.named_targets(data))
     transaction: Transaction[P] | None = None
     claim: KeyClaim | None = None
     try:
@@ -143,6 +150,8 @@ async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outc
         return Outcome(value=value)
     if claim is not None:
         await _remember(context, use_case, claim, value)
+    if use_case.changes_access and context.access_changed is not None:
+        await context.access_changed()
     await _follow_up(context, use_case.operation, transaction.followups)
     return Outcome(value=value)
 

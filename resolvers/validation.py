@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Any, ClassVar, Optional, TypeVar
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     create_model,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -230,6 +232,51 @@ class UpdateEnvironment(InputModel):
 class DeleteEnvironment(InputModel):
     environment: Reference
     expected_version: int | None = None
+
+
+class CatalogFormat(enum.StrEnum):
+    """The formats `importCatalog` reads."""
+
+    BACKSTAGE = "BACKSTAGE"
+
+
+MAX_IMPORT_DOCUMENTS = 10_000
+MAX_DOCUMENT_BYTES = 5_000_000
+MAX_IMPORT_BYTES = 50_000_000
+"""Bounds of one import, checked before anything is parsed (the HTTP body limit,
+`PAVED_MAX_BODY_BYTES`, applies first)."""
+
+
+class CatalogDocument(InputModel):
+    """A file: its name (a relative path; Locations' targets are resolved against it) and its
+    YAML, possibly several documents."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    content: Annotated[str, StringConstraints(max_length=MAX_DOCUMENT_BYTES)]
+
+
+class ImportCatalog(InputModel):
+    format: CatalogFormat
+    documents: Annotated[
+        list[CatalogDocument], Field(min_length=1, max_length=MAX_IMPORT_DOCUMENTS)
+    ]
+    dry_run: bool = Field(
+        default=False, description="Report what the import would do; write nothing."
+    )
+    prune: bool = Field(
+        default=False,
+        description="Delete what earlier imports created and these documents no longer hold.",
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ImportCatalog:
+        total = sum(len(document.content) for document in self.documents)
+        if total > MAX_IMPORT_BYTES:
+            raise ValueError(f"the documents hold {total} characters; at most {MAX_IMPORT_BYTES}")
+        names = [document.name for document in self.documents]
+        if len(set(names)) != len(names):
+            raise ValueError("two documents have the same name")
+        return self
 
 
 M = TypeVar("M", bound=InputModel)

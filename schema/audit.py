@@ -35,6 +35,10 @@ class AuditEvent:
     request_id: str | None
     idempotency_key: str | None
     actor_name: str = strawberry.field(description="The actor's name when it acted.")
+    channel: str | None = strawberry.field(
+        description="The face it came through when not the GraphQL API itself: `mcp` for "
+        "the Model Context Protocol endpoint; null for /graphql and operator commands."
+    )
 
     @classmethod
     def from_record(cls, record: audit.AuditEventRecord) -> AuditEvent:
@@ -51,6 +55,7 @@ class AuditEvent:
             request_id=entry.request_id,
             idempotency_key=entry.idempotency_key,
             actor_name=entry.actor_name,
+            channel=entry.channel,
         )
 
     @strawberry.field(description="Who acted; null once that actor was deleted.")

@@ -20,6 +20,7 @@ from schema.deployment_queries import DeploymentQuery
 from schema.deployments import Deployment, FormerActor
 from schema.environment_mutations import EnvironmentMutation
 from schema.events import Event, EventQuery
+from schema.import_mutations import ImportMutation
 from schema.queries import CatalogQuery
 from schema.read_scope import ReadScope
 from schema.resource_mutations import ResourceMutation
@@ -115,6 +116,7 @@ def build_schema() -> strawberry.Schema:
             DeploymentMutation,
             WebhookMutation,
             ResourceMutation,
+            ImportMutation,
         ),
     )
     return _Schema(

@@ -28,6 +28,7 @@ from schema.inputs import given, page
 # Types of the modules above (audit, access, deployments), named without importing them.
 AUDIT_EVENTS: Any = many(Connection, lazy("AuditEvent", "schema.audit"))
 API_TOKENS: Any = many(list, lazy("ApiToken", "schema.access"))
+API_CLIENTS: Any = many(list, lazy("ApiClient", "schema.access"))
 DEPLOYMENTS: Any = many(Connection, lazy("Deployment", "schema.deployments"))
 DEPLOYMENT: Any = lazy("Deployment", "schema.deployments") | None
 SERVICE_ENVIRONMENTS: Any = many(list, lazy("ServiceEnvironment", "schema.deployments"))
@@ -108,6 +109,15 @@ class Team(Node):
     ) -> Connection[User]:
         listing = await q.team_members(info.context, self.record.id, page(first, after))
         return connection(listing, User.from_record)
+
+    @strawberry.field(
+        description="The API clients acting for this team, by slug: visible to admins.",
+        graphql_type=API_CLIENTS,
+    )
+    async def api_clients(self, info: CatalogInfo) -> list[Any]:
+        client = schema_type(info, "ApiClient")
+        found = await aq.api_clients_of_team(info.context, self.record.id)
+        return [client.from_record(r) for r in found]
 
     @strawberry.field(description="Services this team owns, as primary or contributor.")
     async def services(

@@ -22,6 +22,15 @@ from tests.support.statements import StatementLog
 pytest_plugins = ["tests.support.internal_answers"]
 
 
+@pytest.fixture(autouse=True)
+def no_stored_login(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The URL and token `paved login` keeps in the config dir are the developer's: no test
+    (nor the commands it runs) reads them. A test of the login sets a config dir of its own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-login"))
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     external = os.environ.get("TEST_DATABASE_URL")

@@ -31,6 +31,7 @@ class Action(enum.StrEnum):
     MANAGE_WEBHOOKS = "manage this webhook"
     MANAGE_RESOURCE_CATALOG = "manage resource classes and templates"
     MANAGE_RESOURCES = "manage this service's resources"
+    IMPORT_CATALOG = "import the catalog"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ _ADMIN_ONLY = frozenset(
         Action.MANAGE_ANY_TOKENS,
         Action.READ_AUDIT_LOG,
         Action.MANAGE_RESOURCE_CATALOG,
+        Action.IMPORT_CATALOG,
     }
 )
 _OWNED = {

@@ -3,7 +3,7 @@ type over the records of `domain.access.model`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol
@@ -74,7 +74,12 @@ class AccessStore(Protocol):
     ) -> dict[int, list[ApiTokenRecord]]: ...
 
     async def authenticate(self, secret: str) -> TokenIdentity | None:
-        """The identity of a live token (not revoked, not expired), else None. Never cached."""
+        """The identity of a live token (not revoked, not expired), else None, as stored now
+        (the store caches nothing). Does not note the use: see `record_token_uses`."""
+        ...
+
+    async def record_token_uses(self, uses: Mapping[int, datetime]) -> None:
+        """Note the last use of tokens (id -> when), in one batch; a later time stays."""
         ...
 
     async def provision_oidc_user(

@@ -32,6 +32,8 @@ class AuditEntry:
     error_codes: tuple[str, ...] = ()
     request_id: str | None = None
     idempotency_key: str | None = None
+    channel: str | None = None
+    """The face the attempt came through when not the GraphQL API itself (`mcp`)."""
 
 
 @dataclass(frozen=True, slots=True)

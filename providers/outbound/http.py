@@ -7,11 +7,16 @@ extension). Nothing resolves the name again after the check, so DNS rebinding ca
 refused address in. A refused host raises `RefusedAddress`; a name that does not resolve
 raises `httpx.ConnectError`, as httpx itself would. Proxies from the environment are not used
 (a proxy would resolve the name itself).
+
+A request sent while a span is current (tracing on, `api/observability/tracing.py`) carries
+that span's W3C trace context (`traceparent`, `tracestate`) to the receiver; with tracing off
+no span is ever current and nothing is added.
 """
 
 from __future__ import annotations
 
 import httpx2 as httpx
+from opentelemetry import propagate, trace
 
 from providers.outbound.addresses import AddressRule
 
@@ -24,6 +29,10 @@ class CheckedTransport(httpx.AsyncBaseTransport):
         self._inner = httpx.AsyncHTTPTransport(verify=verify, trust_env=False)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if trace.get_current_span().get_span_context().is_valid:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            request.headers.update(carrier)
         url = request.url
         host = url.raw_host.decode("ascii")
         port = url.port or _DEFAULT_PORTS.get(url.scheme, 0)

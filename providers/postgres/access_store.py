@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -94,31 +94,28 @@ WHERE num_nonnulls(u.id, c.id) = 1
 RETURNING *
 """
 
-# One round trip: find the live token, note its use at most once a minute, name its actor.
+# One round trip: the live token and its actor. Its use is noted apart (`record_token_uses`),
+# throttled and batched by the token cache, off the request's path.
 _AUTHENTICATE = """
-WITH found AS (
-    SELECT * FROM api_tokens
-    WHERE secret_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-), touched AS (
-    UPDATE api_tokens AS t SET last_used_at = now()
-    FROM found
-    WHERE t.id = found.id
-      AND (found.last_used_at IS NULL OR found.last_used_at < now() - interval '1 minute')
-    RETURNING t.id, t.last_used_at
-)
-SELECT found.id, found.prefix, found.name, found.user_id, found.client_id, found.scopes,
-       found.expires_at, coalesce(touched.last_used_at, found.last_used_at) AS last_used_at,
-       found.revoked_at, found.created_at,
+SELECT t.id, t.prefix, t.name, t.user_id, t.client_id, t.scopes, t.expires_at,
+       t.last_used_at, t.revoked_at, t.created_at,
        coalesce(u.handle, c.slug) AS actor_handle,
        coalesce(u.name, c.name) AS actor_name,
        coalesce(u.is_admin, false) AS actor_is_admin,
-       CASE WHEN found.user_id IS NULL THEN ARRAY[c.team_id]
-            ELSE ARRAY(SELECT tm.team_id FROM team_members tm WHERE tm.user_id = found.user_id)
+       CASE WHEN t.user_id IS NULL THEN ARRAY[c.team_id]
+            ELSE ARRAY(SELECT tm.team_id FROM team_members tm WHERE tm.user_id = t.user_id)
        END AS actor_team_ids
-FROM found
-LEFT JOIN touched ON touched.id = found.id
-LEFT JOIN users u ON u.id = found.user_id
-LEFT JOIN api_clients c ON c.id = found.client_id
+FROM api_tokens t
+LEFT JOIN users u ON u.id = t.user_id
+LEFT JOIN api_clients c ON c.id = t.client_id
+WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+"""
+
+# Uses noted in memory, written in one statement; a time never goes back.
+_RECORD_USES = """
+UPDATE api_tokens AS t SET last_used_at = greatest(t.last_used_at, used.at)
+FROM unnest($1::bigint[], $2::timestamptz[]) AS used(id, at)
+WHERE t.id = used.id
 """
 
 # The user of an OIDC subject, with memberships added for the groups that name teams.
@@ -252,9 +249,10 @@ class PostgresAccessStore(AuditedStore):
         return grouped(ids, found, column, _token)
 
     async def authenticate(self, secret: str) -> TokenIdentity | None:
-        """The identity behind a live token, looked up afresh on every call so that a
-        revocation holds from the next request on. Text that is not a well-formed token
-        is refused without asking the database."""
+        """The identity behind a live token, looked up afresh on every call (the server keeps
+        what it verified in `api/token_cache.py`, which the notices of migration 0014 keep
+        true). Text that is not a well-formed token is refused without asking the database.
+        The use is not noted here: see `record_token_uses`."""
         if not looks_like_token(secret):
             return None
         row = await self._pool.fetchrow(_AUTHENTICATE, hash_token(secret))
@@ -274,6 +272,12 @@ class PostgresAccessStore(AuditedStore):
             is_admin=row["actor_is_admin"],
             team_ids=frozenset(row["actor_team_ids"]),
         )
+
+    async def record_token_uses(self, uses: Mapping[int, datetime]) -> None:
+        """Note when tokens were last used (id -> time), in one statement; a later time
+        already noted stays. Unknown ids (deleted meanwhile) are skipped."""
+        if uses:
+            await self._pool.execute(_RECORD_USES, list(uses), list(uses.values()))
 
     # --- users --------------------------------------------------------------------------
 

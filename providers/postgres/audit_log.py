@@ -7,8 +7,9 @@ handle the input used (`Service:payments-api`, `Team:platform`, `User:ada`,
 Each record's `hash` is the SHA-256, in hex, of the previous record's hash (nothing for the
 first record) followed by the canonical JSON of the record's own fields: an object with
 sorted keys holding `at` (UTC, ISO 8601 with microseconds), the actor, token, operation,
-targets, outcome, error codes, request id and idempotency key as stored, and `input` as
-the text PostgreSQL renders for the stored `jsonb`. Appends are serialised by a
+targets, outcome, error codes, request id and idempotency key as stored, the channel (`mcp`)
+only when set (so the records written before it existed still verify), and `input` as the
+text PostgreSQL renders for the stored `jsonb`. Appends are serialised by a
 transaction-scoped advisory lock, so records chain in id order. A changed or removed
 record breaks the chain at or after it; removing the newest records is only noticed
 against a head hash kept elsewhere.
@@ -63,7 +64,7 @@ _ORDERING = Ordering((SortKey("e.id", "bigint"),), descending=True)
 _COLUMNS = (
     "e.id, e.at, e.actor_kind, e.actor_id, e.actor_name, e.token_id, e.operation, e.targets, "
     "e.input::text AS input, e.outcome, e.error_codes, e.request_id, e.idempotency_key, "
-    "e.prev_hash, e.hash"
+    "e.channel, e.prev_hash, e.hash"
 )
 
 # After the lock, so that this statement's snapshot sees the last committed record.
@@ -77,8 +78,8 @@ SELECT clock_timestamp() AS at,
 _INSERT = """
 INSERT INTO audit_events (at, actor_kind, actor_id, actor_name, token_id, operation, targets,
                           input, outcome, error_codes, request_id, idempotency_key,
-                          prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, $11, $12, $13, $14)
+                          prev_hash, hash, channel)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, $11, $12, $13, $14, $15)
 RETURNING id
 """
 
@@ -118,11 +119,15 @@ them. Fixed, so that the hashes of the records already written can still be chec
 
 
 def _hashed_fields(at: datetime, columns: Mapping[str, Any] | asyncpg.Record) -> dict[str, Any]:
-    """What a record's hash covers: `at`, and the `_HASHED` columns as stored."""
-    return {
+    """What a record's hash covers: `at`, the `_HASHED` columns as stored, and the channel
+    when it is set (it came later: the records written before it have none)."""
+    hashed = {
         "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
         **{name: columns[name] for name in _HASHED},
     }
+    if columns["channel"] is not None:
+        hashed["channel"] = columns["channel"]
+    return hashed
 
 
 _entry = RecordRows(
@@ -207,7 +212,12 @@ class PostgresAuditLog:
         prev_hash: str | None = head["prev_hash"]
         digest = _chain_hash(prev_hash, _hashed_fields(head["at"], columns))
         event_id = await connection.fetchval(
-            _INSERT, head["at"], *(columns[name] for name in _HASHED), prev_hash, digest
+            _INSERT,
+            head["at"],
+            *(columns[name] for name in _HASHED),
+            prev_hash,
+            digest,
+            columns["channel"],
         )
         return AuditEventRecord(
             id=event_id, at=head["at"], entry=stored, prev_hash=prev_hash, hash=digest

@@ -46,9 +46,11 @@ class AuditedTransactions:
         self,
         work: Callable[[Connection], Awaitable[T]],
         changed: Callable[[T], bool] = _always,
+        amend: Callable[[AuditEntry, T], AuditEntry] | None = None,
     ) -> T:
-        """`work` in one transaction; the audit record joins it when `changed(result)`, and
-        the events `work` emitted (`outbox.emit`) are written with it."""
+        """`work` in one transaction; the audit record joins it when `changed(result)`
+        (`amend`ed with what the result says, when given), and the events `work` emitted
+        (`outbox.emit`) are written with it."""
         claim = (
             self._entry.claim
             if self._audit_log is not None and isinstance(self._entry, ClaimingEntry)
@@ -61,7 +63,8 @@ class AuditedTransactions:
             with outbox.collecting() as events:
                 result = await work(connection)
             if self._entry is not None and self._audit_log is not None and changed(result):
-                await self._audit_log.append(self._entry, connection)
+                entry = self._entry if amend is None else amend(self._entry, result)
+                await self._audit_log.append(entry, connection)
             elif claim is not None:
                 await idempotency.release(connection, claim)
             await outbox.append(connection, events, self._entry)

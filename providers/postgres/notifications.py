@@ -3,7 +3,11 @@
 A notice carries only the newest event id, and only as a hint: the reader goes to the outbox
 for the events themselves. When the connection is lost (a database restart, a terminated
 backend) it is re-opened after a warning, and the reader is woken once it listens again, since
-notices sent meanwhile are gone."""
+notices sent meanwhile are gone.
+
+Other channels may share the connection (`watch`): their notices are handed over with their
+payload, and their watcher is told when listening starts and when the connection is lost, so
+that it trusts nothing it learnt across a gap (the token cache, `api/token_cache.py`)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -23,6 +28,17 @@ APPLICATION_NAME = "paved-event-listener"
 """How the connection shows in `pg_stat_activity`."""
 
 _LOST = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+@dataclass(frozen=True, slots=True)
+class Watcher:
+    """What listens on one more channel of the connection: `notice(payload)` per notice,
+    `listening()` once LISTEN holds (again), `lost()` as soon as the connection is gone."""
+
+    channel: str
+    notice: Callable[[str], None]
+    listening: Callable[[], None]
+    lost: Callable[[], None]
 
 
 class PostgresWakeups:
@@ -47,6 +63,17 @@ class PostgresWakeups:
         self._retry_seconds = retry_seconds
         self.connections = 0
         """How many times a LISTEN connection was opened."""
+        self._watchers: list[Watcher] = []
+        self.backend_pid: int | None = None
+        """The PostgreSQL backend of the connection listening now."""
+
+    def watch(self, watcher: Watcher) -> None:
+        """Listen on `watcher.channel` too, on the same connection (before `run`)."""
+        self._watchers.append(watcher)
+
+    def _lost(self) -> None:
+        for watcher in self._watchers:
+            watcher.lost()
 
     async def run(self, wake: Callable[[], None]) -> None:
         while True:
@@ -76,10 +103,19 @@ class PostgresWakeups:
         def on_notice(*_: Any) -> None:
             wake()
 
+        def on_termination(_: object) -> None:
+            lost.set()
+            self._lost()
+
         try:
-            connection.add_termination_listener(lambda _: lost.set())
+            connection.add_termination_listener(on_termination)
             await connection.add_listener(self._channel, on_notice)
+            for watcher in self._watchers:
+                await connection.add_listener(watcher.channel, _payload_to(watcher.notice))
+            for watcher in self._watchers:
+                watcher.listening()
             self.connections += 1
+            self.backend_pid = connection.get_server_pid()
             if self.connections > 1:
                 log.info("listening for events again")
             if self._catch_up:
@@ -93,5 +129,19 @@ class PostgresWakeups:
                 async with asyncio.timeout(self._check_seconds):
                     await connection.execute("SELECT 1")
         finally:
+            self.backend_pid = None
+            self._lost()
             if not connection.is_closed():
                 connection.terminate()
+
+
+async def notify(pool: asyncpg.Pool, channel: str, payload: str) -> None:
+    """`NOTIFY channel, payload`, sent at once (its own transaction)."""
+    await pool.execute("SELECT pg_notify($1, $2)", channel, payload)
+
+
+def _payload_to(notice: Callable[[str], None]) -> Callable[..., None]:
+    def on_notice(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+        notice(payload)
+
+    return on_notice

@@ -121,16 +121,18 @@ async def test_bad_input_ends_with_one_line_and_exit_code_2(
     )
     cases = {
         ("token", "create", "--scope", "read"): (
-            "paved: one of the arguments --user --client is required"
+            "paved: Invalid value for '--user' / '--client': give exactly one of them"
         ),
         ("token", "create", "--user", "eve", "--client", "x", "--scope", "read"): (
-            "paved: argument --client: not allowed with argument --user"
+            "paved: Invalid value for '--user' / '--client': give exactly one of them"
         ),
+        ("token", "create", "--user", "eve"): "paved: Missing option '--scope'.",
         ("token", "create", "--user", "eve", "--scope", "root"): (
-            "paved: argument --scope: invalid choice: 'root' (choose from "
+            "paved: Invalid value for '--scope': "
         ),
         ("token", "create", "--user", "eve", "--scope", "read", "--expires", "3w"): (
-            "paved: argument --expires: expected a duration such as 30d, 12h or 45m, not '3w'"
+            "paved: Invalid value for '--expires': "
+            "expected a duration such as 30d, 12h or 45m, not '3w'"
         ),
         ("token", "create", "--user", "nobody", "--scope", "read"): "paved: no user 'nobody'",
         ("user", "create", "--handle", "Eve 2", "--name", "Eve"): f"paved: `handle` {SLUG_RULE}",

@@ -13,7 +13,7 @@ import pytest
 from starlette.applications import Starlette
 
 from api.graphql_http import GraphQLEndpoint
-from cli import deployments as deploy_cli
+from cli import main as paved_cli
 from tests.support.access import seed
 from tests.support.deployments import environments
 from tests.support.graphql import GraphQLClient
@@ -71,7 +71,7 @@ async def test_deploy_wait_follows_the_subscription_and_polls_only_without_one(
     await environments(gql)
     transport = Recording(app, refuse_streams=refuse_streams)
     argv = ("deploy", "pay-api", "staging", "1.0", "--wait", *FAST)
-    code = await deploy_cli.run(argv, transport=transport)
+    code = await paved_cli.run(argv, transport=transport)
     out, err = capsys.readouterr()
     assert (code, err) == (0, ""), (out, err)
     assert out.splitlines()[-1].startswith("SUCCEEDED")
@@ -97,7 +97,7 @@ async def test_status_follow_prints_each_change_as_it_happens(
         gql = GraphQLClient(http)
         await seed(gql, pool)
         await environments(gql)
-        follow = asyncio.create_task(deploy_cli.run(["status", "pay-api", "--follow"]))
+        follow = asyncio.create_task(paved_cli.run(["status", "pay-api", "--follow"]))
         try:
             seen = await _printed(capsys, "ENVIRONMENT")
             assert "pay-api (pay)" in seen

@@ -64,6 +64,13 @@ async def create_team(gql: GraphQLClient, ids: dict[str, str]) -> list[str]:
     return await _codes_of_mutation(gql, "createTeam", slug="new-team", name="New")
 
 
+async def import_catalog(gql: GraphQLClient, ids: dict[str, str]) -> list[str]:
+    document = {"name": "t.yaml", "content": "kind: Group\nmetadata: {name: imported}\n"}
+    return await _codes_of_mutation(
+        gql, "importCatalog", format="BACKSTAGE", documents=[document], dryRun=True
+    )
+
+
 async def read_audit_log(gql: GraphQLClient, ids: dict[str, str]) -> list[str]:
     return await _codes_of_query(gql, "{ auditEvents(first: 1) { totalCount } }")
 
@@ -83,6 +90,7 @@ ALLOWED = {
         "admin", "owner-team member", "owner-team member, write only", "owner team's API client",
     },
     create_team: {"admin"},
+    import_catalog: {"admin"},
     read_audit_log: {"admin"},
 }  # fmt: skip
 CELLS = [

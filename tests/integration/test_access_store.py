@@ -132,7 +132,7 @@ async def test_a_user_token_is_stored_as_a_hash_and_authenticates(
     assert identity.is_admin is False
     assert identity.team_ids == frozenset({platform})
     assert identity.token.id == record.id
-    assert identity.token.last_used_at is not None
+    assert identity.token.last_used_at is None  # noted apart: `record_token_uses`
 
 
 async def test_a_client_token_acts_for_the_clients_team(store: PostgresAccessStore) -> None:
@@ -153,27 +153,30 @@ async def test_a_client_token_acts_for_the_clients_team(store: PostgresAccessSto
     assert identity.team_ids == frozenset({client.team_id})
 
 
-async def test_last_use_is_noted_at_most_once_a_minute(store: PostgresAccessStore) -> None:
-    record, secret = await store.create_token(
-        user_handle="ada", client_slug=None, name="t", scopes=[Scope.READ], expires_at=None
+async def test_uses_are_noted_in_one_batch_and_never_go_back(
+    store: PostgresAccessStore,
+) -> None:
+    first, _ = await store.create_token(
+        user_handle="ada", client_slug=None, name="a", scopes=[Scope.READ], expires_at=None
     )
-    first = await store.authenticate(secret)
-    assert first is not None
-    assert first.token.last_used_at is not None
-    again = await store.authenticate(secret)
-    assert again is not None
-    assert again.token.last_used_at == first.token.last_used_at
-    stale = first.token.last_used_at - timedelta(minutes=2)
-    await store._pool.execute(
-        "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1", record.id, stale
+    second, _ = await store.create_token(
+        user_handle="bob", client_slug=None, name="b", scopes=[Scope.READ], expires_at=None
     )
-    later = await store.authenticate(secret)
-    assert later is not None
-    assert later.token.last_used_at is not None
-    assert later.token.last_used_at > stale
-    stored = await store.token_by_id(record.id)
-    assert stored is not None
-    assert stored.last_used_at == later.token.last_used_at
+    now = datetime.now(UTC)
+    earlier = now - timedelta(minutes=5)
+    await store.record_token_uses({first.id: now, second.id: earlier, 999: now})
+    assert await _last_used(store, first.id) == now
+    assert await _last_used(store, second.id) == earlier
+    # An older time written later (another process's late batch) does not move it back.
+    await store.record_token_uses({first.id: now - timedelta(minutes=1)})
+    assert await _last_used(store, first.id) == now
+    await store.record_token_uses({})
+
+
+async def _last_used(store: PostgresAccessStore, token_id: int) -> datetime | None:
+    token = await store.token_by_id(token_id)
+    assert token is not None
+    return token.last_used_at
 
 
 async def test_revocation_holds_from_the_very_next_call(store: PostgresAccessStore) -> None:

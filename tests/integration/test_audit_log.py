@@ -213,6 +213,36 @@ async def test_the_chain_verifies_and_a_changed_record_is_named(chain_pool: asyn
             )
 
 
+async def test_the_channel_is_stored_and_covered_by_the_hash(chain_pool: asyncpg.Pool) -> None:
+    """A record with a channel (`mcp`) chains with those without one (which verify as they
+    did before the column existed); changing or clearing a channel breaks the chain there."""
+    log = PostgresAuditLog(chain_pool)
+    plain = await log.append(entry(targets=("Service:plain",)))
+    through_mcp = await log.append(entry(targets=("Service:agent",), channel="mcp"))
+    assert (plain.entry.channel, through_mcp.entry.channel) == (None, "mcp")
+    listed = await log.events(PageRequest(first=2), AuditFilter())
+    assert [edge.node.entry.channel for edge in listed.edges] == ["mcp", None]
+    assert (await log.verify()).intact
+    async with chain_pool.acquire() as connection:
+        await connection.execute(
+            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"
+        )
+        try:
+            for changed in ("graphql", None):
+                await connection.execute(
+                    "UPDATE audit_events SET channel = $2 WHERE id = $1", through_mcp.id, changed
+                )
+                assert (await log.verify()).broken_id == through_mcp.id
+            await connection.execute(
+                "UPDATE audit_events SET channel = 'mcp' WHERE id = $1", through_mcp.id
+            )
+            assert (await log.verify()).intact
+        finally:
+            await connection.execute(
+                "ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"
+            )
+
+
 async def test_a_removed_record_breaks_the_chain_at_the_next_one(
     chain_pool: asyncpg.Pool,
 ) -> None:

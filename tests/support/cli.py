@@ -11,21 +11,21 @@ import httpx2 as httpx
 import pytest
 from starlette.applications import Starlette
 
-from cli import deployments as deploy_cli
+from cli import main as paved_cli
 
 Runner = Callable[[Sequence[str], httpx.AsyncBaseTransport], Awaitable[int]]
 
 
-async def _deploy(argv: Sequence[str], transport: httpx.AsyncBaseTransport) -> int:
-    return await deploy_cli.run(argv, transport=transport)
+async def _paved(argv: Sequence[str], transport: httpx.AsyncBaseTransport) -> int:
+    return await paved_cli.run(argv, transport=transport)
 
 
 class Paved:
-    """Runs `paved ...` in the test's event loop, over the in-process app: the deployment
-    commands, or those `run` knows."""
+    """Runs `paved ...` in the test's event loop, over the in-process app (`cli.main.run`, or
+    `run`)."""
 
     def __init__(
-        self, app: Starlette, capsys: pytest.CaptureFixture[str], run: Runner = _deploy
+        self, app: Starlette, capsys: pytest.CaptureFixture[str], run: Runner = _paved
     ) -> None:
         self.app = app
         self.capsys = capsys

@@ -24,14 +24,23 @@ def paved_command() -> list[str]:
     return [sys.executable, "-m", "cli.main"]
 
 
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+"""The checkout the tests run from: the processes they start import its code (and not that of
+wherever the package was installed from)."""
+
+
 def clean_environment(**extra: str) -> dict[str, str]:
-    """The inherited environment without anything that configures Paved Road, plus `extra`."""
+    """The inherited environment without anything that configures Paved Road, plus `extra`;
+    the code imported is this checkout's."""
     inherited = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("PAVED_") and key not in ("DATABASE_URL", "TEST_DATABASE_URL")
     }
-    return {**inherited, **extra}
+    python_path = os.pathsep.join(
+        part for part in (str(SOURCE_ROOT), inherited.get("PYTHONPATH")) if part
+    )
+    return {**inherited, "PYTHONPATH": python_path, **extra}
 
 
 def with_database(dsn: str, database: str) -> str:

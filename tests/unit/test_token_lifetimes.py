@@ -3,10 +3,10 @@ accepts, `PAVED_MAX_TOKEN_DAYS`, and the bounds a new token's expiry must keep."
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import typer
 from pydantic import ValidationError
 
 from api.settings import Settings
@@ -30,7 +30,7 @@ def test_expiry_durations(text: str, expected: timedelta) -> None:
 
 @pytest.mark.parametrize("text", ["0d", "3w", "d", "1.5h", "-1d", "1000000d", "30 d", "30D"])
 def test_bad_expiry_durations(text: str) -> None:
-    with pytest.raises(argparse.ArgumentTypeError):
+    with pytest.raises(typer.BadParameter):
         expiry(text)
 
 
