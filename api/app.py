@@ -30,6 +30,7 @@ from api.oidc_login import routes as sign_in_routes
 from api.request_ids import request_id
 from api.settings import Settings
 from api.subscriptions import Subscriptions
+from api.unavailable import UnavailableMiddleware
 from portal import serving as portal
 from reads.fast_reads import FastReads
 from resolvers.context import Context
@@ -79,6 +80,7 @@ def create_app(
                 )
 
             app.state.container = container
+            app.state.outage = container.ports.outage
             app.state.authenticator = container.authenticator
             app.state.sign_in = SignInRoutes(
                 container.sign_in, anonymous_admin=not settings.production
@@ -96,6 +98,7 @@ def create_app(
                 fast_reads=fast_reads,
                 verify=settings.fast_reads == "verify",
                 hardening=hardening,
+                outage=container.ports.outage,
                 tracer=telemetry.tracer,
             )
             app.state.subscriptions = subscriptions = Subscriptions(
@@ -135,6 +138,7 @@ def create_app(
         routes=routes,
         middleware=[
             Middleware(ObserveRequests, telemetry=lambda: getattr(app.state, "telemetry", None)),
+            Middleware(UnavailableMiddleware, outage=lambda: getattr(app.state, "outage", None)),
             Middleware(
                 HostGuard,
                 policy=HostPolicy.of(settings.allowed_hosts, development=not settings.production),

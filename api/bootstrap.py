@@ -41,6 +41,7 @@ from providers.deployers.settings import ProviderPolicy
 from providers.outbound.addresses import AddressRule
 from providers.postgres.access_store import PostgresAccessStore
 from providers.postgres.audit_log import PostgresAuditLog
+from providers.postgres.availability import outage
 from providers.postgres.backlog import backlog
 from providers.postgres.catalog_import import PostgresCatalogImporter
 from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
@@ -48,6 +49,7 @@ from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.deployments.leases import RELEASED_CHANNEL
 from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
+from providers.postgres.idempotency import PostgresIdempotencyKeys
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.notifications import PostgresWakeups, Watcher, notify
 from providers.postgres.reads import PostgresCatalogReader
@@ -152,18 +154,38 @@ async def database(
     async with (
         database_url(settings) as dsn,
         _migrated_pool(
-            dsn, min_size=min_size, max_size=max_size, query_logger=query_logger
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            query_logger=query_logger,
+            timeouts=pool_timeouts(settings),
         ) as pool,
     ):
         yield pool
 
 
+def pool_timeouts(settings: Settings) -> dict[str, Any]:
+    """`create_pool`'s bounds on waiting (`PAVED_POOL_TIMEOUT_SECONDS`,
+    `PAVED_STATEMENT_TIMEOUT_MS`): an outage is answered fast, nothing piles up."""
+    return {
+        "acquire_timeout": settings.pool_timeout_seconds,
+        "statement_timeout_ms": settings.statement_timeout_ms,
+    }
+
+
 @asynccontextmanager
 async def _migrated_pool(
-    dsn: str, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
+    dsn: str,
+    *,
+    min_size: int,
+    max_size: int,
+    query_logger: QueryLogger | None = None,
+    timeouts: dict[str, Any] | None = None,
 ) -> AsyncIterator[asyncpg.Pool]:
     await migrate(dsn)
-    pool = await create_pool(dsn, min_size=min_size, max_size=max_size, query_logger=query_logger)
+    pool = await create_pool(
+        dsn, min_size=min_size, max_size=max_size, query_logger=query_logger, **(timeouts or {})
+    )
     try:
         yield pool
     finally:
@@ -187,6 +209,8 @@ def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
         webhooks=PostgresWebhookStore(pool, webhook_secret_box(settings), audit_log),
         resources=PostgresResourceStore(pool, audit_log),
         provisioner_kinds=ProvisionerRegistry(provider_policy(settings)),
+        outage=outage,
+        idempotency=PostgresIdempotencyKeys(pool),
         importer=PostgresCatalogImporter(pool, audit_log),
     )
 
@@ -219,6 +243,7 @@ async def running(
                 if telemetry is not None
                 else overrides.query_logger
             ),
+            timeouts=pool_timeouts(settings),
         ) as pool,
         _webhooks(settings, overrides, dsn) as (targets, worker),
     ):
@@ -231,10 +256,10 @@ async def running(
         rollouts, live, deployers = _providers(settings, overrides, ports, replica, dsn, calls)
         # The feed reads on a connection of its own: outside the request pool (and what
         # counts its statements), the same one statement per wake-up whoever subscribes.
-        feed_pool = await create_pool(dsn, min_size=1, max_size=1)
+        feed_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
         # The token cache's own connection (out of the requests' pool and its statement count
         # too): its batched last-use writes and the notices it sends after a change of access.
-        access_pool = await create_pool(dsn, min_size=1, max_size=1)
+        access_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
         tokens = token_cache(settings, overrides, ports, access_pool)
         feed = event_feed(
             settings,
@@ -256,6 +281,7 @@ async def running(
             ports.events,
             retention_days=settings.event_retention_days,
             interval_seconds=overrides.event_prune_seconds or 3600.0,
+            idempotency=ports.idempotency,
         )
         try:
             await feed.start()
@@ -393,7 +419,7 @@ async def _webhooks(
         allow_private=settings.webhook_private_allowed, setting="PAVED_WEBHOOK_ALLOW_PRIVATE"
     )
     sender = WebhookSender(rule, timeout_seconds=settings.webhook_timeout_seconds)
-    own_pool = await create_pool(dsn, min_size=1, max_size=10)
+    own_pool = await create_pool(dsn, min_size=1, max_size=10, **pool_timeouts(settings))
     try:
         store = PostgresWebhookStore(own_pool, webhook_secret_box(settings))
         worker: WebhookWorker | None = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import deque
 from collections.abc import Callable, Coroutine
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -49,9 +50,10 @@ from api.nul_characters import carries_nul
 from api.query_limits import Checked, QueryChecker, QueryRejected
 from api.rate_limits import Charge, RateLimited
 from api.request_ids import current_request_id, request_id, tag_logs_with_request_ids
+from api.unavailable import Outage, unavailable_body, unavailable_headers
 from domain.access.model import Principal
 from domain.access.policy import Action, decide
-from domain.errors import ErrorCode
+from domain.errors import ErrorCode, Unavailable
 from reads.fast_reads import FastReads
 from reads.verification import Disagreement, same_json
 from resolvers.request_stats import RequestStats, current_stats
@@ -64,6 +66,15 @@ INTERNAL_ERROR = "Internal server error"
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 _KEPT_DISAGREEMENTS = 100
+_KEPT_INTERNAL_ANSWERS = 100
+
+
+class _NothingDone(Exception):
+    """A query the database could not answer: nothing was done, the client may retry it."""
+
+    def __init__(self, down: Unavailable) -> None:
+        super().__init__(down.message)
+        self.down = down
 
 
 # --- error reports carry the request id ------------------------------------------------
@@ -90,6 +101,14 @@ def _internal_error(request: Request) -> dict[str, Any]:
         "message": INTERNAL_ERROR,
         "extensions": {"code": ErrorCode.INTERNAL.value, "requestId": request_id(request)},
     }
+
+
+def _outage_in(payload: dict[str, Any]) -> Unavailable | None:
+    """The outage an executed operation met, if any of its errors is one."""
+    for error in payload.get("errors") or ():
+        if (error.get("extensions") or {}).get("code") == ErrorCode.UNAVAILABLE.value:
+            return Unavailable(error.get("message") or "")
+    return None
 
 
 def _cost(charge: Charge) -> dict[str, int]:
@@ -155,10 +174,13 @@ class GraphQLEndpoint:
         fast_reads: FastReads | None = None,
         verify: bool = False,
         hardening: Hardening | None = None,
+        outage: Outage | None = None,
         tracer: Tracer | None = None,
     ) -> None:
-        """`tracer`: a span per operation when tracing is on."""
+        """`outage`: tells a database outage (answered UNAVAILABLE) from a bug (INTERNAL);
+        `tracer`: a span per operation when tracing is on."""
         self._schema = schema
+        self._outage = outage
         self._tracer = tracer
         self._context_factory = context_factory
         self._graphiql = graphiql
@@ -170,6 +192,11 @@ class GraphQLEndpoint:
         self._checker = QueryChecker(schema._schema, self.hardening.limits)
         self.fast_answers = 0
         self.disagreements: list[Disagreement] = []
+        self.internal_answers: deque[str] = deque(maxlen=_KEPT_INTERNAL_ANSWERS)
+        """The request ids of the latest answers that carried INTERNAL."""
+        self.internal_count = 0
+        """How many answers carried INTERNAL: the test suite fails a test that caused one
+        without asking for it (`tests/support/internal_answers.py`)."""
         tag_logs_with_request_ids(logging.getLogger("strawberry.execution"), log)
 
     async def __call__(self, request: Request) -> Response:
@@ -194,11 +221,19 @@ class GraphQLEndpoint:
                 media_type=media_type,
                 headers=refused.headers,
             )
-        except Exception:
+        except _NothingDone as nothing_done:
+            return self._unavailable(nothing_done.down, media_type)
+        except Exception as error:
+            down = None if self._outage is None else self._outage(error)
+            if down is not None:
+                log.warning("the database is unavailable (%r)", error)
+                return self._unavailable(down, media_type)
             log.exception("unexpected failure")
             _note_failure("internal", ErrorCode.INTERNAL.value)
             return Response(
-                error_body(_internal_error(request)), status_code=500, media_type=media_type
+                error_body(self._internal_error(request)),
+                status_code=500,
+                media_type=media_type,
             )
         finally:
             current_request_id.reset(reset)
@@ -226,6 +261,13 @@ class GraphQLEndpoint:
             body, _ = await self._checked_answer(
                 request, JSON, principal_of(request), query, None, variables
             )
+        except _NothingDone as nothing_done:
+            raise RequestError(
+                503,
+                nothing_done.down.message,
+                ErrorCode.UNAVAILABLE.value,
+                headers=unavailable_headers(),
+            ) from None
         finally:
             current_request_id.reset(reset)
         answer: dict[str, Any] = orjson.loads(body)
@@ -256,7 +298,15 @@ class GraphQLEndpoint:
         try:
             async with self.slots.slot(actor, self.hardening.request_timeout_seconds):
                 body, status = await self._within_deadline(
-                    self._run(request, media_type, principal, query, operation_name, variables),
+                    self._run(
+                        request,
+                        media_type,
+                        principal,
+                        query,
+                        operation_name,
+                        variables,
+                        reads_only=checked.reads_only,
+                    ),
                     checked.reads_only,
                 )
         except Busy:
@@ -271,6 +321,21 @@ class GraphQLEndpoint:
             ) from None
         return self._bounded(body, charge), status
 
+    @staticmethod
+    def _unavailable(down: Unavailable, media_type: str) -> Response:
+        return Response(
+            unavailable_body(down),
+            status_code=503,
+            media_type=media_type,
+            headers=unavailable_headers(),
+        )
+
+    def _internal_error(self, request: Request) -> dict[str, Any]:
+        error = _internal_error(request)
+        self.internal_count += 1
+        self.internal_answers.append(str(error["extensions"]["requestId"]))
+        return error
+
     async def _within_deadline(
         self, answer: Coroutine[Any, Any, tuple[bytes, int]], reads_only: bool
     ) -> tuple[bytes, int]:
@@ -278,10 +343,13 @@ class GraphQLEndpoint:
         seconds = self.hardening.request_timeout_seconds
         if not reads_only:
             return await answer
+        deadline = asyncio.timeout(seconds)
         try:
-            async with asyncio.timeout(seconds):
+            async with deadline:
                 return await answer
         except TimeoutError:
+            if not deadline.expired():
+                raise  # not the deadline's: a pool that had no connection in time
             raise RequestError(
                 None,
                 f"the query ran longer than {seconds:g} s, the limit; ask for less "
@@ -311,8 +379,11 @@ class GraphQLEndpoint:
         query: str,
         operation_name: str | None,
         variables: dict[str, Any] | None,
+        *,
+        reads_only: bool = False,
     ) -> tuple[bytes, int]:
-        """The answer's body (without its cost) and status, from the fast path or the executor."""
+        """The answer's body (without its cost) and status, from the fast path or the executor.
+        A query the database could not answer raises `_NothingDone` (answered 503)."""
         stats = current_stats.get()
         with self._operation_span(stats) as span:
             may_read = decide(principal, Action.READ_CATALOG).allowed
@@ -330,6 +401,8 @@ class GraphQLEndpoint:
             )
         if stats is not None:
             stats.error_codes.extend(_codes(payload))
+        if reads_only and (down := _outage_in(payload)) is not None:
+            raise _NothingDone(down)
         if isinstance(fast, bytes):
             reference = orjson.dumps(payload)
             assert self.fast_reads is not None
@@ -441,6 +514,8 @@ class GraphQLEndpoint:
         try:
             body = await self.fast_reads.answer(query, variables, operation_name)
         except asyncpg.PostgresError as error:
+            if self._outage is not None and self._outage(error) is not None:
+                raise  # answered 503: the executor would meet the same outage
             log.warning("the fast read path failed (%s); the executor answers instead", error)
             return error
         if body is not None:
@@ -507,7 +582,7 @@ class GraphQLEndpoint:
         logged under it), request errors a code, and production messages no suggestions."""
         formatted: dict[str, Any] = dict(error.formatted)
         if error.original_error is None and error.message == INTERNAL_ERROR:
-            formatted.update(_internal_error(request))
+            formatted.update(self._internal_error(request))
         elif request_error:
             formatted["extensions"] = {
                 "code": ErrorCode.VALIDATION.value,

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     pool_min_size: int = Field(default=2, ge=1, le=100)
     pool_max_size: int = Field(default=10, ge=2, le=500)
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # A database outage answers UNAVAILABLE fast (providers/postgres/availability.py): taking
+    # a pooled connection (or opening one) waits at most this long...
+    pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    # ...and PostgreSQL cuts any statement running longer than this (0: no limit).
+    statement_timeout_ms: int = Field(default=30_000, ge=0, le=86_400_000)
     graphiql: bool | None = None
     # The browser portal at `/` (package `portal`); false: only the API is served.
     portal: bool = True

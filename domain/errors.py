@@ -15,6 +15,7 @@ class ErrorCode(enum.StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     RATE_LIMITED = "RATE_LIMITED"
     PROVIDER_ERROR = "PROVIDER_ERROR"
+    UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
 
 
@@ -58,3 +59,22 @@ class ProviderFailure(CatalogError):
     """A provider adapter failed or did not answer in time; the message is safe to show."""
 
     code = ErrorCode.PROVIDER_ERROR
+
+
+UNAVAILABLE_MESSAGE = "the database is unavailable at the moment; retry shortly"
+
+
+class Unavailable(CatalogError):
+    """The database could not answer (unreachable, restarting, failing over, out of
+    connections, or a statement cut by its timeout): nothing is wrong with the request, and
+    the same request may succeed when retried (a write with its `idempotencyKey`)."""
+
+    code = ErrorCode.UNAVAILABLE
+
+    def __init__(self, message: str = UNAVAILABLE_MESSAGE) -> None:
+        super().__init__(message)
+
+
+def no_outage(_: BaseException) -> Unavailable | None:
+    """The outage classifier of ports without a database failure to tell apart."""
+    return None

@@ -21,6 +21,7 @@ from domain.errors import NotFound, ValidationFailed
 from resolvers import validation as v
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
+from resolvers.idempotency import without_secret
 from resolvers.use_cases import Transaction, UseCase, access
 
 
@@ -148,6 +149,7 @@ create_api_token = UseCase(
     targets=[("User", "user"), ("ApiClient", "client")],
     port=access,
     change=_create_api_token,
+    conceal=without_secret,
 )
 revoke_api_token = UseCase(
     operation="revokeApiToken",

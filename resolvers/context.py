@@ -12,7 +12,9 @@ from domain.audit.ports import AuditLog
 from domain.catalog.backstage.ports import CatalogImporter
 from domain.catalog.ports import CatalogReader, CatalogWriter
 from domain.deployments.ports import DeployerKinds, DeploymentStore
+from domain.errors import Unavailable, no_outage
 from domain.events.ports import EventLog
+from domain.idempotency import IdempotencyKeys
 from domain.resources.ports import ProvisionerKinds, ResourceStore
 from domain.webhooks.ports import WebhookOutbound, WebhookStore
 from resolvers.access_loaders import AccessLoaders
@@ -49,6 +51,10 @@ class Ports:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     """Hands committed resources to their providers; None where nothing runs them."""
+    idempotency: IdempotencyKeys | None = None
+    """Where idempotency keys are kept; None: keys are not honoured (nothing stores them)."""
+    outage: Callable[[BaseException], Unavailable | None] = no_outage
+    """Tells a database outage (answered UNAVAILABLE) from a bug (INTERNAL)."""
     importer: CatalogImporter | None = None
     access_changed: Callable[[], Awaitable[None]] | None = None
     """Run after a committed change to what tokens may do (the token cache's `settle`)."""
@@ -91,6 +97,8 @@ class Context:
     provisioner_kinds: ProvisionerKinds | None = None
     provisioning: Provisioning | None = None
     resource_loaders: ResourceLoaders | None = None
+    idempotency: IdempotencyKeys | None = None
+    outage: Callable[[BaseException], Unavailable | None] = no_outage
     channel: str | None = None
     """The face the request came through when not the GraphQL API itself (`mcp`), for the
     audit log."""
@@ -148,6 +156,8 @@ class Context:
             provisioner_kinds=ports.provisioner_kinds,
             provisioning=ports.provisioning,
             resource_loaders=None if ports.resources is None else ResourceLoaders(ports.resources),
+            idempotency=ports.idempotency,
+            outage=ports.outage,
             channel=channel,
             importer=ports.importer,
             access_changed=ports.access_changed,

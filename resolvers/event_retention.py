@@ -1,4 +1,5 @@
-"""Event retention: a background job that deletes events older than the retention period.
+"""Event retention: a background job that deletes events older than the retention period
+(and idempotency keys older than a day).
 
 Every process runs one (started and stopped with the app): each run is a single idempotent
 `EventLog.prune`, so replicas pruning at the same time only repeat each other's work. The
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from domain.events.ports import EventLog
+from domain.idempotency import KEPT, IdempotencyKeys
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,12 @@ class EventRetention:
         now: Now = _utc_now,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        idempotency: IdempotencyKeys | None = None,
     ) -> None:
-        """`jitter`: each pause is `interval_seconds` times 1 ± `jitter` (a fraction)."""
+        """`jitter`: each pause is `interval_seconds` times 1 ± `jitter` (a fraction);
+        `idempotency`: the idempotency keys, forgotten after `KEPT` in the same runs."""
         self._events = events
+        self._idempotency = idempotency
         self._retention = timedelta(days=retention_days)
         self._interval = interval_seconds
         self._jitter = jitter
@@ -53,6 +58,10 @@ class EventRetention:
         pruned = await self._events.prune(self._now() - self._retention)
         if pruned:
             log.info("pruned %d events older than %d days", pruned, self._retention.days)
+        if self._idempotency is not None:
+            forgotten = await self._idempotency.prune(self._now() - KEPT)
+            if forgotten:
+                log.info("forgot %d idempotency keys older than %s", forgotten, KEPT)
         return pruned
 
     def start(self) -> None:

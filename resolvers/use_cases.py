@@ -22,19 +22,24 @@ preview (`preview`, for an input with `dryRun`) changes nothing and is recorded 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from domain.access.policy import Action, require
 from domain.access.ports import AccessStore
-from domain.audit.model import AuditEntry
+from domain.audit.model import AuditEntry, ClaimingEntry
 from domain.catalog.ports import CatalogWriter
 from domain.deployments.ports import DeploymentStore
 from domain.errors import CatalogError
+from domain.idempotency import KeyClaim, KeyInUse
+from resolvers import idempotency as keys
 from resolvers import validation as v
 from resolvers.auditing import Input, Outcome, audit_entry, record_refusal, target
 from resolvers.context import Context
+
+log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=v.InputModel)
 P = TypeVar("P")
@@ -88,6 +93,8 @@ class UseCase(Generic[M, P, T]):
     check: Callable[[Context, M], Awaitable[None]] | None = None
     preview: Callable[[Context, M], Awaitable[T]] | None = None
     """The answer without the change, for an input whose `dry_run` is set."""
+    conceal: Callable[[T], T] | None = None
+    """The answer as its idempotency key keeps it: without a secret shown only once."""
     audited_input: Callable[[Input], Input] | None = None
     """What the audit record keeps of the input, when not all of it (an import's files)."""
     changes_access: bool = False
@@ -108,36 +115,115 @@ async def run(context: Context, use_case: UseCase[M, P, T], data: Input) -> Outc
     kept = data if use_case.audited_input is None else use_case.audited_input(data)
     entry = audit_entry(context, use_case.operation, kept, use_case.named_targets(data))
     transaction: Transaction[P] | None = None
+    claim: KeyClaim | None = None
     try:
-        model = await _admitted(context, use_case, data)
+        model, claim = _admitted(context, use_case, data)
+        if claim is not None and (replayed := await _replayed(context, use_case, claim)):
+            await context.audit.append(entry)
+            return replayed
+        if use_case.check is not None:
+            await use_case.check(context, model)
         if use_case.preview is not None and getattr(model, "dry_run", False) is True:
             value = await use_case.preview(context, model)
         else:
-            transaction = _in_transaction(context, use_case, entry)
+            claiming = entry if claim is None else ClaimingEntry.of(entry, claim)
+            transaction = _in_transaction(context, use_case, claiming)
             value = await use_case.change(context, model, transaction)
+    except KeyInUse:
+        assert claim is not None
+        return await _after_the_other(context, use_case, claim, entry)
     except v.InvalidInput as invalid:
         return await record_refusal(context, entry, list(invalid.errors))
     except CatalogError as refused:
         return await record_refusal(context, entry, [refused])
+    except Exception as error:
+        down = context.outage(error)
+        if down is None:
+            raise
+        # Nothing can be recorded while the database is away; whether a change that failed
+        # at its commit was made, a retry with the same idempotency key finds out.
+        log.warning("%s: the database is unavailable (%r)", use_case.operation, error)
+        return Outcome(errors=[down])
     context.forget_loaded()
     if transaction is None:
         await context.audit.append(entry)
         return Outcome(value=value)
+    if claim is not None:
+        await _remember(context, use_case, claim, value)
     if use_case.changes_access and context.access_changed is not None:
         await context.access_changed()
-    for work in transaction.followups:
-        await work()
+    await _follow_up(context, use_case.operation, transaction.followups)
     return Outcome(value=value)
 
 
-async def _admitted(context: Context, use_case: UseCase[M, P, T], data: Input) -> M:
-    """The validated input, once the actor may make this attempt."""
+async def _after_the_other(
+    context: Context, use_case: UseCase[M, P, T], claim: KeyClaim, entry: AuditEntry
+) -> Outcome[T]:
+    """Another attempt with this key committed first (this one's change was rolled back):
+    its answer, or CONFLICT when its input was another."""
+    try:
+        replayed = await _replayed(context, use_case, claim)
+    except CatalogError as refused:
+        return Outcome(errors=[refused])
+    if replayed is None:
+        raise KeyInUse(claim.key)
+    await context.audit.append(entry)
+    return replayed
+
+
+def _admitted(
+    context: Context, use_case: UseCase[M, P, T], data: Input
+) -> tuple[M, KeyClaim | None]:
+    """The validated input and the claim of its idempotency key, once the actor may make
+    this attempt (both checked before any SQL)."""
     if use_case.action is not None:
         require(context.principal, use_case.action)
-    model = v.validate(use_case.model, data)
-    if use_case.check is not None:
-        await use_case.check(context, model)
-    return model
+    model = v.validate(use_case.model, keys.without_key(use_case.model.model_fields, data))
+    if context.idempotency is None:
+        return model, None
+    return model, keys.key_claim(context, use_case.operation, data)
+
+
+async def _replayed(
+    context: Context, use_case: UseCase[M, P, T], claim: KeyClaim
+) -> Outcome[T] | None:
+    """The first answer given under `claim`'s key, if it was used; CONFLICT (raised) when it
+    was used for another request."""
+    assert context.idempotency is not None
+    first = await context.idempotency.first_use(claim)
+    if first is None:
+        return None
+    keys.refuse_other_use(claim, first)
+    value: T = await keys.first_answer(context, use_case.change, claim, first)
+    return Outcome(value=value)
+
+
+async def _remember(
+    context: Context, use_case: UseCase[M, P, T], claim: KeyClaim, value: T
+) -> None:
+    """Keep the committed answer's reference. The change is made: failing to keep it must not
+    fail the answer (a replay then says the answer was not kept)."""
+    assert context.idempotency is not None
+    kept = value if use_case.conceal is None else use_case.conceal(value)
+    try:
+        await context.idempotency.remember(claim, keys.reference(use_case.change, kept))
+    except Exception as error:
+        if context.outage(error) is None:
+            raise
+        log.warning("%s: its idempotency key's answer was not kept (%r)", claim.operation, error)
+
+
+async def _follow_up(context: Context, operation: str, followups: list[AfterCommit]) -> None:
+    """The work a committed change left. The change is made: a database outage now must not
+    turn its answer into a failure the client would retry (the runners' sweeps take up what
+    was not handed over)."""
+    for work in followups:
+        try:
+            await work()
+        except Exception as error:
+            if context.outage(error) is None:
+                raise
+            log.warning("%s: its follow-up waits for the database (%r)", operation, error)
 
 
 def _in_transaction(

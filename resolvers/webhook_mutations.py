@@ -24,6 +24,7 @@ from resolvers import validation as v
 from resolvers import webhook_queries as q
 from resolvers.context import Context
 from resolvers.global_ids import decode_id
+from resolvers.idempotency import without_secret
 from resolvers.use_cases import Transaction, UseCase
 
 ROTATION_GRACE = timedelta(hours=24)
@@ -217,6 +218,7 @@ create_webhook = UseCase(
     targets=[("Team", "team")],
     port=webhooks,
     change=_create,
+    conceal=without_secret,
 )
 update_webhook = UseCase(
     operation="updateWebhook",
@@ -241,6 +243,7 @@ rotate_webhook_secret = UseCase(
     targets=[("Webhook", "webhook")],
     port=webhooks,
     change=_rotate,
+    conceal=without_secret,
 )
 ping_webhook = UseCase(
     operation="pingWebhook",

@@ -52,7 +52,8 @@ class CreateApiTokenPayload:
         if outcome.value is None:
             return cls(token=None, secret=None, errors=user_errors(outcome.errors))
         record, secret = outcome.value
-        return cls(token=ApiToken.from_record(record), secret=secret, errors=[])
+        # A replay of its idempotency key answers no secret: it is shown once.
+        return cls(token=ApiToken.from_record(record), secret=secret or None, errors=[])
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from domain.errors import CatalogError
+from domain.errors import CatalogError, Unavailable
 from schema.access import ApiClient, ApiToken, LocalAdmin
 from schema.access_mutations import AccessMutation, AccessQuery
 from schema.audit import AuditQuery
@@ -42,6 +42,39 @@ def _is_internal(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, CatalogError | GraphQLError)
 
 
+def _outage(context: object, error: GraphQLError) -> Unavailable | None:
+    """The outage behind `error`, as the request's context (`resolvers.context.Context`)
+    tells it apart from a bug."""
+    outage = getattr(context, "outage", None)
+    if outage is None or error.original_error is None:
+        return None
+    down: Unavailable | None = outage(error.original_error)
+    return down
+
+
+class _Masking(MaskErrors):
+    """Internal failures are masked; a database outage (as the request's context tells it
+    apart) becomes an `UNAVAILABLE` error the client may retry, never `INTERNAL`."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_is_internal, error_message="Internal server error")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        down = _outage(self.execution_context.context, error)
+        if down is None:
+            return super().anonymise_error(error)
+        log.warning("the database is unavailable (%r)", error.original_error)
+        return GraphQLError(
+            message=down.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=down,
+            extensions=down.extensions,
+        )
+
+
 class _Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -50,7 +83,10 @@ class _Schema(strawberry.Schema):
         refusals (a forged cursor, a page too large, a document that does not validate) are
         answers to the client, not failures of the server: DEBUG, without a traceback, so
         that bad input cannot fill the log with tracebacks."""
-        internal = [error for error in errors if _is_internal(error)]
+        context = execution_context.context if execution_context is not None else None
+        internal = [
+            error for error in errors if _is_internal(error) and _outage(context, error) is None
+        ]
         for error in errors:
             if not _is_internal(error):
                 log.debug("refused: %s", error.message)
@@ -105,9 +141,7 @@ def build_schema() -> strawberry.Schema:
             Template,
         ],
         extensions=[
-            lambda: MaskErrors(
-                should_mask_error=_is_internal, error_message="Internal server error"
-            ),
+            _Masking,
             lambda: ParserCache(maxsize=_DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=_DOCUMENT_CACHE_SIZE),
             ReadScope,

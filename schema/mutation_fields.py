@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any, Protocol, Self, TypeVar
 
 import strawberry
+from pydantic import BaseModel, Field, create_model
 
 from resolvers.auditing import Outcome
+from resolvers.deployment_inputs import IdempotencyKey
+from resolvers.idempotency import KEY_DESCRIPTION
 from resolvers.use_cases import UseCase
 from schema.catalog import CatalogInfo
 from schema.inputs import graphql_input, sent_fields
@@ -22,12 +25,22 @@ class Answer(Protocol[T]):
     def from_outcome(cls, outcome: Outcome[T]) -> Self: ...
 
 
+def keyed(model: type[BaseModel]) -> type[BaseModel]:
+    """`model` with an `idempotencyKey` (`resolvers.idempotency`), which every mutation
+    accepts, last; the model itself when it declares one."""
+    if "idempotency_key" in model.model_fields:
+        return model
+    key: Any = (IdempotencyKey | None, Field(default=None, description=KEY_DESCRIPTION))
+    made: type[BaseModel] = create_model(model.__name__, __base__=model, idempotency_key=key)
+    return made
+
+
 def mutation(
     use_case: UseCase[Any, Any, T], payload: type[Answer[T]], description: str | None = None
 ) -> Any:
     """`<operation>(input: <Operation>Input!): <payload>!`."""
     operation = use_case.operation
-    input_type = graphql_input(use_case.model, f"{operation[0].upper()}{operation[1:]}Input")
+    input_type = graphql_input(keyed(use_case.model), f"{operation[0].upper()}{operation[1:]}Input")
 
     async def resolve(info: CatalogInfo, input: Any) -> Any:
         return payload.from_outcome(await use_case(info.context, sent_fields(input)))

@@ -31,7 +31,8 @@ class CreateWebhookPayload:
         if outcome.value is None:
             return cls(webhook=None, secret=None, errors=user_errors(outcome.errors))
         record, secret = outcome.value
-        return cls(webhook=Webhook.from_record(record), secret=secret, errors=[])
+        # A replay of its idempotency key answers no secret: it is shown once.
+        return cls(webhook=Webhook.from_record(record), secret=secret or None, errors=[])
 
 
 @strawberry.type

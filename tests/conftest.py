@@ -19,6 +19,8 @@ from providers.postgres.tables import CATALOG_TABLES
 from tests.support.deployer_fakes.retries import instant_retries
 from tests.support.statements import StatementLog
 
+pytest_plugins = ["tests.support.internal_answers"]
+
 
 @pytest.fixture(autouse=True)
 def no_stored_login(

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.access.model import ActorKind
+from domain.idempotency import KeyClaim
 
 
 class AuditOutcome(enum.StrEnum):
@@ -33,6 +34,20 @@ class AuditEntry:
     idempotency_key: str | None = None
     channel: str | None = None
     """The face the attempt came through when not the GraphQL API itself (`mcp`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimingEntry(AuditEntry):
+    """An attempt that takes its idempotency key with its change: the key's claim is written
+    in the change's transaction with the record (it is not part of the record)."""
+
+    claim: KeyClaim | None = None
+
+    @classmethod
+    def of(cls, entry: AuditEntry, claim: KeyClaim) -> ClaimingEntry:
+        return cls(
+            **{name: getattr(entry, name) for name in AuditEntry.__dataclass_fields__}, claim=claim
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""One transaction per change, with the change's audit record and events inside it.
+"""One transaction per change, with the change's audit record, events and idempotency key
+inside it.
 
 The catalog writer, the access store and the deployment store all run their changes through
 this, so an accepted change and its audit record commit together or not at all.
@@ -12,9 +13,9 @@ from typing import Self, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from domain.audit.model import AuditEntry
+from domain.audit.model import AuditEntry, ClaimingEntry
 from domain.audit.ports import AuditLog
-from providers.postgres import outbox
+from providers.postgres import idempotency, outbox
 
 T = TypeVar("T")
 Connection = asyncpg.Connection | PoolConnectionProxy
@@ -50,12 +51,22 @@ class AuditedTransactions:
         """`work` in one transaction; the audit record joins it when `changed(result)`
         (`amend`ed with what the result says, when given), and the events `work` emitted
         (`outbox.emit`) are written with it."""
+        claim = (
+            self._entry.claim
+            if self._audit_log is not None and isinstance(self._entry, ClaimingEntry)
+            else None
+        )
         async with self.pool.acquire() as connection, connection.transaction():
+            if claim is not None:
+                # First: a concurrent attempt with the same key waits here, then stops.
+                await idempotency.claim(connection, claim)
             with outbox.collecting() as events:
                 result = await work(connection)
             if self._entry is not None and self._audit_log is not None and changed(result):
                 entry = self._entry if amend is None else amend(self._entry, result)
                 await self._audit_log.append(entry, connection)
+            elif claim is not None:
+                await idempotency.release(connection, claim)
             await outbox.append(connection, events, self._entry)
             return result
 

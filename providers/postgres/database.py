@@ -88,29 +88,59 @@ _PREPARED_STATEMENTS = 1024
 _LARGEST_PREPARED_STATEMENT = 256 * 1024
 
 
+class _BoundedPool(asyncpg.Pool):
+    """A pool whose `acquire` gives up after `acquire_timeout` seconds unless told otherwise:
+    with the database away or every connection busy, a request fails fast (`TimeoutError`,
+    answered UNAVAILABLE) instead of piling up."""
+
+    acquire_timeout: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+
 async def create_pool(
     dsn: str,
     *,
     min_size: int = 2,
     max_size: int = 10,
     query_logger: QueryLogger | None = None,
+    acquire_timeout: float | None = None,
+    statement_timeout_ms: int = 0,
 ) -> asyncpg.Pool:
+    """`acquire_timeout`: how long taking a connection (or opening one) may wait;
+    `statement_timeout_ms`: PostgreSQL's `statement_timeout` on every connection (0: none)."""
+
     async def init(connection: asyncpg.Connection) -> None:
         await _prepare_connection(connection)
         if query_logger is not None:
             connection.add_query_logger(query_logger)
 
-    pool = await asyncpg.create_pool(
+    server_settings = {"DateStyle": "ISO"}  # cursors carry `timestamptz::text`, in ISO form
+    if statement_timeout_ms:
+        server_settings["statement_timeout"] = str(statement_timeout_ms)
+    connect_options: dict[str, Any] = {}
+    if acquire_timeout is not None:
+        connect_options["timeout"] = acquire_timeout
+    pool = _BoundedPool(
         dsn,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         min_size=min_size,
         max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        connect=None,
+        setup=None,
         init=init,
         reset=_skip_session_reset,
-        # Cursors carry `timestamptz::text`, which keyset checks in the ISO form.
-        server_settings={"DateStyle": "ISO"},
+        loop=None,
+        server_settings=server_settings,
         # Compiled reads are one statement per query shape: keep every shape prepared.
         statement_cache_size=_PREPARED_STATEMENTS,
         max_cacheable_statement_size=_LARGEST_PREPARED_STATEMENT,
+        **connect_options,
     )
-    assert pool is not None
+    pool.acquire_timeout = acquire_timeout
+    await pool
     return pool

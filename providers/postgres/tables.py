@@ -4,6 +4,7 @@ them: the catalog, its deployments, its resources and the events about them."""
 from __future__ import annotations
 
 CATALOG_TABLES = (
+    "idempotency_keys",
     "webhook_dispatch",
     "webhook_deliveries",
     "webhooks",

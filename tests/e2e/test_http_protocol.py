@@ -130,9 +130,16 @@ async def test_graphiql_for_browsers(client: httpx.AsyncClient) -> None:
     assert "Team" in {type_["name"] for type_ in schema.json()["data"]["__schema"]["types"]}
 
 
+@pytest.mark.allows_internal
 async def test_internal_errors_are_masked(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    caplog: pytest.LogCaptureFixture,
+    endpoint: GraphQLEndpoint,
 ) -> None:
+    """Also counted by the endpoint, which is how the suite fails any test that meets an
+    INTERNAL answer without asking for it (`tests/support/internal_answers.py`)."""
+    counted = endpoint.internal_count
     await pool.execute("ALTER TABLE environments RENAME TO environments_away")
     try:
         response = await client.post(
@@ -145,6 +152,8 @@ async def test_internal_errors_are_masked(
     body = response.json()
     assert body["errors"][0]["message"] == "Internal server error"
     assert body["errors"][0]["extensions"] == {"code": "INTERNAL", "requestId": "req-internal-1"}
+    assert endpoint.internal_count == counted + 1
+    assert endpoint.internal_answers[-1] == "req-internal-1"
     reports = [r for r in caplog.records if "request req-internal-1" in r.getMessage()]
     assert any(r.exc_info and "environments" in str(r.exc_info[1]) for r in reports)
     assert "environments" not in str(body["errors"]).replace("'environments'", "")

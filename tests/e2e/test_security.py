@@ -425,6 +425,7 @@ async def test_production_errors_carry_no_suggestions(
     assert produced["extensions"]["code"] == "VALIDATION"
 
 
+@pytest.mark.allows_internal
 async def test_production_internal_errors_name_only_the_request(
     production: GraphQLEndpoint,
     endpoint_client: Any,

@@ -114,6 +114,7 @@ def expected_counts() -> dict[str, int]:
         # Every first deployment was made (taken from here); no run used an idempotency key.
         "first_deployments": 0,
         "template_runs": 0,
+        "idempotency_keys": 0,
     }
 
 

