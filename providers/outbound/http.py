@@ -15,6 +15,9 @@ no span is ever current and nothing is added.
 
 from __future__ import annotations
 
+import functools
+import ssl
+
 import httpx2 as httpx
 from opentelemetry import propagate, trace
 
@@ -23,10 +26,19 @@ from providers.outbound.addresses import AddressRule
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.cache
+def _verifying_context() -> ssl.SSLContext:
+    """The system's trusted certificates, loaded once per process: loading them takes tens of
+    milliseconds, and an adapter makes a transport per provider call."""
+    return httpx.create_ssl_context(verify=True, trust_env=False)
+
+
 class CheckedTransport(httpx.AsyncBaseTransport):
     def __init__(self, rule: AddressRule, *, verify: bool = True) -> None:
         self._rule = rule
-        self._inner = httpx.AsyncHTTPTransport(verify=verify, trust_env=False)
+        self._inner = httpx.AsyncHTTPTransport(
+            verify=_verifying_context() if verify else False, trust_env=False
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if trace.get_current_span().get_span_context().is_valid:
