@@ -15,8 +15,10 @@ from typing import Any
 
 import asyncpg
 import pytest
+from starlette.applications import Starlette
 
 from api.settings import Settings
+from api.token_cache import TokenCache
 from domain.access.model import Scope
 from domain.access.tokens import hash_token
 from domain.audit.model import AuditOutcome
@@ -65,13 +67,18 @@ async def status(gql: GraphQLClient, secret: str) -> int:
     return response.status_code
 
 
-async def pass_time(pool: asyncpg.Pool, delta: timedelta) -> None:
-    """The database's clock cannot move: every token's expiry moves back instead."""
+async def pass_time(pool: asyncpg.Pool, app: Starlette, delta: timedelta) -> None:
+    """The database's clock cannot move: every token's expiry moves back instead, and the
+    app's token cache has heard of it (as it would of an operator's change) before the next
+    request."""
     await pool.execute("UPDATE api_tokens SET expires_at = expires_at - $1::interval", delta)
+    cache: TokenCache | None = app.state.container.token_cache
+    if cache is not None:
+        await cache.settle()
 
 
 async def test_a_45_minute_token_mints_no_token_that_outlives_it(
-    gql: GraphQLClient, pool: asyncpg.Pool
+    gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette
 ) -> None:
     store = await seed(gql, pool)
     parent_expiry, parent = await short_lived(store)
@@ -84,7 +91,7 @@ async def test_a_45_minute_token_mints_no_token_that_outlives_it(
     assert abs(expiry_of(child) - parent_expiry) < timedelta(seconds=1)
     assert await status(gql, child["secret"]) == 200
 
-    await pass_time(pool, timedelta(minutes=45, seconds=1))
+    await pass_time(pool, app, timedelta(minutes=45, seconds=1))
     assert await status(gql, parent) == 401
     assert await status(gql, child["secret"]) == 401
     assert await status(gql, control["secret"]) == 200
@@ -108,7 +115,7 @@ async def test_a_child_asking_to_outlive_its_parent_is_refused(
 
 
 async def test_a_grandchild_is_capped_at_the_first_tokens_expiry(
-    gql: GraphQLClient, pool: asyncpg.Pool
+    gql: GraphQLClient, pool: asyncpg.Pool, app: Starlette
 ) -> None:
     store = await seed(gql, pool)
     parent_expiry, parent = await short_lived(store)
@@ -120,7 +127,7 @@ async def test_a_grandchild_is_capped_at_the_first_tokens_expiry(
     beyond = await mint(as_child, expiresAt=(parent_expiry + timedelta(days=1)).isoformat())
     assert errors(beyond) == [("VALIDATION", ["input", "expiresAt"])]
 
-    await pass_time(pool, timedelta(minutes=45, seconds=1))
+    await pass_time(pool, app, timedelta(minutes=45, seconds=1))
     assert await status(gql, grandchild["secret"]) == 401
 
 
