@@ -9,6 +9,7 @@ app runs with PAVED_FAST_READS=verify), and any disagreement fails the `client` 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from importlib.resources import files
 from typing import Any
@@ -43,7 +44,7 @@ from resolvers.global_ids import encode_id
 from tests.support.resource_catalog import seed_resources
 from tests.support.resource_queries import SeededCatalog, resource_queries
 
-GENERATED_QUERIES = 500
+GENERATED_QUERIES = 250
 # The roots the fast path knows; `viewer` and other executor-only roots would only fall back.
 CATALOG_ROOTS = (
     "node", "nodes", "service", "services", "team", "teams", "user", "users", "environment",
@@ -198,21 +199,23 @@ class _Steer(Visitor):
 
 def generate_queries(catalog: _Catalog, count: int) -> list[str]:
     """`count` distinct queries, the same ones on every run."""
-    schema = _plannable_schema()
+    documents = hypothesis_graphql.queries(
+        _plannable_schema(),
+        fields=CATALOG_ROOTS,
+        custom_scalars={"DateTime": st.sampled_from(SINCE).map(_string_node)},
+        print_ast=lambda d: d,
+    )
 
     @st.composite
     def steered(draw: DrawFn) -> str:
-        document: DocumentNode = draw(
-            hypothesis_graphql.queries(
-                schema,
-                fields=CATALOG_ROOTS,
-                custom_scalars={"DateTime": st.sampled_from(SINCE).map(_string_node)},
-                print_ast=lambda d: d,
-            )
-        )
+        document: DocumentNode = draw(documents)
         return print_ast(visit(document, _Steer(draw, catalog)))
 
     return distinct(steered(), count)
+
+
+class _Enough(Exception):
+    """Ends the drawing once `count` distinct queries are in hand."""
 
 
 def distinct(queries: st.SearchStrategy[str], count: int) -> list[str]:
@@ -230,8 +233,11 @@ def distinct(queries: st.SearchStrategy[str], count: int) -> list[str]:
     @given(queries)
     def collect(query: str) -> None:
         found[query] = None
+        if len(found) >= count:
+            raise _Enough
 
-    collect()
+    with contextlib.suppress(_Enough):
+        collect()
     return list(found)[:count]
 
 
