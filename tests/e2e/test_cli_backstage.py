@@ -21,7 +21,7 @@ from tests.support.cli import Paved
 from tests.support.graphql import GraphQLClient
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / ".." / "shared" / "data"
+DATA = REPO / "tests" / "data" / "backstage"
 EXAMPLES = DATA / "backstage-examples"
 SHOWCASE = DATA / "real-catalogs" / "janus-idp__backstage-showcase"
 ENVOY = DATA / "real-catalogs" / "tetratelabs__eg-backstage-demo"
@@ -45,7 +45,7 @@ def _entities(root: Path) -> int:
 
 
 def _data(root: Path) -> Path:
-    assert root.is_dir(), f"the shared test data is missing: {root} (see ../shared/data/README.md)"
+    assert root.is_dir(), f"the test data is missing: {root} (see tests/data/backstage/README.md)"
     return root
 
 

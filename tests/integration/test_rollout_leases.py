@@ -262,10 +262,18 @@ async def test_a_lapsed_lease_is_taken_over_and_its_old_holder_lets_go(
     deployment = await replicas.deploy("s1")
     await a.begin(deployment)
     await replicas.until_states(S.IN_PROGRESS, 1)
-    await replicas.pool.execute(
-        "UPDATE deployments SET lease_expires_at = now() - interval '1 second'"
-    )
-    assert await b.sweep() == 1
+    # The lease lapses; `a` may still be storing IN_PROGRESS (which holds it again) on a
+    # loaded machine, so lapse it until a sweep of `b` finds it lapsed.
+    taken = 0
+    for _ in range(50):
+        await replicas.pool.execute(
+            "UPDATE deployments SET lease_expires_at = now() - interval '1 second'"
+        )
+        taken = await b.sweep()
+        if taken:
+            break
+        await asyncio.sleep(0.02)
+    assert taken == 1
     assert await replicas.leases() == {deployment.id: "b"}
     await a.renew()
     await asyncio.wait_for(a.wait_idle(), 5)
