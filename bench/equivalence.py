@@ -20,7 +20,6 @@ _RENAMES: Mapping[str, Mapping[str, str]] = {
         "allServices": "services",
         "ownersList": "owners",
         "dependsOnList": "dependsOn",
-        "teamByTeamId": "team",
     },
 }
 

@@ -1,6 +1,6 @@
 """The peer system: PostGraphile 5 (amber preset) on Node.js 22, both from npm packages
 pinned in `bench/peer/package-lock.json`, run as one Node process by `bench/peer/server.mjs`
-on the benchmark's database, with the computed columns of `bench/peer/schema.sql`."""
+on the benchmark's database, with the views and smart tags of `bench/peer/schema.sql`."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ async def _apply(dsn: str, sql: str) -> None:
 
 
 def apply_schema(dsn: str) -> None:
-    """The bench-only computed columns; run after every reseed (it drops `public`)."""
+    """The bench-only views and smart tags; run after every reseed (it drops `public`)."""
     asyncio.run(_apply(dsn, SCHEMA_SQL.read_text()))
     log.info("applied %s", SCHEMA_SQL.relative_to(PEER_DIR.parent.parent))
 

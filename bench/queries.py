@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bench.systems import PAVED, POSTGRAPHILE
+from bench.systems import PAVED, POSTGRAPHILE, SHAPE_OF
 
 Reshape = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -37,22 +37,25 @@ class BenchQuery:
     walk: Mapping[str, str] = field(default_factory=dict)
 
     def document(self, system: str) -> str:
-        return self.documents[system]
+        return self.documents[SHAPE_OF.get(system, system)]
 
     def shaped(self, system: str, data: dict[str, Any]) -> dict[str, Any]:
-        reshape = self.reshape.get(system)
+        reshape = self.reshape.get(SHAPE_OF.get(system, system))
         return reshape(data) if reshape else data
 
     def body(self, system: str) -> bytes:
-        return graphql_body(self.documents[system])
+        return graphql_body(self.document(system))
 
 
 # PostGraphile's names: `serviceBySlug` and `allServices` come from the unique constraint and
-# the table; `owner`, `ownersList`, `dependsOnList` from bench/peer/schema.sql's computed
-# columns (lists get PostGraphile's `List` suffix); `teamByTeamId` from the foreign key; its
-# `id` is the global node id (the `id` column is `rowId`). Paved Road orders a page of services
-# by name, id, which is `[NAME_ASC, ROW_ID_ASC]` there.
+# the table; `owner`, `ownersList`, `dependsOnList` and `currentDeploymentsList` from the views
+# of bench/peer/schema.sql and their smart-tagged foreign keys (lists get PostGraphile's `List`
+# suffix; `owner` and `dependsOnList` hold the view row, whose `team` or `service` is the
+# related row); its `id` is the global node id (the `id` column is `rowId`). Paved Road orders a
+# page of services by name, id, which is `[NAME_ASC, ROW_ID_ASC]` there.
 _PAGE_ORDER = "orderBy: [NAME_ASC, ROW_ID_ASC]"
+_OWNERS = "ownersList(orderBy: [ROLE_DESC, TEAM_NAME_ASC, TEAM_ID_ASC])"
+_DEPENDS_ON = "dependsOnList(orderBy: [DEPENDS_ON_NAME_ASC, DEPENDS_ON_ID_ASC])"
 
 MATRIX_KEY = "matrix"
 MATRIX_PAGE = 100  # the largest page either system serves; 5 pages make the issue's 500
@@ -75,6 +78,30 @@ def _current(deployment: dict[str, Any] | None) -> dict[str, Any] | None:
         "state": deployment["state"],
         "finishedAt": _instant(deployment["finishedAt"]),
     }
+
+
+def _peer_catalog(value: Any) -> Any:
+    """PostGraphile's answer with the view rows between a service and its related rows left
+    out: `owner {team {...}}` -> `owner {...}`, `dependsOnList [{service {...}}]` ->
+    `dependsOnList [{...}]`."""
+    if isinstance(value, list):
+        return [_peer_catalog(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    plain: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "owner" and isinstance(item, dict):
+            plain[key] = _peer_catalog(item["team"])
+        elif key == "dependsOnList" and isinstance(item, list):
+            plain[key] = [_peer_catalog(edge["service"]) for edge in item]
+        else:
+            plain[key] = _peer_catalog(item)
+    return plain
+
+
+def _peer_reshape(data: dict[str, Any]) -> dict[str, Any]:
+    shaped: dict[str, Any] = _peer_catalog(data)
+    return shaped
 
 
 def _paved_matrix(data: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +127,7 @@ def _peer_matrix(environments: Sequence[str]) -> Reshape:
         nodes = []
         for node in data["allServices"]["nodes"]:
             current = {
-                deployment["environmentByEnvironmentId"]["slug"]: deployment
+                deployment["environment"]["slug"]: deployment
                 for deployment in node["currentDeploymentsList"]
             }
             cells = [
@@ -124,16 +151,17 @@ def _matrix_documents(environments: Sequence[str], walk: bool) -> dict[str, str]
         f"environments: {slugs}) {{ nodes {{ service {{ slug }} cells {{ environment {{ slug }} "
         f"current {{ version state finishedAt }} }} }}{page_info} }} }}",
         POSTGRAPHILE: f"query {peer_variables}{{ allServices(first: {MATRIX_PAGE}{after}, "
-        f"{_PAGE_ORDER}) {{ nodes {{ slug currentDeploymentsList(environments: {slugs}) "
-        "{ version state finishedAt environmentByEnvironmentId { slug } } }"
+        f"{_PAGE_ORDER}) {{ nodes {{ slug currentDeploymentsList(orderBy: ENVIRONMENT_ID_ASC) "
+        "{ version state finishedAt environment { slug } } }"
         f"{page_info} }} }}",
     }
 
 
 def release_matrix_query(environments: Sequence[str]) -> BenchQuery:
-    """Paved Road's `releaseMatrix`; PostGraphile's page of services with the computed column
-    `currentDeploymentsList` of bench/peer/schema.sql (SUCCEEDED deployments in the order of
-    the environments asked) and the deployment's environment through its foreign key."""
+    """Paved Road's `releaseMatrix`; PostGraphile's page of services with the relation
+    `currentDeploymentsList` to the view of bench/peer/schema.sql (the SUCCEEDED deployment of
+    each environment, in environment id order, which is the seeded order of the environments
+    asked: all of them) and each one's environment through its smart-tagged foreign key."""
     return BenchQuery(
         MATRIX_KEY,
         f"release matrix, page of {MATRIX_PAGE} services x {len(environments)} environments",
@@ -153,8 +181,9 @@ def bench_queries(lookup_slug: str, environments: Sequence[str]) -> list[BenchQu
                 PAVED: f'query {{ service(slug: "{lookup_slug}") '
                 "{ id slug name owner { slug name } } }",
                 POSTGRAPHILE: f'query {{ serviceBySlug(slug: "{lookup_slug}") '
-                "{ id slug name owner { slug name } } }",
+                "{ id slug name owner { team { slug name } } } }",
             },
+            reshape={POSTGRAPHILE: _peer_reshape},
         ),
         BenchQuery(
             "services50",
@@ -163,9 +192,11 @@ def bench_queries(lookup_slug: str, environments: Sequence[str]) -> list[BenchQu
                 PAVED: "query { services(first: 50) { nodes { slug name tier owner { slug name } "
                 "owners { role team { slug } } dependsOn { slug owner { slug } } } } }",
                 POSTGRAPHILE: f"query {{ allServices(first: 50, {_PAGE_ORDER}) {{ nodes {{ "
-                "slug name tier owner { slug name } ownersList { role teamByTeamId { slug } } "
-                "dependsOnList { slug owner { slug } } } } }",
+                "slug name tier owner { team { slug name } } "
+                f"{_OWNERS} {{ role team {{ slug }} }} "
+                f"{_DEPENDS_ON} {{ service {{ slug owner {{ team {{ slug }} }} }} }} }} }} }}",
             },
+            reshape={POSTGRAPHILE: _peer_reshape},
         ),
         BenchQuery(
             "services100",
@@ -174,8 +205,10 @@ def bench_queries(lookup_slug: str, environments: Sequence[str]) -> list[BenchQu
                 PAVED: "query { services(first: 100) { nodes { id name tags owner { name } "
                 "owners { role team { slug } } } } }",
                 POSTGRAPHILE: f"query {{ allServices(first: 100, {_PAGE_ORDER}) {{ nodes {{ "
-                "id name tags owner { name } ownersList { role teamByTeamId { slug } } } } }",
+                "id name tags owner { team { name } } "
+                f"{_OWNERS} {{ role team {{ slug }} }} }} }} }}",
             },
+            reshape={POSTGRAPHILE: _peer_reshape},
         ),
         release_matrix_query(environments),
     ]
