@@ -66,13 +66,14 @@ class QueryResult:
     rows: dict[str, Row]
     single: dict[str, SingleClient] = field(default_factory=dict)
 
-    def ratio(self, field: str) -> float | None:
-        """Paved Road / PostGraphile for a Row field, when both were measured."""
-        paved, peer = self.rows.get(PAVED), self.rows.get(POSTGRAPHILE)
-        if paved is None or peer is None:
+    def ratio(self, field: str, of: str = PAVED, to: str = POSTGRAPHILE) -> float | None:
+        """`of` / `to` (by default Paved Road / PostGraphile) for a Row field, when both were
+        measured."""
+        top, bottom = self.rows.get(of), self.rows.get(to)
+        if top is None or bottom is None:
             return None
-        denominator = float(getattr(peer, field))
-        return float(getattr(paved, field)) / denominator if denominator else None
+        denominator = float(getattr(bottom, field))
+        return float(getattr(top, field)) / denominator if denominator else None
 
 
 def check_answers(servers: Servers, queries: Sequence[BenchQuery]) -> None:
@@ -133,6 +134,8 @@ def measure_single_client(
     for query in (q for q in queries if q.walk):
         pages: dict[str, list[dict[str, Any]]] = {}
         for system, server in servers.items():
+            if system not in query.walk:  # the floor answers the bench's bodies only
+                continue
             label = f"{query.title} ({LABELS[system]})"
             url, document = server.graphql_url, query.walk[system]
             latency = sequential_latency(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.measure import QueryResult, Row
 from bench.memory import MemoryResult
-from bench.systems import LABELS, PAVED, POSTGRAPHILE
+from bench.systems import FLOOR, LABELS, PAVED, POSTGRAPHILE
 from bench.targets import Target
 
 
@@ -94,6 +94,10 @@ def query_table(result: QueryResult) -> str:
             f"| **Paved Road / PostGraphile** | **{_ratio(result.ratio('requests_per_second'))}**"
             f" | {_ratio(result.ratio('p50_ms'))} | {_ratio(result.ratio('p99_ms'))} | | | |"
         )
+    for system in (PAVED, POSTGRAPHILE):
+        if system in result.rows and FLOOR in result.rows:
+            rate = _ratio(result.ratio("requests_per_second", system, FLOOR))
+            lines.append(f"| {LABELS[system]} / floor | {rate} | | | | | |")
     return "\n".join(lines)
 
 

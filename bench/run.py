@@ -22,6 +22,7 @@ from types import FrameType
 from bench import peer
 from bench.database import BenchDatabase
 from bench.equivalence import EquivalenceError
+from bench.floor import FloorServer
 from bench.load import LoadError, WrkSettings, find_wrk
 from bench.measure import (
     LoadPlan,
@@ -39,7 +40,7 @@ from bench.results import write_keeping_sections
 from bench.seed import ENVIRONMENT_SLUGS, DatabaseInfo, Sizes, lookup_slug, prepare_database
 from bench.server import PavedServer, ServerError, ServerProcess, find_paved
 from bench.statements import StatementCount
-from bench.systems import LABELS, PAVED, POSTGRAPHILE, SYSTEMS, parse_systems
+from bench.systems import FLOOR, LABELS, PAVED, POSTGRAPHILE, SYSTEMS, parse_systems
 from bench.targets import evaluate
 
 log = logging.getLogger("bench")
@@ -192,16 +193,27 @@ def _method(args: argparse.Namespace, info: DatabaseInfo, memory: bool) -> list[
             "production, no GraphiQL, "
             "no watch mode, no explain, no websockets, node-postgres pool of at most 10 "
             "connections, same `DATABASE_URL`",
-            "PostGraphile's `owner`, `ownersList` and `dependsOnList` are computed columns from "
-            "`bench/peer/schema.sql` (bench-only SQL applied after seeding) with Paved Road's "
-            "semantics and order; its page order is `[NAME_ASC, ROW_ID_ASC]` like Paved Road's "
-            "name, id",
-            "PostGraphile's release matrix is its page of services with the computed column "
-            "`currentDeploymentsList(environments:)` from `bench/peer/schema.sql` (the "
-            "SUCCEEDED deployment per environment named, in that order) and each deployment's "
-            "`environmentByEnvironmentId`; the comparison maps it to Paved Road's rows and "
-            "cells (a cell per environment asked, `current` null where there is none)",
+            "PostGraphile's schema is the one its users would give this catalog "
+            "(`bench/peer/schema.sql`, bench-only SQL applied after seeding): `owner`, "
+            "`ownersList`, `dependsOnList` and `currentDeploymentsList` are relations to views "
+            "with smart-tagged foreign keys (`@primaryKey`, `@foreignKey`), no computed columns, "
+            "so PostGraphile inlines each into its one statement; lists ordered by `orderBy` on "
+            "the views' columns with Paved Road's order; its page order is "
+            "`[NAME_ASC, ROW_ID_ASC]` like Paved Road's name, id",
+            "PostGraphile's release matrix is its page of services with "
+            "`currentDeploymentsList(orderBy: ENVIRONMENT_ID_ASC)` (the SUCCEEDED deployment per "
+            "environment; the bench asks for all four, in id order) and each one's "
+            "`environment`; the comparison maps it to Paved Road's rows and cells",
         ]
+    if FLOOR in args.systems:
+        lines.append(
+            "floor: `python -m bench.floor`, a bare ASGI app on uvicorn (one worker, asyncpg "
+            "pool of at most 10 connections) that answers each query's exact body with one "
+            "hand-written SQL statement building Paved Road's JSON answer (`json_build_object`, "
+            "`json_agg`); no GraphQL parsing, validation or execution, no auth, no rate limit: "
+            "the limit a GraphQL server on this database and HTTP stack can approach (no walk "
+            "with cursors, so not in the one-client table)"
+        )
     if len(args.systems) > 1:
         lines.append(
             "equivalence: each query's answers from both systems were mapped to one plain "
@@ -240,7 +252,12 @@ def _start(server: ServerProcess, stack: contextlib.ExitStack) -> ServerProcess:
 
 
 def _start_servers(
-    args: argparse.Namespace, dsn: str, paved: Path, node: Path | None, stack: contextlib.ExitStack
+    args: argparse.Namespace,
+    dsn: str,
+    paved: Path,
+    node: Path | None,
+    lookup: str,
+    stack: contextlib.ExitStack,
 ) -> dict[str, ServerProcess]:
     servers: dict[str, ServerProcess] = {}
     if PAVED in args.systems:
@@ -248,6 +265,9 @@ def _start_servers(
     if POSTGRAPHILE in args.systems and node is not None:
         server = peer.PostGraphileServer(node, dsn, WORK_DIR / "postgraphile.log")
         servers[POSTGRAPHILE] = _start(server, stack)
+    if FLOOR in args.systems:
+        floor = FloorServer(dsn, lookup, WORK_DIR / "floor.log", REPO_DIR)
+        servers[FLOOR] = _start(floor, stack)
     return servers
 
 
@@ -294,7 +314,7 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
         args.repeat,
     )
     with contextlib.ExitStack() as stack:
-        servers = _start_servers(args, dsn, paved, node, stack)
+        servers = _start_servers(args, dsn, paved, node, lookup_slug(sizes), stack)
         check_answers(servers, queries)
         counts: dict[tuple[str, str], StatementCount] = {}
         if info.statements_available:

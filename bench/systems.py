@@ -1,15 +1,19 @@
-"""The systems a run can compare: Paved Road and its peer, PostGraphile 5."""
+"""The systems a run can compare: Paved Road, its peer PostGraphile 5, and the floor (one
+hand-written SQL statement per request, no GraphQL: `bench.floor`)."""
 
 from __future__ import annotations
 
 PAVED = "paved"
 POSTGRAPHILE = "postgraphile"
-SYSTEMS = (PAVED, POSTGRAPHILE)
-LABELS = {PAVED: "Paved Road", POSTGRAPHILE: "PostGraphile"}
+FLOOR = "floor"
+SYSTEMS = (PAVED, POSTGRAPHILE, FLOOR)
+LABELS = {PAVED: "Paved Road", POSTGRAPHILE: "PostGraphile", FLOOR: "floor (hand-written SQL)"}
+# The floor answers the bodies Paved Road gets, with Paved Road's JSON.
+SHAPE_OF = {FLOOR: PAVED}
 
 
 def parse_systems(text: str) -> tuple[str, ...]:
-    """`paved,postgraphile` -> the known systems named, in the canonical order."""
+    """`paved,postgraphile,floor` -> the known systems named, in the canonical order."""
     named = {part.strip() for part in text.split(",") if part.strip()}
     unknown = named - set(SYSTEMS)
     if unknown or not named:
