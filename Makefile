@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema parity conformance \
-        bench bench-isolation bench-events bench-webhooks bench-import bench-tokens vendor screenshots clean
+        bench bench-isolation bench-events bench-webhooks bench-import bench-tokens bench-writes vendor screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -105,6 +105,11 @@ bench-import: $(VENV)/.installed-dev
 # "API tokens" section of bench/RESULTS.md.
 bench-tokens: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.tokens $(BENCH_ARGS)
+
+# createTeam, createService and recordDeployment under load, beside PostGraphile's generated
+# create mutations, and a 50/50 read/write mix: the "Writes" section of bench/RESULTS.md.
+bench-writes: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.writes $(BENCH_ARGS)
 
 # Third-party browser files (vendor.json): fetch them from the npm registry with npm, check them
 # against their pins, rewrite them and VENDORED.md. After changing a version in vendor.json:
