@@ -140,13 +140,20 @@ class FloorApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self._pool = await asyncpg.create_pool(self._dsn, min_size=2, max_size=POOL_MAX)
+                self._pool = await asyncpg.create_pool(
+                    self._dsn, min_size=2, max_size=POOL_MAX, reset=_no_session_reset
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._pool is not None:
                     await self._pool.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _no_session_reset(_: asyncpg.Connection) -> None:
+    """The floor leaves no session state, so, like Paved Road's pool, it skips asyncpg's
+    reset round trip on every release."""
 
 
 async def _answer(send: Send, status: int, body: bytes) -> None:
