@@ -25,6 +25,14 @@ class Context:
     database: str
     systems: Sequence[str]
     peak_rss_kib: dict[str, int]
+    load_average: tuple[str, str] = ("?", "?")  # 1-minute load average before, after the run
+
+
+def load_average() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except (OSError, IndexError):
+        return "?"
 
 
 def _cpu_model() -> str:
@@ -200,7 +208,11 @@ def results_markdown(
         "",
         *(f"- {label}: {value}" for label, value in machine()),
         "",
-        "The load generator, the servers under test and PostgreSQL all share this machine.",
+        "The load generator, the servers under test and PostgreSQL all share this machine. "
+        f"Load average (1 min): {context.load_average[0]} before the run, "
+        f"{context.load_average[1]} after; well above the CPU count, other work shared the "
+        "machine and took CPU from the systems unevenly: compare the columns of one run, "
+        "not runs.",
         "",
         "## Versions",
         "",

@@ -35,7 +35,7 @@ from bench.measure import (
 )
 from bench.memory import CHECKPOINTS, MemoryResult, RequestDriver, measure_rss, vm_rss_kib
 from bench.queries import MATRIX_PAGE, MATRIX_PAGES, BenchQuery, QueryCheckError, bench_queries
-from bench.report import Context, results_markdown, tables, targets_table
+from bench.report import Context, load_average, results_markdown, tables, targets_table
 from bench.results import write_keeping_sections
 from bench.seed import ENVIRONMENT_SLUGS, DatabaseInfo, Sizes, lookup_slug, prepare_database
 from bench.server import PavedServer, ServerError, ServerProcess, find_paved
@@ -296,6 +296,7 @@ def _measure_memory(
 
 
 def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
+    load_before = load_average()
     wrk = find_wrk()
     paved = find_paved(REPO_DIR)
     node = peer.ensure_installed() if POSTGRAPHILE in args.systems else None
@@ -329,7 +330,7 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
     if PAVED in args.systems and not args.skip_memory:
         lookup = results[0].rows[PAVED].requests_per_second
         memory = _measure_memory(args, dsn, paved, queries[0], wrk, lookup or DEFAULT_RATE_GUESS)
-    return _write(args, database, info, results, memory, wrk, node, peak_rss)
+    return _write(args, database, info, results, memory, wrk, node, peak_rss, load_before)
 
 
 def _write(
@@ -341,6 +342,7 @@ def _write(
     wrk: str,
     node: Path | None,
     peak_rss: dict[str, int],
+    load_before: str,
 ) -> int:
     targets = evaluate(results, memory)
     print(targets_table(targets))
@@ -354,6 +356,7 @@ def _write(
         else "BENCH_DATABASE_URL",
         systems=args.systems,
         peak_rss_kib=peak_rss,
+        load_average=(load_before, load_average()),
     )
     command = shlex.join(["python", "-m", "bench.run", *sys.argv[1:]])
     write_keeping_sections(results_markdown(results, targets, memory, context, command))

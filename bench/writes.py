@@ -39,6 +39,7 @@ from bench import peer
 from bench.database import BenchDatabase
 from bench.load import RESULT_MARK, LoadError, WrkResult, WrkSettings, find_wrk, run_wrk
 from bench.queries import QueryCheckError, bench_queries, parse_answer, post_graphql
+from bench.report import load_average
 from bench.results import replace_section
 from bench.seed import ENVIRONMENT_SLUGS, Sizes, lookup_slug, prepare_database
 from bench.server import PavedServer, ServerError, ServerProcess, find_paved
@@ -337,13 +338,6 @@ class Runner:
         return Sizes(services=a.services, teams=a.teams, users=a.users, deployments=a.deployments)
 
 
-def _load_average() -> str:
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except OSError:
-        return "?"
-
-
 def _markdown(
     args: argparse.Namespace,
     writes: list[WriteRow],
@@ -358,7 +352,7 @@ def _markdown(
         f"Command: `{command}`  ",
         f"{versions}  ",
         f"Machine: {os.cpu_count()} CPUs; load average (1 min) {load_before} before the run, "
-        f"{_load_average()} after. **Taken on a loaded machine** (a CI run and other work "
+        f"{load_average()} after. **Taken on a loaded machine** (a CI run and other work "
         "shared its 2 cores): the numbers are indicative only and will be re-run.",
         "",
         f"One `paved serve --no-demo` (development mode: anonymous on loopback is the local "
@@ -432,7 +426,7 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
     wrk = find_wrk()
     paved = find_paved(REPO_DIR)
     node = None if args.no_peer else peer.ensure_installed()
-    load_before = _load_average()
+    load_before = load_average()
     dsn = database.start()
     sizes = Sizes(args.services, args.teams, args.users, args.deployments)
     asyncio.run(prepare_database(dsn, sizes))
