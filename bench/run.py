@@ -216,14 +216,14 @@ def _method(args: argparse.Namespace, info: DatabaseInfo, memory: bool) -> list[
         )
     if len(args.systems) > 1:
         lines.append(
-            "equivalence: each query's answers from both systems were mapped to one plain "
-            "structure (PostGraphile field names renamed to Paved Road's, global ids only "
+            "equivalence: each query's answers from every system were mapped to one plain "
+            "structure (PostGraphile's reshaped to Paved Road's fields, global ids only "
             "checked non-empty) and had to be equal before any load"
         )
     if info.statements_available:
         lines.append(
             "SQL per request: pg_stat_statements calls over 20 sequential requests per query "
-            "and system (the other system idle); 'SQL statements' leaves out BEGIN/COMMIT/SET "
+            "and system (the others idle; Paved Road's background work, small, included); 'SQL statements' leaves out BEGIN/COMMIT/SET "
             "and the statements a pool runs to reset a connection, 'incl. housekeeping' "
             "counts all; for the release matrix also over one walk of its first pages"
         )
