@@ -223,7 +223,8 @@ def _method(args: argparse.Namespace, info: DatabaseInfo, memory: bool) -> list[
     if info.statements_available:
         lines.append(
             "SQL per request: pg_stat_statements calls over 20 sequential requests per query "
-            "and system (the others idle; Paved Road's background work, small, included); 'SQL statements' leaves out BEGIN/COMMIT/SET "
+            "and system (the others idle; Paved Road's background work, small, included); "
+            "'SQL statements' leaves out BEGIN/COMMIT/SET "
             "and the statements a pool runs to reset a connection, 'incl. housekeeping' "
             "counts all; for the release matrix also over one walk of its first pages"
         )
