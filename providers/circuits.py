@@ -2,12 +2,14 @@
 `provider_name` (its kind and the host it calls), shared by every adapter built for it.
 
 A call that fails for want of the provider (`ProviderUnreachable`: no connection, no answer
-in time, 408/429/5xx after the retries; a deadline that cancels it; anything unexpected)
-counts; a refusal (any other `ProviderError`: the provider answered) does not, and like a
-success it clears the count. After `failures` counted failures in a row the circuit opens:
-calls raise `ProviderUnavailable` at once, without reaching the adapter, until
-`reset_seconds` have passed. Then one call (the probe) goes through while the others still
-fail fast: its success closes the circuit, its failure opens it again for `reset_seconds`.
+in time, 408/429/5xx after the retries; its deadline (`domain.deadlines.within`) passing;
+anything unexpected) counts; a refusal (any other `ProviderError`: the provider answered) does
+not, nor does a call canceled for another reason (a shutdown, a canceled rollout), and like a
+success they clear the count (only a probe canceled so counts, to be safe). After
+`failures` counted failures in a row the circuit opens: calls raise `ProviderUnavailable` at
+once, without reaching the adapter, until `reset_seconds` have passed. Then one call (the
+probe) goes through while the others still fail fast: its success closes the circuit, its
+failure opens it again for `reset_seconds`.
 
 `on_state(provider, kind, state)` hears each circuit's state: closed when it is first used,
 then every change (`closed`, `half_open`, `open`). At most `MAX_CIRCUITS` providers get a
@@ -16,8 +18,10 @@ labels) stay bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
@@ -26,6 +30,7 @@ from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.messages.base import Event
 from purgatory.domain.model import CLOSED, OPENED, OpenedState
 
+from domain import deadlines
 from domain.deployments.model import (
     Deployer,
     DeployRequest,
@@ -65,9 +70,17 @@ def provider_name(kind: str, settings: Mapping[str, Any]) -> str:
     return kind
 
 
+_probing: ContextVar[bool] = ContextVar("circuit_probe", default=False)
+
+
 def _answered(error: BaseException) -> bool:
     """A refusal: the provider answered, so the call does not count against it."""
     return not isinstance(error, ProviderUnreachable)
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Canceled, not by its deadline: the call says nothing about the provider."""
+    return not deadlines.passed() and not _probing.get()
 
 
 class ProviderCircuits:
@@ -89,7 +102,7 @@ class ProviderCircuits:
         factory = AsyncCircuitBreakerFactory(
             default_threshold=self._failures,
             default_ttl=self._reset,
-            exclude=[(ProviderError, _answered)],
+            exclude=[(ProviderError, _answered), (asyncio.CancelledError, _interrupted)],
         )
         factory.add_listener(self._heard)
         return factory
@@ -132,12 +145,14 @@ class ProviderCircuits:
             if name in self._probing:
                 raise self._unavailable(name, now + self._reset)
             self._probing.add(name)
+        token = _probing.set(probe)
         try:
             async with breaker:
                 return await call()
         except OpenedState as opened:
             raise self._unavailable(name, opened.opened_at + self._reset) from None
         finally:
+            _probing.reset(token)
             if probe:
                 self._probing.discard(name)
 

@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from domain import deadlines
 from domain.catalog.ports import CatalogReader
 from domain.deployments.model import (
     DeploymentKind,
@@ -450,7 +451,7 @@ class Provisioning:
     ) -> T:
         seconds = deadline if deadline is not None else self._timings.deadline_seconds
         try:
-            async with asyncio.timeout(seconds):
+            async with deadlines.within(seconds):
                 return await call
         except ProviderUnavailable as closed:
             raise ProviderPaused(closed.message, closed.retry_at) from None

@@ -49,6 +49,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from domain import deadlines
 from domain.catalog.ports import CatalogReader
 from domain.deployments import states
 from domain.deployments.model import (
@@ -454,7 +455,7 @@ class Rollouts:
         that breaks its contract (raises something else) fails the call too, with a generic
         message (its own words may hold anything)."""
         try:
-            async with asyncio.timeout(self._deadline):
+            async with deadlines.within(self._deadline):
                 return await call
         except TimeoutError:
             raise ProviderFailure(

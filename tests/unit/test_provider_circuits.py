@@ -13,6 +13,7 @@ import pytest
 
 from api.observability.metrics import Metrics
 from api.observability.provider_calls import ProviderCalls
+from domain import deadlines
 from domain.deployments.model import (
     DeploymentKind,
     DeploymentState,
@@ -170,7 +171,7 @@ async def test_refusals_do_not_count_and_timeouts_and_bugs_do() -> None:
     fake.mode = "hang"
     for _ in range(2):
         with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.01):
+            async with deadlines.within(0.01):
                 await deployer.start(REQUEST)
     fake.mode = "broken"
     with pytest.raises(RuntimeError):
@@ -280,3 +281,42 @@ async def test_forget_closes_every_circuit() -> None:
     fake.mode = "ok"
     await deployer.start(REQUEST)
     assert fake.calls == 4
+
+
+async def test_a_call_canceled_by_its_caller_and_not_its_deadline_does_not_count() -> None:
+    circuits = _circuits(failures=1)
+    fake = FakeDeployer()
+    deployer = circuits.deployer(fake, SETTINGS)
+    fake.mode = "hang"
+    for _ in range(3):
+        call = asyncio.create_task(deployer.start(REQUEST))
+        for _ in range(100):
+            if fake.calls:
+                break
+            await asyncio.sleep(0)
+        assert fake.calls == 1
+        call.cancel()  # a shutdown, a canceled rollout
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        fake.calls = 0
+    assert circuits.state(NAME) == "closed"
+
+
+async def test_a_probe_canceled_by_its_caller_opens_the_circuit_again() -> None:
+    circuits = _circuits()
+    fake = FakeDeployer()
+    deployer = circuits.deployer(fake, SETTINGS)
+    fake.mode = "unreachable"
+    await _fail(deployer, 3)
+    await asyncio.sleep(RESET * 1.5)
+    fake.mode = "hang"
+    probe = asyncio.create_task(deployer.start(REQUEST))
+    for _ in range(100):
+        if fake.calls == 4:
+            break
+        await asyncio.sleep(0)
+    assert circuits.state(NAME) == "half_open"
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    assert circuits.state(NAME) == "open"
