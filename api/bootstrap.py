@@ -35,6 +35,7 @@ from api.web_sessions import WebSessions
 from demo.organisation import load_demo_if_empty
 from domain.deployments.model import Deployer
 from domain.events.ports import EventLog
+from providers.circuits import ProviderCircuits
 from providers.deployers.registry import DeployerRegistry
 from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import ProviderPolicy
@@ -117,6 +118,7 @@ class Container:
     replica_id: str
     feed: EventFeed
     provisioning: Provisioning
+    circuits: ProviderCircuits
     webhook_worker: WebhookWorker | None = None
     sign_in: SignIn | None = None
     """Browsers signing in through the identity provider, when configured."""
@@ -253,7 +255,10 @@ async def running(
         if telemetry is not None:
             telemetry.attach_pool(pool, partial(backlog, pool))
             calls = telemetry.provider_calls()
-        rollouts, live, deployers = _providers(settings, overrides, ports, replica, dsn, calls)
+        circuits = provider_circuits(settings, telemetry)
+        rollouts, live, deployers = _providers(
+            settings, overrides, ports, replica, dsn, calls, circuits
+        )
         # The feed reads on a connection of its own: outside the request pool (and what
         # counts its statements), the same one statement per wake-up whoever subscribes.
         feed_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
@@ -267,7 +272,9 @@ async def running(
             PostgresEventLog(feed_pool),
             () if tokens is None else [_watcher(tokens)],
         )
-        provisioning = _provisioning(settings, overrides, ports, rollouts, replica, dsn, calls)
+        provisioning = _provisioning(
+            settings, overrides, ports, rollouts, replica, dsn, calls, circuits
+        )
         ports = dataclasses.replace(
             ports,
             rollouts=rollouts,
@@ -312,6 +319,7 @@ async def running(
                     webhook_worker=worker,
                     feed=feed,
                     provisioning=provisioning,
+                    circuits=circuits,
                     token_cache=tokens,
                 )
         finally:
@@ -508,12 +516,16 @@ def _provisioning(
     replica: str,
     dsn: str,
     calls: ProviderCalls | None = None,
+    circuits: ProviderCircuits | None = None,
 ) -> Provisioning:
     """The runner that drives resources through their providers, on the rollouts' terms
-    (lease, poll and deadline settings); `calls` observes its calls to them."""
+    (lease, poll and deadline settings); their calls go through `circuits`, observed by
+    `calls` (so that a call refused by its circuit is counted too)."""
     assert ports.resources is not None
     assert ports.provisioner_kinds is not None
     kinds = ports.provisioner_kinds
+    if circuits is not None:
+        kinds = circuits.provisioner_kinds(kinds)
     return Provisioning(
         ports.resources,
         calls.provisioner_kinds(kinds) if calls is not None else kinds,
@@ -544,8 +556,11 @@ def _providers(
     replica: str,
     dsn: str,
     calls: ProviderCalls | None = None,
+    circuits: ProviderCircuits | None = None,
 ) -> tuple[Rollouts, LiveStatusLookup, DeployersByEnvironment]:
     build: DeployerFactory = overrides.deployer_factory or ports.deployer_kinds.build
+    if circuits is not None:
+        build = _behind_circuits(build, circuits)
     deployers = DeployersByEnvironment(
         ports.deployments,
         clock=overrides.deployer_clock or time.time,
@@ -572,6 +587,28 @@ def _providers(
         cache_seconds=settings.live_status_cache_seconds,
     )
     return rollouts, live, deployers
+
+
+def provider_circuits(settings: Settings, telemetry: Telemetry | None) -> ProviderCircuits:
+    """The providers' circuit breakers (`PAVED_PROVIDER_BREAKER_*`), their states reported
+    to the metrics when there are any."""
+    metrics = telemetry.metrics if telemetry is not None else None
+    return ProviderCircuits(
+        failures=settings.provider_breaker_failures,
+        reset_seconds=settings.provider_breaker_reset_seconds,
+        on_state=metrics.provider_circuit if metrics is not None else None,
+    )
+
+
+def _behind_circuits(build: DeployerFactory, circuits: ProviderCircuits) -> DeployerFactory:
+    """`build`, its adapters' calls through their provider's circuit."""
+
+    def behind(
+        kind: str, settings: Mapping[str, Any], *, clock: Callable[[], float] = time.time
+    ) -> Deployer:
+        return circuits.deployer(build(kind, settings, clock=clock), settings)
+
+    return behind
 
 
 def _observed(build: DeployerFactory, calls: ProviderCalls) -> DeployerFactory:

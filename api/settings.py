@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     live_status_deadline_seconds: float = Field(default=2.0, gt=0, le=60)
     live_status_cache_seconds: float = Field(default=5.0, ge=0, le=3_600)
     rollout_poll_seconds: float = Field(default=2.0, gt=0, le=3_600)
+    # A provider's circuit opens after this many failed calls in a row (unreachable, no answer
+    # in time); its calls then fail at once until one probe call is let through this long later.
+    provider_breaker_failures: int = Field(default=5, ge=1, le=1_000)
+    provider_breaker_reset_seconds: float = Field(default=30.0, ge=0.1, le=3_600)
     # Replicas on one database: a deployment's rollout is followed by the replica holding its
     # lease; a replica that dies loses its leases this long after its last renewal.
     rollout_lease_seconds: float = Field(default=15.0, ge=0.3, le=3_600)

@@ -61,6 +61,15 @@ class ProviderFailure(CatalogError):
     code = ErrorCode.PROVIDER_ERROR
 
 
+class ProviderPaused(ProviderFailure):
+    """The provider's circuit is open: it was not asked. `retry_at` (Unix time) is when it
+    may be asked again; work waiting on it is retried then, not failed."""
+
+    def __init__(self, message: str, retry_at: float) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
 UNAVAILABLE_MESSAGE = "the database is unavailable at the moment; retry shortly"
 
 

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from domain import deadlines
 from domain.deployments.model import LiveStatus, ProviderCapability, ProviderError
 from domain.deployments.ports import ProviderSettings
 from domain.errors import ProviderFailure
@@ -102,7 +103,7 @@ class LiveStatusLookup:
             deployer = self._deployers.for_settings(settings)
             if ProviderCapability.LIVE_STATUS not in deployer.capabilities:
                 return None
-            async with asyncio.timeout(self._deadline):
+            async with deadlines.within(self._deadline):
                 return await deployer.live_status(service, environment, settings.settings)
         except TimeoutError:
             return ProviderFailure(

@@ -15,8 +15,10 @@ app). It works like the rollout runner (`resolvers/rollouts.py`), on the same te
   resource leaves the driven states.
 - Every provider call runs under a deadline; a failure of `apply()`/`delete()` FAILs the
   resource with the provider's message; `poll()` is tried again and fails it after
-  `poll_attempts` failures in a row. A store step that fails (the database restarting) is
-  retried with a growing pause for as long as the runner runs.
+  `poll_attempts` failures in a row. A provider whose circuit is open was not asked: that
+  fails nothing, the call is made again once the circuit lets one through. A store step
+  that fails (the database restarting) is retried with a growing pause for as long as the
+  runner runs.
 - A resource becoming READY may complete its service's first deployment (a template's
   `firstVersion`): `ready()` asks the store for the first deployments now due and creates
   them (each exactly once: the store hands each out once).
@@ -33,10 +35,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from domain import deadlines
 from domain.catalog.ports import CatalogReader
-from domain.deployments.model import DeploymentKind, DeploymentRecord, ProviderError
+from domain.deployments.model import (
+    DeploymentKind,
+    DeploymentRecord,
+    ProviderError,
+    ProviderUnavailable,
+)
 from domain.deployments.ports import DeploymentStore
-from domain.errors import CatalogError, NotFound, ProviderFailure
+from domain.errors import CatalogError, NotFound, ProviderFailure, ProviderPaused
 from domain.events.ports import EventWakeups
 from domain.resources import states
 from domain.resources.model import (
@@ -325,12 +333,10 @@ class Provisioning:
             S.DELETING: provisioner.delete,
         }.get(current.state)
         if first is not None:
-            try:
-                update = await self._call(first(request), provisioner)
-            except ProviderFailure as failure:
-                await self._moved(current, ResourceUpdate(S.FAILED, failure.message), source)
+            handed = await self._hand_over(current, first, request, provisioner)
+            if handed is None:
                 return
-            current = await self._moved(current, _started(current.state, update), source)
+            current = handed
         failures = 0
         while current.state in states.DRIVEN:
             await self._sleep(self._timings.poll_seconds)
@@ -339,6 +345,9 @@ class Provisioning:
                 return
             try:
                 polled = await self._call(provisioner.poll(request), provisioner)
+            except ProviderPaused as paused:
+                log.info("resource %d: not polled: %s", resource_id, paused.message)
+                continue  # the provider was not asked: not a failure of this resource
             except ProviderFailure as failure:
                 failures += 1
                 if failures >= self._timings.poll_attempts:
@@ -349,6 +358,33 @@ class Provisioning:
             failures = 0
             if polled is not None:
                 current = await self._moved(current, polled, source)
+
+    async def _hand_over(
+        self,
+        current: ResourceRecord,
+        first: Callable[[ProvisionRequest], Awaitable[ResourceUpdate]],
+        request: ProvisionRequest,
+        provisioner: Provisioner,
+    ) -> ResourceRecord | None:
+        """`first(request)` (apply or delete) at the provider; the resource after, or None
+        when it is not to be driven any more (failed, or moved by someone else). A provider
+        whose circuit is open was not asked: it is asked once the circuit lets a call through."""
+        source = f"provider:{provisioner.kind}"
+        resource_id, state = current.id, current.state
+        while True:
+            try:
+                update = await self._call(first(request), provisioner)
+            except ProviderPaused as paused:
+                log.info("resource %d: not handed over yet: %s", resource_id, paused.message)
+                await self._sleep(max(paused.retry_at - time.time(), self._timings.poll_seconds))
+                current = await self._patiently(resource_id, lambda: self._reread(resource_id))
+                if current.state is not state:
+                    return None  # moved meanwhile: a sweep drives it from where it is now
+                continue
+            except ProviderFailure as failure:
+                await self._moved(current, ResourceUpdate(S.FAILED, failure.message), source)
+                return None
+            return await self._moved(current, _started(current.state, update), source)
 
     async def _moved(
         self, current: ResourceRecord, update: ResourceUpdate, source: str
@@ -415,8 +451,10 @@ class Provisioning:
     ) -> T:
         seconds = deadline if deadline is not None else self._timings.deadline_seconds
         try:
-            async with asyncio.timeout(seconds):
+            async with deadlines.within(seconds):
                 return await call
+        except ProviderUnavailable as closed:
+            raise ProviderPaused(closed.message, closed.retry_at) from None
         except ProviderError as failed:
             raise ProviderFailure(failed.message) from None
         except TimeoutError:

@@ -5,9 +5,11 @@ One task per deployment: `start()` for a QUEUED one, then `poll()` every `poll_s
 the store holds a finished state. Each provider call runs under a deadline; a `ProviderError`,
 a missed deadline or any other failure of the adapter on `start()` fails the deployment with
 the provider's message, `poll()` (idempotent) is tried again on the next round and fails it
-after `poll_attempts` failures in a row. What the provider reports is stored with source
-`provider:<kind>`. The store is re-read before every round, so a deployment moved by someone
-else (`reportDeploymentStatus`, a cancel) ends its task.
+after `poll_attempts` failures in a row. A provider whose circuit is open
+(`providers/circuits.py`) is not asked at all: that is no failure of the deployment, which is
+started or polled again once the circuit lets a call through. What the provider reports is
+stored with source `provider:<kind>`. The store is re-read before every round, so a
+deployment moved by someone else (`reportDeploymentStatus`, a cancel) ends its task.
 
 A deployment is followed on the provider it was created with (`DeploymentStore.
 deployment_providers`: the kind and settings its environment had then), not on whatever its
@@ -42,10 +44,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from domain import deadlines
 from domain.catalog.ports import CatalogReader
 from domain.deployments import states
 from domain.deployments.model import (
@@ -56,10 +60,17 @@ from domain.deployments.model import (
     DeployRequest,
     ProviderCapability,
     ProviderError,
+    ProviderUnavailable,
     ProviderUpdate,
 )
 from domain.deployments.ports import DeploymentStore, ProviderSettings
-from domain.errors import CatalogError, NotFound, PreconditionFailed, ProviderFailure
+from domain.errors import (
+    CatalogError,
+    NotFound,
+    PreconditionFailed,
+    ProviderFailure,
+    ProviderPaused,
+)
 from domain.events.ports import EventWakeups
 from resolvers.deployers_by_environment import DeployerLookup
 
@@ -354,16 +365,10 @@ class Rollouts:
             return
         source = f"provider:{deployer.kind}"
         if current.state is S.QUEUED:
-            if not await self._patiently(deployment_id, "renewing its lease", self._hold, current):
-                log.info("deployment %d: its lease is not ours any more; not started", current.id)
+            started = await self._start(current, deployer, request, source)
+            if started is None:
                 return
-            self._started.add(deployment_id)
-            try:
-                update = await self._call(deployer.start(request), deployer)
-            except ProviderFailure as failure:
-                await self._fail(current, failure, source)
-                return
-            current = await self._apply(current, update, source, patient=True)
+            current = started
         failures = 0
         while current.state in _DRIVEN:
             await self._sleep(self._poll_seconds)
@@ -374,6 +379,9 @@ class Rollouts:
                 return
             try:
                 update = await self._call(deployer.poll(request, current.external_id), deployer)
+            except ProviderPaused as paused:
+                log.info("deployment %d: not polled: %s", deployment_id, paused.message)
+                continue  # the provider was not asked: not a failure of this deployment
             except ProviderFailure as failure:
                 failures += 1
                 if failures >= self._poll_attempts:
@@ -383,6 +391,37 @@ class Rollouts:
                 continue
             failures = 0
             current = await self._apply(current, update, source, patient=True)
+
+    async def _start(
+        self,
+        current: DeploymentRecord,
+        deployer: Deployer,
+        request: DeployRequest,
+        source: str,
+    ) -> DeploymentRecord | None:
+        """`start()` at the provider, while this runner holds the lease; the deployment
+        after, or None when it is not to be followed here any more (failed, lease lost). A
+        provider whose circuit is open was not asked: the deployment stays QUEUED and is
+        started once the circuit lets a call through."""
+        while True:
+            if not await self._patiently(current.id, "renewing its lease", self._hold, current):
+                log.info("deployment %d: its lease is not ours any more; not started", current.id)
+                return None
+            self._started.add(current.id)
+            try:
+                update = await self._call(deployer.start(request), deployer)
+            except ProviderPaused as paused:
+                self._started.discard(current.id)
+                log.info("deployment %d: not started yet: %s", current.id, paused.message)
+                await self._sleep(max(paused.retry_at - time.time(), self._poll_seconds))
+                current = await self._patiently(current.id, "reading it", self._reread, current.id)
+                if current.state is not S.QUEUED:
+                    return current
+                continue
+            except ProviderFailure as failure:
+                await self._fail(current, failure, source)
+                return None
+            return await self._apply(current, update, source, patient=True)
 
     async def _patiently(
         self,
@@ -416,12 +455,14 @@ class Rollouts:
         that breaks its contract (raises something else) fails the call too, with a generic
         message (its own words may hold anything)."""
         try:
-            async with asyncio.timeout(self._deadline):
+            async with deadlines.within(self._deadline):
                 return await call
         except TimeoutError:
             raise ProviderFailure(
                 f"the provider did not answer within {self._deadline:g} s"
             ) from None
+        except ProviderUnavailable as closed:
+            raise ProviderPaused(closed.message, closed.retry_at) from None
         except ProviderError as error:
             raise ProviderFailure(error.message) from None
         except Exception:

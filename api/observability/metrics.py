@@ -34,6 +34,7 @@ _TYPES = frozenset({"query", "mutation", "subscription"})
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _STATEMENT_BUCKETS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128)
 _PROVIDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
 
 Backlog = Callable[[], Awaitable[Mapping[str, int]]]
 """Counts of the runners' unfinished work by queue, read at scrape time."""
@@ -176,7 +177,8 @@ class Metrics:
         self.provider_calls = Counter(
             "paved_provider_calls",
             "Calls to provider adapters by kind, operation and outcome "
-            "(ok, provider_error, timeout, error)",
+            "(ok, provider_error, timeout, circuit_open: refused at once, its circuit open; "
+            "error)",
             ["kind", "operation", "outcome"],
             registry=registry,
         )
@@ -185,6 +187,20 @@ class Metrics:
             "Duration of calls to provider adapters by kind and operation",
             ["kind", "operation"],
             buckets=_PROVIDER_BUCKETS,
+            registry=registry,
+        )
+        self.circuit_state = Gauge(
+            "paved_provider_circuit_state",
+            "Each provider's circuit breaker: 0 closed, 1 half-open (one probe call let "
+            "through), 2 open (calls refused at once)",
+            ["provider", "kind"],
+            registry=registry,
+        )
+        self.circuit_openings = Counter(
+            "paved_provider_circuit_openings",
+            "Times a provider's circuit breaker opened (after failed calls in a row, or a "
+            "failed probe)",
+            ["provider", "kind"],
             registry=registry,
         )
         self.backlog = Gauge(
@@ -241,6 +257,14 @@ class Metrics:
     def provider_call(self, kind: str, operation: str, outcome: str, seconds: float) -> None:
         self.provider_calls.labels(kind, operation, outcome).inc()
         self.provider_latency.labels(kind, operation).observe(seconds)
+
+    def provider_circuit(self, provider: str, kind: str, state: str) -> None:
+        """A provider's circuit is now `state` (closed, half_open, open)."""
+        self.circuit_state.labels(provider, kind).set(_CIRCUIT_STATES[state])
+        if state == "open":
+            self.circuit_openings.labels(provider, kind).inc()
+        else:
+            self.circuit_openings.labels(provider, kind)
 
     async def refresh_backlog(self) -> None:
         """Read the runners' backlog now; on failure the gauges keep their last values."""

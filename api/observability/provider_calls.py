@@ -21,6 +21,7 @@ from domain.deployments.model import (
     LiveStatus,
     ProviderCapability,
     ProviderError,
+    ProviderUnavailable,
     ProviderUpdate,
 )
 from domain.resources.model import Provisioner, ProvisionRequest, ResourceHealth, ResourceUpdate
@@ -37,8 +38,9 @@ class ProviderCalls:
         self._tracer = tracer
 
     async def call(self, kind: str, operation: str, call: Awaitable[T]) -> T:
-        """Await `call`: ok, provider_error (a `ProviderError`), timeout (its deadline passed,
-        or it was cancelled), error (anything else)."""
+        """Await `call`: ok, circuit_open (refused at once: `ProviderUnavailable`),
+        provider_error (another `ProviderError`), timeout (its deadline passed, or it was
+        cancelled), error (anything else)."""
         span: AbstractContextManager[Any] = nullcontext()
         if self._tracer is not None:
             span = self._tracer.start_as_current_span(
@@ -53,6 +55,9 @@ class ProviderCalls:
                 result = await call
             outcome = "ok"
             return result
+        except ProviderUnavailable:
+            outcome = "circuit_open"
+            raise
         except ProviderError:
             outcome = "provider_error"
             raise

@@ -185,6 +185,21 @@ class ProviderError(Exception):
         self.message = message
 
 
+class ProviderUnreachable(ProviderError):
+    """The provider could not be reached or gave no usable answer (connection failures, no
+    answer in time, HTTP 408, 429 and 5xx after the retries): what opens a provider's circuit.
+    Any other `ProviderError` is a refusal: the provider answered."""
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider's circuit is open: nothing was asked of it. `retry_at` (Unix time) is
+    when a call may try it again; a runner waits for it rather than failing its work."""
+
+    def __init__(self, message: str, retry_at: float) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
 class InvalidProviderSettings(ProviderError, ValueError):
     """Settings that cannot build an adapter; `setting` names the first one at fault."""
 

@@ -20,7 +20,7 @@ from typing import Final, TypeVar
 
 import stamina
 
-from domain.deployments.model import ProviderError
+from domain.deployments.model import ProviderError, ProviderUnreachable
 from providers.deployers.http_errors import http_status
 from providers.outbound.addresses import RefusedAddress
 
@@ -99,5 +99,5 @@ async def call_with_retries(
                     raise ProviderError(f"{what}: not connecting: {refused}") from None
     except TransientFailure as failure:
         after = f" after {tried} attempts" if tried > 1 else ""
-        raise ProviderError(f"{what} failed{after}: {failure.problem}") from None
+        raise ProviderUnreachable(f"{what} failed{after}: {failure.problem}") from None
     raise AssertionError("stamina.retry_context ended without an attempt")  # pragma: no cover

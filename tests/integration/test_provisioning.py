@@ -15,12 +15,14 @@ from typing import Any
 import asyncpg
 import pytest
 
+from api.observability.provider_calls import ProviderCalls
 from domain.access.model import ActorKind
 from domain.catalog.services import ServiceDraft
 from domain.deployments.model import (
     InvalidProviderSettings,
     ProviderCapability,
     ProviderError,
+    ProviderUnreachable,
     Requester,
 )
 from domain.resources.model import (
@@ -34,6 +36,7 @@ from domain.resources.model import (
 )
 from domain.resources.model import ResourceState as S
 from domain.resources.ports import FirstDeployment
+from providers.circuits import ProviderCircuits
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.notifications import PostgresWakeups
 from providers.postgres.reads import PostgresCatalogReader
@@ -325,3 +328,53 @@ async def test_the_first_deployment_waits_for_every_resource_to_be_ready(
     deployed = await pool.fetch("SELECT version, service_id FROM deployments")
     assert [(row["version"], row["service_id"]) for row in deployed] == [("1.0.0", service.id)]
     assert await runner.first_deployments(service.id) == [], "made once"
+
+
+async def test_a_resource_waits_requested_while_its_providers_circuit_is_open(
+    replicas: Replicas,
+) -> None:
+    """The provider failed for want of a connection: its circuit opens, and the next resource
+    is not handed to it (nor FAILED) until the circuit lets a call through."""
+    outcomes: list[str] = []
+    circuits = ProviderCircuits(failures=1, reset_seconds=3600)
+    calls = ProviderCalls(lambda kind, operation, outcome, seconds: outcomes.append(outcome), None)
+    reopened = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        if seconds > 60:  # waiting for the circuit: until the test closes it
+            await reopened.wait()
+        else:
+            await asyncio.sleep(seconds)
+
+    unreachable = iter([ProviderUnreachable("apply failed after 3 attempts: HTTP 503")])
+    apply = replicas.provider.apply
+
+    async def flaky_apply(request: ProvisionRequest) -> ResourceUpdate:
+        for failure in unreachable:
+            raise failure
+        return await apply(request)
+
+    replicas.provider.apply = flaky_apply  # type: ignore[method-assign]
+    runner = Provisioning(
+        replicas.store, calls.provisioner_kinds(circuits.provisioner_kinds(Kinds(replicas.provider))),
+        PostgresCatalogReader(replicas.pool), PostgresDeploymentStore(replicas.pool),
+        owner="r", timings=FAST, sleep=sleep,
+    )  # fmt: skip
+    replicas.runners.append(runner)
+    first, second = await _requests(replicas, 2)
+    await runner.begin(first)
+    await _until(lambda: _count_state(replicas.pool, "FAILED", 1))
+    await runner.begin(second)
+    await _until(lambda: _outcome(outcomes, "circuit_open"))
+    assert await _states(replicas.pool) == Counter({"FAILED": 1, "REQUESTED": 1})
+    assert replicas.provider.calls["apply"][second.id] == 0
+    circuits.forget()
+    replicas.provider.done.set()
+    reopened.set()
+    await asyncio.wait_for(runner.wait_idle(), 10)
+    assert await _states(replicas.pool) == Counter({"FAILED": 1, "READY": 1})
+    assert replicas.provider.calls["apply"][second.id] == 1
+
+
+async def _outcome(outcomes: list[str], outcome: str) -> bool:
+    return outcome in outcomes

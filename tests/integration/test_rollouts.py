@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from api.observability.provider_calls import ProviderCalls
 from domain.access.model import ActorKind
 from domain.deployments.model import (
     Deployer,
@@ -23,12 +24,14 @@ from domain.deployments.model import (
     LiveStatus,
     ProviderCapability,
     ProviderError,
+    ProviderUnreachable,
     ProviderUpdate,
     Requester,
 )
 from domain.deployments.model import DeploymentState as S
 from domain.deployments.ports import DeploymentStore, RecordedDeployment
 from domain.errors import ErrorCode, PreconditionFailed
+from providers.circuits import ProviderCircuits
 from providers.deployers.registry import build_deployer
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.reads import PostgresCatalogReader
@@ -669,3 +672,80 @@ async def test_a_rollback_asks_the_provider_for_the_rollout_it_returns_to(world:
     # The rollout of 1.0.0 it returns to, not the one of 3.0.0 it replaces.
     assert requests[-1].rollback_to_external_id == f"rollout-{shipped[0].id}"
     assert (await world.get(shipped[2].id)).state is S.ROLLED_BACK
+
+
+# --- a provider whose circuit is open -----------------------------------------------------
+
+
+def _behind_circuit(
+    fake: FakeDeployer, reset_seconds: float = 0.3
+) -> tuple[Deployer, list[str], ProviderCircuits]:
+    """`fake` behind a circuit that opens at its first failure and lets a probe through
+    `reset_seconds` later; the outcomes of the calls, refused ones (`circuit_open`) included."""
+    outcomes: list[str] = []
+    circuits = ProviderCircuits(failures=1, reset_seconds=reset_seconds)
+    calls = ProviderCalls(lambda kind, operation, outcome, seconds: outcomes.append(outcome), None)
+    return calls.deployer(circuits.deployer(fake, {})), outcomes, circuits
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("never")
+
+
+async def short_sleep(seconds: float) -> None:
+    await asyncio.sleep(min(seconds, 0.05))
+
+
+async def test_a_deployment_waits_queued_while_its_providers_circuit_is_open(world: World) -> None:
+    failures = iter([ProviderUnreachable("start failed after 3 attempts: HTTP 503")])
+
+    async def start(_: DeployRequest) -> ProviderUpdate:
+        for failure in failures:
+            raise failure
+        return ProviderUpdate(S.IN_PROGRESS, "rolling")
+
+    fake = FakeDeployer(start, answer(S.SUCCEEDED, "done"))
+    deployer, outcomes, _ = _behind_circuit(fake)
+    rollouts = world.runner(deployer, sleep=short_sleep)
+    first = await world.deploy()
+    await rollouts.begin(first)
+    assert (await world.until(first.id, S.FAILED)).status_message == (
+        "start failed after 3 attempts: HTTP 503"
+    )
+    second = await world.deploy("1.0.1")
+    await rollouts.begin(second)
+    await _until(lambda: "circuit_open" in outcomes)
+    assert (await world.get(second.id)).state is S.QUEUED
+    assert fake.calls == ["start"]
+    await world.until(second.id, S.SUCCEEDED)
+    assert fake.calls == ["start", "start", "poll"]
+    assert await world.history(second.id) == [
+        (S.QUEUED, "api"),
+        (S.IN_PROGRESS, "provider:fake"),
+        (S.SUCCEEDED, "provider:fake"),
+    ]
+
+
+async def test_polls_refused_by_an_open_circuit_are_no_failed_attempts(world: World) -> None:
+    polls = iter([ProviderUnreachable("poll failed after 3 attempts: HTTP 502")])
+
+    async def poll(_: DeployRequest) -> ProviderUpdate:
+        for failure in polls:
+            raise failure
+        return ProviderUpdate(S.SUCCEEDED, "done")
+
+    fake = FakeDeployer(answer(S.IN_PROGRESS, "rolling"), poll)
+    deployer, outcomes, circuits = _behind_circuit(fake, reset_seconds=3600)
+    rollouts = world.runner(deployer, sleep=short_sleep)
+    deployment = await world.deploy()
+    await rollouts.begin(deployment)
+    # One failed poll, then more refused ones than the runner's poll attempts (3).
+    await _until(lambda: outcomes.count("circuit_open") >= 4)
+    assert (await world.get(deployment.id)).state is S.IN_PROGRESS
+    circuits.forget()
+    await world.until(deployment.id, S.SUCCEEDED)
+    assert fake.calls == ["start", "poll", "poll"]

@@ -36,4 +36,5 @@ async def forget_providers(app: Starlette) -> None:
     await container.provisioning.forget_everything()
     container.deployers.forget()
     container.live.forget()
+    container.circuits.forget()
     container.feed.position = 0  # the outbox's ids restart too

@@ -23,6 +23,7 @@ from domain.deployments.model import (
 )
 from domain.deployments.ports import ProviderSettings
 from domain.errors import ErrorCode, ProviderFailure
+from providers.circuits import ProviderCircuits
 from providers.deployers.simulated import SimulatedDeployer
 from resolvers.live_status import LiveStatusLookup
 from tests.support.clock import FakeClock
@@ -161,3 +162,18 @@ async def test_the_simulated_provider_through_the_lookup() -> None:
     status = await lookup(simulated).get("api", "production", SETTINGS)
     assert status is not None
     assert (status.health, status.version, status.source) == (Health.HEALTHY, "1.2.3", "simulated")
+
+
+async def test_a_provider_whose_circuit_is_open_is_answered_at_once_without_asking_it() -> None:
+    slow = SlowDeployer(delay=10.0)
+    circuits = ProviderCircuits(failures=2, reset_seconds=3600)
+    live = lookup(circuits.deployer(slow, {}), deadline_seconds=0.05, cache_seconds=0)
+    for service in ("a", "b"):
+        with pytest.raises(ProviderFailure) as failed:
+            await live.get(service, "prod", SETTINGS)
+        assert failed.value.message == "the fake provider did not answer within 0.05 s"
+    with pytest.raises(ProviderFailure) as refused:
+        await live.get("c", "prod", SETTINGS)
+    assert refused.value.code is ErrorCode.PROVIDER_ERROR
+    assert refused.value.message.startswith("provider fake unavailable, retrying after ")
+    assert slow.calls == 2

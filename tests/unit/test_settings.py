@@ -146,6 +146,15 @@ def test_graphiql_can_be_turned_off_in_development(monkeypatch: pytest.MonkeyPat
         ("PAVED_POOL_MIN_SIZE", "0"),
         ("PAVED_READY_TIMEOUT_SECONDS", "-1"),
         ("PAVED_GRAPHIQL", "perhaps"),
+        ("PAVED_PROVIDER_BREAKER_FAILURES", "0"),
+        ("PAVED_PROVIDER_BREAKER_FAILURES", "-3"),
+        ("PAVED_PROVIDER_BREAKER_FAILURES", "1000000"),
+        ("PAVED_PROVIDER_BREAKER_FAILURES", "2.5"),
+        ("PAVED_PROVIDER_BREAKER_RESET_SECONDS", "0"),
+        ("PAVED_PROVIDER_BREAKER_RESET_SECONDS", "-1"),
+        ("PAVED_PROVIDER_BREAKER_RESET_SECONDS", "1e9"),
+        ("PAVED_PROVIDER_BREAKER_RESET_SECONDS", "nan"),
+        ("PAVED_PROVIDER_BREAKER_RESET_SECONDS", "inf"),
     ],
 )
 def test_a_bad_environment_value_is_described_in_one_line_naming_it(
