@@ -46,7 +46,12 @@ async def graphql(request: Request) -> Response:
 
 async def ready(request: Request) -> Response:
     container: bootstrap.Container = request.app.state.container
-    return await readyz(container.pool, container.settings.ready_timeout_seconds)
+    state = request.app.state
+    return await readyz(
+        container.pool,
+        container.settings.ready_timeout_seconds,
+        lambda: getattr(state, "draining", False),
+    )
 
 
 def tune_gc_for_serving() -> None:
