@@ -116,6 +116,7 @@ def create_app(
                 per_connection=settings.max_subscriptions_per_connection,
                 keepalive_seconds=settings.subscription_keepalive_seconds,
                 queue_size=settings.subscriber_queue_size,
+                metrics=telemetry.metrics.subscriptions if telemetry.metrics else None,
             )
             app.state.mcp = mcp = McpFace(app.state.graphql)
             if tune_gc:
