@@ -116,10 +116,8 @@ async def _ready_is(http: httpx.AsyncClient, status: int) -> bool:
 
 
 def _served(cluster: OwnCluster, **changes: Any) -> Any:
-    settings = served_settings(
-        cluster.dsn, pool_timeout_seconds=1, ready_timeout_seconds=1, event_poll_seconds=60,
-        **changes,
-    )  # fmt: skip
+    given = {"pool_timeout_seconds": 1, "ready_timeout_seconds": 1, "event_poll_seconds": 60}
+    settings = served_settings(cluster.dsn, **{**given, **changes})
     return served_app(settings)
 
 
@@ -265,6 +263,32 @@ async def test_a_statement_cut_by_the_statement_timeout_is_unavailable(
         assert read.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
         assert write["errors"] == [{"code": "UNAVAILABLE", "message": write["errors"][0]["message"],
                                     "path": None}]  # fmt: skip
+        assert served.app.state.graphql.internal_count == 0
+
+
+async def test_readiness_says_503_within_its_deadline_while_the_database_hangs(
+    cluster: OwnCluster,
+) -> None:
+    """A server that accepts connections and answers nothing (every process of it frozen):
+    `/readyz` is answered 503 while it still hangs (no statement timeout can end the wait;
+    only the probe's own deadline does), and 200 again once it answers, without a restart."""
+    async with (
+        _served(cluster, pool_timeout_seconds=60) as served,
+        httpx.AsyncClient(base_url=served.url.removesuffix("/graphql"), timeout=30) as http,
+    ):
+        assert await _ready_is(http, 200)
+        await asyncio.to_thread(cluster.pause)
+        try:
+            hung = await http.get("/readyz")
+            still_hung = await http.get("/readyz")
+        finally:
+            await asyncio.to_thread(cluster.resume)
+        assert hung.status_code == 503, hung.text
+        assert hung.json() == {"status": "unavailable", "database": "down"}
+        assert still_hung.status_code == 503, still_hung.text
+        await _eventually(lambda: _ready_is(http, 200))
+        after = await http.post("/graphql", json={"query": "{ teams { totalCount } }"})
+        assert after.status_code == 200, after.text
         assert served.app.state.graphql.internal_count == 0
 
 
