@@ -24,6 +24,7 @@ from api.bootstrap import migrate
 from providers.postgres.notifications import PostgresWakeups
 from tests.support.graphql import GraphQLClient
 from tests.support.own_cluster import OwnCluster
+from tests.support.resources import postgres_class, request, state_of
 from tests.support.served import served_app, served_settings
 from tests.support.subscribers import ws_client
 
@@ -134,6 +135,9 @@ async def test_writes_retried_with_their_keys_happen_once_across_a_restart(
         deployed = await gql.mutate("deploy", "deployment { id state }", service="api",
                                     environment="sim", version="1.0")  # fmt: skip
         assert deployed["errors"] == [], deployed
+        await postgres_class(gql, provider=SIMULATED)
+        requested = await request(gql, service="api", environment="sim", name="db")
+        assert requested["errors"] == [], requested
         await ws.subscribe("1", EVENTS)
         seen = Seen()
         load = asyncio.gather(*(_writer(http, seen, writer) for writer in range(WRITERS)))
@@ -171,6 +175,11 @@ async def test_writes_retried_with_their_keys_happen_once_across_a_restart(
                                  environment="sim", version="2.0")  # fmt: skip
         assert again["errors"] == []
         await _eventually(lambda: _state_is(gql, again["deployment"]["id"], "SUCCEEDED"))
+        # The provisioning runner too: what it drove across the outage, and what comes after.
+        await _eventually(lambda: _resource_is(gql, requested["resource"]["id"], "READY"))
+        later = await request(gql, service="api", environment="sim", name="cache")
+        assert later["errors"] == [], later
+        await _eventually(lambda: _resource_is(gql, later["resource"]["id"], "READY"))
 
 
 async def _setup(gql: GraphQLClient) -> None:
@@ -197,6 +206,10 @@ async def _state_is(gql: GraphQLClient, deployment: str, state: str) -> bool:
         "query($id: ID!) { node(id: $id) { ... on Deployment { state } } }", {"id": deployment}
     )
     return bool(body.get("data") and body["data"]["node"]["state"] == state)
+
+
+async def _resource_is(gql: GraphQLClient, resource: str, state: str) -> bool:
+    return await state_of(gql, resource) == state
 
 
 async def _exactly_once(dsn: str) -> None:
