@@ -42,6 +42,7 @@ SEED = (
 )
 WAIT = 60.0
 DEPLOYMENT = "deployment { id state }"
+TEAMS = "{ teams { totalCount } }"
 
 
 # --- a provider that holds its answers ------------------------------------------------------
@@ -183,7 +184,7 @@ async def test_sigterm_answers_every_request_in_flight_and_hands_the_rollouts_ov
         db = await asyncpg.connect(dsn)
         try:
             with running_gate(frozenset({"db"})) as gate:
-                await asyncio.to_thread(_first_process_stopped_in_flight, tmp_path, dsn, gate, db)
+                await asyncio.to_thread(_first_process_stopped_in_flight, tmp_path, dsn, gate)
                 after = await rows(db)
                 # Nothing left held by the stopped process; the cut start left its deployment
                 # QUEUED, for whoever comes next to start again.
@@ -193,14 +194,12 @@ async def test_sigterm_answers_every_request_in_flight_and_hands_the_rollouts_ov
                 assert after["db"]["state"] == "QUEUED"
                 teams = await db.fetch("SELECT slug FROM teams WHERE slug LIKE 'late-%'")
                 assert sorted(row["slug"] for row in teams) == ["late-1", "late-2"]
-                await asyncio.to_thread(_second_process_continues, tmp_path, dsn, gate, db)
+                await asyncio.to_thread(_second_process_continues, tmp_path, dsn, gate)
         finally:
             await db.close()
 
 
-def _first_process_stopped_in_flight(
-    tmp_path: Path, dsn: str, gate: Gate, db: asyncpg.Connection
-) -> None:
+def _first_process_stopped_in_flight(tmp_path: Path, dsn: str, gate: Gate) -> None:
     loop = asyncio.new_event_loop()
     with (
         paved_serve(tmp_path, tmp_path / "data", "first", **serve_environment(dsn)) as served,
@@ -275,13 +274,14 @@ async def _in_flight_then_sigterm(served: Served, gate: Gate, dsn: str) -> None:
 
                 served.process.send_signal(signal.SIGTERM)
                 await asyncio.to_thread(wait_for_log, served, "Shutting down")
-                # From now on nobody new gets in...
-                try:
-                    refused = await http.get("/readyz", headers={"Connection": "close"})
-                except httpx.ConnectError:
-                    pass
-                else:
-                    raise AssertionError(f"a new connection was served: {refused.status_code}")
+                # From now on nobody new gets in (a client of its own: a new connection)...
+                async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT) as fresh:
+                    try:
+                        refused = await fresh.get("/readyz")
+                    except httpx.ConnectError:
+                        pass
+                    else:
+                        raise AssertionError(f"a new connection was served: {refused.text}")
                 # ...while everything accepted before is still in flight.
                 assert not any(task.done() for task in (cancel, *writes, read))
                 await transaction.rollback()
@@ -303,9 +303,6 @@ async def _in_flight_then_sigterm(served: Served, gate: Gate, dsn: str) -> None:
     assert listed.json()["data"]["teams"]["totalCount"] >= 1
 
 
-TEAMS = "{ teams { totalCount } }"
-
-
 def _async(check: Any) -> Any:
     async def checked() -> bool:
         return bool(check())
@@ -313,7 +310,7 @@ def _async(check: Any) -> Any:
     return checked
 
 
-def _second_process_continues(tmp_path: Path, dsn: str, gate: Gate, db: asyncpg.Connection) -> None:
+def _second_process_continues(tmp_path: Path, dsn: str, gate: Gate) -> None:
     loop = asyncio.new_event_loop()
     with (
         paved_serve(tmp_path, tmp_path / "data", "second", **serve_environment(dsn)) as served,
@@ -340,13 +337,13 @@ async def _picked_up(served: Served, gate: Gate, dsn: str) -> None:
         async def taken_over() -> bool:
             found = await rows(db)
             return gate.seen("start", "db") == 2 and all(
-                marker(served) in (found[s]["lease_owner"] or "") for s in ("web", "db")
+                marker(served) in (found[s]["lease_owner"] or "")
+                and found[s]["state"] == "IN_PROGRESS"
+                for s in ("web", "db")
             )
 
         await until("taken over by the next process", taken_over)
         assert gate.seen("start", "web") == 1  # followed, never started twice
-        found = await rows(db)
-        assert found["db"]["state"] == "IN_PROGRESS"
         async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT) as http:
             gql = GraphQLClient(http)
             ids = await gql("{ deployments(first: 10) { nodes { id state service { slug } } } }")
