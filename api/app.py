@@ -46,7 +46,12 @@ async def graphql(request: Request) -> Response:
 
 async def ready(request: Request) -> Response:
     container: bootstrap.Container = request.app.state.container
-    return await readyz(container.pool, container.settings.ready_timeout_seconds)
+    state = request.app.state
+    return await readyz(
+        container.pool,
+        container.settings.ready_timeout_seconds,
+        lambda: getattr(state, "draining", False),
+    )
 
 
 def tune_gc_for_serving() -> None:
@@ -111,6 +116,7 @@ def create_app(
                 per_connection=settings.max_subscriptions_per_connection,
                 keepalive_seconds=settings.subscription_keepalive_seconds,
                 queue_size=settings.subscriber_queue_size,
+                metrics=telemetry.metrics.subscriptions if telemetry.metrics else None,
             )
             app.state.mcp = mcp = McpFace(app.state.graphql)
             if tune_gc:

@@ -44,6 +44,7 @@ async def graphql_sse(request: Request, subscriptions: Subscriptions, max_body: 
         request_id=request_id(request),
         resume_after=request.headers.get("last-event-id") or None,
         session=getattr(request.state, "session", None),
+        transport="sse",
     )
     try:
         params = await read_params(request, max_body)

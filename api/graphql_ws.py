@@ -53,12 +53,17 @@ class _Closed(Exception):
 
 async def graphql_ws(websocket: WebSocket) -> None:
     subscriptions: Subscriptions | None = getattr(websocket.app.state, "subscriptions", None)
+    metrics = subscriptions.metrics if subscriptions is not None else None
     if subscriptions is None or PROTOCOL not in websocket.scope.get("subprotocols", ()):
         # Refused before the handshake completes: an HTTP 403 for the upgrade request.
+        if metrics is not None:
+            metrics.connection("refused")
         await websocket.close(SUBPROTOCOL_NOT_ACCEPTABLE)
         return
     await websocket.accept(subprotocol=PROTOCOL)
     connection = _Connection(websocket, subscriptions)
+    if metrics is not None:
+        metrics.open_connections.inc()
     async with subscriptions.transport():
         try:
             await connection.serve()
@@ -66,6 +71,8 @@ async def graphql_ws(websocket: WebSocket) -> None:
             pass
         finally:
             await connection.stop_operations()
+            if metrics is not None:
+                metrics.open_connections.dec()
 
 
 class _Connection:
@@ -165,6 +172,7 @@ class _Connection:
             else:
                 principal = await self._subscriptions.authenticator.principal(authorization)
         except Unauthenticated as refused:
+            self._count("unauthenticated")
             await self._close(FORBIDDEN, refused.message[:120])
         client = self._ws.client
         self._subscriber = Subscriber(
@@ -175,7 +183,12 @@ class _Connection:
             session=session,
         )
         self._initialised = True
+        self._count("accepted")
         await self._send({"type": "connection_ack"})
+
+    def _count(self, outcome: str) -> None:
+        if self._subscriptions.metrics is not None:
+            self._subscriptions.metrics.connection(outcome)
 
     async def _subscribe(self, operation_id: Any, payload: Any) -> None:
         if self._subscriber is None:

@@ -11,7 +11,8 @@ from api.subscriptions import Subscriptions
 
 
 class PavedServer(uvicorn.Server):
-    """On shutdown, first stops accepting connections and ends every subscription
+    """On shutdown, first says so to readiness probes (`/readyz` answers 503 from then on),
+    stops accepting connections and ends every subscription
     (WebSockets close with 1001, SSE streams send `complete`); then uvicorn lets in-flight
     requests finish (`timeout_graceful_shutdown`) and runs the app's shutdown."""
 
@@ -20,6 +21,7 @@ class PavedServer(uvicorn.Server):
         self._app = app
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._app.state.draining = True
         subscriptions: Subscriptions | None = getattr(self._app.state, "subscriptions", None)
         if subscriptions is not None:
             for server in self.servers:

@@ -25,6 +25,7 @@ from strawberry.types.execution import ExecutionResult
 from api.authentication import Authenticator
 from api.graphql_http import INTERNAL_ERROR, GraphQLEndpoint
 from api.http_requests import RequestError
+from api.observability.subscription_metrics import SubscriptionMetrics
 from api.shared_subscriptions import Broadcast, shareable
 from api.web_sessions import SessionCredential, WebSessions
 from domain.access.model import LOCAL_ADMIN, Principal
@@ -59,6 +60,8 @@ class Subscriber:
     session: SessionCredential | None = None
     """The browser session the subscriber acts through (then `authorization` is None),
     checked again while the subscription runs, as a credential is."""
+    transport: str = "websocket"
+    """`websocket` or `sse`, for the metrics."""
 
     @property
     def credential_key(self) -> str:
@@ -112,8 +115,11 @@ class Subscriptions:
         per_connection: int,
         keepalive_seconds: float,
         queue_size: int = 1_000,
+        metrics: SubscriptionMetrics | None = None,
     ) -> None:
         self._schema = schema
+        self.metrics = metrics
+        """Where subscriptions and WebSocket connections are counted (None: metrics off)."""
         self._endpoint = endpoint
         self._ports = ports
         self.authenticator = authenticator
@@ -156,12 +162,48 @@ class Subscriptions:
 
     async def start(self, params: dict[str, Any], subscriber: Subscriber) -> Running:
         """Check and start the subscription `params` (query, variables...) asks for; raises
-        RequestError for anything refused."""
+        RequestError for anything refused. Counted in the metrics either way."""
+        named = params.get("operationName")
+        names = [named if isinstance(named, str) else None]
+        metrics, transport = self.metrics, subscriber.transport
+        try:
+            running = await self._start(params, subscriber, names)
+        except RequestError as refused:
+            if metrics is not None:
+                metrics.asked(names[-1], transport, str(refused.error["extensions"]["code"]))
+            raise
+        except Exception:
+            if metrics is not None:
+                metrics.asked(names[-1], transport, ErrorCode.INTERNAL.value)
+            raise
+        if metrics is None:
+            return running
+        metrics.asked(names[-1], transport, None)
+        metrics.opened(transport)
+        release = running.release
+        closed = False
+
+        async def release_and_count() -> None:
+            nonlocal closed
+            if not closed:
+                closed = True
+                metrics.closed(transport)
+            await release()
+
+        running.release = release_and_count
+        return running
+
+    async def _start(
+        self, params: dict[str, Any], subscriber: Subscriber, names: list[str | None]
+    ) -> Running:
+        """`start`; the operation's name, once known, is appended to `names`."""
         principal = subscriber.principal
         query, operation_name, variables, checked = self._endpoint.checked_document(
             params, principal
         )
         operation = checked.operation
+        if operation is not None and operation.name is not None:
+            names.append(operation.name.value)
         if operation is None:
             raise RequestError(400, "no single operation to run: name one with `operationName`")
         if operation.operation is not OperationType.SUBSCRIPTION:

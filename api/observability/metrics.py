@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from api.observability.subscription_metrics import SubscriptionMetrics
 from resolvers.request_stats import RequestStats
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,7 @@ class Metrics:
             ["limit"],
             registry=registry,
         )
+        self.subscriptions = SubscriptionMetrics(registry, self.names)
         build = Gauge(
             "paved_build_info",
             "The running build: always 1, its version and Python's in labels",

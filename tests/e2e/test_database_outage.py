@@ -1,7 +1,8 @@
 """PostgreSQL stopped and started again under load, and a pool exhausted by slow statements
 (issue 15): answers say UNAVAILABLE (503 with `Retry-After` when nothing ran), never INTERNAL;
-writes retried with their idempotency key happen exactly once; `/readyz`, the event feed and
-the rollouts come back by themselves.
+writes retried with their idempotency key happen exactly once; `/readyz`, the event feed, the
+rollouts, provisioning and webhook deliveries come back by themselves. A server that hangs
+(frozen, not stopped) gets a 503 from `/readyz` within its deadline.
 
 Each test runs a cluster of its own (`OwnCluster`), never the suite's, and serves the app over
 a real socket in the test's loop."""
@@ -24,8 +25,10 @@ from api.bootstrap import migrate
 from providers.postgres.notifications import PostgresWakeups
 from tests.support.graphql import GraphQLClient
 from tests.support.own_cluster import OwnCluster
-from tests.support.served import served_app, served_settings
-from tests.support.subscribers import ws_client
+from tests.support.resources import postgres_class, request, state_of
+from tests.support.served import Served, served_app, served_settings
+from tests.support.subscribers import WsClient, ws_client
+from tests.support.webhook_receiver import Inbox, receiver
 
 WRITERS = 4
 WRITES_EACH = 12
@@ -116,10 +119,8 @@ async def _ready_is(http: httpx.AsyncClient, status: int) -> bool:
 
 
 def _served(cluster: OwnCluster, **changes: Any) -> Any:
-    settings = served_settings(
-        cluster.dsn, pool_timeout_seconds=1, ready_timeout_seconds=1, event_poll_seconds=60,
-        **changes,
-    )  # fmt: skip
+    given = {"pool_timeout_seconds": 1, "ready_timeout_seconds": 1, "event_poll_seconds": 60}
+    settings = served_settings(cluster.dsn, **{**given, **changes})
     return served_app(settings)
 
 
@@ -127,52 +128,78 @@ async def test_writes_retried_with_their_keys_happen_once_across_a_restart(
     cluster: OwnCluster,
 ) -> None:
     async with (
-        _served(cluster) as served,
+        _served(cluster, webhook_delivery=True, webhook_poll_seconds=0.2) as served,
         httpx.AsyncClient(base_url=served.url.removesuffix("/graphql"), timeout=30) as http,
         ws_client(served.ws_url) as ws,
     ):
         gql = GraphQLClient(http)
         await _setup(gql)
-        deployed = await gql.mutate("deploy", "deployment { id state }", service="api",
-                                    environment="sim", version="1.0")  # fmt: skip
-        assert deployed["errors"] == [], deployed
-        await ws.subscribe("1", EVENTS)
-        seen = Seen()
-        load = asyncio.gather(*(_writer(http, seen, writer) for writer in range(WRITERS)))
-        async with asyncio.timeout(30):
-            while len(seen.done) < WRITERS and not load.done():  # noqa: ASYNC110 (under way)
-                await asyncio.sleep(0.02)
-        await cluster.stopped()
-        assert await _ready_is(http, 503)
-        await asyncio.sleep(1.5)  # down a while under the load's retries
-        await cluster.started_again()
-        await load
+        with receiver() as inbox:
+            await _writes_and_restart(cluster, served, http, ws, gql, inbox)
 
-        # Every intended write exists once; no answer was INTERNAL.
-        assert seen.codes["INTERNAL"] == 0, seen
-        assert served.app.state.graphql.internal_count == 0
-        assert seen.codes["UNAVAILABLE"] > 0, seen  # the outage was met
-        assert set(seen.statuses) <= {200, 503}, seen
-        assert len(seen.done) == WRITERS * WRITES_EACH
-        await _exactly_once(cluster.dsn)
 
-        # /readyz, the event feed and the rollouts are back without a restart.
-        await _eventually(lambda: _ready_is(http, 200))
-        wakeups = served.container.feed.wakeups
-        assert isinstance(wakeups, PostgresWakeups)
-        await _eventually(_async(lambda: wakeups.connections >= 2))
-        created = await gql.mutate("createTeam", "team { slug }", slug="after", name="after")
-        assert created["errors"] == []
-        async with asyncio.timeout(30):
-            while True:
-                event = (await ws.next_payload())["data"]["events"]
-                if (event.get("data") or {}).get("slug") == "after":
-                    break
-        await _eventually(lambda: _state_is(gql, deployed["deployment"]["id"], "SUCCEEDED"))
-        again = await gql.mutate("deploy", "deployment { id }", service="api",
-                                 environment="sim", version="2.0")  # fmt: skip
-        assert again["errors"] == []
-        await _eventually(lambda: _state_is(gql, again["deployment"]["id"], "SUCCEEDED"))
+async def _writes_and_restart(
+    cluster: OwnCluster, served: Served, http: httpx.AsyncClient, ws: WsClient,
+    gql: GraphQLClient, inbox: Inbox,
+) -> None:  # fmt: skip
+    hook = await gql.mutate("createWebhook", "secret", url=inbox.url, events=["TEAM_CREATED"])
+    assert hook["errors"] == [], hook
+    inbox.secret = hook["secret"]
+    deployed = await gql.mutate("deploy", "deployment { id state }", service="api",
+                                environment="sim", version="1.0")  # fmt: skip
+    assert deployed["errors"] == [], deployed
+    await postgres_class(gql, provider=SIMULATED)
+    requested = await request(gql, service="api", environment="sim", name="db")
+    assert requested["errors"] == [], requested
+    await ws.subscribe("1", EVENTS)
+    seen = Seen()
+    load = asyncio.gather(*(_writer(http, seen, writer) for writer in range(WRITERS)))
+    async with asyncio.timeout(30):
+        while len(seen.done) < WRITERS and not load.done():  # noqa: ASYNC110 (under way)
+            await asyncio.sleep(0.02)
+    await cluster.stopped()
+    assert await _ready_is(http, 503)
+    await asyncio.sleep(1.5)  # down a while under the load's retries
+    await cluster.started_again()
+    await load
+
+    # Every intended write exists once; no answer was INTERNAL.
+    assert seen.codes["INTERNAL"] == 0, seen
+    assert served.app.state.graphql.internal_count == 0
+    assert seen.codes["UNAVAILABLE"] > 0, seen  # the outage was met
+    assert set(seen.statuses) <= {200, 503}, seen
+    assert len(seen.done) == WRITERS * WRITES_EACH
+    await _exactly_once(cluster.dsn)
+
+    # /readyz, the event feed and the rollouts are back without a restart.
+    await _eventually(lambda: _ready_is(http, 200))
+    wakeups = served.container.feed.wakeups
+    assert isinstance(wakeups, PostgresWakeups)
+    await _eventually(_async(lambda: wakeups.connections >= 2))
+    created = await gql.mutate("createTeam", "team { slug }", slug="after", name="after")
+    assert created["errors"] == []
+    async with asyncio.timeout(30):
+        while True:
+            event = (await ws.next_payload())["data"]["events"]
+            if (event.get("data") or {}).get("slug") == "after":
+                break
+    await _eventually(lambda: _state_is(gql, deployed["deployment"]["id"], "SUCCEEDED"))
+    again = await gql.mutate("deploy", "deployment { id }", service="api",
+                             environment="sim", version="2.0")  # fmt: skip
+    assert again["errors"] == []
+    await _eventually(lambda: _state_is(gql, again["deployment"]["id"], "SUCCEEDED"))
+    # The provisioning runner too: what it drove across the outage, and what comes after.
+    await _eventually(lambda: _resource_is(gql, requested["resource"]["id"], "READY"))
+    later = await request(gql, service="api", environment="sim", name="cache")
+    assert later["errors"] == [], later
+    await _eventually(lambda: _resource_is(gql, later["resource"]["id"], "READY"))
+    # And the webhook deliveries: each team created, across the outage and after, sent
+    # (and accepted) once.
+    teams = {*(f"w{w}-{i}" for w in range(WRITERS) for i in range(0, WRITES_EACH, 2)), "after"}
+    await _eventually(_async(lambda: len(inbox.accepted) >= len(teams)))
+    sent = Counter(payload["data"]["subject"]["slug"] for payload in inbox.accepted)
+    assert set(sent) == teams
+    assert set(sent.values()) == {1}
 
 
 async def _setup(gql: GraphQLClient) -> None:
@@ -199,6 +226,10 @@ async def _state_is(gql: GraphQLClient, deployment: str, state: str) -> bool:
         "query($id: ID!) { node(id: $id) { ... on Deployment { state } } }", {"id": deployment}
     )
     return bool(body.get("data") and body["data"]["node"]["state"] == state)
+
+
+async def _resource_is(gql: GraphQLClient, resource: str, state: str) -> bool:
+    return await state_of(gql, resource) == state
 
 
 async def _exactly_once(dsn: str) -> None:
@@ -265,6 +296,32 @@ async def test_a_statement_cut_by_the_statement_timeout_is_unavailable(
         assert read.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
         assert write["errors"] == [{"code": "UNAVAILABLE", "message": write["errors"][0]["message"],
                                     "path": None}]  # fmt: skip
+        assert served.app.state.graphql.internal_count == 0
+
+
+async def test_readiness_says_503_within_its_deadline_while_the_database_hangs(
+    cluster: OwnCluster,
+) -> None:
+    """A server that accepts connections and answers nothing (every process of it frozen):
+    `/readyz` is answered 503 while it still hangs (no statement timeout can end the wait;
+    only the probe's own deadline does), and 200 again once it answers, without a restart."""
+    async with (
+        _served(cluster, pool_timeout_seconds=60) as served,
+        httpx.AsyncClient(base_url=served.url.removesuffix("/graphql"), timeout=30) as http,
+    ):
+        assert await _ready_is(http, 200)
+        await asyncio.to_thread(cluster.pause)
+        try:
+            hung = await http.get("/readyz")
+            still_hung = await http.get("/readyz")
+        finally:
+            await asyncio.to_thread(cluster.resume)
+        assert hung.status_code == 503, hung.text
+        assert hung.json() == {"status": "unavailable", "database": "down"}
+        assert still_hung.status_code == 503, still_hung.text
+        await _eventually(lambda: _ready_is(http, 200))
+        after = await http.post("/graphql", json={"query": "{ teams { totalCount } }"})
+        assert after.status_code == 200, after.text
         assert served.app.state.graphql.internal_count == 0
 
 

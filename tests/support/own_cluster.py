@@ -5,9 +5,14 @@ when `TEST_DATABASE_URL` names it)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+import psutil  # type: ignore[import-untyped]
 
 from providers.postgres.database import EmbeddedPostgres
 
@@ -16,7 +21,9 @@ _PG_CTL_SECONDS = 60
 
 class OwnCluster:
     """An embedded server in `data_dir`. `stop` and `start_again` run `pg_ctl` as the wheel
-    does (same socket directory, so the same DSN reaches it again); `close` stops it for good."""
+    does (same socket directory, so the same DSN reaches it again); `pause` and `resume`
+    freeze every one of its processes and let them go on (a server that hangs: connections
+    are accepted by the kernel, nothing is answered); `close` stops it for good."""
 
     def __init__(self, data_dir: Path) -> None:
         self._embedded = EmbeddedPostgres(data_dir)
@@ -53,6 +60,23 @@ class OwnCluster:
         self.running = True
         self._restarted = True
 
+    def _processes(self) -> list[Any]:
+        """The postmaster (from postmaster.pid) and every process it started."""
+        pid = int((self._embedded.pgdata / "postmaster.pid").read_text().splitlines()[0])
+        postmaster = psutil.Process(pid)
+        return [postmaster, *postmaster.children(recursive=True)]
+
+    def _signal(self, sent: signal.Signals) -> None:
+        for process in self._processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.send_signal(sent)
+
+    def pause(self) -> None:
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
     async def stopped(self) -> None:
         await asyncio.to_thread(self.stop)
 
@@ -60,6 +84,8 @@ class OwnCluster:
         await asyncio.to_thread(self.start_again)
 
     def close(self) -> None:
+        if self.running:
+            self.resume()
         if self.running and self._restarted:
             self.stop()  # the wheel knows only the server it started
         self._embedded.stop()

@@ -182,6 +182,7 @@ def _every_family() -> Metrics:
     metrics.observe_request(RequestStats(failure="request_error", rate_limited="points"), 0)
     metrics.provider_call("webhook", "deploy.start", "ok", 0.2)
     metrics.provider_circuit("webhook@deploy.example.com", "webhook", "open")
+    metrics.subscriptions.asked("S", "websocket", None)
     pool = SimpleNamespace(
         get_size=lambda: 2, get_idle_size=lambda: 1, get_max_size=lambda: 10, _queue=None
     )
