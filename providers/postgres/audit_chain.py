@@ -102,6 +102,11 @@ async def anything_unsealed(pool: asyncpg.Pool) -> bool:
     return bool(await pool.fetchval(_ANY_UNSEALED))
 
 
+async def unsealed_count(pool: asyncpg.Pool) -> int:
+    """The records waiting to be sealed (read through the partial index of them)."""
+    return int(await pool.fetchval("SELECT count(*) FROM audit_events WHERE seal_seq IS NULL"))
+
+
 async def seal_batch(connection: Connection, limit: int, *, wait: bool) -> SealBatch | None:
     """Seal up to `limit` records in `connection`'s open transaction (they stay sealed only
     if it commits); None when another sealer holds the lock and `wait` is false."""

@@ -110,8 +110,10 @@ async def test_an_appended_record_chains_to_the_previous_one(log: PostgresAuditL
     sealed = await log.trail(target, PageRequest(first=10))
     second, first = [edge.node for edge in sealed.edges]
     assert second.prev_hash == first.hash
-    assert first.hash is not None and len(first.hash) == 64
-    assert first.seal_seq is not None and second.seal_seq == first.seal_seq + 1
+    assert first.hash is not None
+    assert len(first.hash) == 64
+    assert first.seal_seq is not None
+    assert second.seal_seq == first.seal_seq + 1
     assert first.entry.targets == (target, "Team:platform")
     assert (first.entry.actor_kind, first.entry.actor_id, first.entry.token_id) == (
         ActorKind.USER,
