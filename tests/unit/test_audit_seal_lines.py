@@ -34,3 +34,27 @@ def test_an_unsigned_seal_is_seq_and_hash() -> None:
 def test_anything_else_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="SEQ:HASH"):
         parse_expected(text)
+
+
+def test_records_chained_before_sealers_hash_as_they_always_did() -> None:
+    """Hashes computed by the in-transaction chaining of before migration 0016 (pinned): the
+    fields a record without `sealed_at` covers have not changed."""
+    from datetime import UTC, datetime
+
+    from providers.postgres.audit_chain import chain_hash, hashed_fields
+
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    columns = {
+        "actor_kind": "user", "actor_id": 7, "actor_name": "ada", "token_id": 3,
+        "operation": "createService", "targets": ["Service:pay", "Team:platform"],
+        "input": '{"slug": "pay", "tier": 1}', "outcome": "ACCEPTED", "error_codes": [],
+        "request_id": "req-1", "idempotency_key": "idem-1", "channel": "mcp",
+    }  # fmt: skip
+    assert chain_hash(None, hashed_fields(at, columns)) == (
+        "add9f03cc569d739e2ee526b278cfe277beb91381c61d1aa333786a825377aa5"
+    )
+    assert chain_hash("ab" * 32, hashed_fields(at, {**columns, "channel": None})) == (
+        "df64b0b69ee7ed47ab422c5f4c4f0fcabc1971e622629240acd56b3935acb2f2"
+    )
+    sealed = hashed_fields(at, columns, (5, 9, at))
+    assert (sealed["id"], sealed["seal_seq"], sealed["sealed_at"]) == (5, 9, sealed["at"])
