@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema parity conformance \
-        bench bench-isolation bench-events bench-webhooks bench-import bench-tokens bench-writes vendor screenshots clean
+        bench bench-isolation bench-events bench-webhooks bench-import bench-tokens bench-writes bench-audit vendor screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,11 @@ bench-webhooks: $(VENV)/.installed-dev
 # a dry run, an edit, an export (bench/IMPORT.md).
 bench-import: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.import_catalog $(BENCH_ARGS)
+
+# The audit chain: 1,000,000 records written set-based, sealed, then `paved audit verify` over
+# them (the "Audit chain" section of bench/RESULTS.md). Options: BENCH_ARGS='--records 100000'
+bench-audit: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.audit_verify $(BENCH_ARGS)
 
 # The catalog reads with and without a bearer API token, and PostGraphile anonymous: the
 # "API tokens" section of bench/RESULTS.md.

@@ -41,6 +41,7 @@ from providers.deployers.secret_sources import SecretSources
 from providers.deployers.settings import ProviderPolicy
 from providers.outbound.addresses import AddressRule
 from providers.postgres.access_store import PostgresAccessStore
+from providers.postgres.audit_chain import unsealed_count
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.availability import outage
 from providers.postgres.backlog import backlog
@@ -65,6 +66,7 @@ from providers.webhooks.secret_box import SecretBox
 from providers.webhooks.sender import WebhookSender
 from providers.webhooks.targets import WebhookTargets
 from providers.webhooks.worker import WebhookWorker, WorkerTimings
+from resolvers.audit_sealing import AuditSealer
 from resolvers.context import Ports
 from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvironment
 from resolvers.event_feed import EventFeed
@@ -102,6 +104,9 @@ class Overrides:
     """Where spans go (tracing on, whatever the environment says)."""
     token_cache: TokenCacheSettings | None = None
     """The token cache's size, ages and pauses (None: its defaults, the size from settings)."""
+    audit_sealing: bool = True
+    """Whether this process seals audit records (off for a test app whose tests compare the
+    records they appended, unsealed, with what they read back)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +280,11 @@ async def running(
         provisioning = _provisioning(
             settings, overrides, ports, rollouts, replica, dsn, calls, circuits
         )
+        # The sealer's connection is its own too: a sealing never waits for a request's.
+        seal_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
+        sealer = audit_sealer(settings, PostgresAuditLog(seal_pool), telemetry)
+        if telemetry is not None:
+            telemetry.attach_audit(partial(unsealed_count, pool))
         ports = dataclasses.replace(
             ports,
             rollouts=rollouts,
@@ -291,6 +301,8 @@ async def running(
             idempotency=ports.idempotency,
         )
         try:
+            if overrides.audit_sealing:
+                sealer.start()
             await feed.start()
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
@@ -331,6 +343,8 @@ async def running(
             await retention.stop()
             await provisioning.stop()
             await rollouts.stop()
+            await sealer.stop()
+            await seal_pool.close()
 
 
 async def _start_runners(
@@ -351,6 +365,21 @@ async def _start_runners(
     retention.start()
     if worker is not None:
         worker.start()
+
+
+def audit_sealer(
+    settings: Settings, audit: PostgresAuditLog, telemetry: Telemetry | None
+) -> AuditSealer:
+    """The process's audit sealer (`PAVED_AUDIT_SEAL_POLL_SECONDS`, `PAVED_AUDIT_SEAL_KEY`),
+    observed by `telemetry`'s metrics."""
+    key = settings.audit_seal_key
+    return AuditSealer(
+        audit,
+        poll_seconds=settings.audit_seal_poll_seconds,
+        key=None if key is None else key.get_secret_value().encode(),
+        observe_lag=None if telemetry is None else telemetry.observe_seal_lag(),
+        observe_head=None if telemetry is None else telemetry.observe_seal_head(),
+    )
 
 
 def replica_id() -> str:

@@ -136,18 +136,71 @@ def create_user(
     return ExitCode.OK
 
 
-def verify_audit_log() -> int:
-    """Check the audit log's hash chain (exit 1 if it is broken)."""
+STALE_UNSEALED = timedelta(seconds=5)
+"""Unsealed records older than this mean no sealer is keeping up: verify fails."""
+
+
+def verify_audit_log(
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            metavar="SEQ:HASH[:SIG]",
+            help="a seal the sealer logged earlier (`audit seal ...`): the chain must still "
+            "reach it with that hash (the signature is checked with PAVED_AUDIT_SEAL_KEY)",
+        ),
+    ] = None,
+    no_seal: Annotated[
+        bool,
+        typer.Option(
+            "--no-seal",
+            help="only read: report the records waiting to be sealed instead of sealing them",
+        ),
+    ] = False,
+) -> int:
+    """Check the audit log's hash chain (exit 1 if it is broken). Records committed but not
+    sealed yet are sealed first, as the server's sealer would (unless --no-seal)."""
+    from domain.audit.seals import parse_expected, signed_by
+
+    expected = None
+    if expect_head is not None:
+        try:
+            expected = parse_expected(expect_head)
+        except ValueError as error:
+            raise usage_error(str(error), "--expect-head") from None
     settings = operator_settings()
-    result = _as_operator(settings, lambda context: context.audit.verify())
-    if result.intact:
-        print(f"audit log intact: {result.checked} record(s) verified")
-        return ExitCode.OK
-    print(
-        f"audit log broken at record {result.broken_id}: {result.reason}"
-        f" ({result.checked} record(s) before it verified)"
+    if expected is not None and expected.signature is not None:
+        key = settings.audit_seal_key
+        if key is None:
+            raise usage_error("checking its signature needs PAVED_AUDIT_SEAL_KEY", "--expect-head")
+        if not signed_by(expected, key.get_secret_value().encode()):
+            print("the expected head's signature is not the seal key's: no sealer logged it")
+            return 1
+    result = _as_operator(
+        settings, lambda context: context.audit.verify(expected, seal_first=not no_seal)
     )
-    return 1
+    if result.reason is not None:
+        where = "" if result.broken_id is None else f" at record {result.broken_id}"
+        print(
+            f"audit log broken{where}: {result.reason}"
+            f" ({result.checked} record(s) before it verified)"
+        )
+        return 1
+    print(f"audit log intact: {result.checked} record(s) verified")
+    if expected is not None and result.head is not None:
+        print(
+            f"the expected head {expected.seq} is in the chain; its head now: {result.head.token}"
+        )
+    if result.unsealed and result.oldest_unsealed is not None:
+        waited = datetime.now(UTC) - result.oldest_unsealed
+        print(
+            f"{result.unsealed} record(s) not sealed yet, the oldest appended"
+            f" {waited.total_seconds():.1f} s ago"
+        )
+        if waited > STALE_UNSEALED:
+            print("records wait longer than a sealer should take: is a server running?")
+            return 1
+    return ExitCode.OK
 
 
 def register(app: typer.Typer) -> None:
@@ -165,4 +218,11 @@ def register(app: typer.Typer) -> None:
         create_user
     )
     audit = sub_app(app, "audit", "The audit log.")
-    audit.command("verify", epilog=example("paved audit verify"))(verify_audit_log)
+    audit.command(
+        "verify",
+        epilog=example(
+            "paved audit verify",
+            "paved audit verify --expect-head"
+            " \"$(grep -o 'audit seal [0-9a-f:]*' server.log | tail -1 | cut -d' ' -f3)\"",
+        ),
+    )(verify_audit_log)

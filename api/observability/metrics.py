@@ -34,6 +34,7 @@ _TYPES = frozenset({"query", "mutation", "subscription"})
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _STATEMENT_BUCKETS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128)
+_SEAL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5, 10, 30)
 _PROVIDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
 
@@ -146,6 +147,7 @@ class Metrics:
         self.registry = registry = CollectorRegistry(auto_describe=True)
         self.names = operation_names or OperationNames()
         self._backlog: Backlog | None = None
+        self._unsealed: Callable[[], Awaitable[int]] | None = None
         self._series: dict[tuple[str, str, str, str, str | None], tuple[Any, Any, Any]] = {}
         """The children of each label combination seen (bounded as the labels are)."""
         self.requests = Counter(
@@ -211,6 +213,25 @@ class Metrics:
             ["queue"],
             registry=registry,
         )
+        self.audit_seal_lag = Histogram(
+            "paved_audit_seal_lag_seconds",
+            "Time from an audit record's append to its sealing into the hash chain, by this "
+            "process's sealer",
+            buckets=_SEAL_BUCKETS,
+            registry=registry,
+        )
+        self.audit_seal_head = Gauge(
+            "paved_audit_seal_head",
+            "The seal_seq of the newest audit record this process's sealer sealed (its hash is "
+            "in the sealer's log line `audit seal SEQ:HASH`)",
+            registry=registry,
+        )
+        self.audit_unsealed = Gauge(
+            "paved_audit_unsealed",
+            "Audit records committed but not sealed into the hash chain yet, counted in the "
+            "database when scraped",
+            registry=registry,
+        )
         self.rate_limited = Counter(
             "paved_rate_limit_refusals",
             "Requests refused by a rate limit: points (cost bucket) or concurrency (slots)",
@@ -231,6 +252,10 @@ class Metrics:
         scraped."""
         self.registry.register(_PoolCollector(pool))
         self._backlog = backlog
+
+    def watch_audit(self, unsealed: Callable[[], Awaitable[int]]) -> None:
+        """Report the audit records `unsealed` counts when scraped."""
+        self._unsealed = unsealed
 
     def observe_request(self, stats: RequestStats, seconds: float) -> None:
         """A finished HTTP request: its statements and, for a GraphQL one, its operation."""
@@ -270,6 +295,12 @@ class Metrics:
 
     async def refresh_backlog(self) -> None:
         """Read the runners' backlog now; on failure the gauges keep their last values."""
+        if self._unsealed is not None:
+            try:
+                async with asyncio.timeout(BACKLOG_SECONDS):
+                    self.audit_unsealed.set(await self._unsealed())
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("unsealed audit records could not be counted: %s", type(error).__name__)
         if self._backlog is None:
             return
         try:

@@ -5,7 +5,7 @@ handed to the composition root, which hooks it to the pool and the providers (`a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from api.observability.metrics import (
 from api.observability.provider_calls import ProviderCalls
 from api.observability.tracing import Tracing
 from api.settings import Settings
+from domain.audit.seals import SealHead
 from resolvers.request_stats import count_statement
 
 if TYPE_CHECKING:
@@ -62,6 +63,20 @@ class Telemetry:
         """Report the request pool's connections and the runners' backlog."""
         if self.metrics is not None:
             self.metrics.watch_pool(pool, backlog)
+
+    def attach_audit(self, unsealed: Callable[[], Awaitable[int]]) -> None:
+        """Report the audit records not sealed yet."""
+        if self.metrics is not None:
+            self.metrics.watch_audit(unsealed)
+
+    def observe_seal_lag(self) -> Callable[[float], None] | None:
+        return self.metrics.audit_seal_lag.observe if self.metrics is not None else None
+
+    def observe_seal_head(self) -> Callable[[SealHead], None] | None:
+        if self.metrics is None:
+            return None
+        gauge = self.metrics.audit_seal_head
+        return lambda head: gauge.set(head.seq)
 
     def query_logger(self, *others: QueryLogger | None) -> QueryLogger:
         """The request pool's query logger: each request's statements counted (and traced),

@@ -52,8 +52,13 @@ class ClaimingEntry(AuditEntry):
 
 @dataclass(frozen=True, slots=True)
 class AuditEventRecord:
+    """A stored record; `seal_seq`, `prev_hash` and `hash` stay None until it is sealed
+    (shortly after its transaction commits)."""
+
     id: int
     at: datetime
     entry: AuditEntry
     prev_hash: str | None
-    hash: str
+    hash: str | None
+    seal_seq: int | None = None
+    sealed_at: datetime | None = None

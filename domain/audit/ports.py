@@ -1,4 +1,5 @@
-"""The audit log's port: append-only and hash-chained; listing, trails and verification."""
+"""The audit log's port: append-only and hash-chained (sealed shortly after commit); listing,
+trails, sealing and verification."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from domain.audit.model import AuditEntry, AuditEventRecord, AuditOutcome
+from domain.audit.seals import ExpectedHead, SealHead
 from domain.catalog.records import Page, PageRequest
 
 
@@ -27,15 +29,30 @@ class AuditFilter:
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
-    """The outcome of walking the hash chain: `checked` records, and the first broken one."""
+    """The outcome of walking the hash chain in seal order: `checked` records, the first
+    broken one (or, with `broken_id` None, a chain that ends before the expected head), the
+    head reached, and the records not sealed yet."""
 
     checked: int
     broken_id: int | None = None
     reason: str | None = None
+    head: SealHead | None = None
+    unsealed: int = 0
+    oldest_unsealed: datetime | None = None
 
     @property
     def intact(self) -> bool:
-        return self.broken_id is None
+        return self.reason is None
+
+
+@dataclass(frozen=True, slots=True)
+class SealBatch:
+    """What one sealing transaction did: how many records it sealed, the chain's head after
+    it, and each sealed record's wait from its append to its seal (seconds)."""
+
+    sealed: int
+    head: SealHead | None
+    lags: tuple[float, ...] = ()
 
 
 class AuditLog(Protocol):
@@ -46,7 +63,18 @@ class AuditLog(Protocol):
         transaction) the record commits or rolls back with the caller's change."""
         ...
 
-    async def verify(self) -> VerifyResult: ...
+    async def seal(self, limit: int = 1000, *, wait: bool = False) -> SealBatch | None:
+        """Seal up to `limit` committed unsealed records, oldest id first, in one transaction.
+        None when another sealer is at work (with `wait`, wait for it instead)."""
+        ...
+
+    async def verify(
+        self, expected: ExpectedHead | None = None, *, seal_first: bool = True
+    ) -> VerifyResult:
+        """Walk the chain; with `expected`, it must reach that head. `seal_first`: seal what
+        is waiting before (as the sealer would), else only report it."""
+        ...
+
     async def events(
         self, page: PageRequest, audit_filter: AuditFilter
     ) -> Page[AuditEventRecord]: ...

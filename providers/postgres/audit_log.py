@@ -4,23 +4,17 @@ Targets name objects as `<Type>:<key>`: the GraphQL type name, a colon, and the 
 handle the input used (`Service:payments-api`, `Team:platform`, `User:ada`,
 `ApiClient:ci-bot`).
 
-Each record's `hash` is the SHA-256, in hex, of the previous record's hash (nothing for the
-first record) followed by the canonical JSON of the record's own fields: an object with
-sorted keys holding `at` (UTC, ISO 8601 with microseconds), the actor, token, operation,
-targets, outcome, error codes, request id and idempotency key as stored, the channel (`mcp`)
-only when set (so the records written before it existed still verify), and `input` as the
-text PostgreSQL renders for the stored `jsonb`. Appends are serialised by a
-transaction-scoped advisory lock, so records chain in id order. A changed or removed
-record breaks the chain at or after it; removing the newest records is only noticed
-against a head hash kept elsewhere.
+An append is one INSERT in the caller's transaction: no lock, no read of the chain, so writes
+never wait for each other here. Records are hash-chained shortly after they commit, by a
+sealer (`audit_chain.py`: what each hash covers, and sealing). A changed, removed or
+reordered sealed record breaks the chain at or after it; removing the newest records is only
+noticed against a head kept elsewhere (`verify(expected)`, the sealer's log lines).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import astuple, replace
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -29,8 +23,16 @@ import orjson
 from domain.access.model import ActorKind
 from domain.access.tokens import contains_token
 from domain.audit.model import AuditEntry, AuditEventRecord, AuditOutcome
-from domain.audit.ports import AuditFilter, VerifyResult
+from domain.audit.ports import AuditFilter, SealBatch, VerifyResult
+from domain.audit.seals import ExpectedHead, SealHead
 from domain.catalog.records import Page, PageRequest
+from providers.postgres.audit_chain import (
+    HASHED,
+    RECORD_COLUMNS,
+    anything_unsealed,
+    record_hash,
+    seal_batch,
+)
 from providers.postgres.keyset import (
     Ordering,
     Params,
@@ -42,9 +44,8 @@ from providers.postgres.keyset import (
 from providers.postgres.rows import RecordRows
 from providers.postgres.writes.common import Connection, stored_values
 
-# Any constant works; it only has to be the same for every Paved Road process.
-_CHAIN_LOCK_KEY = 0x6175646974
 _VERIFY_BATCH = 1000
+_SEAL_BATCH = 5000
 
 REDACTED = "[REDACTED]"
 # Compared with the key lowercased and without `_` or `-`: `clientSecret`, `db_password`,
@@ -61,27 +62,21 @@ _SECRET_KEY_ENDINGS = (
 )
 
 _ORDERING = Ordering((SortKey("e.id", "bigint"),), descending=True)
-_COLUMNS = (
-    "e.id, e.at, e.actor_kind, e.actor_id, e.actor_name, e.token_id, e.operation, e.targets, "
-    "e.input::text AS input, e.outcome, e.error_codes, e.request_id, e.idempotency_key, "
-    "e.channel, e.prev_hash, e.hash"
-)
-
-# After the lock, so that this statement's snapshot sees the last committed record.
-_HEAD = """
-SELECT clock_timestamp() AS at,
-       $1::text::jsonb::text AS input,
-       (SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1) AS prev_hash,
-       current_setting('transaction_isolation') AS isolation
-"""
+_COLUMNS = RECORD_COLUMNS
 
 _INSERT = """
-INSERT INTO audit_events (at, actor_kind, actor_id, actor_name, token_id, operation, targets,
-                          input, outcome, error_codes, request_id, idempotency_key,
-                          prev_hash, hash, channel)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, $11, $12, $13, $14, $15)
-RETURNING id
+INSERT INTO audit_events (actor_kind, actor_id, actor_name, token_id, operation, targets,
+                          input, outcome, error_codes, request_id, idempotency_key, channel)
+VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11, $12)
+RETURNING id, at, input::text AS input, current_setting('transaction_isolation') AS isolation
 """
+
+_CHAIN = f"""
+SELECT {RECORD_COLUMNS} FROM audit_events e
+WHERE e.seal_seq > $1 ORDER BY e.seal_seq LIMIT $2
+"""
+
+_UNSEALED = "SELECT count(*) AS count, min(at) AS oldest FROM audit_events WHERE seal_seq IS NULL"
 
 
 def _secret_key(key: object) -> bool:
@@ -105,31 +100,6 @@ def redact(value: Any) -> Any:
     return value
 
 
-def _chain_hash(prev_hash: str | None, fields: Mapping[str, Any]) -> str:
-    canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256((prev_hash or "").encode() + canonical).hexdigest()
-
-
-_HASHED = (
-    "actor_kind", "actor_id", "actor_name", "token_id", "operation", "targets", "input",
-    "outcome", "error_codes", "request_id", "idempotency_key",
-)  # fmt: skip
-"""Besides `at`, the stored columns a record's hash covers, in the order `_INSERT` names
-them. Fixed, so that the hashes of the records already written can still be checked."""
-
-
-def _hashed_fields(at: datetime, columns: Mapping[str, Any] | asyncpg.Record) -> dict[str, Any]:
-    """What a record's hash covers: `at`, the `_HASHED` columns as stored, and the channel
-    when it is set (it came later: the records written before it have none)."""
-    hashed = {
-        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
-        **{name: columns[name] for name in _HASHED},
-    }
-    if columns["channel"] is not None:
-        hashed["channel"] = columns["channel"]
-    return hashed
-
-
 _entry = RecordRows(
     AuditEntry,
     outcome=AuditOutcome,
@@ -142,7 +112,13 @@ _entry = RecordRows(
 
 def _record(row: asyncpg.Record) -> AuditEventRecord:
     return AuditEventRecord(
-        id=row["id"], at=row["at"], entry=_entry(row), prev_hash=row["prev_hash"], hash=row["hash"]
+        id=row["id"],
+        at=row["at"],
+        entry=_entry(row),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+        seal_seq=row["seal_seq"],
+        sealed_at=row["sealed_at"],
     )
 
 
@@ -175,6 +151,25 @@ def _where(conditions: list[str]) -> str:
     return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
+def _broken(
+    row: asyncpg.Record, previous: asyncpg.Record | None, expected: ExpectedHead | None
+) -> str | None:
+    """Why `row`, following `previous` in seal order, breaks the chain (None: it does not)."""
+    expected_prev = previous["hash"] if previous is not None else None
+    if row["prev_hash"] != expected_prev:
+        if previous is None:
+            return "it is the first record but names a previous hash"
+        return f"its prev_hash is not the hash of record {previous['id']}"
+    if record_hash(row) != row["hash"]:
+        return "its hash does not match its contents"
+    place = previous["seal_seq"] + 1 if previous is not None else 1
+    if row["seal_seq"] != place:
+        return f"its seal_seq is {row['seal_seq']}, not {place}"
+    if expected is not None and row["seal_seq"] == expected.seq and row["hash"] != expected.hash:
+        return f"its hash is not the expected head's ({expected.seq}): the chain was rewritten"
+    return None
+
+
 class PostgresAuditLog:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -182,9 +177,9 @@ class PostgresAuditLog:
     async def append(
         self, entry: AuditEntry, connection: Connection | None = None
     ) -> AuditEventRecord:
-        """Record `entry`, redacted. With `connection`, inside the caller's open transaction
-        (which must be READ COMMITTED, the default); otherwise in a transaction of its own.
-        The chain lock is held until that transaction ends."""
+        """Record `entry`, redacted, unsealed. With `connection`, inside the caller's open
+        transaction (which must be READ COMMITTED, the default, as every store's is);
+        otherwise in a transaction of its own."""
         if connection is not None:
             if not connection.is_in_transaction():
                 raise RuntimeError("append(entry, connection) needs an open transaction")
@@ -196,57 +191,70 @@ class PostgresAuditLog:
         input_json = orjson.dumps(
             redact(entry.input), default=str, option=orjson.OPT_NON_STR_KEYS
         ).decode()
-        await connection.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK_KEY)
-        head = await connection.fetchrow(_HEAD, input_json)
-        assert head is not None
-        if head["isolation"] != "read committed":
+        values = stored_values(
+            replace(entry, targets=tuple(entry.targets), error_codes=tuple(entry.error_codes))
+        )
+        row = await connection.fetchrow(
+            _INSERT,
+            *(input_json if name == "input" else values[name] for name in HASHED),
+            values["channel"],
+        )
+        assert row is not None
+        if row["isolation"] != "read committed":
             raise RuntimeError("the audit log appends only in READ COMMITTED transactions")
         stored = replace(
             entry,
             targets=tuple(entry.targets),
-            input=orjson.loads(head["input"]),
+            input=orjson.loads(row["input"]),
             error_codes=tuple(entry.error_codes),
         )
-        # The entry as its columns hold it, `input` as PostgreSQL renders the stored jsonb.
-        columns = {**stored_values(stored), "input": head["input"]}
-        prev_hash: str | None = head["prev_hash"]
-        digest = _chain_hash(prev_hash, _hashed_fields(head["at"], columns))
-        event_id = await connection.fetchval(
-            _INSERT,
-            head["at"],
-            *(columns[name] for name in _HASHED),
-            prev_hash,
-            digest,
-            columns["channel"],
-        )
-        return AuditEventRecord(
-            id=event_id, at=head["at"], entry=stored, prev_hash=prev_hash, hash=digest
-        )
+        return AuditEventRecord(id=row["id"], at=row["at"], entry=stored, prev_hash=None, hash=None)
 
-    async def verify(self) -> VerifyResult:
-        """Walk the chain in id order, a batch at a time; report the first broken record."""
+    async def seal(self, limit: int = 1000, *, wait: bool = False) -> SealBatch | None:
+        if not wait and not await anything_unsealed(self._pool):
+            return SealBatch(0, None)
+        async with self._pool.acquire() as connection, connection.transaction():
+            return await seal_batch(connection, limit, wait=wait)
+
+    async def verify(
+        self, expected: ExpectedHead | None = None, *, seal_first: bool = True
+    ) -> VerifyResult:
+        """Walk the chain in seal order, a batch at a time; report the first broken record,
+        or a chain that stops short of `expected`."""
+        if seal_first:
+            while (batch := await self.seal(_SEAL_BATCH, wait=True)) and batch.sealed:
+                pass
+        walked = await self._walk(expected)
+        unsealed = await self._pool.fetchrow(_UNSEALED)
+        assert unsealed is not None
+        return replace(walked, unsealed=unsealed["count"], oldest_unsealed=unsealed["oldest"])
+
+    async def _walk(self, expected: ExpectedHead | None) -> VerifyResult:
         checked = 0
         previous: asyncpg.Record | None = None
         while True:
             batch = await self._pool.fetch(
-                f"SELECT {_COLUMNS} FROM audit_events e WHERE e.id > $1 ORDER BY e.id LIMIT $2",
-                previous["id"] if previous is not None else 0,
-                _VERIFY_BATCH,
+                _CHAIN, previous["seal_seq"] if previous is not None else 0, _VERIFY_BATCH
             )
-            if not batch:
-                return VerifyResult(checked)
             for row in batch:
-                expected_prev = previous["hash"] if previous is not None else None
-                if row["prev_hash"] != expected_prev:
-                    if previous is None:
-                        reason = "it is the first record but names a previous hash"
-                    else:
-                        reason = f"its prev_hash is not the hash of record {previous['id']}"
+                reason = _broken(row, previous, expected)
+                if reason is not None:
                     return VerifyResult(checked, row["id"], reason)
-                if _chain_hash(row["prev_hash"], _hashed_fields(row["at"], row)) != row["hash"]:
-                    return VerifyResult(checked, row["id"], "its hash does not match its contents")
                 checked += 1
                 previous = row
+            if len(batch) < _VERIFY_BATCH:
+                break
+        head = None if previous is None else SealHead(previous["seal_seq"], previous["hash"])
+        if expected is not None and (head is None or head.seq < expected.seq):
+            reached = "no sealed record" if head is None else f"seal {head.seq}"
+            return VerifyResult(
+                checked,
+                None,
+                f"the chain ends at {reached}, before the expected head {expected.seq}:"
+                " its newest records were removed",
+                head,
+            )
+        return VerifyResult(checked, head=head)
 
     async def events(self, page: PageRequest, audit_filter: AuditFilter) -> Page[AuditEventRecord]:
         """Newest first; the cursor is valid only with the filter it came from."""

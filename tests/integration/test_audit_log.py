@@ -102,9 +102,18 @@ async def test_an_appended_record_chains_to_the_previous_one(log: PostgresAuditL
         entry("updateService", (target,), AuditOutcome.INVALID, error_codes=("VALIDATION",))
     )
     assert second.id > first.id
-    assert second.prev_hash == first.hash
     assert second.at >= first.at
+    # Appended unsealed: the chain is made after commit (it was made in the append's
+    # transaction before migration 0016), so the records are compared once sealed.
+    assert (first.hash, first.prev_hash, first.seal_seq) == (None, None, None)
+    await log.seal(wait=True)
+    sealed = await log.trail(target, PageRequest(first=10))
+    second, first = [edge.node for edge in sealed.edges]
+    assert second.prev_hash == first.hash
+    assert first.hash is not None
     assert len(first.hash) == 64
+    assert first.seal_seq is not None
+    assert second.seal_seq == first.seal_seq + 1
     assert first.entry.targets == (target, "Team:platform")
     assert (first.entry.actor_kind, first.entry.actor_id, first.entry.token_id) == (
         ActorKind.USER,
@@ -248,6 +257,8 @@ async def test_a_removed_record_breaks_the_chain_at_the_next_one(
 ) -> None:
     log = PostgresAuditLog(chain_pool)
     first, removed, last = [await log.append(entry(targets=("Service:gone",))) for _ in range(3)]
+    # Sealed first: a record removed before it was sealed was never in the chain.
+    await log.seal(wait=True)
     async with chain_pool.acquire() as connection:
         await connection.execute(
             "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"
