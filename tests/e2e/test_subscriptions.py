@@ -20,6 +20,7 @@ from api.bootstrap import Overrides
 from api.trusted_documents import document_id
 from domain.access.model import Scope
 from domain.events.cursors import event_cursor
+from domain.events.model import ORIGIN, Position
 from providers.postgres.notifications import APPLICATION_NAME, PostgresWakeups
 from tests.support.access import seed, token
 from tests.support.graphql import GraphQLClient
@@ -48,7 +49,7 @@ async def served(migrated_url: str, statements: StatementLog) -> AsyncIterator[S
 async def server(served: Served, pool: asyncpg.Pool) -> Served:
     """The served app over an empty catalog (ids start again at 1)."""
     await served.container.rollouts.forget_everything()
-    served.container.feed.position = 0
+    served.container.feed.position = ORIGIN
     return served
 
 
@@ -77,8 +78,8 @@ async def until(condition: Callable[[], bool]) -> None:
 
 
 async def cursors_in_outbox(pool: asyncpg.Pool, type_: str = "TEAM_CREATED") -> list[str]:
-    rows = await pool.fetch("SELECT id FROM events WHERE type = $1 ORDER BY id", type_)
-    return [event_cursor(row["id"]) for row in rows]
+    rows = await pool.fetch("SELECT tx, id FROM events WHERE type = $1 ORDER BY tx, id", type_)
+    return [event_cursor(Position(row["tx"], row["id"])) for row in rows]
 
 
 # --- live events over both transports ---------------------------------------------------

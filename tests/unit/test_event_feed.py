@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.events.model import EventFilter, EventRecord, EventType, SubjectKind
+from domain.events.model import ORIGIN, EventFilter, EventRecord, EventType, Position, SubjectKind
+from domain.events.ports import EventRead
 from domain.events.visibility import EventVisibility
 from resolvers.event_feed import EventFeed, FeedClosed, SubscriberTooSlow
 
@@ -30,21 +31,22 @@ class MemoryLog:
 
     async def after(
         self,
-        position: int,
+        position: Position,
         limit: int,
         event_filter: EventFilter | None = None,
         visibility: EventVisibility | None = None,
-    ) -> list[EventRecord]:
+    ) -> EventRead:
         self.reads += 1
-        return [event for event in self.events if event.id > position][:limit]
+        found = [event for event in self.events if event.position > position][:limit]
+        return EventRead(found, horizon=1)
 
     async def count(
         self, event_filter: EventFilter | None = None, visibility: EventVisibility | None = None
     ) -> int:
         return len(self.events)
 
-    async def newest(self) -> int:
-        return self.events[-1].id if self.events else 0
+    async def newest(self) -> Position:
+        return self.events[-1].position if self.events else ORIGIN
 
     async def by_ids(self, ids: Sequence[int]) -> list[EventRecord | None]:
         return [self.events[i - 1] if 0 < i <= len(self.events) else None for i in ids]
