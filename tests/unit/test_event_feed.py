@@ -24,6 +24,10 @@ class MemoryLog:
     def __init__(self) -> None:
         self.events: list[EventRecord] = []
         self.reads = 0
+        self.held_back = 0
+        """How many of the newest events are committed but not readable yet (an older
+        transaction still runs)."""
+        self.was_read = asyncio.Event()
 
     def commit(self, count: int, type_: EventType = EventType.TEAM_CREATED) -> None:
         start = len(self.events)
@@ -37,8 +41,10 @@ class MemoryLog:
         visibility: EventVisibility | None = None,
     ) -> EventRead:
         self.reads += 1
-        found = [event for event in self.events if event.position > position][:limit]
-        return EventRead(found, horizon=1)
+        self.was_read.set()
+        readable = self.events[: len(self.events) - self.held_back]
+        found = [event for event in readable if event.position > position][:limit]
+        return EventRead(found, horizon=1, newest_tx=1 if self.held_back else 0)
 
     async def count(
         self, event_filter: EventFilter | None = None, visibility: EventVisibility | None = None
@@ -129,5 +135,26 @@ async def test_a_notice_wakes_the_feed_at_once() -> None:
         wakeups.wake()
         async with asyncio.timeout(5):
             assert [event.id for event in await subscriber.next_batch()] == [1]
+    finally:
+        await feed.stop()
+
+
+async def test_events_held_back_by_an_older_transaction_are_read_again_soon_without_a_notice() -> (
+    None
+):
+    log = MemoryLog()
+    feed, wakeups = await _feed(log)  # polls only once a minute
+    try:
+        subscriber = feed.subscribe()
+        log.commit(2)
+        log.held_back = 2
+        assert wakeups.wake is not None
+        log.was_read.clear()
+        wakeups.wake()  # their notice: the read finds them not readable yet
+        async with asyncio.timeout(5):
+            await log.was_read.wait()
+        log.held_back = 0  # the older transaction ended: no notice for that
+        async with asyncio.timeout(5):
+            assert [event.id for event in await subscriber.next_batch()] == [1, 2]
     finally:
         await feed.stop()
