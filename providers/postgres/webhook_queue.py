@@ -33,7 +33,7 @@ from domain.webhooks.payload import Reference
 from providers.postgres import outbox
 from providers.postgres.audited import AuditedTransactions, Connection
 from providers.postgres.events import COLUMNS as EVENT_COLUMNS
-from providers.postgres.events import after_position, event
+from providers.postgres.events import HORIZON, after_position, event
 from providers.postgres.keyset import Params
 from providers.postgres.webhook_rows import WEBHOOK_COLUMNS, webhook
 from providers.postgres.webhooks import PostgresWebhookStore
@@ -100,6 +100,17 @@ class EventToSend:
 
 
 @dataclass(frozen=True, slots=True)
+class Dispatched:
+    """One round of dispatch."""
+
+    read: int
+    """How many events were read (0: caught up, or another process is dispatching)."""
+    waiting: bool = False
+    """Whether committed events wait behind an older transaction still running: readable
+    as soon as it ends, so the next round had better come soon."""
+
+
+@dataclass(frozen=True, slots=True)
 class Limits:
     max_attempts: int
     disable_after: int
@@ -111,9 +122,8 @@ class PostgresWebhookQueue:
         self._store = store
         self._transactions = AuditedTransactions(pool)
 
-    async def dispatch(self, batch: int = 500) -> int:
-        """Deliveries for up to `batch` events after the dispatch position; how many events
-        were read (0: caught up, or another process is dispatching)."""
+    async def dispatch(self, batch: int = 500) -> Dispatched:
+        """Deliveries for up to `batch` events after the dispatch position."""
         async with self._pool.acquire() as connection, connection.transaction():
             stored = await connection.fetchrow(
                 "SELECT tx, position FROM webhook_dispatch WHERE name = $1 FOR UPDATE SKIP LOCKED",
@@ -126,7 +136,7 @@ class PostgresWebhookQueue:
                     "ON CONFLICT DO NOTHING",
                     _DISPATCHER,
                 )
-                return 0
+                return Dispatched(0)
             params = Params()
             after = after_position(Position(stored["tx"], stored["position"]), params)
             found = await connection.fetch(
@@ -135,7 +145,10 @@ class PostgresWebhookQueue:
                 *params.values,
             )
             if not found:
-                return 0
+                waiting = await connection.fetchval(
+                    f"SELECT EXISTS (SELECT FROM events WHERE tx >= {HORIZON})"
+                )
+                return Dispatched(0, waiting)
             events = [event(row) for row in found]
             hooks = [
                 webhook(row)
@@ -159,7 +172,7 @@ class PostgresWebhookQueue:
                 events[-1].tx,
                 events[-1].id,
             )
-            return len(events)
+            return Dispatched(len(events))
 
     async def claim(self, owner: str, lease_seconds: float, limit: int) -> list[Claim]:
         found = await self._pool.fetch(_CLAIM, lease_seconds, owner, limit)
