@@ -509,6 +509,35 @@ async def test_the_listen_connection_recovers_after_it_is_killed(
         assert (await ws.next_payload())["data"]["events"]["data"]["slug"] == "after"
 
 
+async def test_an_event_held_back_by_an_older_transaction_arrives_once_it_ends_without_notice(
+    migrated_url: str, pool: asyncpg.Pool
+) -> None:
+    """An older transaction still running when a change commits holds its event back (it
+    might yet write an event before it); it ends writing none, so no notice comes: the feed
+    reads again by itself (polling, a minute here, is not what delivers it)."""
+    settings = served_settings(migrated_url, event_poll_seconds=60)
+    async with (
+        served_app(settings) as served,
+        httpx.AsyncClient(base_url=served.url.removesuffix("/graphql")) as http,
+        ws_client(served.ws_url) as ws,
+    ):
+        gql = GraphQLClient(http)
+        feed = served.container.feed
+        await ws.subscribe("1", EVENTS)
+        async with pool.acquire() as older, older.transaction():
+            await older.fetchval("SELECT pg_current_xact_id()")
+            reads = feed.reads
+            await create_team(gql, "held")
+            await until(lambda: feed.reads > reads)  # its notice was read
+            row = await pool.fetchrow("SELECT tx, id FROM events WHERE type = 'TEAM_CREATED'")
+            assert row is not None
+            assert feed.position < Position(row["tx"], row["id"])  # not handed out yet
+        # Well before the next poll: keep-alive pings would otherwise wait for it.
+        sent = (await asyncio.wait_for(ws.next_payload(), 30))["data"]["events"]
+        assert sent["data"]["slug"] == "held"
+        assert sent["cursor"] == event_cursor(Position(row["tx"], row["id"]))
+
+
 async def test_a_mutation_on_one_process_reaches_a_subscriber_of_another(
     server: Served, gql: GraphQLClient, migrated_url: str, tmp_path: Path
 ) -> None:
