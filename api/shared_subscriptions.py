@@ -22,6 +22,7 @@ from graphql import FieldNode, OperationDefinitionNode
 
 from domain.errors import ErrorCode
 from domain.events.cursors import position_of
+from domain.events.model import Position
 from resolvers.event_feed import StreamPosition
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def shareable(operation: OperationDefinitionNode) -> bool:
 class Member:
     """One subscriber of a broadcast: its queue of results and its position."""
 
-    def __init__(self, broadcast: Broadcast, after: int, capacity: int) -> None:
+    def __init__(self, broadcast: Broadcast, after: Position, capacity: int) -> None:
         self._broadcast = broadcast
         self.after = after
         """The feed's position when it joined: it gets the results of later events."""
@@ -118,7 +119,7 @@ class Broadcast:
         self.finished = False
         self._task = asyncio.create_task(self._forward(), name="subscription-broadcast")
 
-    def join(self, after: int, capacity: int) -> Member:
+    def join(self, after: Position, capacity: int) -> Member:
         member = Member(self, after, capacity)
         self._members.add(member)
         return member

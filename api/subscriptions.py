@@ -31,6 +31,7 @@ from api.web_sessions import SessionCredential, WebSessions
 from domain.access.model import LOCAL_ADMIN, Principal
 from domain.access.sessions import secret_hash
 from domain.errors import ErrorCode
+from domain.events.model import ORIGIN
 from resolvers.context import Context, Ports
 from resolvers.event_feed import StreamPosition
 
@@ -285,7 +286,7 @@ class Subscriptions:
             broadcast = Broadcast(results, stream, lambda ended: self._forget(key, ended))
             self._broadcasts[key] = broadcast
         feed = self._ports.feed
-        member = broadcast.join(feed.position if feed is not None else 0, self.queue_size)
+        member = broadcast.join(feed.position if feed is not None else ORIGIN, self.queue_size)
         joined = broadcast
 
         async def leave_and_release() -> None:

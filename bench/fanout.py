@@ -181,7 +181,7 @@ async def _run(
                 await asyncio.sleep(0.05)
             reads = await connection.fetchval(
                 "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
-                "WHERE query LIKE '%FROM events WHERE id >%'"
+                "WHERE query LIKE '%FROM events WHERE (tx, id) >%'"
             )
             statements = await connection.fetchval(
                 "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "

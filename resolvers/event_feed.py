@@ -2,8 +2,11 @@
 
 Each process holds one `EventFeed`. A wake-up (a `NOTIFY` from whichever process committed,
 or the polling fallback when notices are missed) makes it read the events after the newest
-it has seen, in id order (commit order), page by page, and hand each to every subscriber's
-bounded queue. The SQL run per event is the same for one subscriber or a thousand; what each
+it has seen, in the outbox's order, page by page, and hand each to every subscriber's
+bounded queue. An event committed while an older transaction still runs is not readable yet
+when its notice arrives (`providers/postgres/outbox.py`): when a read leaves such events
+behind, the feed reads again shortly (`recheck_seconds`) instead of waiting for the next
+notice or poll. The SQL run per event is the same for one subscriber or a thousand; what each
 subscriber may see and asked for is decided in memory, per subscriber.
 
 A subscriber that does not read falls behind: once its queue is full it is dropped (its next
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from domain.errors import CatalogError, ErrorCode
-from domain.events.model import EventRecord
+from domain.events.model import ORIGIN, EventRecord, Position
 from domain.events.ports import EventLog, EventWakeups
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,9 @@ T = TypeVar("T")
 
 READ_PAGE = 500
 """Events read per statement when catching up."""
+
+RECHECK_SECONDS = 0.05
+"""How soon the feed reads again when committed events waited behind an older transaction."""
 
 
 @dataclass(slots=True)
@@ -72,12 +78,12 @@ class Round:
 
 
 class FeedSubscription:
-    """One subscriber's queue of live events (those after `start`, in id order)."""
+    """One subscriber's queue of live events (those after `start`, in the outbox's order)."""
 
     def __init__(
         self,
         feed: EventFeed,
-        start: int,
+        start: Position,
         capacity: int,
         wants: Callable[[EventRecord], bool] | None = None,
     ) -> None:
@@ -143,17 +149,19 @@ class EventFeed:
         poll_seconds: float = 1.0,
         queue_size: int = 1_000,
         page: int = READ_PAGE,
+        recheck_seconds: float = RECHECK_SECONDS,
     ) -> None:
         self._events = events
         self.wakeups = wakeups
         self._poll_seconds = poll_seconds
+        self._recheck_seconds = min(recheck_seconds, poll_seconds)
         self._queue_size = queue_size
         self._page = page
         self._subscribers: set[FeedSubscription] = set()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.position = 0
-        """The newest event read (and handed to subscribers)."""
+        self.position = ORIGIN
+        """The position of the newest event read (and handed to subscribers)."""
         self.reads = 0
         """How many times the outbox was read: grows with events, never with subscribers."""
 
@@ -193,27 +201,33 @@ class EventFeed:
         self._wake.set()
 
     async def _read_forever(self) -> None:
+        waiting = False
         while True:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_seconds):
+                async with asyncio.timeout(
+                    self._recheck_seconds if waiting else self._poll_seconds
+                ):
                     await self._wake.wait()
             self._wake.clear()
             try:
-                await self.catch_up()
+                waiting = await self.catch_up()
             except Exception:  # the database may be restarting: the next wake-up retries
                 log.warning("could not read new events; retrying", exc_info=True)
+                waiting = False
                 await asyncio.sleep(self._poll_seconds)
 
-    async def catch_up(self) -> None:
-        """Read every event after `position` and hand each to every subscriber."""
+    async def catch_up(self) -> bool:
+        """Read every readable event after `position` and hand each to every subscriber;
+        whether committed events are still waiting for an older transaction to end."""
         while True:
-            found = await self._events.after(self.position, self._page)
+            read = await self._events.after(self.position, self._page)
             self.reads += 1
+            found = read.events
             if found:
                 self._fan_out(found)
-                self.position = found[-1].id
+                self.position = found[-1].position
             if len(found) < self._page:
-                return
+                return read.waiting
 
     def _fan_out(self, events: Sequence[EventRecord]) -> None:
         round_ = Round()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +10,7 @@ from datetime import datetime
 from domain.catalog.records import Edge, Page
 from domain.errors import NotFound, ValidationFailed
 from domain.events.cursors import event_cursor, position_of
-from domain.events.model import EventFilter, EventRecord, EventType
+from domain.events.model import ORIGIN, EventFilter, EventRecord, EventType, Position
 from domain.events.visibility import EventVisibility
 from resolvers.catalog_queries import Listing
 from resolvers.context import Context
@@ -70,15 +71,42 @@ async def events(
     size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= MAX_PAGE_SIZE:
         raise ValidationFailed(f"`first` must be between 0 and {MAX_PAGE_SIZE}", ["first"])
-    position = 0 if after is None else position_of(after)
+    position = ORIGIN if after is None else position_of(after)
     seen = visibility(context)
-    found = await context.events.after(position, size + 1, event_filter, seen)
+    found = await _settled(context, position, size + 1, event_filter, seen)
     page = Page(
-        edges=[Edge(event_cursor(event.id), event) for event in found[:size]],
+        edges=[Edge(event_cursor(event.position), event) for event in found[:size]],
         has_next_page=len(found) > size,
         has_previous_page=after is not None,
     )
     return Listing(page, lambda: context.events.count(event_filter, seen))
+
+
+SETTLE_SECONDS = 0.02
+"""How long a listing waits before reading again for events committed before it began."""
+SETTLE_LIMIT = 2.0
+"""How long at most: then it answers with what is readable."""
+
+
+async def _settled(
+    context: Context,
+    position: Position,
+    limit: int,
+    event_filter: EventFilter,
+    seen: EventVisibility,
+) -> list[EventRecord]:
+    """The events after `position`, once those committed before the listing began are
+    readable: an event committed while an older transaction still ran is readable only once
+    that one ends (`providers/postgres/outbox.py`), and a client that just made a change
+    expects its event listed. Waits only for the transactions running when it began."""
+    read = await context.events.after(position, limit, event_filter, seen)
+    awaited = read.newest_tx
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_LIMIT
+    while len(read.events) < limit and read.horizon <= awaited and loop.time() < deadline:
+        await asyncio.sleep(SETTLE_SECONDS)
+        read = await context.events.after(position, limit, event_filter, seen)
+    return read.events
 
 
 async def event(context: Context, event_id: int) -> EventRecord | None:

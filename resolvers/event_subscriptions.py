@@ -3,8 +3,9 @@ read them at the moment each is delivered.
 
 `events` subscribes to the process's feed first and only then replays the outbox after
 `after`, page by page, so that whatever commits meanwhile is in the feed's queue; the last
-delivered id then skips what the replay already sent. Nothing is lost at the seam and nothing
-is sent twice. (While a long replay runs, live events pile up: a queue that overflowed
+delivered position then skips what the replay already sent (both read only the events below
+the horizon, which never change: `providers/postgres/outbox.py`). Nothing is lost at the seam
+and nothing is sent twice. (While a long replay runs, live events pile up: a queue that overflowed
 meanwhile is replaced, and the replay goes on reading the outbox past what it lost.)
 
 The subscriber's credential is checked again before each page and each batch of live
@@ -20,7 +21,7 @@ from domain.access.policy import Action, decide
 from domain.deployments.model import DeploymentRecord, DeploymentState
 from domain.errors import NotFound, PreconditionFailed
 from domain.events.cursors import event_cursor, position_of
-from domain.events.model import EventFilter, EventRecord, EventType
+from domain.events.model import EventFilter, EventRecord, EventType, Position
 from domain.events.visibility import EventVisibility
 from resolvers.context import Context
 from resolvers.event_feed import EventFeed, FeedClosed, FeedSubscription
@@ -63,7 +64,7 @@ async def _visibility(context: Context) -> EventVisibility:
     return EventVisibility.of(context.principal)
 
 
-def _start(context: Context, after: str | None) -> int | None:
+def _start(context: Context, after: str | None) -> Position | None:
     """The position to replay after: the transport's resume point (SSE's `Last-Event-ID`)
     over the `after` argument; None: live only."""
     stream = context.stream
@@ -96,7 +97,7 @@ async def _delivered(
     feed: EventFeed,
     subscription: FeedSubscription,
     event_filter: EventFilter,
-    start: int | None,
+    start: Position | None,
 ) -> AsyncGenerator[EventRecord, None]:
     """The replay after `start` (if any), then the live events of `subscription` (made
     before the replay began), each once, in commit order."""
@@ -105,9 +106,10 @@ async def _delivered(
         if start is not None:
             while True:
                 seen = await _visibility(context)
-                found = await context.events.after(delivered, REPLAY_PAGE, event_filter, seen)
+                read = await context.events.after(delivered, REPLAY_PAGE, event_filter, seen)
+                found = read.events
                 for event in found:
-                    delivered = event.id
+                    delivered = event.position
                     _delivering(context, event)
                     yield event
                 if subscription.dropped:
@@ -123,9 +125,9 @@ async def _delivered(
             seen = await _visibility(context)
             shared = subscription.round.shared(context.fresh_loaders)
             for event in batch:
-                if event.id <= delivered:
+                if event.position <= delivered:
                     continue
-                delivered = event.id
+                delivered = event.position
                 if event_filter.matches(event) and seen.allows(event):
                     context.use_loaders(shared)
                     _positioned(context, event)
@@ -145,7 +147,7 @@ def _delivering(context: Context, event: EventRecord) -> None:
 
 def _positioned(context: Context, event: EventRecord) -> None:
     if context.stream is not None:
-        context.stream.last_cursor = event_cursor(event.id)
+        context.stream.last_cursor = event_cursor(event.position)
 
 
 def _loaded_anything(context: Context) -> bool:

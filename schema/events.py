@@ -42,7 +42,7 @@ class Event(Node):
         return cls(
             record=record,
             id=strawberry.ID(encode_id("Event", record.id)),
-            cursor=event_cursor(record.id),
+            cursor=event_cursor(record.position),
             type=record.type,
             occurred_at=record.occurred_at,
             request_id=record.request_id,

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.access.model import ActorKind
 
@@ -79,9 +79,23 @@ class EventActor:
     name: str
 
 
+class Position(NamedTuple):
+    """An event's place in the outbox's order: the id of the transaction that wrote it, then
+    its own id. Readers see only events whose transaction is older than every transaction
+    still running, so the events before a position they saw never change (cursors resume
+    after it)."""
+
+    tx: int
+    id: int
+
+
+ORIGIN = Position(0, 0)
+"""Before every event."""
+
+
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """An event as stored: `id` is its place in commit order (cursors resume after it)."""
+    """An event as stored: `position` is its place in the outbox's order."""
 
     id: int
     type: EventType
@@ -95,6 +109,12 @@ class EventRecord:
     team_id: int | None = None
     environment_id: int | None = None
     deployment_id: int | None = None
+    tx: int = 0
+    """The id of the transaction that wrote it (0: written before migration 0017)."""
+
+    @property
+    def position(self) -> Position:
+        return Position(self.tx, self.id)
 
 
 @dataclass(frozen=True, slots=True)

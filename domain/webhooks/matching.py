@@ -18,6 +18,6 @@ def receives(webhook: WebhookRecord, event: EventRecord) -> bool:
     return (
         webhook.active
         and event.type in webhook.events
-        and event.id > webhook.after_event
+        and event.position > webhook.after
         and visibility_of(webhook).allows(event)
     )

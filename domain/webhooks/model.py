@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.events.model import EventType
+from domain.events.model import EventType, Position
 
 
 class DeliveryState(enum.StrEnum):
@@ -32,8 +32,15 @@ class WebhookRecord:
     created_at: datetime
     version: int
     after_event: int
-    """The newest event when it was created: it receives only later ones."""
+    """With `after_tx`: the newest event readable when it was created; it receives the
+    events after it (every event committed after its creation, and those committed shortly
+    before that were not readable yet)."""
     consecutive_failures: int = 0
+    after_tx: int = 0
+
+    @property
+    def after(self) -> Position:
+        return Position(self.after_tx, self.after_event)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ def event_message(event: EventRecord, references: Mapping[str, Reference | None]
     """`references`: by name (`REFERENCES`), what the event concerns."""
     data: dict[str, Any] = {
         "id": global_id("Event", event.id),
-        "cursor": event_cursor(event.id),
+        "cursor": event_cursor(event.position),
         "type": event.type.value,
         "occurredAt": event.occurred_at.isoformat(),
     }

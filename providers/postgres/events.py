@@ -1,4 +1,6 @@
-"""The outbox read in commit order (the `EventLog` port)."""
+"""The outbox read in its order (the `EventLog` port): by position (tx, id), and only the
+events whose `tx` is below the horizon, the oldest transaction still running, since no event
+can be written below it any more (`providers/postgres/outbox.py`)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,21 @@ from datetime import datetime
 import asyncpg
 
 from domain.access.model import ActorKind
-from domain.events.model import EventActor, EventFilter, EventRecord, EventType, SubjectKind
+from domain.events.model import (
+    ORIGIN,
+    EventActor,
+    EventFilter,
+    EventRecord,
+    EventType,
+    Position,
+    SubjectKind,
+)
+from domain.events.ports import EventRead
 from domain.events.visibility import EventVisibility
 from providers.postgres.keyset import Params
 
 COLUMNS = (
-    "id, type, occurred_at, actor_kind, actor_id, actor_name, request_id, subject_kind, "
+    "id, tx, type, occurred_at, actor_kind, actor_id, actor_name, request_id, subject_kind, "
     "subject_id, service_id, team_id, environment_id, deployment_id, data"
 )
 
@@ -37,6 +48,24 @@ def event(row: asyncpg.Record) -> EventRecord:
         team_id=row["team_id"],
         environment_id=row["environment_id"],
         deployment_id=row["deployment_id"],
+        tx=row["tx"],
+    )
+
+
+HORIZON = "pg_snapshot_xmin(pg_current_snapshot())"
+"""The oldest transaction running when the statement began: every event with a lower `tx` has
+committed (or never will)."""
+
+
+NEWEST = f"SELECT tx, id FROM events WHERE tx < {HORIZON} ORDER BY tx DESC, id DESC LIMIT 1"
+"""The position of the newest readable event (no row when there is none)."""
+
+
+def after_position(position: Position, params: Params) -> str:
+    """The condition on `events` for the readable events after `position`."""
+    return (
+        f"(tx, id) > ({params.add(position.tx)}::xid8, {params.add(position.id)}::bigint) "
+        f"AND tx < {HORIZON}"
     )
 
 
@@ -74,33 +103,43 @@ class PostgresEventLog:
 
     async def after(
         self,
-        position: int,
+        position: Position,
         limit: int,
         event_filter: EventFilter | None = None,
         visibility: EventVisibility | None = None,
-    ) -> list[EventRecord]:
+    ) -> EventRead:
         params = Params()
         conditions = [
-            f"id > {params.add(position)}",
+            after_position(position, params),
             *_conditions(event_filter, visibility, params),
         ]
+        # The events with, on each row, the horizon and the newest committed `tx`, both of the
+        # statement's one snapshot (a row of nulls but for them when no event is found).
         found = await self._pool.fetch(
-            f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(conditions)} "
-            f"ORDER BY id LIMIT {params.add(limit)}",
+            f"WITH found AS (SELECT {COLUMNS} FROM events WHERE {' AND '.join(conditions)} "
+            f"ORDER BY tx, id LIMIT {params.add(limit)}) "
+            "SELECT found.*, now_.newest_tx, now_.horizon "
+            "FROM (SELECT (SELECT tx FROM events ORDER BY tx DESC LIMIT 1) AS newest_tx, "
+            f"{HORIZON} AS horizon) now_ LEFT JOIN found ON true ORDER BY found.tx, found.id",
             *params.values,
         )
-        return [event(row) for row in found]
+        events = [event(row) for row in found if row["id"] is not None]
+        return EventRead(events, found[0]["horizon"], found[0]["newest_tx"] or 0)
 
     async def count(
         self, event_filter: EventFilter | None = None, visibility: EventVisibility | None = None
     ) -> int:
         params = Params()
-        conditions = _conditions(event_filter, visibility, params)
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        return int(await self._pool.fetchval(f"SELECT count(*) FROM events{where}", *params.values))
+        conditions = [f"tx < {HORIZON}", *_conditions(event_filter, visibility, params)]
+        return int(
+            await self._pool.fetchval(
+                f"SELECT count(*) FROM events WHERE {' AND '.join(conditions)}", *params.values
+            )
+        )
 
-    async def newest(self) -> int:
-        return int(await self._pool.fetchval("SELECT coalesce(max(id), 0) FROM events"))
+    async def newest(self) -> Position:
+        found = await self._pool.fetchrow(NEWEST)
+        return ORIGIN if found is None else Position(found["tx"], found["id"])
 
     async def by_ids(self, ids: Sequence[int]) -> list[EventRecord | None]:
         found = await self._pool.fetch(

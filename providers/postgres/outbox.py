@@ -4,9 +4,19 @@ A change's code says what happened with `emit` while its transaction runs; the t
 (`AuditedTransactions.run`) writes what was emitted just before it commits, with the actor and
 request id of its audit entry (and, for an event on a service that names no team, its primary
 owner team), and notifies listeners (`NOTIFY paved_events`, carrying only the
-newest id: a wake-up, not the event). Events are inserted under a transaction-scoped advisory
-lock, so ids follow commit order and a reader resuming after id N misses nothing that commits
-later. A change that rolls back leaves no event.
+newest id: a wake-up, not the event). A change that rolls back leaves no event.
+
+No lock is taken: concurrent changes write their events in parallel. An event's place in the
+outbox is the pair (tx, id) (`domain.events.model.Position`), where `tx` is the id of the
+transaction that wrote it, or, when greater, the largest `tx` among the events already
+committed when it is written: an event comes after every event committed before it was
+written (two changes to one entity, serialised by its row lock, keep their order), and `tx`
+is never below its own transaction's id. Readers (`providers/postgres/events.py`, the webhook
+dispatch) read in that order, and only the events whose `tx` is older than every transaction
+still running (`pg_snapshot_xmin`): no event can ever be written below that horizon, so a
+reader resuming after a position misses nothing that commits later. The price: an event
+becomes readable only once the transactions that ran beside it have ended, so a long
+transaction (a big catalog import) holds back the events committed while it runs.
 """
 
 from __future__ import annotations
@@ -25,22 +35,23 @@ from domain.events.model import EventDraft
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 CHANNEL = "paved_events"
-# Any constant works; it only has to be the same for every Paved Road process.
-_OUTBOX_LOCK_KEY = 0x6F7574626F78
 
 _pending: ContextVar[list[EventDraft] | None] = ContextVar("paved_pending_events", default=None)
 
-# One statement: the lock first (the insert reads from it), then the rows, then the wake-up.
+# One statement: the place, the rows, then the wake-up (sent when the transaction commits).
 _APPEND = f"""
-WITH locked AS (SELECT pg_advisory_xact_lock({_OUTBOX_LOCK_KEY}) AS held),
+WITH place AS (
+    SELECT greatest(pg_current_xact_id(),
+                    (SELECT tx FROM events ORDER BY tx DESC LIMIT 1)) AS tx
+),
 appended AS (
-    INSERT INTO events (type, actor_kind, actor_id, actor_name, request_id, subject_kind,
+    INSERT INTO events (tx, type, actor_kind, actor_id, actor_name, request_id, subject_kind,
                         subject_id, service_id, team_id, environment_id, deployment_id, data)
-    SELECT e.type, $1, $2, $3, $4, e.subject_kind, e.subject_id, e.service_id,
+    SELECT place.tx, e.type, $1, $2, $3, $4, e.subject_kind, e.subject_id, e.service_id,
            coalesce(e.team_id, (SELECT o.team_id FROM service_owners o
                                 WHERE o.service_id = e.service_id AND o.role = 'PRIMARY')),
            e.environment_id, e.deployment_id, e.data::jsonb
-    FROM locked, unnest($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
+    FROM place, unnest($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
                         $10::bigint[], $11::bigint[], $12::text[])
          WITH ORDINALITY AS e(type, subject_kind, subject_id, service_id, team_id,
                               environment_id, deployment_id, data, position)

@@ -4,7 +4,9 @@
   the outbox was read; whoever dispatches locks it (FOR UPDATE SKIP LOCKED: the others skip
   the round), reads the next events, inserts a delivery per webhook that receives each
   (`domain.webhooks.matching`) and advances it, in one transaction: each event is dispatched
-  exactly once. Event ids follow commit order, so reading after the position misses nothing.
+  exactly once. The position is an event's place in the outbox (tx, id), and only the events
+  below the horizon are read (`providers/postgres/events.py`), so reading after it misses
+  nothing that commits later.
 - `claim`: due deliveries leased to one worker (`leased_until`, FOR UPDATE SKIP LOCKED): no two
   workers send one at the same time, and a lease left by a process that died expires. While a
   webhook is failing (a run of consecutive failures), only its oldest waiting delivery is sent,
@@ -24,14 +26,15 @@ from typing import Any
 
 import asyncpg
 
-from domain.events.model import EventDraft, EventRecord, EventType, SubjectKind
+from domain.events.model import EventDraft, EventRecord, EventType, Position, SubjectKind
 from domain.webhooks.matching import receives
 from domain.webhooks.model import Attempt, DeliveryState, SigningSecrets
 from domain.webhooks.payload import Reference
 from providers.postgres import outbox
 from providers.postgres.audited import AuditedTransactions, Connection
 from providers.postgres.events import COLUMNS as EVENT_COLUMNS
-from providers.postgres.events import event
+from providers.postgres.events import HORIZON, after_position, event
+from providers.postgres.keyset import Params
 from providers.postgres.webhook_rows import WEBHOOK_COLUMNS, webhook
 from providers.postgres.webhooks import PostgresWebhookStore
 
@@ -97,6 +100,17 @@ class EventToSend:
 
 
 @dataclass(frozen=True, slots=True)
+class Dispatched:
+    """One round of dispatch."""
+
+    read: int
+    """How many events were read (0: caught up, or another process is dispatching)."""
+    waiting: bool = False
+    """Whether committed events wait behind an older transaction still running: readable
+    as soon as it ends, so the next round had better come soon."""
+
+
+@dataclass(frozen=True, slots=True)
 class Limits:
     max_attempts: int
     disable_after: int
@@ -108,29 +122,33 @@ class PostgresWebhookQueue:
         self._store = store
         self._transactions = AuditedTransactions(pool)
 
-    async def dispatch(self, batch: int = 500) -> int:
-        """Deliveries for up to `batch` events after the dispatch position; how many events
-        were read (0: caught up, or another process is dispatching)."""
+    async def dispatch(self, batch: int = 500) -> Dispatched:
+        """Deliveries for up to `batch` events after the dispatch position."""
         async with self._pool.acquire() as connection, connection.transaction():
-            position = await connection.fetchval(
-                "SELECT position FROM webhook_dispatch WHERE name = $1 FOR UPDATE SKIP LOCKED",
+            stored = await connection.fetchrow(
+                "SELECT tx, position FROM webhook_dispatch WHERE name = $1 FOR UPDATE SKIP LOCKED",
                 _DISPATCHER,
             )
-            if position is None:
+            if stored is None:
                 # Locked by another process, or gone (emptied tables start again from 0).
                 await connection.execute(
                     "INSERT INTO webhook_dispatch (name, position) VALUES ($1, 0) "
                     "ON CONFLICT DO NOTHING",
                     _DISPATCHER,
                 )
-                return 0
+                return Dispatched(0)
+            params = Params()
+            after = after_position(Position(stored["tx"], stored["position"]), params)
             found = await connection.fetch(
-                f"SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2",
-                position,
-                batch,
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE {after} "
+                f"ORDER BY tx, id LIMIT {params.add(batch)}",
+                *params.values,
             )
             if not found:
-                return 0
+                waiting = await connection.fetchval(
+                    f"SELECT EXISTS (SELECT FROM events WHERE tx >= {HORIZON})"
+                )
+                return Dispatched(0, waiting)
             events = [event(row) for row in found]
             hooks = [
                 webhook(row)
@@ -149,11 +167,12 @@ class PostgresWebhookQueue:
                     [event_id for _, event_id in pairs],
                 )
             await connection.execute(
-                "UPDATE webhook_dispatch SET position = $2 WHERE name = $1",
+                "UPDATE webhook_dispatch SET tx = $2, position = $3 WHERE name = $1",
                 _DISPATCHER,
+                events[-1].tx,
                 events[-1].id,
             )
-            return len(events)
+            return Dispatched(len(events))
 
     async def claim(self, owner: str, lease_seconds: float, limit: int) -> list[Claim]:
         found = await self._pool.fetch(_CLAIM, lease_seconds, owner, limit)

@@ -9,7 +9,7 @@ from domain.webhooks.model import DeliveryRecord, DeliveryState, WebhookRecord
 
 WEBHOOK_COLUMNS = (
     "id, url, description, team_id, events, active, disabled_reason, created_at, version, "
-    "after_event, consecutive_failures"
+    "after_event, consecutive_failures, after_tx"
 )
 DELIVERY_COLUMNS = (
     "id, webhook_id, event_id, attempt, state, status_code, duration_ms, response_excerpt, "
@@ -30,6 +30,7 @@ def webhook(row: asyncpg.Record) -> WebhookRecord:
         version=row["version"],
         after_event=row["after_event"],
         consecutive_failures=row["consecutive_failures"],
+        after_tx=row["after_tx"],
     )
 
 

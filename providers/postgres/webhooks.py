@@ -20,6 +20,7 @@ from domain.webhooks.model import (
     WebhookRecord,
 )
 from providers.postgres.audited import AuditedTransactions, Connection
+from providers.postgres.events import NEWEST
 from providers.postgres.webhook_rows import DELIVERY_COLUMNS, WEBHOOK_COLUMNS, delivery, webhook
 from providers.webhooks.secret_box import SecretBox
 
@@ -50,8 +51,10 @@ class PostgresWebhookStore:
 
         async def change(connection: Connection) -> WebhookRecord:
             row = await connection.fetchrow(
-                "INSERT INTO webhooks (url, description, team_id, events, secret, after_event) "
-                "VALUES ($1, $2, $3, $4, $5, (SELECT coalesce(max(id), 0) FROM events)) "
+                "INSERT INTO webhooks "
+                "(url, description, team_id, events, secret, after_tx, after_event) "
+                "SELECT $1, $2, $3, $4, $5, coalesce(newest.tx, '0'), coalesce(newest.id, 0) "
+                f"FROM (SELECT) one LEFT JOIN ({NEWEST}) newest ON true "
                 f"RETURNING {WEBHOOK_COLUMNS}",
                 draft.url,
                 draft.description,

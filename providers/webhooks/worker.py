@@ -2,7 +2,8 @@
 
 Each round it turns new outbox events into deliveries (`PostgresWebhookQueue.dispatch`),
 claims the due ones under a lease, sends them at once (up to `batch` in flight) and records
-each outcome. It sleeps `poll_seconds` only when a round found nothing to do. `stop()` ends
+each outcome. It sleeps `poll_seconds` only when a round found nothing to do (`RECHECK_SECONDS`
+when committed events were not readable yet, an older transaction still running). `stop()` ends
 the round in flight and gives the leases back, so another process sends them at once; a
 process killed without stopping leaves leases that expire after `lease_seconds`.
 """
@@ -27,6 +28,8 @@ from providers.postgres.webhook_queue import Claim, EventToSend, Limits, Postgre
 from providers.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
+
+RECHECK_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,7 @@ class WebhookWorker:
         self.name = worker_name()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._waiting = False
 
     def start(self) -> None:
         if self._task is None:
@@ -87,8 +91,9 @@ class WebhookWorker:
     async def run_once(self) -> int:
         """One round: dispatch everything new, then send what is due (at most `batch`);
         how many deliveries were attempted."""
-        while await self._queue.dispatch() > 0:
+        while (dispatched := await self._queue.dispatch()).read > 0:
             pass
+        self._waiting = dispatched.waiting
         claims = await self._queue.claim(
             self.name, self._timings.lease_seconds, self._timings.batch
         )
@@ -112,7 +117,10 @@ class WebhookWorker:
             if attempted < self._timings.batch:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._timings.poll_seconds):
+                    pause = self._timings.poll_seconds
+                    async with asyncio.timeout(
+                        min(pause, RECHECK_SECONDS) if self._waiting else pause
+                    ):
                         await self._wake.wait()
 
     async def _deliver(self, claim: Claim, to_send: EventToSend | None) -> None:

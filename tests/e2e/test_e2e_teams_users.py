@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import asyncpg
+
+from providers.postgres.writes.teams import _HIERARCHY_LOCK_KEY
 from tests.support.graphql import GraphQLClient
 
 TEAM = "team { slug name description version parent { slug } }"
@@ -123,6 +126,34 @@ async def test_team_parents_never_form_a_cycle(gql: GraphQLClient) -> None:
         ]
     moved = await gql.mutate("updateTeam", TEAM, team="c", parent=None)
     assert moved["team"]["parent"] is None
+
+
+async def test_two_teams_moved_under_each_other_at_once_form_no_cycle(
+    gql: GraphQLClient,
+) -> None:
+    await make_team(gql, "left")
+    await make_team(gql, "right")
+    moves = await asyncio.gather(
+        gql.mutate("updateTeam", TEAM, team="left", parent="right"),
+        gql.mutate("updateTeam", TEAM, team="right", parent="left"),
+    )
+    assert sorted(bool(move["errors"]) for move in moves) == [False, True]
+
+
+async def test_a_change_that_moves_no_team_waits_for_no_hierarchy_change(
+    gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    await make_team(gql, "steady")
+    async with pool.acquire() as connection, connection.transaction():
+        # A move of some team in progress, holding the hierarchy.
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", _HIERARCHY_LOCK_KEY)
+        # A guard against hanging, no measure: it returns at once unless it waits.
+        renamed = await asyncio.wait_for(
+            gql.mutate("updateTeam", TEAM, team="steady", name="Still"), 30
+        )
+        created = await asyncio.wait_for(make_team(gql, "fresh"), 30)
+    assert renamed["errors"] == []
+    assert created["slug"] == "fresh"
 
 
 async def test_slug_is_immutable(gql: GraphQLClient) -> None:

@@ -21,6 +21,7 @@ from api.bootstrap import Overrides
 from api.graphql_http import GraphQLEndpoint
 from api.mcp_tools import MCP_MUTATIONS, TOOLS
 from domain.access.model import Scope
+from domain.events.model import ORIGIN
 from providers.postgres.access_store import PostgresAccessStore
 from tests.support.access import seed, token
 from tests.support.deployments import environments, settled
@@ -63,7 +64,7 @@ async def served(migrated_url: str, statements: StatementLog) -> AsyncIterator[S
 async def server(served: Served, pool: asyncpg.Pool) -> Served:
     """The served app over an empty catalog (ids start again at 1)."""
     await served.container.rollouts.forget_everything()
-    served.container.feed.position = 0
+    served.container.feed.position = ORIGIN
     return served
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from api.bootstrap import Overrides
 from domain.access.model import Scope
+from domain.events.model import ORIGIN
 from providers.postgres.access_store import PostgresAccessStore
 from tests.support.access import seed, token
 from tests.support.deployments import environments, settled
@@ -35,7 +36,7 @@ async def served(migrated_url: str, statements: StatementLog) -> AsyncIterator[S
 async def server(served: Served, pool: asyncpg.Pool) -> Served:
     await served.container.rollouts.forget_everything()
     await served.container.provisioning.forget_everything()
-    served.container.feed.position = 0
+    served.container.feed.position = ORIGIN
     return served
 
 

@@ -20,6 +20,7 @@ from api.bootstrap import Overrides
 from api.trusted_documents import document_id
 from domain.access.model import Scope
 from domain.events.cursors import event_cursor
+from domain.events.model import ORIGIN, Position
 from providers.postgres.notifications import APPLICATION_NAME, PostgresWakeups
 from tests.support.access import seed, token
 from tests.support.graphql import GraphQLClient
@@ -48,7 +49,7 @@ async def served(migrated_url: str, statements: StatementLog) -> AsyncIterator[S
 async def server(served: Served, pool: asyncpg.Pool) -> Served:
     """The served app over an empty catalog (ids start again at 1)."""
     await served.container.rollouts.forget_everything()
-    served.container.feed.position = 0
+    served.container.feed.position = ORIGIN
     return served
 
 
@@ -77,8 +78,8 @@ async def until(condition: Callable[[], bool]) -> None:
 
 
 async def cursors_in_outbox(pool: asyncpg.Pool, type_: str = "TEAM_CREATED") -> list[str]:
-    rows = await pool.fetch("SELECT id FROM events WHERE type = $1 ORDER BY id", type_)
-    return [event_cursor(row["id"]) for row in rows]
+    rows = await pool.fetch("SELECT tx, id FROM events WHERE type = $1 ORDER BY tx, id", type_)
+    return [event_cursor(Position(row["tx"], row["id"])) for row in rows]
 
 
 # --- live events over both transports ---------------------------------------------------
@@ -506,6 +507,35 @@ async def test_the_listen_connection_recovers_after_it_is_killed(
         await until(lambda: wakeups.connections >= 2)
         await create_team(gql, "after")
         assert (await ws.next_payload())["data"]["events"]["data"]["slug"] == "after"
+
+
+async def test_an_event_held_back_by_an_older_transaction_arrives_once_it_ends_without_notice(
+    migrated_url: str, pool: asyncpg.Pool
+) -> None:
+    """An older transaction still running when a change commits holds its event back (it
+    might yet write an event before it); it ends writing none, so no notice comes: the feed
+    reads again by itself (polling, a minute here, is not what delivers it)."""
+    settings = served_settings(migrated_url, event_poll_seconds=60)
+    async with (
+        served_app(settings) as served,
+        httpx.AsyncClient(base_url=served.url.removesuffix("/graphql")) as http,
+        ws_client(served.ws_url) as ws,
+    ):
+        gql = GraphQLClient(http)
+        feed = served.container.feed
+        await ws.subscribe("1", EVENTS)
+        async with pool.acquire() as older, older.transaction():
+            await older.fetchval("SELECT pg_current_xact_id()")
+            reads = feed.reads
+            await create_team(gql, "held")
+            await until(lambda: feed.reads > reads)  # its notice was read
+            row = await pool.fetchrow("SELECT tx, id FROM events WHERE type = 'TEAM_CREATED'")
+            assert row is not None
+            assert feed.position < Position(row["tx"], row["id"])  # not handed out yet
+        # Well before the next poll: keep-alive pings would otherwise wait for it.
+        sent = (await asyncio.wait_for(ws.next_payload(), 30))["data"]["events"]
+        assert sent["data"]["slug"] == "held"
+        assert sent["cursor"] == event_cursor(Position(row["tx"], row["id"]))
 
 
 async def test_a_mutation_on_one_process_reaches_a_subscriber_of_another(

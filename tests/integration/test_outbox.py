@@ -25,7 +25,8 @@ def _context(pool: asyncpg.Pool, request_id: str) -> Context:
 
 
 async def _events(pool: asyncpg.Pool) -> list[asyncpg.Record]:
-    return await pool.fetch("SELECT * FROM events ORDER BY id")
+    """In the order readers read them."""
+    return await pool.fetch("SELECT * FROM events ORDER BY tx, id")
 
 
 async def test_two_hundred_concurrent_mutations_leave_one_event_per_committed_change(

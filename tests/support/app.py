@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from api.app import create_app
 from api.bootstrap import Container, Overrides
 from api.settings import Settings
+from domain.events.model import ORIGIN
 
 
 @asynccontextmanager
@@ -37,4 +38,4 @@ async def forget_providers(app: Starlette) -> None:
     container.deployers.forget()
     container.live.forget()
     container.circuits.forget()
-    container.feed.position = 0  # the outbox's ids restart too
+    container.feed.position = ORIGIN  # the outbox's ids restart too

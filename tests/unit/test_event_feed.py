@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.events.model import EventFilter, EventRecord, EventType, SubjectKind
+from domain.events.model import ORIGIN, EventFilter, EventRecord, EventType, Position, SubjectKind
+from domain.events.ports import EventRead
 from domain.events.visibility import EventVisibility
 from resolvers.event_feed import EventFeed, FeedClosed, SubscriberTooSlow
 
@@ -23,6 +24,10 @@ class MemoryLog:
     def __init__(self) -> None:
         self.events: list[EventRecord] = []
         self.reads = 0
+        self.held_back = 0
+        """How many of the newest events are committed but not readable yet (an older
+        transaction still runs)."""
+        self.was_read = asyncio.Event()
 
     def commit(self, count: int, type_: EventType = EventType.TEAM_CREATED) -> None:
         start = len(self.events)
@@ -30,21 +35,24 @@ class MemoryLog:
 
     async def after(
         self,
-        position: int,
+        position: Position,
         limit: int,
         event_filter: EventFilter | None = None,
         visibility: EventVisibility | None = None,
-    ) -> list[EventRecord]:
+    ) -> EventRead:
         self.reads += 1
-        return [event for event in self.events if event.id > position][:limit]
+        self.was_read.set()
+        readable = self.events[: len(self.events) - self.held_back]
+        found = [event for event in readable if event.position > position][:limit]
+        return EventRead(found, horizon=1, newest_tx=1 if self.held_back else 0)
 
     async def count(
         self, event_filter: EventFilter | None = None, visibility: EventVisibility | None = None
     ) -> int:
         return len(self.events)
 
-    async def newest(self) -> int:
-        return self.events[-1].id if self.events else 0
+    async def newest(self) -> Position:
+        return self.events[-1].position if self.events else ORIGIN
 
     async def by_ids(self, ids: Sequence[int]) -> list[EventRecord | None]:
         return [self.events[i - 1] if 0 < i <= len(self.events) else None for i in ids]
@@ -127,5 +135,26 @@ async def test_a_notice_wakes_the_feed_at_once() -> None:
         wakeups.wake()
         async with asyncio.timeout(5):
             assert [event.id for event in await subscriber.next_batch()] == [1]
+    finally:
+        await feed.stop()
+
+
+async def test_events_held_back_by_an_older_transaction_are_read_again_soon_without_a_notice() -> (
+    None
+):
+    log = MemoryLog()
+    feed, wakeups = await _feed(log)  # polls only once a minute
+    try:
+        subscriber = feed.subscribe()
+        log.commit(2)
+        log.held_back = 2
+        assert wakeups.wake is not None
+        log.was_read.clear()
+        wakeups.wake()  # their notice: the read finds them not readable yet
+        async with asyncio.timeout(5):
+            await log.was_read.wait()
+        log.held_back = 0  # the older transaction ended: no notice for that
+        async with asyncio.timeout(5):
+            assert [event.id for event in await subscriber.next_batch()] == [1, 2]
     finally:
         await feed.stop()

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.events.model import EventFilter, EventRecord
+from domain.events.model import ORIGIN, EventFilter, EventRecord, Position
+from domain.events.ports import EventRead
 from domain.events.visibility import EventVisibility
 from resolvers.event_retention import EventRetention
 
@@ -30,20 +31,20 @@ class Log:
 
     async def after(
         self,
-        position: int,
+        position: Position,
         limit: int,
         event_filter: EventFilter | None = None,
         visibility: EventVisibility | None = None,
-    ) -> list[EventRecord]:
-        return []
+    ) -> EventRead:
+        return EventRead([], horizon=1)
 
     async def count(
         self, event_filter: EventFilter | None = None, visibility: EventVisibility | None = None
     ) -> int:
         return 0
 
-    async def newest(self) -> int:
-        return 0
+    async def newest(self) -> Position:
+        return ORIGIN
 
     async def by_ids(self, ids: Sequence[int]) -> list[EventRecord | None]:
         return []

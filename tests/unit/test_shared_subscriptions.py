@@ -9,6 +9,7 @@ from typing import Any
 
 from api.shared_subscriptions import Broadcast
 from domain.events.cursors import event_cursor
+from domain.events.model import Position
 from resolvers.event_feed import StreamPosition
 
 
@@ -24,7 +25,7 @@ class Source:
         try:
             while True:
                 event_id = await self.queue.get()
-                self.stream.last_cursor = event_cursor(event_id)
+                self.stream.last_cursor = event_cursor(Position(0, event_id))
                 yield {"data": {"events": {"id": event_id}}}
         finally:
             self.closed = True
@@ -38,14 +39,14 @@ async def _next(results: AsyncGenerator[dict[str, Any], None]) -> Any:
 async def test_members_get_what_was_committed_after_they_joined() -> None:
     source, ended = Source(), list[Broadcast]()
     broadcast = Broadcast(source.results(), source.stream, ended.append)
-    early = broadcast.join(after=0, capacity=10)
-    late = broadcast.join(after=5, capacity=10)
+    early = broadcast.join(after=Position(0, 0), capacity=10)
+    late = broadcast.join(after=Position(0, 5), capacity=10)
     for event_id in (3, 6):
         source.queue.put_nowait(event_id)
     early_results, late_results = early.results(), late.results()
     assert [await _next(early_results), await _next(early_results)] == [3, 6]
     assert await _next(late_results) == 6
-    assert late.stream.last_cursor == event_cursor(6)
+    assert late.stream.last_cursor == event_cursor(Position(0, 6))
     await early_results.aclose()
     await late_results.aclose()
     assert ended == [broadcast]
@@ -55,8 +56,8 @@ async def test_members_get_what_was_committed_after_they_joined() -> None:
 async def test_a_member_that_never_read_can_leave_and_the_last_one_ends_it() -> None:
     source, ended = Source(), list[Broadcast]()
     broadcast = Broadcast(source.results(), source.stream, ended.append)
-    idle = broadcast.join(after=0, capacity=10)
-    reader = broadcast.join(after=0, capacity=10)
+    idle = broadcast.join(after=Position(0, 0), capacity=10)
+    reader = broadcast.join(after=Position(0, 0), capacity=10)
     await broadcast.leave(idle)
     assert not ended
     results = reader.results()
@@ -70,8 +71,8 @@ async def test_a_member_that_never_read_can_leave_and_the_last_one_ends_it() -> 
 async def test_a_slow_member_is_dropped_alone() -> None:
     source, ended = Source(), list[Broadcast]()
     broadcast = Broadcast(source.results(), source.stream, ended.append)
-    slow = broadcast.join(after=0, capacity=2)
-    keen = broadcast.join(after=0, capacity=10)
+    slow = broadcast.join(after=Position(0, 0), capacity=2)
+    keen = broadcast.join(after=Position(0, 0), capacity=10)
     keen_results = keen.results()
     for event_id in (1, 2, 3):
         source.queue.put_nowait(event_id)

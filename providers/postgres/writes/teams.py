@@ -24,7 +24,8 @@ from providers.postgres.writes.common import (
     update_row,
 )
 
-# Serialises changes to the team hierarchy so two concurrent moves cannot form a cycle.
+# Serialises changes to the team hierarchy (a team moved or deleted) so two concurrent moves
+# cannot form a cycle; other changes of teams do not take it.
 _HIERARCHY_LOCK_KEY = 0x7465616D73
 _PARENT = frozenset({"parent"})
 """Named by its slug in drafts and patches, stored as `parent_id`."""
@@ -54,7 +55,8 @@ async def _ancestry(connection: Connection, team_id: int) -> list[int]:
 async def update_team(
     connection: Connection, slug: str, expected_version: int | None, patch: TeamPatch
 ) -> TeamRecord:
-    await connection.execute("SELECT pg_advisory_xact_lock($1)", _HIERARCHY_LOCK_KEY)
+    if patch.parent is not KEEP:
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", _HIERARCHY_LOCK_KEY)
     row = await lock_row(connection, TEAMS, slug, expected_version)
     values = stored_values(patch, leaving_out=_PARENT)
     if patch.parent is not KEEP:

@@ -1,0 +1,66 @@
+"""Webhook dispatch over the lock-free outbox: it reads past no event that an older
+transaction may still commit, says when events wait behind one, and a webhook created while
+such a transaction runs still receives its event."""
+
+from __future__ import annotations
+
+import asyncpg
+from cryptography.fernet import Fernet
+
+from domain.events.model import EventDraft, EventType, SubjectKind
+from domain.webhooks.model import WebhookDraft
+from providers.postgres import outbox
+from providers.postgres.webhook_queue import PostgresWebhookQueue
+from providers.postgres.webhooks import PostgresWebhookStore
+from providers.webhooks.secret_box import SecretBox
+
+
+def _draft(subject_id: int) -> EventDraft:
+    return EventDraft(EventType.TEAM_UPDATED, SubjectKind.TEAM, subject_id, {})
+
+
+async def _delivered_subjects(pool: asyncpg.Pool) -> list[int]:
+    rows = await pool.fetch(
+        "SELECT e.subject_id FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+        "ORDER BY e.tx, e.id"
+    )
+    return [row["subject_id"] for row in rows]
+
+
+async def test_dispatch_waits_for_the_older_transaction_and_then_sends_both_once(
+    pool: asyncpg.Pool, migrated_url: str
+) -> None:
+    store = PostgresWebhookStore(pool, SecretBox(Fernet.generate_key()))
+    queue = PostgresWebhookQueue(pool, store)
+    await queue.dispatch()  # its position starts (the tables were emptied)
+    await store.create(
+        WebhookDraft("http://receiver.test/", (EventType.TEAM_UPDATED,), None, None), "whsec_x"
+    )
+    older, newer = await asyncpg.connect(migrated_url), await asyncpg.connect(migrated_url)
+    try:
+        running = older.transaction()
+        await running.start()
+        await outbox.append(older, [_draft(1)], None)
+        async with newer.transaction():
+            await outbox.append(newer, [_draft(2)], None)
+
+        first = await queue.dispatch()
+        assert (first.read, first.waiting) == (0, True)
+
+        # Created while `older` runs: it receives what commits later, 1 included.
+        late = await store.create(
+            WebhookDraft("http://late.test/", (EventType.TEAM_UPDATED,), None, None), "whsec_y"
+        )
+        await running.commit()
+    finally:
+        await older.close()
+        await newer.close()
+
+    second = await queue.dispatch()
+    assert (second.read, second.waiting) == (2, False)
+    assert (await queue.dispatch()).read == 0
+    assert await _delivered_subjects(pool) == [1, 1, 2, 2]
+    late_ones = await pool.fetchval(
+        "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1", late.id
+    )
+    assert late_ones == 2
