@@ -11,7 +11,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 BIN="${BIN:-$ROOT/.venv/bin}"
 SEED="${FUZZ_SEED:-1}"
-EXAMPLES="${FUZZ_EXAMPLES:-12}"
+EXAMPLES="${FUZZ_EXAMPLES:-15}"
 READY_TIMEOUT="${FUZZ_READY_TIMEOUT:-90}"
 STOP_TIMEOUT="${FUZZ_STOP_TIMEOUT:-60}"
 
