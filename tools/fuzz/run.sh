@@ -109,20 +109,27 @@ import json
 import sys
 import urllib.request
 
-query = (
+def post(query, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    body = json.dumps({"query": query}).encode()
+    request = urllib.request.Request(sys.argv[1], data=body, headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+        return json.load(response)
+
+
+made = post(
     'mutation { createApiToken(input: {user: "alice-nguyen", name: "fuzz", scopes: [READ]})'
     " { secret errors { code message } } }"
-)
-request = urllib.request.Request(
-    sys.argv[1],
-    data=json.dumps({"query": query}).encode(),
-    headers={"Content-Type": "application/json"},
-)
-with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
-    payload = json.load(response)["data"]["createApiToken"]
-if payload["errors"] or not payload["secret"]:
-    sys.exit(f"no read-only token: {payload['errors']}")
-print(payload["secret"])
+)["data"]["createApiToken"]
+if made["errors"] or not made["secret"]:
+    sys.exit(f"no read-only token: {made['errors']}")
+# The fuzzing is only worth something if the token is taken: it reads as its user.
+viewer = post("{ viewer { ... on User { handle } } }", made["secret"])
+if viewer.get("data", {}).get("viewer") != {"handle": "alice-nguyen"}:
+    sys.exit(f"the read-only token does not read as its user: {viewer}")
+print(made["secret"])
 EOF
 )"
 
