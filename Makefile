@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema parity conformance \
+.PHONY: run test test-unit test-integration test-e2e test-browser lint fmt check schema parity conformance fuzz \
         bench bench-isolation bench-events bench-webhooks bench-import bench-tokens bench-writes bench-audit vendor screenshots clean
 
 $(BIN)/python:
@@ -76,6 +76,12 @@ parity: $(VENV)/.installed-dev
 # The graphql-http audit suite against a live server on an embedded database.
 conformance: $(VENV)/.installed-dev
 	bash tools/conformance/run.sh
+
+# Schemathesis over the whole GraphQL schema of a live server (positive and negative cases),
+# with a read-only token and as the anonymous local admin: no 5xx, no INTERNAL, every answer
+# fits the schema (tools/fuzz). More: make fuzz FUZZ_SEED=7 FUZZ_EXAMPLES=40
+fuzz: $(VENV)/.installed-dev
+	bash tools/fuzz/run.sh
 
 # Paved Road vs PostGraphile 5 on one seeded PostgreSQL (bench/README.md); needs npm for the
 # peer (bench/peer, installed with npm ci on first use). Options: make bench BENCH_ARGS='--repeat 1'

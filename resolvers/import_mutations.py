@@ -13,15 +13,26 @@ their text) and the summary."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, PlainValidator, TypeAdapter
 
 from domain.access.policy import Action
 from domain.catalog.backstage.mapping import map_documents
-from domain.catalog.backstage.model import Candidate, ImportResult, ImportSummary, Mapped
+from domain.catalog.backstage.model import (
+    Candidate,
+    ImportAction,
+    ImportResult,
+    ImportSummary,
+    Mapped,
+)
 from domain.catalog.backstage.ports import CatalogImporter
-from domain.errors import ValidationFailed
+from domain.catalog.records import TeamRecord, UserRecord
+from domain.catalog.services import ServiceRecord
+from domain.errors import CatalogError, ErrorCode, ValidationFailed
 from resolvers import validation as v
 from resolvers.auditing import Input
 from resolvers.context import Context
@@ -55,9 +66,81 @@ _SERVICE_FIELDS = {
 }
 
 
+_RECORDS: dict[str, type[Any]] = {
+    record.__name__: record for record in (TeamRecord, UserRecord, ServiceRecord)
+}
+
+
+@functools.cache
+def _record_adapter(name: str) -> TypeAdapter[Any]:
+    return TypeAdapter(_RECORDS[name])
+
+
+def _kept_error(error: CatalogError) -> dict[str, Any]:
+    path = list(error.path) if error.path is not None else None
+    return {"code": error.code.value, "message": error.message, "path": path}
+
+
+def _error_again(kept: dict[str, Any]) -> CatalogError:
+    error = CatalogError(kept["message"], kept["path"])
+    error.code = ErrorCode(kept["code"])
+    return error
+
+
+def _kept_results(results: list[ImportResult]) -> list[dict[str, Any]]:
+    """The results as an idempotency key keeps them (their errors are exceptions, which
+    pydantic cannot keep by itself)."""
+    kept = []
+    for result in results:
+        target = result.target
+        kept.append(
+            {
+                "entity_ref": result.entity_ref,
+                "kind": result.kind,
+                "location": result.location,
+                "action": result.action.value,
+                "slug": result.slug,
+                "notes": list(result.notes),
+                "errors": [_kept_error(error) for error in result.errors],
+                "target": None
+                if target is None
+                else {
+                    "type": type(target).__name__,
+                    "record": _record_adapter(type(target).__name__).dump_python(
+                        target, mode="json"
+                    ),
+                },
+            }
+        )
+    return kept
+
+
+def _results_again(kept: list[dict[str, Any]]) -> list[ImportResult]:
+    results = []
+    for item in kept:
+        target = item["target"]
+        results.append(
+            ImportResult(
+                entity_ref=item["entity_ref"],
+                kind=item["kind"],
+                location=item["location"],
+                action=ImportAction(item["action"]),
+                slug=item["slug"],
+                notes=list(item["notes"]),
+                errors=[_error_again(error) for error in item["errors"]],
+                target=None
+                if target is None
+                else _record_adapter(target["type"]).validate_python(target["record"]),
+            )
+        )
+    return results
+
+
 @dataclass(frozen=True, slots=True)
 class ImportReport:
-    results: list[ImportResult]
+    results: Annotated[
+        list[ImportResult], PlainValidator(_results_again), PlainSerializer(_kept_results)
+    ]
     summary: ImportSummary
 
 

@@ -7,6 +7,7 @@ import logging
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.scalars import JSON
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -21,6 +22,7 @@ from schema.deployments import Deployment, FormerActor
 from schema.environment_mutations import EnvironmentMutation
 from schema.events import Event, EventQuery
 from schema.import_mutations import ImportMutation
+from schema.json_scalar import json_scalar
 from schema.queries import CatalogQuery
 from schema.read_scope import ReadScope
 from schema.resource_mutations import ResourceMutation
@@ -146,6 +148,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=_DOCUMENT_CACHE_SIZE),
             ReadScope,
         ],
+        scalar_overrides={JSON: json_scalar()},
     )
 
 

@@ -528,3 +528,37 @@ async def test_a_dry_run_with_prune_reports_deletions_and_deletes_nothing(
     preview = await run_import(gql, [CATALOG[0]], prune=True, dryRun=True)
     assert preview["summary"]["deleted"] == 2
     assert await pool.fetchval("SELECT count(*) FROM services") == 2
+
+
+async def test_a_replayed_import_answers_the_first_results_and_imports_nothing_more(
+    gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    """Found by `make fuzz`: an import with an idempotency key answered INTERNAL after its
+    commit (its results hold errors, which the key's answer could not keep)."""
+    documents = [*CATALOG, {"name": "broken.yaml", "content": BROKEN}]
+    first = await run_import(gql, documents, idempotencyKey="import-1")
+    services = await pool.fetchval("SELECT count(*) FROM services")
+    again = await run_import(gql, documents, idempotencyKey="import-1")
+    assert first["errors"] == []
+    assert first["summary"]["failed"] == 6
+    assert again == first
+    assert await pool.fetchval("SELECT count(*) FROM services") == services
+    outcomes = await pool.fetch(
+        "SELECT outcome FROM audit_events WHERE operation = 'importCatalog' "
+        "AND idempotency_key = 'import-1' ORDER BY id"
+    )
+    assert [row["outcome"] for row in outcomes] == ["ACCEPTED", "ACCEPTED"]
+
+
+async def test_an_import_of_garbage_with_a_key_answers_its_failures(gql: GraphQLClient) -> None:
+    """The fuzzer's own input: documents that are no Backstage entities, and a key."""
+    documents = [
+        {"content": "宅Ð", "name": "V"},
+        {"content": "q", "name": "I"},
+        {"content": "", "name": "\x84Ý)C"},
+        {"content": "rzm{O\x10ýu", "name": "\x93\x16ކr\x02"},
+    ]
+    payload = await run_import(gql, documents, idempotencyKey="\u41ca\u2067\u00ca")
+    assert payload["errors"] == []
+    assert payload["results"] != []
+    assert all(result["action"] == "FAILED" for result in payload["results"])

@@ -312,3 +312,43 @@ async def test_a_content_length_of_non_ascii_digits_is_400(
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "`Content-Length` is not a number"
     quiet(caplog)
+
+
+# --- integers in JSON values ---------------------------------------------------------------
+
+REPORT = (
+    "mutation { reportResourceStatus(input: {resource: %s, state: READY, outputs: %s}) "
+    "{ errors { code message } } }"
+)
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        # Found by `make fuzz`: the audit log's JSON encoder refused it, answered INTERNAL.
+        pytest.param("{a: 99999999999999999999999}", id="the-fuzzer's-outputs"),
+        pytest.param("{a: [1, {b: -9223372036854775809}]}", id="nested-below-64-bits"),
+        pytest.param("18446744073709551616", id="bare-above-64-bits"),
+    ],
+)
+async def test_an_integer_beyond_64_bits_in_json_is_validation_before_any_sql(
+    client: httpx.AsyncClient,
+    statements: StatementLog,
+    caplog: pytest.LogCaptureFixture,
+    outputs: str,
+) -> None:
+    with statements.capture() as seen:
+        response = await client.post("/graphql", json={"query": REPORT % ('"x"', outputs)})
+    errors = response.json()["errors"]
+    assert [e["extensions"]["code"] for e in errors] == ["VALIDATION"]
+    assert "integers in JSON must lie between" in errors[0]["message"]
+    assert seen == []
+    quiet(caplog)
+
+
+async def test_64_bit_integers_in_json_are_taken(gql: GraphQLClient) -> None:
+    """The bounds themselves pass (the resource does not exist: NOT_FOUND, not a refusal of
+    the value)."""
+    outputs = "{low: -9223372036854775808, high: 18446744073709551615, list: [1, 2.5]}"
+    answer = await gql.raw(REPORT % ('"x"', outputs))
+    assert [e["code"] for e in answer["data"]["reportResourceStatus"]["errors"]] == ["NOT_FOUND"]
