@@ -253,6 +253,7 @@ async def running(
             timeouts=pool_timeouts(settings),
         ) as pool,
         _webhooks(settings, overrides, dsn) as (targets, worker),
+        _audit_sealing(settings, overrides, dsn, pool, telemetry),
     ):
         ports = build_ports(settings, pool)
         replica = replica_id()
@@ -280,11 +281,6 @@ async def running(
         provisioning = _provisioning(
             settings, overrides, ports, rollouts, replica, dsn, calls, circuits
         )
-        # The sealer's connection is its own too: a sealing never waits for a request's.
-        seal_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
-        sealer = audit_sealer(settings, PostgresAuditLog(seal_pool), telemetry)
-        if telemetry is not None:
-            telemetry.attach_audit(partial(unsealed_count, pool))
         ports = dataclasses.replace(
             ports,
             rollouts=rollouts,
@@ -301,8 +297,6 @@ async def running(
             idempotency=ports.idempotency,
         )
         try:
-            if overrides.audit_sealing:
-                sealer.start()
             await feed.start()
             if settings.demo and await load_demo_if_empty(pool):
                 log.info("loaded the demo organisation")
@@ -343,8 +337,30 @@ async def running(
             await retention.stop()
             await provisioning.stop()
             await rollouts.stop()
-            await sealer.stop()
-            await seal_pool.close()
+
+
+@asynccontextmanager
+async def _audit_sealing(
+    settings: Settings,
+    overrides: Overrides,
+    dsn: str,
+    pool: asyncpg.Pool,
+    telemetry: Telemetry | None,
+) -> AsyncIterator[None]:
+    """The audit sealer, for as long as the app runs; it stops after the other runners, so
+    it seals what they recorded last. Its connection is its own: a sealing never waits for a
+    request's."""
+    seal_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
+    sealer = audit_sealer(settings, PostgresAuditLog(seal_pool), telemetry)
+    if telemetry is not None:
+        telemetry.attach_audit(partial(unsealed_count, pool))
+    try:
+        if overrides.audit_sealing:
+            sealer.start()
+        yield
+    finally:
+        await sealer.stop()
+        await seal_pool.close()
 
 
 async def _start_runners(
