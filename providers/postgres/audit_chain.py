@@ -23,7 +23,7 @@ import orjson
 
 from domain.audit.ports import SealBatch
 from domain.audit.seals import SealHead
-from providers.postgres.writes.common import Connection
+from providers.postgres.stored import Connection
 
 # Any constant works; it only has to be the same for every Paved Road process. Sealers take
 # it, writers never do.

@@ -42,7 +42,7 @@ from providers.postgres.keyset import (
     scope_digest,
 )
 from providers.postgres.rows import RecordRows
-from providers.postgres.writes.common import Connection, stored_values
+from providers.postgres.stored import Connection, stored_values
 
 _VERIFY_BATCH = 1000
 _SEAL_BATCH = 5000
@@ -64,12 +64,20 @@ _SECRET_KEY_ENDINGS = (
 _ORDERING = Ordering((SortKey("e.id", "bigint"),), descending=True)
 _COLUMNS = RECORD_COLUMNS
 
-_INSERT = """
+INSERT_VALUES = """
 INSERT INTO audit_events (actor_kind, actor_id, actor_name, token_id, operation, targets,
                           input, outcome, error_codes, request_id, idempotency_key, channel)
-VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11, $12)
-RETURNING id, at, input::text AS input, current_setting('transaction_isolation') AS isolation
+VALUES ({}, {}, {}, {}, {}, {}, {}::text::jsonb, {}, {}, {}, {}, {})
 """
+"""The insert of one record, its parameters' places left to fill (see `insert_arguments`):
+a change's transaction writes its record with its events in one statement."""
+
+
+_INSERT = (
+    INSERT_VALUES.format(*(f"${n}" for n in range(1, 13)))
+    + "RETURNING id, at, input::text AS input, "
+    "current_setting('transaction_isolation') AS isolation"
+)
 
 _CHAIN = f"""
 SELECT {RECORD_COLUMNS} FROM audit_events e
@@ -170,6 +178,20 @@ def _broken(
     return None
 
 
+def insert_arguments(entry: AuditEntry) -> list[Any]:
+    """The values of `entry`'s record, redacted, in the order `INSERT_VALUES` takes them."""
+    input_json = orjson.dumps(
+        redact(entry.input), default=str, option=orjson.OPT_NON_STR_KEYS
+    ).decode()
+    values = stored_values(
+        replace(entry, targets=tuple(entry.targets), error_codes=tuple(entry.error_codes))
+    )
+    return [
+        *(input_json if name == "input" else values[name] for name in HASHED),
+        values["channel"],
+    ]
+
+
 class PostgresAuditLog:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -188,17 +210,7 @@ class PostgresAuditLog:
             return await self._append(own, entry)
 
     async def _append(self, connection: Connection, entry: AuditEntry) -> AuditEventRecord:
-        input_json = orjson.dumps(
-            redact(entry.input), default=str, option=orjson.OPT_NON_STR_KEYS
-        ).decode()
-        values = stored_values(
-            replace(entry, targets=tuple(entry.targets), error_codes=tuple(entry.error_codes))
-        )
-        row = await connection.fetchrow(
-            _INSERT,
-            *(input_json if name == "input" else values[name] for name in HASHED),
-            values["channel"],
-        )
+        row = await connection.fetchrow(_INSERT, *insert_arguments(entry))
         assert row is not None
         if row["isolation"] != "read committed":
             raise RuntimeError("the audit log appends only in READ COMMITTED transactions")

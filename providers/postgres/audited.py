@@ -7,7 +7,7 @@ this, so an accepted change and its audit record commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Self, TypeVar
 
 import asyncpg
@@ -15,9 +15,15 @@ from asyncpg.pool import PoolConnectionProxy
 
 from domain.audit.model import AuditEntry, ClaimingEntry
 from domain.audit.ports import AuditLog
+from domain.events.model import EventDraft
 from providers.postgres import idempotency, outbox
+from providers.postgres.audit_log import INSERT_VALUES, PostgresAuditLog, insert_arguments
 
 T = TypeVar("T")
+
+_RECORDED = INSERT_VALUES.format(*(f"${n}" for n in range(1, 13)))
+# The audit record ($1..$12, `insert_arguments`) and the events after it: one round trip.
+_RECORDED_WITH_EVENTS = f"WITH recorded AS ({_RECORDED}), " + outbox.events_from(13)
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 
@@ -64,11 +70,30 @@ class AuditedTransactions:
                 result = await work(connection)
             if self._entry is not None and self._audit_log is not None and changed(result):
                 entry = self._entry if amend is None else amend(self._entry, result)
-                await self._audit_log.append(entry, connection)
-            elif claim is not None:
+                await self._record(connection, entry, events)
+                return result
+            if claim is not None:
                 await idempotency.release(connection, claim)
             await outbox.append(connection, events, self._entry)
             return result
+
+    async def _record(
+        self, connection: Connection, entry: AuditEntry, events: Sequence[EventDraft]
+    ) -> None:
+        """The change's audit record and its events, in one statement when the audit log is
+        this database's."""
+        if not isinstance(self._audit_log, PostgresAuditLog):
+            assert self._audit_log is not None
+            await self._audit_log.append(entry, connection)
+            await outbox.append(connection, events, self._entry)
+        elif events:
+            await connection.fetchval(
+                _RECORDED_WITH_EVENTS,
+                *insert_arguments(entry),
+                *outbox.event_arguments(events, self._entry),
+            )
+        else:
+            await connection.execute(_RECORDED, *insert_arguments(entry))
 
 
 class AuditedStore:

@@ -21,9 +21,11 @@ transaction (a big catalog import) holds back the events committed while it runs
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 import asyncpg
 import orjson
@@ -39,20 +41,22 @@ CHANNEL = "paved_events"
 _pending: ContextVar[list[EventDraft] | None] = ContextVar("paved_pending_events", default=None)
 
 # One statement: the place, the rows, then the wake-up (sent when the transaction commits).
-_APPEND = f"""
-WITH place AS (
+# The events' rows, placed after every event already committed (see the module's
+# docstring), then the wake-up; `$eN` is the events' Nth parameter (`events_from`).
+_EVENTS = f"""
+place AS (
     SELECT greatest(pg_current_xact_id(),
                     (SELECT tx FROM events ORDER BY tx DESC LIMIT 1)) AS tx
 ),
 appended AS (
     INSERT INTO events (tx, type, actor_kind, actor_id, actor_name, request_id, subject_kind,
                         subject_id, service_id, team_id, environment_id, deployment_id, data)
-    SELECT place.tx, e.type, $1, $2, $3, $4, e.subject_kind, e.subject_id, e.service_id,
+    SELECT place.tx, e.type, $e1, $e2, $e3, $e4, e.subject_kind, e.subject_id, e.service_id,
            coalesce(e.team_id, (SELECT o.team_id FROM service_owners o
                                 WHERE o.service_id = e.service_id AND o.role = 'PRIMARY')),
            e.environment_id, e.deployment_id, e.data::jsonb
-    FROM place, unnest($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
-                        $10::bigint[], $11::bigint[], $12::text[])
+    FROM place, unnest($e5::text[], $e6::text[], $e7::bigint[], $e8::bigint[], $e9::bigint[],
+                        $e10::bigint[], $e11::bigint[], $e12::text[])
          WITH ORDINALITY AS e(type, subject_kind, subject_id, service_id, team_id,
                               environment_id, deployment_id, data, position)
     ORDER BY e.position
@@ -60,6 +64,15 @@ appended AS (
 )
 SELECT pg_notify('{CHANNEL}', max(id)::text) FROM appended
 """
+
+
+def events_from(first: int) -> str:
+    """The events' part of a `WITH` statement, their twelve parameters (`event_arguments`)
+    from `$first` on."""
+    return re.sub(r"\$e(\d+)", lambda found: f"${first + int(found[1]) - 1}", _EVENTS)
+
+
+_APPEND = "WITH " + events_from(1)
 
 
 def emit(draft: EventDraft) -> None:
@@ -81,15 +94,8 @@ def collecting() -> Iterator[list[EventDraft]]:
         _pending.reset(token)
 
 
-async def append(
-    connection: Connection, events: Sequence[EventDraft], entry: AuditEntry | None
-) -> None:
-    """Write `events` in `connection`'s transaction, made by `entry`'s actor (None: by the
-    platform itself)."""
-    if not events:
-        return
-    await connection.fetchval(
-        _APPEND,
+def event_arguments(events: Sequence[EventDraft], entry: AuditEntry | None) -> list[Any]:
+    return [
         None if entry is None else entry.actor_kind.value,
         None if entry is None else entry.actor_id,
         None if entry is None else entry.actor_name,
@@ -102,4 +108,13 @@ async def append(
         [event.environment_id for event in events],
         [event.deployment_id for event in events],
         [orjson.dumps(dict(event.data)).decode() for event in events],
-    )
+    ]
+
+
+async def append(
+    connection: Connection, events: Sequence[EventDraft], entry: AuditEntry | None
+) -> None:
+    """Write `events` in `connection`'s transaction, made by `entry`'s actor (None: by the
+    platform itself)."""
+    if events:
+        await connection.fetchval(_APPEND, *event_arguments(events, entry))

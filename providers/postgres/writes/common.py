@@ -5,18 +5,16 @@ and patches, which share their column's name); every value is bound as a paramet
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, is_dataclass
-from typing import Any, TypeAlias
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
-from domain.catalog.changes import KEEP
 from domain.errors import Conflict, NotFound, PreconditionFailed
+from providers.postgres.stored import Connection, stored_values
 
-Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+__all__ = ["Connection", "stored_values"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,27 +36,6 @@ TEAMS = Table("teams", "slug", "team")
 USERS = Table("users", "handle", "user")
 SERVICES = Table("services", "slug", "service")
 ENVIRONMENTS = Table("environments", "slug", "environment", article="an")
-
-
-def stored_values(change: Any, *, leaving_out: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The columns a draft or patch sets, by their names (its fields' names, but those
-    `leaving_out` and a patch's fields left at `KEEP`), with each value as the column stores
-    it: an enum by its value, a tuple as an array, a dataclass (a link) as a JSON object."""
-    return {
-        field.name: _stored(value)
-        for field in fields(change)
-        if field.name not in leaving_out and (value := getattr(change, field.name)) is not KEEP
-    }
-
-
-def _stored(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, tuple):
-        return [_stored(item) for item in value]
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    return value
 
 
 async def lock_row(

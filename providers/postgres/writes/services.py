@@ -9,7 +9,7 @@ import asyncpg
 from domain.catalog.changes import OwnerAssignment
 from domain.catalog.rules import check_not_self_dependency, check_owner_assignments
 from domain.catalog.services import ServiceDraft, ServicePatch, ServiceRecord
-from domain.errors import NotFound
+from domain.errors import Conflict, NotFound
 from domain.events import describe
 from domain.events.changes import described
 from domain.events.model import EventType, SubjectKind
@@ -17,11 +17,9 @@ from providers.postgres import rows
 from providers.postgres.outbox import emit
 from providers.postgres.writes.common import (
     SERVICES,
-    TEAMS,
     Connection,
     delete_row,
     find_id,
-    insert_row,
     lock_row,
     refuse_live_resources,
     stored_values,
@@ -36,12 +34,28 @@ _NOT_COLUMNS = frozenset({"owner"})
 
 
 async def create_service(connection: Connection, draft: ServiceDraft) -> ServiceRecord:
-    owner_id = await find_id(connection, TEAMS, draft.owner, ["input", "owner"])
-    row = await insert_row(connection, SERVICES, stored_values(draft, leaving_out=_NOT_COLUMNS))
-    await connection.execute(
-        "INSERT INTO service_owners (service_id, team_id, role) VALUES ($1, $2, 'PRIMARY')",
-        row["id"], owner_id,
-    )  # fmt: skip
+    """The service and its primary owner, in one statement: the owner's team found, the
+    service inserted only when it is, and the ownership with it."""
+    values = stored_values(draft, leaving_out=_NOT_COLUMNS)
+    places = ", ".join(f"${n}" for n in range(2, len(values) + 2))
+    try:
+        row = await connection.fetchrow(
+            f"WITH owner AS (SELECT id FROM teams WHERE slug = $1), "
+            f"created AS (INSERT INTO services ({', '.join(values)}) "
+            f"SELECT {places} FROM owner RETURNING *), "
+            "owned AS (INSERT INTO service_owners (service_id, team_id, role) "
+            "SELECT created.id, owner.id, 'PRIMARY' FROM created, owner) "
+            "SELECT created.*, owner.id AS owner_id FROM created, owner",
+            draft.owner,
+            *values.values(),
+        )
+    except asyncpg.UniqueViolationError:
+        raise Conflict(
+            f"a service with slug '{draft.slug}' already exists", ["input", "slug"]
+        ) from None
+    if row is None:
+        raise NotFound(f"no team '{draft.owner}'", ["input", "owner"])
+    owner_id = row["owner_id"]
     service = rows.service(row)
     data = {**described(service), "owner": draft.owner}
     emit(describe.about(EventType.SERVICE_CREATED, _KIND, service.id, data, team_id=owner_id))
