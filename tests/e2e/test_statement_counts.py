@@ -162,3 +162,36 @@ async def test_environment_resource_counts_do_not_grow_with_environments(
     for_one = await count_statements(gql, statements, ENVIRONMENT_COUNTS, first=1)
     for_three = await count_statements(gql, statements, ENVIRONMENT_COUNTS, first=3)
     assert for_one == for_three
+
+
+async def test_a_mutation_writes_its_change_audit_and_events_in_few_round_trips(
+    gql: GraphQLClient, statements: StatementLog
+) -> None:
+    """The audit record and the events of a change go in one statement with each other; a
+    service, its owner's lookup and its ownership in one more."""
+    await gql.mutate("createTeam", "team { slug }", slug="warm-up", name="Warm")
+    with statements.capture() as team_trips:
+        created = await gql.mutate("createTeam", "team { slug }", slug="platform", name="P")
+    assert created["errors"] == []
+    assert [" ".join(s.split())[:18] for s in team_trips] == [
+        "BEGIN;",
+        "INSERT INTO teams ",
+        "WITH recorded AS (",
+        "COMMIT;",
+    ]
+    with statements.capture() as service_trips:
+        created = await gql.mutate(
+            "createService", "service { slug }", slug="pay", name="Pay", owner="platform"
+        )
+    assert created["errors"] == []
+    # The policy's look at the owner, then the transaction.
+    assert len(service_trips) == 5, service_trips
+    assert sum("audit_events" in s for s in service_trips) == 1
+    missing = await gql.mutate(
+        "createService", "service { slug }", slug="lost", name="Lost", owner="nobody"
+    )
+    assert [e["code"] for e in missing["errors"]] == ["NOT_FOUND"]
+    taken = await gql.mutate(
+        "createService", "service { slug }", slug="pay", name="Again", owner="platform"
+    )
+    assert [(e["code"], e["path"]) for e in taken["errors"]] == [("CONFLICT", ["input", "slug"])]
