@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,7 +20,7 @@ from api.graphql_http import GraphQLEndpoint
 from api.graphql_sse import graphql_sse, wants_event_stream
 from api.graphql_ws import graphql_ws
 from api.hardening import Hardening
-from api.health import healthz, readyz
+from api.health import database_answers, healthz, readyz
 from api.host_guard import HostGuard, HostPolicy
 from api.mcp_server import McpFace, McpRoute, channel_of
 from api.observability.endpoint import metrics
@@ -105,6 +106,9 @@ def create_app(
                 hardening=hardening,
                 outage=container.ports.outage,
                 tracer=telemetry.tracer,
+                database_answers=partial(
+                    database_answers, container.pool, container.settings.ready_timeout_seconds
+                ),
             )
             app.state.subscriptions = subscriptions = Subscriptions(
                 container.schema,

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import re
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -176,11 +176,15 @@ class GraphQLEndpoint:
         hardening: Hardening | None = None,
         outage: Outage | None = None,
         tracer: Tracer | None = None,
+        database_answers: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         """`outage`: tells a database outage (answered UNAVAILABLE) from a bug (INTERNAL);
-        `tracer`: a span per operation when tracing is on."""
+        `tracer`: a span per operation when tracing is on; `database_answers`: whether the
+        database answers at all, asked when a query runs out of time (a database that hangs
+        is UNAVAILABLE, not a query too large)."""
         self._schema = schema
         self._outage = outage
+        self._database_answers = database_answers
         self._tracer = tracer
         self._context_factory = context_factory
         self._graphiql = graphiql
@@ -350,6 +354,10 @@ class GraphQLEndpoint:
         except TimeoutError:
             if not deadline.expired():
                 raise  # not the deadline's: a pool that had no connection in time
+            if self._database_answers is not None and not await self._database_answers():
+                raise _NothingDone(
+                    Unavailable("the database did not answer in time; retry shortly")
+                ) from None
             raise RequestError(
                 None,
                 f"the query ran longer than {seconds:g} s, the limit; ask for less "

@@ -306,7 +306,7 @@ async def test_readiness_says_503_within_its_deadline_while_the_database_hangs(
     `/readyz` is answered 503 while it still hangs (no statement timeout can end the wait;
     only the probe's own deadline does), and 200 again once it answers, without a restart."""
     async with (
-        _served(cluster, pool_timeout_seconds=60) as served,
+        _served(cluster, pool_timeout_seconds=60, request_timeout_seconds=2) as served,
         httpx.AsyncClient(base_url=served.url.removesuffix("/graphql"), timeout=30) as http,
     ):
         assert await _ready_is(http, 200)
@@ -314,8 +314,14 @@ async def test_readiness_says_503_within_its_deadline_while_the_database_hangs(
         try:
             hung = await http.get("/readyz")
             still_hung = await http.get("/readyz")
+            # A query out of time while the database hangs: the database's fault, not the
+            # query's size.
+            read = await http.post("/graphql", json={"query": "{ teams { totalCount } }"})
         finally:
             await asyncio.to_thread(cluster.resume)
+        assert read.status_code == 503, read.text
+        assert read.headers["Retry-After"] == "1"
+        assert [e["extensions"]["code"] for e in read.json()["errors"]] == ["UNAVAILABLE"]
         assert hung.status_code == 503, hung.text
         assert hung.json() == {"status": "unavailable", "database": "down"}
         assert still_hung.status_code == 503, still_hung.text
