@@ -195,3 +195,25 @@ async def test_a_mutation_writes_its_change_audit_and_events_in_few_round_trips(
         "createService", "service { slug }", slug="pay", name="Again", owner="platform"
     )
     assert [(e["code"], e["path"]) for e in taken["errors"]] == [("CONFLICT", ["input", "slug"])]
+
+
+async def test_a_recorded_deployment_takes_the_same_round_trips_however_long_the_history(
+    gql: GraphQLClient, statements: StatementLog
+) -> None:
+    """The target found, locked and timed in one statement; each row with its status event."""
+    await gql.mutate("createTeam", "team { slug }", slug="platform", name="P")
+    await gql.mutate("createService", "service { slug }", slug="pay", name="Pay", owner="platform")
+    await gql.mutate(
+        "createEnvironment", "environment { slug }", slug="prod", name="Prod", tier="PRODUCTION"
+    )
+    trips = []
+    for version in ("1.0", "1.1", "1.2"):
+        with statements.capture() as seen:
+            recorded = await gql.mutate(
+                "recordDeployment", "deployment { state }", service="pay", environment="prod",
+                version=version, state="SUCCEEDED",
+            )  # fmt: skip
+        assert recorded == {"deployment": {"state": "SUCCEEDED"}, "errors": []}
+        trips.append(len(seen))
+    # The first has no deployment to replace; the others replace one in the same statement.
+    assert trips == [8, 9, 9]

@@ -20,7 +20,7 @@ from domain.events import describe
 from domain.events.model import EventType
 from providers.postgres.deployments import rows
 from providers.postgres.deployments.progress import apply, supersede
-from providers.postgres.deployments.rows import UNFINISHED_SQL, add_event, lock_pair
+from providers.postgres.deployments.rows import PAIR_LOCK, UNFINISHED_SQL
 from providers.postgres.outbox import emit
 from providers.postgres.writes.common import Connection
 
@@ -53,20 +53,32 @@ class _Target:
     service_id: int
     environment_id: int
     environment: asyncpg.Record
+    now: datetime
+    """The time once the pair is locked."""
+
+
+# One trip: the service found, the environment locked FOR SHARE (a freeze or a protection
+# change waits for this deployment, and the reverse), then the pair's lock (`PAIR_LOCK`),
+# then the time: the fenced subqueries (OFFSET 0) run in that order.
+_TARGET = f"""
+SELECT clock_timestamp() AS _now, target.*
+FROM (
+    SELECT s.id AS _service_id, e.*,
+           pg_advisory_xact_lock(hashtextextended({PAIR_LOCK.format("s.id", "e.id")}, 0))
+    FROM (SELECT id FROM services WHERE slug = $1) s,
+         (SELECT * FROM environments WHERE slug = $2 FOR SHARE) e
+    OFFSET 0
+) target
+"""
 
 
 async def _target(connection: Connection, service_slug: str, environment_slug: str) -> _Target:
-    service_id = await connection.fetchval("SELECT id FROM services WHERE slug = $1", service_slug)
-    if service_id is None:
+    found = await connection.fetchrow(_TARGET, service_slug, environment_slug)
+    if found is not None:
+        return _Target(found["_service_id"], found["id"], found, found["_now"])
+    if await connection.fetchval("SELECT id FROM services WHERE slug = $1", service_slug) is None:
         raise NotFound(f"no service '{service_slug}'", ["input", "service"])
-    # FOR SHARE: a freeze or a protection change waits for this deployment, and the reverse.
-    environment = await connection.fetchrow(
-        "SELECT * FROM environments WHERE slug = $1 FOR SHARE", environment_slug
-    )
-    if environment is None:
-        raise NotFound(f"no environment '{environment_slug}'", ["input", "environment"])
-    await lock_pair(connection, service_id, environment["id"])
-    return _Target(service_id, environment["id"], environment)
+    raise NotFound(f"no environment '{environment_slug}'", ["input", "environment"])
 
 
 async def _refuse_unfinished(
@@ -102,8 +114,28 @@ INSERT INTO deployments (
 SELECT $1, $2, coalesce(max(number), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
        $15, $16, $17, $18, $19, $20, $21, $22, $23
 FROM deployments WHERE service_id = $1 AND environment_id = $2
-RETURNING *
 """
+
+# A key already taken by another deployment of the same requester: no row (`KeyTaken`).
+_KEY_TAKEN = """
+ON CONFLICT (requested_by_kind, (coalesce(requested_by_id, 0)), idempotency_key)
+    WHERE idempotency_key IS NOT NULL DO NOTHING
+"""
+
+
+def _insert_logged(on_conflict: str = "") -> str:
+    """The deployment's row and its first status event ($24 message, $25 source), in one
+    statement."""
+    return (
+        f"WITH inserted AS ({_INSERT} {on_conflict} RETURNING *), "
+        "logged AS (INSERT INTO deployment_events (deployment_id, state, raw_status, message, "
+        "source) SELECT id, state, NULL, $24, $25 FROM inserted) "
+        "SELECT * FROM inserted"
+    )
+
+
+_INSERT_REQUESTED = _insert_logged(_KEY_TAKEN)
+_INSERT_RECORDED = _insert_logged()
 
 
 async def _check_source(connection: Connection, draft: Draft, target: _Target) -> None:
@@ -169,23 +201,18 @@ async def create(connection: Connection, draft: Draft) -> tuple[DeploymentRecord
     requester = draft.requester
     # The deployment keeps the environment's provider (kind and settings) as it is now, the row
     # being locked FOR SHARE: the runner follows it there whatever the environment's becomes.
-    try:
-        async with connection.transaction():  # a savepoint: the error below is recoverable
-            row = await connection.fetchrow(
-                _INSERT,
-                target.service_id, target.environment_id, draft.version, draft.commit_sha, None,
-                draft.description, draft.kind.value, state.value, environment["provider_kind"],
-                None, None, requester.kind.value, requester.actor_id, requester.name, None, None,
-                draft.promoted_from_id, draft.rollback_of_id,
-                None if current is None else current["id"], draft.idempotency_key,
-                draft.fingerprint, environment["provider_settings"], draft.rollback_to_id,
-            )  # fmt: skip
-    except asyncpg.UniqueViolationError as error:
-        if error.constraint_name == "deployments_idempotency_key":
-            raise KeyTaken from None
-        raise
-    assert row is not None
-    await add_event(connection, row["id"], state, None, "requested", "api")
+    row = await connection.fetchrow(
+        _INSERT_REQUESTED,
+        target.service_id, target.environment_id, draft.version, draft.commit_sha, None,
+        draft.description, draft.kind.value, state.value, environment["provider_kind"],
+        None, None, requester.kind.value, requester.actor_id, requester.name, None, None,
+        draft.promoted_from_id, draft.rollback_of_id,
+        None if current is None else current["id"], draft.idempotency_key,
+        draft.fingerprint, environment["provider_settings"], draft.rollback_to_id,
+        "requested", "api",
+    )  # fmt: skip
+    if row is None:
+        raise KeyTaken
     created = rows.deployment(row)
     emit(describe.deployment(EventType.DEPLOYMENT_CREATED, created, state=state))
     if state is DeploymentState.WAITING_APPROVAL:
@@ -219,7 +246,7 @@ async def record(
     environment) is a replay when its state is the same, a state change when the state machine
     allows it, and a CONFLICT when its version or commit differ."""
     target = await _target(connection, report.service, report.environment)
-    now: datetime = await connection.fetchval("SELECT clock_timestamp()")
+    now = target.now
     if report.external_id is not None:
         known = await connection.fetchrow(
             "SELECT * FROM deployments WHERE service_id = $1 AND environment_id = $2 "
@@ -250,15 +277,15 @@ async def record(
     else:
         current = await _current(connection, target)
     row = await connection.fetchrow(
-        _INSERT,
+        _INSERT_RECORDED,
         target.service_id, target.environment_id, report.version, report.commit_sha,
         report.committed_at, report.description, DeploymentKind.RECORDED.value, state.value,
         RECORDED_PROVIDER, report.external_id, report.url, requester.kind.value,
         requester.actor_id, requester.name, started, finished, None, None,
         None if current is None else current["id"], None, None, None, None,
+        "recorded", "ci",
     )  # fmt: skip
     assert row is not None
-    await add_event(connection, row["id"], state, None, "recorded", "ci")
     recorded = rows.deployment(row)
     emit(describe.deployment(EventType.DEPLOYMENT_CREATED, recorded, state=state))
     return recorded, True

@@ -55,9 +55,11 @@ async def supersede(
     """SUCCEEDED -> INACTIVE or ROLLED_BACK: another deployment now runs in its place."""
     states.check(DeploymentState(current["state"]), state, system=True)
     await connection.execute(
-        "UPDATE deployments SET state = $2 WHERE id = $1", current["id"], state.value
-    )
-    await add_event(connection, current["id"], state, None, "replaced", source)
+        "WITH replaced AS (UPDATE deployments SET state = $2 WHERE id = $1 RETURNING id, state) "
+        "INSERT INTO deployment_events (deployment_id, state, raw_status, message, source) "
+        "SELECT id, state, NULL, 'replaced', $3 FROM replaced",
+        current["id"], state.value, source,
+    )  # fmt: skip
     source_state = DeploymentState(current["state"])
     emit(describe.state_changed(rows.deployment(current), source_state, state, message="replaced"))
 

@@ -87,9 +87,13 @@ async def add_event(
     )  # fmt: skip
 
 
+PAIR_LOCK = "'paved-deployments:' || {}::bigint || ':' || {}::bigint"
+"""The key of one service x environment's lock, from the SQL of its two ids."""
+
+
 async def lock_pair(connection: Connection, service_id: int, environment_id: int) -> None:
     """Serialise changes to one service x environment until the transaction ends."""
     await connection.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        f"paved-deployments:{service_id}:{environment_id}",
-    )
+        f"SELECT pg_advisory_xact_lock(hashtextextended({PAIR_LOCK.format('$1', '$2')}, 0))",
+        service_id, environment_id,
+    )  # fmt: skip
