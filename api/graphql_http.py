@@ -395,7 +395,11 @@ class GraphQLEndpoint:
         stats = current_stats.get()
         with self._operation_span(stats) as span:
             may_read = decide(principal, Action.READ_CATALOG).allowed
-            fast = await self._fast_answer(query, variables, operation_name) if may_read else None
+            fast = (
+                await self._fast_answer(query, variables, operation_name)
+                if may_read and reads_only
+                else None
+            )
             path = "fast" if isinstance(fast, bytes) and not self.verify else "executor"
             if span is not None:
                 span.set_attribute("paved.read_path", path)

@@ -159,3 +159,28 @@ async def test_a_valid_cursor_of_a_connection_that_selects_no_row(
     assert data["team"] == {"slug": "t"}
     assert len(data["after"]["nodes"]) == 1
     assert endpoint.fast_answers == answered + 1
+
+
+async def test_a_mutation_is_not_planned_by_the_fast_path(
+    client: httpx.AsyncClient, endpoint: GraphQLEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mutation is validated once, by the executor: the fast path (which would parse and
+    validate it again only to leave it) is not asked."""
+    assert endpoint.fast_reads is not None
+    asked: list[str] = []
+
+    async def answer(query: str, *_: object) -> bytes | None:
+        asked.append(query)
+        return None
+
+    monkeypatch.setattr(endpoint.fast_reads, "answer", answer)
+    made = await client.post(
+        "/graphql",
+        json={
+            "query": 'mutation { createTeam(input: { slug: "a", name: "A" }) { errors { code } } }'
+        },
+    )
+    assert made.json()["data"] == {"createTeam": {"errors": []}}
+    read = await client.post("/graphql", json={"query": "{ teams { totalCount } }"})
+    assert read.json()["data"] == {"teams": {"totalCount": 1}}
+    assert asked == ["{ teams { totalCount } }"]
