@@ -6,7 +6,7 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache
 from strawberry.scalars import JSON
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -30,6 +30,7 @@ from schema.resources import Resource, ResourceClass, ResourceQuery, Template
 from schema.service_mutations import ServiceMutation
 from schema.subscriptions import Subscription
 from schema.team_mutations import TeamMutation
+from schema.validation_cache import ShapeValidationCache, ValidationMemory
 from schema.webhook_mutations import WebhookMutation
 from schema.webhooks import Webhook, WebhookDelivery, WebhookQuery
 
@@ -96,6 +97,7 @@ class _Schema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
+    memory = ValidationMemory(_DOCUMENT_CACHE_SIZE)
     query = merge_types(
         "Query",
         (
@@ -145,7 +147,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             _Masking,
             lambda: ParserCache(maxsize=_DOCUMENT_CACHE_SIZE),
-            lambda: ValidationCache(maxsize=_DOCUMENT_CACHE_SIZE),
+            lambda: ShapeValidationCache(memory),
             ReadScope,
         ],
         scalar_overrides={JSON: json_scalar()},

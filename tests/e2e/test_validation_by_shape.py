@@ -1,0 +1,41 @@
+"""Validation remembered by shape still refuses what only the literals make invalid."""
+
+from __future__ import annotations
+
+import httpx2 as httpx
+
+
+async def _errors(client: httpx.AsyncClient, query: str) -> list[str]:
+    answer = (await client.post("/graphql", json={"query": query})).json()
+    return [error["message"] for error in answer.get("errors", [])]
+
+
+async def test_a_known_shape_with_conflicting_arguments_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    same = '{ a: service(slug: "x") { slug } a: service(slug: "x") { slug } }'
+    assert await _errors(client, same) == []
+    other = '{ a: service(slug: "x") { slug } a: service(slug: "y") { slug } }'
+    [conflict] = await _errors(client, other)
+    assert "conflict" in conflict
+
+
+async def test_a_known_shape_with_a_literal_its_scalar_refuses_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    good = '{ events(filter: { since: "2026-01-01T00:00:00Z" }) { totalCount } }'
+    assert await _errors(client, good) == []
+    [bad] = await _errors(client, '{ events(filter: { since: "not a time" }) { totalCount } }')
+    assert "DateTime" in bad or "since" in bad
+
+
+async def test_a_known_shape_still_answers_its_own_literals(client: httpx.AsyncClient) -> None:
+    for slug in ("one", "two", "three"):
+        made = await client.post(
+            "/graphql",
+            json={
+                "query": f'mutation {{ createTeam(input: {{ slug: "{slug}", name: "T" }}) '
+                "{ team { slug } errors { code } } }"
+            },
+        )
+        assert made.json()["data"]["createTeam"] == {"team": {"slug": slug}, "errors": []}

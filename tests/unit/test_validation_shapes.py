@@ -1,0 +1,48 @@
+"""A document's shape: what validation remembers beyond its exact text."""
+
+from __future__ import annotations
+
+import pytest
+
+from schema.validation_cache import Bounded, shape
+
+
+def test_documents_that_differ_in_string_and_number_literals_share_a_shape() -> None:
+    one = 'mutation { createTeam(input: { slug: "a", name: "A" }) { errors { code } } }'
+    two = 'mutation{createTeam(input:{slug:"b-2",name:"""B"""}){errors{code}}} # a comment'
+    assert shape(one) == shape(two)
+    assert shape("{ services(first: 5) { totalCount } }") == shape(
+        "{ services(first: 50) { totalCount } }"
+    )
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("{ services(first: 5) { totalCount } }", '{ services(first: "5") { totalCount } }'),
+        ("{ services(first: 5) { totalCount } }", "{ services(first: 5.0) { totalCount } }"),
+        ("{ services(first: 5) { totalCount } }", "{ services(first: null) { totalCount } }"),
+        (
+            "{ services(filter: { lifecycle: PRODUCTION }) { totalCount } }",
+            "{ services(filter: { lifecycle: NOPE }) { totalCount } }",
+        ),
+        ("{ a: teams { totalCount } }", "{ b: teams { totalCount } }"),
+        ('{ node(id: "x") { id } }', '{ node(id: "x") { id } node(id: "x") { id } }'),
+        ("query($a: Int = 1) { teams { totalCount } }", "query($a: Int) { teams { totalCount } }"),
+    ],
+)
+def test_names_values_and_structure_make_a_different_shape(one: str, other: str) -> None:
+    assert shape(one) != shape(other)
+
+
+def test_a_document_that_does_not_lex_has_no_shape() -> None:
+    assert shape('{ teams(slug: "unterminated) }') is None
+
+
+def test_the_memory_is_bounded_least_recently_used_first_out() -> None:
+    kept: Bounded[str, int] = Bounded(2)
+    kept.put("a", 1)
+    kept.put("b", 2)
+    assert kept.get("a") == 1
+    kept.put("c", 3)
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (1, None, 3)
