@@ -57,6 +57,7 @@ from domain.errors import ErrorCode, Unavailable
 from reads.fast_reads import FastReads
 from reads.verification import Disagreement, same_json
 from resolvers.request_stats import RequestStats, current_stats
+from schema.parsed_documents import already_parsed
 
 log = logging.getLogger(__name__)
 
@@ -301,18 +302,19 @@ class GraphQLEndpoint:
         charge = self._charge(actor, max(checked.nodes, 1))
         try:
             async with self.slots.slot(actor, self.hardening.request_timeout_seconds):
-                body, status = await self._within_deadline(
-                    self._run(
-                        request,
-                        media_type,
-                        principal,
-                        query,
-                        operation_name,
-                        variables,
-                        reads_only=checked.reads_only,
-                    ),
-                    checked.reads_only,
-                )
+                with already_parsed(query, checked.document):
+                    body, status = await self._within_deadline(
+                        self._run(
+                            request,
+                            media_type,
+                            principal,
+                            query,
+                            operation_name,
+                            variables,
+                            reads_only=checked.reads_only,
+                        ),
+                        checked.reads_only,
+                    )
         except Busy:
             _note_rate_limited("concurrency")
             raise RequestError(

@@ -6,7 +6,7 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache
+from strawberry.extensions import MaskErrors
 from strawberry.scalars import JSON
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -23,6 +23,7 @@ from schema.environment_mutations import EnvironmentMutation
 from schema.events import Event, EventQuery
 from schema.import_mutations import ImportMutation
 from schema.json_scalar import json_scalar
+from schema.parsed_documents import SharedParse
 from schema.queries import CatalogQuery
 from schema.read_scope import ReadScope
 from schema.resource_mutations import ResourceMutation
@@ -146,7 +147,7 @@ def build_schema() -> strawberry.Schema:
         ],
         extensions=[
             _Masking,
-            lambda: ParserCache(maxsize=_DOCUMENT_CACHE_SIZE),
+            lambda: SharedParse(maxsize=_DOCUMENT_CACHE_SIZE),
             lambda: ShapeValidationCache(memory),
             ReadScope,
         ],

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import httpx2 as httpx
+import pytest
+from graphql import DocumentNode
+from graphql.language.parser import Parser
 
 
 async def _errors(client: httpx.AsyncClient, query: str) -> list[str]:
@@ -39,3 +42,21 @@ async def test_a_known_shape_still_answers_its_own_literals(client: httpx.AsyncC
             },
         )
         assert made.json()["data"]["createTeam"] == {"team": {"slug": slug}, "errors": []}
+
+
+async def test_a_new_mutation_text_is_parsed_once(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint's check parses it; the executor takes that parse."""
+    parsed: list[str] = []
+    parse_document = Parser.parse_document
+
+    def counting(parser: Parser) -> DocumentNode:
+        parsed.append(parser._lexer.source.body)
+        return parse_document(parser)
+
+    monkeypatch.setattr(Parser, "parse_document", counting)
+    query = 'mutation { createTeam(input: { slug: "once", name: "O" }) { errors { code } } }'
+    made = await client.post("/graphql", json={"query": query})
+    assert made.json()["data"] == {"createTeam": {"errors": []}}
+    assert parsed == [query]

@@ -1,0 +1,42 @@
+"""The document a request already parsed, handed to the executor instead of parsed again.
+
+The endpoint parses every document to check its shape and cost before anything runs; an
+exact-text cache cannot help a mutation written with its input inline (a new text each time),
+so without this the executor would parse the same text a second time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from graphql import DocumentNode
+from strawberry.extensions import ParserCache
+
+_given: ContextVar[tuple[str, DocumentNode] | None] = ContextVar(
+    "paved_parsed_document", default=None
+)
+
+
+@contextmanager
+def already_parsed(query: str, document: DocumentNode) -> Iterator[None]:
+    """While the block runs, `query`'s executor takes `document` as its parse."""
+    token = _given.set((query, document))
+    try:
+        yield
+    finally:
+        _given.reset(token)
+
+
+class SharedParse(ParserCache):
+    """Strawberry's parse step: the request's own parse when it is this query's, else the
+    cached parse."""
+
+    def on_parse(self) -> Iterator[None]:
+        given = _given.get()
+        context = self.execution_context
+        if given is not None and given[0] == context.query:
+            context.graphql_document = given[1]
+            yield
+            return
+        yield from super().on_parse()
