@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from strawberry.dataloader import DataLoader
 
 from domain.access.model import ApiClientRecord, ApiTokenRecord
@@ -13,15 +15,20 @@ class AccessLoaders:
     """Created fresh for every request; never share one between requests."""
 
     def __init__(self, store: AccessStore) -> None:
-        self.api_client_by_id: DataLoader[int, ApiClientRecord | None] = lookup_loader(
-            store.api_clients_by_id, none
-        )
-        self.api_clients_of_team: DataLoader[int, list[ApiClientRecord]] = lookup_many_loader(
-            store.api_clients_of_teams
-        )
-        self.tokens_of_user: DataLoader[int, list[ApiTokenRecord]] = lookup_many_loader(
-            store.tokens_of_users
-        )
-        self.tokens_of_client: DataLoader[int, list[ApiTokenRecord]] = lookup_many_loader(
-            store.tokens_of_clients
-        )
+        self._store = store
+
+    @cached_property
+    def api_client_by_id(self) -> DataLoader[int, ApiClientRecord | None]:
+        return lookup_loader(self._store.api_clients_by_id, none)
+
+    @cached_property
+    def api_clients_of_team(self) -> DataLoader[int, list[ApiClientRecord]]:
+        return lookup_many_loader(self._store.api_clients_of_teams)
+
+    @cached_property
+    def tokens_of_user(self) -> DataLoader[int, list[ApiTokenRecord]]:
+        return lookup_many_loader(self._store.tokens_of_users)
+
+    @cached_property
+    def tokens_of_client(self) -> DataLoader[int, list[ApiTokenRecord]]:
+        return lookup_many_loader(self._store.tokens_of_clients)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -65,40 +66,75 @@ class DeploymentLoaders:
     """Created fresh for every request; never share one between requests."""
 
     def __init__(self, store: DeploymentStore, reader: CatalogReader) -> None:
-        self.all_environments: DataLoader[None, list[EnvironmentRecord]] = DataLoader(
-            load_fn=lambda keys: _all_environments(reader, len(keys))
-        )
-        self.by_id: DataLoader[int, DeploymentRecord | None] = lookup_loader(store.by_ids, none)
-        self.history: DataLoader[int, list[StatusEvent]] = lookup_many_loader(store.history)
-        self.approvals: DataLoader[int, list[ApprovalRecord]] = lookup_many_loader(store.approvals)
-        self.protection: DataLoader[int, Protection | None] = lookup_loader(store.protection, none)
-        self.provider: DataLoader[int, ProviderSettings | None] = lookup_loader(
-            store.providers, none
-        )
-        self.current: DataLoader[Pair, DeploymentRecord | None] = _pair_loader(store.current, none)
-        self.pending: DataLoader[Pair, list[DeploymentRecord]] = _pair_loader(store.pending, _empty)
-        self.of_service: DataLoader[DeploymentsKey, Page[DeploymentRecord]] = _grouped(
+        self._store = store
+        self._reader = reader
+
+    @cached_property
+    def all_environments(self) -> DataLoader[None, list[EnvironmentRecord]]:
+        return DataLoader(load_fn=lambda keys: _all_environments(self._reader, len(keys)))
+
+    @cached_property
+    def by_id(self) -> DataLoader[int, DeploymentRecord | None]:
+        return lookup_loader(self._store.by_ids, none)
+
+    @cached_property
+    def history(self) -> DataLoader[int, list[StatusEvent]]:
+        return lookup_many_loader(self._store.history)
+
+    @cached_property
+    def approvals(self) -> DataLoader[int, list[ApprovalRecord]]:
+        return lookup_many_loader(self._store.approvals)
+
+    @cached_property
+    def protection(self) -> DataLoader[int, Protection | None]:
+        return lookup_loader(self._store.protection, none)
+
+    @cached_property
+    def provider(self) -> DataLoader[int, ProviderSettings | None]:
+        return lookup_loader(self._store.providers, none)
+
+    @cached_property
+    def current(self) -> DataLoader[Pair, DeploymentRecord | None]:
+        return _pair_loader(self._store.current, none)
+
+    @cached_property
+    def pending(self) -> DataLoader[Pair, list[DeploymentRecord]]:
+        return _pair_loader(self._store.pending, _empty)
+
+    @cached_property
+    def of_service(self) -> DataLoader[DeploymentsKey, Page[DeploymentRecord]]:
+        return _grouped(
             lambda key: (key.page, key.deployment_filter),
             lambda key: key.parent_id,
-            lambda group, ids: store.service_pages(ids, group[0], group[1]),
+            lambda group, ids: self._store.service_pages(ids, group[0], group[1]),
         )
-        self.of_environment: DataLoader[DeploymentsKey, Page[DeploymentRecord]] = _grouped(
+
+    @cached_property
+    def of_environment(self) -> DataLoader[DeploymentsKey, Page[DeploymentRecord]]:
+        return _grouped(
             lambda key: (key.page, key.deployment_filter),
             lambda key: key.parent_id,
-            lambda group, ids: store.environment_pages(ids, group[0], group[1]),
+            lambda group, ids: self._store.environment_pages(ids, group[0], group[1]),
         )
-        self.count: DataLoader[DeploymentFilter, int] = DataLoader(
-            load_fn=lambda filters: _counts(store, filters)
-        )
-        self.count_of_service: DataLoader[CountKey, int] = _grouped(
+
+    @cached_property
+    def count(self) -> DataLoader[DeploymentFilter, int]:
+        return DataLoader(load_fn=lambda filters: _counts(self._store, filters))
+
+    @cached_property
+    def count_of_service(self) -> DataLoader[CountKey, int]:
+        return _grouped(
             lambda key: key.deployment_filter,
             lambda key: key.parent_id,
-            lambda wanted, ids: store.service_counts(ids, wanted),
+            lambda wanted, ids: self._store.service_counts(ids, wanted),
         )
-        self.count_of_environment: DataLoader[CountKey, int] = _grouped(
+
+    @cached_property
+    def count_of_environment(self) -> DataLoader[CountKey, int]:
+        return _grouped(
             lambda key: key.deployment_filter,
             lambda key: key.parent_id,
-            lambda wanted, ids: store.environment_counts(ids, wanted),
+            lambda wanted, ids: self._store.environment_counts(ids, wanted),
         )
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 
+from strawberry.dataloader import DataLoader
+
 from domain.access.model import Forbidden
 from domain.access.policy import Action, decide
 from domain.deployments.model import DeploymentRecord, DeploymentState
@@ -158,6 +160,7 @@ def _loaded_anything(context: Context) -> bool:
         _holds_values(loader)
         for loaders in (context.loaders, context.access_loaders, context.deployment_loaders)
         for loader in vars(loaders).values()
+        if isinstance(loader, DataLoader)  # the loaders made so far (they are made on first use)
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -87,62 +88,88 @@ class Loaders:
     """Created fresh for every request; never share one between requests."""
 
     def __init__(self, reader: CatalogReader) -> None:
-        self.team_by_id: DataLoader[int, TeamRecord | None] = lookup_loader(
-            reader.teams_by_id, none
-        )
-        self.team_by_slug: DataLoader[str, TeamRecord | None] = lookup_loader(
-            reader.teams_by_slug, none
-        )
-        self.user_by_id: DataLoader[int, UserRecord | None] = lookup_loader(
-            reader.users_by_id, none
-        )
-        self.user_by_handle: DataLoader[str, UserRecord | None] = lookup_loader(
-            reader.users_by_handle, none
-        )
-        self.service_by_id: DataLoader[int, ServiceRecord | None] = lookup_loader(
-            reader.services_by_id, none
-        )
-        self.service_by_slug: DataLoader[str, ServiceRecord | None] = lookup_loader(
-            reader.services_by_slug, none
-        )
-        self.environment_by_id: DataLoader[int, EnvironmentRecord | None] = lookup_loader(
-            reader.environments_by_id, none
-        )
-        self.environment_by_slug: DataLoader[str, EnvironmentRecord | None] = lookup_loader(
-            reader.environments_by_slug, none
-        )
-        self.owners_of_service: DataLoader[int, list[OwnershipRecord]] = lookup_many_loader(
-            reader.owners_of_services
-        )
-        self.dependencies_of_service: DataLoader[int, list[ServiceRecord]] = lookup_many_loader(
-            reader.dependencies_of_services
-        )
-        self.dependents_of_service: DataLoader[int, list[ServiceRecord]] = lookup_many_loader(
-            reader.dependents_of_services
-        )
-        self.children_of_team: DataLoader[int, list[TeamRecord]] = lookup_many_loader(
-            reader.children_of_teams
-        )
-        self.teams_of_user: DataLoader[int, list[TeamRecord]] = lookup_many_loader(
-            reader.teams_of_users
-        )
-        self.team_services: DataLoader[TeamServicesKey, Page[ServiceRecord]] = _grouped(
+        self._reader = reader
+
+    @cached_property
+    def team_by_id(self) -> DataLoader[int, TeamRecord | None]:
+        return lookup_loader(self._reader.teams_by_id, none)
+
+    @cached_property
+    def team_by_slug(self) -> DataLoader[str, TeamRecord | None]:
+        return lookup_loader(self._reader.teams_by_slug, none)
+
+    @cached_property
+    def user_by_id(self) -> DataLoader[int, UserRecord | None]:
+        return lookup_loader(self._reader.users_by_id, none)
+
+    @cached_property
+    def user_by_handle(self) -> DataLoader[str, UserRecord | None]:
+        return lookup_loader(self._reader.users_by_handle, none)
+
+    @cached_property
+    def service_by_id(self) -> DataLoader[int, ServiceRecord | None]:
+        return lookup_loader(self._reader.services_by_id, none)
+
+    @cached_property
+    def service_by_slug(self) -> DataLoader[str, ServiceRecord | None]:
+        return lookup_loader(self._reader.services_by_slug, none)
+
+    @cached_property
+    def environment_by_id(self) -> DataLoader[int, EnvironmentRecord | None]:
+        return lookup_loader(self._reader.environments_by_id, none)
+
+    @cached_property
+    def environment_by_slug(self) -> DataLoader[str, EnvironmentRecord | None]:
+        return lookup_loader(self._reader.environments_by_slug, none)
+
+    @cached_property
+    def owners_of_service(self) -> DataLoader[int, list[OwnershipRecord]]:
+        return lookup_many_loader(self._reader.owners_of_services)
+
+    @cached_property
+    def dependencies_of_service(self) -> DataLoader[int, list[ServiceRecord]]:
+        return lookup_many_loader(self._reader.dependencies_of_services)
+
+    @cached_property
+    def dependents_of_service(self) -> DataLoader[int, list[ServiceRecord]]:
+        return lookup_many_loader(self._reader.dependents_of_services)
+
+    @cached_property
+    def children_of_team(self) -> DataLoader[int, list[TeamRecord]]:
+        return lookup_many_loader(self._reader.children_of_teams)
+
+    @cached_property
+    def teams_of_user(self) -> DataLoader[int, list[TeamRecord]]:
+        return lookup_many_loader(self._reader.teams_of_users)
+
+    @cached_property
+    def team_services(self) -> DataLoader[TeamServicesKey, Page[ServiceRecord]]:
+        return _grouped(
             lambda key: (key.page, key.service_filter),
             lambda key: key.team_id,
-            lambda group, ids: reader.team_services_pages(ids, group[0], group[1]),
+            lambda group, ids: self._reader.team_services_pages(ids, group[0], group[1]),
         )
-        self.team_services_count: DataLoader[tuple[int, ServiceFilter], int] = _grouped(
+
+    @cached_property
+    def team_services_count(self) -> DataLoader[tuple[int, ServiceFilter], int]:
+        return _grouped(
             lambda key: key[1],
             lambda key: key[0],
-            lambda service_filter, ids: reader.team_services_counts(ids, service_filter),
+            lambda service_filter, ids: self._reader.team_services_counts(ids, service_filter),
         )
-        self.team_members: DataLoader[TeamMembersKey, Page[UserRecord]] = _grouped(
+
+    @cached_property
+    def team_members(self) -> DataLoader[TeamMembersKey, Page[UserRecord]]:
+        return _grouped(
             lambda key: key.page,
             lambda key: key.team_id,
-            lambda page, ids: reader.team_members_pages(ids, page),
+            lambda page, ids: self._reader.team_members_pages(ids, page),
         )
-        self.team_members_count: DataLoader[int, int] = _grouped(
+
+    @cached_property
+    def team_members_count(self) -> DataLoader[int, int]:
+        return _grouped(
             lambda key: None,
             lambda key: key,
-            lambda _, ids: reader.team_members_counts(ids),
+            lambda _, ids: self._reader.team_members_counts(ids),
         )

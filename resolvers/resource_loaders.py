@@ -4,6 +4,7 @@ whatever the number of rows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
@@ -35,29 +36,46 @@ class ResourceLoaders:
     """Created fresh for every request; never share one between requests."""
 
     def __init__(self, store: ResourceStore) -> None:
-        self.by_id: DataLoader[int, ResourceRecord | None] = lookup_loader(store.by_ids, none)
-        self.class_by_id: DataLoader[int, ResourceClassRecord | None] = lookup_loader(
-            store.classes_by_ids, none
-        )
-        self.template_by_id: DataLoader[int, TemplateRecord | None] = lookup_loader(
-            store.templates_by_ids, none
-        )
-        self.history: DataLoader[int, list[ResourceStatusEvent]] = lookup_many_loader(store.history)
-        self.approvals: DataLoader[int, list[ResourceApprovalRecord]] = lookup_many_loader(
-            store.approvals
-        )
-        self.of_service: DataLoader[ServiceResourcesKey, list[ResourceRecord]] = _grouped(
+        self._store = store
+
+    @cached_property
+    def by_id(self) -> DataLoader[int, ResourceRecord | None]:
+        return lookup_loader(self._store.by_ids, none)
+
+    @cached_property
+    def class_by_id(self) -> DataLoader[int, ResourceClassRecord | None]:
+        return lookup_loader(self._store.classes_by_ids, none)
+
+    @cached_property
+    def template_by_id(self) -> DataLoader[int, TemplateRecord | None]:
+        return lookup_loader(self._store.templates_by_ids, none)
+
+    @cached_property
+    def history(self) -> DataLoader[int, list[ResourceStatusEvent]]:
+        return lookup_many_loader(self._store.history)
+
+    @cached_property
+    def approvals(self) -> DataLoader[int, list[ResourceApprovalRecord]]:
+        return lookup_many_loader(self._store.approvals)
+
+    @cached_property
+    def of_service(self) -> DataLoader[ServiceResourcesKey, list[ResourceRecord]]:
+        return _grouped(
             lambda key: key.environment,
             lambda key: key.service_id,
-            lambda environment, ids: _of_services(store, ids, environment),
+            lambda environment, ids: _of_services(self._store, ids, environment),
         )
-        self.count_of_environment: DataLoader[int, int] = DataLoader(
-            load_fn=lambda ids: _environment_counts(store, ids)
-        )
-        self.of_environment: DataLoader[EnvironmentResourcesKey, Page[ResourceRecord]] = _grouped(
+
+    @cached_property
+    def count_of_environment(self) -> DataLoader[int, int]:
+        return DataLoader(load_fn=lambda ids: _environment_counts(self._store, ids))
+
+    @cached_property
+    def of_environment(self) -> DataLoader[EnvironmentResourcesKey, Page[ResourceRecord]]:
+        return _grouped(
             lambda key: key.page,
             lambda key: key.environment_id,
-            lambda page, ids: store.environment_pages(ids, page),
+            lambda page, ids: self._store.environment_pages(ids, page),
         )
 
 
