@@ -7,6 +7,7 @@ token or a session): a client may retry such an answer as it is."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -18,6 +19,11 @@ from domain.errors import ErrorCode, Unavailable
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 1
+
+_SHUTTING_DOWN = Unavailable(
+    "the server shut down before this request finished; retry it (a write with the same "
+    "idempotency key: whether it was made is not known)"
+)
 
 Outage = Callable[[BaseException], Unavailable | None]
 
@@ -64,6 +70,14 @@ class UnavailableMiddleware:
 
         try:
             await self._app(scope, receive, sending)
+        except asyncio.CancelledError:
+            # The server's graceful shutdown ran out while this request was still running:
+            # say "retry" (with the same idempotency key for a write) rather than let the
+            # server answer a bare 500.
+            if not started:
+                log.warning("%s: cut off by the shutdown", scope.get("path"))
+                await _answer(send, unavailable_body(_SHUTTING_DOWN))
+            raise
         except Exception as error:
             classify = self._outage()
             down = None if classify is None else classify(error)

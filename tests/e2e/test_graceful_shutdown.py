@@ -398,3 +398,39 @@ async def test_readiness_answered_once_shutdown_began_is_503(migrated_url: str) 
                 await locker.close()
     assert answer.status_code == 503, answer.text
     assert answer.json() == {"status": "shutting down"}
+
+
+async def test_a_request_cut_off_by_the_end_of_the_grace_is_told_to_retry(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A request still running when the shutdown's grace ends is answered 503 UNAVAILABLE
+    with Retry-After (a client may retry it, a write with its idempotency key), never the
+    server's bare 500."""
+    async with migrated_scratch_database(database_url, SEED) as dsn:
+        db = await asyncpg.connect(dsn)
+        locker = await asyncpg.connect(dsn)
+        try:
+            environment = serve_environment(dsn, PAVED_SHUTDOWN_SECONDS="1")
+            with paved_serve(tmp_path, tmp_path / "data", "cut", **environment) as served:
+                with httpx.Client(trust_env=False) as client:
+                    served.wait_ready(client)
+                async with (
+                    httpx.AsyncClient(base_url=served.base_url, timeout=WAIT) as http,
+                    locker.transaction(),
+                ):
+                    await locker.execute("LOCK TABLE teams IN ACCESS EXCLUSIVE MODE")
+                    read = asyncio.create_task(http.post("/graphql", json={"query": TEAMS}))
+
+                    async def waiting() -> bool:
+                        return sum((await waiting_on_teams(db)).values()) == 1
+
+                    await until("the read waiting for the lock", waiting)
+                    served.process.send_signal(signal.SIGTERM)
+                    cut = await read
+                served.process.wait(WAIT)
+        finally:
+            await locker.close()
+            await db.close()
+    assert cut.status_code == 503, cut.text
+    assert cut.headers["Retry-After"] == "1"
+    assert [e["extensions"]["code"] for e in cut.json()["errors"]] == ["UNAVAILABLE"]
