@@ -9,7 +9,10 @@ how long it took and how many SQL statements it ran, under the request id a clie
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,13 +46,52 @@ def trace_id() -> str | None:
     return format(context.trace_id, "032x") if context.is_valid else None
 
 
+class _SecondsCache:
+    """The text of the latest whole second formatted, reused by every record of that second:
+    a busy server logs hundreds of lines a second, each would format its time anew."""
+
+    def __init__(self, text_of: Any) -> None:
+        self._text_of = text_of
+        self._second = -1
+        self._text = ""
+
+    def text(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._text = self._text_of(second)
+            self._second = second
+        return self._text
+
+
+class TextFormatter(logging.Formatter):
+    """`TEXT_FORMAT` lines, the time as `logging.Formatter` writes it (local time, then
+    milliseconds), formatted once per second."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._seconds = _SecondsCache(
+            lambda second: time.strftime(self.default_time_format, self.converter(second))
+        )
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        return f"{self._seconds.text(record.created)},{int(record.msecs):03d}"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time (UTC, ISO 8601), level, logger, message, the request
     fields the record carries, the current trace id, and an exception's traceback."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._seconds = _SecondsCache(
+            lambda second: datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        )
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": f"{self._seconds.text(record.created)}.{int(record.msecs):03d}+00:00",
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -70,7 +112,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def formatter(json: bool) -> logging.Formatter:
-    return JsonFormatter() if json else logging.Formatter(TEXT_FORMAT)
+    return JsonFormatter() if json else TextFormatter()
 
 
 def configure_logging(level: str, *, json: bool) -> None:
@@ -105,10 +147,61 @@ def log_request(fields: dict[str, Any]) -> None:
         f"actor {actor}" if actor else None,
         f"request {fields['request_id']}",
     ]
-    message = " ".join(part for part in parts if part)
-    # As `REQUESTS.info(message, extra=fields)`, without looking up the caller's frame.
-    REQUESTS.handle(
-        REQUESTS.makeRecord(
-            REQUESTS.name, logging.INFO, __file__, 0, message, (), None, extra=fields
-        )
+    REQUESTS.handle(_request_record(" ".join(part for part in parts if part), fields))
+
+
+class _Process:
+    """This process's id and name for request records, looked up once per process rather than
+    once per record (`os.getpid` is a system call)."""
+
+    pid: int | None = None
+    name = "MainProcess"
+    first_record_ns = 0
+    """When this process made its first request record: `relativeCreated` counts from there."""
+
+    @classmethod
+    def forget(cls) -> None:
+        cls.pid = None
+
+    @classmethod
+    def id(cls) -> int:
+        if cls.pid is None:
+            cls.pid = os.getpid()
+            cls.first_record_ns = time.time_ns()
+            os.register_at_fork(after_in_child=cls.forget)
+        return cls.pid
+
+
+def _request_record(message: str, fields: dict[str, Any]) -> logging.LogRecord:
+    """What `REQUESTS.makeRecord(..., extra=fields)` makes, without what `LogRecord` looks up
+    for every record and a request line never needs (the caller's path split into file and
+    module names, the multiprocessing module's process name)."""
+    record = logging.LogRecord.__new__(logging.LogRecord)
+    process = _Process.id()
+    now = time.time_ns()
+    current = threading.current_thread()
+    record.__dict__.update(
+        name=REQUESTS.name,
+        msg=message,
+        args=(),
+        levelname="INFO",
+        levelno=logging.INFO,
+        pathname=__file__,
+        filename="logs.py",
+        module="logs",
+        exc_info=None,
+        exc_text=None,
+        stack_info=None,
+        lineno=0,
+        funcName="log_request",
+        created=now / 1e9,
+        msecs=(now % 1_000_000_000) // 1_000_000 + 0.0,
+        relativeCreated=(now - _Process.first_record_ns) / 1e6,
+        thread=current.ident,
+        threadName=current.name,
+        processName=_Process.name,
+        process=process,
+        taskName=None,
     )
+    record.__dict__.update(fields)
+    return record

@@ -8,16 +8,18 @@ import logging
 import random
 import re
 import string
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from starlette.requests import Request
 
 from api.observability.endpoint import may_read
-from api.observability.logs import JsonFormatter
+from api.observability.logs import TEXT_FORMAT, JsonFormatter, TextFormatter, log_request
 from api.observability.metrics import OTHER, Metrics, OperationNames, operation_names_of, outcome_of
 from api.observability.tracing import Tracing, wanted
 from api.settings import Settings
@@ -193,3 +195,40 @@ def _every_family() -> Metrics:
     metrics.watch_pool(cast(Any, pool), backlog)
     metrics.backlog.labels("rollouts").set(0)
     return metrics
+
+
+def test_the_fast_formatters_write_what_the_standard_ones_would() -> None:
+    for created in (1_700_000_000.0, 1_700_000_000.999, 1_700_000_001.5, 1_700_000_001.0):
+        record = logging.LogRecord("paved.requests", logging.INFO, __file__, 1, "m", (), None)
+        record.created = created
+        record.msecs = (created - int(created)) * 1000
+        assert TextFormatter().format(record) == logging.Formatter(TEXT_FORMAT).format(record)
+        entry = json.loads(JsonFormatter().format(record))
+        expected = datetime.fromtimestamp(int(created), UTC).replace(
+            microsecond=int(record.msecs) * 1000
+        )
+        assert entry["time"] == expected.isoformat(timespec="milliseconds")
+
+
+def test_a_request_record_is_what_the_logger_would_make(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fields = {
+        "request_id": "abc",
+        "method": "POST",
+        "path": "/graphql",
+        "status": 200,
+        "duration_ms": 1.5,
+        "sql": 1,
+    }
+    with caplog.at_level(logging.INFO, logger="paved.requests"):
+        log_request(fields)
+    [made] = caplog.records
+    standard = logging.getLogger("paved.requests").makeRecord(
+        "paved.requests", logging.INFO, __file__, 0, made.getMessage(), (), None, extra=fields
+    )
+    assert made.getMessage() == "POST /graphql 200 1.5 ms 1 sql request abc"
+    assert set(vars(standard)) <= set(vars(made))
+    for name in ("name", "levelname", "levelno", "process", "thread", "threadName", "sql"):
+        assert getattr(made, name) == getattr(standard, name)
+    assert abs(made.created - standard.created) < 5
