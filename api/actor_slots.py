@@ -9,8 +9,6 @@ process's memory.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 
@@ -46,31 +44,62 @@ class ActorSlots:
         """How many actors have requests running or waiting."""
         return len(self._lines)
 
-    @asynccontextmanager
-    async def slot(self, actor: str, wait_seconds: float) -> AsyncIterator[None]:
-        """Runs the body in one of the actor's slots; raises Busy when none frees in time."""
+    def slot(self, actor: str, wait_seconds: float) -> _Slot:
+        """Runs the body (`async with`) in one of the actor's slots; raises Busy when none
+        frees in time."""
+        return _Slot(self, actor, wait_seconds)
+
+    def _line(self, actor: str) -> _Line:
         line = self._lines.get(actor)
         if line is None:
             line = self._lines[actor] = _Line(asyncio.Semaphore(self.per_actor))
-        if line.semaphore.locked() and line.waiting >= self.max_waiting:
+        return line
+
+    def _leave(self, actor: str, line: _Line) -> None:
+        line.users -= 1
+        if line.users == 0:
+            del self._lines[actor]
+
+
+class _Slot:
+    """One request's turn in its actor's line (a class rather than a generator-based context
+    manager: it runs for every request)."""
+
+    __slots__ = ("_actor", "_line", "_slots", "_wait_seconds")
+
+    def __init__(self, slots: ActorSlots, actor: str, wait_seconds: float) -> None:
+        self._slots = slots
+        self._actor = actor
+        self._wait_seconds = wait_seconds
+        self._line: _Line | None = None
+
+    async def __aenter__(self) -> None:
+        slots = self._slots
+        line = slots._line(self._actor)
+        if line.semaphore.locked() and line.waiting >= slots.max_waiting:
             raise Busy
         line.users += 1
-        try:
+        if line.semaphore.locked():
             line.waiting += 1
             try:
-                async with asyncio.timeout(wait_seconds):
+                async with asyncio.timeout(self._wait_seconds):
                     await line.semaphore.acquire()
             except TimeoutError:
+                slots._leave(self._actor, line)
                 raise Busy from None
+            except BaseException:
+                slots._leave(self._actor, line)
+                raise
             finally:
                 line.waiting -= 1
-            line.running += 1
-            try:
-                yield
-            finally:
-                line.running -= 1
-                line.semaphore.release()
-        finally:
-            line.users -= 1
-            if line.users == 0:
-                del self._lines[actor]
+        else:
+            await line.semaphore.acquire()  # free: returns at once
+        line.running += 1
+        self._line = line
+
+    async def __aexit__(self, *_: object) -> None:
+        line = self._line
+        assert line is not None
+        line.running -= 1
+        line.semaphore.release()
+        self._slots._leave(self._actor, line)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import orjson
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+_REMEMBERED_HOSTS = 256
 
 
 def host_name(host: str) -> str | None:
@@ -78,22 +78,41 @@ class HostGuard:
     def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
         self._app = app
         self._policy = policy
+        self._verdicts: dict[bytes, bool] = {}
+        """Whether each `Host` value seen lately is answered (a few distinct values arrive
+        over and over; bounded, so made-up ones cannot grow it)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in _OPEN_PATHS:
             await self._app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        host = headers.get("host", "")
-        name = host_name(host)
-        if name is None or not self._policy.answers(name):
-            await _refuse(scope, send, 421, f"this server does not answer to host {host!r}")
+        host = origin = None
+        for key, value in scope["headers"]:
+            if key == b"host" and host is None:
+                host = value
+            elif key == b"origin" and origin is None:
+                origin = value
+        host = host or b""
+        if not self._answers(host):
+            refused = host.decode("latin-1")
+            await _refuse(scope, send, 421, f"this server does not answer to host {refused!r}")
             return
-        origin = headers.get("origin")
-        if self._policy.loopback and origin is not None and not _same_origin(origin, host):
-            await _refuse(scope, send, 403, f"requests from origin {origin!r} are refused")
-            return
+        if self._policy.loopback and origin is not None:
+            sent = origin.decode("latin-1")
+            if not _same_origin(sent, host.decode("latin-1")):
+                await _refuse(scope, send, 403, f"requests from origin {sent!r} are refused")
+                return
         await self._app(scope, receive, send)
+
+    def _answers(self, host: bytes) -> bool:
+        verdict = self._verdicts.get(host)
+        if verdict is None:
+            name = host_name(host.decode("latin-1"))
+            verdict = name is not None and self._policy.answers(name)
+            if len(self._verdicts) >= _REMEMBERED_HOSTS:
+                self._verdicts.clear()
+            self._verdicts[host] = verdict
+        return verdict
 
 
 def _same_origin(origin: str, host: str) -> bool:

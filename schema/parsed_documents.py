@@ -7,7 +7,6 @@ so without this the executor would parse the same text a second time."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 from graphql import DocumentNode
@@ -18,14 +17,19 @@ _given: ContextVar[tuple[str, DocumentNode] | None] = ContextVar(
 )
 
 
-@contextmanager
-def already_parsed(query: str, document: DocumentNode) -> Iterator[None]:
+class already_parsed:
     """While the block runs, `query`'s executor takes `document` as its parse."""
-    token = _given.set((query, document))
-    try:
-        yield
-    finally:
-        _given.reset(token)
+
+    __slots__ = ("_given", "_token")
+
+    def __init__(self, query: str, document: DocumentNode) -> None:
+        self._given = (query, document)
+
+    def __enter__(self) -> None:
+        self._token = _given.set(self._given)
+
+    def __exit__(self, *_: object) -> None:
+        _given.reset(self._token)
 
 
 class SharedParse(ParserCache):

@@ -117,6 +117,34 @@ async def test_allowed_hosts_in_development_and_production() -> None:
     assert await guarded(production, "10.1.2.3:8000", path="/healthz") == 200
 
 
+async def test_remembered_host_verdicts_stay_right_and_bounded() -> None:
+    answered = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        answered.append(scope)
+
+    guard = HostGuard(app, HostPolicy.of(["api.example.com"], development=False))
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def ask(host: bytes) -> int:
+        sent.clear()
+        answered.clear()
+        scope = {"type": "http", "path": "/graphql", "headers": [(b"host", host)]}
+        await guard(scope, None, send)  # type: ignore[arg-type]
+        return 200 if answered else int(sent[0]["status"])  # type: ignore[call-overload]
+
+    for _ in range(2):  # the second time from what the guard remembered
+        assert await ask(b"api.example.com") == 200
+        assert await ask(b"attacker.example") == 421
+    for number in range(2_000):  # made-up hosts do not grow what it remembers
+        assert await ask(f"h{number}.example".encode()) == 421
+    assert len(guard._verdicts) <= 256
+    assert await ask(b"api.example.com") == 200
+
+
 def test_allowed_hosts_setting() -> None:
     settings = Settings(allowed_hosts=("API.example.com", "[::1]", "*.example.org"))
     assert settings.allowed_hosts == ("api.example.com", "::1", "*.example.org")
