@@ -7,6 +7,11 @@ depend only on the document's shape: its names, punctuation, variables, `true`/`
 and enum values. Only a few look at the string and number literals, so a document whose shape
 already passed every rule is checked again by those few alone (`_VALUE_RULES`).
 
+A shape also remembers whether its literals can change any verdict at all: when every string
+literal stands where `String` or `ID` is expected (any text is one), no number literal and no
+fragment appears, and no selection asks for one response key twice (so no two fields are
+compared by their arguments), a document of a passed shape passes as it is, with no rule run.
+
 Shapes are only remembered after a document of that shape passed every rule; both caches
 are bounded, least recently used first out.
 """
@@ -15,10 +20,36 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
+from enum import Enum
 from typing import Generic, TypeVar
 
-from graphql import GraphQLError, GraphQLSyntaxError, validate
-from graphql.language import Lexer, Source, TokenKind
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLID,
+    GraphQLSchema,
+    GraphQLString,
+    GraphQLSyntaxError,
+    TypeInfo,
+    TypeInfoVisitor,
+    get_named_type,
+    validate,
+    visit,
+)
+from graphql.language import (
+    FieldNode,
+    FloatValueNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    IntValueNode,
+    Lexer,
+    SelectionSetNode,
+    Source,
+    StringValueNode,
+    TokenKind,
+    Visitor,
+)
 from graphql.validation import OverlappingFieldsCanBeMergedRule, ValuesOfCorrectTypeRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
@@ -59,6 +90,58 @@ def shape(query: str) -> str | None:
     return " ".join(parts)
 
 
+class _LiteralsThatMatter(Visitor):
+    """Finds a literal whose text could change a verdict (see the module's docstring)."""
+
+    def __init__(self, types: TypeInfo) -> None:
+        super().__init__()
+        self._types = types
+        self.found = False
+
+    def enter_string_value(self, node: StringValueNode, *_: object) -> object:
+        expected = get_named_type(self._types.get_input_type())
+        if expected is not GraphQLString and expected is not GraphQLID:
+            return self._matters()
+        return None
+
+    def enter_int_value(self, node: IntValueNode, *_: object) -> object:
+        return self._matters()  # `Int` holds 32 bits; custom scalars read numbers their way
+
+    def enter_float_value(self, node: FloatValueNode, *_: object) -> object:
+        return self._matters()
+
+    def enter_fragment_definition(self, node: FragmentDefinitionNode, *_: object) -> object:
+        return self._matters()
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_: object) -> object:
+        return self._matters()
+
+    def enter_inline_fragment(self, node: InlineFragmentNode, *_: object) -> object:
+        return self._matters()
+
+    def enter_selection_set(self, node: SelectionSetNode, *_: object) -> object:
+        keys = [
+            (selection.alias or selection.name).value
+            for selection in node.selections
+            if isinstance(selection, FieldNode)
+        ]
+        if len(keys) != len(set(keys)):
+            return self._matters()
+        return None
+
+    def _matters(self) -> object:
+        self.found = True
+        return self.BREAK
+
+
+def literals_matter(schema: GraphQLSchema, document: DocumentNode) -> bool:
+    """Whether another document of `document`'s shape (a valid one) could be invalid."""
+    types = TypeInfo(schema)
+    finder = _LiteralsThatMatter(types)
+    visit(document, TypeInfoVisitor(types, finder))
+    return finder.found
+
+
 class Bounded(Generic[K, V]):
     """At most `size` entries, the least recently used dropped first."""
 
@@ -79,12 +162,18 @@ class Bounded(Generic[K, V]):
             self._entries.popitem(last=False)
 
 
+class _Literals(Enum):
+    FREE = "no literal can change the verdict"
+    CHECKED = "the literals are checked by the rules that read them"
+
+
 class ValidationMemory:
     """What the process learnt: each text's errors, and the shapes that passed every rule."""
 
     def __init__(self, size: int) -> None:
         self.texts: Bounded[str, list[GraphQLError]] = Bounded(size)
-        self.valid_shapes: Bounded[str, bool] = Bounded(size)
+        self.valid_shapes: Bounded[str, _Literals] = Bounded(size)
+        """Each shape that passed every rule, and whether its literals still need checking."""
 
 
 class ShapeValidationCache(SchemaExtension):
@@ -104,12 +193,18 @@ class ShapeValidationCache(SchemaExtension):
         errors = self._memory.texts.get(query)
         if errors is None:
             form = shape(query)
-            if form is not None and self._memory.valid_shapes.get(form):
+            known = self._memory.valid_shapes.get(form) if form is not None else None
+            if known is _Literals.FREE:
+                errors = []
+            elif known is _Literals.CHECKED:
                 errors = validate(schema, document, _VALUE_RULES)
             else:
                 errors = validate_document(schema, document, context.validation_rules)
                 if form is not None and not errors:
-                    self._memory.valid_shapes.put(form, True)
+                    matter = literals_matter(schema, document)
+                    self._memory.valid_shapes.put(
+                        form, _Literals.CHECKED if matter else _Literals.FREE
+                    )
             self._memory.texts.put(query, errors)
         context.pre_execution_errors = errors
         yield

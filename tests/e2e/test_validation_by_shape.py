@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx2 as httpx
 import pytest
-from graphql import DocumentNode
+from graphql import DocumentNode, GraphQLError, validate
 from graphql.language.parser import Parser
+from strawberry.schema.schema import validate_document
+
+from schema import validation_cache
 
 
 async def _errors(client: httpx.AsyncClient, query: str) -> list[str]:
@@ -60,3 +65,40 @@ async def test_a_new_mutation_text_is_parsed_once(
     made = await client.post("/graphql", json={"query": query})
     assert made.json()["data"] == {"createTeam": {"errors": []}}
     assert parsed == [query]
+
+
+async def test_a_known_shape_whose_literals_cannot_matter_runs_no_rule(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+
+    def value_rules(*args: Any) -> list[GraphQLError]:
+        ran.append("value rules")
+        return validate(*args)
+
+    def every_rule(*args: Any) -> list[GraphQLError]:
+        ran.append("every rule")
+        return validate_document(*args)
+
+    monkeypatch.setattr(validation_cache, "validate", value_rules)
+    monkeypatch.setattr(validation_cache, "validate_document", every_rule)
+    for slug in ("free-one", "free-two", "free-three"):
+        made = await client.post(
+            "/graphql",
+            json={
+                "query": f'mutation {{ free: createTeam(input: {{ slug: "{slug}", name: "x" }}) '
+                "{ team { slug } errors { code } } }"
+            },
+        )
+        assert made.json()["data"]["free"] == {"team": {"slug": slug}, "errors": []}
+    assert ran == ["every rule"]  # the first text of the shape only
+    # A bad text of that shape is still refused, by the use case's own rules as before.
+    refused = await client.post(
+        "/graphql",
+        json={
+            "query": 'mutation { free: createTeam(input: { slug: "Not A Slug", name: "x" }) '
+            "{ team { slug } errors { code } } }"
+        },
+    )
+    assert refused.json()["data"]["free"]["errors"] == [{"code": "VALIDATION"}]
+    assert ran == ["every rule"]

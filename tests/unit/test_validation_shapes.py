@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from graphql import build_schema, parse
 
-from schema.validation_cache import Bounded, shape
+from schema.validation_cache import Bounded, literals_matter, shape
 
 
 def test_documents_that_differ_in_string_and_number_literals_share_a_shape() -> None:
@@ -46,3 +47,30 @@ def test_the_memory_is_bounded_least_recently_used_first_out() -> None:
     assert kept.get("a") == 1
     kept.put("c", 3)
     assert (kept.get("a"), kept.get("b"), kept.get("c")) == (1, None, 3)
+
+
+_SDL = """
+scalar DateTime
+input Filter { name: String, since: DateTime }
+type Item { a(text: String, id: ID, when: DateTime, count: Int, names: [String]): Item, b: String }
+type Query { item(filter: Filter, text: String): Item }
+"""
+
+
+@pytest.mark.parametrize(
+    ("document", "matter"),
+    [
+        ('{ item(text: "x") { a(text: "y", id: "z", names: ["p", "q"]) { b } } }', False),
+        ('{ item(filter: { name: "n" }) { b } }', False),
+        ('query($t: String = "d") { item(text: $t) { b } }', False),
+        ('{ item(filter: { since: "2026-01-01" }) { b } }', True),
+        ('{ item { a(when: "now") { b } } }', True),
+        ("{ item { a(count: 5) { b } } }", True),
+        ('{ item { one: a(text: "x") { b } one: a(text: "y") { b } } }', True),
+        ("{ item { b b } }", True),
+        ("{ item { ...F } } fragment F on Item { b }", True),
+        ("{ item { ... on Item { b } } }", True),
+    ],
+)
+def test_literals_matter_unless_any_text_would_do(document: str, matter: bool) -> None:
+    assert literals_matter(build_schema(_SDL), parse(document)) is matter
