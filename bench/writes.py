@@ -352,8 +352,9 @@ def _markdown(
         f"Command: `{command}`  ",
         f"{versions}  ",
         f"Machine: {os.cpu_count()} CPUs; load average (1 min) {load_before} before the run, "
-        f"{load_average()} after. **Taken on a loaded machine** (a CI run and other work "
-        "shared its 2 cores): the numbers are indicative only and will be re-run.",
+        f"{load_average()} after (the run's own load included); the load generator, both "
+        "servers and PostgreSQL share the machine, whose other work varies: compare the "
+        "columns of one run.",
         "",
         f"One `paved serve --no-demo` (development mode: anonymous on loopback is the local "
         f"admin; rate limiter with an unlimited bucket) and PostGraphile (`bench/peer`, its "
