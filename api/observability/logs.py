@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,7 +51,7 @@ class _SecondsCache:
     """The text of the latest whole second formatted, reused by every record of that second:
     a busy server logs hundreds of lines a second, each would format its time anew."""
 
-    def __init__(self, text_of: Any) -> None:
+    def __init__(self, text_of: Callable[[int], str]) -> None:
         self._text_of = text_of
         self._second = -1
         self._text = ""
@@ -151,11 +152,10 @@ def log_request(fields: dict[str, Any]) -> None:
 
 
 class _Process:
-    """This process's id and name for request records, looked up once per process rather than
-    once per record (`os.getpid` is a system call)."""
+    """This process's id for request records, looked up once per process rather than once per
+    record (`os.getpid` is a system call)."""
 
     pid: int | None = None
-    name = "MainProcess"
     first_record_ns = 0
     """When this process made its first request record: `relativeCreated` counts from there."""
 
@@ -199,7 +199,7 @@ def _request_record(message: str, fields: dict[str, Any]) -> logging.LogRecord:
         relativeCreated=(now - _Process.first_record_ns) / 1e6,
         thread=current.ident,
         threadName=current.name,
-        processName=_Process.name,
+        processName=None,  # as with `logging.logMultiprocessing` off: never looked up
         process=process,
         taskName=None,
     )
