@@ -44,6 +44,7 @@ from typing import Protocol
 
 from domain.access.model import ActorKind
 from domain.access.ports import TokenIdentity
+from domain.background import start_background
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ class TokenCache:
             raise
 
     def start(self) -> None:
-        self._flusher = asyncio.create_task(self._flush_forever(), name="token-uses-flush")
+        self._flusher = start_background(self._flush_forever(), "token-uses-flush")
 
     async def stop(self) -> None:
         """Stop flushing periodically, then write what is left."""

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from domain.audit.ports import AuditLog
 from domain.audit.seals import SealHead, seal_line
+from domain.background import start_background
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class AuditSealer:
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="audit-sealer")
+            self._task = start_background(self._run(), "audit-sealer")
 
     async def stop(self, final_seconds: float = 2.0) -> None:
         """Stop looking; seal what is left (for at most `final_seconds`), announce the head."""

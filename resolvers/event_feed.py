@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
+from domain.background import start_background
 from domain.errors import CatalogError, ErrorCode
 from domain.events.model import ORIGIN, EventRecord, Position
 from domain.events.ports import EventLog, EventWakeups
@@ -172,8 +173,8 @@ class EventFeed:
     async def start(self) -> None:
         self.position = await self._events.newest()
         self._tasks = [
-            asyncio.create_task(self.wakeups.run(self._wake.set), name="event-feed-listen"),
-            asyncio.create_task(self._read_forever(), name="event-feed-read"),
+            start_background(self.wakeups.run(self._wake.set), "event-feed-listen"),
+            start_background(self._read_forever(), "event-feed-read"),
         ]
 
     async def stop(self) -> None:

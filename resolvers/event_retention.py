@@ -15,6 +15,7 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from domain.background import start_background
 from domain.events.ports import EventLog
 from domain.idempotency import KEPT, IdempotencyKeys
 
@@ -66,7 +67,7 @@ class EventRetention:
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="event-retention")
+            self._task = start_background(self._run(), "event-retention")
 
     async def stop(self) -> None:
         task, self._task = self._task, None

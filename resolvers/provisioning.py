@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from domain import deadlines
+from domain.background import start_background
 from domain.catalog.ports import CatalogReader
 from domain.deployments.model import (
     DeploymentKind,
@@ -224,11 +225,15 @@ class Provisioning:
 
     def start(self) -> None:
         self._background = [
-            asyncio.create_task(self._sweep_forever()),
-            asyncio.create_task(self._forever(self._renew, self._timings.lease_seconds / 3)),
+            start_background(self._sweep_forever(), "resource-sweep"),
+            start_background(
+                self._forever(self._renew, self._timings.lease_seconds / 3), "resource-leases"
+            ),
         ]
         if self._released is not None:
-            self._background.append(asyncio.create_task(self._released.run(self._sweep_now.set)))
+            self._background.append(
+                start_background(self._released.run(self._sweep_now.set), "resource-released")
+            )
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -299,7 +304,9 @@ class Provisioning:
                 task.cancel()
 
     def _drive_in_background(self, resource_id: int) -> None:
-        self._tasks[resource_id] = asyncio.create_task(self._follow(resource_id))
+        self._tasks[resource_id] = start_background(
+            self._follow(resource_id), f"resource-{resource_id}"
+        )
 
     async def _follow(self, resource_id: int) -> None:
         try:

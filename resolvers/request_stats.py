@@ -10,6 +10,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.background import background_work
+
 
 @dataclass(slots=True)
 class RequestStats:
@@ -36,9 +38,10 @@ current_stats: ContextVar[RequestStats | None] = ContextVar("paved_request_stats
 
 def count_statement(_: Any) -> None:
     """A query logger (asyncpg's): one statement more for the request it ran for. asyncpg
-    calls it soon after the statement, in a copy of the request's context."""
+    calls it soon after the statement, in a copy of the request's context; background work
+    a request started counts toward no request."""
     stats = current_stats.get()
-    if stats is not None:
+    if stats is not None and background_work() is None:
         stats.statements += 1
 
 

@@ -50,6 +50,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from domain import deadlines
+from domain.background import start_background
 from domain.catalog.ports import CatalogReader
 from domain.deployments import states
 from domain.deployments.model import (
@@ -173,7 +174,7 @@ class Rollouts:
         """Follow `deployment`, whose lease this runner holds."""
         if not self._drivable(deployment):
             return
-        task = asyncio.create_task(self._follow(deployment.id), name=f"rollout-{deployment.id}")
+        task = start_background(self._follow(deployment.id), f"rollout-{deployment.id}")
         self._tasks[deployment.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(deployment.id, None))
 
@@ -206,14 +207,12 @@ class Rollouts:
         if self._upkeep or self._stopped:
             return
         self._upkeep = [
-            asyncio.create_task(self._renew_forever(), name="rollout-leases"),
-            asyncio.create_task(self._sweep_forever(), name="rollout-sweep"),
+            start_background(self._renew_forever(), "rollout-leases"),
+            start_background(self._sweep_forever(), "rollout-sweep"),
         ]
         if self._released is not None:
             self._upkeep.append(
-                asyncio.create_task(
-                    self._released.run(self._sweep_now.set), name="rollout-released"
-                )
+                start_background(self._released.run(self._sweep_now.set), "rollout-released")
             )
 
     async def _renew_forever(self) -> None:

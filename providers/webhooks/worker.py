@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from domain.background import start_background
 from domain.webhooks.backoff import retry_delay
 from domain.webhooks.model import Attempt
 from domain.webhooks.payload import event_message, global_id
@@ -68,7 +69,7 @@ class WebhookWorker:
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="webhook deliveries")
+            self._task = start_background(self._loop(), "webhook-deliveries")
 
     def wake(self) -> None:
         """Start the next round now instead of after the poll interval."""

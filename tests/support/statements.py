@@ -7,20 +7,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from domain.background import background_work
+
 # asyncpg runs these itself, once per connection, the first time it meets a type.
 _DRIVER_INTROSPECTION = ("typeinfo_tree", "set_config('jit'", "current_setting('jit')")
 
 
 class StatementLog:
-    """Counts the SQL statements the app's pool runs (asyncpg's query logger), leaving
-    out the driver's own one-off type introspection."""
+    """Counts the SQL statements the app's pool runs for requests (asyncpg's query logger),
+    leaving out the driver's own one-off type introspection and the background's work
+    (lease renewals and sweeps run whenever their timers or notices say)."""
 
     def __init__(self) -> None:
         self._recording: list[str] | None = None
 
     def record(self, logged: Any) -> None:
         query: str = logged.query
-        if self._recording is not None and not any(m in query for m in _DRIVER_INTROSPECTION):
+        if (
+            self._recording is not None
+            and background_work() is None
+            and not any(m in query for m in _DRIVER_INTROSPECTION)
+        ):
             self._recording.append(query)
 
     @contextmanager
