@@ -53,7 +53,14 @@ from providers.postgres.events import PostgresEventLog
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.idempotency import PostgresIdempotencyKeys
 from providers.postgres.migrations import apply_migrations
-from providers.postgres.notifications import PostgresWakeups, Watcher, notify
+from providers.postgres.notifications import (
+    ACCESS_APPLICATION_NAME,
+    APPLICATION_NAME,
+    PostgresWakeups,
+    Watcher,
+    listening_backends,
+    notify,
+)
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.resources.leases import RELEASED_CHANNEL as RESOURCES_RELEASED
 from providers.postgres.resources.store import PostgresResourceStore
@@ -506,6 +513,7 @@ def token_cache(
         ports.access,
         record_uses=PostgresAccessStore(pool).record_token_uses,
         announce=lambda payload: notify(pool, ACCESS_CHANNEL, payload),
+        listeners=lambda: listening_backends(pool, ACCESS_APPLICATION_NAME),
         settings=chosen,
     )
     tokens.start()
@@ -528,11 +536,13 @@ def event_feed(
 ) -> EventFeed:
     """This process's live events: woken by `LISTEN` on its own connection, polling as a
     fallback (`PAVED_EVENT_POLL_SECONDS`). `watchers` listen on more channels of the same
-    connection (the token cache)."""
+    connection (the token cache's, which then names itself so that every process's
+    acknowledgement of a change of access is awaited)."""
     wakeups = PostgresWakeups(
         dsn,
         check_seconds=max(settings.event_poll_seconds, 1.0),
         retry_seconds=min(settings.event_poll_seconds, 1.0),
+        application_name=ACCESS_APPLICATION_NAME if watchers else APPLICATION_NAME,
     )
     for watcher in watchers:
         wakeups.watch(watcher)

@@ -19,9 +19,13 @@ while ALL of these hold:
 Only tokens the database confirmed are kept: an unknown, forged, revoked or expired token is
 looked up each time (as before the cache) and never fills it. A lookup that raced with a
 notice is not kept (`_generation`). In the process that made a change, `settle()` (called by
-the mutation runner after the commit) drops everything at once and waits until its own
-LISTEN connection delivered a marker notice sent after the commit: PostgreSQL delivers
-notices in commit order, so by then the change's notices have reached every listener.
+the mutation runner after the commit) drops everything at once, sends a marker notice after
+the commit and waits until every process listening on `paved_access` answered it with an
+acknowledgement naming its listening backend. PostgreSQL delivers notices in commit order
+and each process handles them in order, so an acknowledgement proves that process already
+dropped what the change named: its next request cannot be answered from a stale entry. A
+process that does not answer within `settle_seconds` (hung, or gone with its connection)
+is not waited for longer.
 
 The last use of each token is noted in memory at most once per `use_interval_seconds` and
 written in one batch every `flush_seconds` (and on shutdown), never on a request's path.
@@ -51,6 +55,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "paved_access"
 """Where the database announces changes to what tokens may do (migration 0014)."""
 _SETTLE = "settle:"
+_ACK = "ack:"
 
 
 class TokenLookup(Protocol):
@@ -59,6 +64,8 @@ class TokenLookup(Protocol):
 
 RecordUses = Callable[[Mapping[int, datetime]], Awaitable[None]]
 Announce = Callable[[str], Awaitable[None]]
+Listeners = Callable[[], Awaitable[set[int]]]
+"""The backends listening on `CHANNEL` now, one per process with a token cache."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +77,7 @@ class TokenCacheSettings:
     flush_seconds: float = 10.0
     """How often noted uses are written."""
     settle_seconds: float = 2.0
-    """The longest `settle` waits for its own marker notice."""
+    """The longest `settle` waits for the acknowledgements of its marker notice."""
 
 
 @dataclass(slots=True)
@@ -80,9 +87,22 @@ class _Entry:
     cached_at: float
 
 
+@dataclass(slots=True)
+class _Settling:
+    acknowledged: set[int]
+    expected: set[int] | None
+    done: asyncio.Future[None]
+
+    def check(self) -> None:
+        expected = self.expected
+        if expected is not None and expected <= self.acknowledged and not self.done.done():
+            self.done.set_result(None)
+
+
 class TokenCache:
     """`lookup`: the store, asked on a miss (on the request's pool: the one statement a miss
-    costs). `record_uses` writes noted uses; `announce` sends a notice on `CHANNEL`."""
+    costs). `record_uses` writes noted uses; `announce` sends a notice on `CHANNEL`;
+    `listeners` names the backends listening there."""
 
     def __init__(
         self,
@@ -90,6 +110,7 @@ class TokenCache:
         *,
         record_uses: RecordUses,
         announce: Announce | None = None,
+        listeners: Listeners | None = None,
         settings: TokenCacheSettings = TokenCacheSettings(),
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -97,6 +118,7 @@ class TokenCache:
         self._lookup = lookup
         self._record_uses = record_uses
         self._announce = announce
+        self._listeners = listeners
         self.settings = settings
         self._clock = clock
         self._now = now
@@ -106,7 +128,9 @@ class TokenCache:
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._generation = 0
         self._trusted = False
-        self._settling: dict[str, asyncio.Future[None]] = {}
+        self._backend: int | None = None
+        self._settling: dict[str, _Settling] = {}
+        self._acknowledging: set[asyncio.Task[None]] = set()
         self._noted: dict[int, float] = {}
         self._pending: dict[int, datetime] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -161,9 +185,14 @@ class TokenCache:
         """A notice on `CHANNEL`: drop what it names (everything when it names nothing
         known)."""
         if payload.startswith(_SETTLE):
-            waiter = self._settling.get(payload.removeprefix(_SETTLE))
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+            self._acknowledge(payload.removeprefix(_SETTLE))
+            return
+        if payload.startswith(_ACK):
+            marker, _, backend = payload.removeprefix(_ACK).partition(":")
+            settling = self._settling.get(marker)
+            if settling is not None and backend.isdigit():
+                settling.acknowledged.add(int(backend))
+                settling.check()
             return
         self._generation += 1
         kind, _, number = payload.partition(":")
@@ -181,18 +210,38 @@ class TokenCache:
         for key in stale:
             del self._entries[key]
 
-    def listening(self) -> None:
-        """LISTEN holds (again): start afresh, then keep what is verified from now on."""
+    def _acknowledge(self, marker: str) -> None:
+        """Every notice sent before the marker was handled: say so to the process waiting."""
+        if self._announce is None or self._backend is None:
+            return
+        task = start_background(self._send(f"{_ACK}{marker}:{self._backend}"), "token-settle-ack")
+        self._acknowledging.add(task)
+        task.add_done_callback(self._acknowledged)
+
+    async def _send(self, payload: str) -> None:
+        assert self._announce is not None
+        await self._announce(payload)
+
+    def _acknowledged(self, task: asyncio.Task[None]) -> None:
+        self._acknowledging.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("could not acknowledge a change of access: %s", task.exception())
+
+    def listening(self, backend: int | None = None) -> None:
+        """LISTEN holds (again), on the PostgreSQL backend `backend`: start afresh, then
+        keep what is verified from now on."""
         self._forget()
+        self._backend = backend
         self._trusted = True
 
     def lost(self) -> None:
         """The LISTEN connection is gone: notices may be missed, so keep nothing."""
         self._forget()
         self._trusted = False
-        for waiter in self._settling.values():
-            if not waiter.done():
-                waiter.set_result(None)
+        self._backend = None
+        for settling in self._settling.values():
+            if not settling.done.done():
+                settling.done.set_result(None)
 
     def _forget(self) -> None:
         self._generation += 1
@@ -200,21 +249,30 @@ class TokenCache:
 
     async def settle(self) -> None:
         """After this process committed a change to what some token may do: forget every
-        token now, and return once this process's listener received a marker notice sent
-        after the commit (so the change's own notices, earlier in commit order, reached the
-        listeners of every process too). Never raises: the change is committed."""
+        token now, and return once every process listening acknowledged a marker notice
+        sent after the commit (each had handled the change's own notices, earlier in commit
+        order, by then). Never raises: the change is committed."""
         self._forget()
         if self._announce is None or not self._trusted:
             return
         marker = secrets.token_hex(8)
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._settling[marker] = waiter
+        settling = _Settling(set(), None, asyncio.get_running_loop().create_future())
+        self._settling[marker] = settling
         try:
             async with asyncio.timeout(self.settings.settle_seconds):
                 await self._announce(_SETTLE + marker)
-                await waiter
+                listening = None if self._listeners is None else await self._listeners()
+                own = set() if self._backend is None else {self._backend}
+                settling.expected = own if listening is None else own | listening
+                settling.check()
+                await settling.done
         except Exception:
-            log.warning("the notice of a change of access was not seen back in time", exc_info=True)
+            log.warning(
+                "not every process acknowledged a change of access in time (%d of %s)",
+                len(settling.acknowledged),
+                "?" if settling.expected is None else len(settling.expected),
+                exc_info=True,
+            )
         finally:
             del self._settling[marker]
 

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 APPLICATION_NAME = "paved-event-listener"
 """How the connection shows in `pg_stat_activity`."""
+ACCESS_APPLICATION_NAME = "paved-access-listener"
+"""How it shows when it also listens for changes of access (`listening_backends`)."""
 
 _LOST = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
@@ -33,11 +35,12 @@ _LOST = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 @dataclass(frozen=True, slots=True)
 class Watcher:
     """What listens on one more channel of the connection: `notice(payload)` per notice,
-    `listening()` once LISTEN holds (again), `lost()` as soon as the connection is gone."""
+    `listening(backend_pid)` once LISTEN holds (again), `lost()` as soon as the connection is
+    gone."""
 
     channel: str
     notice: Callable[[str], None]
-    listening: Callable[[], None]
+    listening: Callable[[int], None]
     lost: Callable[[], None]
 
 
@@ -53,12 +56,14 @@ class PostgresWakeups:
         retry_seconds: float = 1.0,
         channel: str = CHANNEL,
         catch_up: bool = True,
+        application_name: str = APPLICATION_NAME,
     ) -> None:
         """`catch_up`: wake the listener each time listening (re)starts, for what was notified
         while nobody listened (not needed where a periodic task would find it anyway)."""
         self._dsn = dsn
         self._channel = channel
         self._catch_up = catch_up
+        self._application_name = application_name
         self._check_seconds = check_seconds
         self._retry_seconds = retry_seconds
         self.connections = 0
@@ -96,7 +101,7 @@ class PostgresWakeups:
         connection: asyncpg.Connection = await asyncpg.connect(
             self._dsn,
             timeout=self._check_seconds,
-            server_settings={"application_name": APPLICATION_NAME},
+            server_settings={"application_name": self._application_name},
         )
         lost = asyncio.Event()
 
@@ -112,10 +117,10 @@ class PostgresWakeups:
             await connection.add_listener(self._channel, on_notice)
             for watcher in self._watchers:
                 await connection.add_listener(watcher.channel, _payload_to(watcher.notice))
-            for watcher in self._watchers:
-                watcher.listening()
-            self.connections += 1
             self.backend_pid = connection.get_server_pid()
+            for watcher in self._watchers:
+                watcher.listening(self.backend_pid)
+            self.connections += 1
             if self.connections > 1:
                 log.info("listening for events again")
             if self._catch_up:
@@ -138,6 +143,16 @@ class PostgresWakeups:
 async def notify(pool: asyncpg.Pool, channel: str, payload: str) -> None:
     """`NOTIFY channel, payload`, sent at once (its own transaction)."""
     await pool.execute("SELECT pg_notify($1, $2)", channel, payload)
+
+
+async def listening_backends(pool: asyncpg.Pool, application_name: str) -> set[int]:
+    """The backends of this database whose connections call themselves `application_name`."""
+    rows = await pool.fetch(
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = $1",
+        application_name,
+    )
+    return {row["pid"] for row in rows}
 
 
 def _payload_to(notice: Callable[[str], None]) -> Callable[..., None]:

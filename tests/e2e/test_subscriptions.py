@@ -21,7 +21,11 @@ from api.trusted_documents import document_id
 from domain.access.model import Scope
 from domain.events.cursors import event_cursor
 from domain.events.model import ORIGIN, Position
-from providers.postgres.notifications import APPLICATION_NAME, PostgresWakeups
+from providers.postgres.notifications import (
+    ACCESS_APPLICATION_NAME,
+    APPLICATION_NAME,
+    PostgresWakeups,
+)
 from tests.support.access import seed, token
 from tests.support.graphql import GraphQLClient
 from tests.support.network import free_port
@@ -496,14 +500,15 @@ async def test_the_listen_connection_recovers_after_it_is_killed(
         await ws.subscribe("1", EVENTS)
         await create_team(gql, "before")
         assert (await ws.next_payload())["data"]["events"]["data"]["slug"] == "before"
-        killed = await pool.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = $1",
-            APPLICATION_NAME,
-        )
-        assert killed >= 1
         wakeups = served.container.feed.wakeups
         assert isinstance(wakeups, PostgresWakeups)
+        killed = await pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = ANY($1::text[]) AND pid = $2",
+            [APPLICATION_NAME, ACCESS_APPLICATION_NAME],
+            wakeups.backend_pid,
+        )
+        assert killed == 1
         await until(lambda: wakeups.connections >= 2)
         await create_team(gql, "after")
         assert (await ws.next_payload())["data"]["events"]["data"]["slug"] == "after"

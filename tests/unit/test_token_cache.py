@@ -171,3 +171,80 @@ async def test_uses_whose_write_failed_are_written_next_time(lookup: Lookup) -> 
     failing[0] = False
     await cache.stop()  # the shutdown's flush
     assert written == [{1: NOW}]
+
+
+class Bus:
+    """The `paved_access` channel between processes: a notice reaches every listening cache
+    once its process's loop turns to it; a process may be held (starved, or hung)."""
+
+    def __init__(self) -> None:
+        self.caches: dict[int, TokenCache] = {}
+        self.held: dict[int, list[str]] = {}
+
+    def join(self, backend: int, lookup: Lookup, **settings: float) -> TokenCache:
+        cache = TokenCache(
+            lookup,
+            record_uses=Uses(),
+            announce=self.announce,
+            listeners=self.listeners,
+            settings=TokenCacheSettings(**settings),  # type: ignore[arg-type]
+            now=lambda: NOW,
+        )
+        cache.listening(backend)
+        self.caches[backend] = cache
+        return cache
+
+    async def announce(self, payload: str) -> None:
+        for backend, cache in self.caches.items():
+            if backend in self.held:
+                self.held[backend].append(payload)
+            else:
+                asyncio.get_running_loop().call_soon(cache.notice, payload)
+
+    async def listeners(self) -> set[int]:
+        return set(self.caches)
+
+    def release(self, backend: int) -> None:
+        for payload in self.held.pop(backend):
+            self.caches[backend].notice(payload)
+
+
+async def test_settle_returns_once_every_process_handled_the_change(lookup: Lookup) -> None:
+    bus = Bus()
+    a, b = bus.join(1, lookup), bus.join(2, lookup)
+    secret = lookup.issue(identity(7, ActorKind.USER, 10))
+    assert await b.authenticate(secret) is not None
+    bus.held[2] = []  # b's loop is busy: the notices wait in its socket
+    await bus.announce("token:7")
+    settling = asyncio.create_task(a.settle())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not settling.done(), "settled before b handled the revocation"
+    assert len(b) == 1
+    bus.release(2)
+    await asyncio.wait_for(settling, 1)
+    assert len(b) == 0
+
+
+async def test_a_process_that_never_answers_is_not_waited_for_past_the_bound(
+    lookup: Lookup,
+) -> None:
+    bus = Bus()
+    a = bus.join(1, lookup, settle_seconds=0.05)
+    bus.join(2, lookup)
+    bus.held[2] = []
+    await asyncio.wait_for(a.settle(), 1)
+    assert a.trusted
+
+
+async def test_stray_and_forged_acknowledgements_drop_nothing_and_settle_nothing(
+    lookup: Lookup,
+) -> None:
+    bus = Bus()
+    a = bus.join(1, lookup, settle_seconds=0.05)
+    bus.join(2, lookup)
+    secret = lookup.issue(identity(7, ActorKind.USER, 10))
+    assert await a.authenticate(secret) is not None
+    for payload in ("ack:", "ack:nomarker", "ack:abc:x", "ack:abc:2", "settle:unknown"):
+        a.notice(payload)
+    assert len(a) == 1
