@@ -85,12 +85,14 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
     """How `paved serve` runs `app` (tests serve theirs the same way)."""
     import uvicorn
 
+    from api.http_protocol import CoalescingHttpProtocol
+
     return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=CoalescingHttpProtocol,
         lifespan="on",
         log_level=settings.log_level,
         access_log=False,

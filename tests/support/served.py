@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from api.app import create_app
 from api.bootstrap import Container, Overrides
+from api.http_protocol import CoalescingHttpProtocol
 from api.server import PavedServer
 from api.settings import Settings
 from tests.support.network import free_port
@@ -76,6 +77,7 @@ async def served_app(
         app,
         host=HOST,
         port=port,
+        http=CoalescingHttpProtocol,
         lifespan="on",
         log_level="warning",
         access_log=False,
