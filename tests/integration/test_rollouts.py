@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -15,6 +14,7 @@ import asyncpg
 import pytest
 
 from api.observability.provider_calls import ProviderCalls
+from domain import deadlines
 from domain.access.model import ActorKind
 from domain.deployments.model import (
     Deployer,
@@ -99,6 +99,22 @@ def refuse(message: str) -> Call:
 async def hang(_: DeployRequest) -> ProviderUpdate:
     await never()
     raise AssertionError
+
+
+class Unanswered:
+    """A provider call that never answers, and notes for each time it is cut off whether the
+    deadline of the call did it (`deadlines.passed()`), not another cancellation."""
+
+    def __init__(self) -> None:
+        self.cut_by_deadline: list[bool] = []
+
+    async def __call__(self, _: DeployRequest) -> ProviderUpdate:
+        try:
+            await never()
+        except asyncio.CancelledError:
+            self.cut_by_deadline.append(deadlines.passed())
+            raise
+        raise AssertionError
 
 
 class World:
@@ -223,16 +239,21 @@ async def test_a_provider_error_fails_the_deployment(world: World) -> None:
 
 
 async def test_a_hung_provider_hits_the_deadline(world: World) -> None:
-    rollouts = world.runner(FakeDeployer(hang), deadline=0.2)
+    """The call is cut by its own deadline (not by the test giving up on it), and only
+    once: the deployment fails with the deadline's message, without a second try."""
+    unanswered = Unanswered()
+    fake = FakeDeployer(unanswered)
+    rollouts = world.runner(fake, deadline=0.2)
     deployment = await world.deploy()
-    began = time.monotonic()
     await rollouts.begin(deployment)
     await settle(rollouts)
-    assert time.monotonic() - began < 1.5
+    assert unanswered.cut_by_deadline == [True]
+    assert fake.calls == ["start"]
     done = await world.get(deployment.id)
     assert (done.state, done.status_message) == (
         S.FAILED, "the provider did not answer within 0.2 s",
     )  # fmt: skip
+    assert await world.history(deployment.id) == [(S.QUEUED, "api"), (S.FAILED, "provider:fake")]
 
 
 async def test_polls_are_retried_then_fail(world: World) -> None:

@@ -4,13 +4,13 @@ and failures as PROVIDER_ERROR."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from domain import deadlines
 from domain.deployments.model import (
     Deployer,
     DeploymentKind,
@@ -61,6 +61,52 @@ class SlowDeployer:
         return LiveStatus(Health.HEALTHY, datetime.now(UTC), "fake", f"{service_slug}-1")
 
 
+class GatedDeployer(SlowDeployer):
+    """Answers live status only once `expected` calls are in flight at the same time: lookups
+    made one after the other would never get past the first. Counts the most in flight."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._all_in = asyncio.Event()
+
+    async def live_status(
+        self, service_slug: str, environment_slug: str, settings: Mapping[str, Any]
+    ) -> LiveStatus | None:
+        self.calls += 1
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.in_flight == self.expected:
+                self._all_in.set()
+            await self._all_in.wait()
+        finally:
+            self.in_flight -= 1
+        return LiveStatus(Health.HEALTHY, datetime.now(UTC), "fake", f"{service_slug}-1")
+
+
+class HungDeployer(SlowDeployer):
+    """Never answers live status; notes for each time the call is cut off whether the
+    lookup's deadline did it (`deadlines.passed()`), not another cancellation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cut_by_deadline: list[bool] = []
+
+    async def live_status(
+        self, service_slug: str, environment_slug: str, settings: Mapping[str, Any]
+    ) -> LiveStatus | None:
+        self.calls += 1
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cut_by_deadline.append(deadlines.passed())
+            raise
+        raise AssertionError("never answers")
+
+
 class OneDeployer:
     def __init__(self, deployer: Deployer) -> None:
         self.deployer = deployer
@@ -77,21 +123,29 @@ def lookup(deployer: Deployer, **options: Any) -> LiveStatusLookup:
 
 
 async def test_two_hundred_lookups_run_concurrently() -> None:
-    """A page of 50 services x 4 environments against a provider answering in 200 ms."""
-    live = lookup(SlowDeployer(delay=0.2))
+    """A page of 50 services x 4 environments: the provider answers none of them until all
+    200 are asked at once, so lookups made one at a time would never end (the wait gives up
+    long after a concurrent page is done, and the deadline is longer still)."""
     pairs = [(f"svc-{s}", f"env-{e}") for s in range(50) for e in range(4)]
-    began = time.monotonic()
-    found = await asyncio.gather(*(live.get(s, e, SETTINGS) for s, e in pairs))
-    assert time.monotonic() - began < 0.6
+    provider = GatedDeployer(expected=len(pairs))
+    live = lookup(provider, deadline_seconds=3600)
+    found = await asyncio.wait_for(
+        asyncio.gather(*(live.get(s, e, SETTINGS) for s, e in pairs)), 60
+    )
+    assert provider.most_in_flight == provider.calls == len(pairs)
+    assert provider.in_flight == 0
     assert [status.version if status else None for status in found] == [f"{s}-1" for s, _ in pairs]
 
 
-async def test_a_slow_provider_fails_at_the_deadline() -> None:
-    live = lookup(SlowDeployer(delay=30), deadline_seconds=0.2)
-    began = time.monotonic()
+async def test_a_hung_provider_fails_at_the_deadline() -> None:
+    """The lookup's own deadline cuts the call (not the test giving up on it, after a wait far
+    longer than the deadline) and says so."""
+    provider = HungDeployer()
+    live = lookup(provider, deadline_seconds=0.2)
     with pytest.raises(ProviderFailure) as failure:
-        await live.get("api", "production", SETTINGS)
-    assert time.monotonic() - began < 0.5
+        await asyncio.wait_for(live.get("api", "production", SETTINGS), 60)
+    assert provider.cut_by_deadline == [True]
+    assert provider.calls == 1
     assert failure.value.code is ErrorCode.PROVIDER_ERROR
     assert failure.value.extensions == {"code": "PROVIDER_ERROR"}
     assert failure.value.message == "the fake provider did not answer within 0.2 s"
