@@ -4,7 +4,7 @@ and failures as PROVIDER_ERROR."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -186,18 +186,47 @@ async def test_failures_are_cached_too() -> None:
     assert provider.calls == 1
 
 
+class HeldDeployer(SlowDeployer):
+    """Answers live status once `answer` is set; counts the calls that started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = asyncio.Event()
+
+    async def live_status(
+        self, service_slug: str, environment_slug: str, settings: Mapping[str, Any]
+    ) -> LiveStatus | None:
+        self.calls += 1
+        await self.answer.wait()
+        return LiveStatus(Health.HEALTHY, datetime.now(UTC), "fake", f"{service_slug}-1")
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(1_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never held")
+
+
 async def test_a_canceled_caller_does_not_fail_the_others() -> None:
-    provider = SlowDeployer(delay=0.1)
+    """The first caller leads the provider call and the second waits on it; the first is
+    canceled while the call is still out: the second asks again and gets the answer."""
+    provider = HeldDeployer()
     live = lookup(provider)
     first = asyncio.create_task(live.get("api", "production", SETTINGS))
-    await asyncio.sleep(0.01)
+    await until(lambda: provider.calls == 1)
     second = asyncio.create_task(live.get("api", "production", SETTINGS))
-    await asyncio.sleep(0.01)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert provider.calls == 1, "the second caller should wait on the first's call"
     first.cancel()
-    status = await second
+    await until(lambda: provider.calls == 2)
+    provider.answer.set()
+    status = await asyncio.wait_for(second, 60)
     assert status is not None
     assert status.health is Health.HEALTHY
-    assert provider.calls == 2
+    assert first.cancelled()
 
 
 async def test_without_the_capability_there_is_no_live_status() -> None:
