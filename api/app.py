@@ -17,6 +17,7 @@ from api import bootstrap
 from api.authentication import AuthenticationMiddleware, principal_of
 from api.graphiql import graphiql_assets
 from api.graphql_http import GraphQLEndpoint
+from api.graphql_posts import GraphQLPosts
 from api.graphql_sse import graphql_sse, wants_event_stream
 from api.graphql_ws import graphql_ws
 from api.hardening import Hardening
@@ -152,6 +153,12 @@ def create_app(
             Middleware(
                 HostGuard,
                 policy=HostPolicy.of(settings.allowed_hosts, development=not settings.production),
+            ),
+            Middleware(
+                GraphQLPosts,
+                endpoint=lambda: getattr(app.state, "graphql", None),
+                authenticator=lambda: getattr(app.state, "authenticator", None),
+                sessions=lambda: getattr(app.state, "web_sessions", None),
             ),
             Middleware(
                 AuthenticationMiddleware,

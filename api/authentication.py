@@ -168,24 +168,32 @@ class AuthenticationMiddleware:
         ):
             await self._app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        authorization = headers.get("authorization")
-        sessions = self._sessions()
-        credential = None
-        if not authorization and sessions is not None:
-            credential = credential_of(scope["method"], headers)
-        state = scope.setdefault("state", {})
-        try:
-            if credential is not None and sessions is not None:
-                state["principal"] = await sessions.principal(credential)
-                state["session"] = credential
-            else:
-                state["principal"] = await authenticator.principal(authorization)
-        except Unauthenticated as refused:
-            ignored = credential is None and not authorization and carries_session_cookie(headers)
-            await _unauthorized(_COOKIE_RULE if ignored else refused.message, send)
-            return
-        await self._app(scope, receive, send)
+        if await admit(scope, send, authenticator, self._sessions()):
+            await self._app(scope, receive, send)
+
+
+async def admit(
+    scope: Scope, send: Send, authenticator: Authenticator, sessions: WebSessions | None
+) -> bool:
+    """Puts the request's principal (and session) in its state; False once a refused
+    credential was answered 401."""
+    headers = Headers(scope=scope)
+    authorization = headers.get("authorization")
+    credential = None
+    if not authorization and sessions is not None:
+        credential = credential_of(scope["method"], headers)
+    state = scope.setdefault("state", {})
+    try:
+        if credential is not None and sessions is not None:
+            state["principal"] = await sessions.principal(credential)
+            state["session"] = credential
+        else:
+            state["principal"] = await authenticator.principal(authorization)
+    except Unauthenticated as refused:
+        ignored = credential is None and not authorization and carries_session_cookie(headers)
+        await _unauthorized(_COOKIE_RULE if ignored else refused.message, send)
+        return False
+    return True
 
 
 async def _unauthorized(message: str, send: Send) -> None:

@@ -18,7 +18,7 @@ import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
@@ -162,6 +162,13 @@ def _codes(payload: dict[str, Any]) -> list[str]:
     ]
 
 
+class Answer(NamedTuple):
+    body: bytes
+    status: int
+    media_type: str
+    headers: dict[str, str] | None = None
+
+
 class GraphQLEndpoint:
     """`fast_reads` answers what it can before the executor runs; with `verify`, the
     executor answers every request and the fast answers are only compared with it."""
@@ -211,20 +218,30 @@ class GraphQLEndpoint:
             if self._graphiql:
                 return graphiql_page()
             return Response("GraphiQL is disabled", status_code=404, media_type="text/plain")
+        answer = await self.answer(request)
+        return Response(
+            answer.body,
+            status_code=answer.status,
+            media_type=answer.media_type,
+            headers=answer.headers,
+        )
+
+    async def answer(self, request: Request) -> Answer:
+        """The answer to a GET (not GraphiQL's page) or a POST of GraphQL, whatever it is."""
         media_type = negotiate(request)
         if media_type is None:
             refused = RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}")
-            return Response(error_body(refused.error), status_code=406, media_type=JSON)
+            return Answer(error_body(refused.error), 406, JSON)
         reset = current_request_id.set(request_id(request))
         try:
             return await self._answer(request, media_type)
         except RequestError as refused:
             _note_failure("request_error", refused.error["extensions"].get("code", ""))
-            return Response(
+            return Answer(
                 error_body(refused.error),
-                status_code=refused.status_for(media_type),
-                media_type=media_type,
-                headers=refused.headers,
+                refused.status_for(media_type),
+                media_type,
+                refused.headers,
             )
         except _NothingDone as nothing_done:
             return self._unavailable(nothing_done.down, media_type)
@@ -235,15 +252,11 @@ class GraphQLEndpoint:
                 return self._unavailable(down, media_type)
             log.exception("unexpected failure")
             _note_failure("internal", ErrorCode.INTERNAL.value)
-            return Response(
-                error_body(self._internal_error(request)),
-                status_code=500,
-                media_type=media_type,
-            )
+            return Answer(error_body(self._internal_error(request)), 500, media_type)
         finally:
             current_request_id.reset(reset)
 
-    async def _answer(self, request: Request, media_type: str) -> Response:
+    async def _answer(self, request: Request, media_type: str) -> Answer:
         params = await read_params(request, self.hardening.max_body_bytes)
         operation_name, variables = check_params(params)
         principal = principal_of(request)
@@ -251,7 +264,7 @@ class GraphQLEndpoint:
         body, status = await self._checked_answer(
             request, media_type, principal, query, operation_name, variables
         )
-        return Response(body, status_code=status, media_type=media_type)
+        return Answer(body, status, media_type)
 
     async def run_fixed(
         self, request: Request, query: str, variables: dict[str, Any] | None
@@ -328,13 +341,8 @@ class GraphQLEndpoint:
         return self._bounded(body, charge), status
 
     @staticmethod
-    def _unavailable(down: Unavailable, media_type: str) -> Response:
-        return Response(
-            unavailable_body(down),
-            status_code=503,
-            media_type=media_type,
-            headers=unavailable_headers(),
-        )
+    def _unavailable(down: Unavailable, media_type: str) -> Answer:
+        return Answer(unavailable_body(down), 503, media_type, unavailable_headers())
 
     def _internal_error(self, request: Request) -> dict[str, Any]:
         error = _internal_error(request)
