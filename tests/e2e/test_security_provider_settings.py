@@ -22,7 +22,7 @@ import contextlib
 import logging
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from tests.support.deployer_fakes.receiver import Reply, running_receiver
 from tests.support.deployments import settled
 from tests.support.graphql import GraphQLClient
 from tests.support.logs import no_tracebacks
+from tests.support.waiting import until
 
 REBINDING = "rebind.paved.test"
 """A name the attacker's DNS answers with a public address first, and 127.0.0.1 after."""
@@ -345,14 +346,6 @@ async def deploy(gql: GraphQLClient, environment: str = "target") -> str:
     )
     assert deployed["errors"] == [], deployed
     return str(deployed["deployment"]["id"])
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the provider was never called")
 
 
 async def service(gql: GraphQLClient) -> None:

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -33,6 +33,7 @@ from tests.support.processes import clean_environment, paved_command
 from tests.support.served import Served, served_app, served_settings
 from tests.support.statements import StatementLog
 from tests.support.subscribers import SseStream, sse_stream, ws_client
+from tests.support.waiting import until
 
 EVENTS = "subscription($after: String) { events(after: $after) { type cursor data } }"
 TEAM_EVENTS = (
@@ -71,14 +72,6 @@ def gql(http: httpx.AsyncClient) -> GraphQLClient:
 async def create_team(gql: GraphQLClient, slug: str) -> None:
     created = await gql.mutate("createTeam", "team { slug }", slug=slug, name=slug)
     assert created["errors"] == [], created
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the condition never held")
 
 
 async def cursors_in_outbox(pool: asyncpg.Pool, type_: str = "TEAM_CREATED") -> list[str]:

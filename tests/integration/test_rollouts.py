@@ -38,6 +38,7 @@ from providers.postgres.reads import PostgresCatalogReader
 from resolvers.deployers_by_environment import DeployerFactory, DeployersByEnvironment
 from resolvers.rollouts import Rollouts
 from tests.support.clock import FakeClock
+from tests.support.waiting import until
 
 ADA = Requester(ActorKind.USER, 1, "Ada")
 SIMULATED = {"durationSeconds": 5, "failVersions": "-broken$"}
@@ -709,14 +710,6 @@ def _behind_circuit(
     return calls.deployer(circuits.deployer(fake, {})), outcomes, circuits
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("never")
-
-
 async def short_sleep(seconds: float) -> None:
     await asyncio.sleep(min(seconds, 0.05))
 
@@ -739,7 +732,7 @@ async def test_a_deployment_waits_queued_while_its_providers_circuit_is_open(wor
     )
     second = await world.deploy("1.0.1")
     await rollouts.begin(second)
-    await _until(lambda: "circuit_open" in outcomes)
+    await until(lambda: "circuit_open" in outcomes)
     assert (await world.get(second.id)).state is S.QUEUED
     assert fake.calls == ["start"]
     await world.until(second.id, S.SUCCEEDED)
@@ -765,7 +758,7 @@ async def test_polls_refused_by_an_open_circuit_are_no_failed_attempts(world: Wo
     deployment = await world.deploy()
     await rollouts.begin(deployment)
     # One failed poll, then more refused ones than the runner's poll attempts (3).
-    await _until(lambda: outcomes.count("circuit_open") >= 4)
+    await until(lambda: outcomes.count("circuit_open") >= 4)
     assert (await world.get(deployment.id)).state is S.IN_PROGRESS
     circuits.forget()
     await world.until(deployment.id, S.SUCCEEDED)

@@ -4,7 +4,7 @@ and failures as PROVIDER_ERROR."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from providers.circuits import ProviderCircuits
 from providers.deployers.simulated import SimulatedDeployer
 from resolvers.live_status import LiveStatusLookup
 from tests.support.clock import FakeClock
+from tests.support.waiting import until
 
 SETTINGS = ProviderSettings(1, "fake", {})
 
@@ -201,27 +202,19 @@ class HeldDeployer(SlowDeployer):
         return LiveStatus(Health.HEALTHY, datetime.now(UTC), "fake", f"{service_slug}-1")
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(1_000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the condition never held")
-
-
 async def test_a_canceled_caller_does_not_fail_the_others() -> None:
     """The first caller leads the provider call and the second waits on it; the first is
     canceled while the call is still out: the second asks again and gets the answer."""
     provider = HeldDeployer()
     live = lookup(provider)
     first = asyncio.create_task(live.get("api", "production", SETTINGS))
-    await until(lambda: provider.calls == 1)
+    await until(lambda: provider.calls == 1, pause=0)
     second = asyncio.create_task(live.get("api", "production", SETTINGS))
     for _ in range(10):
         await asyncio.sleep(0)
     assert provider.calls == 1, "the second caller should wait on the first's call"
     first.cancel()
-    await until(lambda: provider.calls == 2)
+    await until(lambda: provider.calls == 2, pause=0)
     provider.answer.set()
     status = await asyncio.wait_for(second, 60)
     assert status is not None
