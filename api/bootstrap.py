@@ -61,6 +61,7 @@ from providers.postgres.notifications import (
     listening_backends,
     notify,
 )
+from providers.postgres.read_lane import ReadLane
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.resources.leases import RELEASED_CHANNEL as RESOURCES_RELEASED
 from providers.postgres.resources.store import PostgresResourceStore
@@ -303,6 +304,8 @@ async def running(
             interval_seconds=overrides.event_prune_seconds or 3600.0,
             idempotency=ports.idempotency,
         )
+        # Half the pool at most: the other half stays for writes and the executor's reads.
+        lane = ReadLane(pool, size=max(1, settings.pool_max_size // 2))
         try:
             await feed.start()
             if settings.demo and await load_demo_if_empty(pool):
@@ -321,7 +324,7 @@ async def running(
                     settings=settings,
                     pool=pool,
                     ports=ports,
-                    graph_reader=PostgresGraphReader(pool),
+                    graph_reader=PostgresGraphReader(lane),
                     authenticator=authenticator,
                     sign_in=sign_in(settings, overrides, pool, http, oidc, authenticator),
                     schema=build_schema(),
@@ -336,6 +339,7 @@ async def running(
                     token_cache=tokens,
                 )
         finally:
+            await lane.close()
             if worker is not None:
                 await worker.stop()
             await _stop_token_cache(tokens, access_pool)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import asyncpg
+from typing import Any, Protocol
 
 from domain.errors import CatalogError
 from domain.read_plan import ReadPlan
@@ -12,12 +10,14 @@ from providers.postgres.graph_sql import compile_plan
 from providers.postgres.graph_values import NotCompilable
 
 
+class _Reads(Protocol):
+    async def fetchval(self, sql: str, /, *arguments: Any) -> Any: ...
+
+
 class _CompiledRead:
     __slots__ = ("_arguments", "_pool", "_sql", "volatile")
 
-    def __init__(
-        self, pool: asyncpg.Pool, sql: str, arguments: tuple[Any, ...], volatile: bool
-    ) -> None:
+    def __init__(self, pool: _Reads, sql: str, arguments: tuple[Any, ...], volatile: bool) -> None:
         self._pool = pool
         self._sql = sql
         self._arguments = arguments
@@ -29,7 +29,9 @@ class _CompiledRead:
 
 
 class PostgresGraphReader:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    """`pool`: where the compiled statements run (the request pool, or a `ReadLane` on it)."""
+
+    def __init__(self, pool: _Reads) -> None:
         self._pool = pool
 
     def prepare(self, plan: ReadPlan) -> _CompiledRead | None:

@@ -1,0 +1,119 @@
+"""The read lane on a real pool: kept connections reused, given back after a failure, a
+cancellation, an idle spell and at close; past its size and with the pool exhausted, the
+pool's own rules."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from providers.postgres.database import create_pool
+from providers.postgres.read_lane import ReadLane
+from tests.support.waiting import until
+
+BACKEND = "SELECT pg_backend_pid()"
+
+
+@pytest.fixture
+async def small_pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(migrated_url, min_size=1, max_size=3, acquire_timeout=0.5)
+    try:
+        yield pool
+    finally:
+        await asyncio.wait_for(pool.close(), 30)
+
+
+async def test_reads_one_after_another_keep_one_connection(small_pool: asyncpg.Pool) -> None:
+    lane = ReadLane(small_pool, size=2)
+    backends = {await lane.fetchval(BACKEND) for _ in range(20)}
+    assert len(backends) == 1
+    assert (lane.borrowed, lane.free) == (1, 1)
+    await lane.close()
+    assert lane.borrowed == 0
+
+
+async def test_reads_past_the_size_take_the_pool_as_before(small_pool: asyncpg.Pool) -> None:
+    lane = ReadLane(small_pool, size=1)
+    answers = await asyncio.gather(
+        *(lane.fetchval("SELECT $1::int FROM pg_sleep(0.05)", n) for n in range(3))
+    )
+    assert answers == [0, 1, 2]
+    assert lane.borrowed == 1
+    await lane.close()
+
+
+async def test_a_failed_read_gives_its_connection_back(small_pool: asyncpg.Pool) -> None:
+    lane = ReadLane(small_pool, size=2)
+    await lane.fetchval(BACKEND)
+    with pytest.raises(asyncpg.DataError):
+        await lane.fetchval("SELECT 1 / $1::int", 0)
+    assert lane.borrowed == 0
+    assert await lane.fetchval("SELECT 2") == 2
+    assert lane.borrowed == 1
+    await lane.close()
+
+
+async def test_a_canceled_read_gives_its_connection_back_and_the_next_read_is_clean(
+    small_pool: asyncpg.Pool,
+) -> None:
+    lane = ReadLane(small_pool, size=1)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(lane.fetchval("SELECT pg_sleep(30)"), 0.2)
+    assert lane.borrowed == 0
+    assert await asyncio.wait_for(lane.fetchval("SELECT 'after'"), 30) == "after"
+    await lane.close()
+
+
+async def test_kept_connections_go_back_after_an_idle_spell(small_pool: asyncpg.Pool) -> None:
+    lane = ReadLane(small_pool, size=2, idle_seconds=0.05)
+    await lane.fetchval("SELECT 1")
+    assert lane.borrowed == 1
+    await until(lambda: lane.borrowed == 0, "the idle connection's return")
+    await until(lambda: small_pool.get_idle_size() == small_pool.get_size(), "the pool idle")
+    await lane.close()
+
+
+async def test_an_exhausted_pool_refuses_a_read_after_its_acquire_timeout(
+    small_pool: asyncpg.Pool,
+) -> None:
+    lane = ReadLane(small_pool, size=2)
+    held = [await small_pool.acquire() for _ in range(3)]
+    try:
+        with pytest.raises(TimeoutError):
+            await lane.fetchval("SELECT 1")
+        assert lane.borrowed == 0
+    finally:
+        for connection in held:
+            await small_pool.release(connection)
+    assert await lane.fetchval("SELECT 1") == 1
+    await lane.close()
+
+
+async def test_close_gives_back_a_connection_whose_read_ends_after_it(
+    small_pool: asyncpg.Pool,
+) -> None:
+    lane = ReadLane(small_pool, size=1)
+    reading = asyncio.create_task(lane.fetchval("SELECT pg_sleep(0.2)::text"))
+    await until(lambda: lane.borrowed == 1, "the read under way")
+    await lane.close()
+    assert await reading == ""
+    await until(lambda: lane.borrowed == 0, "the read's connection given back")
+
+
+async def test_a_kept_connection_lost_meanwhile_is_not_read_on(
+    small_pool: asyncpg.Pool, migrated_url: str
+) -> None:
+    lane = ReadLane(small_pool, size=1)
+    kept = await lane.fetchval(BACKEND)
+    killer = await asyncpg.connect(migrated_url)
+    try:
+        assert await killer.fetchval("SELECT pg_terminate_backend($1, 10000)", kept)
+    finally:
+        await killer.close()
+    await until(lambda: lane.prune() == 1, "the kept connection found closed")
+    assert lane.borrowed == 0
+    assert await lane.fetchval(BACKEND) != kept
+    await lane.close()
