@@ -66,11 +66,17 @@ class ObserveRequests:
                 attributes={"http.request.method": method, "url.path": path},
             )
         started = time.perf_counter()
+        traced: str | None = None
         try:
             with span as current:
                 try:
                     await self._app(scope, receive, sending)
                 finally:
+                    # asyncpg reports statements to the query logger with `call_soon`: let the
+                    # reports of this request's last statements arrive (counted, and their
+                    # spans ended) before the request's span ends and its statements are
+                    # counted.
+                    await asyncio.sleep(0)
                     traced = trace_id() if current is not None else None
                     if current is not None:
                         current.set_attribute("http.response.status_code", status)
@@ -78,9 +84,6 @@ class ObserveRequests:
                             current.set_status(Status(StatusCode.ERROR))
         finally:
             current_stats.reset(reset)
-            # asyncpg reports statements to the query logger with `call_soon`: let the
-            # reports of this request's last statements arrive before counting them.
-            await asyncio.sleep(0)
             seconds = time.perf_counter() - started
             if telemetry.metrics is not None:
                 telemetry.metrics.observe_request(stats, seconds)
