@@ -95,12 +95,9 @@ class ReadLane:
 
     def _give_back(self, connection: Any) -> None:
         self.borrowed -= 1
-        task = start_background(self._release(connection), "read-lane-return")
+        task = start_background(self._pool.release(connection), "read-lane-return")
         self._returns.add(task)
         task.add_done_callback(self._returns.discard)
-
-    async def _release(self, connection: Any) -> None:
-        await self._pool.release(connection)
 
     def _trim(self) -> None:
         self._trimming = None
