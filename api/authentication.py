@@ -31,7 +31,7 @@ from api.web_sessions import WebSessions, carries_session_cookie, credential_of
 from domain.access.model import LOCAL_ADMIN, ActorKind, OidcIdentity, Principal, Unauthenticated
 from domain.access.policy import role_scopes
 from domain.access.ports import AccessStore, ProvisionedUser, TokenIdentity
-from domain.access.tokens import looks_like_token
+from domain.access.tokens import MARKER, looks_like_token
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +99,16 @@ class Authenticator:
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
             raise Unauthenticated("use `Authorization: Bearer <token>`")
-        if looks_like_token(credential):
+        if credential.startswith(MARKER):
+            # The token cache answers a token it verified before from memory, without looking
+            # at its text again; anything else goes to the store, which refuses malformed text
+            # before any SQL.
             identity = await self._tokens.authenticate(credential)
-            if identity is None:
+            if identity is not None:
+                return self._token_principal(identity)
+            if looks_like_token(credential):
                 raise Unauthenticated("the API token is invalid, expired or revoked")
-            return self._token_principal(identity)
+            raise Unauthenticated("the credential is not a valid token")
         if self._oidc is not None and credential.count(".") == 2:
             return await self.oidc_principal(await self._oidc.verify(credential))
         raise Unauthenticated("the credential is not a valid token")
@@ -177,11 +182,10 @@ async def admit(
 ) -> bool:
     """Puts the request's principal (and session) in its state; False once a refused
     credential was answered 401."""
-    headers = Headers(scope=scope)
-    authorization = headers.get("authorization")
+    authorization = _authorization(scope)
     credential = None
     if not authorization and sessions is not None:
-        credential = credential_of(scope["method"], headers)
+        credential = credential_of(scope["method"], Headers(scope=scope))
     state = scope.setdefault("state", {})
     try:
         if credential is not None and sessions is not None:
@@ -190,10 +194,24 @@ async def admit(
         else:
             state["principal"] = await authenticator.principal(authorization)
     except Unauthenticated as refused:
-        ignored = credential is None and not authorization and carries_session_cookie(headers)
+        ignored = (
+            credential is None
+            and not authorization
+            and carries_session_cookie(Headers(scope=scope))
+        )
         await _unauthorized(_COOKIE_RULE if ignored else refused.message, send)
         return False
     return True
+
+
+def _authorization(scope: Scope) -> str | None:
+    """The `Authorization` header, as `Headers(scope=scope).get` finds it (the first one),
+    without building the mapping every request would."""
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            found: str = value.decode("latin-1")
+            return found
+    return None
 
 
 async def _unauthorized(message: str, send: Send) -> None:

@@ -112,22 +112,25 @@ def _decode_json_param(raw: str | None, name: str) -> Any:
         raise RequestError(400, f"`{name}` is not valid JSON") from None
 
 
+def _too_large(limit: int) -> RequestError:
+    return RequestError(413, f"the request body exceeds the limit of {limit} bytes")
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused once it grows past `limit` bytes: never more is held in memory."""
-    too_large = RequestError(413, f"the request body exceeds the limit of {limit} bytes")
     declared = request.headers.get("content-length")
     if declared is not None:
         digits = declared.strip()
         if not (digits.isascii() and digits.isdigit()):  # `isdigit` alone takes '²'
             raise RequestError(400, "`Content-Length` is not a number")
         if len(digits.lstrip("0")) > 18 or int(digits) > limit:
-            raise too_large
+            raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -186,17 +186,22 @@ def _peer(dsn: str, stack: contextlib.ExitStack) -> tuple[ServerProcess | None, 
 
 
 # What the server runs in the background whatever the requests (the outbox's polling
-# fallback, the webhook worker, leases and sweeps, the token cache's batched last-use write,
-# the LISTEN connections' `SELECT 1` probes); none of the catalog reads measured here names
-# these tables.
+# fallback, the webhook worker, leases and sweeps, the audit sealer's check for unsealed
+# records, the token cache's batched last-use write, the LISTEN connections' `SELECT 1`
+# probes); none of the catalog reads measured here names these tables.
 _BACKGROUND = (
     " events",
     "webhook",
     "deployments",
     "resources",
+    "audit_events",
     "last_used_at = greatest",
     "pg_notify",
 )
+# asyncpg's own statements on a connection's first use of a type it does not know yet (its
+# type introspection, with JIT turned off around it): set-up of a connection, not work of
+# a request.
+_CONNECTION_SETUP = ("typeinfo_tree", "set_config(")
 _TOKEN_LOOKUP = "FROM api_tokens t"
 _HOUSEKEEPING = (
     "begin",
@@ -259,7 +264,11 @@ def _count(dsn: str, variant: Variant, query: BenchQuery) -> Statements:
     request = background = lookups = 0
     for text, calls in found:
         lowered = text.lstrip().lower()
-        if lowered.startswith(_HOUSEKEEPING) or "pg_advisory_unlock_all" in text:
+        if (
+            lowered.startswith(_HOUSEKEEPING)
+            or "pg_advisory_unlock_all" in text
+            or any(marker in text for marker in _CONNECTION_SETUP)
+        ):
             continue
         if any(marker in text for marker in _BACKGROUND) or lowered.rstrip("; ") == "select $1":
             background += calls
@@ -352,10 +361,11 @@ def _markdown(
         "interleaved (for each repetition: for each query: for each variant); medians. SQL "
         f"statements per request: pg_stat_statements over {COUNT_REQUESTS} sequential "
         f"requests after {WARM_REQUESTS} warm-up ones, the token's lookups included; "
-        "BEGIN/COMMIT/SET, pool resets and what the server runs in the background whatever the "
-        "requests (the outbox's polling fallback, the webhook worker, sweeps, the token cache's "
-        "batched last-use write: statements on tables these reads never name; the LISTEN "
-        "connections' `SELECT 1` probes) left out, the "
+        "BEGIN/COMMIT/SET, pool resets, asyncpg's type introspection on a connection's first "
+        "use of a type and what the server runs in the background whatever the requests (the "
+        "outbox's polling fallback, the webhook worker, sweeps, the audit sealer's check, the "
+        "token cache's batched last-use write: statements on tables these reads never name; "
+        "the LISTEN connections' `SELECT 1` probes) left out, the "
         "background's given per variant below. The load generator, both servers and "
         "PostgreSQL share the machine.",
         "",
