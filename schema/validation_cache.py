@@ -76,10 +76,22 @@ _LITERALS = {
 }
 
 
-def shape(query: str) -> str | None:
-    """`query`'s tokens with its string and number literals left out (None: it does not lex)."""
-    lexer = Lexer(Source(query))
+def shape(query: str, document: DocumentNode | None = None) -> str | None:
+    """`query`'s tokens with its string and number literals left out (None: it does not lex).
+    `document`, `query` parsed with its locations, holds the tokens already: they are read
+    from it rather than lexed again."""
+    start = document.loc.start_token if document is not None and document.loc else None
     parts: list[str] = []
+    if start is not None:
+        token = start.next
+        while token is not None and token.kind is not TokenKind.EOF:
+            if token.kind is not TokenKind.COMMENT:
+                parts.append(_LITERALS.get(token.kind) or token.value or token.kind.value)
+            token = token.next
+        if token is not None:
+            return " ".join(parts)
+        parts.clear()  # a parse that stopped short: lex the text itself
+    lexer = Lexer(Source(query))
     try:
         token = lexer.advance()
         while token.kind is not TokenKind.EOF:
@@ -192,7 +204,7 @@ class ShapeValidationCache(SchemaExtension):
         schema = context.schema._schema
         errors = self._memory.texts.get(query)
         if errors is None:
-            form = shape(query)
+            form = shape(query, document)
             known = self._memory.valid_shapes.get(form) if form is not None else None
             if known is _Literals.FREE:
                 errors = []

@@ -36,6 +36,27 @@ def test_names_values_and_structure_make_a_different_shape(one: str, other: str)
     assert shape(one) != shape(other)
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        'mutation { createTeam(input: { slug: "a", name: "A" }) { errors { code } } }',
+        'mutation{createTeam(input:{slug:"b-2",name:"""B"""}){errors{code}}} # a comment',
+        "# before\nquery Q($a: Int = 1) { services(first: 5.5) { ...F } } fragment F on "
+        "ServiceConnection { totalCount }",
+        "{ a: teams { totalCount } b: teams { totalCount } }",
+    ],
+)
+def test_the_shape_read_from_a_parsed_document_is_the_lexed_one(query: str) -> None:
+    lexed = shape(query)
+    assert lexed is not None
+    assert shape(query, parse(query)) == lexed
+
+
+def test_a_document_parsed_without_locations_is_lexed() -> None:
+    query = '{ teams(slug: "x") { totalCount } }'
+    assert shape(query, parse(query, no_location=True)) == shape(query)
+
+
 def test_a_document_that_does_not_lex_has_no_shape() -> None:
     assert shape('{ teams(slug: "unterminated) }') is None
 
