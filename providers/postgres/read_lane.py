@@ -6,8 +6,15 @@ each release). The compiled reads of the fast path (one statement, no transactio
 state) take a lane instead: connections borrowed from the pool and kept while reads come.
 
 - A read takes a kept connection when one is free; else it borrows one more from the pool,
-  up to `size`, with the pool's own acquire timeout (an exhausted pool still answers fast);
-  past `size`, it takes and gives back a connection of the pool as before.
+  up to `size`, when the pool has one to give at once (idle, or room to open one), or when
+  the lane holds none (then with the pool's own acquire timeout: an exhausted pool still
+  answers fast).
+- Otherwise, while some of the lane's connections are reading, it waits for the next one a
+  read is done with (first come, first served): a read takes a fraction of a millisecond,
+  while the pool's other connections may be held by writes waiting for their commits. Reads
+  keep flowing beside a write load, on at most `size` connections.
+- With none of its connections in hand yet (all still being borrowed), a read past `size`
+  takes a connection of the pool for itself, under the pool's own rules.
 - A connection whose read failed or was canceled goes back to the pool at once: the pool
   waits out a cancellation and closes what broke, and the next read borrows afresh. So does
   a kept connection found closed (the database restarted): no read is answered with it.
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -47,11 +55,19 @@ class ReadLane:
         self._last_read = 0.0
         self._trimming: asyncio.TimerHandle | None = None
         self._returns: set[asyncio.Task[None]] = set()
+        self._waiters: deque[asyncio.Future[Any]] = deque()
+        self._borrowing = 0
+        """Connections being acquired from the pool for the lane (counted in `borrowed`)."""
         self._closed = False
 
     @property
     def free(self) -> int:
         return len(self._free)
+
+    @property
+    def waiting(self) -> int:
+        """Reads waiting for one of the lane's connections."""
+        return sum(not waiter.done() for waiter in self._waiters)
 
     def prune(self) -> int:
         """Give back the kept connections found closed (the pool opens others); how many."""
@@ -64,31 +80,78 @@ class ReadLane:
     async def fetchval(self, sql: str, *arguments: Any) -> Any:
         if self._free and _lost(self._free[-1]):
             self.prune()
-        if self._free:
-            connection = self._free.pop()
-        elif self.borrowed < self._size and not self._closed:
-            connection = await self._borrow()
-        else:
+        connection = self._free.pop() if self._free else await self._take()
+        if connection is None:
             return await self._pool.fetchval(sql, *arguments)
         try:
             value = await connection.fetchval(sql, *arguments)
         except BaseException:
             self._give_back(connection)
             raise
+        self._last_read = self._clock()
+        self._done_with(connection)
+        return value
+
+    async def _take(self) -> Any:
+        """A connection of the lane for a read, once none is free; None for a read the pool
+        answers itself (the lane closed, or full of connections still being borrowed)."""
+        while not self._closed:
+            if self._free:
+                return self._free.pop()
+            reading = self.borrowed - self._borrowing
+            if self.borrowed < self._size and (reading == 0 or self._pool_has_one()):
+                return await self._borrow()
+            if reading == 0:
+                return None
+            waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                connection = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
+                    self._done_with(waiter.result())  # handed over as the read was canceled
+                elif waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                raise
+            if connection is not None:
+                return connection
+            # None: a connection left the lane; look again (borrow one in its place).
+        return None
+
+    def _pool_has_one(self) -> bool:
+        pool = self._pool
+        return pool.get_idle_size() > 0 or pool.get_size() < pool.get_max_size()
+
+    def _done_with(self, connection: Any) -> None:
+        """A connection whose read went well: to the first read waiting, else kept free."""
         if self._closed:
             self._give_back(connection)
-        else:
-            self._free.append(connection)
-            self._last_read = self._clock()
-        return value
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        self._free.append(connection)
+
+    def _wake_one(self) -> None:
+        """A read waiting looks again: a connection left the lane, it may borrow another."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def _borrow(self) -> Any:
         self.borrowed += 1
+        self._borrowing += 1
         try:
             connection = await self._pool.acquire()
         except BaseException:
             self.borrowed -= 1
             raise
+        finally:
+            self._borrowing -= 1
         if self._trimming is None:
             self._trimming = asyncio.get_running_loop().call_later(self._idle_seconds, self._trim)
         return connection
@@ -98,6 +161,7 @@ class ReadLane:
         task = start_background(self._pool.release(connection), "read-lane-return")
         self._returns.add(task)
         task.add_done_callback(self._returns.discard)
+        self._wake_one()
 
     def _trim(self) -> None:
         self._trimming = None
@@ -114,6 +178,8 @@ class ReadLane:
             self._trimming = None
         while self._free:
             self._give_back(self._free.pop())
+        while self._waiters:
+            self._wake_one()
         if self._returns:
             await asyncio.gather(*self._returns, return_exceptions=True)
 

@@ -1,5 +1,6 @@
 """The read lane on a real pool: kept connections reused, given back after a failure, a
-cancellation, an idle spell and at close; past its size and with the pool exhausted, the
+cancellation, an idle spell and at close; past its size, and while others hold the pool,
+reads wait for the lane's own connections; with the pool exhausted and nothing kept, the
 pool's own rules."""
 
 from __future__ import annotations
@@ -35,14 +36,78 @@ async def test_reads_one_after_another_keep_one_connection(small_pool: asyncpg.P
     assert lane.borrowed == 0
 
 
-async def test_reads_past_the_size_take_the_pool_as_before(small_pool: asyncpg.Pool) -> None:
+async def test_reads_past_the_size_wait_for_the_lane_in_turn(small_pool: asyncpg.Pool) -> None:
     lane = ReadLane(small_pool, size=1)
     answers = await asyncio.gather(
-        *(lane.fetchval("SELECT $1::int FROM pg_sleep(0.05)", n) for n in range(3))
+        *(
+            lane.fetchval("SELECT $1::int, pg_backend_pid() FROM pg_sleep(0.02)", n)
+            for n in range(4)
+        )
     )
-    assert answers == [0, 1, 2]
+    assert answers == [0, 1, 2, 3]
+    assert lane.borrowed == 1
+    assert small_pool.get_size() == 1  # the pool opened nothing for the reads past the size
+    await lane.close()
+
+
+async def test_reads_do_not_queue_behind_the_pools_other_users(
+    small_pool: asyncpg.Pool,
+) -> None:
+    """Writes waiting for their commits hold the rest of the pool: reads beyond what the lane
+    keeps wait for a kept connection (a short read) rather than for the pool, where they
+    would run out of the acquire timeout."""
+    lane = ReadLane(small_pool, size=3)
+    kept = await lane.fetchval(BACKEND)
+    held = [await small_pool.acquire() for _ in range(2)]
+    try:
+        reads = [
+            asyncio.create_task(lane.fetchval("SELECT pg_backend_pid() FROM pg_sleep(0.2)"))
+            for _ in range(4)
+        ]
+        await until(lambda: lane.waiting == 3, "three reads waiting for the lane")
+        answers = await asyncio.gather(*reads)
+    finally:
+        for connection in held:
+            await small_pool.release(connection)
+    assert answers == [kept] * 4  # 0.8 s of reads in turn, past the 0.5 s acquire timeout
     assert lane.borrowed == 1
     await lane.close()
+
+
+async def test_a_failed_read_lets_a_waiting_read_borrow_in_its_place(
+    small_pool: asyncpg.Pool,
+) -> None:
+    lane = ReadLane(small_pool, size=1)
+    # random() is volatile: the division runs after the sleep, not when the plan is made.
+    failing = asyncio.create_task(
+        lane.fetchval("SELECT 1 / (random() * 0)::int FROM pg_sleep(0.1)")
+    )
+    await until(lambda: lane.borrowed == 1, "the failing read under way")
+    waiting = asyncio.create_task(lane.fetchval("SELECT 'waited'"))
+    with pytest.raises(asyncpg.DataError):
+        await failing
+    assert await asyncio.wait_for(waiting, 30) == "waited"
+    assert lane.borrowed == 1
+    await lane.close()
+
+
+async def test_a_read_canceled_while_waiting_loses_no_connection(
+    small_pool: asyncpg.Pool,
+) -> None:
+    lane = ReadLane(small_pool, size=1)
+    reading = asyncio.create_task(lane.fetchval("SELECT pg_sleep(0.1)::text"))
+    await until(lambda: lane.borrowed == 1, "the read under way")
+    canceled = asyncio.create_task(lane.fetchval("SELECT 'never'"))
+    waiting = asyncio.create_task(lane.fetchval("SELECT 'waited'"))
+    await asyncio.sleep(0)
+    canceled.cancel()
+    assert await reading == ""
+    assert await asyncio.wait_for(waiting, 30) == "waited"
+    with pytest.raises(asyncio.CancelledError):
+        await canceled
+    assert (lane.borrowed, lane.free) == (1, 1)
+    await lane.close()
+    assert lane.borrowed == 0
 
 
 async def test_a_failed_read_gives_its_connection_back(small_pool: asyncpg.Pool) -> None:
@@ -89,6 +154,30 @@ async def test_an_exhausted_pool_refuses_a_read_after_its_acquire_timeout(
         for connection in held:
             await small_pool.release(connection)
     assert await lane.fetchval("SELECT 1") == 1
+    await lane.close()
+
+
+async def test_reads_past_a_borrow_under_way_do_not_wait_for_it(
+    small_pool: asyncpg.Pool,
+) -> None:
+    """With the pool exhausted, the lane's first borrow and the reads past the lane's size
+    each meet the pool's acquire timeout at once, side by side: none waits for another's."""
+    lane = ReadLane(small_pool, size=1)
+    held = [await small_pool.acquire() for _ in range(3)]
+    try:
+        reads = [asyncio.create_task(lane.fetchval("SELECT 1")) for _ in range(3)]
+        await until(lambda: lane.borrowed == 1, "the lane's borrow under way")
+        await asyncio.sleep(0)
+        assert lane.waiting == 0
+        answers = await asyncio.wait_for(
+            asyncio.gather(*reads, return_exceptions=True),
+            30,  # a safety net: a read waiting on the lane would wait for ever
+        )
+    finally:
+        for connection in held:
+            await small_pool.release(connection)
+    assert all(isinstance(answer, TimeoutError) for answer in answers), answers
+    assert lane.borrowed == 0
     await lane.close()
 
 
