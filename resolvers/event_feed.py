@@ -37,6 +37,12 @@ READ_PAGE = 500
 RECHECK_SECONDS = 0.05
 """How soon the feed reads again when committed events waited behind an older transaction."""
 
+GATHER_SECONDS = 0.01
+"""After a read that found events, how long the notices of the next ones gather before the
+next read: under a burst of writes one read takes many events instead of one per commit
+(each read is a statement and a wake-up of the process's loop). The first event after a quiet
+spell is read as soon as its notice arrives."""
+
 
 @dataclass(slots=True)
 class StreamPosition:
@@ -151,11 +157,13 @@ class EventFeed:
         queue_size: int = 1_000,
         page: int = READ_PAGE,
         recheck_seconds: float = RECHECK_SECONDS,
+        gather_seconds: float = GATHER_SECONDS,
     ) -> None:
         self._events = events
         self.wakeups = wakeups
         self._poll_seconds = poll_seconds
         self._recheck_seconds = min(recheck_seconds, poll_seconds)
+        self._gather_seconds = min(gather_seconds, self._recheck_seconds)
         self._queue_size = queue_size
         self._page = page
         self._subscribers: set[FeedSubscription] = set()
@@ -210,12 +218,16 @@ class EventFeed:
                 ):
                     await self._wake.wait()
             self._wake.clear()
+            before = self.position
             try:
                 waiting = await self.catch_up()
             except Exception:  # the database may be restarting: the next wake-up retries
                 log.warning("could not read new events; retrying", exc_info=True)
                 waiting = False
                 await asyncio.sleep(self._poll_seconds)
+                continue
+            if self.position != before and self._gather_seconds > 0:
+                await asyncio.sleep(self._gather_seconds)  # notices arriving meanwhile stay set
 
     async def catch_up(self) -> bool:
         """Read every readable event after `position` and hand each to every subscriber;

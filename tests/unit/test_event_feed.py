@@ -14,6 +14,7 @@ from domain.events.model import ORIGIN, EventFilter, EventRecord, EventType, Pos
 from domain.events.ports import EventRead
 from domain.events.visibility import EventVisibility
 from resolvers.event_feed import EventFeed, FeedClosed, SubscriberTooSlow
+from tests.support.waiting import until
 
 
 def _event(event_id: int, type_: EventType = EventType.TEAM_CREATED) -> EventRecord:
@@ -156,5 +157,40 @@ async def test_events_held_back_by_an_older_transaction_are_read_again_soon_with
         log.held_back = 0  # the older transaction ended: no notice for that
         async with asyncio.timeout(5):
             assert [event.id for event in await subscriber.next_batch()] == [1, 2]
+    finally:
+        await feed.stop()
+
+
+async def test_notices_right_after_a_read_that_found_events_gather_for_one_read() -> None:
+    log = MemoryLog()
+    feed, wakeups = await _feed(log, recheck_seconds=60.0, gather_seconds=60.0)
+    try:
+        assert wakeups.wake is not None
+        subscriber = feed.subscribe()
+        log.commit(1)  # the first after a quiet spell: read at once
+        wakeups.wake()
+        assert [event.id for event in await subscriber.next_batch()] == [1]
+        reads = log.reads
+        for _ in range(3):  # a burst: each commit's notice, the loop turning between them
+            log.commit(1)
+            wakeups.wake()
+            for _ in range(10):
+                await asyncio.sleep(0)
+        assert log.reads == reads  # gathering: none read yet, all three read together next
+    finally:
+        await feed.stop()
+
+
+async def test_a_read_that_found_nothing_lets_the_next_notice_read_at_once() -> None:
+    log = MemoryLog()
+    feed, wakeups = await _feed(log, recheck_seconds=60.0, gather_seconds=60.0)
+    try:
+        assert wakeups.wake is not None
+        subscriber = feed.subscribe()
+        wakeups.wake()  # a notice whose event the read does not find (a rolled-back write)
+        await until(lambda: log.reads == 1, "the empty read")
+        log.commit(1)
+        wakeups.wake()
+        assert [event.id for event in await subscriber.next_batch()] == [1]
     finally:
         await feed.stop()
