@@ -127,20 +127,21 @@ class ReadLane:
         if self._closed:
             self._give_back(connection)
             return
+        if not self._hand(connection):
+            self._free.append(connection)
+
+    def _wake_one(self) -> None:
+        """A read waiting looks again: a connection left the lane, it may borrow another."""
+        self._hand(None)
+
+    def _hand(self, connection: Any) -> bool:
+        """`connection` (None: look again) to the first read still waiting; whether one was."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(connection)
-                return
-        self._free.append(connection)
-
-    def _wake_one(self) -> None:
-        """A read waiting looks again: a connection left the lane, it may borrow another."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+                return True
+        return False
 
     async def _borrow(self) -> Any:
         self.borrowed += 1
