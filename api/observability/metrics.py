@@ -133,8 +133,12 @@ class _PoolCollector(Collector):
 
 
 def pool_waiting(pool: asyncpg.Pool) -> int:
-    """How many `acquire` calls wait for a connection: the waiters of asyncpg's queue of
-    connection holders (not public API: 0 if it ever changes shape)."""
+    """How many `acquire` calls wait for a connection: for Paved Road's pool, those waiting
+    for their turn; else the waiters of asyncpg's queue of connection holders (not public
+    API: 0 if it ever changes shape)."""
+    waiting = getattr(pool, "waiting", None)
+    if isinstance(waiting, int):
+        return waiting
     queue = getattr(pool, "_queue", None)
     getters = getattr(queue, "_getters", None)
     if getters is None:

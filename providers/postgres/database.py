@@ -12,6 +12,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from providers.postgres.fair_pool import FairPool
+
 log = logging.getLogger(__name__)
 
 QueryLogger = Callable[[Any], None]
@@ -88,17 +90,6 @@ _PREPARED_STATEMENTS = 1024
 _LARGEST_PREPARED_STATEMENT = 256 * 1024
 
 
-class _BoundedPool(asyncpg.Pool):
-    """A pool whose `acquire` gives up after `acquire_timeout` seconds unless told otherwise:
-    with the database away or every connection busy, a request fails fast (`TimeoutError`,
-    answered UNAVAILABLE) instead of piling up."""
-
-    acquire_timeout: float | None = None
-
-    def acquire(self, *, timeout: float | None = None) -> Any:
-        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
-
-
 async def create_pool(
     dsn: str,
     *,
@@ -122,7 +113,7 @@ async def create_pool(
     connect_options: dict[str, Any] = {}
     if acquire_timeout is not None:
         connect_options["timeout"] = acquire_timeout
-    pool = _BoundedPool(
+    pool = FairPool(
         dsn,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,

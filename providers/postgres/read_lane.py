@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 
 from domain.background import start_background
+from providers.postgres.fair_pool import FairPool
 
 
 class ReadLane:
@@ -120,6 +121,8 @@ class ReadLane:
 
     def _pool_has_one(self) -> bool:
         pool = self._pool
+        if isinstance(pool, FairPool):
+            return pool.has_one_at_once()
         return pool.get_idle_size() > 0 or pool.get_size() < pool.get_max_size()
 
     def _done_with(self, connection: Any) -> None:
