@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from cachetools import LRUCache
 
 from domain.deployments.model import Deployer
 from domain.deployments.ports import DeploymentStore, ProviderSettings
@@ -56,7 +57,7 @@ class DeployersByEnvironment:
         self._store = store
         self._clock = clock
         self._build = build
-        self._built: OrderedDict[tuple[int, str, str], Deployer] = OrderedDict()
+        self._built: LRUCache[tuple[int, str, str], Deployer] = LRUCache(maxsize=_MAX_ADAPTERS)
 
     def forget(self) -> None:
         """Drop every adapter built so far (and the rollouts they remember)."""
@@ -69,14 +70,11 @@ class DeployersByEnvironment:
             json.dumps(provider.settings, sort_keys=True, default=str),
         )
         built = self._built.get(key)
-        if built is not None:
-            self._built.move_to_end(key)
-            return built
-        deployer = self._build(provider.kind, provider.settings, clock=self._clock)
-        self._built[key] = deployer
-        if len(self._built) > _MAX_ADAPTERS:
-            self._built.popitem(last=False)
-        return deployer
+        if built is None:
+            built = self._built[key] = self._build(
+                provider.kind, provider.settings, clock=self._clock
+            )
+        return built
 
     async def for_environments(
         self, environment_ids: Sequence[int]

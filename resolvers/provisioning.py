@@ -30,10 +30,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
+
+from cachetools import FIFOCache
 
 from domain import deadlines
 from domain.background import start_background
@@ -115,8 +116,8 @@ class Provisioning:
         self._clock = clock
         self._released = released
         self._sweep_now = asyncio.Event()
-        self._live: OrderedDict[int, tuple[float, ResourceHealth | ProviderFailure | None]] = (
-            OrderedDict()
+        self._live: FIFOCache[int, tuple[float, ResourceHealth | ProviderFailure | None]] = (
+            FIFOCache(maxsize=_LIVE_ENTRIES)
         )
 
     @property
@@ -183,9 +184,6 @@ class Provisioning:
         else:
             outcome = await self._live_now(resource, resource_class, service_slug, environment_slug)
             self._live[resource.id] = (now + self._timings.live_cache_seconds, outcome)
-            self._live.move_to_end(resource.id)
-            while len(self._live) > _LIVE_ENTRIES:
-                self._live.popitem(last=False)
         if isinstance(outcome, ProviderFailure):
             raise outcome
         return outcome

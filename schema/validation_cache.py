@@ -18,11 +18,10 @@ are bounded, least recently used first out.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from enum import Enum
-from typing import Generic, TypeVar
 
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     GraphQLError,
@@ -55,9 +54,6 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 # The rules whose verdict can change with a string or number literal: the literal's type
 # (scalars' own parsing included), and fields merged only when their arguments are equal.
@@ -154,26 +150,6 @@ def literals_matter(schema: GraphQLSchema, document: DocumentNode) -> bool:
     return finder.found
 
 
-class Bounded(Generic[K, V]):
-    """At most `size` entries, the least recently used dropped first."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-
 class _Literals(Enum):
     FREE = "no literal can change the verdict"
     CHECKED = "the literals are checked by the rules that read them"
@@ -183,8 +159,8 @@ class ValidationMemory:
     """What the process learnt: each text's errors, and the shapes that passed every rule."""
 
     def __init__(self, size: int) -> None:
-        self.texts: Bounded[str, list[GraphQLError]] = Bounded(size)
-        self.valid_shapes: Bounded[str, _Literals] = Bounded(size)
+        self.texts: LRUCache[str, list[GraphQLError]] = LRUCache(maxsize=size)
+        self.valid_shapes: LRUCache[str, _Literals] = LRUCache(maxsize=size)
         """Each shape that passed every rule, and whether its literals still need checking."""
 
 
@@ -214,9 +190,9 @@ class ShapeValidationCache(SchemaExtension):
                 errors = validate_document(schema, document, context.validation_rules)
                 if form is not None and not errors:
                     matter = literals_matter(schema, document)
-                    self._memory.valid_shapes.put(
-                        form, _Literals.CHECKED if matter else _Literals.FREE
+                    self._memory.valid_shapes[form] = (
+                        _Literals.CHECKED if matter else _Literals.FREE
                     )
-            self._memory.texts.put(query, errors)
+            self._memory.texts[query] = errors
         context.pre_execution_errors = errors
         yield

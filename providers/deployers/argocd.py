@@ -54,7 +54,6 @@ from domain.deployments.model import (
 )
 from providers.deployers.http_calls import http_call
 from providers.deployers.http_errors import http_status, origin, short
-from providers.deployers.memory import Recent
 from providers.deployers.retries import Backoff
 from providers.deployers.settings import (
     STRICT,
@@ -66,6 +65,7 @@ from providers.deployers.settings import (
     parse_settings,
     secret_env,
 )
+from providers.memory import Recent
 
 KIND = "argocd"
 INFO_NAME = "pavedDeployment"

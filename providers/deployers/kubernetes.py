@@ -84,9 +84,9 @@ from providers.deployers import kubernetes_rollouts as rollouts
 from providers.deployers.kubernetes_client import KubernetesApi, NotFound, Patch, connect
 from providers.deployers.kubernetes_cluster import LABEL, ClusterSettings, check_template
 from providers.deployers.kubernetes_rollouts import CHANGE_CAUSE
-from providers.deployers.memory import Recent
 from providers.deployers.retries import Backoff
 from providers.deployers.settings import STRICT, ProviderPolicy, parse_settings
+from providers.memory import Recent
 
 __all__ = ["CHANGE_CAUSE", "KIND", "KubernetesDeployer", "KubernetesSettings"]
 

@@ -26,7 +26,6 @@ from domain.deployments.model import (
     ProviderCapability,
     ProviderUpdate,
 )
-from providers.deployers.memory import Recent
 from providers.deployers.settings import (
     STRICT,
     AdapterSettings,
@@ -34,6 +33,7 @@ from providers.deployers.settings import (
     check_regex,
     parse_settings,
 )
+from providers.memory import Recent
 
 KIND = "simulated"
 

@@ -39,7 +39,6 @@ from domain.deployments.model import (
     ProviderUpdate,
 )
 from providers.deployers.http_errors import origin, short
-from providers.deployers.memory import Recent
 from providers.deployers.retries import Backoff
 from providers.deployers.settings import (
     STRICT,
@@ -51,6 +50,7 @@ from providers.deployers.settings import (
     secret_env,
 )
 from providers.deployers.signed_posts import post_signed
+from providers.memory import Recent
 
 KIND = "webhook"
 UNKNOWN = "UNKNOWN"

@@ -47,9 +47,9 @@ from domain.deployments.model import ProviderCapability, ProviderError
 from domain.resources.model import ProvisionRequest, ResourceHealth, ResourceState, ResourceUpdate
 from providers.deployers.kubernetes_client import connected
 from providers.deployers.kubernetes_cluster import LABEL, ClusterSettings, check_template
-from providers.deployers.memory import Recent
 from providers.deployers.retries import Backoff
 from providers.deployers.settings import STRICT, ProviderPolicy, parse_settings
+from providers.memory import Recent
 from providers.resources import crossplane_claims as claims
 from providers.resources.crossplane_claims import Claim, ClaimKind
 from providers.resources.crossplane_client import Claims

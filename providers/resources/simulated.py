@@ -32,7 +32,6 @@ from pydantic import Field, field_validator
 
 from domain.deployments.model import ProviderCapability
 from domain.resources.model import ProvisionRequest, ResourceHealth, ResourceState, ResourceUpdate
-from providers.deployers.memory import Recent
 from providers.deployers.settings import (
     STRICT,
     AdapterSettings,
@@ -40,6 +39,7 @@ from providers.deployers.settings import (
     check_regex,
     parse_settings,
 )
+from providers.memory import Recent
 from providers.resources.fingerprints import action_digest, parameters_json
 from providers.resources.simulated_outputs import ready_outputs
 

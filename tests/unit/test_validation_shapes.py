@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from graphql import build_schema, parse
 
-from schema.validation_cache import Bounded, literals_matter, shape
+from schema.validation_cache import literals_matter, shape
 
 
 def test_documents_that_differ_in_string_and_number_literals_share_a_shape() -> None:
@@ -59,15 +59,6 @@ def test_a_document_parsed_without_locations_is_lexed() -> None:
 
 def test_a_document_that_does_not_lex_has_no_shape() -> None:
     assert shape('{ teams(slug: "unterminated) }') is None
-
-
-def test_the_memory_is_bounded_least_recently_used_first_out() -> None:
-    kept: Bounded[str, int] = Bounded(2)
-    kept.put("a", 1)
-    kept.put("b", 2)
-    assert kept.get("a") == 1
-    kept.put("c", 3)
-    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (1, None, 3)
 
 
 _SDL = """

@@ -1,8 +1,8 @@
-"""What the adapters remember between calls stays bounded (`providers/deployers/memory.py`)."""
+"""What the adapters remember between calls stays bounded (`providers/memory.py`)."""
 
 from __future__ import annotations
 
-from providers.deployers.memory import Recent
+from providers.memory import Recent
 
 
 def test_the_oldest_entry_is_forgotten_first() -> None:
