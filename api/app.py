@@ -58,10 +58,14 @@ async def ready(request: Request) -> Response:
 
 def tune_gc_for_serving() -> None:
     """Move everything built at start-up out of the collector's sight, and collect the
-    young generation less often: request garbage is mostly acyclic and freed by refcount."""
+    young generation ten times less often than Python's default: request garbage is mostly
+    acyclic and freed by refcount. Not much less often: each mutation through the executor
+    leaves a few dozen objects in cycles, and a pass over 50,000 young objects paused every
+    request for 80-190 ms (their p99 under a write load), a middle-generation pass over
+    380,000 for 0.76 s."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(7_000, 10, 100)
 
 
 def create_app(

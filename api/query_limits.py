@@ -29,6 +29,7 @@ from api.query_shape import (
     operations_of,
 )
 from resolvers.paging import MAX_PAGE_SIZE
+from schema.parsed_documents import unlink_tokens
 
 CACHE_SIZE = 1024
 _SORTED = orjson.OPT_SORT_KEYS
@@ -81,7 +82,7 @@ def parse_within(query: str, limits: QueryLimits) -> DocumentNode:
     without reading past the limit, and nesting too deep for the parser. Raises
     QueryRejected or GraphQLSyntaxError."""
     try:
-        return parse(query, max_tokens=limits.max_tokens)
+        return unlink_tokens(parse(query, max_tokens=limits.max_tokens))
     except GraphQLSyntaxError as error:
         if f"more than {limits.max_tokens} tokens" in error.message:
             raise QueryRejected(

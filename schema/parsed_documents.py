@@ -32,6 +32,24 @@ class already_parsed:
         _given.reset(self._token)
 
 
+def unlink_tokens(document: DocumentNode) -> DocumentNode:
+    """`document` with its tokens linked forward only.
+
+    graphql-core links a parse's tokens both ways, so every document is a reference cycle:
+    freed only by the garbage collector, never when the last cache lets it go. A mutation with
+    its input inline is a new text each time, so its documents go through the caches by the
+    thousand, and the collector's rare full passes over them stalled the whole process for most
+    of a second. Nothing reads `prev` after the parse; `next` still leads through every token
+    (`schema.validation_cache.shape`)."""
+    token = document.loc.start_token if document.loc is not None else None
+    if token is None or token.next is None or token.next.prev is None:
+        return document  # no tokens, or unlinked already (a cached parse)
+    while token is not None:
+        token.prev = None
+        token = token.next
+    return document
+
+
 class SharedParse(ParserCache):
     """Strawberry's parse step: the request's own parse when it is this query's, else the
     cached parse."""
@@ -44,3 +62,5 @@ class SharedParse(ParserCache):
             yield
             return
         yield from super().on_parse()
+        if context.graphql_document is not None:
+            unlink_tokens(context.graphql_document)
