@@ -50,6 +50,7 @@ from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_po
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.deployments.leases import RELEASED_CHANNEL
 from providers.postgres.events import PostgresEventLog
+from providers.postgres.fair_pool import FairPool
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.idempotency import PostgresIdempotencyKeys
 from providers.postgres.migrations import apply_migrations
@@ -164,7 +165,7 @@ async def migrate(dsn: str) -> list[str]:
 @asynccontextmanager
 async def database(
     settings: Settings, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
-) -> AsyncIterator[asyncpg.Pool]:
+) -> AsyncIterator[FairPool]:
     """A pool on the migrated database (`database_url`), closed on exit."""
     async with (
         database_url(settings) as dsn,
@@ -196,7 +197,7 @@ async def _migrated_pool(
     max_size: int,
     query_logger: QueryLogger | None = None,
     timeouts: dict[str, Any] | None = None,
-) -> AsyncIterator[asyncpg.Pool]:
+) -> AsyncIterator[FairPool]:
     await migrate(dsn)
     pool = await create_pool(
         dsn, min_size=min_size, max_size=max_size, query_logger=query_logger, **(timeouts or {})

@@ -98,7 +98,7 @@ async def create_pool(
     query_logger: QueryLogger | None = None,
     acquire_timeout: float | None = None,
     statement_timeout_ms: int = 0,
-) -> asyncpg.Pool:
+) -> FairPool:
     """`acquire_timeout`: how long taking a connection (or opening one) may wait;
     `statement_timeout_ms`: PostgreSQL's `statement_timeout` on every connection (0: none)."""
 

@@ -40,7 +40,7 @@ from providers.postgres.fair_pool import FairPool
 class ReadLane:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        pool: FairPool,
         *,
         size: int,
         idle_seconds: float = 1.0,
@@ -100,7 +100,7 @@ class ReadLane:
             if self._free:
                 return self._free.pop()
             reading = self.borrowed - self._borrowing
-            if self.borrowed < self._size and (reading == 0 or self._pool_has_one()):
+            if self.borrowed < self._size and (reading == 0 or self._pool.has_one_at_once()):
                 return await self._borrow()
             if reading == 0:
                 return None
@@ -118,12 +118,6 @@ class ReadLane:
                 return connection
             # None: a connection left the lane; look again (borrow one in its place).
         return None
-
-    def _pool_has_one(self) -> bool:
-        pool = self._pool
-        if isinstance(pool, FairPool):
-            return pool.has_one_at_once()
-        return pool.get_idle_size() > 0 or pool.get_size() < pool.get_max_size()
 
     def _done_with(self, connection: Any) -> None:
         """A connection whose read went well: to the first read waiting, else kept free."""

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from providers.postgres.database import create_pool
+from providers.postgres.fair_pool import FairPool
 from providers.postgres.read_lane import ReadLane
 from tests.support.waiting import until
 
@@ -19,7 +20,7 @@ BACKEND = "SELECT pg_backend_pid()"
 
 
 @pytest.fixture
-async def small_pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
+async def small_pool(migrated_url: str) -> AsyncIterator[FairPool]:
     pool = await create_pool(migrated_url, min_size=1, max_size=3, acquire_timeout=0.5)
     try:
         yield pool
@@ -27,7 +28,7 @@ async def small_pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
         await asyncio.wait_for(pool.close(), 30)
 
 
-async def test_reads_one_after_another_keep_one_connection(small_pool: asyncpg.Pool) -> None:
+async def test_reads_one_after_another_keep_one_connection(small_pool: FairPool) -> None:
     lane = ReadLane(small_pool, size=2)
     backends = {await lane.fetchval(BACKEND) for _ in range(20)}
     assert len(backends) == 1
@@ -36,7 +37,7 @@ async def test_reads_one_after_another_keep_one_connection(small_pool: asyncpg.P
     assert lane.borrowed == 0
 
 
-async def test_reads_past_the_size_wait_for_the_lane_in_turn(small_pool: asyncpg.Pool) -> None:
+async def test_reads_past_the_size_wait_for_the_lane_in_turn(small_pool: FairPool) -> None:
     lane = ReadLane(small_pool, size=1)
     answers = await asyncio.gather(
         *(
@@ -51,7 +52,7 @@ async def test_reads_past_the_size_wait_for_the_lane_in_turn(small_pool: asyncpg
 
 
 async def test_reads_do_not_queue_behind_the_pools_other_users(
-    small_pool: asyncpg.Pool,
+    small_pool: FairPool,
 ) -> None:
     """Writes waiting for their commits hold the rest of the pool: reads beyond what the lane
     keeps wait for a kept connection (a short read) rather than for the pool, where they
@@ -75,7 +76,7 @@ async def test_reads_do_not_queue_behind_the_pools_other_users(
 
 
 async def test_a_failed_read_lets_a_waiting_read_borrow_in_its_place(
-    small_pool: asyncpg.Pool,
+    small_pool: FairPool,
 ) -> None:
     lane = ReadLane(small_pool, size=1)
     # random() is volatile: the division runs after the sleep, not when the plan is made.
@@ -92,7 +93,7 @@ async def test_a_failed_read_lets_a_waiting_read_borrow_in_its_place(
 
 
 async def test_a_read_canceled_while_waiting_loses_no_connection(
-    small_pool: asyncpg.Pool,
+    small_pool: FairPool,
 ) -> None:
     lane = ReadLane(small_pool, size=1)
     reading = asyncio.create_task(lane.fetchval("SELECT pg_sleep(0.1)::text"))
@@ -110,7 +111,7 @@ async def test_a_read_canceled_while_waiting_loses_no_connection(
     assert lane.borrowed == 0
 
 
-async def test_a_failed_read_gives_its_connection_back(small_pool: asyncpg.Pool) -> None:
+async def test_a_failed_read_gives_its_connection_back(small_pool: FairPool) -> None:
     lane = ReadLane(small_pool, size=2)
     await lane.fetchval(BACKEND)
     with pytest.raises(asyncpg.DataError):
@@ -122,7 +123,7 @@ async def test_a_failed_read_gives_its_connection_back(small_pool: asyncpg.Pool)
 
 
 async def test_a_canceled_read_gives_its_connection_back_and_the_next_read_is_clean(
-    small_pool: asyncpg.Pool,
+    small_pool: FairPool,
 ) -> None:
     lane = ReadLane(small_pool, size=1)
     with pytest.raises(TimeoutError):
@@ -132,7 +133,7 @@ async def test_a_canceled_read_gives_its_connection_back_and_the_next_read_is_cl
     await lane.close()
 
 
-async def test_kept_connections_go_back_after_an_idle_spell(small_pool: asyncpg.Pool) -> None:
+async def test_kept_connections_go_back_after_an_idle_spell(small_pool: FairPool) -> None:
     lane = ReadLane(small_pool, size=2, idle_seconds=0.05)
     await lane.fetchval("SELECT 1")
     assert lane.borrowed == 1
@@ -142,7 +143,7 @@ async def test_kept_connections_go_back_after_an_idle_spell(small_pool: asyncpg.
 
 
 async def test_an_exhausted_pool_refuses_a_read_after_its_acquire_timeout(
-    small_pool: asyncpg.Pool,
+    small_pool: FairPool,
 ) -> None:
     lane = ReadLane(small_pool, size=2)
     held = [await small_pool.acquire() for _ in range(3)]
@@ -158,7 +159,7 @@ async def test_an_exhausted_pool_refuses_a_read_after_its_acquire_timeout(
 
 
 async def test_reads_past_a_borrow_under_way_do_not_wait_for_it(
-    small_pool: asyncpg.Pool,
+    small_pool: FairPool,
 ) -> None:
     """With the pool exhausted, the lane's first borrow and the reads past the lane's size
     each meet the pool's acquire timeout at once, side by side: none waits for another's."""
@@ -182,7 +183,7 @@ async def test_reads_past_a_borrow_under_way_do_not_wait_for_it(
 
 
 async def test_close_gives_back_a_connection_whose_read_ends_after_it(
-    small_pool: asyncpg.Pool,
+    small_pool: FairPool,
 ) -> None:
     lane = ReadLane(small_pool, size=1)
     reading = asyncio.create_task(lane.fetchval("SELECT pg_sleep(0.2)::text"))
@@ -193,7 +194,7 @@ async def test_close_gives_back_a_connection_whose_read_ends_after_it(
 
 
 async def test_a_kept_connection_lost_meanwhile_is_not_read_on(
-    small_pool: asyncpg.Pool, migrated_url: str
+    small_pool: FairPool, migrated_url: str
 ) -> None:
     lane = ReadLane(small_pool, size=1)
     kept = await lane.fetchval(BACKEND)
