@@ -21,6 +21,7 @@ from api.http_protocol import CoalescingHttpProtocol
 from api.server import PavedServer
 from api.settings import Settings
 from tests.support.network import free_port
+from tests.support.waiting import until
 
 HOST = "127.0.0.1"
 
@@ -60,6 +61,12 @@ class Served:
     def container(self) -> Container:
         container: Container = self.app.state.container
         return container
+
+    async def feed_caught_up(self) -> None:
+        """Returns once this server's event feed has read every event committed so far: a
+        live-only subscription made afterwards starts after them."""
+        newest = await self.container.ports.events.newest()
+        await until(lambda: self.container.feed.position >= newest, "the feed caught up")
 
     async def shutdown(self) -> None:
         """What SIGTERM does."""
