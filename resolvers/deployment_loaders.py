@@ -21,6 +21,7 @@ from domain.deployments.ports import (
     ProviderSettings,
 )
 from resolvers.loaders import _grouped, lookup_loader, lookup_many_loader, none
+from resolvers.shared_loader import SharedLoader
 
 V = TypeVar("V")
 
@@ -55,7 +56,7 @@ def _pair_loader(
         found = await fetch(service_ids, environment_ids)
         return [found.get(key, default()) for key in keys]
 
-    return DataLoader(load_fn=load)
+    return SharedLoader(load_fn=load)
 
 
 def _empty() -> list[DeploymentRecord]:
@@ -71,7 +72,7 @@ class DeploymentLoaders:
 
     @cached_property
     def all_environments(self) -> DataLoader[None, list[EnvironmentRecord]]:
-        return DataLoader(load_fn=lambda keys: _all_environments(self._reader, len(keys)))
+        return SharedLoader(load_fn=lambda keys: _all_environments(self._reader, len(keys)))
 
     @cached_property
     def by_id(self) -> DataLoader[int, DeploymentRecord | None]:
@@ -119,7 +120,7 @@ class DeploymentLoaders:
 
     @cached_property
     def count(self) -> DataLoader[DeploymentFilter, int]:
-        return DataLoader(load_fn=lambda filters: _counts(self._store, filters))
+        return SharedLoader(load_fn=lambda filters: _counts(self._store, filters))
 
     @cached_property
     def count_of_service(self) -> DataLoader[CountKey, int]:

@@ -20,6 +20,7 @@ from domain.catalog.records import (
     UserRecord,
 )
 from domain.catalog.services import ServiceFilter, ServiceRecord
+from resolvers.shared_loader import SharedLoader
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -46,7 +47,7 @@ def lookup_loader(
         found = await fetch(keys)
         return [found.get(key, default()) for key in keys]
 
-    return DataLoader(load_fn=load)
+    return SharedLoader(load_fn=load)
 
 
 def _grouped(
@@ -67,7 +68,7 @@ def _grouped(
                 answers[key] = found[parent_of(key)]
         return [answers[key] for key in keys]
 
-    return DataLoader(load_fn=load)
+    return SharedLoader(load_fn=load)
 
 
 def lookup_many_loader(
@@ -77,7 +78,7 @@ def lookup_many_loader(
         found = await fetch(keys)
         return [found.get(key, []) for key in keys]
 
-    return DataLoader(load_fn=load)
+    return SharedLoader(load_fn=load)
 
 
 def none() -> None:

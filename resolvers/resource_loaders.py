@@ -18,6 +18,7 @@ from domain.resources.model import (
 )
 from domain.resources.ports import ResourceStore
 from resolvers.loaders import _grouped, lookup_loader, lookup_many_loader, none
+from resolvers.shared_loader import SharedLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class ResourceLoaders:
 
     @cached_property
     def count_of_environment(self) -> DataLoader[int, int]:
-        return DataLoader(load_fn=lambda ids: _environment_counts(self._store, ids))
+        return SharedLoader(load_fn=lambda ids: _environment_counts(self._store, ids))
 
     @cached_property
     def of_environment(self) -> DataLoader[EnvironmentResourcesKey, Page[ResourceRecord]]:
