@@ -42,6 +42,16 @@ def described(record: Any, *, leaving_out: Iterable[str] = ()) -> dict[str, Any]
     }
 
 
+def described_values(record_type: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """What `described` gives for a `record_type` whose fields have these `values`, which
+    need not hold the bookkeeping ones: the data of a record about to be inserted."""
+    return {
+        camel(f.name): as_json(values[f.name])
+        for f in fields(record_type)
+        if f.name not in _NOT_DESCRIBED
+    }
+
+
 def changed_fields(
     before: Any, after: Any, *, leaving_out: Iterable[str] = ()
 ) -> dict[str, dict[str, Any]]:

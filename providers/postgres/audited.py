@@ -77,6 +77,43 @@ class AuditedTransactions:
             await outbox.append(connection, events, self._entry)
             return result
 
+    def writes_alone(self) -> bool:
+        """Whether a new row can be written with its audit record and events in ONE statement
+        (`insert_alone`): a change is recorded, in this database's audit log, and claims no
+        idempotency key (a claim is made first, in the change's transaction, where a
+        concurrent attempt with the same key waits)."""
+        return (
+            self._entry is not None
+            and isinstance(self._audit_log, PostgresAuditLog)
+            and not isinstance(self._entry, ClaimingEntry)
+        )
+
+    async def insert_alone(
+        self, insert: str, arguments: Sequence[object], events: Sequence[EventDraft]
+    ) -> asyncpg.Record:
+        """The row `insert` (one `INSERT ... VALUES` of `arguments`, `$1` on) writes, with the
+        audit record and `events` (their ids equal to `outbox.NEW_ROW` become the row's): one
+        statement, one round trip, atomic without BEGIN and COMMIT. Only when
+        `writes_alone()`."""
+        entry = self._entry
+        assert entry is not None
+        assert self.writes_alone()
+        first = len(arguments) + 1
+        recorded = INSERT_VALUES.format(*(f"${n}" for n in range(first, first + 12)))
+        statement = (
+            f"WITH changed AS ({insert} RETURNING *), recorded AS ({recorded}), "
+            + outbox.events_with_new_row(first + 12, "changed")
+        )
+        async with self.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                statement,
+                *arguments,
+                *insert_arguments(entry),
+                *outbox.event_arguments(events, entry),
+            )
+        assert row is not None
+        return row
+
     async def _record(
         self, connection: Connection, entry: AuditEntry, events: Sequence[EventDraft]
     ) -> None:

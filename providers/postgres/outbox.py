@@ -22,7 +22,7 @@ transaction (a big catalog import) holds back the events committed while it runs
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -40,10 +40,21 @@ CHANNEL = "paved_events"
 
 _pending: ContextVar[list[EventDraft] | None] = ContextVar("paved_pending_events", default=None)
 
-# One statement: the place, the rows, then the wake-up (sent when the transaction commits).
-# The events' rows, placed after every event already committed (see the module's
-# docstring), then the wake-up; `$eN` is the events' Nth parameter (`events_from`).
-_EVENTS = f"""
+NEW_ROW = 0
+"""In an event written with the row it is about (`events_with_new_row`): the id of that row,
+which is not known before the statement runs. No row has id 0."""
+
+_REFERENCES = ("subject_id", "service_id", "team_id", "environment_id", "deployment_id")
+
+
+def _appended(reference: Callable[[str], str]) -> str:
+    """The events' rows, placed after every event already committed (see the module's
+    docstring); `$eN` is the events' Nth parameter (`events_from`), `reference` what each
+    id column of the events is written as."""
+    subject, service, team, environment, deployment = (
+        reference(f"e.{column}") for column in _REFERENCES
+    )
+    return f"""
 place AS (
     SELECT greatest(pg_current_xact_id(),
                     (SELECT tx FROM events ORDER BY tx DESC LIMIT 1)) AS tx
@@ -51,10 +62,10 @@ place AS (
 appended AS (
     INSERT INTO events (tx, type, actor_kind, actor_id, actor_name, request_id, subject_kind,
                         subject_id, service_id, team_id, environment_id, deployment_id, data)
-    SELECT place.tx, e.type, $e1, $e2, $e3, $e4, e.subject_kind, e.subject_id, e.service_id,
-           coalesce(e.team_id, (SELECT o.team_id FROM service_owners o
-                                WHERE o.service_id = e.service_id AND o.role = 'PRIMARY')),
-           e.environment_id, e.deployment_id, e.data::jsonb
+    SELECT place.tx, e.type, $e1, $e2, $e3, $e4, e.subject_kind, {subject}, {service},
+           coalesce({team}, (SELECT o.team_id FROM service_owners o
+                             WHERE o.service_id = {service} AND o.role = 'PRIMARY')),
+           {environment}, {deployment}, e.data::jsonb
     FROM place, unnest($e5::text[], $e6::text[], $e7::bigint[], $e8::bigint[], $e9::bigint[],
                         $e10::bigint[], $e11::bigint[], $e12::text[])
          WITH ORDINALITY AS e(type, subject_kind, subject_id, service_id, team_id,
@@ -62,14 +73,36 @@ appended AS (
     ORDER BY e.position
     RETURNING id
 )
-SELECT pg_notify('{CHANNEL}', max(id)::text) FROM appended
 """
+
+
+_WAKE_UP = f"pg_notify('{CHANNEL}', max(id)::text)"
+"""The wake-up of the listeners, sent when the transaction commits."""
+
+# One statement: the place, the rows, then the wake-up.
+_EVENTS = _appended(lambda column: column) + f"SELECT {_WAKE_UP} FROM appended"
+
+
+def _numbered(text: str, first: int) -> str:
+    return re.sub(r"\$e(\d+)", lambda found: f"${first + int(found[1]) - 1}", text)
 
 
 def events_from(first: int) -> str:
     """The events' part of a `WITH` statement, their twelve parameters (`event_arguments`)
     from `$first` on."""
-    return re.sub(r"\$e(\d+)", lambda found: f"${first + int(found[1]) - 1}", _EVENTS)
+    return _numbered(_EVENTS, first)
+
+
+def events_with_new_row(first: int, row: str) -> str:
+    """The same, for events written in the statement that inserts the row they are about:
+    `row` names the `WITH` query that inserted it (returning its columns), and every id of an
+    event that is `NEW_ROW` becomes that row's id. The statement answers the row."""
+    appended = _appended(
+        lambda column: f"CASE WHEN {column} = {NEW_ROW} THEN {row}.id ELSE {column} END"
+    ).replace("FROM place, unnest(", f"FROM {row}, place, unnest(")
+    return _numbered(appended, first) + (
+        f"SELECT {row}.*, (SELECT {_WAKE_UP} FROM appended) AS woken FROM {row}"
+    )
 
 
 _APPEND = "WITH " + events_from(1)

@@ -284,3 +284,64 @@ async def test_what_ci_records_and_reports_is_told_with_its_client_as_actor(
         ("DEPLOYMENT_STATE_CHANGED", "SUCCEEDED", {"name": "CI"}),
     ]
     assert told[0]["data"]["state"] == "IN_PROGRESS"
+
+
+async def test_a_team_made_in_one_statement_is_told_and_recorded_as_in_a_transaction(
+    gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    """Without an idempotency key a new team, its audit record and its event are one
+    statement; with one, a transaction. Both leave the same event and the same record."""
+    alone = await gql.mutate("createTeam", "team { id }", slug="alone", name="A", description="d")
+    keyed = await gql.mutate(
+        "createTeam",
+        "team { id }",
+        slug="keyed",
+        name="A",
+        description="d",
+        idempotencyKey="one-or-more-statements",
+    )
+    assert alone["errors"] == keyed["errors"] == []
+    told = {event["subject"]["slug"]: event for event in await events(gql)}
+    for slug in ("alone", "keyed"):
+        assert told[slug]["type"] == "TEAM_CREATED"
+        assert told[slug]["data"] == {
+            "slug": slug, "name": "A", "description": "d", "parentId": None,
+        }  # fmt: skip
+        assert told[slug]["team"] == {"slug": slug}
+        assert told[slug]["actor"] == {"name": "local admin"}
+        assert told[slug]["requestId"]
+    stored = await pool.fetch(
+        "SELECT e.subject_id, e.team_id, t.id FROM events e JOIN teams t ON t.slug = e.data->>'slug'"
+    )
+    assert [(row["subject_id"], row["team_id"]) for row in stored] == [
+        (row["id"], row["id"]) for row in stored
+    ]
+    recorded = await pool.fetch(
+        "SELECT operation, targets, outcome, input - 'slug' - 'idempotencyKey' AS input, "
+        "idempotency_key FROM audit_events "
+        "WHERE targets && ARRAY['Team:alone', 'Team:keyed'] ORDER BY id"
+    )
+    assert [(r["operation"], r["targets"], r["outcome"]) for r in recorded] == [
+        ("createTeam", ["Team:alone"], "ACCEPTED"),
+        ("createTeam", ["Team:keyed"], "ACCEPTED"),
+    ]
+    assert recorded[0]["input"] == recorded[1]["input"]
+    assert [r["idempotency_key"] for r in recorded] == [None, "one-or-more-statements"]
+
+
+async def test_a_team_taken_in_one_statement_leaves_one_refusal_and_no_event(
+    gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    await gql.mutate("createTeam", "team { slug }", slug="taken", name="Payments")
+    again = await gql.mutate("createTeam", "team { slug }", slug="taken", name="Again")
+    assert [(e["code"], e["path"]) for e in again["errors"]] == [("CONFLICT", ["input", "slug"])]
+    assert [event["type"] for event in await events(gql)] == ["TEAM_CREATED"]
+    outcomes = await pool.fetch(
+        "SELECT outcome, error_codes FROM audit_events WHERE targets = ARRAY['Team:taken'] "
+        "ORDER BY id"
+    )
+    assert [(r["outcome"], r["error_codes"]) for r in outcomes] == [
+        ("ACCEPTED", []),
+        ("INVALID", ["CONFLICT"]),
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM teams WHERE slug = 'taken'") == 1

@@ -167,18 +167,21 @@ async def test_environment_resource_counts_do_not_grow_with_environments(
 async def test_a_mutation_writes_its_change_audit_and_events_in_few_round_trips(
     gql: GraphQLClient, statements: StatementLog
 ) -> None:
-    """The audit record and the events of a change go in one statement with each other; a
-    service, its owner's lookup and its ownership in one more."""
+    """A new team, its audit record and its event in ONE statement (no BEGIN, no COMMIT);
+    with an idempotency key, whose claim comes first, in a transaction. A service, its
+    owner's lookup and its ownership in one statement, its audit record and events in one
+    more."""
     await gql.mutate("createTeam", "team { slug }", slug="warm-up", name="Warm")
     with statements.capture() as team_trips:
         created = await gql.mutate("createTeam", "team { slug }", slug="platform", name="P")
     assert created["errors"] == []
-    assert [" ".join(s.split())[:18] for s in team_trips] == [
-        "BEGIN;",
-        "INSERT INTO teams ",
-        "WITH recorded AS (",
-        "COMMIT;",
-    ]
+    assert [" ".join(s.split())[:35] for s in team_trips] == ["WITH changed AS (INSERT INTO teams "]
+    with statements.capture() as keyed_trips:
+        created = await gql.mutate(
+            "createTeam", "team { slug }", slug="keyed", name="K", idempotencyKey="counted-trips"
+        )
+    assert created["errors"] == []
+    assert {"BEGIN;", "COMMIT;"} <= {s.strip() for s in keyed_trips}, keyed_trips
     with statements.capture() as service_trips:
         created = await gql.mutate(
             "createService", "service { slug }", slug="pay", name="Pay", owner="platform"

@@ -44,7 +44,7 @@ async def test_a_failed_sibling_field_does_not_cancel_the_same_key_elsewhere() -
         return await loader.load(7)
 
     other_branch = asyncio.ensure_future(elsewhere())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="this field failed"):
         await gather_with_cancel(failing(), sibling())
     assert await other_branch == 14
 

@@ -39,6 +39,8 @@ class PostgresCatalogWriter(AuditedStore):
         )
 
     async def create_team(self, draft: TeamDraft) -> TeamRecord:
+        if draft.parent is None and self._transactions.writes_alone():
+            return await teams.create_team_alone(self._transactions, draft)
         return await self._in_transaction(teams.create_team, draft)
 
     async def update_team(

@@ -76,22 +76,36 @@ async def insert_row(
 ) -> asyncpg.Record:
     """The new row. A value another row already has is the CONFLICT `conflicts` gives for
     the unique constraint it breaks, else the one of a key already taken."""
-    columns = ", ".join(values)
-    placeholders = ", ".join(f"${index}" for index in range(1, len(values) + 1))
     try:
         row = await connection.fetchrow(
-            f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders}) RETURNING *",
-            *values.values(),
+            f"{insert_values(table, values)} RETURNING *", *values.values()
         )
     except asyncpg.UniqueViolationError as error:
-        conflict = (conflicts or {}).get(error.constraint_name or "")
-        key = values[table.key_column]
-        raise conflict or Conflict(
-            f"{table.article} {table.noun} with {table.key_column} '{key}' already exists",
-            ["input", table.key_column],
-        ) from None
+        raise taken(table, values, error, conflicts) from None
     assert row is not None
     return row
+
+
+def insert_values(table: Table, values: Mapping[str, Any], first: int = 1) -> str:
+    """`INSERT INTO` the table `values`' columns, their parameters from `$first` on."""
+    places = ", ".join(f"${index}" for index in range(first, first + len(values)))
+    return f"INSERT INTO {table.name} ({', '.join(values)}) VALUES ({places})"
+
+
+def taken(
+    table: Table,
+    values: Mapping[str, Any],
+    error: asyncpg.UniqueViolationError,
+    conflicts: Mapping[str, Conflict] | None = None,
+) -> Conflict:
+    """The CONFLICT of inserting `values`: the one `conflicts` gives for the unique
+    constraint broken, else that of a key already taken."""
+    conflict = (conflicts or {}).get(error.constraint_name or "")
+    key = values[table.key_column]
+    return conflict or Conflict(
+        f"{table.article} {table.noun} with {table.key_column} '{key}' already exists",
+        ["input", table.key_column],
+    )
 
 
 async def update_row(

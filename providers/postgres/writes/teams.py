@@ -9,18 +9,22 @@ from domain.catalog.records import TeamRecord, UserRecord
 from domain.catalog.rules import check_no_team_cycle, describe_names
 from domain.errors import Conflict, NotFound, PreconditionFailed
 from domain.events import describe
+from domain.events.changes import described_values
 from domain.events.model import EventDraft, EventType, SubjectKind
 from providers.postgres import rows
-from providers.postgres.outbox import emit
+from providers.postgres.audited import AuditedTransactions
+from providers.postgres.outbox import NEW_ROW, emit
 from providers.postgres.writes.common import (
     TEAMS,
     USERS,
     Connection,
     find_id,
     insert_row,
+    insert_values,
     lock_row,
     patch_row,
     stored_values,
+    taken,
     update_row,
 )
 
@@ -39,6 +43,20 @@ async def create_team(connection: Connection, draft: TeamDraft) -> TeamRecord:
     team = rows.team(await insert_row(connection, TEAMS, values))
     emit(describe.created(EventType.TEAM_CREATED, SubjectKind.TEAM, team))
     return team
+
+
+async def create_team_alone(transactions: AuditedTransactions, draft: TeamDraft) -> TeamRecord:
+    """A team without a parent, its audit record and its event in one statement."""
+    values = {**stored_values(draft, leaving_out=_PARENT), "parent_id": None}
+    data = described_values(TeamRecord, values)
+    event = describe.about(EventType.TEAM_CREATED, SubjectKind.TEAM, NEW_ROW, data)
+    try:
+        row = await transactions.insert_alone(
+            insert_values(TEAMS, values), [*values.values()], [event]
+        )
+    except asyncpg.UniqueViolationError as error:
+        raise taken(TEAMS, values, error) from None
+    return rows.team(row)
 
 
 async def _ancestry(connection: Connection, team_id: int) -> list[int]:
