@@ -64,13 +64,19 @@ _SECRET_KEY_ENDINGS = (
 _ORDERING = Ordering((SortKey("e.id", "bigint"),), descending=True)
 _COLUMNS = RECORD_COLUMNS
 
-INSERT_VALUES = """
+_INTO = """
 INSERT INTO audit_events (actor_kind, actor_id, actor_name, token_id, operation, targets,
                           input, outcome, error_codes, request_id, idempotency_key, channel)
-VALUES ({}, {}, {}, {}, {}, {}, {}::text::jsonb, {}, {}, {}, {}, {})
 """
+_PLACES = "{}, {}, {}, {}, {}, {}, {}::text::jsonb, {}, {}, {}, {}, {}"
+
+INSERT_VALUES = f"{_INTO}VALUES ({_PLACES})\n"
 """The insert of one record, its parameters' places left to fill (see `insert_arguments`):
 a change's transaction writes its record with its events in one statement."""
+
+INSERT_FOR_EACH = f"{_INTO}SELECT {_PLACES} FROM {{}}\n"
+"""The same, once per row of the query named by its last place: a statement that makes a
+change and records it writes its record only when the change is made."""
 
 
 _INSERT = (

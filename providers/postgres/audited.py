@@ -17,7 +17,12 @@ from domain.audit.model import AuditEntry, ClaimingEntry
 from domain.audit.ports import AuditLog
 from domain.events.model import EventDraft
 from providers.postgres import idempotency, outbox
-from providers.postgres.audit_log import INSERT_VALUES, PostgresAuditLog, insert_arguments
+from providers.postgres.audit_log import (
+    INSERT_FOR_EACH,
+    INSERT_VALUES,
+    PostgresAuditLog,
+    insert_arguments,
+)
 
 T = TypeVar("T")
 
@@ -89,30 +94,33 @@ class AuditedTransactions:
         )
 
     async def insert_alone(
-        self, insert: str, arguments: Sequence[object], events: Sequence[EventDraft]
-    ) -> asyncpg.Record:
-        """The row `insert` (one `INSERT ... VALUES` of `arguments`, `$1` on) writes, with the
-        audit record and `events` (their ids equal to `outbox.NEW_ROW` become the row's): one
-        statement, one round trip, atomic without BEGIN and COMMIT. Only when
-        `writes_alone()`."""
+        self,
+        changes: str,
+        arguments: Sequence[object],
+        events: Sequence[EventDraft],
+        owner: str | None = None,
+    ) -> asyncpg.Record | None:
+        """The new row, with the audit record and `events`, in ONE statement: one round trip,
+        atomic without BEGIN and COMMIT. `changes` are the `WITH` queries of the change (their
+        parameters `arguments`, `$1` on), the last named `changed`: the new row, or no row
+        when nothing was inserted (then nothing is recorded either, and the answer is None).
+        The events' ids that are `outbox.NEW_ROW` become the row's id (`NEW_ROW_OWNER`: its
+        column `owner`). Only when `writes_alone()`."""
         entry = self._entry
         assert entry is not None
         assert self.writes_alone()
         first = len(arguments) + 1
-        recorded = INSERT_VALUES.format(*(f"${n}" for n in range(first, first + 12)))
-        statement = (
-            f"WITH changed AS ({insert} RETURNING *), recorded AS ({recorded}), "
-            + outbox.events_with_new_row(first + 12, "changed")
+        recorded = INSERT_FOR_EACH.format(*(f"${n}" for n in range(first, first + 12)), "changed")
+        statement = f"WITH {changes}, recorded AS ({recorded}), " + outbox.events_with_new_row(
+            first + 12, "changed", owner
         )
         async with self.pool.acquire() as connection:
-            row = await connection.fetchrow(
+            return await connection.fetchrow(
                 statement,
                 *arguments,
                 *insert_arguments(entry),
                 *outbox.event_arguments(events, entry),
             )
-        assert row is not None
-        return row
 
     async def _record(
         self, connection: Connection, entry: AuditEntry, events: Sequence[EventDraft]

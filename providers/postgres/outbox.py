@@ -44,6 +44,9 @@ NEW_ROW = 0
 """In an event written with the row it is about (`events_with_new_row`): the id of that row,
 which is not known before the statement runs. No row has id 0."""
 
+NEW_ROW_OWNER = -1
+"""In such an event: the id of the new row's owner team, which the same statement finds."""
+
 _REFERENCES = ("subject_id", "service_id", "team_id", "environment_id", "deployment_id")
 
 
@@ -93,13 +96,18 @@ def events_from(first: int) -> str:
     return _numbered(_EVENTS, first)
 
 
-def events_with_new_row(first: int, row: str) -> str:
+def events_with_new_row(first: int, row: str, owner: str | None = None) -> str:
     """The same, for events written in the statement that inserts the row they are about:
     `row` names the `WITH` query that inserted it (returning its columns), and every id of an
-    event that is `NEW_ROW` becomes that row's id. The statement answers the row."""
-    appended = _appended(
-        lambda column: f"CASE WHEN {column} = {NEW_ROW} THEN {row}.id ELSE {column} END"
-    ).replace("FROM place, unnest(", f"FROM {row}, place, unnest(")
+    event that is `NEW_ROW` becomes that row's id (`NEW_ROW_OWNER`: its column `owner`). The
+    statement answers the row."""
+    known = {NEW_ROW: f"{row}.id", **({NEW_ROW_OWNER: f"{row}.{owner}"} if owner else {})}
+
+    def reference(column: str) -> str:
+        cases = " ".join(f"WHEN {column} = {id_} THEN {value}" for id_, value in known.items())
+        return f"CASE {cases} ELSE {column} END"
+
+    appended = _appended(reference).replace("FROM place, unnest(", f"FROM {row}, place, unnest(")
     return _numbered(appended, first) + (
         f"SELECT {row}.*, (SELECT {_WAKE_UP} FROM appended) AS woken FROM {row}"
     )

@@ -345,3 +345,39 @@ async def test_a_team_taken_in_one_statement_leaves_one_refusal_and_no_event(
         ("INVALID", ["CONFLICT"]),
     ]
     assert await pool.fetchval("SELECT count(*) FROM teams WHERE slug = 'taken'") == 1
+
+
+async def test_a_service_made_in_one_statement_is_told_as_in_a_transaction(
+    gql: GraphQLClient, pool: asyncpg.Pool
+) -> None:
+    await gql.mutate("createTeam", "team { slug }", slug="pay", name="Payments")
+    described = {
+        "name": "Ledger", "owner": "pay", "description": "money", "lifecycle": "PRODUCTION",
+        "tier": 1, "tags": ["b", "a", "b-2"], "repositoryUrl": "https://git.example.com/l",
+        "system": "payments",
+        "links": [{"title": "Runbook", "url": "https://wiki.example.com/r"}],
+    }  # fmt: skip
+    alone = await gql.mutate("createService", "service { id }", slug="alone", **described)
+    keyed = await gql.mutate(
+        "createService", "service { id }", slug="keyed", idempotencyKey="one-service", **described
+    )
+    assert alone["errors"] == keyed["errors"] == []
+    told = {
+        event["subject"]["slug"]: event
+        for event in await events(gql, filter={"types": ["SERVICE_CREATED"]})
+    }
+    assert told["alone"]["data"] == {**told["keyed"]["data"], "slug": "alone"}
+    assert told["alone"]["data"]["links"] == [
+        {"title": "Runbook", "url": "https://wiki.example.com/r"}
+    ]
+    for slug in ("alone", "keyed"):
+        assert told[slug]["service"] == {"slug": slug}
+        assert told[slug]["team"] == {"slug": "pay"}
+    missing = await gql.mutate("createService", "service { id }", slug="lost", name="L",
+                               owner="nobody")  # fmt: skip
+    assert [e["code"] for e in missing["errors"]] == ["NOT_FOUND"]
+    recorded = await pool.fetch(
+        "SELECT outcome FROM audit_events WHERE targets @> ARRAY['Service:lost'] ORDER BY id"
+    )
+    assert [row["outcome"] for row in recorded] == ["INVALID"]
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE data->>'slug' = 'lost'") == 0

@@ -66,6 +66,8 @@ class PostgresCatalogWriter(AuditedStore):
         return await self._in_transaction(teams.remove_team_member, team, user)
 
     async def create_service(self, draft: ServiceDraft) -> ServiceRecord:
+        if self._transactions.writes_alone():
+            return await services.create_service_alone(self._transactions, draft)
         return await self._in_transaction(services.create_service, draft)
 
     async def update_service(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 
 import asyncpg
 
@@ -11,10 +12,11 @@ from domain.catalog.rules import check_not_self_dependency, check_owner_assignme
 from domain.catalog.services import ServiceDraft, ServicePatch, ServiceRecord
 from domain.errors import Conflict, NotFound
 from domain.events import describe
-from domain.events.changes import described
+from domain.events.changes import described, described_values
 from domain.events.model import EventType, SubjectKind
 from providers.postgres import rows
-from providers.postgres.outbox import emit
+from providers.postgres.audited import AuditedTransactions
+from providers.postgres.outbox import NEW_ROW, NEW_ROW_OWNER, emit
 from providers.postgres.writes.common import (
     SERVICES,
     Connection,
@@ -33,33 +35,65 @@ _NOT_COLUMNS = frozenset({"owner"})
 """Draft fields stored elsewhere: the owner is a row of `service_owners`."""
 
 
-async def create_service(connection: Connection, draft: ServiceDraft) -> ServiceRecord:
-    """The service and its primary owner, in one statement: the owner's team found, the
-    service inserted only when it is, and the ownership with it."""
-    values = stored_values(draft, leaving_out=_NOT_COLUMNS)
+def _created(values: dict[str, object]) -> str:
+    """The `WITH` queries of a new service and its primary owner (`$1`, the owner's slug;
+    `values` from `$2` on): the owner's team found, the service inserted only when it is, and
+    the ownership with it; `changed` is the new service with its `owner_id`."""
     places = ", ".join(f"${n}" for n in range(2, len(values) + 2))
+    return (
+        "owner AS (SELECT id FROM teams WHERE slug = $1), "
+        f"created AS (INSERT INTO services ({', '.join(values)}) "
+        f"SELECT {places} FROM owner RETURNING *), "
+        "owned AS (INSERT INTO service_owners (service_id, team_id, role) "
+        "SELECT created.id, owner.id, 'PRIMARY' FROM created, owner), "
+        "changed AS (SELECT created.*, owner.id AS owner_id FROM created, owner)"
+    )
+
+
+def _refused(draft: ServiceDraft) -> Conflict:
+    return Conflict(f"a service with slug '{draft.slug}' already exists", ["input", "slug"])
+
+
+def _missing_owner(draft: ServiceDraft) -> NotFound:
+    return NotFound(f"no team '{draft.owner}'", ["input", "owner"])
+
+
+async def create_service(connection: Connection, draft: ServiceDraft) -> ServiceRecord:
+    """The service and its primary owner, in one statement."""
+    values = stored_values(draft, leaving_out=_NOT_COLUMNS)
     try:
         row = await connection.fetchrow(
-            f"WITH owner AS (SELECT id FROM teams WHERE slug = $1), "
-            f"created AS (INSERT INTO services ({', '.join(values)}) "
-            f"SELECT {places} FROM owner RETURNING *), "
-            "owned AS (INSERT INTO service_owners (service_id, team_id, role) "
-            "SELECT created.id, owner.id, 'PRIMARY' FROM created, owner) "
-            "SELECT created.*, owner.id AS owner_id FROM created, owner",
-            draft.owner,
-            *values.values(),
+            f"WITH {_created(values)} SELECT * FROM changed", draft.owner, *values.values()
         )
     except asyncpg.UniqueViolationError:
-        raise Conflict(
-            f"a service with slug '{draft.slug}' already exists", ["input", "slug"]
-        ) from None
+        raise _refused(draft) from None
     if row is None:
-        raise NotFound(f"no team '{draft.owner}'", ["input", "owner"])
-    owner_id = row["owner_id"]
+        raise _missing_owner(draft)
     service = rows.service(row)
     data = {**described(service), "owner": draft.owner}
-    emit(describe.about(EventType.SERVICE_CREATED, _KIND, service.id, data, team_id=owner_id))
+    emit(
+        describe.about(EventType.SERVICE_CREATED, _KIND, service.id, data, team_id=row["owner_id"])
+    )
     return service
+
+
+async def create_service_alone(
+    transactions: AuditedTransactions, draft: ServiceDraft
+) -> ServiceRecord:
+    """The service, its primary owner, its audit record and its event in one statement."""
+    values = stored_values(draft, leaving_out=_NOT_COLUMNS)
+    drafted = {f.name: getattr(draft, f.name) for f in fields(draft)}
+    data = {**described_values(ServiceRecord, drafted), "owner": draft.owner}
+    event = describe.about(EventType.SERVICE_CREATED, _KIND, NEW_ROW, data, team_id=NEW_ROW_OWNER)
+    try:
+        row = await transactions.insert_alone(
+            _created(values), [draft.owner, *values.values()], [event], owner="owner_id"
+        )
+    except asyncpg.UniqueViolationError:
+        raise _refused(draft) from None
+    if row is None:
+        raise _missing_owner(draft)
+    return rows.service(row)
 
 
 async def update_service(

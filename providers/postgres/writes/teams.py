@@ -50,12 +50,12 @@ async def create_team_alone(transactions: AuditedTransactions, draft: TeamDraft)
     values = {**stored_values(draft, leaving_out=_PARENT), "parent_id": None}
     data = described_values(TeamRecord, values)
     event = describe.about(EventType.TEAM_CREATED, SubjectKind.TEAM, NEW_ROW, data)
+    changes = f"changed AS ({insert_values(TEAMS, values)} RETURNING *)"
     try:
-        row = await transactions.insert_alone(
-            insert_values(TEAMS, values), [*values.values()], [event]
-        )
+        row = await transactions.insert_alone(changes, [*values.values()], [event])
     except asyncpg.UniqueViolationError as error:
         raise taken(TEAMS, values, error) from None
+    assert row is not None
     return rows.team(row)
 
 
