@@ -291,18 +291,20 @@ async def test_a_team_made_in_one_statement_is_told_and_recorded_as_in_a_transac
 ) -> None:
     """Without an idempotency key a new team, its audit record and its event are one
     statement; with one, a transaction. Both leave the same event and the same record."""
-    alone = await gql.mutate("createTeam", "team { id }", slug="alone", name="A", description="d")
+    alone = await gql.mutate(
+        "createTeam", "team { id }", slug="told-alone", name="A", description="d"
+    )
     keyed = await gql.mutate(
         "createTeam",
         "team { id }",
-        slug="keyed",
+        slug="told-keyed",
         name="A",
         description="d",
         idempotencyKey="one-or-more-statements",
     )
     assert alone["errors"] == keyed["errors"] == []
     told = {event["subject"]["slug"]: event for event in await events(gql)}
-    for slug in ("alone", "keyed"):
+    for slug in ("told-alone", "told-keyed"):
         assert told[slug]["type"] == "TEAM_CREATED"
         assert told[slug]["data"] == {
             "slug": slug, "name": "A", "description": "d", "parentId": None,
@@ -319,11 +321,11 @@ async def test_a_team_made_in_one_statement_is_told_and_recorded_as_in_a_transac
     recorded = await pool.fetch(
         "SELECT operation, targets, outcome, input - 'slug' - 'idempotencyKey' AS input, "
         "idempotency_key FROM audit_events "
-        "WHERE targets && ARRAY['Team:alone', 'Team:keyed'] ORDER BY id"
+        "WHERE targets && ARRAY['Team:told-alone', 'Team:told-keyed'] ORDER BY id"
     )
     assert [(r["operation"], r["targets"], r["outcome"]) for r in recorded] == [
-        ("createTeam", ["Team:alone"], "ACCEPTED"),
-        ("createTeam", ["Team:keyed"], "ACCEPTED"),
+        ("createTeam", ["Team:told-alone"], "ACCEPTED"),
+        ("createTeam", ["Team:told-keyed"], "ACCEPTED"),
     ]
     assert recorded[0]["input"] == recorded[1]["input"]
     assert [r["idempotency_key"] for r in recorded] == [None, "one-or-more-statements"]
@@ -332,19 +334,19 @@ async def test_a_team_made_in_one_statement_is_told_and_recorded_as_in_a_transac
 async def test_a_team_taken_in_one_statement_leaves_one_refusal_and_no_event(
     gql: GraphQLClient, pool: asyncpg.Pool
 ) -> None:
-    await gql.mutate("createTeam", "team { slug }", slug="taken", name="Payments")
-    again = await gql.mutate("createTeam", "team { slug }", slug="taken", name="Again")
+    await gql.mutate("createTeam", "team { slug }", slug="told-taken", name="Payments")
+    again = await gql.mutate("createTeam", "team { slug }", slug="told-taken", name="Again")
     assert [(e["code"], e["path"]) for e in again["errors"]] == [("CONFLICT", ["input", "slug"])]
     assert [event["type"] for event in await events(gql)] == ["TEAM_CREATED"]
     outcomes = await pool.fetch(
-        "SELECT outcome, error_codes FROM audit_events WHERE targets = ARRAY['Team:taken'] "
+        "SELECT outcome, error_codes FROM audit_events WHERE targets = ARRAY['Team:told-taken'] "
         "ORDER BY id"
     )
     assert [(r["outcome"], r["error_codes"]) for r in outcomes] == [
         ("ACCEPTED", []),
         ("INVALID", ["CONFLICT"]),
     ]
-    assert await pool.fetchval("SELECT count(*) FROM teams WHERE slug = 'taken'") == 1
+    assert await pool.fetchval("SELECT count(*) FROM teams WHERE slug = 'told-taken'") == 1
 
 
 async def test_a_service_made_in_one_statement_is_told_as_in_a_transaction(
@@ -357,27 +359,31 @@ async def test_a_service_made_in_one_statement_is_told_as_in_a_transaction(
         "system": "payments",
         "links": [{"title": "Runbook", "url": "https://wiki.example.com/r"}],
     }  # fmt: skip
-    alone = await gql.mutate("createService", "service { id }", slug="alone", **described)
+    alone = await gql.mutate("createService", "service { id }", slug="told-alone", **described)
     keyed = await gql.mutate(
-        "createService", "service { id }", slug="keyed", idempotencyKey="one-service", **described
+        "createService",
+        "service { id }",
+        slug="told-keyed",
+        idempotencyKey="one-service",
+        **described,
     )
     assert alone["errors"] == keyed["errors"] == []
     told = {
         event["subject"]["slug"]: event
         for event in await events(gql, filter={"types": ["SERVICE_CREATED"]})
     }
-    assert told["alone"]["data"] == {**told["keyed"]["data"], "slug": "alone"}
-    assert told["alone"]["data"]["links"] == [
+    assert told["told-alone"]["data"] == {**told["told-keyed"]["data"], "slug": "told-alone"}
+    assert told["told-alone"]["data"]["links"] == [
         {"title": "Runbook", "url": "https://wiki.example.com/r"}
     ]
-    for slug in ("alone", "keyed"):
+    for slug in ("told-alone", "told-keyed"):
         assert told[slug]["service"] == {"slug": slug}
         assert told[slug]["team"] == {"slug": "pay"}
-    missing = await gql.mutate("createService", "service { id }", slug="lost", name="L",
+    missing = await gql.mutate("createService", "service { id }", slug="told-lost", name="L",
                                owner="nobody")  # fmt: skip
     assert [e["code"] for e in missing["errors"]] == ["NOT_FOUND"]
     recorded = await pool.fetch(
-        "SELECT outcome FROM audit_events WHERE targets @> ARRAY['Service:lost'] ORDER BY id"
+        "SELECT outcome FROM audit_events WHERE targets @> ARRAY['Service:told-lost'] ORDER BY id"
     )
     assert [row["outcome"] for row in recorded] == ["INVALID"]
-    assert await pool.fetchval("SELECT count(*) FROM events WHERE data->>'slug' = 'lost'") == 0
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE data->>'slug' = 'told-lost'") == 0
