@@ -154,12 +154,16 @@ async def rows(db: asyncpg.Connection) -> dict[str, asyncpg.Record]:
 
 
 async def waiting_on_teams(db: asyncpg.Connection) -> Counter[str]:
-    """The statements waiting for the test's lock on `teams`, by their first word."""
+    """The statements waiting for the test's lock on `teams`: writes (inserting a team) and
+    reads."""
     found = await db.fetch(
         "SELECT a.query FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.relation = 'teams'::regclass AND NOT l.granted"
     )
-    return Counter(str(row["query"]).split(None, 1)[0].upper() for row in found)
+    return Counter(
+        "write" if "INSERT INTO teams" in " ".join(str(row["query"]).split()) else "read"
+        for row in found
+    )
 
 
 def marker(served: Served) -> str:
@@ -268,7 +272,7 @@ async def _in_flight_then_sigterm(served: Served, gate: Gate, dsn: str) -> None:
 
                 async def all_waiting() -> bool:
                     waiting = await waiting_on_teams(db)
-                    return waiting["INSERT"] == 2 and sum(waiting.values()) == 3
+                    return waiting == Counter(write=2, read=1)
 
                 await until("the writes and the read waiting for the lock", all_waiting)
 
