@@ -111,6 +111,7 @@ class Provisioning:
         self._timings = timings
         self._sleep = sleep
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._claiming = 0
         self._background: list[asyncio.Task[None]] = []
         self._stopping = False
         self._clock = clock
@@ -130,10 +131,7 @@ class Provisioning:
         """Take the lease of a resource a provider must work on now, and drive it."""
         if self._stopping or resource.id in self._tasks:
             return
-        claimed = await self._store.claim(
-            self._owner, self._timings.lease_seconds, ids=[resource.id]
-        )
-        for record in claimed:
+        for record in await self._claimed([resource.id]):
             self._drive_in_background(record.id)
 
     async def ready(self, resource: ResourceRecord) -> list[DeploymentRecord]:
@@ -213,9 +211,8 @@ class Provisioning:
         """Take up every driven resource nobody holds (or whose holder's lease lapsed)."""
         if self._stopping:
             return 0
-        claimed = await self._store.claim(self._owner, self._timings.lease_seconds)
         started = 0
-        for record in claimed:
+        for record in await self._claimed():
             if record.id not in self._tasks:
                 self._drive_in_background(record.id)
                 started += 1
@@ -273,10 +270,23 @@ class Provisioning:
         with contextlib.suppress(Exception):
             await self._store.release(self._owner)
 
+    async def _claimed(self, ids: list[int] | None = None) -> list[ResourceRecord]:
+        """The leases taken (of `ids`, or of every driven resource nobody holds). While a
+        claim is in flight, `wait_idle` waits for the driving it may start: a `begin` that
+        finds its resource taken by a sweep's claim still running has nothing to wait on."""
+        self._claiming += 1
+        try:
+            return await self._store.claim(self._owner, self._timings.lease_seconds, ids=ids)
+        finally:
+            self._claiming -= 1
+
     async def wait_idle(self) -> None:
-        """Until no resource is being driven here (tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        """Until no resource is being driven here, nor about to be (tests)."""
+        while self._tasks or self._claiming:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+            else:
+                await asyncio.sleep(0.005)
 
     @property
     def driving(self) -> frozenset[int]:

@@ -330,6 +330,39 @@ async def test_the_first_deployment_waits_for_every_resource_to_be_ready(
     assert await runner.first_deployments(service.id) == [], "made once"
 
 
+class HeldClaims(PostgresResourceStore):
+    """The resource store, its claims held back until `go` is set."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.go = asyncio.Event()
+
+    async def claim(self, *args: Any, **kwargs: Any) -> list[ResourceRecord]:
+        await self.go.wait()
+        return await super().claim(*args, **kwargs)
+
+
+async def test_waiting_until_idle_waits_for_a_claim_in_flight_and_what_it_starts(
+    replicas: Replicas, pool: asyncpg.Pool
+) -> None:
+    """A claim in flight (a sweep's, say, which a `begin` may have found holding its
+    resource) is about to start driving: `wait_idle` waits for it and for the driving."""
+    [resource] = await _requests(replicas, 1)
+    replicas.store = HeldClaims(pool)
+    runner = replicas.runner("r")
+    replicas.provider.done.set()
+    sweep = asyncio.create_task(runner.sweep())
+    await asyncio.sleep(0.01)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(runner.wait_idle()), 0.1)
+    idle = asyncio.create_task(runner.wait_idle())
+    replicas.store.go.set()
+    await asyncio.wait_for(idle, 10)
+    assert await sweep == 1
+    assert await _states(pool) == Counter({S.READY.value: 1})
+    assert resource.state is S.REQUESTED
+
+
 async def test_a_resource_waits_requested_while_its_providers_circuit_is_open(
     replicas: Replicas,
 ) -> None:
