@@ -86,9 +86,9 @@ async def insert_row(
     return row
 
 
-def insert_values(table: Table, values: Mapping[str, Any], first: int = 1) -> str:
-    """`INSERT INTO` the table `values`' columns, their parameters from `$first` on."""
-    places = ", ".join(f"${index}" for index in range(first, first + len(values)))
+def insert_values(table: Table, values: Mapping[str, Any]) -> str:
+    """`INSERT INTO` the table `values`' columns, their parameters `$1` on."""
+    places = ", ".join(f"${index}" for index in range(1, len(values) + 1))
     return f"INSERT INTO {table.name} ({', '.join(values)}) VALUES ({places})"
 
 
