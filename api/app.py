@@ -36,6 +36,7 @@ from api.unavailable import UnavailableMiddleware
 from portal import serving as portal
 from reads.fast_reads import FastReads
 from resolvers.context import Context
+from schema.fast_mutations import FastMutations
 
 
 async def graphql(request: Request) -> Response:
@@ -107,6 +108,9 @@ def create_app(
                 context_for,
                 graphiql=settings.graphiql_enabled,
                 fast_reads=fast_reads,
+                fast_mutations=(
+                    FastMutations(container.schema) if settings.fast_mutations else None
+                ),
                 verify=settings.fast_reads == "verify",
                 hardening=hardening,
                 outage=container.ports.outage,

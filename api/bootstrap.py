@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx2 as httpx
-import strawberry
 
 from api.authentication import Authenticator
 from api.observability.provider_calls import ProviderCalls
@@ -83,7 +82,7 @@ from resolvers.event_retention import EventRetention
 from resolvers.live_status import LiveStatusLookup
 from resolvers.provisioning import Provisioning, ProvisioningTimings
 from resolvers.rollouts import Rollouts
-from schema.build import build_schema
+from schema.build import PavedSchema, build_schema
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -125,7 +124,7 @@ class Container:
     ports: Ports
     graph_reader: PostgresGraphReader
     authenticator: Authenticator
-    schema: strawberry.Schema
+    schema: PavedSchema
     rollouts: Rollouts
     deployers: DeployersByEnvironment
     live: LiveStatusLookup

@@ -18,11 +18,12 @@ import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError
 from opentelemetry.trace import Tracer
 from starlette.requests import Request
 from starlette.responses import Response
@@ -57,13 +58,13 @@ from domain.errors import ErrorCode, Unavailable
 from reads.fast_reads import FastReads
 from reads.verification import Disagreement, same_json
 from resolvers.request_stats import RequestStats, current_stats
+from schema.build import INTERNAL_ERROR
+from schema.fast_mutations import FastMutations
 from schema.parsed_documents import already_parsed
 
 log = logging.getLogger(__name__)
 
 
-INTERNAL_ERROR = "Internal server error"
-"""What schema.build's MaskErrors puts in place of an unexpected failure."""
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 _KEPT_DISAGREEMENTS = 100
@@ -180,6 +181,7 @@ class GraphQLEndpoint:
         *,
         graphiql: bool,
         fast_reads: FastReads | None = None,
+        fast_mutations: FastMutations | None = None,
         verify: bool = False,
         hardening: Hardening | None = None,
         outage: Outage | None = None,
@@ -197,6 +199,7 @@ class GraphQLEndpoint:
         self._context_factory = context_factory
         self._graphiql = graphiql
         self.fast_reads = fast_reads
+        self.fast_mutations = fast_mutations
         self.verify = verify
         self.hardening = hardening or Hardening()
         self.rate_limiter = self.hardening.rate_limiter
@@ -325,6 +328,7 @@ class GraphQLEndpoint:
                             operation_name,
                             variables,
                             reads_only=checked.reads_only,
+                            document=checked.document,
                         ),
                         checked.reads_only,
                     )
@@ -399,6 +403,7 @@ class GraphQLEndpoint:
         variables: dict[str, Any] | None,
         *,
         reads_only: bool = False,
+        document: DocumentNode | None = None,
     ) -> tuple[bytes, int]:
         """The answer's body (without its cost) and status, from the fast path or the executor.
         A query the database could not answer raises `_NothingDone` (answered 503)."""
@@ -410,17 +415,34 @@ class GraphQLEndpoint:
                 if may_read and reads_only
                 else None
             )
-            path = "fast" if isinstance(fast, bytes) and not self.verify else "executor"
+            mutated = (
+                await self.fast_mutations.answer(
+                    query,
+                    document,
+                    operation_name,
+                    variables,
+                    partial(self._context_factory, request),
+                )
+                if self.fast_mutations is not None and document is not None and not reads_only
+                else None
+            )
+            path = (
+                "fast"
+                if (isinstance(fast, bytes) and not self.verify) or mutated is not None
+                else "executor"
+            )
             if span is not None:
                 span.set_attribute("paved.read_path", path)
             if stats is not None:
                 stats.read_path = path
-            if path == "fast":
-                assert isinstance(fast, bytes)
+            if isinstance(fast, bytes) and path == "fast":
                 return fast, 200
-            payload, status = await self._execute(
-                request, media_type, query, operation_name, variables
-            )
+            if mutated is not None:
+                payload, status = self._payload(mutated, request, media_type)
+            else:
+                payload, status = await self._execute(
+                    request, media_type, query, operation_name, variables
+                )
         if stats is not None:
             stats.error_codes.extend(_codes(payload))
         if reads_only and (down := _outage_in(payload)) is not None:
@@ -581,6 +603,12 @@ class GraphQLEndpoint:
             ) from None
         except CannotGetOperationTypeError:
             raise RequestError(400, "no operation matches `operationName`") from None
+        return self._payload(result, request, media_type)
+
+    def _payload(
+        self, result: ExecutionResult, request: Request, media_type: str
+    ) -> tuple[dict[str, Any], int]:
+        """The response payload and status of an operation's result."""
         request_error = _is_request_error(result)
         if request_error:
             _note_failure("request_error", ErrorCode.VALIDATION.value)

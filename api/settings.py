@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     # The browser portal at `/` (package `portal`); false: only the API is served.
     portal: bool = True
     fast_reads: Literal["on", "off", "verify"] = "on"
+    fast_mutations: bool = True
 
     # Access (issue 4). OIDC is on when both issuer and audience are set.
     oidc_issuer: str | None = None

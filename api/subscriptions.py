@@ -23,7 +23,7 @@ from strawberry import Schema
 from strawberry.types.execution import ExecutionResult
 
 from api.authentication import Authenticator
-from api.graphql_http import INTERNAL_ERROR, GraphQLEndpoint
+from api.graphql_http import GraphQLEndpoint
 from api.http_requests import RequestError
 from api.observability.subscription_metrics import SubscriptionMetrics
 from api.shared_subscriptions import Broadcast, shareable
@@ -34,6 +34,7 @@ from domain.errors import ErrorCode
 from domain.events.model import ORIGIN
 from resolvers.context import Context, Ports
 from resolvers.event_feed import StreamPosition
+from schema.build import INTERNAL_ERROR
 
 log = logging.getLogger(__name__)
 

@@ -56,12 +56,16 @@ def _outage(context: object, error: GraphQLError) -> Unavailable | None:
     return down
 
 
+INTERNAL_ERROR = "Internal server error"
+"""What an unexpected failure's message becomes: its details are only logged."""
+
+
 class _Masking(MaskErrors):
     """Internal failures are masked; a database outage (as the request's context tells it
     apart) becomes an `UNAVAILABLE` error the client may retry, never `INTERNAL`."""
 
     def __init__(self) -> None:
-        super().__init__(should_mask_error=_is_internal, error_message="Internal server error")
+        super().__init__(should_mask_error=_is_internal, error_message=INTERNAL_ERROR)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         down = _outage(self.execution_context.context, error)
@@ -79,7 +83,10 @@ class _Masking(MaskErrors):
         )
 
 
-class _Schema(strawberry.Schema):
+class PavedSchema(strawberry.Schema):
+    validation_memory: ValidationMemory
+    """The validation step's memory, which the fast mutation path asks too."""
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -97,7 +104,7 @@ class _Schema(strawberry.Schema):
         super().process_errors(internal, execution_context)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema() -> PavedSchema:
     memory = ValidationMemory(_DOCUMENT_CACHE_SIZE)
     query = merge_types(
         "Query",
@@ -124,7 +131,7 @@ def build_schema() -> strawberry.Schema:
             ImportMutation,
         ),
     )
-    return _Schema(
+    schema = PavedSchema(
         query=query,
         mutation=mutation,
         subscription=Subscription,
@@ -153,6 +160,8 @@ def build_schema() -> strawberry.Schema:
         ],
         scalar_overrides={JSON: json_scalar()},
     )
+    schema.validation_memory = memory
+    return schema
 
 
 def schema_sdl() -> str:

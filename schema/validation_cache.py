@@ -18,7 +18,7 @@ are bounded, least recently used first out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from enum import Enum
 
 from cachetools import LRUCache
@@ -49,7 +49,11 @@ from graphql.language import (
     TokenKind,
     Visitor,
 )
-from graphql.validation import OverlappingFieldsCanBeMergedRule, ValuesOfCorrectTypeRule
+from graphql.validation import (
+    ASTValidationRule,
+    OverlappingFieldsCanBeMergedRule,
+    ValuesOfCorrectTypeRule,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
@@ -163,6 +167,32 @@ class ValidationMemory:
         self.valid_shapes: LRUCache[str, _Literals] = LRUCache(maxsize=size)
         """Each shape that passed every rule, and whether its literals still need checking."""
 
+    def errors(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        rules: Collection[type[ASTValidationRule]],
+    ) -> list[GraphQLError]:
+        """`document`'s (`query` parsed) validation errors under `rules`, from memory where
+        it can."""
+        errors = self.texts.get(query)
+        if errors is not None:
+            return errors
+        form = shape(query, document)
+        known = self.valid_shapes.get(form) if form is not None else None
+        if known is _Literals.FREE:
+            errors = []
+        elif known is _Literals.CHECKED:
+            errors = validate(schema, document, _VALUE_RULES)
+        else:
+            errors = validate_document(schema, document, tuple(rules))
+            if form is not None and not errors:
+                matter = literals_matter(schema, document)
+                self.valid_shapes[form] = _Literals.CHECKED if matter else _Literals.FREE
+        self.texts[query] = errors
+        return errors
+
 
 class ShapeValidationCache(SchemaExtension):
     """Strawberry's validation step, answered from `memory` where it can."""
@@ -177,22 +207,7 @@ class ShapeValidationCache(SchemaExtension):
         if query is None or document is None:
             yield
             return
-        schema = context.schema._schema
-        errors = self._memory.texts.get(query)
-        if errors is None:
-            form = shape(query, document)
-            known = self._memory.valid_shapes.get(form) if form is not None else None
-            if known is _Literals.FREE:
-                errors = []
-            elif known is _Literals.CHECKED:
-                errors = validate(schema, document, _VALUE_RULES)
-            else:
-                errors = validate_document(schema, document, context.validation_rules)
-                if form is not None and not errors:
-                    matter = literals_matter(schema, document)
-                    self._memory.valid_shapes[form] = (
-                        _Literals.CHECKED if matter else _Literals.FREE
-                    )
-            self._memory.texts[query] = errors
-        context.pre_execution_errors = errors
+        context.pre_execution_errors = self._memory.errors(
+            context.schema._schema, query, document, context.validation_rules
+        )
         yield

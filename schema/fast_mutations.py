@@ -1,0 +1,261 @@
+"""The fast mutation path: a mutation answered without graphql-core's executor.
+
+Every mutation field is one use case and its payload (`schema.mutation_fields`). When a
+document is one such field (no fragments, no directives) and its payload selection reads only
+plain attributes (fields without a resolver of their own: the payload's entity and its stored
+fields, `errors`, `__typename`), this path coerces the arguments as the executor would, runs
+the same `MutationRunner`, and renders the selection with the schema's own serializers. That
+leaves out the executor's per-field work, which cost a mutation more than its SQL.
+
+Anything else gets None before anything runs, and the executor answers: other documents,
+variables or arguments the executor would refuse, fields with resolvers (an entity's owner,
+its audit trail). A failure once the use case has run is answered as the executor answers
+it: `data` null, the error masked (or UNAVAILABLE), with its path and location.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Undefined,
+    specified_rules,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from strawberry.types import ExecutionResult
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
+
+from resolvers.context import Context
+from schema.build import INTERNAL_ERROR, PavedSchema
+from schema.mutation_fields import MutationRunner, runner_of
+
+log = logging.getLogger(__name__)
+
+_DEFINITION = "strawberry-definition"
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One selected field: its response key and the attribute it reads (None: `__typename`,
+    whose value is `typename`)."""
+
+    key: str
+    attribute: str | None
+    type: GraphQLOutputType | None = None
+    children: tuple[_Field, ...] = ()
+    typename: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    operation: OperationDefinitionNode
+    node: FieldNode
+    key: str
+    field: StrawberryField
+    runner: MutationRunner[Any]
+    payload: _Field
+
+
+class _NullWhereNonNull(Exception):
+    pass
+
+
+class FastMutations:
+    def __init__(self, schema: PavedSchema) -> None:
+        self._strawberry = schema
+        self._schema = schema._schema
+        self._memory = schema.validation_memory
+        mutation = self._schema.mutation_type
+        self._fields = mutation.fields if mutation is not None else {}
+        self.answered = 0
+        """How many mutations this path answered."""
+
+    def plans(self, document: DocumentNode, operation_name: str | None = None) -> bool:
+        """Whether this path would answer the operation (given a valid document)."""
+        return self._plan(document, operation_name) is not None
+
+    async def answer(
+        self,
+        query: str,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        context_for: Callable[[], Context],
+    ) -> ExecutionResult | None:
+        """The result as the executor would give it, or None when the executor must answer
+        (nothing has run then)."""
+        plan = self._plan(document, operation_name)
+        if plan is None or self._memory.errors(self._schema, query, document, specified_rules):
+            return None
+        argument = self._input(plan, variables)
+        if argument is None:
+            return None
+        self.answered += 1
+        context = context_for()
+        try:
+            payload = await plan.runner(context, argument)
+            data = _render(payload, plan.payload)
+        except Exception as error:
+            return ExecutionResult(data=None, errors=[self._failure(error, plan, context)])
+        return ExecutionResult(data={plan.key: data}, errors=None)
+
+    def _plan(self, document: DocumentNode, operation_name: str | None) -> _Plan | None:
+        operation = _operation(document, operation_name)
+        if operation is None:
+            return None
+        selections = operation.selection_set.selections
+        if len(selections) != 1 or not isinstance(selections[0], FieldNode):
+            return None
+        node = selections[0]
+        graphql_field = self._fields.get(node.name.value)
+        if graphql_field is None or node.directives or node.selection_set is None:
+            return None
+        field = graphql_field.extensions.get(_DEFINITION)
+        if not isinstance(field, StrawberryField) or field.base_resolver is None:
+            return None
+        runner = runner_of(field.base_resolver.wrapped_func)
+        payload = _selected(node, graphql_field.type)
+        if runner is None or payload is None:
+            return None
+        return _Plan(operation, node, payload.key, field, runner, payload)
+
+    def _input(self, plan: _Plan, variables: Mapping[str, Any] | None) -> Any | None:
+        """The `input` argument as the field's resolver would be given it."""
+        coerced = get_variable_values(
+            self._schema, plan.operation.variable_definitions or (), dict(variables or {})
+        )
+        if isinstance(coerced, list):
+            return None
+        graphql_field = self._fields[plan.node.name.value]
+        try:
+            arguments = get_argument_values(graphql_field, plan.node, coerced)
+            converted = convert_arguments(
+                arguments,
+                plan.field.arguments,
+                scalar_registry=self._strawberry.schema_converter.scalar_registry,
+                config=self._strawberry.config,
+            )
+        except Exception:
+            return None  # the executor answers, with the error it reports
+        return converted.get("input")
+
+    @staticmethod
+    def _failure(error: Exception, plan: _Plan, context: Context) -> GraphQLError:
+        down = context.outage(error)
+        if down is not None:
+            log.warning("the database is unavailable (%r)", error)
+            return GraphQLError(
+                down.message,
+                nodes=[plan.node],
+                path=[plan.key],
+                original_error=down,
+                extensions=down.extensions,
+            )
+        log.error("%s failed", plan.node.name.value, exc_info=error)
+        return GraphQLError(INTERNAL_ERROR, nodes=[plan.node], path=[plan.key])
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The mutation to run: the one operation, or the one named; no fragments."""
+    chosen = None
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            return None
+        if name is None:
+            if chosen is not None:
+                return None
+            chosen = definition
+        elif definition.name is not None and definition.name.value == name:
+            chosen = definition
+    if chosen is None or chosen.operation is not OperationType.MUTATION or chosen.directives:
+        return None
+    return chosen
+
+
+def _selected(node: FieldNode, type_: GraphQLOutputType) -> _Field | None:
+    """The field as the renderer reads it, when all it selects are plain attributes."""
+    key = (node.alias or node.name).value
+    named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    while isinstance(named, (GraphQLList, GraphQLNonNull)):
+        named = named.of_type
+    if isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
+        return None if node.selection_set else _Field(key, "", type_)
+    if not isinstance(named, GraphQLObjectType) or node.selection_set is None:
+        return None
+    children = _children(named, node.selection_set)
+    return None if children is None else _Field(key, "", type_, children)
+
+
+def _children(
+    parent: GraphQLObjectType, selection_set: SelectionSetNode
+) -> tuple[_Field, ...] | None:
+    children: list[_Field] = []
+    keys: set[str] = set()
+    for selection in selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
+            return None
+        key = (selection.alias or selection.name).value
+        if key in keys:
+            return None  # merged by the executor; not here
+        keys.add(key)
+        if selection.name.value == "__typename":
+            children.append(_Field(key, None, typename=parent.name))
+            continue
+        graphql_field = parent.fields.get(selection.name.value)
+        field = graphql_field.extensions.get(_DEFINITION) if graphql_field else None
+        if (
+            graphql_field is None
+            or not isinstance(field, StrawberryField)
+            or field.base_resolver is not None
+            or field.extensions
+            or field.permission_classes
+        ):
+            return None
+        child = _selected(selection, graphql_field.type)
+        if child is None:
+            return None
+        children.append(_Field(key, field.python_name, graphql_field.type, child.children))
+    return tuple(children)
+
+
+def _render(source: Any, field: _Field) -> Any:
+    """The payload object as its selection asks for it."""
+    return _value(source, field.type, field.children)
+
+
+def _value(value: Any, type_: GraphQLOutputType | None, children: tuple[_Field, ...]) -> Any:
+    if isinstance(type_, GraphQLNonNull):
+        if value is None:
+            raise _NullWhereNonNull(type_)
+        return _value(value, type_.of_type, children)
+    if value is None:
+        return None
+    if isinstance(type_, GraphQLList):
+        return [_value(item, type_.of_type, children) for item in value]
+    if isinstance(type_, (GraphQLScalarType, GraphQLEnumType)):
+        serialized = type_.serialize(value)
+        if serialized is None or serialized is Undefined:
+            raise TypeError(f"{type_} cannot represent {value!r}")
+        return serialized
+    return {
+        child.key: child.typename
+        if child.attribute is None
+        else _value(getattr(value, child.attribute), child.type, child.children)
+        for child in children
+    }
