@@ -219,4 +219,5 @@ async def test_a_recorded_deployment_takes_the_same_round_trips_however_long_the
         assert recorded == {"deployment": {"state": "SUCCEEDED"}, "errors": []}
         trips.append(len(seen))
     # The first has no deployment to replace; the others replace one in the same statement.
-    assert trips == [8, 9, 9]
+    # The local admin may record for any service: no look at the service and its owners before.
+    assert trips == [6, 7, 7]
