@@ -184,7 +184,8 @@ def _method(args: argparse.Namespace, info: DatabaseInfo, memory: bool) -> list[
         "no `errors`, non-empty data)",
         "Paved Road: `paved serve --no-demo` (one uvicorn worker, development mode: no "
         "credential needed on loopback) with `DATABASE_URL`, the rate limiter on but with a "
-        "bucket of 10^9 points, other settings default (asyncpg pool of 2 to 10 connections)",
+        "bucket of 10^9 points and 64 requests at once per actor (the one bench client stands "
+        "for many), other settings default (asyncpg pool of 2 to 10 connections)",
     ]
     if POSTGRAPHILE in args.systems:
         lines += [

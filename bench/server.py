@@ -150,6 +150,8 @@ def find_paved(repo: Path) -> Path:
 
 
 UNLIMITED_POINTS = 1_000_000_000
+CONCURRENT_PER_ACTOR = 64
+"""At least any bench's connections."""
 
 
 class PavedServer(ServerProcess):
@@ -169,13 +171,16 @@ class PavedServer(ServerProcess):
         """`settings`: more environment variables (`PAVED_*`) for this server only."""
         port = free_port()
         command = [str(paved), "serve", "--no-demo", "--port", str(port)]
-        # The rate limiter stays on (its cost is measured) but never refuses: a benchmark
-        # client is one actor sending far more than a person's allowance.
+        # The rate limiter stays on (its cost is measured) but never refuses, and the actor
+        # runs as many requests at once as the load generator has connections: a benchmark
+        # client is one actor standing for many clients (16 CI pipelines are 16 actors, each
+        # with its own allowance and PAVED_MAX_CONCURRENT_PER_ACTOR slots).
         environment = {
             **os.environ,
             "DATABASE_URL": dsn,
             "PAVED_RATE_LIMIT_POINTS": str(UNLIMITED_POINTS),
             "PAVED_RATE_LIMIT_REFILL_PER_SECOND": str(UNLIMITED_POINTS),
+            "PAVED_MAX_CONCURRENT_PER_ACTOR": str(CONCURRENT_PER_ACTOR),
             **(settings or {}),
         }
         super().__init__(command, port, log_path, cwd, environment)

@@ -353,8 +353,10 @@ def _markdown(
         f"Machine: {os.cpu_count()} CPUs; load average (1 min) {load[0]:.2f} before the run, "
         f"{load[1]:.2f} after (other work shares this machine: compare columns of one run)",
         "",
-        "One `paved serve --no-demo` (development mode, one uvicorn worker, default settings: "
-        "token cache on) answers each query without a credential and with a READ token of a "
+        "One `paved serve --no-demo` (development mode, one uvicorn worker, default settings "
+        "but for the rate limiter's bucket of 10^9 points and 64 requests at once per actor, "
+        "as the one bench client stands for many; token cache on) answers each query "
+        "without a credential and with a READ token of a "
         "seeded user (`Authorization: Bearer paved_...`); PostGraphile answers anonymously. "
         f"wrk, {WRK_THREADS} threads, {args.connections} connections, a {args.warmup} s "
         f"warm-up then a {args.duration} s measured run per cell, {args.repeat} repetitions "

@@ -357,7 +357,9 @@ def _markdown(
         "columns of one run.",
         "",
         f"One `paved serve --no-demo` (development mode: anonymous on loopback is the local "
-        f"admin; rate limiter with an unlimited bucket) and PostGraphile (`bench/peer`, its "
+        f"admin; rate limiter with an unlimited bucket, 64 requests at once per actor: the one "
+        "bench client stands for many, as 16 CI pipelines would be 16 actors) and "
+        "PostGraphile (`bench/peer`, its "
         f"generated create mutations) on the same database, seeded as `bench.run` seeds it "
         f"({args.services:,} services, {args.teams:,} teams, {args.deployments:,} "
         f"deployments). wrk, {WRK_THREADS} threads, {args.connections} connections, a "
