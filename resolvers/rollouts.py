@@ -127,6 +127,7 @@ class Rollouts:
         self._sweep_seconds = sweep_seconds if sweep_seconds is not None else lease_seconds / 3
         self._sweep_batch = sweep_batch
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._claiming = 0
         self._started: set[int] = set()
         self._held_aside: set[int] = set()
         """Deployments whose lease is held here while they are not followed (being canceled)."""
@@ -149,9 +150,7 @@ class Rollouts:
         if not self._drivable(deployment):
             return
         try:
-            claimed = await self._store.claim_rollouts(
-                self._owner, self._lease_seconds, ids=[deployment.id]
-            )
+            claimed = await self._claimed(ids=[deployment.id])
         except Exception as error:
             log.warning(
                 "deployment %d: claiming it failed (%s: %s); a sweep takes it later",
@@ -191,9 +190,7 @@ class Rollouts:
             return 0
         followed = 0
         while True:
-            claimed = await self._store.claim_rollouts(
-                self._owner, self._lease_seconds, limit=self._sweep_batch
-            )
+            claimed = await self._claimed(limit=self._sweep_batch)
             fresh = [d for d in claimed if self._drivable(d)]
             for deployment in fresh:
                 self._follow_in_background(deployment)
@@ -254,10 +251,28 @@ class Rollouts:
     def running(self) -> frozenset[int]:
         return frozenset(self._tasks)
 
+    async def _claimed(
+        self, ids: list[int] | None = None, limit: int = 100
+    ) -> list[DeploymentRecord]:
+        """The leases taken (of `ids`, or of up to `limit` driven deployments nobody holds).
+        While a claim is in flight, `wait_idle` waits for the following it may start: a
+        `begin` that finds its deployment taken by a sweep's claim still running has nothing
+        to wait on."""
+        self._claiming += 1
+        try:
+            return await self._store.claim_rollouts(
+                self._owner, self._lease_seconds, ids=ids, limit=limit
+            )
+        finally:
+            self._claiming -= 1
+
     async def wait_idle(self) -> None:
-        """Until no deployment is followed (tests; draining)."""
-        while self._tasks:
-            await asyncio.wait(list(self._tasks.values()))
+        """Until no deployment is followed here, nor about to be (tests; draining)."""
+        while self._tasks or self._claiming:
+            if self._tasks:
+                await asyncio.wait(list(self._tasks.values()))
+            else:
+                await asyncio.sleep(0.005)
 
     async def stop(self) -> None:
         """Stop following anything and release every lease held here, so that other

@@ -285,6 +285,38 @@ async def test_a_lapsed_lease_is_taken_over_and_its_old_holder_lets_go(
     assert replicas.provider.calls["start"] == Counter({deployment.id: 1})
 
 
+class HeldClaims(PostgresDeploymentStore):
+    """The deployment store, its claims held back until `go` is set."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.go = asyncio.Event()
+
+    async def claim_rollouts(self, *args: Any, **kwargs: Any) -> list[DeploymentRecord]:
+        await self.go.wait()
+        return await super().claim_rollouts(*args, **kwargs)
+
+
+async def test_waiting_until_idle_waits_for_a_claim_in_flight_and_what_it_starts(
+    replicas: Replicas,
+) -> None:
+    """A claim in flight (a sweep's, say, which a `begin` may have found holding its
+    deployment) is about to start following: `wait_idle` waits for it and for the following."""
+    deployment = await replicas.deploy("s1")
+    replicas.store = held = HeldClaims(replicas.pool)
+    runner = replicas.runner("a")
+    replicas.provider.done.set()
+    sweep = asyncio.create_task(runner.sweep())
+    await asyncio.sleep(0.01)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(runner.wait_idle()), 0.1)
+    idle = asyncio.create_task(runner.wait_idle())
+    held.go.set()
+    await asyncio.wait_for(idle, 10)
+    assert await sweep == 1
+    assert (await replicas.states())[deployment.id] is S.SUCCEEDED
+
+
 async def test_the_periodic_sweep_finds_deployments_nobody_follows(replicas: Replicas) -> None:
     replicas.provider.done.set()
     runner = replicas.runner("a", sweep_seconds=0.02)
