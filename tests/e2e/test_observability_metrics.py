@@ -82,9 +82,15 @@ async def test_requests_by_operation_type_outcome_and_path(http: httpx.AsyncClie
     assert (await gql(create, input={"slug": "pay", "name": "Pay"}))["createTeam"]["errors"] == []
     again = await gql(create, input={"slug": "pay", "name": "Pay"})
     assert again["createTeam"]["errors"] == [{"code": "CONFLICT"}]
+    # A payload field with a resolver of its own: the executor answers.
+    parented = await gql(
+        'mutation Parented { createTeam(input: {slug: "ops", name: "Ops"}) '
+        "{ team { parent { slug } } errors { code } } }"
+    )
+    assert parented["createTeam"] == {"team": {"parent": None}, "errors": []}
     listing = "query Teams { teams { nodes { slug } } }"
     for _ in range(3):
-        assert (await gql(listing))["teams"]["nodes"] == [{"slug": "pay"}]
+        assert (await gql(listing))["teams"]["nodes"] == [{"slug": "ops"}, {"slug": "pay"}]
     await gql("query Who { viewer { __typename } }")
     assert (await http.post("/graphql", json={"query": "query Broken {"})).status_code == 200
     missing = await gql.raw("query Lost { team(slug: 1) { slug } }")
@@ -104,12 +110,13 @@ async def test_requests_by_operation_type_outcome_and_path(http: httpx.AsyncClie
     answers = "paved_graphql_answers_total"
     assert value(samples, answers, operation="Teams", path="fast") == 3
     assert value(samples, answers, operation="Who", path="executor") == 1
-    assert value(samples, answers, operation="CreateTeam", path="executor") == 2
+    assert value(samples, answers, operation="CreateTeam", path="fast") == 2
+    assert value(samples, answers, operation="Parented", path="executor") == 1
     latency = "paved_graphql_request_duration_seconds_count"
     assert value(samples, latency, operation="Teams", type="query") == 3
     # The fast path answers a listing in one statement.
     per_request = "paved_sql_statements_per_request"
-    assert value(samples, f"{per_request}_count") == 8
+    assert value(samples, f"{per_request}_count") == 9
     assert value(samples, f"{per_request}_bucket", le="1.0") >= 3
     assert value(samples, f"{per_request}_sum") >= 3 + 2
     assert value(samples, "paved_db_pool_connections", state="max") == 4

@@ -89,22 +89,31 @@ async def test_a_fast_read_is_http_then_operation_then_one_statement(
     assert line.__dict__["sql"] == 1
 
 
-async def test_a_mutation_is_answered_by_the_executor_with_its_statements_under_it(
-    http: httpx.AsyncClient, exporter: InMemorySpanExporter
+@pytest.mark.parametrize(
+    ("payload", "path", "count"),
+    [
+        # Stored fields only: the fast mutation path.
+        ("team { slug } errors { code }", "fast", 1),
+        # A field with a resolver of its own: the executor, which looks for the parent too.
+        ("team { slug parent { slug } } errors { code }", "executor", 1),
+    ],
+)
+async def test_a_mutation_is_answered_with_its_statements_under_it(
+    http: httpx.AsyncClient, exporter: InMemorySpanExporter, payload: str, path: str, count: int
 ) -> None:
     mutation = (
-        'mutation NewTeam { createTeam(input: {slug: "pay", name: "Pay"}) '
-        "{ team { slug } errors { code } } }"
+        f'mutation NewTeam {{ createTeam(input: {{slug: "pay", name: "Pay"}}) {{ {payload} }} }}'
     )
     assert (await http.post("/graphql", json={"query": mutation})).status_code == 200
     spans = exporter.get_finished_spans()
     [root] = [span for span in spans if span.parent is None]
     [operation] = children(spans, root)
     assert operation.attributes is not None
-    assert operation.attributes["paved.read_path"] == "executor"
+    assert operation.attributes["paved.read_path"] == path
     assert operation.attributes["graphql.operation.type"] == "mutation"
     statements = children(spans, operation)
-    assert len(statements) == 1  # the team, its audit record and its event: one statement
+    # The team, its audit record and its event: one statement.
+    assert len(statements) == count
     assert len(spans) == 2 + len(statements)
 
 
