@@ -61,6 +61,7 @@ from providers.postgres.notifications import (
     listening_backends,
     notify,
 )
+from providers.postgres.read_batches import ReadBatches
 from providers.postgres.read_lane import ReadLane
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.resources.leases import RELEASED_CHANNEL as RESOURCES_RELEASED
@@ -123,6 +124,7 @@ class Container:
     pool: asyncpg.Pool
     ports: Ports
     graph_reader: PostgresGraphReader
+    read_batches: ReadBatches
     authenticator: Authenticator
     schema: PavedSchema
     rollouts: Rollouts
@@ -306,6 +308,7 @@ async def running(
         )
         # Half the pool at most: the other half stays for writes and the executor's reads.
         lane = ReadLane(pool, size=max(1, settings.pool_max_size // 2))
+        batches = ReadBatches(lane, most=settings.read_batch_size)
         try:
             await feed.start()
             if settings.demo and await load_demo_if_empty(pool):
@@ -324,7 +327,8 @@ async def running(
                     settings=settings,
                     pool=pool,
                     ports=ports,
-                    graph_reader=PostgresGraphReader(lane),
+                    graph_reader=PostgresGraphReader(batches),
+                    read_batches=batches,
                     authenticator=authenticator,
                     sign_in=sign_in(settings, overrides, pool, http, oidc, authenticator),
                     schema=build_schema(),
@@ -339,6 +343,7 @@ async def running(
                     token_cache=tokens,
                 )
         finally:
+            await batches.close()
             await lane.close()
             if worker is not None:
                 await worker.stop()

@@ -3,9 +3,12 @@ executor does (the `client` fixture fails any test where the two paths disagree)
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import httpx2 as httpx
 import pytest
+from starlette.applications import Starlette
 
 from api.graphql_http import GraphQLEndpoint
 from tests.support.graphql import GraphQLClient
@@ -184,3 +187,25 @@ async def test_a_mutation_is_not_planned_by_the_fast_path(
     read = await client.post("/graphql", json={"query": "{ teams { totalCount } }"})
     assert read.json()["data"] == {"teams": {"totalCount": 1}}
     assert asked == ["{ teams { totalCount } }"]
+
+
+async def test_concurrent_reads_batched_into_one_statement_answer_as_the_executor_does(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, app: Starlette
+) -> None:
+    """Lookups of one text that wait while one runs share the next statement; each answer
+    is still the executor's (the `client` fixture compares every one)."""
+    await pool.execute(
+        "INSERT INTO teams (slug, name) SELECT format('t%s', i), format('Team %s', i) "
+        "FROM generate_series(0, 19) i"
+    )
+    batches = app.state.container.read_batches
+    batched = batches.batches
+    query = "query($slug: String!) { team(slug: $slug) { slug name } }"
+    slugs = [f"t{i % 20}" for i in range(60)] + ["nobody"]
+    responses = await asyncio.gather(
+        *(client.post("/graphql", json={"query": query, "variables": {"slug": s}}) for s in slugs)
+    )
+    answers = [response.json()["data"]["team"] for response in responses]
+    assert answers[:-1] == [{"slug": s, "name": f"Team {s[1:]}"} for s in slugs[:-1]]
+    assert answers[-1] is None
+    assert batches.batches > batched
