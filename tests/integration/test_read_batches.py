@@ -16,10 +16,12 @@ NAME_OF = "SELECT (SELECT name FROM teams WHERE slug = $1::text)"
 
 
 class Held:
-    """The pool's reads, recorded; the first one held until `go` is set."""
+    """The pool's reads, recorded; the first one held until `go` is set, then failing with
+    `fails` if given."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, fails: Exception | None = None) -> None:
         self.pool = pool
+        self.fails = fails
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.go = asyncio.Event()
         self.started = asyncio.Event()
@@ -29,6 +31,8 @@ class Held:
         if len(self.calls) == 1:
             self.started.set()
             await self.go.wait()
+            if self.fails is not None:
+                raise self.fails
         return await self.pool.fetchval(sql, *arguments)
 
 
@@ -141,23 +145,12 @@ async def test_a_batch_answers_what_each_statement_would(teams: asyncpg.Pool) ->
     assert await teams.fetchval(sql, "t5", "nobody", "t7") == ["Team 5", None, "Team 7"]
 
 
-class DownAtFirst(Held):
-    """The first read, once let go, finds no connection in time, as an exhausted pool says."""
-
-    async def fetchval(self, sql: str, /, *arguments: Any) -> Any:
-        if self.calls:
-            return await super().fetchval(sql, *arguments)
-        self.calls.append((sql, arguments))
-        self.started.set()
-        await self.go.wait()
-        raise TimeoutError
-
-
 async def test_reads_waiting_on_a_database_that_is_down_fail_with_it_at_once(
     teams: asyncpg.Pool,
 ) -> None:
     """They would have met the same outage alone: no second wait for a connection each."""
-    down = DownAtFirst(teams)
+    # The first read, once let go, finds no connection in time, as an exhausted pool says.
+    down = Held(teams, fails=TimeoutError())
     batches = ReadBatches(down, most=16)
     first = asyncio.create_task(batches.fetchval(NAME_OF, "t0"))
     await down.started.wait()
