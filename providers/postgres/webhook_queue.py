@@ -125,8 +125,14 @@ class PostgresWebhookQueue:
     async def dispatch(self, batch: int = 500) -> Dispatched:
         """Deliveries for up to `batch` events after the dispatch position."""
         async with self._pool.acquire() as connection, connection.transaction():
+            # The round commits without waiting for its flush to disk (`synchronous_commit`
+            # off, this transaction only): a round a crash loses is lost whole, position and
+            # deliveries together, and dispatched again after the restart; any later commit
+            # that depends on it (a delivery's attempt) flushes it first. Under a write load
+            # the rounds then stop adding flushes to the ones the writes wait for.
             stored = await connection.fetchrow(
-                "SELECT tx, position FROM webhook_dispatch WHERE name = $1 FOR UPDATE SKIP LOCKED",
+                "SELECT tx, position, set_config('synchronous_commit', 'off', true) "
+                "FROM webhook_dispatch WHERE name = $1 FOR UPDATE SKIP LOCKED",
                 _DISPATCHER,
             )
             if stored is None:

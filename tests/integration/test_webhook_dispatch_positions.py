@@ -64,3 +64,28 @@ async def test_dispatch_waits_for_the_older_transaction_and_then_sends_both_once
         "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1", late.id
     )
     assert late_ones == 2
+
+
+async def test_a_round_commits_without_waiting_for_its_flush_and_the_connection_keeps_waiting(
+    migrated_url: str, pool: asyncpg.Pool
+) -> None:
+    """Only the round's own transaction commits asynchronously (a round a crash loses is
+    dispatched again): the pool's connection goes back to waiting for every other commit's
+    flush, as acknowledged writes need."""
+    one = await asyncpg.create_pool(migrated_url, min_size=1, max_size=1)
+    try:
+        settings: list[str] = []
+        one_connection = await one.acquire()
+        one_connection.add_query_logger(lambda query: settings.append(query.query))
+        await one.release(one_connection)
+        queue = PostgresWebhookQueue(
+            one, PostgresWebhookStore(one, SecretBox(Fernet.generate_key()))
+        )
+        await queue.dispatch()
+        async with one.acquire() as connection:
+            await outbox.append(connection, [_draft(1)], None)
+        assert (await queue.dispatch()).read == 1
+        assert any("set_config('synchronous_commit', 'off', true)" in q for q in settings)
+        assert await one.fetchval("SHOW synchronous_commit") == "on"
+    finally:
+        await one.close()
