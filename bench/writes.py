@@ -196,6 +196,16 @@ async def _count_rows(dsn: str, table: str) -> int:
         await connection.close()
 
 
+async def _checkpoint(dsn: str) -> None:
+    """Flush what earlier writes left in shared buffers, so that no measured run pays for a
+    checkpoint of the writes before it."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("CHECKPOINT")
+    finally:
+        await connection.close()
+
+
 async def _statement_calls(dsn: str, reset: bool) -> tuple[int, int]:
     """(data statements, all statements) since the last reset; resets when asked."""
     connection = await asyncpg.connect(dsn)
@@ -293,6 +303,7 @@ class Runner:
             script = self.script(f"{mutation}-{system}-warm", document)
             run_wrk(self.wrk, script, server.graphql_url, settings, self.args.warmup)
         script = self.script(f"{mutation}-{system}", document)
+        asyncio.run(_checkpoint(self.dsn))
         before = asyncio.run(_count_rows(self.dsn, TABLES[mutation]))
         result = run_wrk(self.wrk, script, server.graphql_url, settings, self.args.duration)
         written = asyncio.run(_count_rows(self.dsn, TABLES[mutation])) - before
@@ -318,6 +329,7 @@ class Runner:
         if self.args.warmup:
             run_wrk(self.wrk, read_script, url, settings, self.args.warmup)
         alone = run_wrk(self.wrk, read_script, url, settings, seconds)
+        asyncio.run(_checkpoint(self.dsn))
         with ThreadPoolExecutor(2) as pool:
             reads = pool.submit(run_wrk, self.wrk, read_script, url, settings, seconds)
             writes = pool.submit(run_wrk, self.wrk, write_script, url, settings, seconds)
@@ -364,7 +376,9 @@ def _markdown(
         f"({args.services:,} services, {args.teams:,} teams, {args.deployments:,} "
         f"deployments). wrk, {WRK_THREADS} threads, {args.connections} connections, a "
         f"{args.warmup} s warm-up then one {args.duration} s measured run per cell; every "
-        "request's input is unique (slug from the run, the wrk thread and a counter). Rows "
+        "request's input is unique (slug from the run, the wrk thread and a counter); a "
+        "`CHECKPOINT` before each measured run, so that none pays for flushing the writes "
+        "before it. Rows "
         "written: rows the table gained during the measured run (each accepted mutation "
         "writes one). SQL per mutation: pg_stat_statements over "
         f"{COUNT_MUTATIONS} sequential mutations (the servers' background work included, "
