@@ -116,6 +116,57 @@ class Limits:
     disable_after: int
 
 
+async def _pass_by(connection: Connection, position: Position, batch: int) -> int:
+    """With no webhook to receive them: the position past up to `batch` events; how many."""
+    params = Params()
+    after = after_position(position, params)
+    limit = params.add(batch)
+    name = params.add(_DISPATCHER)
+    passed: int = await connection.fetchval(
+        f"WITH next AS (SELECT tx, id FROM events WHERE {after} ORDER BY tx, id LIMIT {limit}), "
+        "last AS (SELECT tx, id FROM next ORDER BY tx DESC, id DESC LIMIT 1), "
+        "moved AS (UPDATE webhook_dispatch d SET tx = last.tx, position = last.id FROM last "
+        f"WHERE d.name = {name} RETURNING 1) "
+        "SELECT count(*) FROM next",
+        *params.values,
+    )
+    return passed
+
+
+async def _dispatch(connection: Connection, position: Position, batch: int) -> int:
+    """The deliveries of up to `batch` events after `position`, and the position past them;
+    how many events."""
+    params = Params()
+    after = after_position(position, params)
+    limit = params.add(batch)
+    found = await connection.fetch(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE {after} ORDER BY tx, id LIMIT {limit}",
+        *params.values,
+    )
+    if not found:
+        return 0
+    events = [event(row) for row in found]
+    hooks = [
+        webhook(row)
+        for row in await connection.fetch(f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE active")
+    ]
+    pairs = [(hook.id, item.id) for item in events for hook in hooks if receives(hook, item)]
+    if pairs:
+        await connection.execute(
+            "INSERT INTO webhook_deliveries (webhook_id, event_id) "
+            "SELECT * FROM unnest($1::bigint[], $2::bigint[])",
+            [hook_id for hook_id, _ in pairs],
+            [event_id for _, event_id in pairs],
+        )
+    await connection.execute(
+        "UPDATE webhook_dispatch SET tx = $2, position = $3 WHERE name = $1",
+        _DISPATCHER,
+        events[-1].tx,
+        events[-1].id,
+    )
+    return len(events)
+
+
 class PostgresWebhookQueue:
     def __init__(self, pool: asyncpg.Pool, store: PostgresWebhookStore) -> None:
         self._pool = pool
@@ -123,7 +174,8 @@ class PostgresWebhookQueue:
         self._transactions = AuditedTransactions(pool)
 
     async def dispatch(self, batch: int = 500) -> Dispatched:
-        """Deliveries for up to `batch` events after the dispatch position."""
+        """Deliveries for up to `batch` events after the dispatch position. With no active
+        webhook, the position moves past them without reading them."""
         async with self._pool.acquire() as connection, connection.transaction():
             # The round commits without waiting for its flush to disk (`synchronous_commit`
             # off, this transaction only): a round a crash loses is lost whole, position and
@@ -131,7 +183,9 @@ class PostgresWebhookQueue:
             # that depends on it (a delivery's attempt) flushes it first. Under a write load
             # the rounds then stop adding flushes to the ones the writes wait for.
             stored = await connection.fetchrow(
-                "SELECT tx, position, set_config('synchronous_commit', 'off', true) "
+                "SELECT tx, position, set_config('synchronous_commit', 'off', true), "
+                "EXISTS (SELECT FROM webhooks WHERE active) AS hooks, "
+                f"EXISTS (SELECT FROM events WHERE tx >= {HORIZON}) AS waiting "
                 "FROM webhook_dispatch WHERE name = $1 FOR UPDATE SKIP LOCKED",
                 _DISPATCHER,
             )
@@ -143,42 +197,12 @@ class PostgresWebhookQueue:
                     _DISPATCHER,
                 )
                 return Dispatched(0)
-            params = Params()
-            after = after_position(Position(stored["tx"], stored["position"]), params)
-            found = await connection.fetch(
-                f"SELECT {EVENT_COLUMNS} FROM events WHERE {after} "
-                f"ORDER BY tx, id LIMIT {params.add(batch)}",
-                *params.values,
-            )
-            if not found:
-                waiting = await connection.fetchval(
-                    f"SELECT EXISTS (SELECT FROM events WHERE tx >= {HORIZON})"
-                )
-                return Dispatched(0, waiting)
-            events = [event(row) for row in found]
-            hooks = [
-                webhook(row)
-                for row in await connection.fetch(
-                    f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE active"
-                )
-            ]
-            pairs = [
-                (hook.id, item.id) for item in events for hook in hooks if receives(hook, item)
-            ]
-            if pairs:
-                await connection.execute(
-                    "INSERT INTO webhook_deliveries (webhook_id, event_id) "
-                    "SELECT * FROM unnest($1::bigint[], $2::bigint[])",
-                    [hook_id for hook_id, _ in pairs],
-                    [event_id for _, event_id in pairs],
-                )
-            await connection.execute(
-                "UPDATE webhook_dispatch SET tx = $2, position = $3 WHERE name = $1",
-                _DISPATCHER,
-                events[-1].tx,
-                events[-1].id,
-            )
-            return Dispatched(len(events))
+            position = Position(stored["tx"], stored["position"])
+            if not stored["hooks"]:
+                read = await _pass_by(connection, position, batch)
+            else:
+                read = await _dispatch(connection, position, batch)
+            return Dispatched(read, stored["waiting"] and read < batch)
 
     async def claim(self, owner: str, lease_seconds: float, limit: int) -> list[Claim]:
         found = await self._pool.fetch(_CLAIM, lease_seconds, owner, limit)

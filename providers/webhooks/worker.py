@@ -31,6 +31,8 @@ from providers.webhooks.sender import WebhookSender
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 0.1
+DISPATCH_BATCH = 500
+"""Events a dispatch round reads at most: a round that reads fewer has caught up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,7 @@ class WebhookWorker:
     async def run_once(self) -> int:
         """One round: dispatch everything new, then send what is due (at most `batch`);
         how many deliveries were attempted."""
-        while (dispatched := await self._queue.dispatch()).read > 0:
+        while (dispatched := await self._queue.dispatch(DISPATCH_BATCH)).read >= DISPATCH_BATCH:
             pass
         self._waiting = dispatched.waiting
         claims = await self._queue.claim(
@@ -108,6 +110,9 @@ class WebhookWorker:
 
     async def _loop(self) -> None:
         while True:
+            # Cleared before the round: a wake-up while it runs (an event committed after
+            # its dispatch read) brings the next round at once.
+            self._wake.clear()
             try:
                 attempted = await self.run_once()
             except asyncio.CancelledError:
@@ -116,7 +121,6 @@ class WebhookWorker:
                 log.exception("webhook delivery round failed")
                 attempted = 0
             if attempted < self._timings.batch:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     pause = self._timings.poll_seconds
                     async with asyncio.timeout(
