@@ -101,9 +101,11 @@ def write_script(
     body: bytes,
     per_thread_quota: int | None = None,
     headers: Mapping[str, str] | None = None,
+    request: str = "",
 ) -> Path:
     """A wrk script that POSTs `body` (with `headers` too); with a quota, each thread stops
-    after that many responses."""
+    after that many responses. `request`: Lua defining wrk's `request()`, which then makes
+    each request's body instead."""
     text = body.decode()
     level = "="
     while f"]{level}]" in text:
@@ -116,6 +118,7 @@ def write_script(
     )
     path.write_text(
         _SCRIPT.format(level=level, body=text, mark=RESULT_MARK, quota=quota, headers=more)
+        + request
     )
     return path
 

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import http.client
+import json
 import logging
 import os
 import shlex
@@ -39,7 +40,7 @@ from bench.database import BenchDatabase
 from bench.load import LoadError, WrkResult, WrkSettings, find_wrk, run_wrk, write_script
 from bench.queries import BenchQuery, QueryCheckError, bench_queries, parse_answer
 from bench.results import replace_section
-from bench.seed import ENVIRONMENT_SLUGS, Sizes, lookup_slug, prepare_database
+from bench.seed import ENVIRONMENT_SLUGS, Sizes, lookup_slug, prepare_database, slug_width
 from bench.server import PavedServer, ServerError, ServerProcess, find_paved
 from bench.systems import PAVED, POSTGRAPHILE
 from domain.access.tokens import new_token
@@ -86,6 +87,22 @@ class Row:
     """The server process's CPU time per request, over sequential requests from one client:
     what the machine's other load changes least."""
 
+
+# The single lookup once more, the service drawn at random for each request (a variable, so
+# the text stays the same): no two requests in a row are likely to ask for the same row.
+RANDOM_LOOKUP = {
+    PAVED: "query($slug: String!) { service(slug: $slug) { id slug name owner { slug name } } }",
+    POSTGRAPHILE: "query($slug: String!) { serviceBySlug(slug: $slug) "
+    "{ id slug name owner { team { slug name } } } }",
+}
+_RANDOM_REQUEST = """
+local query = [==[{query}]==]
+request = function()
+  local slug = string.format("svc-%0{width}d", math.random({services}))
+  return wrk.format(nil, nil, nil,
+    '{{"query":' .. query .. ',"variables":{{"slug":"' .. slug .. '"}}}}')
+end
+"""
 
 CPU_REQUESTS = 1_000
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -337,6 +354,54 @@ def _measure(
     }
 
 
+def _random_lookups(args: argparse.Namespace, variants: list[Variant], wrk: str) -> dict[str, Row]:
+    """The single lookup of a service drawn at random per request, with a token and from
+    PostGraphile: medians of `--repeat` runs."""
+    measured = [v for v in variants if v.name != ANONYMOUS]
+    settings = WrkSettings(args.connections, WRK_THREADS, WRK_TIMEOUT_SECONDS)
+    width = slug_width(args.services)
+    scripts = {}
+    for variant in measured:
+        document = RANDOM_LOOKUP[variant.schema]
+        body = json.dumps({"query": document, "variables": {"slug": f"svc-{1:0{width}d}"}})
+        answer = _post(variant.server.graphql_url, body.encode(), variant.headers)
+        parse_answer(f"random lookup ({LABELS[variant.name]})", *answer)
+        request = _RANDOM_REQUEST.format(
+            query=json.dumps(document), width=width, services=args.services
+        )
+        scripts[variant.name] = write_script(
+            WORK_DIR / f"tokens-random-{variant.name.replace('+', '-')}.lua",
+            b"",
+            headers=variant.headers,
+            request=request,
+        )
+    runs: dict[str, list[WrkResult]] = {variant.name: [] for variant in measured}
+    for repetition in range(1, args.repeat + 1):
+        for variant in measured:
+            url = variant.server.graphql_url
+            if args.warmup:
+                run_wrk(wrk, scripts[variant.name], url, settings, args.warmup)
+            result = run_wrk(wrk, scripts[variant.name], url, settings, args.duration)
+            runs[variant.name].append(result)
+            log.info(
+                "run %d/%d random lookup, %s: %.1f req/s, p50 %.2f ms, p99 %.2f ms",
+                repetition, args.repeat, LABELS[variant.name],
+                result.requests_per_second, result.p50_ms, result.p99_ms,
+            )  # fmt: skip
+    return {
+        name: Row(
+            requests_per_second=statistics.median(r.requests_per_second for r in found),
+            p50_ms=statistics.median(r.p50_ms for r in found),
+            p99_ms=statistics.median(r.p99_ms for r in found),
+            runs=[r.requests_per_second for r in found],
+            statements=None,
+            failures=sum(r.socket_errors + r.non_2xx for r in found),
+            cpu_ms=0.0,
+        )
+        for name, found in runs.items()
+    }
+
+
 def _markdown(
     args: argparse.Namespace,
     queries: list[BenchQuery],
@@ -344,6 +409,7 @@ def _markdown(
     rows: dict[tuple[str, str], Row],
     peer_note: str,
     load: tuple[float, float],
+    random: dict[str, Row],
 ) -> str:
     names = [v.name for v in variants]
     lines = [
@@ -421,6 +487,25 @@ def _markdown(
                 f"- {query.title}, {LABELS[name]}: {row.p50_ms:.2f} / {row.p99_ms:.2f}; "
                 f"runs {runs}{failures}{background}"
             )
+    if random:
+        lines += [
+            "",
+            "The single lookup again, the service drawn at random among the "
+            f"{args.services:,} for each request (`$slug` a variable, so the text stays the "
+            "same; concurrent lookups then ask for different rows):",
+            "",
+            "| query | system | req/s | p50 ms | p99 ms | runs |",
+            "|---|---|---:|---:|---:|---|",
+        ]
+        for name, row in random.items():
+            runs = ", ".join(f"{r:,.0f}" for r in row.runs)
+            lines.append(
+                f"| random service by slug with owner | {LABELS[name]} | "
+                f"{row.requests_per_second:,.1f} | {row.p50_ms:.2f} | {row.p99_ms:.2f} | {runs} |"
+            )
+        if TOKEN in random and PEER in random and random[PEER].requests_per_second:
+            ratio = random[TOKEN].requests_per_second / random[PEER].requests_per_second
+            lines += ["", f"Random lookups, token / PostGraphile: {ratio:.2f}x."]
     lookup = queries[0]
     token_row, peer_row = rows[lookup.key, TOKEN], rows.get((lookup.key, PEER))
     counted_sql = token_row.statements
@@ -466,11 +551,15 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
         if peer_server is not None:
             variants.append(Variant(PEER, peer_server, POSTGRAPHILE, {}))
         rows = _measure(args, dsn, info.statements_available, variants, queries, wrk)
-    markdown = _markdown(args, queries, variants, rows, peer_note, (load, os.getloadavg()[0]))
+        random = _random_lookups(args, variants, wrk)
+    markdown = _markdown(
+        args, queries, variants, rows, peer_note, (load, os.getloadavg()[0]), random
+    )
     print(markdown)
     replace_section(SECTION, markdown)
     log.info("wrote the section %r of bench/RESULTS.md", SECTION)
-    return 1 if any(row.failures for row in rows.values()) else 0
+    failed = any(row.failures for row in [*rows.values(), *random.values()])
+    return 1 if failed else 0
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
