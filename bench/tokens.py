@@ -340,18 +340,20 @@ def _measure(
                     repetition, args.repeat, query.title, LABELS[variant.name],
                     result.requests_per_second, result.p50_ms, result.p99_ms,
                 )  # fmt: skip
-    return {
-        key: Row(
-            requests_per_second=statistics.median(r.requests_per_second for r in found),
-            p50_ms=statistics.median(r.p50_ms for r in found),
-            p99_ms=statistics.median(r.p99_ms for r in found),
-            runs=[r.requests_per_second for r in found],
-            statements=counts.get(key),
-            failures=sum(r.non_2xx + r.socket_errors for r in found),
-            cpu_ms=cpu[key],
-        )
-        for key, found in runs.items()
-    }
+    return {key: _medians(found, counts.get(key), cpu[key]) for key, found in runs.items()}
+
+
+def _medians(found: list[WrkResult], statements: Statements | None, cpu_ms: float) -> Row:
+    """A cell's row: the medians of its runs."""
+    return Row(
+        requests_per_second=statistics.median(r.requests_per_second for r in found),
+        p50_ms=statistics.median(r.p50_ms for r in found),
+        p99_ms=statistics.median(r.p99_ms for r in found),
+        runs=[r.requests_per_second for r in found],
+        statements=statements,
+        failures=sum(r.non_2xx + r.socket_errors for r in found),
+        cpu_ms=cpu_ms,
+    )
 
 
 def _random_lookups(args: argparse.Namespace, variants: list[Variant], wrk: str) -> dict[str, Row]:
@@ -388,18 +390,7 @@ def _random_lookups(args: argparse.Namespace, variants: list[Variant], wrk: str)
                 repetition, args.repeat, LABELS[variant.name],
                 result.requests_per_second, result.p50_ms, result.p99_ms,
             )  # fmt: skip
-    return {
-        name: Row(
-            requests_per_second=statistics.median(r.requests_per_second for r in found),
-            p50_ms=statistics.median(r.p50_ms for r in found),
-            p99_ms=statistics.median(r.p99_ms for r in found),
-            runs=[r.requests_per_second for r in found],
-            statements=None,
-            failures=sum(r.socket_errors + r.non_2xx for r in found),
-            cpu_ms=0.0,
-        )
-        for name, found in runs.items()
-    }
+    return {name: _medians(found, None, 0.0) for name, found in runs.items()}
 
 
 def _markdown(
