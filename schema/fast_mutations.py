@@ -34,6 +34,7 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     Undefined,
+    get_named_type,
     specified_rules,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -191,9 +192,7 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
 def _selected(node: FieldNode, type_: GraphQLOutputType) -> _Field | None:
     """The field as the renderer reads it, when all it selects are plain attributes."""
     key = (node.alias or node.name).value
-    named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
-    while isinstance(named, (GraphQLList, GraphQLNonNull)):
-        named = named.of_type
+    named = get_named_type(type_)
     if isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
         return None if node.selection_set else _Field(key, "", type_)
     if not isinstance(named, GraphQLObjectType) or node.selection_set is None:
