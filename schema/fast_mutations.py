@@ -25,6 +25,7 @@ from graphql import (
     FieldNode,
     GraphQLEnumType,
     GraphQLError,
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -67,7 +68,7 @@ class _Field:
 class _Plan:
     operation: OperationDefinitionNode
     node: FieldNode
-    key: str
+    graphql_field: GraphQLField
     field: StrawberryField
     runner: MutationRunner[Any]
     payload: _Field
@@ -111,10 +112,10 @@ class FastMutations:
         context = context_for()
         try:
             payload = await plan.runner(context, argument)
-            data = _render(payload, plan.payload)
+            data = _value(payload, plan.payload.type, plan.payload.children)
         except Exception as error:
             return ExecutionResult(data=None, errors=[self._failure(error, plan, context)])
-        return ExecutionResult(data={plan.key: data}, errors=None)
+        return ExecutionResult(data={plan.payload.key: data}, errors=None)
 
     def _plan(self, document: DocumentNode, operation_name: str | None) -> _Plan | None:
         operation = _operation(document, operation_name)
@@ -134,7 +135,7 @@ class FastMutations:
         payload = _selected(node, graphql_field.type)
         if runner is None or payload is None:
             return None
-        return _Plan(operation, node, payload.key, field, runner, payload)
+        return _Plan(operation, node, graphql_field, field, runner, payload)
 
     def _input(self, plan: _Plan, variables: Mapping[str, Any] | None) -> Any | None:
         """The `input` argument as the field's resolver would be given it."""
@@ -143,9 +144,8 @@ class FastMutations:
         )
         if isinstance(coerced, list):
             return None
-        graphql_field = self._fields[plan.node.name.value]
         try:
-            arguments = get_argument_values(graphql_field, plan.node, coerced)
+            arguments = get_argument_values(plan.graphql_field, plan.node, coerced)
             converted = convert_arguments(
                 arguments,
                 plan.field.arguments,
@@ -164,12 +164,12 @@ class FastMutations:
             return GraphQLError(
                 down.message,
                 nodes=[plan.node],
-                path=[plan.key],
+                path=[plan.payload.key],
                 original_error=down,
                 extensions=down.extensions,
             )
         log.error("%s failed", plan.node.name.value, exc_info=error)
-        return GraphQLError(INTERNAL_ERROR, nodes=[plan.node], path=[plan.key])
+        return GraphQLError(INTERNAL_ERROR, nodes=[plan.node], path=[plan.payload.key])
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -231,11 +231,6 @@ def _children(
             return None
         children.append(_Field(key, field.python_name, graphql_field.type, child.children))
     return tuple(children)
-
-
-def _render(source: Any, field: _Field) -> Any:
-    """The payload object as its selection asks for it."""
-    return _value(source, field.type, field.children)
 
 
 def _value(value: Any, type_: GraphQLOutputType | None, children: tuple[_Field, ...]) -> Any:
