@@ -42,7 +42,10 @@ RECORD_COLUMNS = (
     "e.channel, e.prev_hash, e.hash, e.seal_seq, e.sealed_at"
 )
 
-_ANY_UNSEALED = "SELECT EXISTS (SELECT 1 FROM audit_events WHERE seal_seq IS NULL)"
+ANY_UNSEALED = "SELECT id FROM audit_events WHERE seal_seq IS NULL ORDER BY id LIMIT 1"
+"""The sealer's look, through the partial index of unsealed records whatever the statistics
+say: as `EXISTS (...)` the planner may scan the whole table for the first unsealed record,
+the newest rows, at its end (3 ms a look under a write load)."""
 
 _HEAD = """
 SELECT clock_timestamp() AS now, h.seal_seq, h.hash, h.sealed_at
@@ -99,7 +102,7 @@ def record_hash(row: Mapping[str, Any] | asyncpg.Record) -> str:
 
 
 async def anything_unsealed(pool: asyncpg.Pool) -> bool:
-    return bool(await pool.fetchval(_ANY_UNSEALED))
+    return await pool.fetchval(ANY_UNSEALED) is not None
 
 
 async def unsealed_count(pool: asyncpg.Pool) -> int:

@@ -16,7 +16,7 @@ import pytest
 
 from domain.audit.ports import SealBatch
 from domain.audit.seals import ExpectedHead
-from providers.postgres.audit_chain import record_hash, seal_batch
+from providers.postgres.audit_chain import ANY_UNSEALED, record_hash, seal_batch
 from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.database import create_pool
 from resolvers.audit_sealing import AuditSealer
@@ -133,6 +133,21 @@ async def test_nothing_to_seal_is_one_statement_outside_a_transaction(
     await log.append(entry())
     assert (await log.seal()) is not None
     assert await log.seal() == SealBatch(0, None)
+
+
+async def test_the_look_for_unsealed_records_reads_their_index_not_the_table(
+    pool: asyncpg.Pool,
+) -> None:
+    """Statistics taken while many records waited (as under a write load) once made the look
+    a scan of the whole table, whose newest rows, at its end, are the unsealed ones."""
+    log = PostgresAuditLog(pool)
+    for _ in range(300):
+        await log.append(entry())
+    await pool.execute("ANALYZE audit_events")
+    await log.seal()
+    plan = await pool.fetchval(f"EXPLAIN (FORMAT JSON) {ANY_UNSEALED}")
+    assert "audit_events_unsealed_idx" in str(plan)
+    assert "Seq Scan" not in str(plan)
 
 
 async def test_only_sealing_may_change_a_record_and_only_once(pool: asyncpg.Pool) -> None:
