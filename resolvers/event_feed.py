@@ -167,6 +167,9 @@ class EventFeed:
         self._queue_size = queue_size
         self._page = page
         self._subscribers: set[FeedSubscription] = set()
+        self._joined = 0
+        """Subscriptions made so far: tells a position looked up meanwhile from one that is
+        safe to take."""
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.position = ORIGIN
@@ -200,6 +203,7 @@ class EventFeed:
         """A queue of the events after the newest read so far (those `wants` accepts)."""
         subscription = FeedSubscription(self, self.position, self._queue_size, wants)
         self._subscribers.add(subscription)
+        self._joined += 1
         return subscription
 
     def discard(self, subscription: FeedSubscription) -> None:
@@ -232,6 +236,15 @@ class EventFeed:
     async def catch_up(self) -> bool:
         """Read every readable event after `position` and hand each to every subscriber;
         whether committed events are still waiting for an older transaction to end."""
+        while not self._subscribers:
+            joined = self._joined
+            newest = await self._events.newest()
+            self.reads += 1
+            if self._joined == joined:
+                self.position = max(self.position, newest)
+                return False
+            # Someone subscribed during the lookup: owed every event after the position it
+            # was given, which the newest may already be past. Read them.
         while True:
             read = await self._events.after(self.position, self._page)
             self.reads += 1

@@ -194,3 +194,56 @@ async def test_a_read_that_found_nothing_lets_the_next_notice_read_at_once() -> 
         assert [event.id for event in await subscriber.next_batch()] == [1]
     finally:
         await feed.stop()
+
+
+async def test_with_nobody_subscribed_the_feed_moves_past_events_without_reading_them() -> None:
+    log = MemoryLog()
+    feed, _ = await _feed(log)
+    try:
+        log.commit(3)
+        reads = log.reads
+        await feed.catch_up()
+        assert log.reads == reads
+        assert feed.position == log.events[-1].position
+        subscriber = feed.subscribe()
+        log.commit(2)
+        await feed.catch_up()
+        assert [event.id for event in await subscriber.next_batch()] == [4, 5]
+    finally:
+        await feed.stop()
+
+
+class SlowNewestLog(MemoryLog):
+    """Its `newest` answers only once let through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def newest(self) -> Position:
+        found = await super().newest()
+        self.asked.set()
+        await self.answer.wait()
+        return found
+
+
+async def test_a_subscriber_who_comes_while_the_feed_looks_up_the_newest_gets_what_it_is_owed() -> (
+    None
+):
+    log = SlowNewestLog()
+    log.answer.set()
+    feed, _ = await _feed(log)
+    try:
+        log.answer.clear()
+        log.asked.clear()
+        log.commit(2)
+        looking = asyncio.create_task(feed.catch_up())
+        await log.asked.wait()  # the newest is event 2, the feed still at the origin
+        subscriber = feed.subscribe()
+        log.answer.set()
+        await looking
+        async with asyncio.timeout(5):
+            assert [event.id for event in await subscriber.next_batch()] == [1, 2]
+    finally:
+        await feed.stop()
