@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from bench import peer
+from bench.cpu import process_seconds
 from bench.database import BenchDatabase
 from bench.load import LoadError, WrkResult, WrkSettings, find_wrk, run_wrk, write_script
 from bench.queries import BenchQuery, QueryCheckError, bench_queries, parse_answer
@@ -105,12 +106,6 @@ end
 """
 
 CPU_REQUESTS = 1_000
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
 
 
 def _cpu_per_request(variant: Variant, body: bytes) -> float:
@@ -130,10 +125,10 @@ def _cpu_per_request(variant: Variant, body: bytes) -> float:
     try:
         for _ in range(50):
             send()
-        before = _cpu_seconds(variant.server.pid)
+        before = process_seconds(variant.server.pid)
         for _ in range(CPU_REQUESTS):
             send()
-        return (_cpu_seconds(variant.server.pid) - before) * 1000 / CPU_REQUESTS
+        return (process_seconds(variant.server.pid) - before) * 1000 / CPU_REQUESTS
     finally:
         connection.close()
 

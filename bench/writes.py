@@ -24,6 +24,7 @@ import logging
 import os
 import shlex
 import signal
+import statistics
 import sys
 import uuid
 from collections.abc import Callable, Mapping
@@ -36,6 +37,7 @@ from types import FrameType
 import asyncpg
 
 from bench import peer
+from bench.cpu import postmaster_pid, process_seconds, tree_seconds
 from bench.database import BenchDatabase
 from bench.load import RESULT_MARK, LoadError, WrkResult, WrkSettings, find_wrk, run_wrk
 from bench.queries import QueryCheckError, bench_queries, parse_answer, post_graphql
@@ -142,13 +144,53 @@ def fill(document: str, tag: str, service: str, environment: str, owner: str) ->
 
 
 @dataclass(frozen=True, slots=True)
-class WriteRow:
-    mutation: str
-    system: str
+class WriteRun:
+    """One measured run of a cell."""
+
     result: WrkResult
     rows_written: int
+    server_cpu_ms: float  # the server process's CPU per mutation
+    database_cpu_ms: float | None  # PostgreSQL's (every process), when it runs here
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRow:
+    """A cell: its `--repeat` runs, reported by their medians."""
+
+    mutation: str
+    system: str
+    runs: list[WriteRun]
     statements: float | None  # data statements per mutation
     round_trips: float | None  # every statement per mutation, BEGIN/COMMIT/SET included
+
+    @property
+    def per_second(self) -> float:
+        return statistics.median(run.result.requests_per_second for run in self.runs)
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(run.result.p50_ms for run in self.runs)
+
+    @property
+    def p99_ms(self) -> float:
+        return statistics.median(run.result.p99_ms for run in self.runs)
+
+    @property
+    def rows_written(self) -> float:
+        return statistics.median(run.rows_written for run in self.runs)
+
+    @property
+    def errors(self) -> int:
+        return sum(run.result.non_2xx + run.result.socket_errors for run in self.runs)
+
+    @property
+    def server_cpu_ms(self) -> float:
+        return statistics.median(run.server_cpu_ms for run in self.runs)
+
+    @property
+    def database_cpu_ms(self) -> float | None:
+        measured = [run.database_cpu_ms for run in self.runs if run.database_cpu_ms is not None]
+        return statistics.median(measured) if measured else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +217,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=10, help="measured seconds (10)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds (3)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="measured runs per mutation and system, taken in turn (3); medians reported",
+    )
     parser.add_argument("--no-peer", action="store_true", help="leave PostGraphile out")
     return parser.parse_args(argv)
 
@@ -279,6 +327,7 @@ class Runner:
         self.run = uuid.uuid4().hex[:8]
         self.scripts = 0
         self.services = asyncio.run(_first_slugs(dsn, "services", CI_SERVICES))
+        self.postmaster = postmaster_pid(dsn)
         self.owner = asyncio.run(_first_slugs(dsn, "teams", 1))[0]
 
     def settings(self, connections: int) -> WrkSettings:
@@ -290,33 +339,51 @@ class Runner:
         self.scripts += 1  # each script's tags its own: slugs stay unique across the runs
         return write_mutation_script(path, document, self.services, f"{self.run}{self.scripts}")
 
-    def mutation(self, mutation: str, system: str) -> WriteRow:
+    def counted(self, mutation: str, system: str) -> tuple[float, float] | None:
+        """(data statements, round trips) per mutation, over sequential ones."""
         server = self.servers[system]
-        document = MUTATIONS[mutation, system]
-        counted = _count_statements(
+        return _count_statements(
             self.dsn,
-            _sender(server.graphql_url, document, self.services, self.owner),
+            _sender(server.graphql_url, MUTATIONS[mutation, system], self.services, self.owner),
             COUNT_MUTATIONS,
         )
+
+    def _database_seconds(self) -> float | None:
+        return None if self.postmaster is None else tree_seconds(self.postmaster)
+
+    def measure(self, mutation: str, system: str, *, warm_up: bool) -> WriteRun:
+        server = self.servers[system]
+        document = MUTATIONS[mutation, system]
         settings = self.settings(self.args.connections)
-        if self.args.warmup:
+        if warm_up and self.args.warmup:
             script = self.script(f"{mutation}-{system}-warm", document)
             run_wrk(self.wrk, script, server.graphql_url, settings, self.args.warmup)
         script = self.script(f"{mutation}-{system}", document)
         asyncio.run(_checkpoint(self.dsn))
         before = asyncio.run(_count_rows(self.dsn, TABLES[mutation]))
+        server_before, database_before = process_seconds(server.pid), self._database_seconds()
         result = run_wrk(self.wrk, script, server.graphql_url, settings, self.args.duration)
+        server_used = process_seconds(server.pid) - server_before
+        database_after = self._database_seconds()
         written = asyncio.run(_count_rows(self.dsn, TABLES[mutation])) - before
         server.require_running()
-        log.info("%s, %s: %s; %d rows", mutation, LABELS[system], _describe(result), written)
-        return WriteRow(
-            mutation,
-            system,
-            result,
-            written,
-            counted[0] if counted else None,
-            counted[1] if counted else None,
+        mutations = max(1, written)
+        database_cpu_ms = (
+            None
+            if database_before is None or database_after is None
+            else (database_after - database_before) * 1000 / mutations
         )
+        run = WriteRun(result, written, server_used * 1000 / mutations, database_cpu_ms)
+        log.info(
+            "%s, %s: %s; %d rows; CPU ms per mutation: server %.3f, PostgreSQL %s",
+            mutation,
+            LABELS[system],
+            _describe(result),
+            written,
+            run.server_cpu_ms,
+            "n/a" if database_cpu_ms is None else f"{database_cpu_ms:.3f}",
+        )
+        return run
 
     def mix(self, system: str) -> MixRow:
         server = self.servers[system]
@@ -375,39 +442,50 @@ def _markdown(
         f"generated create mutations) on the same database, seeded as `bench.run` seeds it "
         f"({args.services:,} services, {args.teams:,} teams, {args.deployments:,} "
         f"deployments). wrk, {WRK_THREADS} threads, {args.connections} connections, a "
-        f"{args.warmup} s warm-up then one {args.duration} s measured run per cell; every "
-        "request's input is unique (slug from the run, the wrk thread and a counter); a "
-        "`CHECKPOINT` before each measured run, so that none pays for flushing the writes "
-        "before it. Rows "
-        "written: rows the table gained during the measured run (each accepted mutation "
-        "writes one). SQL per mutation: pg_stat_statements over "
-        f"{COUNT_MUTATIONS} sequential mutations (the servers' background work included, "
-        "which is small); 'round trips' counts every statement, BEGIN/COMMIT/SET included.",
+        f"{args.warmup} s warm-up, then {args.repeat} measured runs of {args.duration} s per "
+        "cell, the cells taken in turn (a slow spell of the machine hits every cell alike); "
+        "each column is the median of a cell's runs, and 'runs' lists each run's "
+        "mutations/s. Every request's input is unique (slug from the run, the wrk thread and "
+        "a counter); a `CHECKPOINT` before each measured run, so that none pays for flushing "
+        "the writes before it. Rows written: rows the table gained during a measured run "
+        "(each accepted mutation writes one). CPU per mutation: the CPU time the server's "
+        "process and PostgreSQL's processes (the cluster's: both servers' background work "
+        "included) used during a run, from `/proc`, over the rows written. SQL per mutation: "
+        f"pg_stat_statements over {COUNT_MUTATIONS} sequential mutations (the servers' "
+        "background work included, which is small); 'round trips' counts every statement, "
+        "BEGIN/COMMIT/SET included.",
         "",
-        "| mutation | system | mutations/s | p50 ms | p99 ms | rows written | errors "
+        "| mutation | system | mutations/s | runs | p50 ms | p99 ms | rows written | errors "
+        "| server CPU ms / mutation | PostgreSQL CPU ms / mutation "
         "| data statements / mutation | round trips / mutation |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
-    def number(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.2f}"
+    def number(value: float | None, digits: int = 2) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
 
     for row in writes:
-        r = row.result
+        runs = " / ".join(f"{run.result.requests_per_second:,.0f}" for run in row.runs)
         lines.append(
-            f"| {row.mutation} | {LABELS[row.system]} | {r.requests_per_second:,.1f} "
-            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {row.rows_written:,} "
-            f"| {r.non_2xx + r.socket_errors} | {number(row.statements)} "
-            f"| {number(row.round_trips)} |"
+            f"| {row.mutation} | {LABELS[row.system]} | {row.per_second:,.1f} | {runs} "
+            f"| {row.p50_ms:.2f} | {row.p99_ms:.2f} | {row.rows_written:,.0f} "
+            f"| {row.errors} | {row.server_cpu_ms:.3f} | {number(row.database_cpu_ms, 3)} "
+            f"| {number(row.statements)} | {number(row.round_trips)} |"
         )
     by = {(row.mutation, row.system): row for row in writes}
     for mutation in ("createTeam", "createService"):
         paved, other = by.get((mutation, PAVED)), by.get((mutation, POSTGRAPHILE))
-        if paved and other and other.result.requests_per_second:
-            ratio = paved.result.requests_per_second / other.result.requests_per_second
+        if paved and other and other.per_second:
+            ratio = paved.per_second / other.per_second
+            turns = ", ".join(
+                f"{mine.result.requests_per_second / theirs.result.requests_per_second:.2f}x"
+                for mine, theirs in zip(paved.runs, other.runs, strict=False)
+                if theirs.result.requests_per_second
+            )
             lines.append(
-                f"\n{mutation}: Paved Road / PostGraphile = **{ratio:.2f}x** mutations/s "
-                f"(target ≥ 1.0x, p99 ≤ 50 ms: Paved Road p99 {paved.result.p99_ms:.1f} ms)."
+                f"\n{mutation}: Paved Road / PostGraphile = **{ratio:.2f}x** mutations/s, "
+                f"medians (run by run: {turns}; target ≥ 1.0x, p99 ≤ 50 ms: Paved Road p99 "
+                f"{paved.p99_ms:.1f} ms)."
             )
     lines += [
         "",
@@ -457,17 +535,25 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
             server = peer.PostGraphileServer(node, dsn, WORK_DIR / "postgraphile-writes.log")
             servers[POSTGRAPHILE] = _start(server, stack)
         runner = Runner(args, dsn, wrk, servers)
-        writes = [
-            runner.mutation(mutation, system)
-            for mutation in ("createTeam", "createService")
-            for system in servers
+        cells = [
+            *(
+                (mutation, system)
+                for mutation in ("createTeam", "createService")
+                for system in servers
+            ),
+            ("recordDeployment", PAVED),
         ]
-        writes.append(runner.mutation("recordDeployment", PAVED))
+        counts = {cell: runner.counted(*cell) for cell in cells}
+        runs: dict[tuple[str, str], list[WriteRun]] = {cell: [] for cell in cells}
+        for turn in range(max(1, args.repeat)):  # in turn: a slow spell hits every cell alike
+            for cell in cells:
+                runs[cell].append(runner.measure(*cell, warm_up=turn == 0))
+        writes = [WriteRow(*cell, runs[cell], *(counts[cell] or (None, None))) for cell in cells]
         mixes = [runner.mix(system) for system in servers]
     versions = f"PostGraphile: {peer.postgraphile_version()}" if node else "PostGraphile: not run"
     replace_section(SECTION, _markdown(args, writes, mixes, load_before, versions))
     log.info("wrote the section %r of bench/RESULTS.md", SECTION)
-    failed = any(row.result.non_2xx or row.result.socket_errors for row in writes)
+    failed = any(row.errors for row in writes)
     return 1 if failed else 0
 
 
