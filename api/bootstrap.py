@@ -69,6 +69,7 @@ from providers.postgres.resources.store import PostgresResourceStore
 from providers.postgres.sessions import PostgresSessionStore
 from providers.postgres.webhook_queue import Limits, PostgresWebhookQueue
 from providers.postgres.webhooks import PostgresWebhookStore
+from providers.postgres.write_batches import WriteBatches
 from providers.postgres.writes import PostgresCatalogWriter
 from providers.resources.registry import ProvisionerRegistry
 from providers.webhooks.secret_box import SecretBox
@@ -125,6 +126,7 @@ class Container:
     ports: Ports
     graph_reader: PostgresGraphReader
     read_batches: ReadBatches
+    write_batches: WriteBatches
     authenticator: Authenticator
     schema: PavedSchema
     rollouts: Rollouts
@@ -209,14 +211,20 @@ async def _migrated_pool(
         await pool.close()
 
 
-def build_ports(settings: Settings, pool: asyncpg.Pool) -> Ports:
+def build_ports(
+    settings: Settings, pool: asyncpg.Pool, write_batches: WriteBatches | None = None
+) -> Ports:
     """The stores on `pool` and the limits the use cases apply: what the server and the
     `paved` administration commands share. Nothing here runs deployments; the server adds
     its rollouts and live status (see `running`)."""
     audit_log = PostgresAuditLog(pool)
     return Ports(
         reader=PostgresCatalogReader(pool),
-        writer=PostgresCatalogWriter(pool, audit_log),
+        writer=PostgresCatalogWriter(
+            pool,
+            audit_log,
+            batches=write_batches or WriteBatches(pool, most=settings.write_batch_size),
+        ),
         access=PostgresAccessStore(pool, audit_log),
         audit=audit_log,
         deployments=PostgresDeploymentStore(pool, audit_log),
@@ -265,7 +273,8 @@ async def running(
         _webhooks(settings, overrides, dsn) as (targets, worker),
         _audit_sealing(settings, overrides, dsn, pool, telemetry),
     ):
-        ports = build_ports(settings, pool)
+        write_batches = WriteBatches(pool, most=settings.write_batch_size)
+        ports = build_ports(settings, pool, write_batches)
         replica = replica_id()
         calls = None
         if telemetry is not None:
@@ -329,6 +338,7 @@ async def running(
                     ports=ports,
                     graph_reader=PostgresGraphReader(batches),
                     read_batches=batches,
+                    write_batches=write_batches,
                     authenticator=authenticator,
                     sign_in=sign_in(settings, overrides, pool, http, oidc, authenticator),
                     schema=build_schema(),

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     fast_reads: Literal["on", "off", "verify"] = "on"
     fast_mutations: bool = True
     read_batch_size: int = Field(default=16, ge=1, le=100)
+    write_batch_size: int = Field(default=16, ge=1, le=100)
 
     # Access (issue 4). OIDC is on when both issuer and audience are set.
     oidc_issuer: str | None = None

@@ -23,6 +23,7 @@ from providers.postgres.audit_log import (
     PostgresAuditLog,
     insert_arguments,
 )
+from providers.postgres.write_batches import WriteBatches
 
 T = TypeVar("T")
 
@@ -38,11 +39,19 @@ def _always(_: object) -> bool:
 
 class AuditedTransactions:
     def __init__(
-        self, pool: asyncpg.Pool, audit_log: AuditLog | None = None, entry: AuditEntry | None = None
+        self,
+        pool: asyncpg.Pool,
+        audit_log: AuditLog | None = None,
+        entry: AuditEntry | None = None,
+        *,
+        batches: WriteBatches | None = None,
     ) -> None:
+        """`batches`: where `insert_alone` statements go, to be committed with others sent
+        meanwhile (None: each runs on its own)."""
         self.pool = pool
         self._audit_log = audit_log
         self._entry = entry
+        self._batches = batches
 
     @property
     def entry(self) -> AuditEntry | None:
@@ -51,7 +60,7 @@ class AuditedTransactions:
 
     def recording(self, entry: AuditEntry) -> AuditedTransactions:
         """The same, recording `entry` with every change it runs."""
-        return AuditedTransactions(self.pool, self._audit_log, entry)
+        return AuditedTransactions(self.pool, self._audit_log, entry, batches=self._batches)
 
     async def run(
         self,
@@ -114,13 +123,14 @@ class AuditedTransactions:
         statement = f"WITH {changes}, recorded AS ({recorded}), " + outbox.events_with_new_row(
             first + 12, "changed", owner
         )
-        async with self.pool.acquire() as connection:
-            return await connection.fetchrow(
-                statement,
-                *arguments,
-                *insert_arguments(entry),
-                *outbox.event_arguments(events, entry),
-            )
+        values = (*arguments, *insert_arguments(entry), *outbox.event_arguments(events, entry))
+        row: asyncpg.Record | None
+        if self._batches is not None:
+            row = await self._batches.fetchrow(statement, *values)
+        else:
+            async with self.pool.acquire() as connection:
+                row = await connection.fetchrow(statement, *values)
+        return None if row is None or row["id"] is None else row
 
     async def _record(
         self, connection: Connection, entry: AuditEntry, events: Sequence[EventDraft]
@@ -151,9 +161,10 @@ class AuditedStore:
         audit_log: AuditLog | None = None,
         *,
         transactions: AuditedTransactions | None = None,
+        batches: WriteBatches | None = None,
     ) -> None:
         self._pool = pool
-        self._transactions = transactions or AuditedTransactions(pool, audit_log)
+        self._transactions = transactions or AuditedTransactions(pool, audit_log, batches=batches)
 
     def audited(self, entry: AuditEntry) -> Self:
         return type(self)(self._pool, transactions=self._transactions.recording(entry))

@@ -100,7 +100,8 @@ def events_with_new_row(first: int, row: str, owner: str | None = None) -> str:
     """The same, for events written in the statement that inserts the row they are about:
     `row` names the `WITH` query that inserted it (returning its columns), and every id of an
     event that is `NEW_ROW` becomes that row's id (`NEW_ROW_OWNER`: its column `owner`). The
-    statement answers the row."""
+    statement answers exactly one row: the new row, or nulls when none was inserted (so that
+    writes sent together, `write_batches`, can be told apart)."""
     known = {NEW_ROW: f"{row}.id", **({NEW_ROW_OWNER: f"{row}.{owner}"} if owner else {})}
 
     def reference(column: str) -> str:
@@ -109,7 +110,8 @@ def events_with_new_row(first: int, row: str, owner: str | None = None) -> str:
 
     appended = _appended(reference).replace("FROM place, unnest(", f"FROM {row}, place, unnest(")
     return _numbered(appended, first) + (
-        f"SELECT {row}.*, (SELECT {_WAKE_UP} FROM appended) AS woken FROM {row}"
+        f"SELECT {row}.*, (SELECT {_WAKE_UP} FROM appended HAVING count(*) > 0) AS woken "
+        f"FROM (SELECT 1) AS one LEFT JOIN {row} ON true"
     )
 
 

@@ -252,7 +252,9 @@ async def _in_flight_then_sigterm(served: Served, gate: Gate, dsn: str) -> None:
             await until("started (db's start held by the provider)", started)
 
             # In flight: a cancel waiting for its provider, and two writes and a read
-            # waiting for a lock on `teams`.
+            # waiting for a lock on `teams`. The second write has an idempotency key: its
+            # own transaction, where a second new team without one would wait in the process
+            # to be committed with the first (write batches), out of the lock's sight.
             cancel = asyncio.create_task(
                 gql.mutate("cancelDeployment", DEPLOYMENT, deployment=deployed["api"])
             )
@@ -264,9 +266,9 @@ async def _in_flight_then_sigterm(served: Served, gate: Gate, dsn: str) -> None:
                 await locker.execute("LOCK TABLE teams IN ACCESS EXCLUSIVE MODE")
                 writes = [
                     asyncio.create_task(
-                        gql.mutate("createTeam", "team { slug }", slug=slug, name=slug)
+                        gql.mutate("createTeam", "team { slug }", slug=slug, name=slug, **key)
                     )
-                    for slug in ("late-1", "late-2")
+                    for slug, key in (("late-1", {}), ("late-2", {"idempotencyKey": "late"}))
                 ]
                 read = asyncio.create_task(http.post("/graphql", json={"query": TEAMS}))
 
