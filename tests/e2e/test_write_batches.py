@@ -35,6 +35,9 @@ async def test_mutations_committed_together_answer_as_each_would_alone(
 ) -> None:
     batches = app.state.container.write_batches
     batched = batches.batches
+    # The audit log is append-only and the outbox outlives a test: only what this one wrote.
+    audited_before = await pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_events")
+    events_before = await pool.fetchval("SELECT coalesce(max(id), 0) FROM events")
     teams = [f"team-{i:02d}" for i in range(30)]
     wave = [_post(app_client, CREATE_TEAM, slug=slug) for slug in teams]
     wave += [_post(app_client, CREATE_TEAM, slug=slug) for slug in teams[:5]]  # taken
@@ -61,7 +64,9 @@ async def test_mutations_committed_together_answer_as_each_would_alone(
 
     audited = Counter(
         (row["operation"], row["outcome"])
-        for row in await pool.fetch("SELECT operation, outcome FROM audit_events")
+        for row in await pool.fetch(
+            "SELECT operation, outcome FROM audit_events WHERE id > $1", audited_before
+        )
     )
     assert audited == {
         ("createTeam", "ACCEPTED"): 30,
@@ -73,7 +78,8 @@ async def test_mutations_committed_together_answer_as_each_would_alone(
         "SELECT e.type, coalesce(s.slug, t.slug) AS slug, o.slug AS team FROM events e "
         "LEFT JOIN services s ON s.id = e.service_id AND e.type = 'SERVICE_CREATED' "
         "LEFT JOIN teams t ON t.id = e.subject_id AND e.type = 'TEAM_CREATED' "
-        "LEFT JOIN teams o ON o.id = e.team_id ORDER BY e.tx, e.id"
+        "LEFT JOIN teams o ON o.id = e.team_id WHERE e.id > $1 ORDER BY e.tx, e.id",
+        events_before,
     )
     assert sorted(row["slug"] for row in events if row["type"] == "TEAM_CREATED") == teams
     assert {row["slug"]: row["team"] for row in events if row["type"] == "SERVICE_CREATED"} == (
