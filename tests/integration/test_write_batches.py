@@ -102,6 +102,16 @@ async def test_a_full_batch_goes_without_waiting_for_the_running_write(
     assert (await first)["slug"] == "first"
 
 
+async def test_with_batches_of_one_every_write_commits_on_its_own(pool: asyncpg.Pool) -> None:
+    batches = WriteBatches(pool, most=1)  # PAVED_WRITE_BATCH_SIZE=1
+    first = await _writing_first(batches)
+    rows = await asyncio.gather(*_writes(batches, ["a", "b", "c"]))
+    assert not first.done()  # none waited for the first to end
+    assert (await first)["tx"] not in {row["tx"] for row in rows}
+    assert len({row["tx"] for row in rows}) == 3
+    assert batches.batches == 0
+
+
 async def test_rows_that_cannot_be_told_apart_fail_their_writes_without_a_second_run(
     pool: asyncpg.Pool,
 ) -> None:

@@ -155,6 +155,11 @@ def test_graphiql_can_be_turned_off_in_development(monkeypatch: pytest.MonkeyPat
         ("PAVED_PROVIDER_BREAKER_RESET_SECONDS", "1e9"),
         ("PAVED_PROVIDER_BREAKER_RESET_SECONDS", "nan"),
         ("PAVED_PROVIDER_BREAKER_RESET_SECONDS", "inf"),
+        ("PAVED_READ_BATCH_SIZE", "0"),
+        ("PAVED_READ_BATCH_SIZE", "101"),
+        ("PAVED_WRITE_BATCH_SIZE", "0"),
+        ("PAVED_WRITE_BATCH_SIZE", "101"),
+        ("PAVED_WRITE_BATCH_SIZE", "many"),
     ],
 )
 def test_a_bad_environment_value_is_described_in_one_line_naming_it(
