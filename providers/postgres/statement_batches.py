@@ -114,14 +114,14 @@ class StatementBatches(ABC):
         down: Exception | None = None
         try:
             await self._run(sql, callers)
+        except Settled as error:
+            _fail(callers, error)
         except Exception as error:
-            if isinstance(error, Settled) or outage(error) is not None:
-                down = None if isinstance(error, Settled) else error
-                for caller in callers:
-                    if not caller.answer.done():
-                        caller.answer.set_exception(error)
-            else:
+            if outage(error) is None:
                 await self._one_by_one(sql, callers)
+            else:
+                down = error
+                _fail(callers, error)
         finally:
             for caller in callers:
                 if not caller.answer.done():
@@ -133,7 +133,13 @@ class StatementBatches(ABC):
         if not live:
             return
         if len(live) == 1:
-            answers = [await self._alone(sql, live[0].arguments)]
+            try:
+                answers = [await self._alone(sql, live[0].arguments)]
+            except Exception as error:
+                if outage(error) is not None:
+                    raise
+                _fail(live, error)  # it ran alone already: running it again would repeat it
+                return
         else:
             answers = await self._together(sql, [caller.arguments for caller in live])
             self.batches += 1
@@ -160,3 +166,9 @@ class StatementBatches(ABC):
         """Until the batches running now have answered."""
         if self._batches:
             await asyncio.gather(*self._batches, return_exceptions=True)
+
+
+def _fail(callers: list[Waiting], error: Exception) -> None:
+    for caller in callers:
+        if not caller.answer.done():
+            caller.answer.set_exception(error)

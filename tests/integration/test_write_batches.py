@@ -78,6 +78,21 @@ async def test_a_conflict_fails_only_its_own_write(pool: asyncpg.Pool) -> None:
     assert await _slugs(pool) == ["a", "b", "c", "first"]
 
 
+async def test_a_write_that_fails_alone_in_its_batch_is_not_run_again(
+    pool: asyncpg.Pool,
+) -> None:
+    """Each run of the insert takes a number from the table's identity, failed or not."""
+    batches = WriteBatches(pool, most=16)
+    first = await _writing_first(batches)
+    (taken,) = _writes(batches, ["first"])
+    assert (await first)["slug"] == "first"
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await taken
+    await batches.fetchrow(NEW_TEAM, "next", "Next", 0.0)
+    ids = await pool.fetch("SELECT slug, id FROM teams ORDER BY id")
+    assert [(row["slug"], row["id"]) for row in ids] == [("first", 1), ("next", 3)]
+
+
 async def test_a_write_canceled_while_waiting_is_never_written(pool: asyncpg.Pool) -> None:
     batches = WriteBatches(pool, most=16)
     first = await _writing_first(batches)
