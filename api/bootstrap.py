@@ -45,7 +45,12 @@ from providers.postgres.audit_log import PostgresAuditLog
 from providers.postgres.availability import outage
 from providers.postgres.backlog import backlog
 from providers.postgres.catalog_import import PostgresCatalogImporter
-from providers.postgres.database import EmbeddedPostgres, QueryLogger, create_pool
+from providers.postgres.database import (
+    EmbeddedPostgres,
+    QueryLogger,
+    background_pool,
+    create_pool,
+)
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.deployments.leases import RELEASED_CHANNEL
 from providers.postgres.events import PostgresEventLog
@@ -286,7 +291,7 @@ async def running(
         )
         # The feed reads on a connection of its own: outside the request pool (and what
         # counts its statements), the same one statement per wake-up whoever subscribes.
-        feed_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
+        feed_pool = await background_pool(dsn, **pool_timeouts(settings))
         # The token cache's own connection (out of the requests' pool and its statement count
         # too): its batched last-use writes and the notices it sends after a change of access.
         access_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
@@ -376,7 +381,7 @@ async def _audit_sealing(
     """The audit sealer, for as long as the app runs; it stops after the other runners, so
     it seals what they recorded last. Its connection is its own: a sealing never waits for a
     request's."""
-    seal_pool = await create_pool(dsn, min_size=1, max_size=1, **pool_timeouts(settings))
+    seal_pool = await background_pool(dsn, **pool_timeouts(settings))
     sealer = audit_sealer(settings, PostgresAuditLog(seal_pool), telemetry)
     if telemetry is not None:
         telemetry.attach_audit(partial(unsealed_count, pool))
@@ -498,7 +503,7 @@ async def _webhooks(
         allow_private=settings.webhook_private_allowed, setting="PAVED_WEBHOOK_ALLOW_PRIVATE"
     )
     sender = WebhookSender(rule, timeout_seconds=settings.webhook_timeout_seconds)
-    own_pool = await create_pool(dsn, min_size=1, max_size=10, **pool_timeouts(settings))
+    own_pool = await background_pool(dsn, max_size=10, **pool_timeouts(settings))
     try:
         store = PostgresWebhookStore(own_pool, webhook_secret_box(settings))
         worker: WebhookWorker | None = None

@@ -98,9 +98,12 @@ async def create_pool(
     query_logger: QueryLogger | None = None,
     acquire_timeout: float | None = None,
     statement_timeout_ms: int = 0,
+    plan_every_call: bool = False,
 ) -> FairPool:
     """`acquire_timeout`: how long taking a connection (or opening one) may wait;
-    `statement_timeout_ms`: PostgreSQL's `statement_timeout` on every connection (0: none)."""
+    `statement_timeout_ms`: PostgreSQL's `statement_timeout` on every connection (0: none);
+    `plan_every_call`: no prepared statements, so PostgreSQL plans each statement for the
+    tables as they are now (see `background_pool`)."""
 
     async def init(connection: asyncpg.Connection) -> None:
         await _prepare_connection(connection)
@@ -128,10 +131,37 @@ async def create_pool(
         loop=None,
         server_settings=server_settings,
         # Compiled reads are one statement per query shape: keep every shape prepared.
-        statement_cache_size=_PREPARED_STATEMENTS,
+        statement_cache_size=0 if plan_every_call else _PREPARED_STATEMENTS,
         max_cacheable_statement_size=_LARGEST_PREPARED_STATEMENT,
         **connect_options,
     )
     pool.acquire_timeout = acquire_timeout
     await pool
     return pool
+
+
+async def background_pool(
+    dsn: str,
+    *,
+    max_size: int = 1,
+    acquire_timeout: float | None = None,
+    statement_timeout_ms: int = 0,
+) -> FairPool:
+    """A pool for background jobs (the event feed, the audit sealer, webhook dispatch and
+    delivery), whose statements are planned at every call.
+
+    Those jobs ask the same few questions for as long as the process lives, a few times a
+    second, over tables that only grow (`ORDER BY ... LIMIT 1`, `EXISTS`). A statement that
+    stays prepared keeps a plan made at one of its first calls: made when the table was empty
+    (a new installation, or one restored before its first ANALYZE), that plan scans the
+    whole table, each look costing more as the table grows, until autovacuum happens to
+    analyze it. Planned at every call, a look reads its index whatever the statistics say,
+    for a fraction of a millisecond of planning and one more round trip."""
+    return await create_pool(
+        dsn,
+        min_size=1,
+        max_size=max_size,
+        acquire_timeout=acquire_timeout,
+        statement_timeout_ms=statement_timeout_ms,
+        plan_every_call=True,
+    )

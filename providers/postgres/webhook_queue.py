@@ -116,6 +116,18 @@ class Limits:
     disable_after: int
 
 
+ROUND_START = (
+    "SELECT tx, position, set_config('synchronous_commit', 'off', true), "
+    "EXISTS (SELECT FROM webhooks WHERE active) AS hooks, "
+    f"coalesce((SELECT tx FROM events ORDER BY tx DESC LIMIT 1) >= {HORIZON}, false) AS waiting "
+    "FROM webhook_dispatch WHERE name = $1 FOR UPDATE SKIP LOCKED"
+)
+"""A dispatch round's first statement: the position (locked), whether any webhook is active,
+and whether events are written above the horizon (the newest event's `tx`, one index entry:
+as `EXISTS (... WHERE tx >= horizon)` the planner expected a third of the table to match and
+scanned all of it, finding none)."""
+
+
 async def _pass_by(connection: Connection, position: Position, batch: int) -> int:
     """With no webhook to receive them: the position past up to `batch` events; how many."""
     params = Params()
@@ -182,13 +194,7 @@ class PostgresWebhookQueue:
             # deliveries together, and dispatched again after the restart; any later commit
             # that depends on it (a delivery's attempt) flushes it first. Under a write load
             # the rounds then stop adding flushes to the ones the writes wait for.
-            stored = await connection.fetchrow(
-                "SELECT tx, position, set_config('synchronous_commit', 'off', true), "
-                "EXISTS (SELECT FROM webhooks WHERE active) AS hooks, "
-                f"EXISTS (SELECT FROM events WHERE tx >= {HORIZON}) AS waiting "
-                "FROM webhook_dispatch WHERE name = $1 FOR UPDATE SKIP LOCKED",
-                _DISPATCHER,
-            )
+            stored = await connection.fetchrow(ROUND_START, _DISPATCHER)
             if stored is None:
                 # Locked by another process, or gone (emptied tables start again from 0).
                 await connection.execute(
