@@ -12,8 +12,9 @@ import asyncpg
 import pytest
 
 from providers.postgres.audit_chain import ANY_UNSEALED
-from providers.postgres.database import FairPool, background_pool, create_pool
+from providers.postgres.database import background_pool, create_pool
 from providers.postgres.events import NEWEST
+from providers.postgres.fair_pool import FairPool
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.webhook_queue import _DISPATCHER, ROUND_START
 from tests.support.processes import scratch_database
@@ -109,5 +110,6 @@ async def test_a_dispatch_round_does_not_scan_the_events_to_know_whether_some_wa
                 after = await connection.fetch(_SEQUENTIAL_SCANS)
     finally:
         await pool.close()
-    assert round_start is not None and round_start["waiting"] is False
+    assert round_start is not None
+    assert round_start["waiting"] is False
     assert [row["seq_scan"] for row in after] == [row["seq_scan"] for row in before]
