@@ -100,7 +100,7 @@ request = function()
   body = body:gsub("{{environment}}", environments[math.random(#environments)])
   return wrk.format(nil, nil, nil, body)
 end
-done = function(summary, latency, requests)
+{pause}done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     "{mark} requests=%.0f duration_us=%.0f p50_us=%.0f p99_us=%.0f "
@@ -120,8 +120,13 @@ def _body_template(document: str) -> str:
     return json.dumps({"query": document})
 
 
-def write_mutation_script(path: Path, document: str, services: list[str], run: str) -> Path:
+def write_mutation_script(
+    path: Path, document: str, services: list[str], run: str, pause_ms: float = 0
+) -> Path:
+    """`pause_ms`: how long each connection waits after an answer before its next request
+    (wrk's `delay()`; 0: none, the connection sends as fast as it is answered)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    pause = f"delay = function()\n  return {pause_ms:.0f}\nend\n" if pause_ms > 0 else ""
     path.write_text(
         _SCRIPT.format(
             template=_body_template(document),
@@ -129,6 +134,7 @@ def write_mutation_script(path: Path, document: str, services: list[str], run: s
             environments=_lua_list(list(ENVIRONMENT_SLUGS)),
             run=run,
             mark=RESULT_MARK,
+            pause=pause,
         )
     )
     return path
@@ -199,6 +205,8 @@ class MixRow:
     reads_alone: WrkResult
     reads_mixed: WrkResult
     writes_mixed: WrkResult
+    writes_offered: int | None = None
+    """Writes per second the writers asked for (None: as many as they were answered)."""
 
     @property
     def kept(self) -> float:
@@ -222,6 +230,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=3,
         help="measured runs per mutation and system, taken in turn (3); medians reported",
+    )
+    parser.add_argument(
+        "--paced-writes",
+        type=int,
+        default=100,
+        help="writes/s of the second mix, as a CI fleet would send them (100; 0: no such mix)",
     )
     parser.add_argument("--no-peer", action="store_true", help="leave PostGraphile out")
     return parser.parse_args(argv)
@@ -333,11 +347,12 @@ class Runner:
     def settings(self, connections: int) -> WrkSettings:
         return WrkSettings(connections, min(WRK_THREADS, connections), WRK_TIMEOUT_SECONDS)
 
-    def script(self, name: str, document: str) -> Path:
+    def script(self, name: str, document: str, pause_ms: float = 0) -> Path:
         document = document.replace("{owner}", self.owner)
         path = WORK_DIR / f"writes-{name}.lua"
         self.scripts += 1  # each script's tags its own: slugs stay unique across the runs
-        return write_mutation_script(path, document, self.services, f"{self.run}{self.scripts}")
+        run = f"{self.run}{self.scripts}"
+        return write_mutation_script(path, document, self.services, run, pause_ms)
 
     def counted(self, mutation: str, system: str) -> tuple[float, float] | None:
         """(data statements, round trips) per mutation, over sequential ones."""
@@ -385,13 +400,18 @@ class Runner:
         )
         return run
 
-    def mix(self, system: str) -> MixRow:
+    def mix(self, system: str, writes_per_second: int | None = None) -> MixRow:
+        """Reads alone, then the same reads with as many writers; the writers send as fast
+        as they are answered, or `writes_per_second` in all (each pausing between requests)."""
         server = self.servers[system]
         half = max(1, self.args.connections // 2)
         settings = self.settings(half)
         lookup = bench_queries(lookup_slug(self.sizes()), ENVIRONMENT_SLUGS)[0]
         read_script = self.script(f"read-{system}", lookup.document(system))
-        write_script = self.script(f"mix-{system}", MUTATIONS["createTeam", system])
+        pause_ms = 0.0 if writes_per_second is None else half * 1000 / writes_per_second
+        write_script = self.script(
+            f"mix-{system}", MUTATIONS["createTeam", system], pause_ms=pause_ms
+        )
         url, seconds = server.graphql_url, self.args.duration
         if self.args.warmup:
             run_wrk(self.wrk, read_script, url, settings, self.args.warmup)
@@ -400,10 +420,11 @@ class Runner:
         with ThreadPoolExecutor(2) as pool:
             reads = pool.submit(run_wrk, self.wrk, read_script, url, settings, seconds)
             writes = pool.submit(run_wrk, self.wrk, write_script, url, settings, seconds)
-            row = MixRow(system, alone, reads.result(), writes.result())
+            row = MixRow(system, alone, reads.result(), writes.result(), writes_per_second)
         server.require_running()
         log.info(
-            "mix, %s: reads alone %s; mixed %s; writes %s; reads keep %.0f %%",
+            "mix (writes offered: %s), %s: reads alone %s; mixed %s; writes %s; reads keep %.0f %%",
+            "all they can" if writes_per_second is None else f"{writes_per_second}/s",
             LABELS[system],
             _describe(row.reads_alone),
             _describe(row.reads_mixed),
@@ -501,15 +522,19 @@ def _markdown(
         f"50/50 read/write mix: {max(1, args.connections // 2)} connections send the "
         f"single-service lookup and {max(1, args.connections // 2)} send `createTeam`, both "
         f"at once for {args.duration} s; 'reads alone' is the same reads on the same "
-        "connections with the writers idle, just before.",
+        "connections with the writers idle, just before. The writers send as fast as they "
+        "are answered ('all they can'), then, in a second mix, pause between requests so as "
+        "to offer a fixed number of writes per second in all, as a CI fleet would (the "
+        "reads still as fast as they are answered).",
         "",
-        "| system | reads alone req/s | reads mixed req/s | reads keep | reads mixed p99 ms "
-        "| writes mixed /s | writes mixed p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| system | writes offered | reads alone req/s | reads mixed req/s | reads keep "
+        "| reads mixed p99 ms | writes mixed /s | writes mixed p99 ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for mix in mixes:
+        offered = "all they can" if mix.writes_offered is None else f"{mix.writes_offered}/s"
         lines.append(
-            f"| {LABELS[mix.system]} | {mix.reads_alone.requests_per_second:,.1f} "
+            f"| {LABELS[mix.system]} | {offered} | {mix.reads_alone.requests_per_second:,.1f} "
             f"| {mix.reads_mixed.requests_per_second:,.1f} | {mix.kept * 100:.0f} % "
             f"| {mix.reads_mixed.p99_ms:.2f} | {mix.writes_mixed.requests_per_second:,.1f} "
             f"| {mix.writes_mixed.p99_ms:.2f} |"
@@ -550,6 +575,8 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
                 runs[cell].append(runner.measure(*cell, warm_up=turn == 0))
         writes = [WriteRow(*cell, runs[cell], *(counts[cell] or (None, None))) for cell in cells]
         mixes = [runner.mix(system) for system in servers]
+        if args.paced_writes > 0:
+            mixes += [runner.mix(system, args.paced_writes) for system in servers]
     versions = f"PostGraphile: {peer.postgraphile_version()}" if node else "PostGraphile: not run"
     replace_section(SECTION, _markdown(args, writes, mixes, load_before, versions))
     log.info("wrote the section %r of bench/RESULTS.md", SECTION)
