@@ -55,9 +55,11 @@ SET {lapses} = clock_timestamp() + make_interval(secs => $2)
 WHERE id = ANY($3::bigint[]) AND {holder} = $1 AND {driven}
 RETURNING id
 """
+        # Only driven rows hold leases (leaving the driven states clears the lease): saying
+        # so lets a release read their partial index instead of the whole table.
         release = f"""
 UPDATE {table} SET {holder} = NULL, {lapses} = NULL
-WHERE {holder} = $1 AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
+WHERE {holder} = $1 AND {driven} AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
 """
         object.__setattr__(self, "_claim", claim)
         object.__setattr__(self, "_renew", renew)
