@@ -15,9 +15,8 @@ from providers.postgres.audit_chain import ANY_UNSEALED
 from providers.postgres.database import background_pool, create_pool
 from providers.postgres.events import NEWEST
 from providers.postgres.fair_pool import FairPool
-from providers.postgres.migrations import apply_migrations
 from providers.postgres.webhook_queue import _DISPATCHER, ROUND_START
-from tests.support.processes import scratch_database
+from tests.support.processes import migrated_scratch_database
 
 ROWS = 3000
 
@@ -39,13 +38,9 @@ WHERE relname IN ('audit_events', 'events') ORDER BY relname
 async def empty_dsn(database_url: str) -> AsyncIterator[str]:
     """A migrated database whose statistics say its tables are empty, as on a new
     installation."""
-    async with scratch_database(database_url) as dsn:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await apply_migrations(connection)
-            await connection.execute("ANALYZE audit_events; ANALYZE events")
-        finally:
-            await connection.close()
+    async with migrated_scratch_database(
+        database_url, "ANALYZE audit_events; ANALYZE events"
+    ) as dsn:
         yield dsn
 
 

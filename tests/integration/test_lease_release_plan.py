@@ -8,12 +8,11 @@ from typing import cast
 import asyncpg
 
 from providers.postgres.deployments.leases import LEASES
-from providers.postgres.migrations import apply_migrations
-from tests.support.processes import scratch_database
+from tests.support.processes import migrated_scratch_database
 
 FINISHED = 3000
 
-_FINISHED_DEPLOYMENTS = """
+_FINISHED_DEPLOYMENTS = f"""
 WITH service AS (INSERT INTO services (slug, name) VALUES ('s', 'S') RETURNING id),
      environment AS (
          INSERT INTO environments (slug, name, tier) VALUES ('qa', 'QA', 'TESTING') RETURNING id
@@ -22,7 +21,8 @@ INSERT INTO deployments (service_id, environment_id, number, version, kind, stat
                          requested_by_kind, requested_by_name)
 SELECT service.id, environment.id, n, '1.' || n, 'DEPLOY', 'INACTIVE', 'simulated',
        'local-admin', 'local admin'
-FROM service, environment, generate_series(1, $1) AS n
+FROM service, environment, generate_series(1, {FINISHED}) AS n;
+ANALYZE deployments;
 """
 _SEQUENTIAL_SCANS = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'deployments'"
 
@@ -30,12 +30,9 @@ _SEQUENTIAL_SCANS = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname
 async def test_giving_every_lease_back_does_not_scan_the_finished_deployments(
     database_url: str,
 ) -> None:
-    async with scratch_database(database_url) as dsn:
+    async with migrated_scratch_database(database_url, _FINISHED_DEPLOYMENTS) as dsn:
         connection = await asyncpg.connect(dsn)
         try:
-            await apply_migrations(connection)
-            await connection.execute(_FINISHED_DEPLOYMENTS, FINISHED)
-            await connection.execute("ANALYZE deployments")
             async with connection.transaction():
                 before = await connection.fetchval(_SEQUENTIAL_SCANS)
                 released = await LEASES.release(
