@@ -3,7 +3,9 @@
 - `createTeam` and `createService` with unique input, wrk at `--connections` (16), on Paved
   Road (development mode: an anonymous request on loopback is the local admin) and on
   PostGraphile's generated create mutations, on the same database: mutations/s, p50, p99, rows
-  written, and SQL statements per mutation (pg_stat_statements over sequential mutations).
+  written, and SQL statements per mutation (pg_stat_statements over sequential mutations);
+  each with the input in variables (one document, as clients send it) and as literals (a new
+  document per request).
 - `recordDeployment` on Paved Road from 16 simulated CI clients, each request a random service
   of the first 1,000 and a random environment, with a version of its own (PostGraphile has no
   such mutation: its generated `createDeployment` needs the number, the kind, the requester,
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import NamedTuple
 
 import asyncpg
 
@@ -59,20 +62,87 @@ WRK_TIMEOUT_SECONDS = 10
 CI_SERVICES = 1_000
 COUNT_MUTATIONS = 100
 
-# `{tag}` becomes a string unique to the run, the wrk thread and the request.
-MUTATIONS: Mapping[tuple[str, str], str] = {
-    ("createTeam", PAVED): 'mutation { createTeam(input: {slug: "t-{tag}", name: "T {tag}"}) '
-    "{ team { slug } errors { message } } }",
-    ("createTeam", POSTGRAPHILE): "mutation { createTeam(input: {team: "
-    '{slug: "t-{tag}", name: "T {tag}"}}) { team { slug } } }',
-    ("createService", PAVED): 'mutation { createService(input: {slug: "s-{tag}", '
-    'name: "S {tag}", owner: "{owner}"}) { service { slug } errors { message } } }',
-    ("createService", POSTGRAPHILE): "mutation { createService(input: {service: "
-    '{slug: "s-{tag}", name: "S {tag}"}}) { service { slug } } }',
-    ("recordDeployment", PAVED): "mutation { recordDeployment(input: {service: "
-    '"{service}", environment: "{environment}", version: "2.{tag}", state: SUCCEEDED}) '
-    "{ deployment { version } errors { message } } }",
+
+class Enum(str):
+    """An enum value: a string in variables, a bare name as a literal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    field: str
+    input_type: str
+    selection: str
+    input: Mapping[str, object]
+
+    def body(self, *, inline: bool = False) -> str:
+        """The JSON request body, placeholders left in."""
+        if inline:
+            document = (
+                f"mutation {{ {self.field}(input: {_literal(self.input)}) {{ {self.selection} }} }}"
+            )
+            return json.dumps({"query": document})
+        document = (
+            f"mutation($input: {self.input_type}!) "
+            f"{{ {self.field}(input: $input) {{ {self.selection} }} }}"
+        )
+        return json.dumps({"query": document, "variables": {"input": self.input}})
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, Enum):
+        return str(value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{key}: {_literal(item)}" for key, item in value.items()) + "}"
+    return json.dumps(value)
+
+
+# `{tag}` becomes a string unique to the run, the wrk thread and the request; `{service}`,
+# `{environment}` and `{owner}` slugs. Each mutation is one document with its input in
+# variables, as clients send them (the `paved` CLI, the portal, MCP's tools), or the same
+# input as literals in the document, which makes every request a new document.
+MUTATIONS: Mapping[tuple[str, str], Mutation] = {
+    ("createTeam", PAVED): Mutation(
+        "createTeam",
+        "CreateTeamInput",
+        "team { slug } errors { message }",
+        {"slug": "t-{tag}", "name": "T {tag}"},
+    ),
+    ("createTeam", POSTGRAPHILE): Mutation(
+        "createTeam",
+        "CreateTeamInput",
+        "team { slug }",
+        {"team": {"slug": "t-{tag}", "name": "T {tag}"}},
+    ),
+    ("createService", PAVED): Mutation(
+        "createService",
+        "CreateServiceInput",
+        "service { slug } errors { message }",
+        {"slug": "s-{tag}", "name": "S {tag}", "owner": "{owner}"},
+    ),
+    ("createService", POSTGRAPHILE): Mutation(
+        "createService",
+        "CreateServiceInput",
+        "service { slug }",
+        {"service": {"slug": "s-{tag}", "name": "S {tag}"}},
+    ),
+    ("recordDeployment", PAVED): Mutation(
+        "recordDeployment",
+        "RecordDeploymentInput",
+        "deployment { version } errors { message }",
+        {
+            "service": "{service}",
+            "environment": "{environment}",
+            "version": "2.{tag}",
+            "state": Enum("SUCCEEDED"),
+        },
+    ),
 }
+VARIABLES, LITERALS = "variables", "literals"
+FORMS = (VARIABLES, LITERALS)
+MEASURED = ("createTeam", "createService")
+"""The mutations measured on both systems, in both forms."""
+"""How a request carries its input: in variables, one document for all requests, or as
+literals in its document, a new document each time."""
 TABLES = {"createTeam": "teams", "createService": "services", "recordDeployment": "deployments"}
 
 # A request() that fills `{tag}` (and a random service and environment) per request.
@@ -115,21 +185,22 @@ def _lua_list(values: list[str]) -> str:
     return ", ".join(json.dumps(value) for value in values)
 
 
-def _body_template(document: str) -> str:
-    """The JSON request body with the placeholders left in the document."""
+def query_body(document: str) -> str:
+    """The JSON request body of a document without variables."""
     return json.dumps({"query": document})
 
 
 def write_mutation_script(
-    path: Path, document: str, services: list[str], run: str, pause_ms: float = 0
+    path: Path, body: str, services: list[str], run: str, pause_ms: float = 0
 ) -> Path:
-    """`pause_ms`: how long each connection waits after an answer before its next request
-    (wrk's `delay()`; 0: none, the connection sends as fast as it is answered)."""
+    """`body`: the JSON request body, its placeholders filled per request. `pause_ms`: how
+    long each connection waits after an answer before its next request (wrk's `delay()`;
+    0: none, the connection sends as fast as it is answered)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     pause = f"delay = function()\n  return {pause_ms:.0f}\nend\n" if pause_ms > 0 else ""
     path.write_text(
         _SCRIPT.format(
-            template=_body_template(document),
+            template=body,
             services=_lua_list(services),
             environments=_lua_list(list(ENVIRONMENT_SLUGS)),
             run=run,
@@ -140,13 +211,21 @@ def write_mutation_script(
     return path
 
 
-def fill(document: str, tag: str, service: str, environment: str, owner: str) -> str:
+def fill(body: str, tag: str, service: str, environment: str, owner: str) -> str:
     return (
-        document.replace("{tag}", tag)
+        body.replace("{tag}", tag)
         .replace("{service}", service)
         .replace("{environment}", environment)
         .replace("{owner}", owner)
     )
+
+
+class Cell(NamedTuple):
+    """What one measured cell sends: which mutation, to which system, in which form."""
+
+    mutation: str
+    system: str
+    form: str = VARIABLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +244,7 @@ class WriteRow:
 
     mutation: str
     system: str
+    form: str
     runs: list[WriteRun]
     statements: float | None  # data statements per mutation
     round_trips: float | None  # every statement per mutation, BEGIN/COMMIT/SET included
@@ -237,6 +317,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=100,
         help="writes/s of the second mix, as a CI fleet would send them (100; 0: no such mix)",
     )
+    parser.add_argument(
+        "--forms",
+        choices=(*FORMS, "both"),
+        default="both",
+        help="how createTeam and createService send their input: in variables (one document, "
+        "as clients send it), as literals (a new document per request), or both (default)",
+    )
     parser.add_argument("--no-peer", action="store_true", help="leave PostGraphile out")
     return parser.parse_args(argv)
 
@@ -305,11 +392,11 @@ def _count_statements(
     return data / mutations, total / mutations
 
 
-def _sender(url: str, document: str, services: list[str], owner: str) -> Callable[[str], None]:
+def _sender(url: str, body: str, services: list[str], owner: str) -> Callable[[str], None]:
     def send(tag: str) -> None:
-        filled = fill(document, f"{uuid.uuid4().hex[:8]}-{tag}", services[0], "qa", owner)
-        label = f"{document[:40]}..."
-        data = parse_answer(label, *post_graphql(url, json.dumps({"query": filled}).encode()))
+        filled = fill(body, f"{uuid.uuid4().hex[:8]}-{tag}", services[0], "qa", owner)
+        label = f"{body[:60]}..."
+        data = parse_answer(label, *post_graphql(url, filled.encode()))
         payload = next(iter(data.values()))
         if isinstance(payload, dict) and payload.get("errors"):
             raise QueryCheckError(f"{label}: {payload['errors']}")
@@ -347,33 +434,37 @@ class Runner:
     def settings(self, connections: int) -> WrkSettings:
         return WrkSettings(connections, min(WRK_THREADS, connections), WRK_TIMEOUT_SECONDS)
 
-    def script(self, name: str, document: str, pause_ms: float = 0) -> Path:
-        document = document.replace("{owner}", self.owner)
+    def body(self, mutation: str, system: str, form: str = VARIABLES) -> str:
+        return MUTATIONS[mutation, system].body(inline=form == LITERALS)
+
+    def script(self, name: str, body: str, pause_ms: float = 0) -> Path:
+        body = body.replace("{owner}", self.owner)
         path = WORK_DIR / f"writes-{name}.lua"
         self.scripts += 1  # each script's tags its own: slugs stay unique across the runs
         run = f"{self.run}{self.scripts}"
-        return write_mutation_script(path, document, self.services, run, pause_ms)
+        return write_mutation_script(path, body, self.services, run, pause_ms)
 
-    def counted(self, mutation: str, system: str) -> tuple[float, float] | None:
+    def counted(self, cell: Cell) -> tuple[float, float] | None:
         """(data statements, round trips) per mutation, over sequential ones."""
-        server = self.servers[system]
+        server = self.servers[cell.system]
         return _count_statements(
             self.dsn,
-            _sender(server.graphql_url, MUTATIONS[mutation, system], self.services, self.owner),
+            _sender(server.graphql_url, self.body(*cell), self.services, self.owner),
             COUNT_MUTATIONS,
         )
 
     def _database_seconds(self) -> float | None:
         return None if self.postmaster is None else tree_seconds(self.postmaster)
 
-    def measure(self, mutation: str, system: str, *, warm_up: bool) -> WriteRun:
+    def measure(self, cell: Cell, *, warm_up: bool) -> WriteRun:
+        mutation, system, form = cell
         server = self.servers[system]
-        document = MUTATIONS[mutation, system]
+        body = self.body(*cell)
         settings = self.settings(self.args.connections)
         if warm_up and self.args.warmup:
-            script = self.script(f"{mutation}-{system}-warm", document)
+            script = self.script(f"{mutation}-{system}-{form}-warm", body)
             run_wrk(self.wrk, script, server.graphql_url, settings, self.args.warmup)
-        script = self.script(f"{mutation}-{system}", document)
+        script = self.script(f"{mutation}-{system}-{form}", body)
         asyncio.run(_checkpoint(self.dsn))
         before = asyncio.run(_count_rows(self.dsn, TABLES[mutation]))
         server_before, database_before = process_seconds(server.pid), self._database_seconds()
@@ -390,8 +481,9 @@ class Runner:
         )
         run = WriteRun(result, written, server_used * 1000 / mutations, database_cpu_ms)
         log.info(
-            "%s, %s: %s; %d rows; CPU ms per mutation: server %.3f, PostgreSQL %s",
+            "%s (%s), %s: %s; %d rows; CPU ms per mutation: server %.3f, PostgreSQL %s",
             mutation,
+            form,
             LABELS[system],
             _describe(result),
             written,
@@ -407,10 +499,10 @@ class Runner:
         half = max(1, self.args.connections // 2)
         settings = self.settings(half)
         lookup = bench_queries(lookup_slug(self.sizes()), ENVIRONMENT_SLUGS)[0]
-        read_script = self.script(f"read-{system}", lookup.document(system))
+        read_script = self.script(f"read-{system}", query_body(lookup.document(system)))
         pause_ms = 0.0 if writes_per_second is None else half * 1000 / writes_per_second
         write_script = self.script(
-            f"mix-{system}", MUTATIONS["createTeam", system], pause_ms=pause_ms
+            f"mix-{system}", self.body("createTeam", system), pause_ms=pause_ms
         )
         url, seconds = server.graphql_url, self.args.duration
         if self.args.warmup:
@@ -466,20 +558,24 @@ def _markdown(
         f"{args.warmup} s warm-up, then {args.repeat} measured runs of {args.duration} s per "
         "cell, the cells taken in turn (a slow spell of the machine hits every cell alike); "
         "each column is the median of a cell's runs, and 'runs' lists each run's "
-        "mutations/s. Every request's input is unique (slug from the run, the wrk thread and "
-        "a counter); a `CHECKPOINT` before each measured run, so that none pays for flushing "
-        "the writes before it. Rows written: rows the table gained during a measured run "
-        "(each accepted mutation writes one). CPU per mutation: the CPU time the server's "
-        "process and PostgreSQL's processes (the cluster's: both servers' background work "
-        "included) used during a run, from `/proc`, over the rows written. SQL per mutation: "
-        f"pg_stat_statements over {COUNT_MUTATIONS} sequential mutations (the servers' "
-        "background work included, which is small); 'round trips' counts every statement, "
+        "mutations/s. Every request's input is unique (slug from the run, the wrk thread and a "
+        "counter). Input: 'variables' sends one document for every request with the input in "
+        "its variables, as clients send mutations (the `paved` CLI, the portal, MCP's tools, "
+        "client libraries), so each server parses, checks and plans the document once; "
+        "'literals' writes the input into the document, so that every request is a new document"
+        " to parse, validate and plan. A `CHECKPOINT` before each measured run, so that none "
+        "pays for flushing the writes before it. Rows written: rows the table gained during a "
+        "measured run (each accepted mutation writes one). CPU per mutation: the CPU time the "
+        "server's process and PostgreSQL's processes (the cluster's: both servers' background "
+        "work included) used during a run, from `/proc`, over the rows written. SQL per "
+        f"mutation: pg_stat_statements over {COUNT_MUTATIONS} sequential mutations (the servers'"
+        " background work included, which is small); 'round trips' counts every statement, "
         "BEGIN/COMMIT/SET included.",
         "",
-        "| mutation | system | mutations/s | runs | p50 ms | p99 ms | rows written | errors "
-        "| server CPU ms / mutation | PostgreSQL CPU ms / mutation "
+        "| mutation | input | system | mutations/s | runs | p50 ms | p99 ms | rows written "
+        "| errors | server CPU ms / mutation | PostgreSQL CPU ms / mutation "
         "| data statements / mutation | round trips / mutation |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def number(value: float | None, digits: int = 2) -> str:
@@ -488,14 +584,16 @@ def _markdown(
     for row in writes:
         runs = " / ".join(f"{run.result.requests_per_second:,.0f}" for run in row.runs)
         lines.append(
-            f"| {row.mutation} | {LABELS[row.system]} | {row.per_second:,.1f} | {runs} "
+            f"| {row.mutation} | {row.form} | {LABELS[row.system]} | {row.per_second:,.1f} "
+            f"| {runs} "
             f"| {row.p50_ms:.2f} | {row.p99_ms:.2f} | {row.rows_written:,.0f} "
             f"| {row.errors} | {row.server_cpu_ms:.3f} | {number(row.database_cpu_ms, 3)} "
             f"| {number(row.statements)} | {number(row.round_trips)} |"
         )
-    by = {(row.mutation, row.system): row for row in writes}
-    for mutation in ("createTeam", "createService"):
-        paved, other = by.get((mutation, PAVED)), by.get((mutation, POSTGRAPHILE))
+    by = {Cell(row.mutation, row.system, row.form): row for row in writes}
+    for form, mutation in ((form, mutation) for form in FORMS for mutation in MEASURED):
+        paved = by.get(Cell(mutation, PAVED, form))
+        other = by.get(Cell(mutation, POSTGRAPHILE, form))
         if paved and other and other.per_second:
             ratio = paved.per_second / other.per_second
             turns = ", ".join(
@@ -504,7 +602,8 @@ def _markdown(
                 if theirs.result.requests_per_second
             )
             lines.append(
-                f"\n{mutation}: Paved Road / PostGraphile = **{ratio:.2f}x** mutations/s, "
+                f"\n{mutation} ({form}): Paved Road / PostGraphile = **{ratio:.2f}x** "
+                "mutations/s, "
                 f"medians (run by run: {turns}; target ≥ 1.0x, p99 ≤ 50 ms: Paved Road p99 "
                 f"{paved.p99_ms:.1f} ms)."
             )
@@ -520,7 +619,8 @@ def _markdown(
         "(it supersedes the current deployment of that pair).",
         "",
         f"50/50 read/write mix: {max(1, args.connections // 2)} connections send the "
-        f"single-service lookup and {max(1, args.connections // 2)} send `createTeam`, both "
+        f"single-service lookup and {max(1, args.connections // 2)} send `createTeam` (input "
+        f"in variables), both "
         f"at once for {args.duration} s; 'reads alone' is the same reads on the same "
         "connections with the writers idle, just before. The writers send as fast as they "
         "are answered ('all they can'), then, in a second mix, pause between requests so as "
@@ -560,19 +660,21 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
             server = peer.PostGraphileServer(node, dsn, WORK_DIR / "postgraphile-writes.log")
             servers[POSTGRAPHILE] = _start(server, stack)
         runner = Runner(args, dsn, wrk, servers)
+        forms = FORMS if args.forms == "both" else (args.forms,)
         cells = [
             *(
-                (mutation, system)
-                for mutation in ("createTeam", "createService")
+                Cell(mutation, system, form)
+                for form in forms
+                for mutation in MEASURED
                 for system in servers
             ),
-            ("recordDeployment", PAVED),
+            Cell("recordDeployment", PAVED),
         ]
-        counts = {cell: runner.counted(*cell) for cell in cells}
-        runs: dict[tuple[str, str], list[WriteRun]] = {cell: [] for cell in cells}
+        counts = {cell: runner.counted(cell) for cell in cells}
+        runs: dict[Cell, list[WriteRun]] = {cell: [] for cell in cells}
         for turn in range(max(1, args.repeat)):  # in turn: a slow spell hits every cell alike
             for cell in cells:
-                runs[cell].append(runner.measure(*cell, warm_up=turn == 0))
+                runs[cell].append(runner.measure(cell, warm_up=turn == 0))
         writes = [WriteRow(*cell, runs[cell], *(counts[cell] or (None, None))) for cell in cells]
         mixes = [runner.mix(system) for system in servers]
         if args.paced_writes > 0:
