@@ -63,7 +63,13 @@ CI_SERVICES = 1_000
 COUNT_MUTATIONS = 100
 
 
-class Enum(str):
+VARIABLES, LITERALS = "variables", "literals"
+FORMS = (VARIABLES, LITERALS)
+"""How a request carries its input: in variables, one document for all requests, or as
+literals in its document, a new document each time."""
+
+
+class EnumValue(str):
     """An enum value: a string in variables, a bare name as a literal."""
 
 
@@ -74,9 +80,9 @@ class Mutation:
     selection: str
     input: Mapping[str, object]
 
-    def body(self, *, inline: bool = False) -> str:
-        """The JSON request body, placeholders left in."""
-        if inline:
+    def body(self, form: str = VARIABLES) -> str:
+        """The JSON request body in `form`, placeholders left in."""
+        if form == LITERALS:
             document = (
                 f"mutation {{ {self.field}(input: {_literal(self.input)}) {{ {self.selection} }} }}"
             )
@@ -89,7 +95,7 @@ class Mutation:
 
 
 def _literal(value: object) -> str:
-    if isinstance(value, Enum):
+    if isinstance(value, EnumValue):
         return str(value)
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{key}: {_literal(item)}" for key, item in value.items()) + "}"
@@ -133,16 +139,12 @@ MUTATIONS: Mapping[tuple[str, str], Mutation] = {
             "service": "{service}",
             "environment": "{environment}",
             "version": "2.{tag}",
-            "state": Enum("SUCCEEDED"),
+            "state": EnumValue("SUCCEEDED"),
         },
     ),
 }
-VARIABLES, LITERALS = "variables", "literals"
-FORMS = (VARIABLES, LITERALS)
 MEASURED = ("createTeam", "createService")
 """The mutations measured on both systems, in both forms."""
-"""How a request carries its input: in variables, one document for all requests, or as
-literals in its document, a new document each time."""
 TABLES = {"createTeam": "teams", "createService": "services", "recordDeployment": "deployments"}
 
 # A request() that fills `{tag}` (and a random service and environment) per request.
@@ -435,7 +437,7 @@ class Runner:
         return WrkSettings(connections, min(WRK_THREADS, connections), WRK_TIMEOUT_SECONDS)
 
     def body(self, mutation: str, system: str, form: str = VARIABLES) -> str:
-        return MUTATIONS[mutation, system].body(inline=form == LITERALS)
+        return MUTATIONS[mutation, system].body(form)
 
     def script(self, name: str, body: str, pause_ms: float = 0) -> Path:
         body = body.replace("{owner}", self.owner)
