@@ -7,6 +7,7 @@ this, so an accepted change and its audit record commit together or not at all.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Self, TypeVar
 
@@ -35,6 +36,15 @@ Connection = asyncpg.Connection | PoolConnectionProxy
 
 def _always(_: object) -> bool:
     return True
+
+
+@functools.lru_cache(maxsize=256)
+def _alone_statement(changes: str, first: int, owner: str | None) -> str:
+    """`insert_alone`'s statement: the same few texts again and again, made once each."""
+    recorded = INSERT_FOR_EACH.format(*(f"${n}" for n in range(first, first + 12)), "changed")
+    return f"WITH {changes}, recorded AS ({recorded}), " + outbox.events_with_new_row(
+        first + 12, "changed", owner
+    )
 
 
 class AuditedTransactions:
@@ -118,11 +128,7 @@ class AuditedTransactions:
         entry = self._entry
         assert entry is not None
         assert self.writes_alone()
-        first = len(arguments) + 1
-        recorded = INSERT_FOR_EACH.format(*(f"${n}" for n in range(first, first + 12)), "changed")
-        statement = f"WITH {changes}, recorded AS ({recorded}), " + outbox.events_with_new_row(
-            first + 12, "changed", owner
-        )
+        statement = _alone_statement(changes, len(arguments) + 1, owner)
         values = (*arguments, *insert_arguments(entry), *outbox.event_arguments(events, entry))
         row: asyncpg.Record | None
         if self._batches is not None:
