@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -50,6 +51,8 @@ from schema.mutation_fields import MutationRunner, runner_of
 log = logging.getLogger(__name__)
 
 _DEFINITION = "strawberry-definition"
+_PLANS = 1024
+"""Documents whose plan (or that they have none) is kept: as many as are kept parsed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,11 @@ class FastMutations:
         self._memory = schema.validation_memory
         mutation = self._schema.mutation_type
         self._fields = mutation.fields if mutation is not None else {}
+        self._plans: LRUCache[tuple[int, str | None], tuple[DocumentNode, _Plan | None]] = LRUCache(
+            maxsize=_PLANS
+        )
+        """By the document's identity: each entry holds its document, whose id no other
+        document can take while the entry is kept."""
         self.answered = 0
         """How many mutations this path answered."""
 
@@ -118,6 +126,16 @@ class FastMutations:
         return ExecutionResult(data={plan.payload.key: data}, errors=None)
 
     def _plan(self, document: DocumentNode, operation_name: str | None) -> _Plan | None:
+        """The document's plan, made once per parsed document (a text is parsed once)."""
+        key = (id(document), operation_name)
+        known = self._plans.get(key)
+        if known is not None and known[0] is document:
+            return known[1]
+        plan = self._planned(document, operation_name)
+        self._plans[key] = (document, plan)
+        return plan
+
+    def _planned(self, document: DocumentNode, operation_name: str | None) -> _Plan | None:
         operation = _operation(document, operation_name)
         if operation is None:
             return None

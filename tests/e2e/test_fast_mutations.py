@@ -289,3 +289,38 @@ def test_only_mutation_documents_of_one_field_are_planned(endpoint: GraphQLEndpo
     assert not fast.plans(parse(two))
     assert fast.plans(parse(two), "B")
     assert not fast.plans(parse(two), "C")
+
+
+def test_a_parsed_document_is_planned_once_per_operation(
+    endpoint: GraphQLEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from graphql import parse
+
+    fast = _fast(endpoint)
+    planned: list[str | None] = []
+    plan_anew = fast._planned
+
+    def counted(document: Any, operation_name: str | None) -> Any:
+        planned.append(operation_name)
+        return plan_anew(document, operation_name)
+
+    monkeypatch.setattr(fast, "_planned", counted)
+    two = parse(
+        'mutation A { createTeam(input: {slug: "a", name: "A"}) { team { slug } } } '
+        'mutation B { deleteTeam(input: {team: "b"}) { errors { code } } }'
+    )
+    for _ in range(3):
+        assert not fast.plans(two)
+        assert fast.plans(two, "A")
+        assert fast.plans(two, "B")
+    assert planned == [None, "A", "B"]
+    a, b = fast._plan(two, "A"), fast._plan(two, "B")
+    assert a is not None
+    assert b is not None
+    assert (a.node.name.value, b.node.name.value) == ("createTeam", "deleteTeam")
+    again = parse(
+        'mutation A { createTeam(input: {slug: "a", name: "A"}) { team { slug } } } '
+        'mutation B { deleteTeam(input: {team: "b"}) { errors { code } } }'
+    )
+    assert fast.plans(again, "A")
+    assert planned == [None, "A", "B", "A"], "another parse of the text is planned anew"
