@@ -46,7 +46,9 @@ from strawberry.types.field import StrawberryField
 
 from resolvers.context import Context
 from schema.build import INTERNAL_ERROR, PavedSchema
+from schema.inputs import sent_fields
 from schema.mutation_fields import MutationRunner, runner_of
+from schema.sent_inputs import Reader, sent_reader
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,9 @@ class _Plan:
     field: StrawberryField
     runner: MutationRunner[Any]
     payload: _Field
+    read_sent: Reader | None
+    """Reads the `input` argument's fields from the coerced value (None: strawberry converts
+    it first, as the executor does)."""
 
 
 class _NullWhereNonNull(Exception):
@@ -88,6 +93,7 @@ class FastMutations:
         self._memory = schema.validation_memory
         mutation = self._schema.mutation_type
         self._fields = mutation.fields if mutation is not None else {}
+        self._scalars = schema.schema_converter.scalar_registry
         self._plans: LRUCache[tuple[int, str | None], tuple[DocumentNode, _Plan | None]] = LRUCache(
             maxsize=_PLANS
         )
@@ -119,7 +125,7 @@ class FastMutations:
         self.answered += 1
         context = context_for()
         try:
-            payload = await plan.runner(context, argument)
+            payload = await plan.runner.with_fields(context, argument)
             data = _value(payload, plan.payload.type, plan.payload.children)
         except Exception as error:
             return ExecutionResult(data=None, errors=[self._failure(error, plan, context)])
@@ -153,10 +159,18 @@ class FastMutations:
         payload = _selected(node, graphql_field.type)
         if runner is None or payload is None:
             return None
-        return _Plan(operation, node, graphql_field, field, runner, payload)
+        read_sent = next(
+            (
+                sent_reader(argument.type, self._scalars, self._strawberry.config)
+                for argument in field.arguments
+                if argument.python_name == "input"
+            ),
+            None,
+        )
+        return _Plan(operation, node, graphql_field, field, runner, payload, read_sent)
 
-    def _input(self, plan: _Plan, variables: Mapping[str, Any] | None) -> Any | None:
-        """The `input` argument as the field's resolver would be given it."""
+    def _input(self, plan: _Plan, variables: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The fields of the `input` argument as the use case is given them (`sent_fields`)."""
         coerced = get_variable_values(
             self._schema, plan.operation.variable_definitions or (), dict(variables or {})
         )
@@ -164,15 +178,18 @@ class FastMutations:
             return None
         try:
             arguments = get_argument_values(plan.graphql_field, plan.node, coerced)
+            if plan.read_sent is not None:
+                read: dict[str, Any] = plan.read_sent(arguments["input"])
+                return read
             converted = convert_arguments(
                 arguments,
                 plan.field.arguments,
-                scalar_registry=self._strawberry.schema_converter.scalar_registry,
+                scalar_registry=self._scalars,
                 config=self._strawberry.config,
             )
+            return sent_fields(converted["input"])
         except Exception:
             return None  # the executor answers, with the error it reports
-        return converted.get("input")
 
     @staticmethod
     def _failure(error: Exception, plan: _Plan, context: Context) -> GraphQLError:

@@ -47,7 +47,11 @@ class MutationRunner(Generic[T]):
     payload: type[Answer[T]]
 
     async def __call__(self, context: Context, input: Any) -> Answer[T]:
-        return self.payload.from_outcome(await self.use_case(context, sent_fields(input)))
+        return await self.with_fields(context, sent_fields(input))
+
+    async def with_fields(self, context: Context, fields: dict[str, Any]) -> Answer[T]:
+        """The same, given the input's fields as `sent_fields` reads them."""
+        return self.payload.from_outcome(await self.use_case(context, fields))
 
 
 def runner_of(resolver: Any) -> MutationRunner[Any] | None:
