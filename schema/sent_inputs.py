@@ -41,20 +41,24 @@ _LEFT_OUT_IS_NULL = object()
 
 
 def sent_reader(
-    type_: StrawberryType | type, scalars: Scalars, config: StrawberryConfig
+    type_: StrawberryType | type,
+    scalars: Scalars,
+    config: StrawberryConfig,
+    within: frozenset[type] = frozenset(),
 ) -> Reader | None:
     """What reads a coerced value of `type_` as `sent_fields` would give it (None: `type_`
-    is not one this module reads)."""
+    is not one this module reads). `within`: the input types being read around it; one that
+    holds itself is left to strawberry."""
     if isinstance(type_, StrawberryMaybe):
         return None
     if isinstance(type_, StrawberryOptional):
-        inner = sent_reader(type_.of_type, scalars, config)
+        inner = sent_reader(type_.of_type, scalars, config, within)
         return None if inner is None else _or_null(inner)
     if isinstance(type_, StrawberryList):
-        item = sent_reader(type_.of_type, scalars, config)
+        item = sent_reader(type_.of_type, scalars, config, within)
         return None if item is None else _each(item)
     if isinstance(type_, LazyType):
-        return sent_reader(type_.resolve_type(), scalars, config)
+        return sent_reader(type_.resolve_type(), scalars, config, within)
     if type_ is GlobalID:
         return None
     if (
@@ -64,11 +68,15 @@ def sent_reader(
     ):
         return _same
     if has_object_definition(type_):
-        return _object_reader(type_, scalars, config)
+        if type_ in within:
+            return None
+        return _object_reader(type_, scalars, config, within | {type_})
     return None
 
 
-def _object_reader(type_: type, scalars: Scalars, config: StrawberryConfig) -> Reader | None:
+def _object_reader(
+    type_: type, scalars: Scalars, config: StrawberryConfig, within: frozenset[type]
+) -> Reader | None:
     definition = type_.__strawberry_definition__  # type: ignore[attr-defined]
     if not definition.is_input or definition.from_input is not None:
         return None
@@ -85,7 +93,9 @@ def _object_reader(type_: type, scalars: Scalars, config: StrawberryConfig) -> R
             left_out = UNSET
         else:
             return None
-        reader = sent_reader(field.resolve_type(type_definition=definition), scalars, config)
+        reader = sent_reader(
+            field.resolve_type(type_definition=definition), scalars, config, within
+        )
         if reader is None:
             return None
         fields.append((name, reader, left_out))

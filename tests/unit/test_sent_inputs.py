@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import strawberry
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -18,6 +19,7 @@ from graphql import (
 )
 from graphql.utilities import coerce_input_value
 from pydantic import BaseModel
+from strawberry import UNSET
 from strawberry.relay.types import GlobalID
 from strawberry.types.arguments import convert_argument
 from strawberry.types.base import StrawberryMaybe
@@ -122,7 +124,14 @@ def test_a_required_field_that_may_be_null_reads_as_null_when_left_out(
     assert sent_fields(converted) == {"name": "a", "parent": None}
 
 
+@strawberry.input
+class _Tree:
+    name: str
+    children: list[_Tree] | None = UNSET
+
+
 def test_types_it_does_not_read_are_left_to_strawberry(schema: PavedSchema) -> None:
     scalars = schema.schema_converter.scalar_registry
     assert sent_reader(GlobalID, scalars, schema.config) is None
     assert sent_reader(StrawberryMaybe(of_type=str), scalars, schema.config) is None
+    assert sent_reader(_Tree, scalars, schema.config) is None, "an input that holds itself"
