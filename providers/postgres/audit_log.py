@@ -184,14 +184,17 @@ def _broken(
     return None
 
 
+_LISTS = frozenset({"targets", "error_codes"})
+"""An entry's fields stored as arrays, whatever sequence of strings they were given as."""
+
+
 def insert_arguments(entry: AuditEntry) -> list[Any]:
     """The values of `entry`'s record, redacted, in the order `INSERT_VALUES` takes them."""
     input_json = orjson.dumps(
         redact(entry.input), default=str, option=orjson.OPT_NON_STR_KEYS
     ).decode()
-    values = stored_values(
-        replace(entry, targets=tuple(entry.targets), error_codes=tuple(entry.error_codes))
-    )
+    values = stored_values(entry, leaving_out=_LISTS)
+    values["targets"], values["error_codes"] = list(entry.targets), list(entry.error_codes)
     return [
         *(input_json if name == "input" else values[name] for name in HASHED),
         values["channel"],
