@@ -37,6 +37,11 @@ READ_PAGE = 500
 RECHECK_SECONDS = 0.05
 """How soon the feed reads again when committed events waited behind an older transaction."""
 
+RETRY_SECONDS = 0.1
+"""How soon the feed reads again after a read failed (the database restarting, its pool
+reconnecting), doubled at each failure in a row up to `poll_seconds`. A notice cuts the wait
+short: the database that sent it is back."""
+
 GATHER_SECONDS = 0.01
 """After a read that found events, how long the notices of the next ones gather before the
 next read: under a burst of writes one read takes many events instead of one per commit
@@ -157,12 +162,14 @@ class EventFeed:
         queue_size: int = 1_000,
         page: int = READ_PAGE,
         recheck_seconds: float = RECHECK_SECONDS,
+        retry_seconds: float = RETRY_SECONDS,
         gather_seconds: float = GATHER_SECONDS,
     ) -> None:
         self._events = events
         self.wakeups = wakeups
         self._poll_seconds = poll_seconds
         self._recheck_seconds = min(recheck_seconds, poll_seconds)
+        self._retry_seconds = retry_seconds
         self._gather_seconds = min(gather_seconds, self._recheck_seconds)
         self._queue_size = queue_size
         self._page = page
@@ -214,22 +221,23 @@ class EventFeed:
         self._wake.set()
 
     async def _read_forever(self) -> None:
-        waiting = False
+        pause = self._poll_seconds
+        failures = 0
         while True:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(
-                    self._recheck_seconds if waiting else self._poll_seconds
-                ):
+                async with asyncio.timeout(pause):
                     await self._wake.wait()
             self._wake.clear()
             before = self.position
             try:
                 waiting = await self.catch_up()
-            except Exception:  # the database may be restarting: the next wake-up retries
-                log.warning("could not read new events; retrying", exc_info=True)
-                waiting = False
-                await asyncio.sleep(self._poll_seconds)
+            except Exception:  # the database may be restarting: retry soon, or at a notice
+                failures += 1
+                pause = min(self._poll_seconds, self._retry_seconds * 2 ** min(failures - 1, 5))
+                log.warning("could not read new events; retrying in %g s", pause, exc_info=True)
                 continue
+            failures = 0
+            pause = self._recheck_seconds if waiting else self._poll_seconds
             if self.position != before and self._gather_seconds > 0:
                 await asyncio.sleep(self._gather_seconds)  # notices arriving meanwhile stay set
 

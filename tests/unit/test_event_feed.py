@@ -29,6 +29,8 @@ class MemoryLog:
         """How many of the newest events are committed but not readable yet (an older
         transaction still runs)."""
         self.was_read = asyncio.Event()
+        self.failing = 0
+        """How many of the next reads fail (the database restarting)."""
 
     def commit(self, count: int, type_: EventType = EventType.TEAM_CREATED) -> None:
         start = len(self.events)
@@ -43,6 +45,9 @@ class MemoryLog:
     ) -> EventRead:
         self.reads += 1
         self.was_read.set()
+        if self.failing:
+            self.failing -= 1
+            raise ConnectionError("the database is restarting")
         readable = self.events[: len(self.events) - self.held_back]
         found = [event for event in readable if event.position > position][:limit]
         return EventRead(found, horizon=1, newest_tx=1 if self.held_back else 0)
@@ -157,6 +162,39 @@ async def test_events_held_back_by_an_older_transaction_are_read_again_soon_with
         log.held_back = 0  # the older transaction ended: no notice for that
         async with asyncio.timeout(5):
             assert [event.id for event in await subscriber.next_batch()] == [1, 2]
+    finally:
+        await feed.stop()
+
+
+async def test_a_read_that_failed_is_tried_again_soon_without_waiting_for_the_poll() -> None:
+    log = MemoryLog()
+    feed, wakeups = await _feed(log)  # polls only once a minute
+    try:
+        assert wakeups.wake is not None
+        subscriber = feed.subscribe()
+        log.commit(1)
+        log.failing = 3  # the pool reconnecting after a restart
+        wakeups.wake()  # the listener's own reconnect, before the pool is back
+        async with asyncio.timeout(10):
+            assert [event.id for event in await subscriber.next_batch()] == [1]
+        assert log.reads == 4
+    finally:
+        await feed.stop()
+
+
+async def test_a_notice_during_the_wait_after_a_failed_read_reads_at_once() -> None:
+    log = MemoryLog()
+    feed, wakeups = await _feed(log, retry_seconds=60.0)  # would retry in a minute
+    try:
+        assert wakeups.wake is not None
+        subscriber = feed.subscribe()
+        log.failing = 1
+        wakeups.wake()
+        await until(lambda: log.reads == 1, "the failed read")
+        log.commit(1)
+        wakeups.wake()  # the database is back and says so
+        async with asyncio.timeout(10):
+            assert [event.id for event in await subscriber.next_batch()] == [1]
     finally:
         await feed.stop()
 
