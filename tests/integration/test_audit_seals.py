@@ -375,6 +375,25 @@ async def test_verify_notices_reordered_records(pool: asyncpg.Pool) -> None:
     assert (broken.broken_id, broken.reason) == (ids[2], "its hash does not match its contents")
 
 
+async def test_verify_names_a_forged_record_that_follows_one_already_followed(
+    pool: asyncpg.Pool,
+) -> None:
+    """A fork: a copy of the third record (the same `prev_hash` and `hash`) placed after the
+    head. No unique index on the hashes refuses it (0018); the walk in `seal_seq` order names
+    it."""
+    ids, _ = await _sealed_five(pool)
+    await pool.execute(
+        "INSERT INTO audit_events (at, actor_kind, actor_name, operation, outcome, input,"
+        " prev_hash, hash, seal_seq, sealed_at) SELECT at, actor_kind, actor_name, operation,"
+        " outcome, input, prev_hash, hash, 6, sealed_at FROM audit_events WHERE id = $1",
+        ids[2],
+    )
+    forged = await pool.fetchval("SELECT id FROM audit_events WHERE seal_seq = 6")
+    broken = await PostgresAuditLog(pool).verify()
+    assert (broken.broken_id, broken.checked) == (forged, 5)
+    assert broken.reason == f"its prev_hash is not the hash of record {ids[4]}"
+
+
 async def test_a_truncated_tail_is_caught_against_the_expected_head(pool: asyncpg.Pool) -> None:
     ids, head = await _sealed_five(pool)
     log = PostgresAuditLog(pool)
