@@ -33,9 +33,14 @@ def patch(cls: type[D], model: InputModel) -> D:
 
 
 def _made(cls: type[D], model: InputModel, names: set[str], given: dict[str, Any]) -> D:
-    wanted = {field.name for field in dataclasses.fields(cls)} & names
+    wanted = names & _field_names(cls)
     made: D = _adapter(cls).validate_python(model.model_dump(include=wanted) | given)
     return made
+
+
+@cache
+def _field_names(cls: type[DataclassInstance]) -> frozenset[str]:
+    return frozenset(field.name for field in dataclasses.fields(cls))
 
 
 @cache

@@ -17,8 +17,28 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+_DESCRIBED_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+"""Per record class, (field, camelCase name) of each field but the bookkeeping ones: as many
+entries as there are record classes."""
+
+
+def _described_fields(record_type: type) -> tuple[tuple[str, str], ...]:
+    found = _DESCRIBED_FIELDS.get(record_type)
+    if found is None:
+        found = _DESCRIBED_FIELDS[record_type] = tuple(
+            (f.name, camel(f.name)) for f in fields(record_type) if f.name not in _NOT_DESCRIBED
+        )
+    return found
+
+
+_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
+"""Types JSON holds as they are, told apart before the checks below (most values are these)."""
+
+
 def as_json(value: Any) -> Any:
     """`value` as JSON can hold it: enums by value, times in ISO 8601, records as objects."""
+    if type(value) in _AS_THEY_ARE:
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -34,22 +54,18 @@ def as_json(value: Any) -> Any:
 
 def described(record: Any, *, leaving_out: Iterable[str] = ()) -> dict[str, Any]:
     """A record's fields as event data (camelCase names), without bookkeeping."""
-    hidden = _NOT_DESCRIBED | frozenset(leaving_out)
+    hidden = frozenset(leaving_out)
     return {
-        camel(f.name): as_json(getattr(record, f.name))
-        for f in fields(record)
-        if f.name not in hidden
+        name: as_json(getattr(record, field))
+        for field, name in _described_fields(type(record))
+        if field not in hidden
     }
 
 
 def described_values(record_type: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:
     """What `described` gives for a `record_type` whose fields have these `values`, which
     need not hold the bookkeeping ones: the data of a record about to be inserted."""
-    return {
-        camel(f.name): as_json(values[f.name])
-        for f in fields(record_type)
-        if f.name not in _NOT_DESCRIBED
-    }
+    return {name: as_json(values[field]) for field, name in _described_fields(record_type)}
 
 
 def changed_fields(
