@@ -8,6 +8,9 @@ when its notice arrives (`providers/postgres/outbox.py`): when a read leaves suc
 behind, the feed reads again shortly (`recheck_seconds`) instead of waiting for the next
 notice or poll. The SQL run per event is the same for one subscriber or a thousand; what each
 subscriber may see and asked for is decided in memory, per subscriber.
+While nobody subscribes, a wake-up reads nothing: the first subscriber after such a spell
+looks up the newest event and starts there, so a process without subscribers runs no SQL per
+committed change.
 
 A subscriber that does not read falls behind: once its queue is full it is dropped (its next
 read raises `SubscriberTooSlow`) rather than buffered without bound.
@@ -174,9 +177,10 @@ class EventFeed:
         self._queue_size = queue_size
         self._page = page
         self._subscribers: set[FeedSubscription] = set()
-        self._joined = 0
-        """Subscriptions made so far: tells a position looked up meanwhile from one that is
-        safe to take."""
+        self._looking: asyncio.Future[None] | None = None
+        self._behind = False
+        """Whether events may have been committed past `position` while nobody subscribed
+        (the feed did not read them)."""
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.position = ORIGIN
@@ -187,6 +191,12 @@ class EventFeed:
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def behind(self) -> bool:
+        """Whether events may have been committed past `position` unread, while nobody
+        subscribed: the next subscriber looks up the newest first."""
+        return self._behind
 
     async def start(self) -> None:
         self.position = await self._events.newest()
@@ -206,12 +216,36 @@ class EventFeed:
             subscriber.end()
         self._subscribers.clear()
 
-    def subscribe(self, wants: Callable[[EventRecord], bool] | None = None) -> FeedSubscription:
-        """A queue of the events after the newest read so far (those `wants` accepts)."""
+    async def subscribe(
+        self, wants: Callable[[EventRecord], bool] | None = None
+    ) -> FeedSubscription:
+        """A queue of the events committed from now on (those `wants` accepts). While nobody
+        subscribes, the feed reads nothing at notices: the first subscribers after such a
+        spell wait for one look at the newest event, and start there."""
+        if not self._subscribers and (self._behind or self._looking is not None):
+            if self._looking is None:
+                self._looking = asyncio.ensure_future(self._look_up_newest())
+            await asyncio.shield(self._looking)
         subscription = FeedSubscription(self, self.position, self._queue_size, wants)
+        if self._behind and not self._subscribers:
+            self._wake.set()  # a notice came after the look, while nobody subscribed: read
         self._subscribers.add(subscription)
-        self._joined += 1
         return subscription
+
+    async def _look_up_newest(self) -> None:
+        """One look for every subscriber that comes meanwhile: each is added only once it
+        is done (before the feed can read again), so all of them start at the position."""
+        self._behind = False  # a notice read meanwhile sets it again: its event may be past
+        try:
+            newest = await self._events.newest()
+        except BaseException:
+            self._behind = True
+            raise
+        finally:
+            self._looking = None
+        self.reads += 1
+        if not self._subscribers:
+            self.position = max(self.position, newest)
 
     def discard(self, subscription: FeedSubscription) -> None:
         self._subscribers.discard(subscription)
@@ -244,15 +278,10 @@ class EventFeed:
     async def catch_up(self) -> bool:
         """Read every readable event after `position` and hand each to every subscriber;
         whether committed events are still waiting for an older transaction to end."""
-        while not self._subscribers:
-            joined = self._joined
-            newest = await self._events.newest()
-            self.reads += 1
-            if self._joined == joined:
-                self.position = max(self.position, newest)
-                return False
-            # Someone subscribed during the lookup: owed every event after the position it
-            # was given, which the newest may already be past. Read them.
+        if not self._subscribers:
+            self._behind = True  # nobody to hand them to: the next subscriber looks it up
+            return False
+        self._behind = False
         while True:
             read = await self._events.after(self.position, self._page)
             self.reads += 1

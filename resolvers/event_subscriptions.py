@@ -82,13 +82,15 @@ async def events(
     may_subscribe(context)
     start = _start(context, after)
     feed = _feed(context)
-    subscription = _subscribed(context, feed, event_filter)
+    subscription = await _subscribed(context, feed, event_filter)
     async for event in _delivered(context, feed, subscription, event_filter, start):
         yield event
 
 
-def _subscribed(context: Context, feed: EventFeed, event_filter: EventFilter) -> FeedSubscription:
-    subscription = feed.subscribe(event_filter.matches)
+async def _subscribed(
+    context: Context, feed: EventFeed, event_filter: EventFilter
+) -> FeedSubscription:
+    subscription = await feed.subscribe(event_filter.matches)
     if context.stream is not None:
         context.stream.subscribed.set()
     return subscription
@@ -116,7 +118,7 @@ async def _delivered(
                     yield event
                 if subscription.dropped:
                     subscription.close()
-                    subscription = feed.subscribe(event_filter.matches)
+                    subscription = await feed.subscribe(event_filter.matches)
                 elif len(found) < REPLAY_PAGE:
                     break
         while True:
@@ -217,7 +219,9 @@ async def deployment_updates(
         types=DEPLOYMENT_EVENTS, service_id=service_id, environment_id=environment_id
     )
     feed = _feed(context)
-    subscription = _subscribed(context, feed, wanted)  # before the first read: nothing slips by
+    subscription = await _subscribed(
+        context, feed, wanted
+    )  # before the first read: nothing slips by
     updates = _delivered(context, feed, subscription, wanted, start)
     shown: DeploymentRecord | None = None
     try:

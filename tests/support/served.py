@@ -63,10 +63,15 @@ class Served:
         return container
 
     async def feed_caught_up(self) -> None:
-        """Returns once this server's event feed has read every event committed so far: a
-        live-only subscription made afterwards starts after them."""
+        """Returns once a live-only subscription made afterwards starts after every event
+        committed so far: this server's event feed has read them, or (with nobody
+        subscribed) has seen their notice and looks the newest up for the next subscriber."""
         newest = await self.container.ports.events.newest()
-        await until(lambda: self.container.feed.position >= newest, "the feed caught up")
+        feed = self.container.feed
+        await until(
+            lambda: feed.position >= newest or (feed.behind and not feed.subscribers),
+            "the feed caught up",
+        )
 
     async def shutdown(self) -> None:
         """What SIGTERM does."""

@@ -29,6 +29,7 @@ class MemoryLog:
         """How many of the newest events are committed but not readable yet (an older
         transaction still runs)."""
         self.was_read = asyncio.Event()
+        self.newest_calls = 0
         self.failing = 0
         """How many of the next reads fail (the database restarting)."""
 
@@ -58,6 +59,7 @@ class MemoryLog:
         return len(self.events)
 
     async def newest(self) -> Position:
+        self.newest_calls += 1
         return self.events[-1].position if self.events else ORIGIN
 
     async def by_ids(self, ids: Sequence[int]) -> list[EventRecord | None]:
@@ -89,7 +91,7 @@ async def test_one_read_per_wake_up_whatever_the_number_of_subscribers() -> None
     log.commit(3)  # before the feed started: nobody gets them
     feed, _ = await _feed(log)
     try:
-        subscribers = [feed.subscribe() for _ in range(50)]
+        subscribers = [await feed.subscribe() for _ in range(50)]
         log.commit(4)
         reads = log.reads
         await feed.catch_up()
@@ -104,8 +106,8 @@ async def test_a_subscriber_whose_queue_overflows_is_dropped_and_the_others_go_o
     log = MemoryLog()
     feed, _ = await _feed(log)
     try:
-        slow = feed.subscribe()
-        picky = feed.subscribe(lambda event: event.type is EventType.TEAM_DELETED)
+        slow = await feed.subscribe()
+        picky = await feed.subscribe(lambda event: event.type is EventType.TEAM_DELETED)
         log.commit(11, EventType.SERVICE_CREATED)
         log.commit(1, EventType.TEAM_DELETED)
         await feed.catch_up()
@@ -123,7 +125,7 @@ async def test_without_notices_the_feed_polls() -> None:
     log = MemoryLog()
     feed, _ = await _feed(log, poll_seconds=0.01)
     try:
-        subscriber = feed.subscribe()
+        subscriber = await feed.subscribe()
         log.commit(2)
         async with asyncio.timeout(5):
             assert [event.id for event in await subscriber.next_batch()] == [1, 2]
@@ -135,7 +137,7 @@ async def test_a_notice_wakes_the_feed_at_once() -> None:
     log = MemoryLog()
     feed, wakeups = await _feed(log)
     try:
-        subscriber = feed.subscribe()
+        subscriber = await feed.subscribe()
         log.commit(1)
         assert wakeups.wake is not None
         wakeups.wake()
@@ -151,7 +153,7 @@ async def test_events_held_back_by_an_older_transaction_are_read_again_soon_with
     log = MemoryLog()
     feed, wakeups = await _feed(log)  # polls only once a minute
     try:
-        subscriber = feed.subscribe()
+        subscriber = await feed.subscribe()
         log.commit(2)
         log.held_back = 2
         assert wakeups.wake is not None
@@ -171,7 +173,7 @@ async def test_a_read_that_failed_is_tried_again_soon_without_waiting_for_the_po
     feed, wakeups = await _feed(log)  # polls only once a minute
     try:
         assert wakeups.wake is not None
-        subscriber = feed.subscribe()
+        subscriber = await feed.subscribe()
         log.commit(1)
         log.failing = 3  # the pool reconnecting after a restart
         wakeups.wake()  # the listener's own reconnect, before the pool is back
@@ -187,7 +189,7 @@ async def test_a_notice_during_the_wait_after_a_failed_read_reads_at_once() -> N
     feed, wakeups = await _feed(log, retry_seconds=60.0)  # would retry in a minute
     try:
         assert wakeups.wake is not None
-        subscriber = feed.subscribe()
+        subscriber = await feed.subscribe()
         log.failing = 1
         wakeups.wake()
         await until(lambda: log.reads == 1, "the failed read")
@@ -204,7 +206,7 @@ async def test_notices_right_after_a_read_that_found_events_gather_for_one_read(
     feed, wakeups = await _feed(log, recheck_seconds=60.0, gather_seconds=60.0)
     try:
         assert wakeups.wake is not None
-        subscriber = feed.subscribe()
+        subscriber = await feed.subscribe()
         log.commit(1)  # the first after a quiet spell: read at once
         wakeups.wake()
         assert [event.id for event in await subscriber.next_batch()] == [1]
@@ -224,7 +226,7 @@ async def test_a_read_that_found_nothing_lets_the_next_notice_read_at_once() -> 
     feed, wakeups = await _feed(log, recheck_seconds=60.0, gather_seconds=60.0)
     try:
         assert wakeups.wake is not None
-        subscriber = feed.subscribe()
+        subscriber = await feed.subscribe()
         wakeups.wake()  # a notice whose event the read does not find (a rolled-back write)
         await until(lambda: log.reads == 1, "the empty read")
         log.commit(1)
@@ -234,25 +236,34 @@ async def test_a_read_that_found_nothing_lets_the_next_notice_read_at_once() -> 
         await feed.stop()
 
 
-async def test_with_nobody_subscribed_the_feed_moves_past_events_without_reading_them() -> None:
+async def test_with_nobody_subscribed_a_notice_runs_no_statement() -> None:
     log = MemoryLog()
-    feed, _ = await _feed(log)
+    feed, wakeups = await _feed(log)
     try:
+        assert wakeups.wake is not None
+        looked = log.newest_calls
         log.commit(3)
-        reads = log.reads
-        await feed.catch_up()
-        assert log.reads == reads
+        for _ in range(3):
+            wakeups.wake()
+            await feed.catch_up()
+        assert (log.reads, log.newest_calls) == (0, looked)
+        # The first subscriber looks up the newest (once) and starts there.
+        subscriber = await feed.subscribe()
+        assert log.newest_calls == looked + 1
         assert feed.position == log.events[-1].position
-        subscriber = feed.subscribe()
         log.commit(2)
-        await feed.catch_up()
-        assert [event.id for event in await subscriber.next_batch()] == [4, 5]
+        wakeups.wake()
+        async with asyncio.timeout(5):
+            assert [event.id for event in await subscriber.next_batch()] == [4, 5]
+        # A second one, the feed being current, looks nothing up.
+        await feed.subscribe()
+        assert log.newest_calls == looked + 1
     finally:
         await feed.stop()
 
 
 class SlowNewestLog(MemoryLog):
-    """Its `newest` answers only once let through."""
+    """Its `newest` answers (with what was newest when asked) only once let through."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -266,22 +277,82 @@ class SlowNewestLog(MemoryLog):
         return found
 
 
-async def test_a_subscriber_who_comes_while_the_feed_looks_up_the_newest_gets_what_it_is_owed() -> (
-    None
-):
+async def test_what_commits_while_the_first_subscriber_joins_reaches_it() -> None:
     log = SlowNewestLog()
     log.answer.set()
-    feed, _ = await _feed(log)
+    feed, wakeups = await _feed(log)
     try:
+        assert wakeups.wake is not None
+        log.commit(2)
+        await feed.catch_up()  # nobody subscribed: not read
         log.answer.clear()
         log.asked.clear()
-        log.commit(2)
-        looking = asyncio.create_task(feed.catch_up())
-        await log.asked.wait()  # the newest is event 2, the feed still at the origin
-        subscriber = feed.subscribe()
+        joining = asyncio.create_task(feed.subscribe())
+        await log.asked.wait()  # the newest is event 2
+        log.commit(1)  # committed after the look: its notice finds nobody subscribed yet
+        await feed.catch_up()
+        assert log.reads == 0
         log.answer.set()
-        await looking
+        subscriber = await joining
         async with asyncio.timeout(5):
-            assert [event.id for event in await subscriber.next_batch()] == [1, 2]
+            assert [event.id for event in await subscriber.next_batch()] == [3]
+    finally:
+        await feed.stop()
+
+
+async def test_two_first_subscribers_at_once_each_get_every_later_event() -> None:
+    log = SlowNewestLog()
+    log.answer.set()
+    feed, wakeups = await _feed(log)
+    try:
+        assert wakeups.wake is not None
+        log.commit(2)
+        await feed.catch_up()
+        looked = log.newest_calls
+        log.answer.clear()
+        log.asked.clear()
+        first = asyncio.create_task(feed.subscribe())
+        await log.asked.wait()
+        second = asyncio.create_task(feed.subscribe())
+        for _ in range(5):
+            await asyncio.sleep(0)
+        log.commit(1)
+        log.answer.set()
+        subscribers = [await first, await second]
+        assert log.newest_calls == looked + 1  # one look for both
+        wakeups.wake()  # the notice of event 3
+        async with asyncio.timeout(5):
+            for subscriber in subscribers:
+                assert [event.id for event in await subscriber.next_batch()] == [3]
+    finally:
+        await feed.stop()
+
+
+class DownOnceLog(MemoryLog):
+    """Its first `newest` fails (the database restarting)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def newest(self) -> Position:
+        if self.down:
+            self.down = False
+            raise ConnectionError("the database is restarting")
+        return await super().newest()
+
+
+async def test_a_look_that_fails_fails_the_subscription_and_the_next_one_looks_again() -> None:
+    log = DownOnceLog()
+    feed, _ = await _feed(log)
+    try:
+        log.commit(2)
+        await feed.catch_up()
+        log.down = True
+        with pytest.raises(ConnectionError):
+            await feed.subscribe()
+        assert (feed.subscribers, feed.behind) == (0, True)
+        subscriber = await feed.subscribe()
+        assert subscriber.start == log.events[-1].position
     finally:
         await feed.stop()
