@@ -358,3 +358,35 @@ async def test_a_token_checked_while_the_database_is_down_is_a_503(cluster: OwnC
             "/graphql", json={"query": "{ teams { totalCount } }"}, headers=reader
         )
         assert again.status_code == 200
+
+
+async def test_a_subscription_made_while_the_database_is_down_is_told_unavailable(
+    cluster: OwnCluster,
+) -> None:
+    """With nobody subscribed, the feed reads nothing at notices; the first subscriber looks
+    up the newest event, which needs the database: down, the subscription ends UNAVAILABLE
+    (never INTERNAL), and the next one, once the database is back, gets its events."""
+    async with (
+        _served(cluster) as served,
+        httpx.AsyncClient(base_url=served.url.removesuffix("/graphql"), timeout=30) as http,
+    ):
+        gql = GraphQLClient(http)
+        made = await gql.mutate("createTeam", "team { slug }", slug="before", name="before")
+        assert made["errors"] == []
+        feed = served.container.feed
+        await _eventually(_async(lambda: feed.behind))
+        await cluster.stopped()
+        async with ws_client(served.ws_url) as ws:
+            await ws.subscribe("1", EVENTS)
+            ended = await ws.receive()
+        assert ended["type"] == "error", ended
+        assert ended["payload"][0]["extensions"]["code"] == "UNAVAILABLE"
+        assert served.app.state.graphql.internal_count == 0
+        await cluster.started_again()
+        await _eventually(lambda: _ready_is(http, 200))
+        async with ws_client(served.ws_url) as ws:
+            await ws.subscribe("1", EVENTS)
+            created = await gql.mutate("createTeam", "team { slug }", slug="after", name="after")
+            assert created["errors"] == []
+            event = (await ws.next_payload())["data"]["events"]
+        assert event["data"]["slug"] == "after"
