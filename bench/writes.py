@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -289,11 +290,19 @@ class MixRow:
     writes_mixed: WrkResult
     writes_offered: int | None = None
     """Writes per second the writers asked for (None: as many as they were answered)."""
+    kept_runs: tuple[float, ...] = ()
+    """What reads kept in each run of this mix (this row being the median one)."""
 
     @property
     def kept(self) -> float:
         alone = self.reads_alone.requests_per_second
         return self.reads_mixed.requests_per_second / alone if alone else 0.0
+
+
+def median_mix(runs: list[MixRow]) -> MixRow:
+    """The run whose reads kept the median share, with every run's share."""
+    median = sorted(runs, key=lambda run: run.kept)[len(runs) // 2]
+    return dataclasses.replace(median, kept_runs=tuple(run.kept for run in runs))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -311,7 +320,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--repeat",
         type=int,
         default=3,
-        help="measured runs per mutation and system, taken in turn (3); medians reported",
+        help="measured runs per mutation and system, and per mix and system, taken in turn (3);"
+        " medians reported",
     )
     parser.add_argument(
         "--paced-writes",
@@ -627,17 +637,20 @@ def _markdown(
         "connections with the writers idle, just before. The writers send as fast as they "
         "are answered ('all they can'), then, in a second mix, pause between requests so as "
         "to offer a fixed number of writes per second in all, as a CI fleet would (the "
-        "reads still as fast as they are answered).",
+        "reads still as fast as they are answered). Each mix runs "
+        f"{args.repeat} times, the systems in turn; a row is the run whose reads kept the "
+        "median share, and 'runs' lists what reads kept in each.",
         "",
-        "| system | writes offered | reads alone req/s | reads mixed req/s | reads keep "
+        "| system | writes offered | reads alone req/s | reads mixed req/s | reads keep | runs "
         "| reads mixed p99 ms | writes mixed /s | writes mixed p99 ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     for mix in mixes:
         offered = "all they can" if mix.writes_offered is None else f"{mix.writes_offered}/s"
         lines.append(
             f"| {LABELS[mix.system]} | {offered} | {mix.reads_alone.requests_per_second:,.1f} "
             f"| {mix.reads_mixed.requests_per_second:,.1f} | {mix.kept * 100:.0f} % "
+            f"| {' / '.join(f'{kept * 100:.0f} %' for kept in mix.kept_runs)} "
             f"| {mix.reads_mixed.p99_ms:.2f} | {mix.writes_mixed.requests_per_second:,.1f} "
             f"| {mix.writes_mixed.p99_ms:.2f} |"
         )
@@ -678,14 +691,22 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
             for cell in cells:
                 runs[cell].append(runner.measure(cell, warm_up=turn == 0))
         writes = [WriteRow(*cell, runs[cell], *(counts[cell] or (None, None))) for cell in cells]
-        mixes = [runner.mix(system) for system in servers]
-        if args.paced_writes > 0:
-            mixes += [runner.mix(system, args.paced_writes) for system in servers]
+        rates: list[int | None] = [None, *([args.paced_writes] if args.paced_writes > 0 else [])]
+        mixes = [mix for rate in rates for mix in _mixes(runner, list(servers), rate)]
     versions = f"PostGraphile: {peer.postgraphile_version()}" if node else "PostGraphile: not run"
     replace_section(SECTION, _markdown(args, writes, mixes, load_before, versions))
     log.info("wrote the section %r of bench/RESULTS.md", SECTION)
     failed = any(row.errors for row in writes)
     return 1 if failed else 0
+
+
+def _mixes(runner: Runner, systems: list[str], writes_per_second: int | None) -> list[MixRow]:
+    """Each system's median mix over `--repeat` runs, the systems taken in turn."""
+    runs: dict[str, list[MixRow]] = {system: [] for system in systems}
+    for _ in range(max(1, runner.args.repeat)):
+        for system in systems:
+            runs[system].append(runner.mix(system, writes_per_second))
+    return [median_mix(rows) for rows in runs.values()]
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
