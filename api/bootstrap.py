@@ -57,7 +57,6 @@ from providers.postgres.events import PostgresEventLog
 from providers.postgres.fair_pool import FairPool
 from providers.postgres.graph_reads import PostgresGraphReader
 from providers.postgres.idempotency import PostgresIdempotencyKeys
-from providers.postgres.lanes import Lane
 from providers.postgres.migrations import apply_migrations
 from providers.postgres.notifications import (
     ACCESS_APPLICATION_NAME,
@@ -68,11 +67,11 @@ from providers.postgres.notifications import (
     notify,
 )
 from providers.postgres.read_batches import ReadBatches
+from providers.postgres.read_lane import ReadLane
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.resources.leases import RELEASED_CHANNEL as RESOURCES_RELEASED
 from providers.postgres.resources.store import PostgresResourceStore
 from providers.postgres.sessions import PostgresSessionStore
-from providers.postgres.statement_batches import StatementBatches
 from providers.postgres.webhook_queue import Limits, PostgresWebhookQueue
 from providers.postgres.webhooks import PostgresWebhookStore
 from providers.postgres.write_batches import WriteBatches
@@ -279,11 +278,7 @@ async def running(
         _webhooks(settings, overrides, dsn) as (targets, worker),
         _audit_sealing(settings, overrides, dsn, pool, telemetry),
     ):
-        # A quarter of the pool at most, kept for the one-statement writes (each text writes
-        # one statement or batch at a time); the reads' lane below keeps up to half. A pool
-        # of fewer than 4 keeps none for writes (a lane of size 0 runs each on the pool).
-        write_lane = Lane(pool, size=settings.pool_max_size // 4)
-        write_batches = WriteBatches(write_lane, most=settings.write_batch_size)
+        write_batches = WriteBatches(pool, most=settings.write_batch_size)
         ports = build_ports(settings, pool, write_batches)
         replica = replica_id()
         calls = None
@@ -326,7 +321,7 @@ async def running(
             idempotency=ports.idempotency,
         )
         # Half the pool at most: the other half stays for writes and the executor's reads.
-        lane = Lane(pool, size=max(1, settings.pool_max_size // 2))
+        lane = ReadLane(pool, size=max(1, settings.pool_max_size // 2))
         batches = ReadBatches(lane, most=settings.read_batch_size)
         try:
             await feed.start()
@@ -363,7 +358,8 @@ async def running(
                     token_cache=tokens,
                 )
         finally:
-            await _close_lanes((batches, lane), (write_batches, write_lane))
+            await batches.close()
+            await lane.close()
             if worker is not None:
                 await worker.stop()
             await _stop_token_cache(tokens, access_pool)
@@ -372,13 +368,6 @@ async def running(
             await retention.stop()
             await provisioning.stop()
             await rollouts.stop()
-
-
-async def _close_lanes(*lanes: tuple[StatementBatches, Lane]) -> None:
-    """Each lane's batches answered, then the connections it keeps given back."""
-    for batches, lane in lanes:
-        await batches.close()
-        await lane.close()
 
 
 @asynccontextmanager

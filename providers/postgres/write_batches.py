@@ -20,30 +20,21 @@ The statement must answer exactly one row per write, so that answers can be told
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 
 from providers.postgres.statement_batches import Settled, StatementBatches
 
 
-class Statements(Protocol):
-    """Where the writes run: the pool, or a lane of it (`lanes.Lane`: connections kept
-    between statements, without the pool's acquire and release at each)."""
-
-    async def fetchrow(self, sql: str, /, *arguments: Any) -> Any: ...
-
-    async def fetchmany(self, sql: str, arguments: Any, /) -> Any: ...
-
-
 class WriteBatches(StatementBatches):
-    """`statements`: where statements run. `most`: the most writes in one batch."""
+    """`pool`: where statements run. `most`: the most writes in one batch."""
 
     work_name = "write-batch"
 
-    def __init__(self, statements: Statements, *, most: int = 16) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, most: int = 16) -> None:
         super().__init__(most=most)
-        self._statements = statements
+        self._pool = pool
 
     async def fetchrow(self, sql: str, /, *arguments: Any) -> asyncpg.Record:
         """The one row `sql` answers with `arguments`, written alone or with others."""
@@ -51,7 +42,8 @@ class WriteBatches(StatementBatches):
         return row
 
     async def _alone(self, sql: str, arguments: tuple[Any, ...]) -> asyncpg.Record:
-        row: asyncpg.Record | None = await self._statements.fetchrow(sql, *arguments)
+        async with self._pool.acquire() as connection:
+            row = await connection.fetchrow(sql, *arguments)
         if row is None:
             raise RuntimeError("a batched write must answer one row")
         return row
@@ -59,7 +51,8 @@ class WriteBatches(StatementBatches):
     async def _together(
         self, sql: str, arguments: Sequence[tuple[Any, ...]]
     ) -> list[asyncpg.Record]:
-        rows: list[asyncpg.Record] = await self._statements.fetchmany(sql, arguments)
+        async with self._pool.acquire() as connection:
+            rows: list[asyncpg.Record] = await connection.fetchmany(sql, arguments)
         if len(rows) != len(arguments):
             raise Settled(f"{len(arguments)} batched writes answered {len(rows)} rows")
         return rows

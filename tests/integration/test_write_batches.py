@@ -2,22 +2,20 @@
 are committed together, each answered with its own row; a conflict in a batch fails only its
 own write (the batch rolls back whole, then each runs alone); a write canceled while waiting
 is never written; a database that is down fails every waiting write at once; a batch whose
-rows cannot be told apart fails its writes without writing them twice. Each runs over the
-pool and over a lane of it (`lanes.Lane`, as the server runs them)."""
+rows cannot be told apart fails its writes without writing them twice."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import pytest
 
-from providers.postgres.fair_pool import FairPool
-from providers.postgres.lanes import Lane
 from providers.postgres.statement_batches import Settled
-from providers.postgres.write_batches import Statements, WriteBatches
+from providers.postgres.write_batches import WriteBatches
 
 # The first write of a test sleeps ($3 seconds) so that the others come while it runs.
 NEW_TEAM = (
@@ -30,18 +28,6 @@ NEW_TEAM_OR_NOTHING = (
     "INSERT INTO teams (slug, name) SELECT $1::text, $2::text FROM pg_sleep($3::float8) "
     "WHERE $1::text <> 'skip' RETURNING slug"
 )
-
-
-@pytest.fixture(params=["pool", "lane"])
-async def statements(request: pytest.FixtureRequest, pool: FairPool) -> AsyncIterator[Statements]:
-    if request.param == "pool":
-        yield pool
-        return
-    lane = Lane(pool, size=2)
-    try:
-        yield lane
-    finally:
-        await lane.close()
 
 
 async def _slugs(pool: asyncpg.Pool) -> list[str]:
@@ -63,9 +49,9 @@ def _writes(
 
 
 async def test_writes_that_wait_are_committed_together_each_with_its_own_row(
-    pool: asyncpg.Pool, statements: Statements
+    pool: asyncpg.Pool,
 ) -> None:
-    batches = WriteBatches(statements, most=16)
+    batches = WriteBatches(pool, most=16)
     first = await _writing_first(batches)
     slugs = [f"t{i:02d}" for i in range(20)]
     rows = await asyncio.gather(first, *_writes(batches, slugs))
@@ -78,12 +64,10 @@ async def test_writes_that_wait_are_committed_together_each_with_its_own_row(
     assert rows[0]["tx"] not in transactions
 
 
-async def test_a_conflict_fails_only_its_own_write(
-    pool: asyncpg.Pool, statements: Statements
-) -> None:
+async def test_a_conflict_fails_only_its_own_write(pool: asyncpg.Pool) -> None:
     """The batch rolls back whole and each write runs again alone: had the batch kept its
     other rows, their second run would have been refused as taken."""
-    batches = WriteBatches(statements, most=16)
+    batches = WriteBatches(pool, most=16)
     first = await _writing_first(batches)
     results = await asyncio.gather(
         first, *_writes(batches, ["a", "b", "first", "c"]), return_exceptions=True
@@ -95,10 +79,10 @@ async def test_a_conflict_fails_only_its_own_write(
 
 
 async def test_a_write_that_fails_alone_in_its_batch_is_not_run_again(
-    pool: asyncpg.Pool, statements: Statements
+    pool: asyncpg.Pool,
 ) -> None:
     """Each run of the insert takes a number from the table's identity, failed or not."""
-    batches = WriteBatches(statements, most=16)
+    batches = WriteBatches(pool, most=16)
     first = await _writing_first(batches)
     (taken,) = _writes(batches, ["first"])
     assert (await first)["slug"] == "first"
@@ -109,10 +93,8 @@ async def test_a_write_that_fails_alone_in_its_batch_is_not_run_again(
     assert [(row["slug"], row["id"]) for row in ids] == [("first", 1), ("next", 3)]
 
 
-async def test_a_write_canceled_while_waiting_is_never_written(
-    pool: asyncpg.Pool, statements: Statements
-) -> None:
-    batches = WriteBatches(statements, most=16)
+async def test_a_write_canceled_while_waiting_is_never_written(pool: asyncpg.Pool) -> None:
+    batches = WriteBatches(pool, most=16)
     first = await _writing_first(batches)
     kept, canceled = _writes(batches, ["kept", "canceled"])
     await asyncio.sleep(0.01)
@@ -125,9 +107,9 @@ async def test_a_write_canceled_while_waiting_is_never_written(
 
 
 async def test_a_full_batch_goes_without_waiting_for_the_running_write(
-    pool: asyncpg.Pool, statements: Statements
+    pool: asyncpg.Pool,
 ) -> None:
-    batches = WriteBatches(statements, most=3)
+    batches = WriteBatches(pool, most=3)
     first = await _writing_first(batches, seconds=2.0)
     written = await asyncio.wait_for(asyncio.gather(*_writes(batches, ["x", "y", "z"])), 1.5)
     assert not first.done()
@@ -135,10 +117,8 @@ async def test_a_full_batch_goes_without_waiting_for_the_running_write(
     assert (await first)["slug"] == "first"
 
 
-async def test_with_batches_of_one_every_write_commits_on_its_own(
-    pool: asyncpg.Pool, statements: Statements
-) -> None:
-    batches = WriteBatches(statements, most=1)  # PAVED_WRITE_BATCH_SIZE=1
+async def test_with_batches_of_one_every_write_commits_on_its_own(pool: asyncpg.Pool) -> None:
+    batches = WriteBatches(pool, most=1)  # PAVED_WRITE_BATCH_SIZE=1
     first = await _writing_first(batches)
     rows = await asyncio.gather(*_writes(batches, ["a", "b", "c"]))
     assert not first.done()  # none waited for the first to end
@@ -148,9 +128,9 @@ async def test_with_batches_of_one_every_write_commits_on_its_own(
 
 
 async def test_rows_that_cannot_be_told_apart_fail_their_writes_without_a_second_run(
-    pool: asyncpg.Pool, statements: Statements
+    pool: asyncpg.Pool,
 ) -> None:
-    batches = WriteBatches(statements, most=16)
+    batches = WriteBatches(pool, most=16)
     first = await _writing_first(batches, NEW_TEAM_OR_NOTHING)
     waiting = _writes(batches, ["p", "skip", "q"], NEW_TEAM_OR_NOTHING)
     results = await asyncio.gather(first, *waiting, return_exceptions=True)
@@ -160,24 +140,23 @@ async def test_rows_that_cannot_be_told_apart_fail_their_writes_without_a_second
 
 class DownPool:
     """A pool whose first connection, once let go, never comes (an exhausted pool's
-    timeout); it records how many statements were sent."""
+    timeout); it records how many were asked for."""
 
     def __init__(self) -> None:
         self.asked = 0
         self.go = asyncio.Event()
 
-    async def fetchrow(self, sql: str, /, *arguments: Any) -> Any:
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
         self.asked += 1
         await self.go.wait()
         raise TimeoutError
-
-    async def fetchmany(self, sql: str, arguments: Any, /) -> Any:
-        return await self.fetchrow(sql)
+        yield  # pragma: no cover
 
 
 async def test_writes_waiting_on_a_database_that_is_down_fail_with_it_at_once() -> None:
     down = DownPool()
-    batches = WriteBatches(down, most=16)
+    batches = WriteBatches(down, most=16)  # type: ignore[arg-type]
     first = asyncio.create_task(batches.fetchrow(NEW_TEAM, "first", "First", 0.0))
     await asyncio.sleep(0.01)
     waiting = _writes(batches, ["a", "b"])

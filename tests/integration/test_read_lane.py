@@ -1,13 +1,11 @@
-"""A lane on a real pool: kept connections reused, given back after a failure, a
+"""The read lane on a real pool: kept connections reused, given back after a failure, a
 cancellation, an idle spell and at close; past its size, and while others hold the pool,
-statements wait for the lane's own connections; with the pool exhausted and nothing kept,
-the pool's own rules. Reads, and the writes the lane also carries: one statement, or a
-pipeline in one implicit transaction."""
+reads wait for the lane's own connections; with the pool exhausted and nothing kept, the
+pool's own rules."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -15,7 +13,7 @@ import pytest
 
 from providers.postgres.database import create_pool
 from providers.postgres.fair_pool import FairPool
-from providers.postgres.lanes import Lane
+from providers.postgres.read_lane import ReadLane
 from tests.support.waiting import until
 
 BACKEND = "SELECT pg_backend_pid()"
@@ -31,7 +29,7 @@ async def small_pool(migrated_url: str) -> AsyncIterator[FairPool]:
 
 
 async def test_reads_one_after_another_keep_one_connection(small_pool: FairPool) -> None:
-    lane = Lane(small_pool, size=2)
+    lane = ReadLane(small_pool, size=2)
     backends = {await lane.fetchval(BACKEND) for _ in range(20)}
     assert len(backends) == 1
     assert (lane.borrowed, lane.free) == (1, 1)
@@ -40,7 +38,7 @@ async def test_reads_one_after_another_keep_one_connection(small_pool: FairPool)
 
 
 async def test_reads_past_the_size_wait_for_the_lane_in_turn(small_pool: FairPool) -> None:
-    lane = Lane(small_pool, size=1)
+    lane = ReadLane(small_pool, size=1)
     answers = await asyncio.gather(
         *(
             lane.fetchval("SELECT $1::int, pg_backend_pid() FROM pg_sleep(0.02)", n)
@@ -59,7 +57,7 @@ async def test_reads_do_not_queue_behind_the_pools_other_users(
     """Writes waiting for their commits hold the rest of the pool: reads beyond what the lane
     keeps wait for a kept connection (a short read) rather than for the pool, where they
     would run out of the acquire timeout."""
-    lane = Lane(small_pool, size=3)
+    lane = ReadLane(small_pool, size=3)
     kept = await lane.fetchval(BACKEND)
     held = [await small_pool.acquire() for _ in range(2)]
     try:
@@ -80,7 +78,7 @@ async def test_reads_do_not_queue_behind_the_pools_other_users(
 async def test_a_failed_read_lets_a_waiting_read_borrow_in_its_place(
     small_pool: FairPool,
 ) -> None:
-    lane = Lane(small_pool, size=1)
+    lane = ReadLane(small_pool, size=1)
     # random() is volatile: the division runs after the sleep, not when the plan is made.
     failing = asyncio.create_task(
         lane.fetchval("SELECT 1 / (random() * 0)::int FROM pg_sleep(0.1)")
@@ -97,7 +95,7 @@ async def test_a_failed_read_lets_a_waiting_read_borrow_in_its_place(
 async def test_a_read_canceled_while_waiting_loses_no_connection(
     small_pool: FairPool,
 ) -> None:
-    lane = Lane(small_pool, size=1)
+    lane = ReadLane(small_pool, size=1)
     reading = asyncio.create_task(lane.fetchval("SELECT pg_sleep(0.1)::text"))
     await until(lambda: lane.borrowed == 1, "the read under way")
     canceled = asyncio.create_task(lane.fetchval("SELECT 'never'"))
@@ -114,7 +112,7 @@ async def test_a_read_canceled_while_waiting_loses_no_connection(
 
 
 async def test_a_failed_read_gives_its_connection_back(small_pool: FairPool) -> None:
-    lane = Lane(small_pool, size=2)
+    lane = ReadLane(small_pool, size=2)
     await lane.fetchval(BACKEND)
     with pytest.raises(asyncpg.DataError):
         await lane.fetchval("SELECT 1 / $1::int", 0)
@@ -127,7 +125,7 @@ async def test_a_failed_read_gives_its_connection_back(small_pool: FairPool) -> 
 async def test_a_canceled_read_gives_its_connection_back_and_the_next_read_is_clean(
     small_pool: FairPool,
 ) -> None:
-    lane = Lane(small_pool, size=1)
+    lane = ReadLane(small_pool, size=1)
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(lane.fetchval("SELECT pg_sleep(30)"), 0.2)
     assert lane.borrowed == 0
@@ -136,7 +134,7 @@ async def test_a_canceled_read_gives_its_connection_back_and_the_next_read_is_cl
 
 
 async def test_kept_connections_go_back_after_an_idle_spell(small_pool: FairPool) -> None:
-    lane = Lane(small_pool, size=2, idle_seconds=0.05)
+    lane = ReadLane(small_pool, size=2, idle_seconds=0.05)
     await lane.fetchval("SELECT 1")
     assert lane.borrowed == 1
     await until(lambda: lane.borrowed == 0, "the idle connection's return")
@@ -147,7 +145,7 @@ async def test_kept_connections_go_back_after_an_idle_spell(small_pool: FairPool
 async def test_an_exhausted_pool_refuses_a_read_after_its_acquire_timeout(
     small_pool: FairPool,
 ) -> None:
-    lane = Lane(small_pool, size=2)
+    lane = ReadLane(small_pool, size=2)
     held = [await small_pool.acquire() for _ in range(3)]
     try:
         with pytest.raises(TimeoutError):
@@ -165,7 +163,7 @@ async def test_reads_past_a_borrow_under_way_do_not_wait_for_it(
 ) -> None:
     """With the pool exhausted, the lane's first borrow and the reads past the lane's size
     each meet the pool's acquire timeout at once, side by side: none waits for another's."""
-    lane = Lane(small_pool, size=1)
+    lane = ReadLane(small_pool, size=1)
     held = [await small_pool.acquire() for _ in range(3)]
     try:
         reads = [asyncio.create_task(lane.fetchval("SELECT 1")) for _ in range(3)]
@@ -187,7 +185,7 @@ async def test_reads_past_a_borrow_under_way_do_not_wait_for_it(
 async def test_close_gives_back_a_connection_whose_read_ends_after_it(
     small_pool: FairPool,
 ) -> None:
-    lane = Lane(small_pool, size=1)
+    lane = ReadLane(small_pool, size=1)
     reading = asyncio.create_task(lane.fetchval("SELECT pg_sleep(0.2)::text"))
     await until(lambda: lane.borrowed == 1, "the read under way")
     await lane.close()
@@ -198,7 +196,7 @@ async def test_close_gives_back_a_connection_whose_read_ends_after_it(
 async def test_a_kept_connection_lost_meanwhile_is_not_read_on(
     small_pool: FairPool, migrated_url: str
 ) -> None:
-    lane = Lane(small_pool, size=1)
+    lane = ReadLane(small_pool, size=1)
     kept = await lane.fetchval(BACKEND)
     killer = await asyncpg.connect(migrated_url)
     try:
@@ -208,52 +206,4 @@ async def test_a_kept_connection_lost_meanwhile_is_not_read_on(
     await until(lambda: lane.prune() == 1, "the kept connection found closed")
     assert lane.borrowed == 0
     assert await lane.fetchval(BACKEND) != kept
-    await lane.close()
-
-
-NEW_TEAM = "INSERT INTO teams (slug, name) VALUES ($1, $1) RETURNING slug, pg_backend_pid() AS pid"
-
-
-@pytest.fixture
-async def tag(small_pool: FairPool) -> AsyncIterator[str]:
-    """This test's slugs' mark; its teams are removed after it."""
-    mark = f"lane-{uuid.uuid4().hex[:8]}"
-    yield mark
-    await small_pool.execute("DELETE FROM teams WHERE slug LIKE $1", f"{mark}-%")
-
-
-async def test_writes_one_after_another_keep_one_connection(small_pool: FairPool, tag: str) -> None:
-    lane = Lane(small_pool, size=2)
-    rows = [await lane.fetchrow(NEW_TEAM, f"{tag}-{n}") for n in range(10)]
-    assert len({row["pid"] for row in rows}) == 1
-    assert (lane.borrowed, lane.free) == (1, 1)
-    await lane.close()
-
-
-async def test_a_pipeline_that_fails_writes_nothing_and_its_connection_goes_back(
-    small_pool: FairPool, tag: str
-) -> None:
-    """`fetchmany` (a batch of writes) is one implicit transaction: a conflict in it leaves
-    none of its rows, and the connection is given back, the next statement borrowing
-    afresh."""
-    lane = Lane(small_pool, size=2)
-    slugs = [f"{tag}-a", f"{tag}-b", f"{tag}-a"]
-    with pytest.raises(asyncpg.UniqueViolationError):
-        await lane.fetchmany(NEW_TEAM, [(slug,) for slug in slugs])
-    await until(lambda: lane.borrowed == 0, "the connection given back")
-    written = await small_pool.fetchval("SELECT count(*) FROM teams WHERE slug LIKE $1", f"{tag}-%")
-    assert written == 0
-    rows = await lane.fetchmany(NEW_TEAM, [(slug,) for slug in slugs[:2]])
-    assert [row["slug"] for row in rows] == slugs[:2]
-    assert lane.borrowed == 1
-    await lane.close()
-
-
-async def test_a_lane_of_size_0_runs_every_statement_on_the_pool(
-    small_pool: FairPool, tag: str
-) -> None:
-    lane = Lane(small_pool, size=0)
-    row = await lane.fetchrow(NEW_TEAM, f"{tag}-0")
-    assert row["slug"] == f"{tag}-0"
-    assert (lane.borrowed, small_pool.get_idle_size()) == (0, small_pool.get_size())
     await lane.close()

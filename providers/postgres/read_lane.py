@@ -1,29 +1,25 @@
-"""Single statements on connections kept between them.
+"""Single-statement reads on connections kept between reads.
 
-asyncpg's `Pool.acquire` and `release` cost a small statement about as much CPU as the
-statement itself (a timeout around the acquire, a proxy and a future per acquire, a timer and
-a task shielding each release). Statements that need no transaction of their own and leave
-no session state take a lane instead: connections borrowed from the pool and kept while
-statements come. The fast path's compiled reads have one lane, the one-statement writes
-(`write_batches.py`: a new team or service alone, or a batch of them pipelined in one
-implicit transaction) another.
+asyncpg's `Pool.acquire` and `release` cost a small read about as much CPU as the read itself
+(a timeout around the acquire, a proxy and a future per acquire, a timer and a task shielding
+each release). The compiled reads of the fast path (one statement, no transaction, no session
+state) take a lane instead: connections borrowed from the pool and kept while reads come.
 
-- A statement takes a kept connection when one is free; else it borrows one more from the
-  pool, up to `size`, when the pool has one to give at once (idle, or room to open one), or
-  when the lane holds none (then with the pool's own acquire timeout: an exhausted pool still
+- A read takes a kept connection when one is free; else it borrows one more from the pool,
+  up to `size`, when the pool has one to give at once (idle, or room to open one), or when
+  the lane holds none (then with the pool's own acquire timeout: an exhausted pool still
   answers fast).
-- Otherwise, while some of the lane's connections are busy, it waits for the next one a
-  statement is done with (first come, first served): a statement takes a fraction of a
-  millisecond, while the pool's other connections may be held by transactions waiting for
-  their commits. Statements keep flowing beside them, on at most `size` connections.
-- With none of its connections in hand yet (all still being borrowed), a statement past
-  `size` takes a connection of the pool for itself, under the pool's own rules.
-- A connection whose statement failed or was canceled goes back to the pool at once: the
-  pool waits out a cancellation and closes what broke, and the next statement borrows
-  afresh. So does a kept connection found closed (the database restarted): no statement is
-  run on it.
-- Kept connections go back to the pool once no statement finished for `idle_seconds`, so
-  that other work gets them back after a burst.
+- Otherwise, while some of the lane's connections are reading, it waits for the next one a
+  read is done with (first come, first served): a read takes a fraction of a millisecond,
+  while the pool's other connections may be held by writes waiting for their commits. Reads
+  keep flowing beside a write load, on at most `size` connections.
+- With none of its connections in hand yet (all still being borrowed), a read past `size`
+  takes a connection of the pool for itself, under the pool's own rules.
+- A connection whose read failed or was canceled goes back to the pool at once: the pool
+  waits out a cancellation and closes what broke, and the next read borrows afresh. So does
+  a kept connection found closed (the database restarted): no read is answered with it.
+- Kept connections go back to the pool once no read finished for `idle_seconds`, so that
+  other work gets them back after a burst of reads.
 - `close()` gives everything back; the pool closes after it.
 """
 
@@ -32,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -41,7 +37,7 @@ from domain.background import start_background
 from providers.postgres.fair_pool import FairPool
 
 
-class Lane:
+class ReadLane:
     def __init__(
         self,
         pool: FairPool,
@@ -56,8 +52,8 @@ class Lane:
         self._clock = clock
         self._free: list[Any] = []
         self.borrowed = 0
-        """Connections the lane holds now, free or in use."""
-        self._last_used = 0.0
+        """Connections the lane holds now, free or reading."""
+        self._last_read = 0.0
         self._trimming: asyncio.TimerHandle | None = None
         self._returns: set[asyncio.Task[None]] = set()
         self._waiters: deque[asyncio.Future[Any]] = deque()
@@ -71,7 +67,7 @@ class Lane:
 
     @property
     def waiting(self) -> int:
-        """Statements waiting for one of the lane's connections."""
+        """Reads waiting for one of the lane's connections."""
         return sum(not waiter.done() for waiter in self._waiters)
 
     def prune(self) -> int:
@@ -83,42 +79,30 @@ class Lane:
         return len(lost)
 
     async def fetchval(self, sql: str, *arguments: Any) -> Any:
-        return await self._run(lambda on: on.fetchval(sql, *arguments))
-
-    async def fetchrow(self, sql: str, *arguments: Any) -> Any:
-        return await self._run(lambda on: on.fetchrow(sql, *arguments))
-
-    async def fetchmany(self, sql: str, arguments: Any) -> Any:
-        """`sql` for each set of `arguments`, pipelined in one implicit transaction."""
-        return await self._run(lambda on: on.fetchmany(sql, arguments))
-
-    async def _run(self, statement: Callable[[Any], Awaitable[Any]]) -> Any:
-        """`statement` run on a connection of the lane, or on the pool (which has the same
-        methods) when the lane has none to give."""
         if self._free and _lost(self._free[-1]):
             self.prune()
         connection = self._free.pop() if self._free else await self._take()
         if connection is None:
-            return await statement(self._pool)
+            return await self._pool.fetchval(sql, *arguments)
         try:
-            value = await statement(connection)
+            value = await connection.fetchval(sql, *arguments)
         except BaseException:
             self._give_back(connection)
             raise
-        self._last_used = self._clock()
+        self._last_read = self._clock()
         self._done_with(connection)
         return value
 
     async def _take(self) -> Any:
-        """A connection of the lane for a statement, once none is free; None for one the pool
+        """A connection of the lane for a read, once none is free; None for a read the pool
         answers itself (the lane closed, or full of connections still being borrowed)."""
         while not self._closed:
             if self._free:
                 return self._free.pop()
-            busy = self.borrowed - self._borrowing
-            if self.borrowed < self._size and (busy == 0 or self._pool.has_one_at_once()):
+            reading = self.borrowed - self._borrowing
+            if self.borrowed < self._size and (reading == 0 or self._pool.has_one_at_once()):
                 return await self._borrow()
-            if busy == 0:
+            if reading == 0:
                 return None
             waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -126,7 +110,7 @@ class Lane:
                 connection = await waiter
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
-                    self._done_with(waiter.result())  # handed over as the statement was canceled
+                    self._done_with(waiter.result())  # handed over as the read was canceled
                 elif waiter in self._waiters:
                     self._waiters.remove(waiter)
                 raise
@@ -136,7 +120,7 @@ class Lane:
         return None
 
     def _done_with(self, connection: Any) -> None:
-        """A connection whose statement went well: to the first one waiting, else kept free."""
+        """A connection whose read went well: to the first read waiting, else kept free."""
         if self._closed:
             self._give_back(connection)
             return
@@ -144,12 +128,11 @@ class Lane:
             self._free.append(connection)
 
     def _wake_one(self) -> None:
-        """A statement waiting looks again: a connection left the lane, it may borrow another."""
+        """A read waiting looks again: a connection left the lane, it may borrow another."""
         self._hand(None)
 
     def _hand(self, connection: Any) -> bool:
-        """`connection` (None: look again) to the first statement still waiting; whether one
-        was."""
+        """`connection` (None: look again) to the first read still waiting; whether one was."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -173,14 +156,14 @@ class Lane:
 
     def _give_back(self, connection: Any) -> None:
         self.borrowed -= 1
-        task = start_background(self._pool.release(connection), "lane-return")
+        task = start_background(self._pool.release(connection), "read-lane-return")
         self._returns.add(task)
         task.add_done_callback(self._returns.discard)
         self._wake_one()
 
     def _trim(self) -> None:
         self._trimming = None
-        if self._clock() - self._last_used >= self._idle_seconds:
+        if self._clock() - self._last_read >= self._idle_seconds:
             while self._free:
                 self._give_back(self._free.pop())
         if self.borrowed and not self._closed:
