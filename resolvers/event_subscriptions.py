@@ -219,9 +219,8 @@ async def deployment_updates(
         types=DEPLOYMENT_EVENTS, service_id=service_id, environment_id=environment_id
     )
     feed = _feed(context)
-    subscription = await _subscribed(
-        context, feed, wanted
-    )  # before the first read: nothing slips by
+    # Subscribed before the first read: nothing slips by.
+    subscription = await _subscribed(context, feed, wanted)
     updates = _delivered(context, feed, subscription, wanted, start)
     shown: DeploymentRecord | None = None
     try:
