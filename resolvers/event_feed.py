@@ -179,14 +179,13 @@ class EventFeed:
         self._subscribers: set[FeedSubscription] = set()
         self._looking: asyncio.Future[None] | None = None
         self._behind = False
-        """Whether events may have been committed past `position` while nobody subscribed
-        (the feed did not read them)."""
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.position = ORIGIN
         """The position of the newest event read (and handed to subscribers)."""
         self.reads = 0
-        """How many times the outbox was read: grows with events, never with subscribers."""
+        """How many times the outbox was read: grows with events (and one look per quiet spell
+        that a subscriber ends), never with the number of subscribers."""
 
     @property
     def subscribers(self) -> int:
