@@ -15,7 +15,6 @@ import asyncio
 from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 
 class FairPool(asyncpg.Pool):
@@ -25,6 +24,8 @@ class FairPool(asyncpg.Pool):
 
     acquire_timeout: float | None = None
     _turns: asyncio.Semaphore | None = None
+    _holding: set[int] | None = None
+    """The connections (their proxies' ids) handed out with a turn and not released yet."""
 
     @property
     def waiting(self) -> int:
@@ -49,12 +50,12 @@ class FairPool(asyncpg.Pool):
         *,
         timeout: float | None = None,  # noqa: ASYNC109 (asyncpg's signature)
     ) -> None:
-        # A connection released twice, or not this pool's, gives back no second turn.
-        holds_turn = (
-            type(connection) is PoolConnectionProxy
-            and connection._holder._pool is self
-            and getattr(connection, "_con", None) is not None
-        )
+        # A connection released twice, or not this pool's, gives back no second turn. One
+        # whose server went away while it was held (asyncpg already detached its proxy)
+        # gives its turn back all the same: otherwise each such loss kept a turn for good.
+        holds_turn = self._holding is not None and id(connection) in self._holding
+        if self._holding is not None:
+            self._holding.discard(id(connection))
         try:
             await super().release(connection, timeout=timeout)
         finally:
@@ -68,10 +69,14 @@ class FairPool(asyncpg.Pool):
         async with asyncio.timeout(wait_seconds):
             await turns.acquire()
             try:
-                return await super().acquire()
+                connection = await super().acquire()
             except BaseException:
                 turns.release()
                 raise
+        if self._holding is None:
+            self._holding = set()
+        self._holding.add(id(connection))
+        return connection
 
     def _turn_over(self) -> None:
         if self._turns is not None:

@@ -130,3 +130,27 @@ async def test_a_connection_of_another_pool_is_refused_without_giving_a_turn(
     with pytest.raises(TimeoutError):
         await one_connection.acquire()
     await one_connection.release(held)
+
+
+async def test_a_connection_lost_while_held_gives_its_turn_back(
+    one_connection: FairPool, migrated_url: str
+) -> None:
+    """The server ends the connection while it is held (a restart): asyncpg detaches the
+    proxy before it is released, and the turn still comes back, again and again."""
+    other = await asyncpg.connect(migrated_url)
+    try:
+        for _ in range(3):
+            async with one_connection.acquire() as connection:
+                pid = await connection.fetchval("SELECT pg_backend_pid()")
+                await other.execute("SELECT pg_terminate_backend($1)", pid)
+                await until(lambda: _lost(connection), "the connection lost")
+    finally:
+        await other.close()
+    assert await one_connection.fetchval("SELECT 1") == 1
+
+
+def _lost(connection: asyncpg.Connection) -> bool:
+    try:
+        return connection.is_closed()
+    except asyncpg.InterfaceError:  # asyncpg detached the proxy: the connection is gone
+        return True
