@@ -36,7 +36,9 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     Undefined,
+    VariableNode,
     get_named_type,
+    print_ast,
     specified_rules,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -49,6 +51,7 @@ from schema.build import INTERNAL_ERROR, PavedSchema
 from schema.inputs import sent_fields
 from schema.mutation_fields import MutationRunner, runner_of
 from schema.sent_inputs import Reader, sent_reader
+from schema.sent_variables import REFUSED, Coercer, variable_coercer
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,9 @@ class _Plan:
     read_sent: Reader | None
     """Reads the `input` argument's fields from the coerced value (None: strawberry converts
     it first, as the executor does)."""
+    direct: tuple[str, Coercer] | None = None
+    """The variable that is the whole `input` argument, and what coerces its value (None:
+    graphql-core coerces the variables)."""
 
 
 class _NullWhereNonNull(Exception):
@@ -167,10 +173,15 @@ class FastMutations:
             ),
             None,
         )
-        return _Plan(operation, node, graphql_field, field, runner, payload, read_sent)
+        direct = _direct(operation, node, graphql_field) if read_sent is not None else None
+        return _Plan(operation, node, graphql_field, field, runner, payload, read_sent, direct)
 
     def _input(self, plan: _Plan, variables: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """The fields of the `input` argument as the use case is given them (`sent_fields`)."""
+        if plan.direct is not None and variables is not None:
+            sent = self._sent(plan, plan.direct, variables)
+            if sent is not None:
+                return sent
         coerced = get_variable_values(
             self._schema, plan.operation.variable_definitions or (), dict(variables or {})
         )
@@ -192,6 +203,22 @@ class FastMutations:
             return None  # the executor answers, with the error it reports
 
     @staticmethod
+    def _sent(
+        plan: _Plan, direct: tuple[str, Coercer], variables: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The fields read from the variable's value coerced directly (None: graphql-core
+        must coerce it)."""
+        name, coerce = direct
+        value = coerce(variables.get(name))
+        if value is REFUSED or plan.read_sent is None:
+            return None
+        try:
+            sent: dict[str, Any] = plan.read_sent(value)
+        except Exception:
+            return None  # graphql-core's way next, then the executor's
+        return sent
+
+    @staticmethod
     def _failure(error: Exception, plan: _Plan, context: Context) -> GraphQLError:
         down = context.outage(error)
         if down is not None:
@@ -205,6 +232,30 @@ class FastMutations:
             )
         log.error("%s failed", plan.node.name.value, exc_info=error)
         return GraphQLError(INTERNAL_ERROR, nodes=[plan.node], path=[plan.payload.key])
+
+
+def _direct(
+    operation: OperationDefinitionNode, node: FieldNode, graphql_field: GraphQLField
+) -> tuple[str, Coercer] | None:
+    """When the field's one argument, `input`, is the operation's one variable, of the
+    argument's own type and without a default: its name and its coercer."""
+    definitions, arguments = operation.variable_definitions or (), node.arguments or ()
+    if len(definitions) != 1 or len(arguments) != 1 or len(graphql_field.args) != 1:
+        return None
+    definition, argument = definitions[0], arguments[0]
+    argument_type = graphql_field.args.get("input")
+    if (
+        argument_type is None
+        or argument.name.value != "input"
+        or not isinstance(argument.value, VariableNode)
+        or argument.value.name.value != definition.variable.name.value
+        or definition.default_value is not None
+        or definition.directives
+        or print_ast(definition.type) != str(argument_type.type)
+    ):
+        return None
+    coerce = variable_coercer(argument_type.type)
+    return None if coerce is None else (definition.variable.name.value, coerce)
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

@@ -139,6 +139,40 @@ ANSWERED_FAST: dict[str, Case] = {
         None,
         None,
     ),
+    "the input in its one variable": (
+        "mutation($input: CreateTeamInput!) { createTeam(input: $input) "
+        "{ team { slug name description } errors { code message path } } }",
+        {"input": {"slug": "w-{tag}", "name": "W", "description": None}},
+        None,
+    ),
+    "a service's input in its one variable: enums, lists, objects in lists": (
+        "mutation($input: CreateServiceInput!) { createService(input: $input) "
+        "{ service { slug lifecycle tier tags links { title url } } errors { code path } } }",
+        {
+            "input": {
+                "slug": "sv-{tag}",
+                "name": "S",
+                "owner": "owners",
+                "lifecycle": "PRODUCTION",
+                "tier": 2,
+                "tags": ["b", "a"],
+                "links": [{"title": "Docs", "url": "https://docs.example.com/{tag}"}],
+            }
+        },
+        None,
+    ),
+    "one tag sent for a list, in a variable": (
+        "mutation($input: CreateServiceInput!) { createService(input: $input) "
+        "{ service { slug tags } errors { code path } } }",
+        {"input": {"slug": "so-{tag}", "name": "S", "owner": "owners", "tags": "solo"}},
+        None,
+    ),
+    "input refused with paths, in a variable": (
+        "mutation($input: CreateTeamInput!) { createTeam(input: $input) "
+        "{ team { slug } errors { code message path } } }",
+        {"input": {"slug": "Not A Slug {tag}", "name": ""}},
+        None,
+    ),
     "a deployment": (
         "mutation($v: String!) { recordDeployment(input: "
         '{service: "api", environment: "prod", version: $v, state: SUCCEEDED}) '
@@ -192,6 +226,27 @@ LEFT_TO_THE_EXECUTOR: dict[str, Case] = {
     "variables the executor refuses": (
         "mutation($input: CreateTeamInput!) { createTeam(input: $input) { team { slug } } }",
         {"input": {"slug": 5}},
+        None,
+    ),
+    "an unknown field in the variable": (
+        "mutation($input: CreateTeamInput!) { createTeam(input: $input) { team { slug } } }",
+        {"input": {"slug": "u-{tag}", "name": "U", "notAField": 1}},
+        None,
+    ),
+    "a tier beyond 32 bits in the variable": (
+        "mutation($input: CreateServiceInput!) { createService(input: $input) "
+        "{ service { slug } } }",
+        {"input": {"slug": "b-{tag}", "name": "B", "owner": "owners", "tier": 2**31}},
+        None,
+    ),
+    "the variable not sent": (
+        "mutation($input: CreateTeamInput!) { createTeam(input: $input) { team { slug } } }",
+        {"other": "{tag}"},
+        None,
+    ),
+    "a null for the variable": (
+        "mutation($input: CreateTeamInput!) { createTeam(input: $input) { team { slug } } }",
+        {"input": None, "other": "{tag}"},
         None,
     ),
     "a document that does not validate": (
@@ -324,3 +379,29 @@ def test_a_parsed_document_is_planned_once_per_operation(
     )
     assert fast.plans(again, "A")
     assert planned == [None, "A", "B", "A"], "another parse of the text is planned anew"
+
+
+def test_only_the_input_in_its_one_variable_is_coerced_directly(endpoint: GraphQLEndpoint) -> None:
+    from graphql import parse
+
+    fast = _fast(endpoint)
+    selection = "{ team { slug } }"
+
+    def direct(document: str) -> bool:
+        plan = fast._plan(parse(document), None)
+        assert plan is not None, document
+        return plan.direct is not None
+
+    assert direct(f"mutation($i: CreateTeamInput!) {{ createTeam(input: $i) {selection} }}")
+    assert not direct(f'mutation {{ createTeam(input: {{slug: "a", name: "A"}}) {selection} }}')
+    assert not direct(
+        f'mutation($n: String!) {{ createTeam(input: {{slug: "a", name: $n}}) {selection} }}'
+    )
+    assert not direct(
+        "mutation($i: CreateTeamInput!, $j: CreateTeamInput!) "
+        f"{{ createTeam(input: $i) {selection} }}"
+    ), "two variables (one unused: the document does not validate)"
+    assert not direct(
+        'mutation($i: CreateTeamInput = {slug: "a", name: "A"}) '
+        f"{{ createTeam(input: $i) {selection} }}"
+    ), "a variable with a default"
