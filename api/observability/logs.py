@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 from opentelemetry import trace
 
+from api.observability.log_lines import CoalescedStreamHandler
+
 REQUESTS = logging.getLogger("paved.requests")
 
 _FIELDS = (
@@ -123,7 +125,7 @@ def configure_logging(level: str, *, json: bool) -> None:
     root = logging.getLogger()
     if root.handlers:
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = CoalescedStreamHandler(sys.stderr)
     handler.setFormatter(formatter(json))
     root.addHandler(handler)
     root.setLevel(level.upper())
