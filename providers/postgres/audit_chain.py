@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import asyncpg
@@ -66,8 +67,14 @@ WHERE e.id = s.id AND e.seal_seq IS NULL
 """
 
 
+@lru_cache(maxsize=2)
 def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
+    """Remembers two: a batch's records alternate their own `at` and the `sealed_at` they
+    share."""
+    return (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(timespec="microseconds")
+    text = (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(timespec="microseconds")
+    _last_rendered = (at, text)
+    return text
 
 
 def chain_hash(prev_hash: str | None, fields: Mapping[str, Any]) -> str:
