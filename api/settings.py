@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=30, ge=1, le=36_500)
     # The audit chain (ARCHITECTURE "The audit chain"): how often a process looks for records
     # to seal, and the key its logged seals are signed with (HMAC-SHA256; unset: unsigned).
-    audit_seal_poll_seconds: float = Field(default=0.1, gt=0, le=60)
+    audit_seal_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     audit_seal_key: SecretStr | None = None
     # Provider settings: secrets only from PAVED_SECRET_* variables and files under
     # `secrets_dir` (unset: no file); private addresses: None = allowed outside production only.

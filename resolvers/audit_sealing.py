@@ -31,7 +31,7 @@ class AuditSealer:
         self,
         audit: AuditLog,
         *,
-        poll_seconds: float = 0.1,
+        poll_seconds: float = 0.5,
         batch_size: int = 1000,
         key: bytes | None = None,
         announce_seconds: float = 1.0,
