@@ -200,7 +200,7 @@ class EventFeed:
     async def start(self) -> None:
         self.position = await self._events.newest()
         self._tasks = [
-            start_background(self.wakeups.run(self._wake.set), "event-feed-listen"),
+            start_background(self.wakeups.run(self._notice), "event-feed-listen"),
             start_background(self._read_forever(), "event-feed-read"),
         ]
 
@@ -252,6 +252,14 @@ class EventFeed:
     def wake(self) -> None:
         """Read the outbox now (as a notice would)."""
         self._wake.set()
+
+    def _notice(self) -> None:
+        """A change committed. With nobody subscribed, the reading task is not woken: all it
+        would do is mark the feed behind."""
+        if self._subscribers:
+            self._wake.set()
+        else:
+            self._behind = True
 
     async def _read_forever(self) -> None:
         pause = self._poll_seconds

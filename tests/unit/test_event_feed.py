@@ -245,6 +245,8 @@ async def test_with_nobody_subscribed_a_notice_runs_no_statement() -> None:
         log.commit(3)
         for _ in range(3):
             wakeups.wake()
+            assert not feed._wake.is_set(), "the reading task is not even woken"
+            assert feed.behind
             await feed.catch_up()
         assert (log.reads, log.newest_calls) == (0, looked)
         # The first subscriber looks up the newest (once) and starts there.
