@@ -30,7 +30,9 @@ T = TypeVar("T")
 
 _RECORDED = INSERT_VALUES.format(*(f"${n}" for n in range(1, 13)))
 # The audit record ($1..$12, `insert_arguments`) and the events after it: one round trip.
-_RECORDED_WITH_EVENTS = f"WITH recorded AS ({_RECORDED}), " + outbox.events_from(13)
+_RECORDED_WITH_EVENTS = {
+    one: f"WITH recorded AS ({_RECORDED}), " + outbox.events_from(13, one) for one in (True, False)
+}
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 
@@ -39,11 +41,11 @@ def _always(_: object) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def _alone_statement(changes: str, first: int, owner: str | None) -> str:
+def _alone_statement(changes: str, first: int, owner: str | None, one: bool) -> str:
     """`insert_alone`'s statement: the same few texts again and again, made once each."""
     recorded = INSERT_FOR_EACH.format(*(f"${n}" for n in range(first, first + 12)), "changed")
     return f"WITH {changes}, recorded AS ({recorded}), " + outbox.events_with_new_row(
-        first + 12, "changed", owner
+        first + 12, "changed", owner, one
     )
 
 
@@ -128,7 +130,7 @@ class AuditedTransactions:
         entry = self._entry
         assert entry is not None
         assert self.writes_alone()
-        statement = _alone_statement(changes, len(arguments) + 1, owner)
+        statement = _alone_statement(changes, len(arguments) + 1, owner, outbox.one_event(events))
         values = (*arguments, *insert_arguments(entry), *outbox.event_arguments(events, entry))
         row: asyncpg.Record | None
         if self._batches is not None:
@@ -149,7 +151,7 @@ class AuditedTransactions:
             await outbox.append(connection, events, self._entry)
         elif events:
             await connection.fetchval(
-                _RECORDED_WITH_EVENTS,
+                _RECORDED_WITH_EVENTS[outbox.one_event(events)],
                 *insert_arguments(entry),
                 *outbox.event_arguments(events, self._entry),
             )

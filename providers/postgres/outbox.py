@@ -50,16 +50,38 @@ NEW_ROW_OWNER = -1
 _REFERENCES = ("subject_id", "service_id", "team_id", "environment_id", "deployment_id")
 
 
-def _appended(reference: Callable[[str], str]) -> str:
+_MANY = """(
+        SELECT * FROM unnest($e5::text[], $e6::text[], $e7::bigint[], $e8::bigint[],
+                             $e9::bigint[], $e10::bigint[], $e11::bigint[], $e12::text[])
+                      WITH ORDINALITY AS e(type, subject_kind, subject_id, service_id, team_id,
+                                           environment_id, deployment_id, data, position)
+        LIMIT cardinality($e5::text[])
+    )"""
+"""Several events, a column per array. The LIMIT takes every event (it is their number). It
+is there for PostgreSQL's planner: without it, the statement's generic plan counts ten
+events where a write has one or two, costs it above a plan made for the actual arguments,
+and so every write is planned anew, which costs PostgreSQL more than the write itself. A
+LIMIT it cannot know counts a tenth of the rows, so the generic plan is reused."""
+
+_ONE = """(
+        SELECT $e5::text AS type, $e6::text AS subject_kind, $e7::bigint AS subject_id,
+               $e8::bigint AS service_id, $e9::bigint AS team_id,
+               $e10::bigint AS environment_id, $e11::bigint AS deployment_id,
+               $e12::text AS data, 1 AS position
+    )"""
+"""One event, a parameter per column: most changes make one, and arrays cost asyncpg a check
+of `collections.abc` per array and per element (about a third of a write's encoding)."""
+
+
+def one_event(events: Sequence[EventDraft]) -> bool:
+    """Whether `events` are written in the one-event form (`event_arguments`)."""
+    return len(events) == 1
+
+
+def _appended(reference: Callable[[str], str], one: bool) -> str:
     """The events' rows, placed after every event already committed (see the module's
     docstring); `$eN` is the events' Nth parameter (`events_from`), `reference` what each
-    id column of the events is written as.
-
-    The LIMIT takes every event (it is their number). It is there for PostgreSQL's planner:
-    without it, the statement's generic plan counts ten events where a write has one or two,
-    costs it above a plan made for the actual arguments, and so every write is planned anew,
-    which costs PostgreSQL more than the write itself. A LIMIT it cannot know counts a tenth
-    of the rows, so the generic plan is reused."""
+    id column of the events is written as; `one`: the one-event form."""
     subject, service, team, environment, deployment = (
         reference(f"e.{column}") for column in _REFERENCES
     )
@@ -75,13 +97,7 @@ appended AS (
            coalesce({team}, (SELECT o.team_id FROM service_owners o
                              WHERE o.service_id = {service} AND o.role = 'PRIMARY')),
            {environment}, {deployment}, e.data::jsonb
-    FROM place, (
-        SELECT * FROM unnest($e5::text[], $e6::text[], $e7::bigint[], $e8::bigint[],
-                             $e9::bigint[], $e10::bigint[], $e11::bigint[], $e12::text[])
-                      WITH ORDINALITY AS e(type, subject_kind, subject_id, service_id, team_id,
-                                           environment_id, deployment_id, data, position)
-        LIMIT cardinality($e5::text[])
-    ) AS e
+    FROM place, {_ONE if one else _MANY} AS e
     ORDER BY e.position
     RETURNING id
 )
@@ -91,21 +107,23 @@ appended AS (
 _WAKE_UP = f"pg_notify('{CHANNEL}', max(id)::text)"
 """The wake-up of the listeners, sent when the transaction commits."""
 
-# One statement: the place, the rows, then the wake-up.
-_EVENTS = _appended(lambda column: column) + f"SELECT {_WAKE_UP} FROM appended"
+
+def _events(one: bool) -> str:
+    """One statement: the place, the rows, then the wake-up."""
+    return _appended(lambda column: column, one) + f"SELECT {_WAKE_UP} FROM appended"
 
 
 def _numbered(text: str, first: int) -> str:
     return re.sub(r"\$e(\d+)", lambda found: f"${first + int(found[1]) - 1}", text)
 
 
-def events_from(first: int) -> str:
+def events_from(first: int, one: bool) -> str:
     """The events' part of a `WITH` statement, their twelve parameters (`event_arguments`)
-    from `$first` on."""
-    return _numbered(_EVENTS, first)
+    from `$first` on; `one`: the one-event form (`one_event`)."""
+    return _numbered(_events(one), first)
 
 
-def events_with_new_row(first: int, row: str, owner: str | None = None) -> str:
+def events_with_new_row(first: int, row: str, owner: str | None = None, one: bool = False) -> str:
     """The same, for events written in the statement that inserts the row they are about:
     `row` names the `WITH` query that inserted it (returning its columns), and every id of an
     event that is `NEW_ROW` becomes that row's id (`NEW_ROW_OWNER`: its column `owner`). The
@@ -117,14 +135,14 @@ def events_with_new_row(first: int, row: str, owner: str | None = None) -> str:
         cases = " ".join(f"WHEN {column} = {id_} THEN {value}" for id_, value in known.items())
         return f"CASE {cases} ELSE {column} END"
 
-    appended = _appended(reference).replace("FROM place, (", f"FROM {row}, place, (")
+    appended = _appended(reference, one).replace("FROM place, (", f"FROM {row}, place, (")
     return _numbered(appended, first) + (
         f"SELECT {row}.*, (SELECT {_WAKE_UP} FROM appended HAVING count(*) > 0) AS woken "
         f"FROM (SELECT 1) AS one LEFT JOIN {row} ON true"
     )
 
 
-_APPEND = "WITH " + events_from(1)
+_APPEND = {one: "WITH " + events_from(1, one) for one in (True, False)}
 
 
 def emit(draft: EventDraft) -> None:
@@ -147,11 +165,28 @@ def collecting() -> Iterator[list[EventDraft]]:
 
 
 def event_arguments(events: Sequence[EventDraft], entry: AuditEntry | None) -> list[Any]:
-    return [
+    """The twelve parameters of `events`, in the form `one_event(events)` says."""
+    actor = [
         None if entry is None else entry.actor_kind.value,
         None if entry is None else entry.actor_id,
         None if entry is None else entry.actor_name,
         None if entry is None else entry.request_id,
+    ]
+    if one_event(events):
+        (event,) = events
+        return [
+            *actor,
+            event.type.value,
+            event.subject_kind.value,
+            event.subject_id,
+            event.service_id,
+            event.team_id,
+            event.environment_id,
+            event.deployment_id,
+            orjson.dumps(dict(event.data)).decode(),
+        ]
+    return [
+        *actor,
         [event.type.value for event in events],
         [event.subject_kind.value for event in events],
         [event.subject_id for event in events],
@@ -169,4 +204,4 @@ async def append(
     """Write `events` in `connection`'s transaction, made by `entry`'s actor (None: by the
     platform itself)."""
     if events:
-        await connection.fetchval(_APPEND, *event_arguments(events, entry))
+        await connection.fetchval(_APPEND[one_event(events)], *event_arguments(events, entry))
