@@ -5,17 +5,11 @@ ones, with nulls wherever a null may go, and with lists of several items."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import strawberry
 from graphql import (
-    GraphQLEnumType,
-    GraphQLInputObjectType,
     GraphQLInputType,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLScalarType,
 )
 from graphql.utilities import coerce_input_value
 from pydantic import BaseModel
@@ -28,16 +22,7 @@ from strawberry.types.field import StrawberryField
 from schema.build import PavedSchema, build_schema
 from schema.inputs import graphql_input, sent_fields
 from schema.sent_inputs import sent_reader
-
-SCALARS: dict[str, Any] = {
-    "String": "text",
-    "ID": "id-1",
-    "Int": 3,
-    "Float": 2.5,
-    "Boolean": True,
-    "DateTime": "2026-12-05T06:00:00+00:00",
-    "JSON": {"k": [1, "v", None], "nested": {"x": True}},
-}
+from tests.support.input_samples import sample
 
 
 @pytest.fixture(scope="module")
@@ -54,27 +39,6 @@ def _mutations(schema: PavedSchema) -> Iterator[tuple[str, StrawberryField, Grap
         yield name, field, graphql_field.args["input"].type
 
 
-def _sample(type_: GraphQLInputType, *, every: bool, nulls: bool) -> Any:
-    """An external value of `type_`: every field or only the required ones; `nulls`: null
-    wherever the type allows it instead."""
-    if isinstance(type_, GraphQLNonNull):
-        return _sample(type_.of_type, every=every, nulls=False)
-    if nulls:
-        return None
-    if isinstance(type_, GraphQLList):
-        return [_sample(type_.of_type, every=every, nulls=False) for _ in range(2)]
-    if isinstance(type_, GraphQLEnumType):
-        return next(iter(type_.values))
-    if isinstance(type_, GraphQLScalarType):
-        return SCALARS[type_.name]
-    assert isinstance(type_, GraphQLInputObjectType)
-    return {
-        name: _sample(field.type, every=every, nulls=nulls and every)
-        for name, field in type_.fields.items()
-        if every or isinstance(field.type, GraphQLNonNull)
-    }
-
-
 @pytest.mark.parametrize(
     ("every", "nulls"),
     [(True, False), (False, False), (True, True)],
@@ -89,7 +53,7 @@ def test_every_mutation_input_reads_as_the_executor_converts_it(
         (argument,) = (a for a in field.arguments if a.python_name == "input")
         reader = sent_reader(argument.type, scalars, schema.config)
         assert reader is not None, f"{name}: its input has no reader"
-        coerced = coerce_input_value(_sample(input_type, every=every, nulls=nulls), input_type)
+        coerced = coerce_input_value(sample(input_type, every=every, nulls=nulls), input_type)
         converted = convert_argument(coerced, argument.type, scalars, schema.config)
         assert reader(coerced) == sent_fields(converted), name
         read += 1

@@ -27,16 +27,7 @@ from hypothesis import strategies as st
 
 from schema.build import PavedSchema, build_schema
 from schema.sent_variables import REFUSED, variable_coercer
-
-SCALARS: dict[str, Any] = {
-    "String": "text",
-    "ID": "id-1",
-    "Int": 3,
-    "Float": 2.5,
-    "Boolean": True,
-    "DateTime": "2026-12-05T06:00:00+00:00",
-    "JSON": {"k": [1, "v", None]},
-}
+from tests.support.input_samples import SCALARS, sample
 
 _ANY_SCALAR = st.one_of(
     st.none(),
@@ -117,25 +108,10 @@ def test_plain_inputs_are_coerced_directly_as_graphql_core_coerces_them(
     for name, type_ in _input_types(schema):
         coerce = variable_coercer(type_)
         assert coerce is not None
-        value = _sample(type_, nulls=nulls)
+        value = sample(type_, nulls=nulls)
         expected = coerce_input_value(value, type_)
         assert expected is not Undefined, name
         assert coerce(value) == expected, name
-
-
-def _sample(type_: GraphQLInputType, *, nulls: bool) -> Any:
-    if isinstance(type_, GraphQLNonNull):
-        return _sample(type_.of_type, nulls=False)
-    if nulls:
-        return None
-    if isinstance(type_, GraphQLList):
-        return [_sample(type_.of_type, nulls=False) for _ in range(2)]
-    if isinstance(type_, GraphQLEnumType):
-        return next(iter(type_.values))
-    if isinstance(type_, GraphQLScalarType):
-        return SCALARS[type_.name]
-    assert isinstance(type_, GraphQLInputObjectType)
-    return {name: _sample(field.type, nulls=nulls) for name, field in type_.fields.items()}
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
