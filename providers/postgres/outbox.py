@@ -123,7 +123,7 @@ def events_from(first: int, one: bool) -> str:
     return _numbered(_events(one), first)
 
 
-def events_with_new_row(first: int, row: str, owner: str | None = None, one: bool = False) -> str:
+def events_with_new_row(first: int, row: str, owner: str | None, one: bool) -> str:
     """The same, for events written in the statement that inserts the row they are about:
     `row` names the `WITH` query that inserted it (returning its columns), and every id of an
     event that is `NEW_ROW` becomes that row's id (`NEW_ROW_OWNER`: its column `owner`). The
