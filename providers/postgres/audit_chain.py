@@ -72,9 +72,6 @@ def _iso(at: datetime) -> str:
     """Remembers two: a batch's records alternate their own `at` and the `sealed_at` they
     share."""
     return (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(timespec="microseconds")
-    text = (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(timespec="microseconds")
-    _last_rendered = (at, text)
-    return text
 
 
 def chain_hash(prev_hash: str | None, fields: Mapping[str, Any]) -> str:
