@@ -73,6 +73,16 @@ class _Field:
 
 
 @dataclass(frozen=True, slots=True)
+class _Direct:
+    """The variable that is the whole `input` argument, what coerces its value, and what
+    reads the fields from the coerced value."""
+
+    variable: str
+    coerce: Coercer
+    read: Reader
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     operation: OperationDefinitionNode
     node: FieldNode
@@ -83,8 +93,8 @@ class _Plan:
     read_sent: Reader | None
     """Reads the `input` argument's fields from the coerced value (None: strawberry converts
     it first, as the executor does)."""
-    direct: tuple[str, Coercer] | None = None
-    """The variable that is the whole `input` argument, and what coerces its value (None:
+    direct: _Direct | None = None
+    """How the `input` argument is read when it is the operation's one variable (None:
     graphql-core coerces the variables)."""
 
 
@@ -173,13 +183,13 @@ class FastMutations:
             ),
             None,
         )
-        direct = _direct(operation, node, graphql_field) if read_sent is not None else None
+        direct = _direct(operation, node, graphql_field, read_sent)
         return _Plan(operation, node, graphql_field, field, runner, payload, read_sent, direct)
 
     def _input(self, plan: _Plan, variables: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """The fields of the `input` argument as the use case is given them (`sent_fields`)."""
         if plan.direct is not None and variables is not None:
-            sent = self._sent(plan, plan.direct, variables)
+            sent = _sent(plan.direct, variables)
             if sent is not None:
                 return sent
         coerced = get_variable_values(
@@ -203,22 +213,6 @@ class FastMutations:
             return None  # the executor answers, with the error it reports
 
     @staticmethod
-    def _sent(
-        plan: _Plan, direct: tuple[str, Coercer], variables: Mapping[str, Any]
-    ) -> dict[str, Any] | None:
-        """The fields read from the variable's value coerced directly (None: graphql-core
-        must coerce it)."""
-        name, coerce = direct
-        value = coerce(variables.get(name))
-        if value is REFUSED or plan.read_sent is None:
-            return None
-        try:
-            sent: dict[str, Any] = plan.read_sent(value)
-        except Exception:
-            return None  # graphql-core's way next, then the executor's
-        return sent
-
-    @staticmethod
     def _failure(error: Exception, plan: _Plan, context: Context) -> GraphQLError:
         down = context.outage(error)
         if down is not None:
@@ -234,11 +228,30 @@ class FastMutations:
         return GraphQLError(INTERNAL_ERROR, nodes=[plan.node], path=[plan.payload.key])
 
 
+def _sent(direct: _Direct, variables: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The fields read from the variable's value coerced directly (None: graphql-core must
+    coerce it)."""
+    value = direct.coerce(variables.get(direct.variable))
+    if value is REFUSED:
+        return None
+    try:
+        sent: dict[str, Any] = direct.read(value)
+    except Exception:
+        return None  # graphql-core's way next, then the executor's
+    return sent
+
+
 def _direct(
-    operation: OperationDefinitionNode, node: FieldNode, graphql_field: GraphQLField
-) -> tuple[str, Coercer] | None:
+    operation: OperationDefinitionNode,
+    node: FieldNode,
+    graphql_field: GraphQLField,
+    read: Reader | None,
+) -> _Direct | None:
     """When the field's one argument, `input`, is the operation's one variable, of the
-    argument's own type and without a default: its name and its coercer."""
+    argument's own type and without a default, and its fields can be read from the coerced
+    value: how to read it directly."""
+    if read is None:
+        return None
     definitions, arguments = operation.variable_definitions or (), node.arguments or ()
     if len(definitions) != 1 or len(arguments) != 1 or len(graphql_field.args) != 1:
         return None
@@ -255,7 +268,7 @@ def _direct(
     ):
         return None
     coerce = variable_coercer(argument_type.type)
-    return None if coerce is None else (definition.variable.name.value, coerce)
+    return None if coerce is None else _Direct(definition.variable.name.value, coerce, read)
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

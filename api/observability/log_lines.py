@@ -29,12 +29,13 @@ class CoalescedStreamHandler(logging.StreamHandler[TextIO]):
         except Exception:
             self.handleError(record)
             return
-        if record.levelno < logging.WARNING and _in_a_running_loop():
-            if not self._held:
-                asyncio.get_running_loop().call_soon(self.flush)
-            self._held.append(line)
+        loop = _running_loop() if record.levelno < logging.WARNING else None
+        if loop is None:
+            self._write([line])
             return
-        self._write([line])
+        if not self._held:
+            loop.call_soon(self.flush)
+        self._held.append(line)
 
     def flush(self) -> None:
         self._write([])
@@ -51,9 +52,8 @@ class CoalescedStreamHandler(logging.StreamHandler[TextIO]):
                 stream.flush()
 
 
-def _in_a_running_loop() -> bool:
+def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
-        asyncio.get_running_loop()
+        return asyncio.get_running_loop()
     except RuntimeError:
-        return False
-    return True
+        return None
