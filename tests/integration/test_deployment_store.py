@@ -440,6 +440,43 @@ async def test_self_approval_when_allowed(store: PostgresDeploymentStore) -> Non
 # --- recorded deployments ---------------------------------------------------------------
 
 
+async def test_a_report_waits_for_whoever_holds_the_current_deployment(
+    store: PostgresDeploymentStore, pool: asyncpg.Pool
+) -> None:
+    """The current deployment is locked in the statement that finds the target: a report
+    waits for a transaction holding that row (without the pair's lock), then sees what it
+    committed. Here that transaction replaced it: the report replaces nothing."""
+    before, _ = await store.record(RecordedDeployment("api", "staging", "1.0", S.SUCCEEDED), CI)
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT 1 FROM deployments WHERE id = $1 FOR UPDATE", before.id)
+        report = asyncio.create_task(
+            store.record(RecordedDeployment("api", "staging", "1.1", S.SUCCEEDED), CI)
+        )
+        await asyncio.sleep(0.3)
+        assert not report.done()
+        await holder.execute("UPDATE deployments SET state = 'INACTIVE' WHERE id = $1", before.id)
+    after, created = await report
+    assert created
+    assert (after.state, after.previous_id) == (S.SUCCEEDED, None)
+    history = (await store.history([before.id]))[before.id]
+    assert [event.state for event in history] == [S.SUCCEEDED]
+
+
+async def test_reports_and_deployments_name_what_does_not_exist(
+    store: PostgresDeploymentStore,
+) -> None:
+    for service, environment, path in (
+        ("nope", "staging", "service"),
+        ("api", "nope", "environment"),
+    ):
+        with pytest.raises(CatalogError) as recorded:
+            await store.record(RecordedDeployment(service, environment, "1", S.SUCCEEDED), CI)
+        with pytest.raises(CatalogError) as created:
+            await store.create(service, environment, "1", None, None, DEPLOY, ADA)
+        for refused in (recorded.value, created.value):
+            assert (refused.code, refused.path) == (ErrorCode.NOT_FOUND, ("input", path))
+
+
 async def test_recorded_deployments_are_idempotent_by_external_id(
     store: PostgresDeploymentStore,
 ) -> None:

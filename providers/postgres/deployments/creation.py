@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 import asyncpg
 
@@ -57,25 +58,58 @@ class _Target:
     """The time once the pair is locked."""
 
 
-# One trip: the service found, the environment locked FOR SHARE (a freeze or a protection
-# change waits for this deployment, and the reverse), then the pair's lock (`PAIR_LOCK`),
-# then the time: the fenced subqueries (OFFSET 0) run in that order.
-_TARGET = f"""
-SELECT clock_timestamp() AS _now, target.*
-FROM (
+_CURRENT = "_current_"
+
+# The service found, the environment locked FOR SHARE (a freeze or a protection change waits
+# for this deployment, and the reverse), then the pair's lock (`PAIR_LOCK`): the fenced
+# subquery (OFFSET 0) runs first.
+_PAIR = f"""
     SELECT s.id AS _service_id, e.*,
            pg_advisory_xact_lock(hashtextextended({PAIR_LOCK.format("s.id", "e.id")}, 0))
     FROM (SELECT id FROM services WHERE slug = $1) s,
          (SELECT * FROM environments WHERE slug = $2 FOR SHARE) e
     OFFSET 0
-) target
+"""
+
+# One trip: the pair locked, then the time.
+_TARGET = f"SELECT clock_timestamp() AS _now, target.* FROM ({_PAIR}) target"
+
+# One trip: the pair locked, then its current deployment locked FOR UPDATE (as `_current`
+# locks it), its columns named `_current_<column>`, then the time.
+_TARGET_AND_CURRENT = f"""
+SELECT clock_timestamp() AS _now, target.*,
+       {", ".join(f"current.{name} AS {_CURRENT}{name}" for name in rows.COLUMNS)}
+FROM ({_PAIR}) target
+LEFT JOIN LATERAL (
+    SELECT * FROM deployments
+    WHERE service_id = target._service_id AND environment_id = target.id
+      AND state = 'SUCCEEDED'
+    FOR UPDATE
+) current ON true
 """
 
 
 async def _target(connection: Connection, service_slug: str, environment_slug: str) -> _Target:
     found = await connection.fetchrow(_TARGET, service_slug, environment_slug)
-    if found is not None:
-        return _Target(found["_service_id"], found["id"], found, found["_now"])
+    if found is None:
+        await _missing(connection, service_slug, environment_slug)
+    return _Target(found["_service_id"], found["id"], found, found["_now"])
+
+
+async def _target_and_current(
+    connection: Connection, service_slug: str, environment_slug: str
+) -> tuple[_Target, DeploymentRecord | None]:
+    """`_target` and then `_current`, in one trip."""
+    found = await connection.fetchrow(_TARGET_AND_CURRENT, service_slug, environment_slug)
+    if found is None:
+        await _missing(connection, service_slug, environment_slug)
+    target = _Target(found["_service_id"], found["id"], found, found["_now"])
+    current = None if found[_CURRENT + "id"] is None else rows.deployment(found, _CURRENT)
+    return target, current
+
+
+async def _missing(connection: Connection, service_slug: str, environment_slug: str) -> NoReturn:
+    """Which of the service and the environment does not exist."""
     if await connection.fetchval("SELECT id FROM services WHERE slug = $1", service_slug) is None:
         raise NotFound(f"no service '{service_slug}'", ["input", "service"])
     raise NotFound(f"no environment '{environment_slug}'", ["input", "environment"])
@@ -97,12 +131,13 @@ async def _refuse_unfinished(
         )
 
 
-async def _current(connection: Connection, target: _Target) -> asyncpg.Record | None:
-    return await connection.fetchrow(
+async def _current(connection: Connection, target: _Target) -> DeploymentRecord | None:
+    row = await connection.fetchrow(
         "SELECT * FROM deployments WHERE service_id = $1 AND environment_id = $2 "
         "AND state = 'SUCCEEDED' FOR UPDATE",
         target.service_id, target.environment_id,
     )  # fmt: skip
+    return None if row is None else rows.deployment(row)
 
 
 _INSERT = """
@@ -160,7 +195,9 @@ async def _check_source(connection: Connection, draft: Draft, target: _Target) -
 
 
 async def create(connection: Connection, draft: Draft) -> tuple[DeploymentRecord, bool]:
-    target = await _target(connection, draft.service_slug, draft.environment_slug)
+    target, current = await _target_and_current(
+        connection, draft.service_slug, draft.environment_slug
+    )
     if draft.idempotency_key is not None:
         first = await connection.fetchrow(
             "SELECT * FROM deployments WHERE requested_by_kind = $1 "
@@ -184,9 +221,8 @@ async def create(connection: Connection, draft: Draft) -> tuple[DeploymentRecord
         )
     await _refuse_unfinished(connection, target, draft.service_slug, draft.environment_slug)
     await _check_source(connection, draft, target)
-    current = await _current(connection, target)
     if draft.kind is DeploymentKind.ROLLBACK and (
-        current is None or current["id"] != draft.rollback_of_id
+        current is None or current.id != draft.rollback_of_id
     ):
         raise PreconditionFailed(
             f"deployment {draft.rollback_of_id} is not the current deployment of "
@@ -207,7 +243,7 @@ async def create(connection: Connection, draft: Draft) -> tuple[DeploymentRecord
         draft.description, draft.kind.value, state.value, environment["provider_kind"],
         None, None, requester.kind.value, requester.actor_id, requester.name, None, None,
         draft.promoted_from_id, draft.rollback_of_id,
-        None if current is None else current["id"], draft.idempotency_key,
+        None if current is None else current.id, draft.idempotency_key,
         draft.fingerprint, environment["provider_settings"], draft.rollback_to_id,
         "requested", "api",
     )  # fmt: skip
@@ -245,44 +281,46 @@ async def record(
     """A deployment CI made itself. A report with a known `external_id` (per service x
     environment) is a replay when its state is the same, a state change when the state machine
     allows it, and a CONFLICT when its version or commit differ."""
-    target = await _target(connection, report.service, report.environment)
-    now = target.now
-    if report.external_id is not None:
+    current: DeploymentRecord | None
+    if report.external_id is None:
+        target, current = await _target_and_current(connection, report.service, report.environment)
+    else:
+        # The report may be known: that deployment is locked before the current one, as a
+        # transition that replaces the current deployment locks them.
+        target = await _target(connection, report.service, report.environment)
         known = await connection.fetchrow(
             "SELECT * FROM deployments WHERE service_id = $1 AND environment_id = $2 "
             "AND kind = 'RECORDED' AND external_id = $3 FOR UPDATE",
             target.service_id, target.environment_id, report.external_id,
         )  # fmt: skip
         if known is not None:
-            return await _record_again(connection, known, report, now), False
+            return await _record_again(connection, known, report, target.now), False
+        current = await _current(connection, target)
+    now = target.now
     if report.state not in states.RECORDABLE:
         allowed = ", ".join(sorted(state.value for state in states.RECORDABLE))
         raise ValidationFailed(f"`state` must be one of {allowed}", ["input", "state"])
     started, finished = _recorded_times(report, now)
     state = report.state
-    current = None
     if state in states.UNFINISHED:
         await _refuse_unfinished(connection, target, report.service, report.environment)
     if state is DeploymentState.SUCCEEDED:
-        current = await _current(connection, target)
         assert finished is not None
         if (
             current is not None
-            and current["finished_at"] is not None
-            and (current["finished_at"] > finished)
+            and current.finished_at is not None
+            and current.finished_at > finished
         ):
             state = DeploymentState.INACTIVE  # a late report: a newer one already runs
         elif current is not None:
             await supersede(connection, current, DeploymentState.INACTIVE, "recorded")
-    else:
-        current = await _current(connection, target)
     row = await connection.fetchrow(
         _INSERT_RECORDED,
         target.service_id, target.environment_id, report.version, report.commit_sha,
         report.committed_at, report.description, DeploymentKind.RECORDED.value, state.value,
         RECORDED_PROVIDER, report.external_id, report.url, requester.kind.value,
         requester.actor_id, requester.name, started, finished, None, None,
-        None if current is None else current["id"], None, None, None, None,
+        None if current is None else current.id, None, None, None, None,
         "recorded", "ci",
     )  # fmt: skip
     assert row is not None

@@ -50,18 +50,17 @@ async def locked(connection: Connection, deployment_id: int, path: list[str]) ->
 
 
 async def supersede(
-    connection: Connection, current: asyncpg.Record, state: DeploymentState, source: str
+    connection: Connection, current: DeploymentRecord, state: DeploymentState, source: str
 ) -> None:
     """SUCCEEDED -> INACTIVE or ROLLED_BACK: another deployment now runs in its place."""
-    states.check(DeploymentState(current["state"]), state, system=True)
+    states.check(current.state, state, system=True)
     await connection.execute(
         "WITH replaced AS (UPDATE deployments SET state = $2 WHERE id = $1 RETURNING id, state) "
         "INSERT INTO deployment_events (deployment_id, state, raw_status, message, source) "
         "SELECT id, state, NULL, 'replaced', $3 FROM replaced",
-        current["id"], state.value, source,
+        current.id, state.value, source,
     )  # fmt: skip
-    source_state = DeploymentState(current["state"])
-    emit(describe.state_changed(rows.deployment(current), source_state, state, message="replaced"))
+    emit(describe.state_changed(current, current.state, state, message="replaced"))
 
 
 _UPDATE = """
@@ -149,7 +148,7 @@ async def _replace_current(connection: Connection, row: asyncpg.Record, source: 
         row["kind"] == DeploymentKind.ROLLBACK.value and row["rollback_of_id"] == current["id"]
     )
     state = DeploymentState.ROLLED_BACK if rolled_back else DeploymentState.INACTIVE
-    await supersede(connection, current, state, source)
+    await supersede(connection, rows.deployment(current), state, source)
 
 
 async def approve(

@@ -21,6 +21,8 @@ from providers.postgres.writes.common import Connection
 UNFINISHED_SQL = "('QUEUED', 'WAITING_APPROVAL', 'IN_PROGRESS')"
 
 _PLAIN = column_names(DeploymentRecord, leaving_out={"kind", "state", "requested_by"})
+COLUMNS = (*_PLAIN, "kind", "state", "requested_by_kind", "requested_by_id", "requested_by_name")
+"""The columns `deployment` reads."""
 
 
 def deployment(row: asyncpg.Record, prefix: str = "") -> DeploymentRecord:
