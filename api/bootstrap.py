@@ -67,11 +67,11 @@ from providers.postgres.notifications import (
     notify,
 )
 from providers.postgres.read_batches import ReadBatches
-from providers.postgres.read_lane import ReadLane
 from providers.postgres.reads import PostgresCatalogReader
 from providers.postgres.resources.leases import RELEASED_CHANNEL as RESOURCES_RELEASED
 from providers.postgres.resources.store import PostgresResourceStore
 from providers.postgres.sessions import PostgresSessionStore
+from providers.postgres.statement_lane import StatementLane
 from providers.postgres.webhook_queue import Limits, PostgresWebhookQueue
 from providers.postgres.webhooks import PostgresWebhookStore
 from providers.postgres.write_batches import WriteBatches
@@ -252,6 +252,14 @@ async def command_ports(settings: Settings) -> AsyncIterator[Ports]:
         yield build_ports(settings, pool)
 
 
+def _write_batches(settings: Settings, pool: FairPool) -> tuple[StatementLane, WriteBatches]:
+    """The server's batched creates, on connections a lane keeps between them. A write alone
+    or a batch lasts its commit: past the lane's connections, it takes one of the pool's
+    rather than wait."""
+    lane = StatementLane(pool, size=max(1, settings.pool_max_size // 4), waits=False)
+    return lane, WriteBatches(pool, most=settings.write_batch_size, lane=lane)
+
+
 @asynccontextmanager
 async def running(
     settings: Settings, overrides: Overrides | None = None, telemetry: Telemetry | None = None
@@ -278,7 +286,7 @@ async def running(
         _webhooks(settings, overrides, dsn) as (targets, worker),
         _audit_sealing(settings, overrides, dsn, pool, telemetry),
     ):
-        write_batches = WriteBatches(pool, most=settings.write_batch_size)
+        write_lane, write_batches = _write_batches(settings, pool)
         ports = build_ports(settings, pool, write_batches)
         replica = replica_id()
         calls = None
@@ -321,7 +329,7 @@ async def running(
             idempotency=ports.idempotency,
         )
         # Half the pool at most: the other half stays for writes and the executor's reads.
-        lane = ReadLane(pool, size=max(1, settings.pool_max_size // 2))
+        lane = StatementLane(pool, size=max(1, settings.pool_max_size // 2))
         batches = ReadBatches(lane, most=settings.read_batch_size)
         try:
             await feed.start()
@@ -360,6 +368,8 @@ async def running(
         finally:
             await batches.close()
             await lane.close()
+            await write_batches.close()
+            await write_lane.close()
             if worker is not None:
                 await worker.stop()
             await _stop_token_cache(tokens, access_pool)

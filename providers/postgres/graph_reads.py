@@ -29,7 +29,7 @@ class _CompiledRead:
 
 
 class PostgresGraphReader:
-    """`pool`: where the compiled statements run (the request pool, or a `ReadLane` on it)."""
+    """`pool`: where the compiled statements run (the request pool, or a `StatementLane` on it)."""
 
     def __init__(self, pool: _Reads) -> None:
         self._pool = pool

@@ -20,21 +20,47 @@ The statement must answer exactly one row per write, so that answers can be told
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
 from providers.postgres.statement_batches import Settled, StatementBatches
 
 
+class _Statements(Protocol):
+    async def fetchrow(self, sql: str, /, *arguments: Any) -> Any: ...
+
+    async def fetchmany(self, sql: str, arguments: Sequence[Sequence[Any]]) -> list[Any]: ...
+
+
+class _Acquiring:
+    """Each statement on a connection acquired from `pool` for it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def fetchrow(self, sql: str, /, *arguments: Any) -> Any:
+        async with self._pool.acquire() as connection:
+            return await connection.fetchrow(sql, *arguments)
+
+    async def fetchmany(self, sql: str, arguments: Sequence[Sequence[Any]]) -> list[Any]:
+        async with self._pool.acquire() as connection:
+            rows: list[Any] = await connection.fetchmany(sql, arguments)
+        return rows
+
+
 class WriteBatches(StatementBatches):
-    """`pool`: where statements run. `most`: the most writes in one batch."""
+    """`pool`: where statements run, on the connections `lane` keeps when given (the
+    server's: `statement_lane.py`), else each on a connection acquired for it. `most`: the
+    most writes in one batch."""
 
     work_name = "write-batch"
 
-    def __init__(self, pool: asyncpg.Pool, *, most: int = 16) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, most: int = 16, lane: _Statements | None = None
+    ) -> None:
         super().__init__(most=most)
-        self._pool = pool
+        self._statements = lane if lane is not None else _Acquiring(pool)
 
     async def fetchrow(self, sql: str, /, *arguments: Any) -> asyncpg.Record:
         """The one row `sql` answers with `arguments`, written alone or with others."""
@@ -42,8 +68,7 @@ class WriteBatches(StatementBatches):
         return row
 
     async def _alone(self, sql: str, arguments: tuple[Any, ...]) -> asyncpg.Record:
-        async with self._pool.acquire() as connection:
-            row = await connection.fetchrow(sql, *arguments)
+        row: asyncpg.Record | None = await self._statements.fetchrow(sql, *arguments)
         if row is None:
             raise RuntimeError("a batched write must answer one row")
         return row
@@ -51,8 +76,7 @@ class WriteBatches(StatementBatches):
     async def _together(
         self, sql: str, arguments: Sequence[tuple[Any, ...]]
     ) -> list[asyncpg.Record]:
-        async with self._pool.acquire() as connection:
-            rows: list[asyncpg.Record] = await connection.fetchmany(sql, arguments)
+        rows: list[asyncpg.Record] = await self._statements.fetchmany(sql, arguments)
         if len(rows) != len(arguments):
             raise Settled(f"{len(arguments)} batched writes answered {len(rows)} rows")
         return rows

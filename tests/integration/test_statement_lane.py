@@ -1,7 +1,8 @@
-"""The read lane on a real pool: kept connections reused, given back after a failure, a
+"""The statement lane on a real pool: kept connections reused, given back after a failure, a
 cancellation, an idle spell and at close; past its size, and while others hold the pool,
-reads wait for the lane's own connections; with the pool exhausted and nothing kept, the
-pool's own rules."""
+reads wait for the lane's own connections, while a lane that does not wait (the writes')
+takes one of the pool's; with the pool exhausted and nothing kept, the pool's own rules.
+Writes: a row alone and a pipeline of them, all or nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from providers.postgres.database import create_pool
 from providers.postgres.fair_pool import FairPool
-from providers.postgres.read_lane import ReadLane
+from providers.postgres.statement_lane import StatementLane
 from tests.support.waiting import until
 
 BACKEND = "SELECT pg_backend_pid()"
@@ -29,7 +30,7 @@ async def small_pool(migrated_url: str) -> AsyncIterator[FairPool]:
 
 
 async def test_reads_one_after_another_keep_one_connection(small_pool: FairPool) -> None:
-    lane = ReadLane(small_pool, size=2)
+    lane = StatementLane(small_pool, size=2)
     backends = {await lane.fetchval(BACKEND) for _ in range(20)}
     assert len(backends) == 1
     assert (lane.borrowed, lane.free) == (1, 1)
@@ -38,7 +39,7 @@ async def test_reads_one_after_another_keep_one_connection(small_pool: FairPool)
 
 
 async def test_reads_past_the_size_wait_for_the_lane_in_turn(small_pool: FairPool) -> None:
-    lane = ReadLane(small_pool, size=1)
+    lane = StatementLane(small_pool, size=1)
     answers = await asyncio.gather(
         *(
             lane.fetchval("SELECT $1::int, pg_backend_pid() FROM pg_sleep(0.02)", n)
@@ -57,7 +58,7 @@ async def test_reads_do_not_queue_behind_the_pools_other_users(
     """Writes waiting for their commits hold the rest of the pool: reads beyond what the lane
     keeps wait for a kept connection (a short read) rather than for the pool, where they
     would run out of the acquire timeout."""
-    lane = ReadLane(small_pool, size=3)
+    lane = StatementLane(small_pool, size=3)
     kept = await lane.fetchval(BACKEND)
     held = [await small_pool.acquire() for _ in range(2)]
     try:
@@ -78,7 +79,7 @@ async def test_reads_do_not_queue_behind_the_pools_other_users(
 async def test_a_failed_read_lets_a_waiting_read_borrow_in_its_place(
     small_pool: FairPool,
 ) -> None:
-    lane = ReadLane(small_pool, size=1)
+    lane = StatementLane(small_pool, size=1)
     # random() is volatile: the division runs after the sleep, not when the plan is made.
     failing = asyncio.create_task(
         lane.fetchval("SELECT 1 / (random() * 0)::int FROM pg_sleep(0.1)")
@@ -95,7 +96,7 @@ async def test_a_failed_read_lets_a_waiting_read_borrow_in_its_place(
 async def test_a_read_canceled_while_waiting_loses_no_connection(
     small_pool: FairPool,
 ) -> None:
-    lane = ReadLane(small_pool, size=1)
+    lane = StatementLane(small_pool, size=1)
     reading = asyncio.create_task(lane.fetchval("SELECT pg_sleep(0.1)::text"))
     await until(lambda: lane.borrowed == 1, "the read under way")
     canceled = asyncio.create_task(lane.fetchval("SELECT 'never'"))
@@ -112,7 +113,7 @@ async def test_a_read_canceled_while_waiting_loses_no_connection(
 
 
 async def test_a_failed_read_gives_its_connection_back(small_pool: FairPool) -> None:
-    lane = ReadLane(small_pool, size=2)
+    lane = StatementLane(small_pool, size=2)
     await lane.fetchval(BACKEND)
     with pytest.raises(asyncpg.DataError):
         await lane.fetchval("SELECT 1 / $1::int", 0)
@@ -125,7 +126,7 @@ async def test_a_failed_read_gives_its_connection_back(small_pool: FairPool) -> 
 async def test_a_canceled_read_gives_its_connection_back_and_the_next_read_is_clean(
     small_pool: FairPool,
 ) -> None:
-    lane = ReadLane(small_pool, size=1)
+    lane = StatementLane(small_pool, size=1)
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(lane.fetchval("SELECT pg_sleep(30)"), 0.2)
     assert lane.borrowed == 0
@@ -134,7 +135,7 @@ async def test_a_canceled_read_gives_its_connection_back_and_the_next_read_is_cl
 
 
 async def test_kept_connections_go_back_after_an_idle_spell(small_pool: FairPool) -> None:
-    lane = ReadLane(small_pool, size=2, idle_seconds=0.05)
+    lane = StatementLane(small_pool, size=2, idle_seconds=0.05)
     await lane.fetchval("SELECT 1")
     assert lane.borrowed == 1
     await until(lambda: lane.borrowed == 0, "the idle connection's return")
@@ -145,7 +146,7 @@ async def test_kept_connections_go_back_after_an_idle_spell(small_pool: FairPool
 async def test_an_exhausted_pool_refuses_a_read_after_its_acquire_timeout(
     small_pool: FairPool,
 ) -> None:
-    lane = ReadLane(small_pool, size=2)
+    lane = StatementLane(small_pool, size=2)
     held = [await small_pool.acquire() for _ in range(3)]
     try:
         with pytest.raises(TimeoutError):
@@ -163,7 +164,7 @@ async def test_reads_past_a_borrow_under_way_do_not_wait_for_it(
 ) -> None:
     """With the pool exhausted, the lane's first borrow and the reads past the lane's size
     each meet the pool's acquire timeout at once, side by side: none waits for another's."""
-    lane = ReadLane(small_pool, size=1)
+    lane = StatementLane(small_pool, size=1)
     held = [await small_pool.acquire() for _ in range(3)]
     try:
         reads = [asyncio.create_task(lane.fetchval("SELECT 1")) for _ in range(3)]
@@ -185,7 +186,7 @@ async def test_reads_past_a_borrow_under_way_do_not_wait_for_it(
 async def test_close_gives_back_a_connection_whose_read_ends_after_it(
     small_pool: FairPool,
 ) -> None:
-    lane = ReadLane(small_pool, size=1)
+    lane = StatementLane(small_pool, size=1)
     reading = asyncio.create_task(lane.fetchval("SELECT pg_sleep(0.2)::text"))
     await until(lambda: lane.borrowed == 1, "the read under way")
     await lane.close()
@@ -196,7 +197,7 @@ async def test_close_gives_back_a_connection_whose_read_ends_after_it(
 async def test_a_kept_connection_lost_meanwhile_is_not_read_on(
     small_pool: FairPool, migrated_url: str
 ) -> None:
-    lane = ReadLane(small_pool, size=1)
+    lane = StatementLane(small_pool, size=1)
     kept = await lane.fetchval(BACKEND)
     killer = await asyncpg.connect(migrated_url)
     try:
@@ -206,4 +207,63 @@ async def test_a_kept_connection_lost_meanwhile_is_not_read_on(
     await until(lambda: lane.prune() == 1, "the kept connection found closed")
     assert lane.borrowed == 0
     assert await lane.fetchval(BACKEND) != kept
+    await lane.close()
+
+
+async def test_writes_alone_and_in_a_pipeline_keep_one_connection(small_pool: FairPool) -> None:
+    await small_pool.execute("DROP TABLE IF EXISTS lane_rows")
+    await small_pool.execute("CREATE TABLE lane_rows (n int UNIQUE)")
+    lane = StatementLane(small_pool, size=2, waits=False)
+    insert = "INSERT INTO lane_rows VALUES ($1) RETURNING n, pg_backend_pid() AS backend"
+    alone = await lane.fetchrow(insert, 1)
+    together = await lane.fetchmany(insert, [(2,), (3,)])
+    assert [row["n"] for row in (alone, *together)] == [1, 2, 3]
+    assert {row["backend"] for row in (alone, *together)} == {alone["backend"]}
+    assert (lane.borrowed, lane.free) == (1, 1)
+    await lane.close()
+    await small_pool.execute("DROP TABLE lane_rows")
+
+
+async def test_a_failed_pipeline_writes_nothing_and_gives_its_connection_back(
+    small_pool: FairPool,
+) -> None:
+    await small_pool.execute("DROP TABLE IF EXISTS lane_rows")
+    await small_pool.execute("CREATE TABLE lane_rows (n int UNIQUE)")
+    lane = StatementLane(small_pool, size=1, waits=False)
+    insert = "INSERT INTO lane_rows VALUES ($1) RETURNING n"
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await lane.fetchmany(insert, [(1,), (2,), (1,)])
+    assert lane.borrowed == 0
+    assert await small_pool.fetchval("SELECT count(*) FROM lane_rows") == 0
+    assert [row["n"] for row in await lane.fetchmany(insert, [(1,), (2,)])] == [1, 2]
+    assert await small_pool.fetchval("SELECT count(*) FROM lane_rows") == 2
+    await lane.close()
+    await small_pool.execute("DROP TABLE lane_rows")
+
+
+@pytest.mark.parametrize("waits", [True, False])
+async def test_past_its_size_a_lane_that_does_not_wait_takes_a_connection_of_the_pool(
+    small_pool: FairPool, migrated_url: str, waits: bool
+) -> None:
+    """A write lasts its commit: with the lane's one connection held, a second write runs on
+    a connection of the pool at once, where a lane that waits (the reads') waits for it."""
+    lane = StatementLane(small_pool, size=1, waits=waits)
+    holder = await asyncpg.connect(migrated_url)
+    await holder.execute("SELECT pg_advisory_lock(4242)")
+    held = asyncio.create_task(
+        lane.fetchrow("SELECT pg_backend_pid() AS backend, pg_advisory_xact_lock(4242)")
+    )
+    await until(lambda: lane.borrowed == 1 and lane.free == 0)
+    second = asyncio.create_task(lane.fetchrow("SELECT pg_backend_pid() AS backend"))
+    if waits:
+        await asyncio.sleep(0.2)
+        assert not second.done()  # it waits for the lane's connection
+    else:
+        await asyncio.wait_for(asyncio.shield(second), 30)
+        assert not held.done()  # it ran beside the held one
+    await holder.execute("SELECT pg_advisory_unlock(4242)")
+    first, after = await held, await second
+    assert (after["backend"] == first["backend"]) is waits
+    assert lane.borrowed == 1
+    await holder.close()
     await lane.close()
