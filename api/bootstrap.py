@@ -53,6 +53,7 @@ from providers.postgres.database import (
 )
 from providers.postgres.deployments import PostgresDeploymentStore
 from providers.postgres.deployments.leases import RELEASED_CHANNEL
+from providers.postgres.event_notices import EventNotices
 from providers.postgres.events import PostgresEventLog
 from providers.postgres.fair_pool import FairPool
 from providers.postgres.graph_reads import PostgresGraphReader
@@ -217,11 +218,15 @@ async def _migrated_pool(
 
 
 def build_ports(
-    settings: Settings, pool: asyncpg.Pool, write_batches: WriteBatches | None = None
+    settings: Settings,
+    pool: asyncpg.Pool,
+    write_batches: WriteBatches | None = None,
+    notices: EventNotices | None = None,
 ) -> Ports:
     """The stores on `pool` and the limits the use cases apply: what the server and the
     `paved` administration commands share. Nothing here runs deployments; the server adds
-    its rollouts and live status (see `running`)."""
+    its rollouts and live status (see `running`). `notices`: what wakes the event listeners
+    after a change (None: each change wakes them itself, once it has committed)."""
     audit_log = PostgresAuditLog(pool)
     return Ports(
         reader=PostgresCatalogReader(pool),
@@ -229,19 +234,22 @@ def build_ports(
             pool,
             audit_log,
             batches=write_batches or WriteBatches(pool, most=settings.write_batch_size),
+            notices=notices,
         ),
-        access=PostgresAccessStore(pool, audit_log),
+        access=PostgresAccessStore(pool, audit_log, notices=notices),
         audit=audit_log,
-        deployments=PostgresDeploymentStore(pool, audit_log),
+        deployments=PostgresDeploymentStore(pool, audit_log, notices=notices),
         max_token_days=settings.max_token_days,
         deployer_kinds=DeployerRegistry(provider_policy(settings)),
         events=PostgresEventLog(pool),
-        webhooks=PostgresWebhookStore(pool, webhook_secret_box(settings), audit_log),
-        resources=PostgresResourceStore(pool, audit_log),
+        webhooks=PostgresWebhookStore(
+            pool, webhook_secret_box(settings), audit_log, notices=notices
+        ),
+        resources=PostgresResourceStore(pool, audit_log, notices=notices),
         provisioner_kinds=ProvisionerRegistry(provider_policy(settings)),
         outage=outage,
         idempotency=PostgresIdempotencyKeys(pool),
-        importer=PostgresCatalogImporter(pool, audit_log),
+        importer=PostgresCatalogImporter(pool, audit_log, notices=notices),
     )
 
 
@@ -252,12 +260,27 @@ async def command_ports(settings: Settings) -> AsyncIterator[Ports]:
         yield build_ports(settings, pool)
 
 
-def _write_batches(settings: Settings, pool: FairPool) -> tuple[StatementLane, WriteBatches]:
-    """The server's batched creates, on connections a lane keeps between them. A write alone
-    or a batch lasts its commit: past the lane's connections, it takes one of the pool's
-    rather than wait."""
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """The server's batched creates, on connections a lane keeps between them, and the
+    wake-ups of the event listeners sent after changes commit, on the same lane."""
+
+    lane: StatementLane
+    batches: WriteBatches
+    notices: EventNotices
+
+    async def close(self) -> None:
+        await self.batches.close()
+        await self.notices.close()
+        await self.lane.close()
+
+
+def _writes(settings: Settings, pool: FairPool) -> _Writes:
+    """A write alone or a batch lasts its commit: past the lane's connections, it takes one of
+    the pool's rather than wait."""
     lane = StatementLane(pool, size=max(1, settings.pool_max_size // 4), waits=False)
-    return lane, WriteBatches(pool, most=settings.write_batch_size, lane=lane)
+    batches = WriteBatches(pool, most=settings.write_batch_size, lane=lane)
+    return _Writes(lane, batches, EventNotices(lane))
 
 
 @asynccontextmanager
@@ -286,8 +309,8 @@ async def running(
         _webhooks(settings, overrides, dsn) as (targets, worker),
         _audit_sealing(settings, overrides, dsn, pool, telemetry),
     ):
-        write_lane, write_batches = _write_batches(settings, pool)
-        ports = build_ports(settings, pool, write_batches)
+        writes = _writes(settings, pool)
+        ports = build_ports(settings, pool, writes.batches, writes.notices)
         replica = replica_id()
         calls = None
         if telemetry is not None:
@@ -351,7 +374,7 @@ async def running(
                     ports=ports,
                     graph_reader=PostgresGraphReader(batches),
                     read_batches=batches,
-                    write_batches=write_batches,
+                    write_batches=writes.batches,
                     authenticator=authenticator,
                     sign_in=sign_in(settings, overrides, pool, http, oidc, authenticator),
                     schema=build_schema(),
@@ -368,8 +391,7 @@ async def running(
         finally:
             await batches.close()
             await lane.close()
-            await write_batches.close()
-            await write_lane.close()
+            await writes.close()
             if worker is not None:
                 await worker.stop()
             await _stop_token_cache(tokens, access_pool)

@@ -24,6 +24,7 @@ from providers.postgres.audit_log import (
     PostgresAuditLog,
     insert_arguments,
 )
+from providers.postgres.event_notices import EventNotices, announce
 from providers.postgres.write_batches import WriteBatches
 
 T = TypeVar("T")
@@ -57,13 +58,17 @@ class AuditedTransactions:
         entry: AuditEntry | None = None,
         *,
         batches: WriteBatches | None = None,
+        notices: EventNotices | None = None,
     ) -> None:
         """`batches`: where `insert_alone` statements go, to be committed with others sent
-        meanwhile (None: each runs on its own)."""
+        meanwhile (None: each runs on its own). `notices`: what wakes the event listeners
+        after a change that wrote events has committed (None: a wake-up sent at once, on the
+        change's connection)."""
         self.pool = pool
         self._audit_log = audit_log
         self._entry = entry
         self._batches = batches
+        self._notices = notices
 
     @property
     def entry(self) -> AuditEntry | None:
@@ -72,7 +77,9 @@ class AuditedTransactions:
 
     def recording(self, entry: AuditEntry) -> AuditedTransactions:
         """The same, recording `entry` with every change it runs."""
-        return AuditedTransactions(self.pool, self._audit_log, entry, batches=self._batches)
+        return AuditedTransactions(
+            self.pool, self._audit_log, entry, batches=self._batches, notices=self._notices
+        )
 
     async def run(
         self,
@@ -88,20 +95,22 @@ class AuditedTransactions:
             if self._audit_log is not None and isinstance(self._entry, ClaimingEntry)
             else None
         )
-        async with self.pool.acquire() as connection, connection.transaction():
-            if claim is not None:
-                # First: a concurrent attempt with the same key waits here, then stops.
-                await idempotency.claim(connection, claim)
-            with outbox.collecting() as events:
-                result = await work(connection)
-            if self._entry is not None and self._audit_log is not None and changed(result):
-                entry = self._entry if amend is None else amend(self._entry, result)
-                await self._record(connection, entry, events)
-                return result
-            if claim is not None:
-                await idempotency.release(connection, claim)
-            await outbox.append(connection, events, self._entry)
-            return result
+        async with self.pool.acquire() as connection:
+            async with connection.transaction():
+                if claim is not None:
+                    # First: a concurrent attempt with the same key waits here, then stops.
+                    await idempotency.claim(connection, claim)
+                with outbox.collecting() as events:
+                    result = await work(connection)
+                if self._entry is not None and self._audit_log is not None and changed(result):
+                    entry = self._entry if amend is None else amend(self._entry, result)
+                    newest = await self._record(connection, entry, events)
+                else:
+                    if claim is not None:
+                        await idempotency.release(connection, claim)
+                    newest = await outbox.append(connection, events, self._entry)
+            await self._committed(connection, newest)
+        return result
 
     def writes_alone(self) -> bool:
         """Whether a new row can be written with its audit record and events in ONE statement
@@ -135,28 +144,41 @@ class AuditedTransactions:
         row: asyncpg.Record | None
         if self._batches is not None:
             row = await self._batches.fetchrow(statement, *values)
+            await self._committed(self.pool, row[outbox.NEWEST])
         else:
             async with self.pool.acquire() as connection:
                 row = await connection.fetchrow(statement, *values)
+                await self._committed(connection, None if row is None else row[outbox.NEWEST])
         return None if row is None or row["id"] is None else row
+
+    async def _committed(self, connection: Connection | asyncpg.Pool, newest: int | None) -> None:
+        """A change that wrote events up to id `newest` (None: none) has committed: wake the
+        listeners, outside its transaction (`event_notices.py`)."""
+        if newest is None:
+            return
+        if self._notices is not None:
+            self._notices.written(newest)
+        else:
+            await announce(connection, newest)
 
     async def _record(
         self, connection: Connection, entry: AuditEntry, events: Sequence[EventDraft]
-    ) -> None:
+    ) -> int | None:
         """The change's audit record and its events, in one statement when the audit log is
-        this database's."""
+        this database's; the newest event's id (None: no events)."""
         if not isinstance(self._audit_log, PostgresAuditLog):
             assert self._audit_log is not None
             await self._audit_log.append(entry, connection)
-            await outbox.append(connection, events, self._entry)
-        elif events:
-            await connection.fetchval(
+            return await outbox.append(connection, events, self._entry)
+        if events:
+            newest: int = await connection.fetchval(
                 _RECORDED_WITH_EVENTS[outbox.one_event(events)],
                 *insert_arguments(entry),
                 *outbox.event_arguments(events, self._entry),
             )
-        else:
-            await connection.execute(_RECORDED, *insert_arguments(entry))
+            return newest
+        await connection.execute(_RECORDED, *insert_arguments(entry))
+        return None
 
 
 class AuditedStore:
@@ -170,9 +192,12 @@ class AuditedStore:
         *,
         transactions: AuditedTransactions | None = None,
         batches: WriteBatches | None = None,
+        notices: EventNotices | None = None,
     ) -> None:
         self._pool = pool
-        self._transactions = transactions or AuditedTransactions(pool, audit_log, batches=batches)
+        self._transactions = transactions or AuditedTransactions(
+            pool, audit_log, batches=batches, notices=notices
+        )
 
     def audited(self, entry: AuditEntry) -> Self:
         return type(self)(self._pool, transactions=self._transactions.recording(entry))

@@ -3,8 +3,9 @@
 A change's code says what happened with `emit` while its transaction runs; the transaction
 (`AuditedTransactions.run`) writes what was emitted just before it commits, with the actor and
 request id of its audit entry (and, for an event on a service that names no team, its primary
-owner team), and notifies listeners (`NOTIFY paved_events`, carrying only the
-newest id: a wake-up, not the event). A change that rolls back leaves no event.
+owner team), and answers the newest event's id: once the transaction has committed, listeners
+are woken with it (`event_notices.py`: a wake-up, not the event, and sent outside the change's
+transaction). A change that rolls back leaves no event.
 
 No lock is taken: concurrent changes write their events in parallel. An event's place in the
 outbox is the pair (tx, id) (`domain.events.model.Position`), where `tx` is the id of the
@@ -104,13 +105,14 @@ appended AS (
 """
 
 
-_WAKE_UP = f"pg_notify('{CHANNEL}', max(id)::text)"
-"""The wake-up of the listeners, sent when the transaction commits."""
+NEWEST = "newest_event"
+"""The column of a change's statement that answers the newest id of the events it wrote (None:
+it wrote none), for the wake-up sent once the change has committed (`event_notices.py`)."""
 
 
 def _events(one: bool) -> str:
-    """One statement: the place, the rows, then the wake-up."""
-    return _appended(lambda column: column, one) + f"SELECT {_WAKE_UP} FROM appended"
+    """One statement: the place, the rows, then the newest id."""
+    return _appended(lambda column: column, one) + f"SELECT max(id) AS {NEWEST} FROM appended"
 
 
 def _numbered(text: str, first: int) -> str:
@@ -128,7 +130,8 @@ def events_with_new_row(first: int, row: str, owner: str | None, one: bool) -> s
     `row` names the `WITH` query that inserted it (returning its columns), and every id of an
     event that is `NEW_ROW` becomes that row's id (`NEW_ROW_OWNER`: its column `owner`). The
     statement answers exactly one row: the new row, or nulls when none was inserted (so that
-    writes sent together, `write_batches`, can be told apart)."""
+    writes sent together, `write_batches`, can be told apart), with the newest event's id in
+    the column `NEWEST`."""
     known = {NEW_ROW: f"{row}.id", **({NEW_ROW_OWNER: f"{row}.{owner}"} if owner else {})}
 
     def reference(column: str) -> str:
@@ -137,7 +140,7 @@ def events_with_new_row(first: int, row: str, owner: str | None, one: bool) -> s
 
     appended = _appended(reference, one).replace("FROM place, (", f"FROM {row}, place, (")
     return _numbered(appended, first) + (
-        f"SELECT {row}.*, (SELECT {_WAKE_UP} FROM appended HAVING count(*) > 0) AS woken "
+        f"SELECT {row}.*, (SELECT max(id) FROM appended) AS {NEWEST} "
         f"FROM (SELECT 1) AS one LEFT JOIN {row} ON true"
     )
 
@@ -200,8 +203,12 @@ def event_arguments(events: Sequence[EventDraft], entry: AuditEntry | None) -> l
 
 async def append(
     connection: Connection, events: Sequence[EventDraft], entry: AuditEntry | None
-) -> None:
+) -> int | None:
     """Write `events` in `connection`'s transaction, made by `entry`'s actor (None: by the
-    platform itself)."""
-    if events:
-        await connection.fetchval(_APPEND[one_event(events)], *event_arguments(events, entry))
+    platform itself); the newest one's id (None: no events)."""
+    if not events:
+        return None
+    newest: int = await connection.fetchval(
+        _APPEND[one_event(events)], *event_arguments(events, entry)
+    )
+    return newest

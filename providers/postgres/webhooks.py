@@ -20,6 +20,7 @@ from domain.webhooks.model import (
     WebhookRecord,
 )
 from providers.postgres.audited import AuditedTransactions, Connection
+from providers.postgres.event_notices import EventNotices
 from providers.postgres.events import NEWEST
 from providers.postgres.webhook_rows import DELIVERY_COLUMNS, WEBHOOK_COLUMNS, delivery, webhook
 from providers.webhooks.secret_box import SecretBox
@@ -36,10 +37,11 @@ class PostgresWebhookStore:
         audit_log: AuditLog | None = None,
         *,
         transactions: AuditedTransactions | None = None,
+        notices: EventNotices | None = None,
     ) -> None:
         self._pool = pool
         self._box = box
-        self._transactions = transactions or AuditedTransactions(pool, audit_log)
+        self._transactions = transactions or AuditedTransactions(pool, audit_log, notices=notices)
 
     def audited(self, entry: AuditEntry) -> Self:
         return type(self)(self._pool, self._box, transactions=self._transactions.recording(entry))
