@@ -10,6 +10,11 @@
   of the first 1,000 and a random environment, with a version of its own (PostGraphile has no
   such mutation: its generated `createDeployment` needs the number, the kind, the requester,
   and does not supersede the current deployment).
+- The floors (`bench.write_floor`): the same `createTeam` and `createService` requests (input
+  in variables) answered by one hand-written SQL statement each on a bare ASGI app, no
+  GraphQL: one writing Paved Road's rows (the row, its audit record, its outbox event), one
+  writing PostGraphile's one row. They say how fast this HTTP stack and database can take
+  these writes at all.
 - A 50/50 read/write mix: half the connections send the single-service lookup of `bench.run`
   and half `createTeam`, both at once; the reads' throughput is compared with the same reads
   on the same connections with the writers idle.
@@ -50,6 +55,7 @@ from bench.results import replace_section
 from bench.seed import ENVIRONMENT_SLUGS, Sizes, lookup_slug, prepare_database
 from bench.server import PavedServer, ServerError, ServerProcess, find_paved
 from bench.systems import LABELS, PAVED, POSTGRAPHILE
+from bench.write_floor import ONE_ROW, PAVED_ROWS, WriteFloorServer
 
 log = logging.getLogger("bench")
 
@@ -146,6 +152,16 @@ MUTATIONS: Mapping[tuple[str, str], Mutation] = {
 }
 MEASURED = ("createTeam", "createService")
 """The mutations measured on both systems, in both forms."""
+
+FLOOR_ROWS, FLOOR_ONE_ROW = "floor-rows", "floor-one-row"
+FLOORS = {FLOOR_ROWS: PAVED_ROWS, FLOOR_ONE_ROW: ONE_ROW}
+"""The floors, and the rows each writes (`bench.write_floor`): they answer Paved Road's
+requests, input in variables."""
+WRITE_LABELS = {
+    **LABELS,
+    FLOOR_ROWS: "floor: Paved Road's rows",
+    FLOOR_ONE_ROW: "floor: one row",
+}
 TABLES = {"createTeam": "teams", "createService": "services", "recordDeployment": "deployments"}
 
 # A request() that fills `{tag}` (and a random service and environment) per request.
@@ -337,6 +353,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "as clients send it), as literals (a new document per request), or both (default)",
     )
     parser.add_argument("--no-peer", action="store_true", help="leave PostGraphile out")
+    parser.add_argument("--no-floor", action="store_true", help="leave the hand-written floors out")
     return parser.parse_args(argv)
 
 
@@ -447,7 +464,7 @@ class Runner:
         return WrkSettings(connections, min(WRK_THREADS, connections), WRK_TIMEOUT_SECONDS)
 
     def body(self, mutation: str, system: str, form: str = VARIABLES) -> str:
-        return MUTATIONS[mutation, system].body(form)
+        return MUTATIONS[mutation, POSTGRAPHILE if system == POSTGRAPHILE else PAVED].body(form)
 
     def script(self, name: str, body: str, pause_ms: float = 0) -> Path:
         body = body.replace("{owner}", self.owner)
@@ -496,7 +513,7 @@ class Runner:
             "%s (%s), %s: %s; %d rows; CPU ms per mutation: server %.3f, PostgreSQL %s",
             mutation,
             form,
-            LABELS[system],
+            WRITE_LABELS[system],
             _describe(result),
             written,
             run.server_cpu_ms,
@@ -529,7 +546,7 @@ class Runner:
         log.info(
             "mix (writes offered: %s), %s: reads alone %s; mixed %s; writes %s; reads keep %.0f %%",
             "all they can" if writes_per_second is None else f"{writes_per_second}/s",
-            LABELS[system],
+            WRITE_LABELS[system],
             _describe(row.reads_alone),
             _describe(row.reads_mixed),
             _describe(row.writes_mixed),
@@ -596,7 +613,7 @@ def _markdown(
     for row in writes:
         runs = " / ".join(f"{run.result.requests_per_second:,.0f}" for run in row.runs)
         lines.append(
-            f"| {row.mutation} | {row.form} | {LABELS[row.system]} | {row.per_second:,.1f} "
+            f"| {row.mutation} | {row.form} | {WRITE_LABELS[row.system]} | {row.per_second:,.1f} "
             f"| {runs} "
             f"| {row.p50_ms:.2f} | {row.p99_ms:.2f} | {row.rows_written:,.0f} "
             f"| {row.errors} | {row.server_cpu_ms:.3f} | {number(row.database_cpu_ms, 3)} "
@@ -619,6 +636,18 @@ def _markdown(
                 f"medians (run by run: {turns}; target ≥ 1.0x, p99 ≤ 50 ms: Paved Road p99 "
                 f"{paved.p99_ms:.1f} ms)."
             )
+    for mutation in MEASURED:
+        floors = [by.get(Cell(mutation, floor)) for floor in FLOORS]
+        systems = [by.get(Cell(mutation, system)) for system in (PAVED, POSTGRAPHILE)]
+        if all(floors) and all(systems):
+            rows_floor, one_row_floor = (row.per_second for row in floors if row)
+            paved_rate, peer_rate = (row.per_second for row in systems if row)
+            lines.append(
+                f"\n{mutation} (variables), each system against the floor of its own work: "
+                f"Paved Road / floor of Paved Road's rows = **{paved_rate / rows_floor:.2f}x**; "
+                f"PostGraphile / floor of one row = **{peer_rate / one_row_floor:.2f}x**; "
+                f"floor of Paved Road's rows / PostGraphile = {rows_floor / peer_rate:.2f}x."
+            )
     lines += [
         "",
         "Not the same work: Paved Road's `createTeam` and `createService` check the actor's "
@@ -629,6 +658,16 @@ def _markdown(
         f"(Paved Road only): {args.connections} simulated CI clients, each request a random "
         f"service of the first {CI_SERVICES:,} and a random environment, state SUCCEEDED "
         "(it supersedes the current deployment of that pair).",
+        "",
+        "The floors (`python -m bench.write_floor`, only with the input in variables): a bare "
+        "ASGI app on uvicorn (one worker, an asyncpg pool of at most 10 connections, as Paved "
+        "Road's) that reads each request's JSON and runs ONE hand-written statement per "
+        "request, no GraphQL, no authentication, no rate limit, no batching. 'floor: Paved "
+        "Road's rows' writes what Paved Road writes (the team, or the service and its primary "
+        "owner; the audit record; the outbox event; not the wake-up of the event listeners, "
+        "which Paved Road sends after the commit); 'floor: one row' writes PostGraphile's one "
+        "row. Each floor is the most this HTTP stack and database can take of that work, one "
+        "request at a time per connection.",
         "",
         f"50/50 read/write mix: {max(1, args.connections // 2)} connections send the "
         f"single-service lookup and {max(1, args.connections // 2)} send `createTeam` (input "
@@ -648,7 +687,8 @@ def _markdown(
     for mix in mixes:
         offered = "all they can" if mix.writes_offered is None else f"{mix.writes_offered}/s"
         lines.append(
-            f"| {LABELS[mix.system]} | {offered} | {mix.reads_alone.requests_per_second:,.1f} "
+            f"| {WRITE_LABELS[mix.system]} | {offered} "
+            f"| {mix.reads_alone.requests_per_second:,.1f} "
             f"| {mix.reads_mixed.requests_per_second:,.1f} | {mix.kept * 100:.0f} % "
             f"| {' / '.join(f'{kept * 100:.0f} %' for kept in mix.kept_runs)} "
             f"| {mix.reads_mixed.p99_ms:.2f} | {mix.writes_mixed.requests_per_second:,.1f} "
@@ -674,6 +714,10 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
         if node is not None:
             server = peer.PostGraphileServer(node, dsn, WORK_DIR / "postgraphile-writes.log")
             servers[POSTGRAPHILE] = _start(server, stack)
+        if not args.no_floor:
+            for floor, rows in FLOORS.items():
+                log_path = WORK_DIR / f"{floor}-writes.log"
+                servers[floor] = _start(WriteFloorServer(dsn, rows, log_path, REPO_DIR), stack)
         runner = Runner(args, dsn, wrk, servers)
         forms = FORMS if args.forms == "both" else (args.forms,)
         cells = [
@@ -682,6 +726,7 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
                 for form in forms
                 for mutation in MEASURED
                 for system in servers
+                if system not in FLOORS or form == VARIABLES
             ),
             Cell("recordDeployment", PAVED),
         ]
@@ -692,7 +737,8 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
                 runs[cell].append(runner.measure(cell, warm_up=turn == 0))
         writes = [WriteRow(*cell, runs[cell], *(counts[cell] or (None, None))) for cell in cells]
         rates: list[int | None] = [None, *([args.paced_writes] if args.paced_writes > 0 else [])]
-        mixes = [mix for rate in rates for mix in _mixes(runner, list(servers), rate)]
+        mixed = [system for system in servers if system not in FLOORS]
+        mixes = [mix for rate in rates for mix in _mixes(runner, mixed, rate)]
     versions = f"PostGraphile: {peer.postgraphile_version()}" if node else "PostGraphile: not run"
     replace_section(SECTION, _markdown(args, writes, mixes, load_before, versions))
     log.info("wrote the section %r of bench/RESULTS.md", SECTION)
