@@ -34,6 +34,7 @@ import shlex
 import signal
 import statistics
 import sys
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +69,8 @@ WRK_THREADS = 2
 WRK_TIMEOUT_SECONDS = 10
 CI_SERVICES = 1_000
 COUNT_MUTATIONS = 100
+WAKE_UPS_SETTLE_SECONDS = 0.2
+"""After the counted mutations: long enough for the wake-up that follows the last one."""
 
 
 VARIABLES, LITERALS = "variables", "literals"
@@ -267,6 +270,7 @@ class WriteRow:
     runs: list[WriteRun]
     statements: float | None  # data statements per mutation
     round_trips: float | None  # every statement per mutation, BEGIN/COMMIT/SET included
+    wake_ups: float | None  # the event listeners' wake-ups per mutation, sent after commits
 
     @property
     def per_second(self) -> float:
@@ -384,13 +388,15 @@ async def _checkpoint(dsn: str) -> None:
         await connection.close()
 
 
-async def _statement_calls(dsn: str, reset: bool) -> tuple[int, int]:
-    """(data statements, all statements) since the last reset; resets when asked."""
+async def _statement_calls(dsn: str, reset: bool) -> tuple[int, int, int]:
+    """(data statements, all statements, wake-ups) since the last reset; resets when
+    asked. A wake-up of the event listeners (`SELECT pg_notify`, sent after commits) is no
+    data statement, but a round trip."""
     connection = await asyncpg.connect(dsn)
     try:
         if reset:
             await connection.execute("SELECT pg_stat_statements_reset()")
-            return 0, 0
+            return 0, 0, 0
         rows = await connection.fetch(
             "SELECT query, calls FROM pg_stat_statements WHERE dbid = "
             "(SELECT oid FROM pg_database WHERE datname = current_database()) "
@@ -399,26 +405,31 @@ async def _statement_calls(dsn: str, reset: bool) -> tuple[int, int]:
     finally:
         await connection.close()
     housekeeping = ("BEGIN", "COMMIT", "ROLLBACK", "SET ", "RESET", "DISCARD", "SELECT 1")
+    wake_up = "SELECT PG_NOTIFY("
     total = sum(int(row["calls"]) for row in rows)
+    kinds = [(str(row["query"]).lstrip().upper(), int(row["calls"])) for row in rows]
+    wake_ups = sum(calls for query, calls in kinds if query.startswith(wake_up))
     data = sum(
-        int(row["calls"])
-        for row in rows
-        if not str(row["query"]).lstrip().upper().startswith(housekeeping)
+        calls
+        for query, calls in kinds
+        if not query.startswith(housekeeping) and not query.startswith(wake_up)
     )
-    return data, total
+    return data, total, wake_ups
 
 
 def _count_statements(
     dsn: str, send: Callable[[str], None], mutations: int
-) -> tuple[float, float] | None:
+) -> tuple[float, float, float] | None:
+    """(data statements, round trips, wake-ups) per mutation."""
     try:
         asyncio.run(_statement_calls(dsn, reset=True))
     except asyncpg.PostgresError:
         return None
     for index in range(mutations):
         send(f"count-{index}")
-    data, total = asyncio.run(_statement_calls(dsn, reset=False))
-    return data / mutations, total / mutations
+    time.sleep(WAKE_UPS_SETTLE_SECONDS)
+    data, total, wake_ups = asyncio.run(_statement_calls(dsn, reset=False))
+    return data / mutations, total / mutations, wake_ups / mutations
 
 
 def _sender(url: str, body: str, services: list[str], owner: str) -> Callable[[str], None]:
@@ -473,8 +484,8 @@ class Runner:
         run = f"{self.run}{self.scripts}"
         return write_mutation_script(path, body, self.services, run, pause_ms)
 
-    def counted(self, cell: Cell) -> tuple[float, float] | None:
-        """(data statements, round trips) per mutation, over sequential ones."""
+    def counted(self, cell: Cell) -> tuple[float, float, float] | None:
+        """(data statements, round trips, wake-ups) per mutation, over sequential ones."""
         server = self.servers[cell.system]
         return _count_statements(
             self.dsn,
@@ -599,12 +610,15 @@ def _markdown(
         "work included) used during a run, from `/proc`, over the rows written. SQL per "
         f"mutation: pg_stat_statements over {COUNT_MUTATIONS} sequential mutations (the servers'"
         " background work included, which is small); 'round trips' counts every statement, "
-        "BEGIN/COMMIT/SET included.",
+        "BEGIN/COMMIT/SET included; 'wake-ups' are Paved Road's `SELECT pg_notify`, sent "
+        "after the commits (not in the request's round trips; at most one per 10 ms, shared "
+        "by the changes committed meanwhile), counted in 'round trips' but not in 'data "
+        "statements'.",
         "",
         "| mutation | input | system | mutations/s | runs | p50 ms | p99 ms | rows written "
         "| errors | server CPU ms / mutation | PostgreSQL CPU ms / mutation "
-        "| data statements / mutation | round trips / mutation |",
-        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| data statements / mutation | round trips / mutation | wake-ups / mutation |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def number(value: float | None, digits: int = 2) -> str:
@@ -617,7 +631,8 @@ def _markdown(
             f"| {runs} "
             f"| {row.p50_ms:.2f} | {row.p99_ms:.2f} | {row.rows_written:,.0f} "
             f"| {row.errors} | {row.server_cpu_ms:.3f} | {number(row.database_cpu_ms, 3)} "
-            f"| {number(row.statements)} | {number(row.round_trips)} |"
+            f"| {number(row.statements)} | {number(row.round_trips)} "
+            f"| {number(row.wake_ups)} |"
         )
     by = {Cell(row.mutation, row.system, row.form): row for row in writes}
     for form, mutation in ((form, mutation) for form in FORMS for mutation in MEASURED):
@@ -735,7 +750,9 @@ def _execute(args: argparse.Namespace, database: BenchDatabase) -> int:
         for turn in range(max(1, args.repeat)):  # in turn: a slow spell hits every cell alike
             for cell in cells:
                 runs[cell].append(runner.measure(cell, warm_up=turn == 0))
-        writes = [WriteRow(*cell, runs[cell], *(counts[cell] or (None, None))) for cell in cells]
+        writes = [
+            WriteRow(*cell, runs[cell], *(counts[cell] or (None, None, None))) for cell in cells
+        ]
         rates: list[int | None] = [None, *([args.paced_writes] if args.paced_writes > 0 else [])]
         mixed = [system for system in servers if system not in FLOORS]
         mixes = [mix for rate in rates for mix in _mixes(runner, mixed, rate)]
