@@ -13,21 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from bench.queries import post_graphql
-from bench.server import ServerProcess, free_port
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-POOL_MAX = 10
+from bench.floor_app import UNKNOWN, FloorApp, FloorProcess, serve
 
 # Paved Road's global id: base64url of "Service:<id>" without padding.
 _SERVICE_ID = (
@@ -101,64 +92,20 @@ def statements(lookup_slug: str, environments: list[str]) -> dict[str, tuple[str
     }
 
 
-_JSON = [(b"content-type", b"application/json")]
-
-
-class FloorApp:
-    """POST /graphql with one of the known bodies runs its statement; GET /readyz answers 200
-    once the pool is open."""
+class ReadFloorApp(FloorApp):
+    """POST /graphql with one of the known bodies runs its statement."""
 
     def __init__(self, dsn: str, routes: dict[bytes, tuple[str, tuple[Any, ...]]]) -> None:
-        self._dsn = dsn
+        super().__init__(dsn)
         self._routes = routes
-        self._pool: asyncpg.Pool | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        if scope["path"] == "/readyz":
-            await _answer(send, 200 if self._pool else 503, b"{}")
-            return
-        route = self._routes.get(body) if scope["path"] == "/graphql" else None
-        if route is None or self._pool is None:
-            await _answer(send, 400, b'{"errors":[{"message":"unknown request"}]}')
-            return
+    async def answer(self, pool: asyncpg.Pool, path: str, body: bytes) -> tuple[int, bytes]:
+        route = self._routes.get(body) if path == "/graphql" else None
+        if route is None:
+            return UNKNOWN
         sql, arguments = route
-        text: str = await self._pool.fetchval(sql, *arguments)
-        await _answer(send, 200, text.encode())
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=2, max_size=POOL_MAX, reset=_no_session_reset
-                )
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if self._pool is not None:
-                    await self._pool.close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-
-async def _no_session_reset(_: asyncpg.Connection) -> None:
-    """The floor leaves no session state, so, like Paved Road's pool, it skips asyncpg's
-    reset round trip on every release."""
-
-
-async def _answer(send: Send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": _JSON})
-    await send({"type": "http.response.body", "body": body})
+        text: str = await pool.fetchval(sql, *arguments)
+        return 200, text.encode()
 
 
 def routes_for(lookup_slug: str) -> dict[bytes, tuple[str, tuple[Any, ...]]]:
@@ -172,37 +119,21 @@ def routes_for(lookup_slug: str) -> dict[bytes, tuple[str, tuple[Any, ...]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
-
     parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--lookup-slug", required=True)
     args = parser.parse_args(argv)
-    app = FloorApp(os.environ["DATABASE_URL"], routes_for(args.lookup_slug))
-    uvicorn.run(
-        app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, workers=1
-    )
+    serve(ReadFloorApp(os.environ["DATABASE_URL"], routes_for(args.lookup_slug)), args.port)
     return 0
 
 
-class FloorServer(ServerProcess):
-    """`python -m bench.floor` on a free port; ready when `GET /readyz` answers 200."""
+class FloorServer(FloorProcess):
+    """`python -m bench.floor` on a free port."""
 
     name = "floor"
 
     def __init__(self, dsn: str, lookup_slug: str, log_path: Path, cwd: Path) -> None:
-        port = free_port()
-        command = [sys.executable, "-m", "bench.floor", "--port", str(port)]
-        command += ["--lookup-slug", lookup_slug]
-        environment = {**os.environ, "DATABASE_URL": dsn, "PYTHONPATH": str(cwd)}
-        super().__init__(command, port, log_path, cwd, environment)
-
-    def probe(self) -> str | None:
-        try:
-            status, payload = post_graphql(f"{self.base_url}/readyz", b"", timeout=2)
-        except OSError as error:
-            return str(error)
-        return None if status == 200 else f"HTTP {status}: {payload[:200]!r}"
+        super().__init__("bench.floor", ["--lookup-slug", lookup_slug], dsn, log_path, cwd)
 
 
 if __name__ == "__main__":

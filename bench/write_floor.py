@@ -17,21 +17,15 @@ import argparse
 import os
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 
-from bench.server import ServerProcess, free_port
+from bench.floor_app import UNKNOWN, FloorApp, FloorProcess, serve
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-POOL_MAX = 10
 PAVED_ROWS, ONE_ROW = "paved", "one"
 
 # The audit record and the event as Paved Road writes them for an anonymous request on
@@ -130,102 +124,46 @@ def writes(rows: str) -> dict[str, Write]:
     }
 
 
-_JSON = [(b"content-type", b"application/json")]
-
-
-class WriteFloorApp:
-    """POST /graphql with one of the bench's mutation documents runs its statement; GET /readyz
-    answers 200 once the pool is open."""
+class WriteFloorApp(FloorApp):
+    """POST /graphql with one of the bench's mutation documents runs its statement."""
 
     def __init__(self, dsn: str, routes: dict[str, Write]) -> None:
-        self._dsn = dsn
+        super().__init__(dsn)
         self._routes = routes
-        self._pool: asyncpg.Pool | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        if scope["path"] == "/readyz":
-            await _answer(send, 200 if self._pool else 503, b"{}")
-            return
+    async def answer(self, pool: asyncpg.Pool, path: str, body: bytes) -> tuple[int, bytes]:
         try:
             request = orjson.loads(body)
-            write = self._routes[request["query"]]
-            arguments = write.arguments(request["variables"]["input"])
+            write = self._routes[request["query"]] if path == "/graphql" else None
+            arguments = write.arguments(request["variables"]["input"]) if write else None
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            await _answer(send, 400, b'{"errors":[{"message":"unknown request"}]}')
-            return
-        assert self._pool is not None
+            return UNKNOWN
+        if write is None or arguments is None:
+            return UNKNOWN
         try:
-            slug = await self._pool.fetchval(write.sql, *arguments)
+            slug = await pool.fetchval(write.sql, *arguments)
         except asyncpg.UniqueViolationError:
             slug = None
-        await _answer(send, 200, write.answer(slug))
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=2, max_size=POOL_MAX, reset=_no_session_reset
-                )
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if self._pool is not None:
-                    await self._pool.close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-
-async def _no_session_reset(_: asyncpg.Connection) -> None:
-    """No session state is left, so, like Paved Road's pool, no reset round trip on release."""
-
-
-async def _answer(send: Send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": _JSON})
-    await send({"type": "http.response.body", "body": body})
+        return 200, write.answer(slug)
 
 
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
-
     parser = argparse.ArgumentParser(prog="python -m bench.write_floor", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--rows", choices=(PAVED_ROWS, ONE_ROW), default=PAVED_ROWS)
     args = parser.parse_args(argv)
-    app = WriteFloorApp(os.environ["DATABASE_URL"], writes(args.rows))
-    uvicorn.run(
-        app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, workers=1
-    )
+    serve(WriteFloorApp(os.environ["DATABASE_URL"], writes(args.rows)), args.port)
     return 0
 
 
-class WriteFloorServer(ServerProcess):
-    """`python -m bench.write_floor` on a free port; ready when `GET /readyz` answers 200."""
+class WriteFloorServer(FloorProcess):
+    """`python -m bench.write_floor --rows <rows>` on a free port."""
 
     def __init__(self, dsn: str, rows: str, log_path: Path, cwd: Path) -> None:
         self.name = (
             "write floor (one row)" if rows == ONE_ROW else "write floor (Paved Road's rows)"
         )
-        port = free_port()
-        command = [sys.executable, "-m", "bench.write_floor", "--port", str(port)]
-        command += ["--rows", rows]
-        environment = {**os.environ, "DATABASE_URL": dsn, "PYTHONPATH": str(cwd)}
-        super().__init__(command, port, log_path, cwd, environment)
-
-    def probe(self) -> str | None:
-        from bench.server import _get_status
-
-        return _get_status(f"{self.base_url}/readyz")
+        super().__init__("bench.write_floor", ["--rows", rows], dsn, log_path, cwd)
 
 
 if __name__ == "__main__":
