@@ -144,11 +144,11 @@ class AuditedTransactions:
         row: asyncpg.Record | None
         if self._batches is not None:
             row = await self._batches.fetchrow(statement, *values)
-            await self._committed(self.pool, row[outbox.NEWEST])
+            await self._committed(self.pool, row[outbox.NEWEST_EVENT])
         else:
             async with self.pool.acquire() as connection:
                 row = await connection.fetchrow(statement, *values)
-                await self._committed(connection, None if row is None else row[outbox.NEWEST])
+                await self._committed(connection, None if row is None else row[outbox.NEWEST_EVENT])
         return None if row is None or row["id"] is None else row
 
     async def _committed(self, connection: Connection | asyncpg.Pool, newest: int | None) -> None:

@@ -12,9 +12,8 @@ writes nothing durable and holds that lock only for a moment.
 `EventNotices` (the server's) sends the wake-ups in the background, one at a time and at most
 one per pause (10 ms): the changes committed meanwhile share the next, which carries the newest
 of their ids. A change alone wakes the listeners at once; under load each listener reads once
-for many changes.
-`announce` sends one at once, on the connection of the change that just committed (the
-administration commands, and stores built without `EventNotices`).
+for many changes. `announce` sends one at once, on the connection of the change that just
+committed (the administration commands, and stores built without `EventNotices`).
 
 A wake-up is a hint: a notice lost between a commit and its wake-up (the database gone for a
 moment, a process killed) loses no event. Listeners also look for events on their own every

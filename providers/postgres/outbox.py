@@ -105,14 +105,14 @@ appended AS (
 """
 
 
-NEWEST = "newest_event"
+NEWEST_EVENT = "newest_event"
 """The column of a change's statement that answers the newest id of the events it wrote (None:
 it wrote none), for the wake-up sent once the change has committed (`event_notices.py`)."""
 
 
 def _events(one: bool) -> str:
     """One statement: the place, the rows, then the newest id."""
-    return _appended(lambda column: column, one) + f"SELECT max(id) AS {NEWEST} FROM appended"
+    return _appended(lambda column: column, one) + f"SELECT max(id) AS {NEWEST_EVENT} FROM appended"
 
 
 def _numbered(text: str, first: int) -> str:
@@ -131,7 +131,7 @@ def events_with_new_row(first: int, row: str, owner: str | None, one: bool) -> s
     event that is `NEW_ROW` becomes that row's id (`NEW_ROW_OWNER`: its column `owner`). The
     statement answers exactly one row: the new row, or nulls when none was inserted (so that
     writes sent together, `write_batches`, can be told apart), with the newest event's id in
-    the column `NEWEST`."""
+    the column `NEWEST_EVENT`."""
     known = {NEW_ROW: f"{row}.id", **({NEW_ROW_OWNER: f"{row}.{owner}"} if owner else {})}
 
     def reference(column: str) -> str:
@@ -140,7 +140,7 @@ def events_with_new_row(first: int, row: str, owner: str | None, one: bool) -> s
 
     appended = _appended(reference, one).replace("FROM place, (", f"FROM {row}, place, (")
     return _numbered(appended, first) + (
-        f"SELECT {row}.*, (SELECT max(id) FROM appended) AS {NEWEST} "
+        f"SELECT {row}.*, (SELECT max(id) FROM appended) AS {NEWEST_EVENT} "
         f"FROM (SELECT 1) AS one LEFT JOIN {row} ON true"
     )
 
