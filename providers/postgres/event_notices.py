@@ -78,11 +78,15 @@ class EventNotices:
         if self._sending is None and not self._closed:
             self._sending = start_background(self._send(), self.work_name)
 
+    def _taken(self) -> int:
+        """The newest id of the changes committed since the last wake-up, which it names."""
+        newest, self._newest, self._waiting = self._newest, 0, False
+        return newest
+
     async def _send(self) -> None:
         try:
             while self._waiting:
-                self._waiting = False
-                self.sent += await announce(self._pool, self._newest)
+                self.sent += await announce(self._pool, self._taken())
                 if not self._closed:
                     await asyncio.sleep(self._pause_seconds)
         finally:
@@ -94,8 +98,7 @@ class EventNotices:
         if self._sending is not None:
             await asyncio.shield(self._sending)
         if self._waiting:
-            self._waiting = False
-            await announce(self._pool, self._newest)
+            await announce(self._pool, self._taken())
 
 
 def _named(error: BaseException) -> str:

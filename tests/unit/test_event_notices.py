@@ -123,3 +123,14 @@ async def test_under_load_wake_ups_are_a_pause_apart() -> None:
     await asyncio.sleep(0.5)  # its timer ends before this one
     assert database.sent == ["1", "3"]
     await notices.close()
+
+
+async def test_each_wake_up_names_the_newest_id_of_the_changes_it_covers() -> None:
+    database = Database()
+    notices = EventNotices(database, pause_seconds=0)
+    notices.written(5)
+    await _turns()
+    notices.written(3)  # committed after the first wake-up: it needs one of its own
+    await _turns()
+    assert database.sent == ["5", "3"]
+    await notices.close()
