@@ -90,6 +90,13 @@ class Running:
         subscribed = asyncio.ensure_future(self.stream.subscribed.wait())
         try:
             await asyncio.wait((first, subscribed), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            # Canceled (the client left): the results are still being read, and `end` can
+            # close them only once that read has stopped.
+            first.cancel()
+            with contextlib.suppress(BaseException):
+                await first
+            raise
         finally:
             subscribed.cancel()
         return first
