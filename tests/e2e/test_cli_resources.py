@@ -19,7 +19,7 @@ from api.graphql_http import GraphQLEndpoint
 from cli import api_client
 from cli import main as paved_cli
 from cli import resources as resources_cli
-from cli.resource_documents import FIRST_DEPLOYMENT, REQUEST_RESOURCE, RESOURCE_STATES
+from cli.resource_documents import FIRST_DEPLOYMENT, REQUEST_RESOURCE, RESOURCE_STATES, RESOURCES
 from domain.access.model import Scope
 from reads.verification import Disagreement
 from tests.support.access import seed, token
@@ -71,7 +71,7 @@ def _resource_poll_in_flight(disagreement: Disagreement) -> bool:
     them while a command requests one: the two read paths, one after the other, may see two
     moments. Only that is forgiven: the same resources, differing in nothing but where they
     are in their provisioning, or the newest one seen by only one path."""
-    moment = {"state", "statusMessage", "outputs", "secretRefs"}
+    moment = {"state", "statusMessage", "outputs", "secretRefs", "version"}
 
     def still(nodes: list[Any]) -> list[Any]:
         return [{k: v for k, v in (node or {}).items() if k not in moment} for node in nodes]
@@ -79,7 +79,7 @@ def _resource_poll_in_flight(disagreement: Disagreement) -> bool:
     if disagreement.query == RESOURCE_STATES:
         fast, reference = (json.loads(b)["data"]["nodes"] for b in _bodies(disagreement))
         return still(fast) == still(reference)
-    if disagreement.query == LISTED:
+    if disagreement.query in (LISTED, RESOURCES):
         # The test lists while a command requests: one path may already see the new resource.
         fast, reference = (
             still(json.loads(b)["data"]["resources"]["nodes"]) for b in _bodies(disagreement)
