@@ -16,8 +16,6 @@ import asyncpg
 import pytest
 from asyncpg.connection import LoggedQuery
 
-from domain.access.model import ActorKind
-from domain.audit.model import AuditEntry, AuditOutcome
 from domain.catalog.changes import TeamDraft
 from domain.events.model import EventDraft, EventType, SubjectKind
 from providers.postgres import outbox
@@ -26,15 +24,9 @@ from providers.postgres.audited import AuditedTransactions, Connection
 from providers.postgres.database import create_pool
 from providers.postgres.event_notices import EventNotices
 from providers.postgres.writes.teams import create_team_alone
+from tests.support.audit import accepted_entry
 
-ENTRY = AuditEntry(
-    operation="test",
-    outcome=AuditOutcome.ACCEPTED,
-    actor_kind=ActorKind.USER,
-    actor_id=7,
-    actor_name="ada",
-    request_id="req-wakeups",
-)
+ENTRY = accepted_entry("req-wakeups")
 WAIT_SECONDS = 5.0
 
 
@@ -89,7 +81,7 @@ async def _newest_event(pool: asyncpg.Pool) -> str:
     return str(await pool.fetchval("SELECT max(id) FROM events"))
 
 
-async def _settled(logged: Logged) -> None:
+async def _settled() -> None:
     """asyncpg logs a statement in a callback of its own: let them run."""
     for _ in range(3):
         await asyncio.sleep(0)
@@ -110,7 +102,7 @@ async def test_a_change_wakes_the_listeners_after_its_commit_not_inside_it(
     pool, logged = logged_pool
     transactions = AuditedTransactions(pool, PostgresAuditLog(pool), ENTRY)
     await CHANGES[change](transactions)
-    await _settled(logged)
+    await _settled()
 
     payload = await asyncio.wait_for(wakeups.get(), WAIT_SECONDS)
     assert payload == await _newest_event(pool)
@@ -132,7 +124,7 @@ async def test_a_change_without_events_sends_no_wake_up(
         await connection.execute("SELECT 1")
 
     await transactions.run(quiet)
-    await _settled(logged)
+    await _settled()
     assert logged.notifying() == []
     assert wakeups.empty()
 
@@ -149,7 +141,7 @@ async def test_a_change_that_rolls_back_sends_no_wake_up(
 
     with pytest.raises(LookupError):
         await transactions.run(failing)
-    await _settled(logged)
+    await _settled()
     assert logged.notifying() == []
     assert wakeups.empty()
 
@@ -163,7 +155,7 @@ async def test_the_servers_notices_wake_the_listeners_in_the_background(
     for _ in range(3):
         await transactions.run(_emitting)
     await notices.close()
-    await _settled(logged)
+    await _settled()
 
     newest = await _newest_event(pool)
     payloads = [wakeups.get_nowait() for _ in range(wakeups.qsize())]

@@ -10,20 +10,12 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from domain.access.model import ActorKind
-from domain.audit.model import AuditEntry, AuditOutcome
 from domain.events.model import EventDraft, EventType, SubjectKind
 from providers.postgres import outbox
 from providers.postgres.database import create_pool
+from tests.support.audit import accepted_entry
 
-ENTRY = AuditEntry(
-    operation="test",
-    outcome=AuditOutcome.ACCEPTED,
-    actor_kind=ActorKind.USER,
-    actor_id=7,
-    actor_name="ada",
-    request_id="req-forms",
-)
+ENTRY = accepted_entry("req-forms")
 WRITES = 8
 """More than the five calls after which PostgreSQL weighs the generic plan."""
 
